@@ -1,0 +1,118 @@
+# Veneer: a thin type-1 hypervisor for x86-64.
+#
+#   make            build build/veneer.elf (multiboot1 + multiboot2 image)
+#   make iso        build build/veneer.iso (GRUB, BIOS + UEFI)
+#   make run        boot Veneer in QEMU (AMD-V under TCG) with the default guests
+#   make run-bochs  boot the ISO in Bochs (VT-x, Skylake-class CPU)
+#   make test       every test: unit, format, boot and guest integration runs
+#   make deps       install the Debian packages the build and tests need
+#
+# Plain GNU Make; every source file under the hypervisor directories is
+# built, so adding a file needs no edit here.
+
+BUILD   ?= build
+CC      := gcc
+LD      := ld
+OBJCOPY := objcopy
+PYTHON  := /usr/bin/python3
+
+WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wstrict-prototypes \
+        -Wpointer-arith -Wundef -Wno-address-of-packed-member
+
+# The hypervisor: freestanding, no SSE (the guest owns the FPU state), no red
+# zone (interrupts arrive on the same stack), small code model at 2 MiB.
+KCFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pie -fno-pic -fno-stack-protector \
+           -fno-builtin -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-80387 \
+           -mgeneral-regs-only -mcmodel=small -fno-omit-frame-pointer -fno-common \
+           -I. $(WARN) -MMD -MP
+KASFLAGS := -I. -g -MMD -MP -D__ASSEMBLY__
+KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
+            --no-warn-rwx-segments -T linker.ld
+
+HV_DIRS := boot arch/x86 arch/x86/vmx arch/x86/svm core core/vdev drivers
+HV_C    := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.c))
+HV_S    := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.S))
+HV_OBJ  := $(patsubst %,$(BUILD)/hv/%.o,$(HV_C) $(HV_S))
+
+.PHONY: all iso run run-bochs test unit guests deps check-deps format format-check \
+        headers bench clean integration
+all: $(BUILD)/veneer.elf
+
+# V=1 shows full command lines.
+Q := $(if $(V),,@)
+
+$(BUILD)/hv/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/hv/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AS      $<")
+	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
+
+$(BUILD)/veneer.elf: $(HV_OBJ) linker.ld
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(HV_OBJ)
+
+-include $(HV_OBJ:.o=.d)
+
+# ---- test guests (tests/guests/guests.mk defines GUEST_ELFS) ----
+-include tests/guests/guests.mk
+guests: $(GUEST_ELFS)
+
+# ---- host unit tests (tests/unit/units.mk defines UNIT_TESTS) ----
+HOST_CFLAGS := -std=gnu11 -O1 -g -I. $(WARN) -Wno-missing-prototypes -DVENEER_HOST_TEST \
+               -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+-include tests/unit/units.mk
+UNIT_BINS := $(patsubst %,$(BUILD)/unit/%,$(UNIT_TESTS))
+
+# A test binary depends on the sources it links, not just its own file.
+.SECONDEXPANSION:
+$(BUILD)/unit/%: tests/unit/%.c $$(UNIT_SRCS_$$*) $$(wildcard core/*.h drivers/*.h core/vdev/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $< $(UNIT_SRCS_$*) -lcmocka
+
+unit: check-deps $(UNIT_BINS)
+	@$(PYTHON) tools/run-unit-tests $(UNIT_BINS)
+
+# Every header compiles on its own.
+HEADERS := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.h))
+headers:
+	@set -e; for h in $(HEADERS); do \
+	  echo '#include "'$$h'"' | $(CC) $(KCFLAGS) -x c -fsyntax-only -MF /dev/null - || \
+	  { echo "header $$h does not compile on its own"; exit 1; }; done; \
+	  echo "headers: $(words $(HEADERS)) compile on their own"
+
+FORMAT_FILES = $(filter-out %/multiboot_spec.h,$(HV_C) $(HEADERS) $(wildcard tests/unit/*.c tests/guests/*.c tests/guests/*.h))
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format: clean"
+
+# ---- images and runs ----
+iso: $(BUILD)/veneer.iso
+$(BUILD)/veneer.iso: $(BUILD)/veneer.elf $(GUEST_ELFS) tools/veneer-run
+	$(PYTHON) tools/veneer-run --build-iso $@ $(DEFAULT_GUESTS_ARGS)
+
+run: check-deps all guests
+	$(PYTHON) tools/veneer-run --emulator qemu --smp 2 --interactive $(DEFAULT_GUESTS_ARGS)
+
+run-bochs: check-deps all guests
+	$(PYTHON) tools/veneer-run --emulator bochs --interactive $(DEFAULT_GUESTS_ARGS)
+
+deps:
+	tools/deps install
+
+check-deps:
+	@tools/deps check
+
+test: check-deps all guests
+	@$(PYTHON) tools/run-all-tests
+
+integration: check-deps all guests
+	$(PYTHON) -m pytest -v tests/integration
+
+clean:
+	rm -rf $(BUILD)

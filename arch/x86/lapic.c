@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+#include "arch/x86/lapic.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/msr.h"
+#include "core/printk.h"
+
+/* IA32_APIC_BASE bits (SDM Vol. 3A 11.4.4). */
+#define APIC_BASE_EXTD BIT(10)
+#define APIC_BASE_ENABLE BIT(11)
+#define APIC_BASE_ADDR_MASK 0xffffff000ull
+
+/* xAPIC register offsets (SDM Vol. 3A table 11-1). */
+#define LAPIC_ID 0x20
+#define LAPIC_SVR 0xf0
+#define LAPIC_ICR_LOW 0x300
+#define LAPIC_ICR_HIGH 0x310
+#define SVR_ENABLE BIT(8)
+#define SPURIOUS_VECTOR 0xff
+
+/* x2APIC MSRs (SDM Vol. 3A 11.12.1.2). */
+#define X2APIC_ID 0x802
+#define X2APIC_SVR 0x80f
+#define X2APIC_ICR 0x830
+
+/* ICR bits (SDM Vol. 3A 11.6.1). */
+#define ICR_INIT (5u << 8)
+#define ICR_STARTUP (6u << 8)
+#define ICR_DELIVERY_PENDING BIT(12)
+#define ICR_LEVEL_ASSERT BIT(14)
+
+static volatile u32 *lapic_mmio;
+static bool x2apic;
+
+static u32 xapic_read(u32 reg)
+{
+	return lapic_mmio[reg / 4];
+}
+
+static void xapic_write(u32 reg, u32 v)
+{
+	lapic_mmio[reg / 4] = v;
+}
+
+void lapic_init_cpu(void)
+{
+	u64 base = rdmsr(MSR_IA32_APIC_BASE);
+
+	if (!(base & APIC_BASE_ENABLE)) {
+		base |= APIC_BASE_ENABLE;
+		wrmsr(MSR_IA32_APIC_BASE, base);
+	}
+	x2apic = base & APIC_BASE_EXTD;
+	if (x2apic) {
+		wrmsr(X2APIC_SVR, SVR_ENABLE | SPURIOUS_VECTOR);
+		return;
+	}
+	lapic_mmio = (volatile u32 *)(uintptr_t)(base & APIC_BASE_ADDR_MASK);
+	xapic_write(LAPIC_SVR, SVR_ENABLE | SPURIOUS_VECTOR);
+}
+
+bool lapic_x2apic_mode(void)
+{
+	return x2apic;
+}
+
+u32 lapic_id(void)
+{
+	if (x2apic)
+		return (u32)rdmsr(X2APIC_ID);
+	return xapic_read(LAPIC_ID) >> 24;
+}
+
+static void lapic_send_ipi(u32 apic_id, u32 icr_low)
+{
+	if (x2apic) {
+		wrmsr(X2APIC_ICR, ((u64)apic_id << 32) | icr_low);
+		return;
+	}
+	xapic_write(LAPIC_ICR_HIGH, apic_id << 24);
+	xapic_write(LAPIC_ICR_LOW, icr_low);
+	for (int i = 0; i < 1000000; i++) {
+		if (!(xapic_read(LAPIC_ICR_LOW) & ICR_DELIVERY_PENDING))
+			return;
+		cpu_relax();
+	}
+	printk("veneer: warning: IPI to APIC %u still pending\n", apic_id);
+}
+
+void lapic_send_init(u32 apic_id)
+{
+	lapic_send_ipi(apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
+}
+
+void lapic_send_sipi(u32 apic_id, u8 vector)
+{
+	lapic_send_ipi(apic_id, ICR_STARTUP | vector);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host CPUs: per-CPU blocks, bringing up the application processors, and
+ * running a function on another CPU.
+ */
+#ifndef VENEER_ARCH_X86_SMP_H
+#define VENEER_ARCH_X86_SMP_H
+
+#include "core/types.h"
+#include "arch/x86/percpu.h"
+
+/* Boot CPU: per-CPU block 0, GS base, descriptor tables, stacks. */
+void smp_init_boot_cpu(void);
+
+/*
+ * Start every CPU in apic_ids[] except the boot CPU (at most `max` CPUs in
+ * all, 0 = no limit). `ap_init` runs on each new CPU before it reports
+ * online. Returns the number of CPUs online, the boot CPU included.
+ */
+u32 smp_start_aps(const u32 *apic_ids, u32 count, u32 max,
+		  void (*ap_init)(struct percpu *cpu));
+
+/* Run fn(arg) on idle CPU `index` (asynchronously). False if busy/offline. */
+bool smp_call_on(u32 index, void (*fn)(void *), void *arg);
+
+#endif /* VENEER_ARCH_X86_SMP_H */

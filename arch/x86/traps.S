@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host exception entry stubs (vectors 0-31).
+ *
+ * Each stub makes the frame uniform (a zero error code where the CPU pushes
+ * none, SDM Vol. 3A 6.13), pushes its vector and jumps to trap_common,
+ * which saves every GPR in struct trap_frame order (arch/x86/traps.h) and
+ * calls trap_handler(frame). Host exceptions are host-fatal: the handler
+ * does not return.
+ */
+	.text
+
+.macro TRAP_NOERR vec
+	.align 16
+trap_stub_\vec:
+	pushq $0
+	pushq $\vec
+	jmp trap_common
+.endm
+
+.macro TRAP_ERR vec
+	.align 16
+trap_stub_\vec:
+	pushq $\vec
+	jmp trap_common
+.endm
+
+/* Vectors whose exceptions push an error code: 8, 10-14, 17, 21, 29, 30. */
+TRAP_NOERR 0
+TRAP_NOERR 1
+TRAP_NOERR 2
+TRAP_NOERR 3
+TRAP_NOERR 4
+TRAP_NOERR 5
+TRAP_NOERR 6
+TRAP_NOERR 7
+TRAP_ERR 8
+TRAP_NOERR 9
+TRAP_ERR 10
+TRAP_ERR 11
+TRAP_ERR 12
+TRAP_ERR 13
+TRAP_ERR 14
+TRAP_NOERR 15
+TRAP_NOERR 16
+TRAP_ERR 17
+TRAP_NOERR 18
+TRAP_NOERR 19
+TRAP_NOERR 20
+TRAP_ERR 21
+TRAP_NOERR 22
+TRAP_NOERR 23
+TRAP_NOERR 24
+TRAP_NOERR 25
+TRAP_NOERR 26
+TRAP_NOERR 27
+TRAP_NOERR 28
+TRAP_ERR 29
+TRAP_ERR 30
+TRAP_NOERR 31
+
+trap_common:
+	pushq %r15
+	pushq %r14
+	pushq %r13
+	pushq %r12
+	pushq %r11
+	pushq %r10
+	pushq %r9
+	pushq %r8
+	pushq %rdi
+	pushq %rsi
+	pushq %rbp
+	pushq %rsp /* the value after the pushes above: informational only */
+	pushq %rbx
+	pushq %rdx
+	pushq %rcx
+	pushq %rax
+	cld
+	movq %rsp, %rdi
+	andq $-16, %rsp
+	call trap_handler
+1:	cli
+	hlt
+	jmp 1b
+
+	.section .rodata
+	.align 8
+	.globl trap_stubs
+trap_stubs:
+.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.quad trap_stub_\vec
+.endr

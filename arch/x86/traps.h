@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host descriptor tables (GDT, TSS, IDT) and exception handling.
+ */
+#ifndef VENEER_ARCH_X86_TRAPS_H
+#define VENEER_ARCH_X86_TRAPS_H
+
+#include "core/types.h"
+
+#define HOST_CS 0x08
+#define HOST_DS 0x10
+#define HOST_TSS 0x18
+
+/* IST slots (SDM Vol. 3A 7.14.5): exceptions that need a known-good stack. */
+#define IST_NMI 1
+#define IST_DF 2
+#define IST_MC 3
+#define IST_COUNT 3
+
+/* The frame arch/x86/traps.S builds: GPRs (RAX first), then the CPU's. */
+struct trap_frame {
+	u64 rax, rcx, rdx, rbx, rsp_at_save, rbp, rsi, rdi;
+	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	u64 vector, error_code;
+	u64 rip, cs, rflags, rsp, ss;
+};
+
+_Static_assert(__builtin_offsetof(struct trap_frame, vector) == 16 * 8,
+	       "traps.S pushes 16 GPRs before the vector");
+_Static_assert(sizeof(struct trap_frame) == 23 * 8, "trap frame size");
+
+/*
+ * Load this CPU's GDT (with its own TSS and IST stacks) and the shared IDT.
+ * `cpu` is the host CPU index; ist_tops[i] is the top of IST stack i + 1.
+ */
+void desc_init_cpu(u32 cpu, const u64 ist_tops[IST_COUNT]);
+
+/* Host exception handler: prints everything, then stops the machine. */
+void trap_handler(struct trap_frame *f) __noreturn;
+
+#endif /* VENEER_ARCH_X86_TRAPS_H */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hypervisor's own command line (the multiboot command line).
+ *
+ * Options, separated by spaces:
+ *   serial=ttyS0..ttyS3 | serial=0xNNNN   console UART (default ttyS0, 0x3f8)
+ *   baud=N                                console speed; must divide 115200
+ *   smp=N                                 start at most N CPUs (N >= 1)
+ *   nosmp                                 the same as smp=1
+ * A first word without '=' that contains '/' or ends in ".elf" is the image
+ * path that QEMU and GRUB put there; it is skipped.
+ */
+#ifndef VENEER_CORE_CMDLINE_H
+#define VENEER_CORE_CMDLINE_H
+
+#include "core/types.h"
+
+/* The standard PC COM port bases. */
+#define COM1_PORT 0x3f8
+#define COM2_PORT 0x2f8
+#define COM3_PORT 0x3e8
+#define COM4_PORT 0x2e8
+
+/* The 16550 divisor latch counts a 1.8432 MHz clock divided by 16. */
+#define UART_BASE_BAUD 115200
+
+struct hv_options {
+	u16 serial_port; /* I/O port base of the console UART */
+	u32 baud;	 /* divides UART_BASE_BAUD */
+	u32 max_cpus;	 /* 0 = every CPU the firmware lists */
+};
+
+/* Fills o with the defaults: COM1, 115200 baud, all CPUs. */
+void cmdline_defaults(struct hv_options *o);
+
+/*
+ * Sets o to the defaults, then applies each option of s (NULL or "" is an
+ * empty command line).  Returns 0, or -1 with a message in err naming the
+ * option and what is wrong with it; o then holds the options parsed before
+ * the bad one.
+ */
+int cmdline_parse(const char *s, struct hv_options *o, char *err,
+		  size_t errlen);
+
+#endif /* VENEER_CORE_CMDLINE_H */

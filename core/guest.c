@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guests from boot modules: declaration (core/guestcfg.h), memory, nested
+ * page tables, image loading, devices, and running them one per host CPU
+ * (static partitioning).
+ *
+ * A guest that cannot be created is reported and counted as failed; the
+ * others still run.
+ */
+#include "core/guest.h"
+#include "core/elf.h"
+#include "core/format.h"
+#include "core/guestcfg.h"
+#include "core/mbguest.h"
+#include "core/mm.h"
+#include "core/pagetable.h"
+#include "core/printk.h"
+#include "core/string.h"
+#include "core/vm.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
+
+/* QEMU isa-debug-exit compatible port: a write of N ends the guest. */
+#define DEBUG_EXIT_PORT 0xf4
+#define DEBUG_EXIT_PORT_LAST 0xf7
+/* Where the multiboot information goes in guest memory. */
+#define MB_INFO_GPA 0x1000ull
+#define MB_INFO_SIZE 0x6000ull
+#define GUEST_MODULES_MAX 8
+
+static struct vm vms[VM_MAX];
+static struct vcpu vcpus[VM_MAX];
+static u32 vm_count;
+static volatile u32 guests_running;
+
+/* ---- devices ---- */
+
+static void console_line(void *opaque, const char *line, u32 len)
+{
+	struct vm *vm = opaque;
+
+	(void)len;
+	printk("[%s] %s\n", vm->name, line);
+}
+
+static u32 uart_read(void *opaque, u16 port, u8 size)
+{
+	(void)size;
+	return vuart_read(opaque, port - VUART_COM1_BASE);
+}
+
+static void uart_write(void *opaque, u16 port, u8 size, u32 value)
+{
+	(void)size;
+	vuart_write(opaque, port - VUART_COM1_BASE, (u8)value);
+}
+
+static void debug_exit_write(void *opaque, u16 port, u8 size, u32 value)
+{
+	(void)port;
+	(void)size;
+	vm_exit(opaque, value);
+}
+
+static void vm_add_devices(struct vm *vm)
+{
+	const struct io_handler uart = {
+		.first = VUART_COM1_BASE,
+		.last = VUART_COM1_BASE + VUART_PORTS - 1,
+		.read = uart_read,
+		.write = uart_write,
+		.opaque = &vm->uart,
+		.name = "uart",
+	};
+	const struct io_handler debug_exit = {
+		.first = DEBUG_EXIT_PORT,
+		.last = DEBUG_EXIT_PORT_LAST,
+		.write = debug_exit_write,
+		.opaque = vm,
+		.name = "debug-exit",
+	};
+
+	vuart_init(&vm->uart, console_line, vm);
+	iobus_register(&vm->io, &uart);
+	iobus_register(&vm->io, &debug_exit);
+}
+
+/* ---- memory ---- */
+
+static void *npt_phys_to_virt(u64 hpa_value)
+{
+	return hpa_to_ptr(hpa_value);
+}
+
+static bool npt_alloc_table(void *opaque, u64 *out)
+{
+	(void)opaque;
+	*out = mm_alloc_pages(1, PAGE_SIZE, MM_ANY);
+	return *out != 0;
+}
+
+static void npt_free_table(void *opaque, u64 hpa_value)
+{
+	(void)opaque;
+	mm_free_pages(hpa_value, 1);
+}
+
+/*
+ * Guest RAM: one host range, aligned so the nested tables can use the
+ * largest pages (1 GiB when the format has them and the guest is that big,
+ * else 2 MiB), mapped at guest-physical 0. Nothing else is mapped.
+ */
+static bool vm_setup_memory(struct vm *vm, u64 mem, char *err, size_t len)
+{
+	u64 align = mem >= GiB(1) ? GiB(1) : MiB(2);
+	u64 pages = ALIGN_UP(mem, MiB(2)) / PAGE_SIZE;
+	struct pt_ctx ctx = { .fmt = vcpu_ops->npt_format(),
+			      .phys_to_virt = npt_phys_to_virt,
+			      .alloc_table = npt_alloc_table,
+			      .free_table = npt_free_table };
+	int rc;
+
+	vm->ram_hpa = mm_alloc_pages_nozero(pages, align, MM_ANY);
+	if (!vm->ram_hpa && align > MiB(2))
+		vm->ram_hpa = mm_alloc_pages_nozero(pages, MiB(2), MM_ANY);
+	if (!vm->ram_hpa) {
+		snformat(err, len,
+			 "not enough host memory: mem=%lluM asked, %lluM free",
+			 (unsigned long long)(mem >> 20),
+			 (unsigned long long)(mm_free_bytes() >> 20));
+		return false;
+	}
+	vm->ram_alloc_pages = pages;
+	vm->ram_size = mem;
+	/* A guest never sees another guest's (or Veneer's) old data. */
+	memset(hpa_to_ptr(vm->ram_hpa), 0, mem);
+	rc = pt_create(&ctx);
+	if (!rc)
+		rc = pt_map(&ctx, 0, vm->ram_hpa, mem, PT_R | PT_W | PT_X);
+	if (rc) {
+		snformat(err, len, "nested page tables: %s",
+			 pt_error_string(rc));
+		return false;
+	}
+	vm->npt_root = ctx.root;
+	vm->npt_tables = pt_count_tables(&ctx);
+	return true;
+}
+
+/* ---- image loading ---- */
+
+static int write_guest(void *opaque, u64 g, const void *src, u64 len)
+{
+	void *dst = vm_gpa_to_hva(opaque, gpa(g), len);
+
+	if (!dst)
+		return -1;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+static int zero_guest(void *opaque, u64 g, u64 len)
+{
+	void *dst = vm_gpa_to_hva(opaque, gpa(g), len);
+
+	if (!dst)
+		return -1;
+	memset(dst, 0, len);
+	return 0;
+}
+
+struct guest_image {
+	const struct boot_module *mod;
+	struct guest_cfg cfg;
+	u32 module_count;
+	const struct boot_module *modules[GUEST_MODULES_MAX];
+	struct guest_cfg module_cfgs[GUEST_MODULES_MAX];
+};
+
+/* Load a raw image at cfg.load: it starts there, in real or protected mode. */
+static bool load_raw(struct vm *vm, const struct guest_image *gi,
+		     struct vcpu_start_state *st, char *err, size_t len)
+{
+	u64 size = gi->mod->end - gi->mod->start;
+
+	if (write_guest(vm, gi->cfg.load, hpa_to_ptr(gi->mod->start), size)) {
+		snformat(err, len,
+			 "raw image of %llu bytes at 0x%llx does not fit in "
+			 "the guest's RAM",
+			 (unsigned long long)size,
+			 (unsigned long long)gi->cfg.load);
+		return false;
+	}
+	st->mode = gi->cfg.real_mode ? VCPU_START_REAL : VCPU_START_PROTECTED;
+	st->rip = gi->cfg.real_mode ? gi->cfg.load & 0xf : gi->cfg.load;
+	st->cs_selector = gi->cfg.real_mode ? (u16)(gi->cfg.load >> 4) : 0;
+	st->regs.gpr[GPR_RDX] = 0x80; /* boot drive, as a BIOS would pass */
+	return true;
+}
+
+/*
+ * A multiboot kernel: its ELF segments, its modules after the highest
+ * segment, then the multiboot information in low memory (MB spec 3.2).
+ */
+static bool load_multiboot(struct vm *vm, const struct guest_image *gi,
+			   struct vcpu_start_state *st, char *err, size_t len)
+{
+	const struct elf_guest eg = { .ram_size = vm->ram_size,
+				      .write_guest = write_guest,
+				      .zero_guest = zero_guest,
+				      .opaque = vm };
+	struct elf_info info;
+	struct mbguest_module mods[GUEST_MODULES_MAX];
+	struct mbguest_params p;
+	struct mbguest_result r;
+	static u8 info_buf[MB_INFO_SIZE];
+	u64 next;
+
+	if (elf_load(hpa_to_ptr(gi->mod->start), gi->mod->end - gi->mod->start,
+		     &eg, &info)) {
+		snformat(err, len, "kernel: %s", info.error);
+		return false;
+	}
+	if (info.load_start < MB_INFO_GPA + MB_INFO_SIZE) {
+		snformat(err, len,
+			 "kernel: loads at 0x%llx, below 0x%llx where the "
+			 "multiboot information goes",
+			 (unsigned long long)info.load_start,
+			 (unsigned long long)(MB_INFO_GPA + MB_INFO_SIZE));
+		return false;
+	}
+	next = ALIGN_UP(info.load_end, PAGE_SIZE);
+	for (u32 i = 0; i < gi->module_count; i++) {
+		const struct boot_module *m = gi->modules[i];
+		u64 size = m->end - m->start;
+
+		if (write_guest(vm, next, hpa_to_ptr(m->start), size)) {
+			snformat(err, len,
+				 "module %u (%llu bytes) does not fit in the "
+				 "guest's RAM after the kernel",
+				 i, (unsigned long long)size);
+			return false;
+		}
+		mods[i] = (struct mbguest_module){
+			.start = next,
+			.end = next + size,
+			.string = gi->module_cfgs[i].cmdline,
+		};
+		next = ALIGN_UP(next + size, PAGE_SIZE);
+	}
+	p = (struct mbguest_params){ .ram_size = vm->ram_size,
+				     .cmdline = gi->cfg.cmdline,
+				     .modules = mods,
+				     .module_count = gi->module_count,
+				     .area_gpa = MB_INFO_GPA,
+				     .area_size = MB_INFO_SIZE };
+	if (mbguest_build(&p, info_buf, &r)) {
+		snformat(err, len, "multiboot information: %s", r.error);
+		return false;
+	}
+	write_guest(vm, MB_INFO_GPA, info_buf, r.size);
+	st->mode = VCPU_START_PROTECTED;
+	st->rip = info.entry;
+	st->regs.gpr[GPR_RAX] = MBGUEST_BOOTLOADER_MAGIC;
+	st->regs.gpr[GPR_RBX] = r.info_gpa;
+	return true;
+}
+
+/* ---- guests ---- */
+
+static bool vm_create(struct vm *vm, struct vcpu *vcpu,
+		      const struct guest_image *gi, char *err, size_t len)
+{
+	struct vcpu_start_state st;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	vm_add_devices(vm);
+	vm->msr_mtrr_def_type = 0xc06;
+	if (!vm_setup_memory(vm, gi->cfg.mem, err, len))
+		return false;
+	if (gi->cfg.format == GUEST_FORMAT_RAW ? !load_raw(vm, gi, &st, err, len)
+					       : !load_multiboot(vm, gi, &st,
+								 err, len))
+		return false;
+	rc = vcpu_ops->vm_init(vm);
+	if (rc) {
+		snformat(err, len, "%s could not set up the VM (%d)",
+			 vcpu_ops->name, rc);
+		return false;
+	}
+	vcpu->vm = vm;
+	vcpu->index = 0;
+	vm->vcpus[0] = vcpu;
+	vm->vcpu_count = 1;
+	rc = vcpu_ops->vcpu_create(vcpu);
+	if (rc) {
+		snformat(err, len, "%s could not create the vCPU (%d)",
+			 vcpu_ops->name, rc);
+		return false;
+	}
+	vcpu_ops->vcpu_reset(vcpu, &st);
+	return true;
+}
+
+static struct vm *vm_by_name(const char *name)
+{
+	for (u32 i = 0; i < vm_count; i++)
+		if (strcmp(vms[i].name, name) == 0)
+			return &vms[i];
+	return NULL;
+}
+
+/* Runs on the guest's host CPU. */
+static void guest_cpu_main(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+
+	vcpu->host_cpu = this_cpu()->index;
+	this_cpu()->vcpu = vcpu;
+	printk("veneer: guest %s started on cpu %u\n", vm->name,
+	       vcpu->host_cpu);
+	vcpu_run_loop(vcpu);
+	if (vm_running(vm))
+		vm_stop(vm, "its vCPU loop ended");
+	this_cpu()->vcpu = NULL;
+	__atomic_fetch_sub(&guests_running, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Parse every module string: guests first, then attach their modules. */
+static u32 collect_guests(const struct boot_info *bi,
+			  struct guest_image *images, u32 *failed)
+{
+	u32 n = 0;
+	char err[160];
+
+	for (u32 i = 0; i < bi->module_count; i++) {
+		struct guest_image *gi = &images[n];
+
+		if (guestcfg_parse(bi->modules[i].string, &gi->cfg, err,
+				   sizeof(err))) {
+			printk("veneer: module %u ('%s'): %s\n", i,
+			       bi->modules[i].string, err);
+			(*failed)++;
+			continue;
+		}
+		if (gi->cfg.for_guest[0])
+			continue;
+		if (n == VM_MAX) {
+			printk("veneer: guest %s: more than %d guests\n",
+			       gi->cfg.name, VM_MAX);
+			(*failed)++;
+			continue;
+		}
+		gi->mod = &bi->modules[i];
+		gi->module_count = 0;
+		n++;
+	}
+	for (u32 i = 0; i < bi->module_count; i++) {
+		struct guest_cfg cfg;
+		struct guest_image *owner = NULL;
+
+		if (guestcfg_parse(bi->modules[i].string, &cfg, err,
+				   sizeof(err)) ||
+		    !cfg.for_guest[0])
+			continue;
+		for (u32 j = 0; j < n; j++)
+			if (strcmp(images[j].cfg.name, cfg.for_guest) == 0)
+				owner = &images[j];
+		if (!owner || owner->module_count == GUEST_MODULES_MAX) {
+			printk("veneer: module %u: %s '%s'\n", i,
+			       owner ? "too many modules for guest"
+				     : "no guest named",
+			       cfg.for_guest);
+			(*failed)++;
+			continue;
+		}
+		owner->module_cfgs[owner->module_count] = cfg;
+		owner->modules[owner->module_count++] = &bi->modules[i];
+	}
+	return n;
+}
+
+enum power_status guests_run(const struct boot_info *bi)
+{
+	static struct guest_image images[VM_MAX];
+	u32 failed = 0, ncpus = cpus_online(), next_cpu = 1;
+	struct vcpu *on_boot_cpu = NULL;
+	u32 n = collect_guests(bi, images, &failed);
+	char err[200];
+
+	if (n == 0 && failed == 0) {
+		printk("veneer: no guests configured\n");
+		return POWER_STATUS_OK;
+	}
+	for (u32 i = 0; i < n; i++) {
+		struct vm *vm = &vms[vm_count];
+		u32 cpu;
+
+		if (vm_by_name(images[i].cfg.name)) {
+			printk("veneer: guest %s: a guest with this name "
+			       "already exists\n",
+			       images[i].cfg.name);
+			failed++;
+			continue;
+		}
+		/* CPUs 1..n-1 first; the boot CPU takes the last guest. */
+		cpu = next_cpu < ncpus ? next_cpu : 0;
+		if (cpu == 0 && on_boot_cpu) {
+			printk("veneer: guest %s: no free CPU (%u CPUs, one "
+			       "guest each)\n",
+			       images[i].cfg.name, ncpus);
+			failed++;
+			continue;
+		}
+		memset(vm, 0, sizeof(*vm));
+		str_copy(vm->name, images[i].cfg.name, sizeof(vm->name));
+		vm->id = vm_count;
+		vm->asid = vm_count + 1;
+		vm_count++;
+		if (!vm_create(vm, &vcpus[vm->id], &images[i], err,
+			       sizeof(err))) {
+			printk("veneer: guest %s: not started: %s\n", vm->name,
+			       err);
+			vm->state = VM_STATE_STOPPED;
+			str_copy(vm->stop_reason, err, sizeof(vm->stop_reason));
+			continue; /* counted with the other VMs below */
+		}
+		vm->state = VM_STATE_RUNNING;
+		__atomic_fetch_add(&guests_running, 1, __ATOMIC_SEQ_CST);
+		if (cpu == 0) {
+			on_boot_cpu = &vcpus[vm->id];
+			continue;
+		}
+		next_cpu++;
+		if (!smp_call_on(cpu, guest_cpu_main, &vcpus[vm->id]))
+			panic("cpu %u did not take guest %s", cpu, vm->name);
+	}
+	if (on_boot_cpu)
+		guest_cpu_main(on_boot_cpu);
+	while (__atomic_load_n(&guests_running, __ATOMIC_SEQ_CST))
+		cpu_relax();
+
+	u32 ok = 0;
+
+	for (u32 i = 0; i < vm_count; i++) {
+		if (vms[i].state == VM_STATE_EXITED && vms[i].exit_code == 0)
+			ok++;
+		else
+			failed++;
+	}
+	printk("veneer: all guests ended: %u ok, %u failed\n", ok, failed);
+	return failed ? POWER_STATUS_FAILED : POWER_STATUS_OK;
+}

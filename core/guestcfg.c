@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/guestcfg.h"
+#include "core/format.h"
+#include "core/string.h"
+
+static const char *find_char(const char *s, size_t len, char c)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == c)
+			return s + i;
+	return NULL;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool parse_number(const char *s, size_t len, u64 *out)
+{
+	u64 v = 0;
+	u32 base = 10;
+	size_t i = 0;
+
+	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	if (i == len)
+		return false;
+	for (; i < len; i++) {
+		char c = s[i];
+		u32 d;
+
+		if (c >= '0' && c <= '9')
+			d = (u32)(c - '0');
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = (u32)(c - 'a' + 10);
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			d = (u32)(c - 'A' + 10);
+		else
+			return false;
+		if (v > (~0ull - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	*out = v;
+	return true;
+}
+
+bool guestcfg_parse_size(const char *s, size_t len, u64 *out)
+{
+	u32 shift = 0;
+	u64 v;
+
+	if (len == 0)
+		return false;
+	switch (s[len - 1]) {
+	case 'K':
+	case 'k':
+		shift = 10;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		break;
+	default:
+		break;
+	}
+	if (shift)
+		len--;
+	if (!parse_number(s, len, &v) || (shift && v > (~0ull >> shift)))
+		return false;
+	*out = v << shift;
+	return true;
+}
+
+static void copy_field(char *dst, size_t size, const char *src, size_t len)
+{
+	if (len >= size)
+		len = size - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static bool valid_name(const char *s, size_t len)
+{
+	if (len == 0 || len >= GUESTCFG_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* The base name of PATH without its extension, as the default name. */
+static void default_name(struct guest_cfg *cfg, const char *path, size_t len)
+{
+	size_t start = 0, end = len;
+
+	for (size_t i = 0; i < len; i++)
+		if (path[i] == '/')
+			start = i + 1;
+	for (size_t i = len; i > start; i--) {
+		if (path[i - 1] == '.') {
+			end = i - 1;
+			break;
+		}
+	}
+	if (end <= start || !valid_name(path + start, end - start)) {
+		copy_field(cfg->name, sizeof(cfg->name), "guest", 5);
+		return;
+	}
+	copy_field(cfg->name, sizeof(cfg->name), path + start, end - start);
+}
+
+static bool ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
+			char *err, size_t errlen)
+{
+	const char *eq = find_char(tok, len, '=');
+	size_t klen, vlen;
+	const char *v;
+
+	if (!eq) {
+		snformat(err, errlen, "unknown option '%.*s' (expected key=value)",
+			 (int)len, tok);
+		return -1;
+	}
+	klen = (size_t)(eq - tok);
+	v = eq + 1;
+	vlen = len - klen - 1;
+#define KEY(k) (klen == sizeof(k) - 1 && memcmp(tok, k, klen) == 0)
+	if (KEY("name")) {
+		if (!valid_name(v, vlen)) {
+			snformat(err, errlen,
+				 "name: '%.*s' is not 1-%d letters, digits, "
+				 "'-', '_' or '.'",
+				 (int)vlen, v, GUESTCFG_NAME_MAX - 1);
+			return -1;
+		}
+		copy_field(cfg->name, sizeof(cfg->name), v, vlen);
+	} else if (KEY("mem")) {
+		if (!guestcfg_parse_size(v, vlen, &cfg->mem) ||
+		    cfg->mem < GUESTCFG_MIN_MEM ||
+		    !IS_ALIGNED(cfg->mem, PAGE_SIZE)) {
+			snformat(err, errlen,
+				 "mem: '%.*s' is not a size of at least 2M in "
+				 "whole 4K pages",
+				 (int)vlen, v);
+			return -1;
+		}
+	} else if (KEY("format")) {
+		if (vlen == 3 && memcmp(v, "elf", 3) == 0) {
+			cfg->format = GUEST_FORMAT_ELF;
+		} else if (vlen == 3 && memcmp(v, "raw", 3) == 0) {
+			cfg->format = GUEST_FORMAT_RAW;
+			cfg->real_mode = true;
+		} else {
+			snformat(err, errlen, "format: '%.*s' is not elf or raw",
+				 (int)vlen, v);
+			return -1;
+		}
+	} else if (KEY("load")) {
+		if (!parse_number(v, vlen, &cfg->load)) {
+			snformat(err, errlen, "load: '%.*s' is not a number",
+				 (int)vlen, v);
+			return -1;
+		}
+	} else if (KEY("mode")) {
+		if (vlen == 4 && memcmp(v, "real", 4) == 0) {
+			cfg->real_mode = true;
+		} else if (vlen == 9 && memcmp(v, "protected", 9) == 0) {
+			cfg->real_mode = false;
+		} else {
+			snformat(err, errlen,
+				 "mode: '%.*s' is not real or protected",
+				 (int)vlen, v);
+			return -1;
+		}
+	} else if (KEY("for")) {
+		if (!valid_name(v, vlen)) {
+			snformat(err, errlen, "for: '%.*s' is not a guest name",
+				 (int)vlen, v);
+			return -1;
+		}
+		copy_field(cfg->for_guest, sizeof(cfg->for_guest), v, vlen);
+	} else {
+		snformat(err, errlen, "unknown option '%.*s'", (int)len, tok);
+		return -1;
+	}
+#undef KEY
+	return 0;
+}
+
+int guestcfg_parse(const char *modstr, struct guest_cfg *cfg, char *err,
+		   size_t errlen)
+{
+	const char *p = modstr;
+	bool have_path = false;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem = GUESTCFG_DEFAULT_MEM;
+	cfg->format = GUEST_FORMAT_ELF;
+	cfg->load = GUESTCFG_RAW_LOAD;
+	copy_field(cfg->name, sizeof(cfg->name), "guest", 5);
+	for (;;) {
+		const char *tok;
+		size_t len;
+
+		while (is_space(*p))
+			p++;
+		if (!*p)
+			break;
+		tok = p;
+		while (*p && !is_space(*p))
+			p++;
+		len = (size_t)(p - tok);
+		if (len == 2 && tok[0] == '-' && tok[1] == '-') {
+			while (is_space(*p))
+				p++;
+			copy_field(cfg->cmdline, sizeof(cfg->cmdline), p,
+				   strlen(p));
+			break;
+		}
+		if (!have_path && !find_char(tok, len, '=')) {
+			have_path = true;
+			default_name(cfg, tok, len);
+			if (ends_with(tok, len, ".bin")) {
+				cfg->format = GUEST_FORMAT_RAW;
+				cfg->real_mode = true;
+			}
+			continue;
+		}
+		have_path = true;
+		if (apply_option(cfg, tok, len, err, errlen))
+			return -1;
+	}
+	if (cfg->format == GUEST_FORMAT_RAW &&
+	    (cfg->load >= cfg->mem || (cfg->real_mode && cfg->load >= MiB(1)))) {
+		snformat(err, errlen,
+			 "load: 0x%llx is outside the guest's RAM%s",
+			 (unsigned long long)cfg->load,
+			 cfg->real_mode ? " below 1 MiB (real mode)" : "");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* Hypercall dispatch: the ABI is in core/hypercall.h and docs/hypercall.md. */
+#include "core/hypercall.h"
+#include "core/handlers.h"
+#include "core/vm.h"
+#include "arch/x86/tsc.h"
+#include "arch/x86/cpu.h"
+
+static i64 hc_console_write(struct vcpu *vcpu, u64 addr, u64 len)
+{
+	const char *s;
+
+	if (len > HC_CONSOLE_WRITE_MAX)
+		return HC_EINVAL;
+	s = vm_gpa_to_hva(vcpu->vm, gpa(addr), len);
+	if (!s)
+		return HC_EFAULT;
+	vuart_output(&vcpu->vm->uart, s, (u32)len);
+	return (i64)len;
+}
+
+static i64 hc_timer_oneshot(struct vcpu *vcpu, u64 vector, u64 us)
+{
+	if (us == 0) {
+		vcpu->timer_deadline = 0;
+		return 0;
+	}
+	if (vector < 32 || vector > 255)
+		return HC_EINVAL;
+	vcpu->timer_vector = (u8)vector;
+	vcpu->timer_deadline = rdtsc() + tsc_from_us(us);
+	return 0;
+}
+
+enum exit_action handle_hypercall(struct vcpu *vcpu,
+				  const struct exit_event *ev)
+{
+	u64 *g = vcpu->regs.gpr;
+	i64 ret;
+
+	(void)ev;
+	switch (g[GPR_RAX]) {
+	case HC_VERSION:
+		ret = HC_ABI_VERSION;
+		break;
+	case HC_CONSOLE_WRITE:
+		ret = hc_console_write(vcpu, g[GPR_RBX], g[GPR_RCX]);
+		break;
+	case HC_EXIT:
+		vm_exit(vcpu->vm, (u32)g[GPR_RBX]);
+		return EXIT_ACTION_END;
+	case HC_TIMER_ONESHOT:
+		ret = hc_timer_oneshot(vcpu, g[GPR_RBX], g[GPR_RCX]);
+		break;
+	case HC_CPU_ID:
+		ret = vcpu->index;
+		break;
+	default:
+		ret = HC_ENOSYS;
+		break;
+	}
+	g[GPR_RAX] = (u64)ret;
+	return EXIT_ACTION_SKIP;
+}

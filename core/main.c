@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The boot flow, from the first C instruction to running guests.
+ *
+ * boot/multiboot.S calls boot_main(magic, info) in 64-bit mode with the
+ * first 4 GiB identity mapped, interrupts off, on the boot stack.
+ */
+#include "core/bootinfo.h"
+#include "core/cmdline.h"
+#include "core/memmap.h"
+#include "core/mm.h"
+#include "core/multiboot.h"
+#include "core/power.h"
+#include "core/printk.h"
+#include "core/string.h"
+#include "core/guest.h"
+#include "core/vcpu.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/tsc.h"
+#include "arch/x86/virt.h"
+#include "drivers/acpi.h"
+#include "drivers/uart.h"
+
+void boot_main(u32 magic, u64 info) __noreturn;
+
+extern const u8 _image_start[], _end[];
+
+static struct boot_info boot_info;
+static struct hv_options options;
+static struct virt_info boot_virt;
+
+static void parse_boot_info(u32 magic, u64 info)
+{
+	char err[160];
+
+	if (multiboot_parse(magic, (const void *)(uintptr_t)info, &boot_info,
+			    err, sizeof(err)))
+		panic("boot information: %s", err);
+	if (cmdline_parse(boot_info.cmdline, &options, err, sizeof(err)))
+		panic("command line: %s", err);
+	if (options.serial_port != UART_COM1 || options.baud != 115200)
+		uart_init(options.serial_port, options.baud);
+}
+
+/*
+ * Sanitize the loader's memory map, then take out of it everything that
+ * is not free: page 0, the hypervisor image and every module.
+ */
+static void setup_memory(void)
+{
+	struct mem_range *map = boot_info.memmap;
+	u32 *count = &boot_info.memmap_count;
+	u64 usable;
+
+	if (memmap_sanitize(map, count, BOOTINFO_MAX_MEMMAP))
+		panic("the boot loader's memory map is unusable");
+	usable = memmap_usable_bytes(map, *count);
+	if (memmap_reserve(map, count, BOOTINFO_MAX_MEMMAP, 0, PAGE_SIZE,
+			   MEM_RESERVED) ||
+	    memmap_reserve(map, count, BOOTINFO_MAX_MEMMAP,
+			   (u64)(uintptr_t)_image_start,
+			   (u64)(_end - _image_start), MEM_RESERVED))
+		panic("memory map full while reserving the hypervisor image");
+	for (u32 i = 0; i < boot_info.module_count; i++) {
+		const struct boot_module *m = &boot_info.modules[i];
+
+		if (m->start < (u64)(uintptr_t)_end &&
+		    m->end > (u64)(uintptr_t)_image_start)
+			panic("module %u [0x%llx-0x%llx) overlaps the hypervisor "
+			      "image [0x%llx-0x%llx)",
+			      i, (unsigned long long)m->start,
+			      (unsigned long long)m->end,
+			      (unsigned long long)(uintptr_t)_image_start,
+			      (unsigned long long)(uintptr_t)_end);
+		if (memmap_reserve(map, count, BOOTINFO_MAX_MEMMAP, m->start,
+				   m->end - m->start, MEM_RESERVED))
+			panic("memory map full while reserving module %u", i);
+	}
+	mm_init(map, count, BOOTINFO_MAX_MEMMAP);
+	printk("veneer: memory: %llu MiB usable\n",
+	       (unsigned long long)(usable >> 20));
+}
+
+/* Host memory below 4 GiB is identity mapped during early boot. */
+static const void *acpi_identity_map(u64 pa, u64 len)
+{
+	if (pa + len < pa || pa + len > GiB(4))
+		return NULL;
+	return (const void *)(uintptr_t)pa;
+}
+
+/* The CPUs to start: from the ACPI MADT, or just this one. */
+static u32 find_cpus(u32 *apic_ids, u32 max)
+{
+	struct acpi_madt_info madt;
+	char err[160];
+	u32 n = 0;
+
+	acpi_set_mapper(acpi_identity_map);
+	if (acpi_read_madt(&boot_info, &madt, err, sizeof(err))) {
+		printk("veneer: no usable ACPI MADT (%s): starting one CPU\n",
+		       err);
+		return 0;
+	}
+	for (u32 i = 0; i < madt.cpu_count && n < max; i++)
+		apic_ids[n++] = madt.apic_ids[i];
+	return n;
+}
+
+/* On every AP before it reports online: same virtualization as the BSP? */
+static void ap_init(struct percpu *cpu)
+{
+	struct virt_info vi;
+
+	virt_detect(&vi);
+	if (vi.vendor != boot_virt.vendor || vi.usable != boot_virt.usable) {
+		printk("veneer: cpu %u: virtualization differs from cpu 0: "
+		       "%s\n",
+		       cpu->index, vi.usable ? vi.features : vi.why);
+		cpu->virt_failed = true;
+	}
+}
+
+static void enable_on_cpu(void *arg)
+{
+	struct percpu *cpu = this_cpu();
+
+	(void)arg;
+	if (!cpu->virt_failed && vcpu_ops->cpu_enable() != 0) {
+		printk("veneer: cpu %u: could not enable %s\n", cpu->index,
+		       vcpu_ops->name);
+		cpu->virt_failed = true;
+	}
+	__atomic_store_n(&cpu->virt_ready, true, __ATOMIC_RELEASE);
+}
+
+/* Turn virtualization on on every CPU; returns how many can run guests. */
+static u32 enable_virtualization(u32 ncpus)
+{
+	u32 usable = 0;
+
+	virt_bind(&boot_virt);
+	enable_on_cpu(NULL);
+	if (percpu_of(0)->virt_failed)
+		panic("cpu 0: could not enable %s", vcpu_ops->name);
+	for (u32 i = 1; i < ncpus; i++)
+		if (!smp_call_on(i, enable_on_cpu, NULL))
+			percpu_of(i)->virt_failed = true;
+	for (u32 i = 0; i < ncpus; i++) {
+		struct percpu *cpu = percpu_of(i);
+
+		while (!cpu->virt_failed &&
+		       !__atomic_load_n(&cpu->virt_ready, __ATOMIC_ACQUIRE))
+			cpu_relax();
+		if (!cpu->virt_failed)
+			usable++;
+	}
+	if (usable < ncpus)
+		printk("veneer: warning: %u of %u CPUs cannot run guests\n",
+		       ncpus - usable, ncpus);
+	return usable;
+}
+
+void boot_main(u32 magic, u64 info)
+{
+	static u32 apic_ids[MAX_CPUS];
+	u32 ncpus;
+
+	uart_init(UART_COM1, 115200);
+	printk("\nveneer: starting\n");
+	smp_init_boot_cpu();
+	parse_boot_info(magic, info);
+	setup_memory();
+	/* ACPI first: the RSDP search reads page 0, unmapped afterwards. */
+	ncpus = find_cpus(apic_ids, MAX_CPUS);
+	paging_init(boot_info.memmap, boot_info.memmap_count);
+	tsc_calibrate();
+
+	virt_detect(&boot_virt);
+	virt_report(&boot_virt);
+	ncpus = smp_start_aps(apic_ids, ncpus, options.max_cpus, ap_init);
+	printk("veneer: cpus online: %u\n", ncpus);
+	if (!boot_virt.usable) {
+		printk("veneer: stopping: no usable hardware virtualization\n");
+		power_off(POWER_STATUS_FAILED);
+	}
+	enable_virtualization(ncpus);
+
+	power_off(guests_run(&boot_info));
+}

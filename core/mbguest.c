@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Multiboot1 information structure for a guest (contract and memory
+ * map in core/mbguest.h).
+ *
+ * Layout of the area, each part 8-byte aligned:
+ *   struct mbguest_info | mmap entries | module entries | strings
+ * (command line, loader name, then one string per module).
+ */
+#include "core/mbguest.h"
+#include "core/format.h"
+#include "core/string.h"
+
+/* The structure holds 32-bit addresses only. */
+#define LIMIT_32BIT GiB(4)
+
+static int refuse(struct mbguest_result *out, const char *fmt, ...)
+    __printf(2, 3);
+
+static int refuse(struct mbguest_result *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnformat(out->error, sizeof(out->error), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool ranges_overlap(u64 a_start, u64 a_end, u64 b_start, u64 b_end)
+{
+	return a_start < b_end && b_start < a_end;
+}
+
+static const char *module_string(const struct mbguest_module *m)
+{
+	return m->string ? m->string : "";
+}
+
+static int check_area(const struct mbguest_params *p,
+		      struct mbguest_result *out)
+{
+	u64 end = p->area_gpa + p->area_size;
+
+	if (!IS_ALIGNED(p->area_gpa, 8))
+		return refuse(out,
+			      "the multiboot info area at 0x%lx is not 8-byte "
+			      "aligned",
+			      p->area_gpa);
+	if (end < p->area_gpa || end > MIN(p->ram_size, LIMIT_32BIT))
+		return refuse(out,
+			      "the multiboot info area [0x%lx,0x%lx) is not "
+			      "in guest RAM below 4 GiB (RAM 0x0-0x%lx)",
+			      p->area_gpa, end, p->ram_size);
+	if (ranges_overlap(p->area_gpa, end, MBGUEST_EBDA_START,
+			   MBGUEST_HIGH_MEM_START))
+		return refuse(out,
+			      "the multiboot info area [0x%lx,0x%lx) overlaps "
+			      "the reserved range [0x%llx,0x%llx)",
+			      p->area_gpa, end, MBGUEST_EBDA_START,
+			      MBGUEST_HIGH_MEM_START);
+	return 0;
+}
+
+static int check_modules(const struct mbguest_params *p,
+			 struct mbguest_result *out)
+{
+	u64 area_end = p->area_gpa + p->area_size;
+
+	if (p->module_count && !p->modules)
+		return refuse(out, "%u modules given but no module list",
+			      p->module_count);
+	for (u32 i = 0; i < p->module_count; i++) {
+		const struct mbguest_module *m = &p->modules[i];
+
+		if (m->start > m->end)
+			return refuse(out,
+				      "module %u ends at 0x%lx before it "
+				      "starts at 0x%lx",
+				      i, m->end, m->start);
+		/* mod_end is a 32-bit field: at most 0xFFFFFFFF. */
+		if (m->end > MIN(p->ram_size, LIMIT_32BIT - 1))
+			return refuse(out,
+				      "module %u [0x%lx,0x%lx) is not in guest "
+				      "RAM below 4 GiB (RAM 0x0-0x%lx)",
+				      i, m->start, m->end, p->ram_size);
+		if (ranges_overlap(m->start, m->end, p->area_gpa, area_end))
+			return refuse(out,
+				      "module %u [0x%lx,0x%lx) overlaps the "
+				      "multiboot info area [0x%lx,0x%lx)",
+				      i, m->start, m->end, p->area_gpa,
+				      area_end);
+	}
+	return 0;
+}
+
+/* Byte offsets of each part inside the area. */
+struct layout {
+	u64 mmap;
+	u64 modules;
+	u64 cmdline;
+	u64 loader_name;
+	u64 module_strings;
+	u64 end;
+};
+
+static struct layout plan(const struct mbguest_params *p)
+{
+	struct layout l;
+	u64 at;
+
+	l.mmap = ALIGN_UP(sizeof(struct mbguest_info), 8);
+	l.modules =
+	    l.mmap + MBGUEST_MMAP_ENTRIES * sizeof(struct mbguest_mmap_entry);
+	at = l.modules +
+	     (u64)p->module_count * sizeof(struct mbguest_module_entry);
+	l.cmdline = ALIGN_UP(at, 8);
+	at = l.cmdline + (p->cmdline ? strlen(p->cmdline) + 1 : 0);
+	l.loader_name = at;
+	l.module_strings = at + sizeof(MBGUEST_LOADER_NAME);
+	at = l.module_strings;
+	for (u32 i = 0; i < p->module_count; i++)
+		at += strlen(module_string(&p->modules[i])) + 1;
+	l.end = at;
+	return l;
+}
+
+static void put_mmap_entry(u8 *buf, u64 offset, u32 index, u64 start, u64 end,
+			   u32 type)
+{
+	struct mbguest_mmap_entry e = {
+	    .size = sizeof(e) - sizeof(e.size),
+	    .base_addr = start,
+	    .length = end - start,
+	    .type = type,
+	};
+
+	memcpy(buf + offset + index * sizeof(e), &e, sizeof(e));
+}
+
+static void put_mmap(const struct mbguest_params *p, u8 *buf, u64 offset)
+{
+	put_mmap_entry(buf, offset, 0, 0, MBGUEST_EBDA_START,
+		       MBGUEST_MMAP_AVAILABLE);
+	put_mmap_entry(buf, offset, 1, MBGUEST_EBDA_START, MBGUEST_VGA_START,
+		       MBGUEST_MMAP_RESERVED);
+	put_mmap_entry(buf, offset, 2, MBGUEST_BIOS_START,
+		       MBGUEST_HIGH_MEM_START, MBGUEST_MMAP_RESERVED);
+	put_mmap_entry(buf, offset, 3, MBGUEST_HIGH_MEM_START, p->ram_size,
+		       MBGUEST_MMAP_AVAILABLE);
+}
+
+/* Copies s with its NUL to buf + offset; returns the offset after it. */
+static u64 put_string(u8 *buf, u64 offset, const char *s)
+{
+	u64 len = strlen(s) + 1;
+
+	memcpy(buf + offset, s, len);
+	return offset + len;
+}
+
+int mbguest_build(const struct mbguest_params *p, void *buf,
+		  struct mbguest_result *out)
+{
+	u8 *bytes = buf;
+	struct mbguest_info info = {0};
+	struct layout l;
+	u64 base = p->area_gpa;
+	u64 at;
+
+	memset(out, 0, sizeof(*out));
+	/* mem_upper is a 32-bit count of KiB above 1 MiB. */
+	if (p->ram_size <= MBGUEST_HIGH_MEM_START ||
+	    (p->ram_size - MBGUEST_HIGH_MEM_START) / KiB(1) > 0xFFFFFFFFull)
+		return refuse(out,
+			      "guest RAM of 0x%lx bytes is out of range: a "
+			      "multiboot guest needs more than 1 MiB and at "
+			      "most 4 TiB",
+			      p->ram_size);
+	if (check_area(p, out) || check_modules(p, out))
+		return -1;
+	l = plan(p);
+	if (l.end > p->area_size)
+		return refuse(out,
+			      "the multiboot information needs %lu bytes but "
+			      "the area at 0x%lx holds %lu",
+			      l.end, base, p->area_size);
+
+	memset(bytes, 0, l.end);
+	info.flags = MBGUEST_INFO_MEM | MBGUEST_INFO_MODS | MBGUEST_INFO_MMAP |
+		     MBGUEST_INFO_LOADER_NAME;
+	info.mem_lower = (u32)(MBGUEST_EBDA_START / KiB(1));
+	info.mem_upper = (u32)((p->ram_size - MBGUEST_HIGH_MEM_START) / KiB(1));
+	info.mmap_addr = (u32)(base + l.mmap);
+	info.mmap_length = (u32)(l.modules - l.mmap);
+	put_mmap(p, bytes, l.mmap);
+
+	if (p->cmdline) {
+		info.flags |= MBGUEST_INFO_CMDLINE;
+		info.cmdline = (u32)(base + l.cmdline);
+		put_string(bytes, l.cmdline, p->cmdline);
+	}
+	info.boot_loader_name = (u32)(base + l.loader_name);
+	put_string(bytes, l.loader_name, MBGUEST_LOADER_NAME);
+
+	info.mods_count = p->module_count;
+	info.mods_addr = (u32)(base + l.modules);
+	at = l.module_strings;
+	for (u32 i = 0; i < p->module_count; i++) {
+		const struct mbguest_module *m = &p->modules[i];
+		struct mbguest_module_entry e = {
+		    .mod_start = (u32)m->start,
+		    .mod_end = (u32)m->end,
+		    .string = (u32)(base + at),
+		};
+
+		memcpy(bytes + l.modules + i * sizeof(e), &e, sizeof(e));
+		at = put_string(bytes, at, module_string(m));
+	}
+
+	memcpy(bytes, &info, sizeof(info));
+	out->size = l.end;
+	out->info_gpa = base;
+	return 0;
+}

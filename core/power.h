@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ending the hypervisor: the power-off line and status (docs/boot-log.md).
+ */
+#ifndef VENEER_CORE_POWER_H
+#define VENEER_CORE_POWER_H
+
+#include "core/types.h"
+
+enum power_status {
+	POWER_STATUS_OK = 0,	 /* every guest exited with code 0 */
+	POWER_STATUS_FAILED = 1, /* a guest failed, stopped or exited != 0 */
+	POWER_STATUS_PANIC = 3,	 /* host-fatal error */
+};
+
+/*
+ * Print "veneer: power off: status S" and turn the machine off: QEMU's
+ * isa-debug-exit port, Bochs' shutdown port, then ACPI / halt.
+ */
+void power_off(enum power_status status) __noreturn;
+
+/* Write a string to the console without formatting (any context). */
+void console_write(const char *s);
+
+#endif /* VENEER_CORE_POWER_H */

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vCPU run loop and exit dispatch: the one place where exits are
+ * decided and RIP is advanced.
+ *
+ *   loop: apply pending work (timer, injections) -> vendor run ->
+ *         count the exit -> handler from exit_handlers[] -> commit
+ */
+#include "core/handlers.h"
+#include "core/vm.h"
+#include "core/printk.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
+
+_Static_assert(__builtin_offsetof(struct vcpu, regs) == 0,
+	       "entry stubs find the guest registers at offset 0");
+_Static_assert(sizeof(struct guest_gprs) == 16 * 8,
+	       "entry stubs save 16 registers");
+
+#define X86_VECTOR_UD 6
+#define X86_VECTOR_GP 13
+#define XCR0_X87 BIT(0)
+#define XCR0_SSE BIT(1)
+#define XCR0_AVX BIT(2)
+
+static const char *const exit_kind_names[EXIT_KIND_COUNT] = {
+	[EXIT_NONE] = "none",
+	[EXIT_CPUID] = "cpuid",
+	[EXIT_IO] = "io",
+	[EXIT_MSR_READ] = "rdmsr",
+	[EXIT_MSR_WRITE] = "wrmsr",
+	[EXIT_HLT] = "hlt",
+	[EXIT_HYPERCALL] = "hypercall",
+	[EXIT_CR_ACCESS] = "cr-access",
+	[EXIT_XSETBV] = "xsetbv",
+	[EXIT_EXTERNAL_INTR] = "external-interrupt",
+	[EXIT_NMI] = "nmi",
+	[EXIT_INTR_WINDOW] = "interrupt-window",
+	[EXIT_PREEMPT_TIMER] = "preemption-timer",
+	[EXIT_TRIPLE_FAULT] = "triple-fault",
+	[EXIT_NPF] = "npf",
+	[EXIT_EXCEPTION] = "exception",
+	[EXIT_INIT] = "init",
+	[EXIT_SIPI] = "sipi",
+	[EXIT_INVALID_INSN] = "invalid-instruction",
+	[EXIT_ENTRY_FAILED] = "entry-failed",
+	[EXIT_UNKNOWN] = "unknown",
+};
+
+const char *exit_kind_name(enum exit_kind kind)
+{
+	if ((u32)kind >= EXIT_KIND_COUNT || !exit_kind_names[kind])
+		return "invalid";
+	return exit_kind_names[kind];
+}
+
+static void inject_exception(struct vcpu *vcpu, u8 vector, bool has_error)
+{
+	struct vcpu_event e = { .type = VCPU_EVENT_EXCEPTION,
+				.vector = vector,
+				.has_error_code = has_error,
+				.error_code = 0 };
+
+	vcpu_ops->inject(vcpu, &e);
+}
+
+void vcpu_inject_gp(struct vcpu *vcpu)
+{
+	inject_exception(vcpu, X86_VECTOR_GP, true);
+}
+
+void vcpu_inject_ud(struct vcpu *vcpu)
+{
+	inject_exception(vcpu, X86_VECTOR_UD, false);
+}
+
+static u64 guest_rip(struct vcpu *vcpu)
+{
+	return vcpu_ops->read(vcpu, VCPU_RIP);
+}
+
+/* Nothing to do: the exit only gave the host a chance to run. */
+static enum exit_action handle_resume(struct vcpu *vcpu,
+				      const struct exit_event *ev)
+{
+	(void)vcpu;
+	(void)ev;
+	return EXIT_ACTION_RESUME;
+}
+
+/*
+ * HLT: wait for the next interrupt. The only interrupt source so far is
+ * the para-virtual one-shot timer; halting with nothing that can wake the
+ * vCPU would hang it forever, so Veneer stops the guest and says why.
+ */
+static enum exit_action handle_hlt(struct vcpu *vcpu,
+				   const struct exit_event *ev)
+{
+	(void)ev;
+	if (vcpu->intr_pending)
+		return EXIT_ACTION_SKIP;
+	if (!(vcpu_ops->read(vcpu, VCPU_RFLAGS) & RFLAGS_IF)) {
+		vm_stop(vcpu->vm, "halted with interrupts disabled at rip 0x%llx",
+			(unsigned long long)guest_rip(vcpu));
+		return EXIT_ACTION_END;
+	}
+	if (!vcpu->timer_deadline) {
+		vm_stop(vcpu->vm,
+			"halted at rip 0x%llx with no interrupt source armed",
+			(unsigned long long)guest_rip(vcpu));
+		return EXIT_ACTION_END;
+	}
+	while (rdtsc() < vcpu->timer_deadline && vm_running(vcpu->vm))
+		cpu_relax();
+	return EXIT_ACTION_SKIP;
+}
+
+static enum exit_action handle_npf(struct vcpu *vcpu,
+				   const struct exit_event *ev)
+{
+	const char *what = ev->npf.exec ? "execute" : ev->npf.write ? "write"
+								    : "read";
+
+	vm_stop(vcpu->vm,
+		"%s access to guest-physical 0x%llx outside its RAM "
+		"(0x0-0x%llx) at rip 0x%llx",
+		what, (unsigned long long)ev->npf.gpa,
+		(unsigned long long)vcpu->vm->ram_size,
+		(unsigned long long)guest_rip(vcpu));
+	return EXIT_ACTION_END;
+}
+
+static enum exit_action handle_triple_fault(struct vcpu *vcpu,
+					    const struct exit_event *ev)
+{
+	(void)ev;
+	vm_stop(vcpu->vm, "triple fault at rip 0x%llx",
+		(unsigned long long)guest_rip(vcpu));
+	return EXIT_ACTION_END;
+}
+
+/* VMX / SVM instructions in the guest: there is no nested virtualization. */
+static enum exit_action handle_invalid_insn(struct vcpu *vcpu,
+					    const struct exit_event *ev)
+{
+	(void)ev;
+	vcpu_inject_ud(vcpu);
+	return EXIT_ACTION_RESUME;
+}
+
+/* XSETBV (SDM Vol. 2C): XCR0 only, x87 always set, AVX needs SSE, and only
+ * features the host has. The host's XCR0 then follows the guest's. */
+static enum exit_action handle_xsetbv(struct vcpu *vcpu,
+				      const struct exit_event *ev)
+{
+	u64 *g = vcpu->regs.gpr;
+	u64 value = (g[GPR_RDX] << 32) | (u32)g[GPR_RAX];
+	struct cpuid_regs leaf_d = cpuid_count(0xd, 0);
+	u64 supported = ((u64)leaf_d.edx << 32) | leaf_d.eax;
+
+	(void)ev;
+	if ((u32)g[GPR_RCX] != 0 || !(value & XCR0_X87) ||
+	    (value & ~supported) ||
+	    ((value & XCR0_AVX) && !(value & XCR0_SSE)) ||
+	    !(read_cr4() & CR4_OSXSAVE)) {
+		vcpu_inject_gp(vcpu);
+		return EXIT_ACTION_RESUME;
+	}
+	__asm__ volatile("xsetbv" ::"c"(0), "a"((u32)value),
+			 "d"((u32)(value >> 32)));
+	return EXIT_ACTION_SKIP;
+}
+
+static enum exit_action handle_entry_failed(struct vcpu *vcpu,
+					    const struct exit_event *ev)
+{
+	vm_stop(vcpu->vm,
+		"VM entry failed: %s (VM-instruction error %u, field 0x%llx)",
+		ev->fail.what ? ev->fail.what : "no detail",
+		ev->fail.vm_instruction_error,
+		(unsigned long long)ev->fail.field);
+	vcpu_ops->dump(vcpu);
+	return EXIT_ACTION_END;
+}
+
+/* Default-deny: an exit nobody handles stops the guest. */
+static enum exit_action handle_unhandled(struct vcpu *vcpu,
+					 const struct exit_event *ev)
+{
+	vm_stop(vcpu->vm,
+		"unhandled exit %s (%s, vendor reason 0x%llx) at rip 0x%llx",
+		exit_kind_name(ev->kind),
+		ev->vendor_name ? ev->vendor_name : "?",
+		(unsigned long long)ev->vendor_reason,
+		(unsigned long long)guest_rip(vcpu));
+	vcpu_ops->dump(vcpu);
+	return EXIT_ACTION_END;
+}
+
+static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
+	[EXIT_NONE] = handle_resume,
+	[EXIT_CPUID] = handle_cpuid,
+	[EXIT_IO] = handle_io,
+	[EXIT_MSR_READ] = handle_msr_read,
+	[EXIT_MSR_WRITE] = handle_msr_write,
+	[EXIT_HLT] = handle_hlt,
+	[EXIT_HYPERCALL] = handle_hypercall,
+	[EXIT_XSETBV] = handle_xsetbv,
+	[EXIT_EXTERNAL_INTR] = handle_resume,
+	[EXIT_NMI] = handle_resume,
+	[EXIT_INTR_WINDOW] = handle_resume,
+	[EXIT_PREEMPT_TIMER] = handle_resume,
+	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_NPF] = handle_npf,
+	[EXIT_INVALID_INSN] = handle_invalid_insn,
+	[EXIT_ENTRY_FAILED] = handle_entry_failed,
+	/* CR access, exceptions, INIT, SIPI, unknown: not handled yet. */
+};
+
+static enum exit_action dispatch(struct vcpu *vcpu, const struct exit_event *ev)
+{
+	exit_handler_fn fn = NULL;
+
+	if ((u32)ev->kind < EXIT_KIND_COUNT)
+		fn = exit_handlers[ev->kind];
+	if (!fn)
+		fn = handle_unhandled;
+	return fn(vcpu, ev);
+}
+
+/*
+ * Pending work, applied at one point before every entry: the timer
+ * becomes a pending interrupt when it expires; a pending interrupt is
+ * injected when the guest can take it, or an interrupt window is asked for.
+ */
+static void apply_pending(struct vcpu *vcpu)
+{
+	if (vcpu->timer_deadline && rdtsc() >= vcpu->timer_deadline) {
+		vcpu->timer_deadline = 0;
+		vcpu->intr_pending = true;
+		vcpu->pending_vector = vcpu->timer_vector;
+	}
+	if (vcpu->intr_pending) {
+		if (vcpu_ops->read(vcpu, VCPU_INTERRUPTIBLE)) {
+			struct vcpu_event e = {
+				.type = VCPU_EVENT_EXTERNAL_INTR,
+				.vector = vcpu->pending_vector,
+			};
+
+			vcpu_ops->inject(vcpu, &e);
+			vcpu->intr_pending = false;
+			vcpu_ops->request_intr_window(vcpu, false);
+		} else {
+			vcpu_ops->request_intr_window(vcpu, true);
+		}
+	}
+	vcpu_ops->set_deadline(vcpu, vcpu->timer_deadline);
+}
+
+void vcpu_run_loop(struct vcpu *vcpu)
+{
+	struct exit_event ev;
+
+	vcpu->state = VCPU_STATE_RUNNING;
+	while (vm_running(vcpu->vm)) {
+		enum exit_action action;
+
+		apply_pending(vcpu);
+		ev = (struct exit_event){ .kind = EXIT_NONE };
+		vcpu_ops->run(vcpu, &ev);
+		if ((u32)ev.kind < EXIT_KIND_COUNT)
+			vcpu->exits[ev.kind]++;
+		vcpu->exits_total++;
+		action = dispatch(vcpu, &ev);
+		if (action == EXIT_ACTION_END)
+			break;
+		if (action != EXIT_ACTION_SKIP)
+			continue;
+		if (ev.insn_len == 0 || ev.insn_len > 15) {
+			vm_stop(vcpu->vm,
+				"%s exit at rip 0x%llx: instruction length "
+				"unknown",
+				exit_kind_name(ev.kind),
+				(unsigned long long)guest_rip(vcpu));
+			break;
+		}
+		vcpu_ops->skip_instruction(vcpu, ev.insn_len);
+	}
+	vcpu->state = VCPU_STATE_ENDED;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Virtual 16550 UART: the register model a guest's serial driver expects,
+ * with its output collected into lines for the prefixed hypervisor console.
+ *
+ * Pure state machine (no I/O): the owner passes a line sink, and later a
+ * source of received bytes. Register set per the PC16550D data sheet.
+ */
+#ifndef VENEER_CORE_VDEV_VUART_H
+#define VENEER_CORE_VDEV_VUART_H
+
+#include "core/types.h"
+
+#define VUART_COM1_BASE 0x3f8
+#define VUART_PORTS 8
+#define VUART_LINE_MAX 256
+#define VUART_RX_SIZE 64
+
+/* Receives one complete line of guest output (without the newline). */
+typedef void (*vuart_line_fn)(void *opaque, const char *line, u32 len);
+
+struct vuart {
+	u8 ier, lcr, mcr, scr, dll, dlm, fcr;
+	bool thre_pending; /* THR-empty interrupt condition latched */
+	vuart_line_fn line_out;
+	void *opaque;
+	char line[VUART_LINE_MAX];
+	u32 line_len;
+	u8 rx[VUART_RX_SIZE]; /* received bytes, oldest first */
+	u32 rx_head, rx_count;
+};
+
+void vuart_init(struct vuart *u, vuart_line_fn line_out, void *opaque);
+/* Guest access to register `offset` (0-7) of the UART. */
+u8 vuart_read(struct vuart *u, u16 offset);
+void vuart_write(struct vuart *u, u16 offset, u8 value);
+/* Bytes written straight to the console (e.g. a hypercall). */
+void vuart_output(struct vuart *u, const char *s, u32 len);
+/* Send out any partial line (at guest end). */
+void vuart_flush(struct vuart *u);
+/* Queue a received byte; false when the receive FIFO is full. */
+bool vuart_receive(struct vuart *u, u8 byte);
+/* The interrupt line level the UART drives (IRQ 4 for COM1). */
+bool vuart_irq_pending(const struct vuart *u);
+
+#endif /* VENEER_CORE_VDEV_VUART_H */

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtual machine: its RAM, its nested page tables, its vCPUs and its
+ * devices.
+ */
+#ifndef VENEER_CORE_VM_H
+#define VENEER_CORE_VM_H
+
+#include "core/types.h"
+#include "core/vcpu.h"
+#include "core/iobus.h"
+#include "core/vdev/vuart.h"
+
+#define VM_NAME_MAX 32
+#define VM_MAX_VCPUS 8
+#define VM_MAX 16
+#define VM_REASON_MAX 200
+
+enum vm_state {
+	VM_STATE_CREATED,
+	VM_STATE_RUNNING,
+	VM_STATE_EXITED,  /* the guest ended itself: exit_code is valid */
+	VM_STATE_STOPPED, /* Veneer stopped it: stop_reason says why */
+};
+
+struct vm {
+	char name[VM_NAME_MAX];
+	u32 id;
+	volatile enum vm_state state;
+	u32 exit_code;
+	char stop_reason[VM_REASON_MAX];
+	/* Guest RAM: guest-physical [0, ram_size) backed by host [ram_hpa,..). */
+	u64 ram_size;
+	u64 ram_hpa;
+	u64 ram_alloc_pages; /* pages allocated for RAM (ram_size rounded) */
+	/* Nested page tables (EPT or NPT): root table host-physical address. */
+	u64 npt_root;
+	u64 npt_tables; /* number of table pages, for statistics */
+	u32 asid;	/* AMD-V ASID or VT-x VPID, never 0 */
+	void *vendor;	/* per-VM backend state (I/O and MSR bitmaps) */
+	u32 vcpu_count;
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+	struct iobus io;
+	struct vuart uart;
+	/* MSR state Veneer keeps for the guest (core/msr.c). */
+	u64 msr_mtrr_def_type;
+	u64 msr_tsc_aux;
+};
+
+/* Host pointer to guest-physical [gpa, gpa+len) or NULL if not all RAM. */
+void *vm_gpa_to_hva(struct vm *vm, gpa_t gpa, u64 len);
+
+/* End the guest with `code` and log it (the guest asked to exit). */
+void vm_exit(struct vm *vm, u32 code);
+
+/* Stop the guest and log REASON: a guest-fatal error. */
+void vm_stop(struct vm *vm, const char *fmt, ...) __printf(2, 3);
+
+/* Still running? */
+static inline bool vm_running(const struct vm *vm)
+{
+	return vm->state == VM_STATE_RUNNING;
+}
+
+/*
+ * Translate a guest linear address with the guest's own paging (none, 32-bit,
+ * PAE or 4-level, per its CR0/CR4/EFER) to a guest-physical one. False when
+ * it is not mapped.
+ */
+bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out);
+
+/* Copy `len` bytes from guest linear `linear`; false if not all mapped. */
+bool vcpu_read_linear(struct vcpu *vcpu, u64 linear, void *dst, u32 len);
+
+#endif /* VENEER_CORE_VM_H */

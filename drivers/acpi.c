@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ACPI table discovery and MADT parsing (contract in drivers/acpi.h).
+ *
+ * Firmware tables are checked before they are believed: signature, length
+ * and checksum, and every MADT entry's length against the table's end.
+ */
+#include "drivers/acpi.h"
+#include "core/format.h"
+#include "core/printk.h"
+#include "core/string.h"
+
+/* 5.2.5.1: where BIOS systems keep the RSDP. */
+#define BDA_EBDA_SEGMENT 0x40E
+#define EBDA_SEARCH_LEN	 1024
+#define BIOS_ROM_START	 0xE0000
+#define BIOS_ROM_END	 0x100000
+#define RSDP_ALIGN	 16
+
+/* 5.2.12 Table 5.21: MADT entry types used here. */
+#define MADT_LOCAL_APIC		 0
+#define MADT_IO_APIC		 1
+#define MADT_IRQ_OVERRIDE	 2
+#define MADT_LOCAL_APIC_OVERRIDE 5
+#define MADT_LOCAL_X2APIC	 9
+
+/* 5.2.12.2 / 5.2.12.19: Local (x2)APIC flags. */
+#define MADT_CPU_ENABLED 1
+
+struct madt_header {
+	struct acpi_table_header h;
+	u32 lapic_address;
+	u32 flags;
+} __packed;
+
+struct madt_entry {
+	u8 type;
+	u8 length;
+} __packed;
+
+struct madt_local_apic { /* 5.2.12.2 */
+	struct madt_entry e;
+	u8 processor_uid;
+	u8 apic_id;
+	u32 flags;
+} __packed;
+
+struct madt_io_apic { /* 5.2.12.3 */
+	struct madt_entry e;
+	u8 id;
+	u8 reserved;
+	u32 address;
+	u32 gsi_base;
+} __packed;
+
+struct madt_irq_override { /* 5.2.12.5 */
+	struct madt_entry e;
+	u8 bus;
+	u8 source;
+	u32 gsi;
+	u16 flags;
+} __packed;
+
+struct madt_lapic_override { /* 5.2.12.8 */
+	struct madt_entry e;
+	u16 reserved;
+	u64 address;
+} __packed;
+
+struct madt_local_x2apic { /* 5.2.12.19 */
+	struct madt_entry e;
+	u16 reserved;
+	u32 x2apic_id;
+	u32 flags;
+	u32 processor_uid;
+} __packed;
+
+_Static_assert(sizeof(struct acpi_table_header) == 36, "5.2.6 header");
+_Static_assert(sizeof(struct acpi_rsdp) == 36, "5.2.5.3 RSDP");
+_Static_assert(sizeof(struct madt_header) == 44, "5.2.12 MADT header");
+_Static_assert(sizeof(struct madt_local_apic) == 8, "5.2.12.2");
+_Static_assert(sizeof(struct madt_io_apic) == 12, "5.2.12.3");
+_Static_assert(sizeof(struct madt_irq_override) == 10, "5.2.12.5");
+_Static_assert(sizeof(struct madt_lapic_override) == 12, "5.2.12.8");
+_Static_assert(sizeof(struct madt_local_x2apic) == 16, "5.2.12.19");
+
+static const void *identity_map(u64 pa, u64 len)
+{
+	(void)len;
+	return (const void *)(uintptr_t)pa;
+}
+
+static acpi_mapper_fn acpi_mapper = identity_map;
+
+void acpi_set_mapper(acpi_mapper_fn mapper)
+{
+	acpi_mapper = mapper ? mapper : identity_map;
+}
+
+const void *acpi_map(u64 pa, u64 len)
+{
+	return acpi_mapper(pa, len);
+}
+
+static u8 checksum(const void *p, u32 len)
+{
+	const u8 *b = p;
+	u8 sum = 0;
+
+	for (u32 i = 0; i < len; i++)
+		sum += b[i];
+	return sum;
+}
+
+/* Checks a candidate RSDP; the message says what is wrong with it. */
+static bool rsdp_valid(const struct acpi_rsdp *r, u32 available, char *err,
+		       size_t errlen)
+{
+	if (memcmp(r->signature, "RSD PTR ", 8) != 0) {
+		snformat(err, errlen, "RSDP has no \"RSD PTR \" signature");
+		return false;
+	}
+	if (checksum(r, ACPI_RSDP_V1_SIZE) != 0) {
+		snformat(err, errlen,
+			 "RSDP has a bad checksum (first 20 bytes sum to "
+			 "0x%02x)",
+			 checksum(r, ACPI_RSDP_V1_SIZE));
+		return false;
+	}
+	if (r->revision < 2)
+		return true;
+	if (available < ACPI_RSDP_V2_SIZE || r->length < ACPI_RSDP_V2_SIZE ||
+	    r->length > available) {
+		snformat(err, errlen,
+			 "RSDP revision %u has length %u (%u bytes available, "
+			 "36 needed)",
+			 r->revision, r->length, available);
+		return false;
+	}
+	if (checksum(r, r->length) != 0) {
+		snformat(err, errlen,
+			 "RSDP has a bad extended checksum (%u bytes sum to "
+			 "0x%02x)",
+			 r->length, checksum(r, r->length));
+		return false;
+	}
+	return true;
+}
+
+/* Scans [start, start + len) on 16-byte boundaries for a valid RSDP. */
+static const struct acpi_rsdp *scan_rsdp(u64 start, u64 len, u64 *found_pa,
+					 char *err, size_t errlen)
+{
+	const u8 *area = acpi_map(start, len);
+
+	if (!area)
+		return NULL;
+	for (u64 off = 0; off + ACPI_RSDP_V1_SIZE <= len; off += RSDP_ALIGN) {
+		const struct acpi_rsdp *r = (const void *)(area + off);
+
+		if (memcmp(r->signature, "RSD PTR ", 8) != 0)
+			continue;
+		/* A bad candidate is remembered; the scan goes on. */
+		if (rsdp_valid(r, (u32)MIN(len - off, ACPI_RSDP_V2_SIZE), err,
+			       errlen)) {
+			*found_pa = start + off;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+static const struct acpi_rsdp *
+locate_rsdp(const struct boot_info *bi, u64 *rsdp_pa, char *err, size_t errlen)
+{
+	const struct acpi_rsdp *r = NULL;
+	const u16 *segment;
+
+	*rsdp_pa = 0;
+	if (bi && bi->rsdp_from_loader) {
+		r = (const void *)bi->rsdp_copy;
+		if (rsdp_valid(r, sizeof(bi->rsdp_copy), err, errlen))
+			return r;
+		printk("acpi: warning: the boot loader's RSDP copy is bad "
+		       "(%s); scanning the BIOS areas\n",
+		       err);
+		r = NULL;
+	}
+	if (errlen > 0)
+		err[0] = '\0';
+	segment = acpi_map(BDA_EBDA_SEGMENT, sizeof(*segment));
+	if (segment && *segment)
+		r = scan_rsdp((u64)*segment << 4, EBDA_SEARCH_LEN, rsdp_pa, err,
+			      errlen);
+	if (!r)
+		r = scan_rsdp(BIOS_ROM_START, BIOS_ROM_END - BIOS_ROM_START,
+			      rsdp_pa, err, errlen);
+	if (!r && errlen > 0 && err[0] == '\0')
+		snformat(err, errlen,
+			 "no ACPI RSDP from the boot loader, in the EBDA or "
+			 "in 0xE0000-0xFFFFF");
+	return r;
+}
+
+/*
+ * Maps a whole table after checking its header: signature (when given),
+ * length at least min_len, checksum.  what names it in messages.
+ */
+static const struct acpi_table_header *map_table(u64 pa, const char *sig,
+						 u32 min_len, const char *what,
+						 char *err, size_t errlen)
+{
+	const struct acpi_table_header *h = acpi_map(pa, sizeof(*h));
+
+	if (!h) {
+		snformat(err, errlen, "%s at 0x%llx cannot be mapped", what,
+			 (unsigned long long)pa);
+		return NULL;
+	}
+	if (sig && memcmp(h->signature, sig, 4) != 0) {
+		snformat(err, errlen,
+			 "%s at 0x%llx has signature '%.4s', not '%.4s'", what,
+			 (unsigned long long)pa, h->signature, sig);
+		return NULL;
+	}
+	if (h->length < min_len) {
+		snformat(err, errlen,
+			 "%s at 0x%llx is truncated: length %u, at least %u "
+			 "needed",
+			 what, (unsigned long long)pa, h->length, min_len);
+		return NULL;
+	}
+	u32 length = h->length;
+
+	h = acpi_map(pa, length);
+	if (!h) {
+		snformat(err, errlen,
+			 "%s at 0x%llx (%u bytes) cannot be mapped", what,
+			 (unsigned long long)pa, length);
+		return NULL;
+	}
+	if (checksum(h, h->length) != 0) {
+		snformat(err, errlen,
+			 "%s at 0x%llx has a bad checksum (%u bytes sum to "
+			 "0x%02x)",
+			 what, (unsigned long long)pa, h->length,
+			 checksum(h, h->length));
+		return NULL;
+	}
+	return h;
+}
+
+int acpi_find_root(const struct boot_info *bi, struct acpi_root *root,
+		   char *err, size_t errlen)
+{
+	const struct acpi_rsdp *r;
+	u64 rsdp_pa;
+	const u32 hdr = sizeof(struct acpi_table_header);
+
+	memset(root, 0, sizeof(*root));
+	r = locate_rsdp(bi, &rsdp_pa, err, errlen);
+	if (!r)
+		return ACPI_ERR_NO_ACPI;
+	root->rsdp_pa = rsdp_pa;
+	root->revision = r->revision;
+	memcpy(root->oem_id, r->oem_id, 6);
+	root->oem_id[6] = '\0';
+
+	if (r->revision >= 2 && r->xsdt_address) {
+		if (map_table(r->xsdt_address, "XSDT", hdr, "XSDT", err,
+			      errlen)) {
+			root->xsdt = true;
+			root->root_pa = r->xsdt_address;
+			return ACPI_OK;
+		}
+		if (!r->rsdt_address)
+			return ACPI_ERR_INVALID;
+		printk("acpi: warning: %s; using the RSDT\n", err);
+	}
+	if (!r->rsdt_address) {
+		snformat(err, errlen,
+			 "RSDP (revision %u) gives no RSDT address",
+			 r->revision);
+		return ACPI_ERR_INVALID;
+	}
+	if (!map_table(r->rsdt_address, "RSDT", hdr, "RSDT", err, errlen))
+		return ACPI_ERR_INVALID;
+	root->root_pa = r->rsdt_address;
+	return ACPI_OK;
+}
+
+int acpi_find_table(const struct acpi_root *root, const char *signature,
+		    u64 *table_pa, u32 *table_len, char *err, size_t errlen)
+{
+	const u32 hdr = sizeof(struct acpi_table_header);
+	const char *root_name = root->xsdt ? "XSDT" : "RSDT";
+	const struct acpi_table_header *rt;
+	u32 entry_size = root->xsdt ? 8 : 4;
+
+	rt = map_table(root->root_pa, root_name, hdr, root_name, err, errlen);
+	if (!rt)
+		return ACPI_ERR_INVALID;
+
+	const u8 *entries = (const u8 *)rt + hdr;
+	u32 count = (rt->length - hdr) / entry_size;
+
+	for (u32 i = 0; i < count; i++) {
+		u64 pa = 0;
+		const struct acpi_table_header *h;
+		char what[32];
+
+		/* Entries are not naturally aligned in an XSDT (5.2.8). */
+		memcpy(&pa, entries + i * entry_size, entry_size);
+		if (!pa)
+			continue;
+		h = acpi_map(pa, hdr);
+		if (!h || memcmp(h->signature, signature, 4) != 0)
+			continue;
+		snformat(what, sizeof(what), "%.4s table", signature);
+		h = map_table(pa, signature, hdr, what, err, errlen);
+		if (!h)
+			return ACPI_ERR_INVALID;
+		*table_pa = pa;
+		*table_len = h->length;
+		return ACPI_OK;
+	}
+	snformat(err, errlen, "no %.4s table in the %s (%u entries)", signature,
+		 root_name, count);
+	return ACPI_ERR_NO_TABLE;
+}
+
+static void add_cpu(struct acpi_madt_info *out, u32 apic_id, bool x2apic)
+{
+	for (u32 i = 0; i < out->cpu_count; i++) {
+		if (out->apic_ids[i] == apic_id)
+			return; /* listed as both xAPIC and x2APIC */
+	}
+	if (out->cpu_count == ACPI_MAX_CPUS) {
+		if (out->cpus_ignored++ == 0)
+			printk("acpi: warning: more than %u CPUs, ignoring "
+			       "APIC ID %u and later ones\n",
+			       ACPI_MAX_CPUS, apic_id);
+		return;
+	}
+	out->apic_ids[out->cpu_count++] = apic_id;
+	if (x2apic)
+		out->x2apic_ids = true;
+}
+
+static void add_ioapic(struct acpi_madt_info *out,
+		       const struct madt_io_apic *io)
+{
+	if (out->ioapic_count == ACPI_MAX_IOAPICS) {
+		printk("acpi: warning: more than %u I/O APICs, ignoring ID %u "
+		       "at 0x%x\n",
+		       ACPI_MAX_IOAPICS, io->id, io->address);
+		return;
+	}
+	out->ioapics[out->ioapic_count++] = (struct acpi_ioapic){
+	    .id = io->id,
+	    .addr = io->address,
+	    .gsi_base = io->gsi_base,
+	};
+}
+
+static void add_override(struct acpi_madt_info *out,
+			 const struct madt_irq_override *o)
+{
+	if (out->override_count == ACPI_MAX_OVERRIDES) {
+		printk("acpi: warning: more than %u interrupt overrides, "
+		       "ignoring IRQ %u -> GSI %u\n",
+		       ACPI_MAX_OVERRIDES, o->source, o->gsi);
+		return;
+	}
+	out->overrides[out->override_count++] = (struct acpi_irq_override){
+	    .bus = o->bus,
+	    .irq = o->source,
+	    .gsi = o->gsi,
+	    .flags = o->flags,
+	};
+}
+
+/* The shortest valid length of each entry type used, 0 for the others. */
+static u32 madt_entry_min_len(u8 type)
+{
+	switch (type) {
+	case MADT_LOCAL_APIC:
+		return sizeof(struct madt_local_apic);
+	case MADT_IO_APIC:
+		return sizeof(struct madt_io_apic);
+	case MADT_IRQ_OVERRIDE:
+		return sizeof(struct madt_irq_override);
+	case MADT_LOCAL_APIC_OVERRIDE:
+		return sizeof(struct madt_lapic_override);
+	case MADT_LOCAL_X2APIC:
+		return sizeof(struct madt_local_x2apic);
+	default:
+		return sizeof(struct madt_entry);
+	}
+}
+
+int acpi_parse_madt(const void *madt, u32 len, struct acpi_madt_info *out,
+		    char *err, size_t errlen)
+{
+	const struct madt_header *m = madt;
+	const u8 *base = madt;
+	u32 end, off;
+
+	memset(out, 0, sizeof(*out));
+	if (len < sizeof(*m) || m->h.length < sizeof(*m) || m->h.length > len) {
+		snformat(err, errlen,
+			 "MADT is truncated: %u bytes available, length field "
+			 "%u, header needs %zu",
+			 len,
+			 len >= sizeof(struct acpi_table_header) ? m->h.length
+								 : 0,
+			 sizeof(*m));
+		return ACPI_ERR_INVALID;
+	}
+	out->lapic_base = m->lapic_address;
+	out->flags = m->flags;
+	end = m->h.length;
+
+	for (off = sizeof(*m); off < end;) {
+		const struct madt_entry *e = (const void *)(base + off);
+
+		if (end - off < sizeof(*e) || e->length < sizeof(*e) ||
+		    e->length > end - off) {
+			snformat(err, errlen,
+				 "MADT entry at offset %u (type %u) has length "
+				 "%u, but %u bytes remain",
+				 off, end - off >= 1 ? e->type : 0,
+				 end - off >= 2 ? e->length : 0, end - off);
+			return ACPI_ERR_INVALID;
+		}
+		if (e->length < madt_entry_min_len(e->type)) {
+			snformat(err, errlen,
+				 "MADT entry at offset %u (type %u) has length "
+				 "%u, less than the %u it needs",
+				 off, e->type, e->length,
+				 madt_entry_min_len(e->type));
+			return ACPI_ERR_INVALID;
+		}
+		switch (e->type) {
+		case MADT_LOCAL_APIC: {
+			const struct madt_local_apic *c = (const void *)e;
+
+			if (c->flags & MADT_CPU_ENABLED)
+				add_cpu(out, c->apic_id, false);
+			break;
+		}
+		case MADT_LOCAL_X2APIC: {
+			const struct madt_local_x2apic *c = (const void *)e;
+
+			if (c->flags & MADT_CPU_ENABLED)
+				add_cpu(out, c->x2apic_id, true);
+			break;
+		}
+		case MADT_IO_APIC:
+			add_ioapic(out, (const void *)e);
+			break;
+		case MADT_IRQ_OVERRIDE:
+			add_override(out, (const void *)e);
+			break;
+		case MADT_LOCAL_APIC_OVERRIDE:
+			/* 5.2.12.8: replaces the 32-bit address above. */
+			out->lapic_base =
+			    ((const struct madt_lapic_override *)e)->address;
+			break;
+		default:
+			break;
+		}
+		off += e->length;
+	}
+	if (out->cpu_count == 0) {
+		snformat(err, errlen, "MADT lists no enabled CPU");
+		return ACPI_ERR_INVALID;
+	}
+	return ACPI_OK;
+}
+
+int acpi_read_madt(const struct boot_info *bi, struct acpi_madt_info *out,
+		   char *err, size_t errlen)
+{
+	struct acpi_root root;
+	u64 pa;
+	u32 len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = acpi_find_root(bi, &root, err, errlen);
+	if (rc != ACPI_OK)
+		return rc;
+	rc = acpi_find_table(&root, "APIC", &pa, &len, err, errlen);
+	if (rc != ACPI_OK)
+		return rc;
+	return acpi_parse_madt(acpi_map(pa, len), len, out, err, errlen);
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * 16550 UART of the real machine: the hypervisor's console.
+ */
+#ifndef VENEER_DRIVERS_UART_H
+#define VENEER_DRIVERS_UART_H
+
+#include "core/types.h"
+
+#define UART_COM1 0x3f8
+
+/* Program the UART at `port` for `baud` 8N1, FIFOs on, interrupts off. */
+void uart_init(u16 port, u32 baud);
+/* Write one byte, waiting for room in the transmit holding register. */
+void uart_putc(char c);
+/* Wait until every byte written has left the transmitter. */
+void uart_flush(void);
+/* One received byte, or -1 when none is waiting. */
+int uart_getc(void);
+/* The port in use (UART_COM1 before uart_init). */
+u16 uart_port(void);
+
+#endif /* VENEER_DRIVERS_UART_H */

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for drivers/acpi.c, over a fake physical memory: the first MiB
+ * (BDA, EBDA, BIOS ROM area) plus a window of "high" RAM holding tables.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "drivers/acpi.h"
+#include "core/string.h"
+#include "tests/unit/host_printk.h"
+
+#define LOW_SIZE  0x100000
+#define HIGH_BASE 0x7fe0000ull
+#define HIGH_SIZE 0x10000
+
+static u8 low_mem[LOW_SIZE];
+static u8 high_mem[HIGH_SIZE];
+static char err[256];
+
+static const void *fake_map(u64 pa, u64 len)
+{
+	if (pa < LOW_SIZE && len <= LOW_SIZE - pa)
+		return low_mem + pa;
+	if (pa >= HIGH_BASE && pa - HIGH_BASE < HIGH_SIZE &&
+	    len <= HIGH_SIZE - (pa - HIGH_BASE))
+		return high_mem + (pa - HIGH_BASE);
+	return NULL;
+}
+
+static u8 *phys(u64 pa)
+{
+	u8 *p = (u8 *)fake_map(pa, 1);
+
+	assert_non_null(p);
+	return p;
+}
+
+static int reset(void **state)
+{
+	(void)state;
+	memset(low_mem, 0, sizeof(low_mem));
+	memset(high_mem, 0, sizeof(high_mem));
+	memset(err, 0, sizeof(err));
+	acpi_set_mapper(fake_map);
+	host_printk_reset();
+	return 0;
+}
+
+static u8 sum(const void *p, u32 len)
+{
+	const u8 *b = p;
+	u8 s = 0;
+
+	for (u32 i = 0; i < len; i++)
+		s += b[i];
+	return s;
+}
+
+static void put_rsdp(u64 pa, u8 revision, u32 rsdt, u64 xsdt)
+{
+	struct acpi_rsdp *r = (void *)phys(pa);
+
+	memset(r, 0, sizeof(*r));
+	memcpy(r->signature, "RSD PTR ", 8);
+	memcpy(r->oem_id, "VENEER", 6);
+	r->revision = revision;
+	r->rsdt_address = rsdt;
+	if (revision >= 2) {
+		r->length = 36;
+		r->xsdt_address = xsdt;
+	}
+	r->checksum = (u8)-sum(r, 20);
+	if (revision >= 2)
+		r->extended_checksum = (u8)-sum(r, 36);
+}
+
+/* Writes a table: header plus body, with a correct checksum. */
+static void put_table(u64 pa, const char *sig, const void *body, u32 len)
+{
+	struct acpi_table_header *h = (void *)phys(pa);
+
+	memset(h, 0, sizeof(*h));
+	memcpy(h->signature, sig, 4);
+	h->length = (u32)sizeof(*h) + len;
+	h->revision = 1;
+	memcpy(h->oem_id, "VENEER", 6);
+	memcpy((u8 *)h + sizeof(*h), body, len);
+	h->checksum = (u8)-sum(h, h->length);
+}
+
+static void put_rsdt(u64 pa, const u32 *entries, u32 n)
+{
+	put_table(pa, "RSDT", entries, n * 4);
+}
+
+static void put_xsdt(u64 pa, const u64 *entries, u32 n)
+{
+	put_table(pa, "XSDT", entries, n * 8);
+}
+
+/* ---- MADT builder ---- */
+
+static u8 madt_body[4096];
+static u32 madt_len;
+
+static void madt_begin(u32 lapic, u32 flags)
+{
+	memcpy(madt_body, &lapic, 4);
+	memcpy(madt_body + 4, &flags, 4);
+	madt_len = 8;
+}
+
+static void madt_add(const void *entry)
+{
+	const u8 *e = entry;
+
+	memcpy(madt_body + madt_len, e, e[1]);
+	madt_len += e[1];
+}
+
+static void madt_lapic(u8 uid, u8 apic_id, u32 flags)
+{
+	u8 e[8] = {0, 8, uid, apic_id};
+
+	memcpy(e + 4, &flags, 4);
+	madt_add(e);
+}
+
+static void madt_x2apic(u32 x2apic_id, u32 flags)
+{
+	u8 e[16] = {9, 16};
+
+	memcpy(e + 4, &x2apic_id, 4);
+	memcpy(e + 8, &flags, 4);
+	madt_add(e);
+}
+
+static void madt_ioapic(u8 id, u32 addr, u32 gsi_base)
+{
+	u8 e[12] = {1, 12, id, 0};
+
+	memcpy(e + 4, &addr, 4);
+	memcpy(e + 8, &gsi_base, 4);
+	madt_add(e);
+}
+
+static void madt_override(u8 irq, u32 gsi, u16 flags)
+{
+	u8 e[10] = {2, 10, 0, irq};
+
+	memcpy(e + 4, &gsi, 4);
+	memcpy(e + 8, &flags, 2);
+	madt_add(e);
+}
+
+static void madt_lapic_override(u64 addr)
+{
+	u8 e[12] = {5, 12};
+
+	memcpy(e + 4, &addr, 8);
+	madt_add(e);
+}
+
+static void put_madt(u64 pa)
+{
+	put_table(pa, "APIC", madt_body, madt_len);
+}
+
+/* A typical small PC: 2 enabled CPUs, 1 disabled, 1 I/O APIC, 2 overrides. */
+static void build_pc_madt(u64 pa)
+{
+	madt_begin(0xfee00000, ACPI_MADT_PCAT_COMPAT);
+	madt_lapic(0, 0, 1);
+	madt_lapic(1, 2, 1);
+	madt_lapic(2, 4, 0); /* disabled: not counted */
+	madt_ioapic(8, 0xfec00000, 0);
+	madt_override(0, 2, 0);
+	madt_override(9, 9, 0xd);
+	madt_add((u8[]){4, 6, 0xff, 0, 0, 1}); /* LAPIC NMI: skipped */
+	put_madt(pa);
+}
+
+static void test_rsdp_in_ebda_rsdt(void **state)
+{
+	struct acpi_madt_info info;
+	u16 ebda_segment = 0x9fc0;
+	u32 rsdt[] = {0x7fe1000 /* FACP */, 0x7fe2000 /* APIC */};
+
+	(void)state;
+	memcpy(phys(0x40e), &ebda_segment, 2);
+	put_rsdp(0x9fc00 + 0x40, 0, 0x7fe0000, 0);
+	put_rsdt(0x7fe0000, rsdt, 2);
+	put_table(0x7fe1000, "FACP", "xxxx", 4);
+	build_pc_madt(0x7fe2000);
+
+	assert_int_equal(acpi_read_madt(NULL, &info, err, sizeof(err)),
+			 ACPI_OK);
+	assert_int_equal(info.lapic_base, 0xfee00000);
+	assert_int_equal(info.flags, ACPI_MADT_PCAT_COMPAT);
+	assert_int_equal(info.cpu_count, 2);
+	assert_int_equal(info.apic_ids[0], 0);
+	assert_int_equal(info.apic_ids[1], 2);
+	assert_false(info.x2apic_ids);
+	assert_int_equal(info.ioapic_count, 1);
+	assert_int_equal(info.ioapics[0].id, 8);
+	assert_int_equal(info.ioapics[0].addr, 0xfec00000);
+	assert_int_equal(info.ioapics[0].gsi_base, 0);
+	assert_int_equal(info.override_count, 2);
+	assert_int_equal(info.overrides[0].irq, 0);
+	assert_int_equal(info.overrides[0].gsi, 2);
+	assert_int_equal(info.overrides[1].irq, 9);
+	assert_int_equal(info.overrides[1].flags, 0xd);
+
+	struct acpi_root root;
+
+	assert_int_equal(acpi_find_root(NULL, &root, err, sizeof(err)),
+			 ACPI_OK);
+	assert_int_equal(root.rsdp_pa, 0x9fc40);
+	assert_false(root.xsdt);
+	assert_string_equal(root.oem_id, "VENEER");
+}
+
+static void test_rsdp_in_bios_area_prefers_xsdt(void **state)
+{
+	struct acpi_root root;
+	struct acpi_madt_info info;
+	u32 rsdt[] = {0x7fe2000};
+	u64 xsdt[] = {0x7fe1000 /* FACP */, 0x7fe3000};
+
+	(void)state;
+	put_rsdp(0xf6a30, 2, 0x7fe0000, 0x7fe0100);
+	put_rsdt(0x7fe0000, rsdt, 1);
+	put_xsdt(0x7fe0100, xsdt, 2);
+	put_table(0x7fe1000, "FACP", "xxxx", 4);
+	madt_begin(0xfee00000, 0);
+	madt_lapic(0, 0, 1);
+	put_madt(0x7fe2000); /* RSDT's MADT: one CPU */
+	madt_begin(0xfee00000, 0);
+	for (u8 i = 0; i < 4; i++)
+		madt_lapic(i, i, 1);
+	put_madt(0x7fe3000); /* XSDT's MADT: four CPUs */
+
+	assert_int_equal(acpi_find_root(NULL, &root, err, sizeof(err)),
+			 ACPI_OK);
+	assert_true(root.xsdt);
+	assert_int_equal(root.revision, 2);
+	assert_int_equal(root.root_pa, 0x7fe0100);
+	assert_int_equal(acpi_read_madt(NULL, &info, err, sizeof(err)),
+			 ACPI_OK);
+	assert_int_equal(info.cpu_count, 4);
+
+	/* Revision 2 without an XSDT address: the RSDT is used. */
+	put_rsdp(0xf6a30, 2, 0x7fe0000, 0);
+	assert_int_equal(acpi_read_madt(NULL, &info, err, sizeof(err)),
+			 ACPI_OK);
+	assert_int_equal(info.cpu_count, 1);
+}
+
+static void test_bad_xsdt_falls_back_to_rsdt(void **state)
+{
+	struct acpi_root root;
+	u32 rsdt[] = {0x7fe2000};
+	u64 xsdt[] = {0x7fe2000};
+
+	(void)state;
+	put_rsdp(0xe0000, 2, 0x7fe0000, 0x7fe0100);
+	put_rsdt(0x7fe0000, rsdt, 1);
+	put_xsdt(0x7fe0100, xsdt, 1);
+	phys(0x7fe0100 + 36)[0] ^= 1; /* corrupt the XSDT */
+	assert_int_equal(acpi_find_root(NULL, &root, err, sizeof(err)),
+			 ACPI_OK);
+	assert_false(root.xsdt);
+	assert_int_equal(root.root_pa, 0x7fe0000);
+	assert_non_null(
+	    strstr(host_printk_text(), "XSDT at 0x7fe0100 has a bad checksum"));
+	assert_non_null(strstr(host_printk_text(), "using the RSDT"));
+
+	/* Both broken: an error naming the RSDT. */
+	phys(0x7fe0000 + 36)[0] ^= 1;
+	assert_int_equal(acpi_find_root(NULL, &root, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "RSDT at 0x7fe0000 has a bad checksum (40 "
+				 "bytes sum to 0x01)");
+}
+
+static void test_bad_rsdp_checksums(void **state)
+{
+	struct acpi_root root;
+	u32 rsdt[] = {0};
+
+	(void)state;
+	put_rsdt(0x7fe0000, rsdt, 1);
+	/* A bad candidate first, then a good one further up. */
+	put_rsdp(0xe0010, 0, 0x7fe0000, 0);
+	phys(0xe0010 + 8)[0] ^= 0x40;
+	assert_int_equal(acpi_find_root(NULL, &root, err, sizeof(err)),
+			 ACPI_ERR_NO_ACPI);
+	assert_non_null(strstr(err, "RSDP has a bad checksum"));
+	put_rsdp(0xe0020, 0, 0x7fe0000, 0);
+	assert_int_equal(acpi_find_root(NULL, &root, err, sizeof(err)),
+			 ACPI_OK);
+	assert_int_equal(root.rsdp_pa, 0xe0020);
+
+	/* Revision 2 with a good v1 checksum but a bad extended one. */
+	memset(phys(0xe0000), 0, 0x100);
+	put_rsdp(0xe0000, 2, 0x7fe0000, 0x7fe0100);
+	phys(0xe0000)[33] ^= 1; /* reserved byte, after the v1 part */
+	assert_int_equal(acpi_find_root(NULL, &root, err, sizeof(err)),
+			 ACPI_ERR_NO_ACPI);
+	assert_non_null(strstr(err, "bad extended checksum"));
+}
+
+static void test_no_acpi(void **state)
+{
+	struct acpi_madt_info info;
+
+	(void)state;
+	assert_int_equal(acpi_read_madt(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_NO_ACPI);
+	assert_string_equal(err, "no ACPI RSDP from the boot loader, in the "
+				 "EBDA or in 0xE0000-0xFFFFF");
+	assert_int_equal(info.cpu_count, 0);
+}
+
+static void test_rsdp_from_loader(void **state)
+{
+	static struct boot_info bi;
+	struct acpi_root root;
+	struct acpi_madt_info info;
+	u32 rsdt[] = {0x7fe2000};
+
+	(void)state;
+	/* The loader's copy is used: nothing in the BIOS areas. */
+	put_rsdt(0x7fe0000, rsdt, 1);
+	build_pc_madt(0x7fe2000);
+	put_rsdp(0x1000, 0, 0x7fe0000, 0);
+	memcpy(bi.rsdp_copy, phys(0x1000), 20);
+	memset(phys(0x1000), 0, 36);
+	bi.rsdp_from_loader = true;
+	assert_int_equal(acpi_find_root(&bi, &root, err, sizeof(err)), ACPI_OK);
+	assert_int_equal(root.rsdp_pa, 0);
+	assert_int_equal(acpi_read_madt(&bi, &info, err, sizeof(err)), ACPI_OK);
+	assert_int_equal(info.cpu_count, 2);
+
+	/* A broken copy: warning, then the scan finds the real one. */
+	bi.rsdp_copy[8] ^= 1;
+	put_rsdp(0xfe300, 0, 0x7fe0000, 0);
+	assert_int_equal(acpi_find_root(&bi, &root, err, sizeof(err)), ACPI_OK);
+	assert_int_equal(root.rsdp_pa, 0xfe300);
+	assert_non_null(
+	    strstr(host_printk_text(), "the boot loader's RSDP copy is bad"));
+}
+
+static void test_madt_errors(void **state)
+{
+	struct acpi_madt_info info;
+	u32 rsdt[] = {0x7fe1000};
+
+	(void)state;
+	put_rsdp(0xe0000, 0, 0x7fe0000, 0);
+	put_rsdt(0x7fe0000, rsdt, 1);
+	put_table(0x7fe1000, "FACP", "xxxx", 4);
+	/* No MADT at all. */
+	assert_int_equal(acpi_read_madt(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_NO_TABLE);
+	assert_string_equal(err, "no APIC table in the RSDT (1 entries)");
+
+	/* A MADT with a bad checksum. */
+	build_pc_madt(0x7fe1000);
+	phys(0x7fe1000 + 50)[0] ^= 0x10;
+	assert_int_equal(acpi_read_madt(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_non_null(strstr(err, "APIC table at 0x7fe1000 has a bad "
+				    "checksum"));
+
+	/* A MADT whose length is shorter than a header. */
+	put_table(0x7fe1000, "APIC", "", 0);
+	phys(0x7fe1000)[4] = 20;
+	phys(0x7fe1000)[9] = 0;
+	phys(0x7fe1000)[9] = (u8)-sum(phys(0x7fe1000), 20);
+	assert_int_equal(acpi_read_madt(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "APIC table at 0x7fe1000 is truncated: length "
+				 "20, at least 36 needed");
+}
+
+static void test_madt_malformed_entries(void **state)
+{
+	struct acpi_madt_info info;
+	u8 table[256];
+
+	(void)state;
+	/* Entry length 0 (would loop forever if accepted). */
+	madt_begin(0xfee00000, 0);
+	madt_lapic(0, 0, 1);
+	madt_body[madt_len++] = 0;
+	madt_body[madt_len++] = 0;
+	put_madt(0x7fe0000);
+	memcpy(table, phys(0x7fe0000), 36 + madt_len);
+	assert_int_equal(
+	    acpi_parse_madt(table, 36 + madt_len, &info, err, sizeof(err)),
+	    ACPI_ERR_INVALID);
+	assert_string_equal(err, "MADT entry at offset 52 (type 0) has length "
+				 "0, but 2 bytes remain");
+
+	/* An entry running past the table's end. */
+	madt_begin(0xfee00000, 0);
+	madt_lapic(0, 0, 1);
+	madt_body[madt_len++] = 1;
+	madt_body[madt_len++] = 12;
+	madt_body[madt_len++] = 0;
+	put_madt(0x7fe0000);
+	memcpy(table, phys(0x7fe0000), 36 + madt_len);
+	assert_int_equal(
+	    acpi_parse_madt(table, 36 + madt_len, &info, err, sizeof(err)),
+	    ACPI_ERR_INVALID);
+	assert_string_equal(err, "MADT entry at offset 52 (type 1) has length "
+				 "12, but 3 bytes remain");
+
+	/* A Local APIC entry too short for its fields. */
+	madt_begin(0xfee00000, 0);
+	madt_add((u8[]){0, 6, 0, 0, 1, 0});
+	put_madt(0x7fe0000);
+	memcpy(table, phys(0x7fe0000), 36 + madt_len);
+	assert_int_equal(
+	    acpi_parse_madt(table, 36 + madt_len, &info, err, sizeof(err)),
+	    ACPI_ERR_INVALID);
+	assert_string_equal(err, "MADT entry at offset 44 (type 0) has length "
+				 "6, less than the 8 it needs");
+
+	/* The length field claims more than the buffer holds. */
+	assert_int_equal(acpi_parse_madt(table, 40, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_non_null(strstr(err, "MADT is truncated: 40 bytes available"));
+
+	/* No enabled CPU. */
+	madt_begin(0xfee00000, 0);
+	madt_lapic(0, 0, 0);
+	madt_x2apic(300, 0);
+	put_madt(0x7fe0000);
+	memcpy(table, phys(0x7fe0000), 36 + madt_len);
+	assert_int_equal(
+	    acpi_parse_madt(table, 36 + madt_len, &info, err, sizeof(err)),
+	    ACPI_ERR_INVALID);
+	assert_string_equal(err, "MADT lists no enabled CPU");
+}
+
+static void test_madt_x2apic_and_override(void **state)
+{
+	struct acpi_madt_info info;
+	u8 table[512];
+
+	(void)state;
+	madt_begin(0xfee00000, 0);
+	madt_lapic(0, 0, 1);
+	madt_lapic(1, 1, 1);
+	madt_x2apic(1, 1);   /* the same CPU listed again: counted once */
+	madt_x2apic(300, 1); /* needs x2APIC mode */
+	madt_x2apic(301, 0); /* disabled */
+	madt_x2apic(302, 3); /* enabled and online-capable */
+	madt_lapic_override(0xfed00000ull);
+	put_madt(0x7fe0000);
+	memcpy(table, phys(0x7fe0000), 36 + madt_len);
+	assert_int_equal(
+	    acpi_parse_madt(table, 36 + madt_len, &info, err, sizeof(err)),
+	    ACPI_OK);
+	assert_int_equal(info.cpu_count, 4);
+	assert_int_equal(info.apic_ids[2], 300);
+	assert_int_equal(info.apic_ids[3], 302);
+	assert_true(info.x2apic_ids);
+	assert_int_equal(info.lapic_base, 0xfed00000);
+}
+
+static void test_madt_clipping(void **state)
+{
+	struct acpi_madt_info info;
+	u8 table[2048];
+
+	(void)state;
+	madt_begin(0xfee00000, 0);
+	for (u32 i = 0; i < 70; i++)
+		madt_x2apic(i, 1);
+	for (u8 i = 0; i < 10; i++)
+		madt_ioapic(i, 0xfec00000 + i * 0x1000u, i * 24u);
+	for (u8 i = 0; i < 20; i++)
+		madt_override(i, i, 0);
+	put_madt(0x7fe0000);
+	memcpy(table, phys(0x7fe0000), 36 + madt_len);
+	assert_int_equal(
+	    acpi_parse_madt(table, 36 + madt_len, &info, err, sizeof(err)),
+	    ACPI_OK);
+	assert_int_equal(info.cpu_count, ACPI_MAX_CPUS);
+	assert_int_equal(info.cpus_ignored, 6);
+	assert_int_equal(info.apic_ids[63], 63);
+	assert_int_equal(info.ioapic_count, ACPI_MAX_IOAPICS);
+	assert_int_equal(info.override_count, ACPI_MAX_OVERRIDES);
+	assert_non_null(strstr(host_printk_text(),
+			       "more than 64 CPUs, ignoring APIC ID 64"));
+	assert_non_null(strstr(host_printk_text(), "more than 8 I/O APICs"));
+	assert_non_null(
+	    strstr(host_printk_text(), "more than 16 interrupt overrides"));
+}
+
+static void test_unmappable_table(void **state)
+{
+	struct acpi_madt_info info;
+	u32 rsdt[] = {0x7fe1000};
+
+	(void)state;
+	put_rsdp(0xe0000, 0, 0x7fe0000, 0);
+	put_rsdt(0x7fe0000, rsdt, 1);
+	/* A MADT whose length runs off the end of the fake memory. */
+	build_pc_madt(0x7fe1000);
+	memcpy(phys(0x7fe1000) + 4, (u32[]){0x20000}, 4);
+	assert_int_equal(acpi_read_madt(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "APIC table at 0x7fe1000 (131072 bytes) "
+				 "cannot be mapped");
+	/* An RSDT address outside the fake memory. */
+	put_rsdp(0xe0000, 0, 0x10000000, 0);
+	assert_int_equal(acpi_read_madt(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "RSDT at 0x10000000 cannot be mapped");
+}
+
+#define T(f) cmocka_unit_test_setup(f, reset)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_rsdp_in_ebda_rsdt),
+	    T(test_rsdp_in_bios_area_prefers_xsdt),
+	    T(test_bad_xsdt_falls_back_to_rsdt),
+	    T(test_bad_rsdp_checksums),
+	    T(test_no_acpi),
+	    T(test_rsdp_from_loader),
+	    T(test_madt_errors),
+	    T(test_madt_malformed_entries),
+	    T(test_madt_x2apic_and_override),
+	    T(test_madt_clipping),
+	    T(test_unmappable_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,23 @@
+# test_format: core/format.c, str_copy from core/string.c, host printk
+UNIT_TESTS += test_format
+UNIT_SRCS_test_format := core/format.c core/string.c tests/unit/host_printk.c
+UNIT_TESTS += test_cmdline
+UNIT_SRCS_test_cmdline := core/cmdline.c core/format.c core/string.c
+UNIT_TESTS += test_multiboot
+UNIT_SRCS_test_multiboot := core/multiboot.c core/format.c core/string.c \
+	tests/unit/host_printk.c
+UNIT_TESTS += test_pagetable
+UNIT_SRCS_test_pagetable := core/pagetable.c
+UNIT_TESTS += test_memmap
+UNIT_SRCS_test_memmap := core/memmap.c core/format.c core/string.c \
+	tests/unit/host_printk.c
+UNIT_TESTS += test_elf
+UNIT_SRCS_test_elf := core/elf.c core/format.c
+UNIT_TESTS += test_page_alloc
+UNIT_SRCS_test_page_alloc := core/page_alloc.c core/format.c core/string.c \
+	tests/unit/host_printk.c
+UNIT_TESTS += test_mbguest
+UNIT_SRCS_test_mbguest := core/mbguest.c core/format.c
+UNIT_TESTS += test_acpi
+UNIT_SRCS_test_acpi := drivers/acpi.c core/format.c core/string.c \
+	tests/unit/host_printk.c

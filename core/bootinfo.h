@@ -11,10 +11,10 @@
 
 #include "core/types.h"
 
-#define BOOTINFO_MAX_MEMMAP 128
+#define BOOTINFO_MAX_MEMMAP  128
 #define BOOTINFO_MAX_MODULES 32
 #define BOOTINFO_CMDLINE_MAX 1024
-#define BOOTINFO_MODSTR_MAX 512
+#define BOOTINFO_MODSTR_MAX  512
 
 /* Memory range types: the E820 / multiboot numbering (MB1 spec 3.3). */
 enum mem_type {
@@ -38,7 +38,7 @@ struct boot_module {
 };
 
 struct boot_info {
-	int multiboot_version; /* 1 or 2 */
+	int multiboot_version;	 /* 1 or 2 */
 	const char *loader_name; /* NULL when the loader gave none */
 	char cmdline[BOOTINFO_CMDLINE_MAX];
 	u32 memmap_count;

@@ -11,19 +11,19 @@
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
 
-#define LEAF_FEATURES 0x1
-#define LEAF_PERFMON 0xa
-#define LEAF_HV_BASE 0x40000000
-#define LEAF_HV_INFO 0x40000001
-#define LEAF_HV_LAST 0x400000ff
+#define LEAF_FEATURES	  0x1
+#define LEAF_PERFMON	  0xa
+#define LEAF_HV_BASE	  0x40000000
+#define LEAF_HV_INFO	  0x40000001
+#define LEAF_HV_LAST	  0x400000ff
 #define LEAF_EXT_FEATURES 0x80000001
-#define LEAF_SVM 0x8000000a
+#define LEAF_SVM	  0x8000000a
 
-#define F1_ECX_VMX BIT(5)
-#define F1_ECX_SMX BIT(6)
-#define F1_ECX_OSXSAVE BIT(27)
+#define F1_ECX_VMX	  BIT(5)
+#define F1_ECX_SMX	  BIT(6)
+#define F1_ECX_OSXSAVE	  BIT(27)
 #define F1_ECX_HYPERVISOR BIT(31)
-#define EXT_ECX_SVM BIT(2)
+#define EXT_ECX_SVM	  BIT(2)
 
 /* "VENEERVENEER" in EBX, ECX, EDX (docs/hypercall.md). */
 #define VENEER_SIG_EBX 0x454e4556 /* "VENE" */
@@ -36,10 +36,10 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 	struct cpuid_regs r;
 
 	if (leaf >= LEAF_HV_BASE && leaf <= LEAF_HV_LAST) {
-		r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		r = (struct cpuid_regs){0, 0, 0, 0};
 		if (leaf == LEAF_HV_BASE)
-			r = (struct cpuid_regs){ LEAF_HV_INFO, VENEER_SIG_EBX,
-						 VENEER_SIG_ECX, VENEER_SIG_EDX };
+			r = (struct cpuid_regs){LEAF_HV_INFO, VENEER_SIG_EBX,
+						VENEER_SIG_ECX, VENEER_SIG_EDX};
 		else if (leaf == LEAF_HV_INFO)
 			r.eax = HC_ABI_VERSION;
 		return r;
@@ -57,13 +57,13 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 		break;
 	case LEAF_PERFMON:
 		/* No performance counters are virtualized. */
-		r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		r = (struct cpuid_regs){0, 0, 0, 0};
 		break;
 	case LEAF_EXT_FEATURES:
 		r.ecx &= ~EXT_ECX_SVM;
 		break;
 	case LEAF_SVM:
-		r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		r = (struct cpuid_regs){0, 0, 0, 0};
 		break;
 	default:
 		break;
@@ -74,7 +74,8 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 enum exit_action handle_cpuid(struct vcpu *vcpu, const struct exit_event *ev)
 {
 	u64 *g = vcpu->regs.gpr;
-	struct cpuid_regs r = guest_cpuid(vcpu, (u32)g[GPR_RAX], (u32)g[GPR_RCX]);
+	struct cpuid_regs r =
+	    guest_cpuid(vcpu, (u32)g[GPR_RAX], (u32)g[GPR_RCX]);
 
 	(void)ev;
 	vcpu_set_u32(vcpu, GPR_RAX, r.eax);

@@ -29,9 +29,10 @@ enum exit_kind {
 	EXIT_EXCEPTION,	    /* an intercepted guest exception, see .exc */
 	EXIT_INIT,	    /* INIT signal */
 	EXIT_SIPI,	    /* startup IPI, vector in .sipi_vector */
-	EXIT_INVALID_INSN,  /* a virtualization instruction the guest may not use */
-	EXIT_ENTRY_FAILED,  /* VM entry failed: see .fail */
-	EXIT_UNKNOWN,	    /* an exit reason Veneer does not handle */
+	EXIT_INVALID_INSN, /* a virtualization instruction the guest may not use
+			    */
+	EXIT_ENTRY_FAILED, /* VM entry failed: see .fail */
+	EXIT_UNKNOWN,	   /* an exit reason Veneer does not handle */
 	EXIT_KIND_COUNT
 };
 
@@ -63,7 +64,8 @@ struct exit_event {
 			u64 gla;
 			bool gla_valid;
 			bool read, write, exec;
-			bool present; /* the translation existed (permission fault) */
+			bool present; /* the translation existed (permission
+					 fault) */
 		} npf;
 		struct {
 			u8 cr;
@@ -79,8 +81,8 @@ struct exit_event {
 		u8 sipi_vector;
 		struct {
 			u32 vm_instruction_error; /* VMX: SDM Vol. 3C 31.4 */
-			u64 field;		  /* offending VMCS field or 0 */
-			const char *what;	  /* human-readable cause */
+			u64 field;	  /* offending VMCS field or 0 */
+			const char *what; /* human-readable cause */
 		} fail;
 	};
 };

@@ -22,11 +22,11 @@
 #include "arch/x86/smp.h"
 
 /* QEMU isa-debug-exit compatible port: a write of N ends the guest. */
-#define DEBUG_EXIT_PORT 0xf4
+#define DEBUG_EXIT_PORT	     0xf4
 #define DEBUG_EXIT_PORT_LAST 0xf7
 /* Where the multiboot information goes in guest memory. */
-#define MB_INFO_GPA 0x1000ull
-#define MB_INFO_SIZE 0x6000ull
+#define MB_INFO_GPA	  0x1000ull
+#define MB_INFO_SIZE	  0x6000ull
 #define GUEST_MODULES_MAX 8
 
 static struct vm vms[VM_MAX];
@@ -66,19 +66,19 @@ static void debug_exit_write(void *opaque, u16 port, u8 size, u32 value)
 static void vm_add_devices(struct vm *vm)
 {
 	const struct io_handler uart = {
-		.first = VUART_COM1_BASE,
-		.last = VUART_COM1_BASE + VUART_PORTS - 1,
-		.read = uart_read,
-		.write = uart_write,
-		.opaque = &vm->uart,
-		.name = "uart",
+	    .first = VUART_COM1_BASE,
+	    .last = VUART_COM1_BASE + VUART_PORTS - 1,
+	    .read = uart_read,
+	    .write = uart_write,
+	    .opaque = &vm->uart,
+	    .name = "uart",
 	};
 	const struct io_handler debug_exit = {
-		.first = DEBUG_EXIT_PORT,
-		.last = DEBUG_EXIT_PORT_LAST,
-		.write = debug_exit_write,
-		.opaque = vm,
-		.name = "debug-exit",
+	    .first = DEBUG_EXIT_PORT,
+	    .last = DEBUG_EXIT_PORT_LAST,
+	    .write = debug_exit_write,
+	    .opaque = vm,
+	    .name = "debug-exit",
 	};
 
 	vuart_init(&vm->uart, console_line, vm);
@@ -115,10 +115,10 @@ static bool vm_setup_memory(struct vm *vm, u64 mem, char *err, size_t len)
 {
 	u64 align = mem >= GiB(1) ? GiB(1) : MiB(2);
 	u64 pages = ALIGN_UP(mem, MiB(2)) / PAGE_SIZE;
-	struct pt_ctx ctx = { .fmt = vcpu_ops->npt_format(),
-			      .phys_to_virt = npt_phys_to_virt,
-			      .alloc_table = npt_alloc_table,
-			      .free_table = npt_free_table };
+	struct pt_ctx ctx = {.fmt = vcpu_ops->npt_format(),
+			     .phys_to_virt = npt_phys_to_virt,
+			     .alloc_table = npt_alloc_table,
+			     .free_table = npt_free_table};
 	int rc;
 
 	vm->ram_hpa = mm_alloc_pages_nozero(pages, align, MM_ANY);
@@ -206,10 +206,10 @@ static bool load_raw(struct vm *vm, const struct guest_image *gi,
 static bool load_multiboot(struct vm *vm, const struct guest_image *gi,
 			   struct vcpu_start_state *st, char *err, size_t len)
 {
-	const struct elf_guest eg = { .ram_size = vm->ram_size,
-				      .write_guest = write_guest,
-				      .zero_guest = zero_guest,
-				      .opaque = vm };
+	const struct elf_guest eg = {.ram_size = vm->ram_size,
+				     .write_guest = write_guest,
+				     .zero_guest = zero_guest,
+				     .opaque = vm};
 	struct elf_info info;
 	struct mbguest_module mods[GUEST_MODULES_MAX];
 	struct mbguest_params p;
@@ -243,18 +243,18 @@ static bool load_multiboot(struct vm *vm, const struct guest_image *gi,
 			return false;
 		}
 		mods[i] = (struct mbguest_module){
-			.start = next,
-			.end = next + size,
-			.string = gi->module_cfgs[i].cmdline,
+		    .start = next,
+		    .end = next + size,
+		    .string = gi->module_cfgs[i].cmdline,
 		};
 		next = ALIGN_UP(next + size, PAGE_SIZE);
 	}
-	p = (struct mbguest_params){ .ram_size = vm->ram_size,
-				     .cmdline = gi->cfg.cmdline,
-				     .modules = mods,
-				     .module_count = gi->module_count,
-				     .area_gpa = MB_INFO_GPA,
-				     .area_size = MB_INFO_SIZE };
+	p = (struct mbguest_params){.ram_size = vm->ram_size,
+				    .cmdline = gi->cfg.cmdline,
+				    .modules = mods,
+				    .module_count = gi->module_count,
+				    .area_gpa = MB_INFO_GPA,
+				    .area_size = MB_INFO_SIZE};
 	if (mbguest_build(&p, info_buf, &r)) {
 		snformat(err, len, "multiboot information: %s", r.error);
 		return false;
@@ -280,9 +280,9 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 	vm->msr_mtrr_def_type = 0xc06;
 	if (!vm_setup_memory(vm, gi->cfg.mem, err, len))
 		return false;
-	if (gi->cfg.format == GUEST_FORMAT_RAW ? !load_raw(vm, gi, &st, err, len)
-					       : !load_multiboot(vm, gi, &st,
-								 err, len))
+	if (gi->cfg.format == GUEST_FORMAT_RAW
+		? !load_raw(vm, gi, &st, err, len)
+		: !load_multiboot(vm, gi, &st, err, len))
 		return false;
 	rc = vcpu_ops->vm_init(vm);
 	if (rc) {
@@ -312,6 +312,24 @@ static struct vm *vm_by_name(const char *name)
 	return NULL;
 }
 
+/* Exit statistics of one vCPU, on one line: the kinds that happened. */
+static void print_exit_stats(const struct vcpu *vcpu)
+{
+	char line[400];
+	int len = snformat(
+	    line, sizeof(line), "veneer: guest %s vcpu %u exits: %llu",
+	    vcpu->vm->name, vcpu->index, (unsigned long long)vcpu->exits_total);
+
+	for (u32 k = 0; k < EXIT_KIND_COUNT && len < (int)sizeof(line); k++) {
+		if (!vcpu->exits[k])
+			continue;
+		len += snformat(line + len, sizeof(line) - (size_t)len,
+				" %s=%llu", exit_kind_name((enum exit_kind)k),
+				(unsigned long long)vcpu->exits[k]);
+	}
+	printk("%s\n", line);
+}
+
 /* Runs on the guest's host CPU. */
 static void guest_cpu_main(void *arg)
 {
@@ -325,6 +343,7 @@ static void guest_cpu_main(void *arg)
 	vcpu_run_loop(vcpu);
 	if (vm_running(vm))
 		vm_stop(vm, "its vCPU loop ended");
+	print_exit_stats(vcpu);
 	this_cpu()->vcpu = NULL;
 	__atomic_fetch_sub(&guests_running, 1, __ATOMIC_SEQ_CST);
 }

@@ -138,8 +138,9 @@ static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
 	const char *v;
 
 	if (!eq) {
-		snformat(err, errlen, "unknown option '%.*s' (expected key=value)",
-			 (int)len, tok);
+		snformat(err, errlen,
+			 "unknown option '%.*s' (expected key=value)", (int)len,
+			 tok);
 		return -1;
 	}
 	klen = (size_t)(eq - tok);
@@ -172,8 +173,9 @@ static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
 			cfg->format = GUEST_FORMAT_RAW;
 			cfg->real_mode = true;
 		} else {
-			snformat(err, errlen, "format: '%.*s' is not elf or raw",
-				 (int)vlen, v);
+			snformat(err, errlen,
+				 "format: '%.*s' is not elf or raw", (int)vlen,
+				 v);
 			return -1;
 		}
 	} else if (KEY("load")) {
@@ -252,7 +254,8 @@ int guestcfg_parse(const char *modstr, struct guest_cfg *cfg, char *err,
 			return -1;
 	}
 	if (cfg->format == GUEST_FORMAT_RAW &&
-	    (cfg->load >= cfg->mem || (cfg->real_mode && cfg->load >= MiB(1)))) {
+	    (cfg->load >= cfg->mem ||
+	     (cfg->real_mode && cfg->load >= MiB(1)))) {
 		snformat(err, errlen,
 			 "load: 0x%llx is outside the guest's RAM%s",
 			 (unsigned long long)cfg->load,

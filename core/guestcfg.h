@@ -14,11 +14,11 @@
 
 #include "core/types.h"
 
-#define GUESTCFG_NAME_MAX 32
+#define GUESTCFG_NAME_MAX    32
 #define GUESTCFG_CMDLINE_MAX 512
 #define GUESTCFG_DEFAULT_MEM MiB(32)
-#define GUESTCFG_MIN_MEM MiB(2)
-#define GUESTCFG_RAW_LOAD 0x7c00
+#define GUESTCFG_MIN_MEM     MiB(2)
+#define GUESTCFG_RAW_LOAD    0x7c00
 
 enum guest_format { GUEST_FORMAT_ELF, GUEST_FORMAT_RAW };
 

@@ -11,11 +11,11 @@
 
 #define HC_ABI_VERSION 0x00010000 /* major 1, minor 0 */
 
-#define HC_VERSION 0	   /* -> HC_ABI_VERSION */
+#define HC_VERSION	 0 /* -> HC_ABI_VERSION */
 #define HC_CONSOLE_WRITE 1 /* RBX = gpa, RCX = length <= 4096 -> length */
-#define HC_EXIT 2	   /* RBX = exit code; does not return */
+#define HC_EXIT		 2 /* RBX = exit code; does not return */
 #define HC_TIMER_ONESHOT 3 /* RBX = vector 32-255, RCX = us (0 cancels) */
-#define HC_CPU_ID 4	   /* -> this vCPU's index */
+#define HC_CPU_ID	 4 /* -> this vCPU's index */
 
 #define HC_ENOSYS (-1) /* unknown call number */
 #define HC_EFAULT (-2) /* an address outside the guest's RAM */

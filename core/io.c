@@ -78,8 +78,8 @@ static enum exit_action string_io(struct vcpu *vcpu,
 		offset = down ? offset - size : offset + size;
 		g[index_reg] = (g[index_reg] & ~mask) | (offset & mask);
 		if (ev->io.rep)
-			g[GPR_RCX] = (g[GPR_RCX] & ~mask) |
-				     ((g[GPR_RCX] - 1) & mask);
+			g[GPR_RCX] =
+			    (g[GPR_RCX] & ~mask) | ((g[GPR_RCX] - 1) & mask);
 		if (!vm_running(vcpu->vm))
 			return EXIT_ACTION_END;
 	}

@@ -68,12 +68,13 @@ static void setup_memory(void)
 
 		if (m->start < (u64)(uintptr_t)_end &&
 		    m->end > (u64)(uintptr_t)_image_start)
-			panic("module %u [0x%llx-0x%llx) overlaps the hypervisor "
-			      "image [0x%llx-0x%llx)",
-			      i, (unsigned long long)m->start,
-			      (unsigned long long)m->end,
-			      (unsigned long long)(uintptr_t)_image_start,
-			      (unsigned long long)(uintptr_t)_end);
+			panic(
+			    "module %u [0x%llx-0x%llx) overlaps the hypervisor "
+			    "image [0x%llx-0x%llx)",
+			    i, (unsigned long long)m->start,
+			    (unsigned long long)m->end,
+			    (unsigned long long)(uintptr_t)_image_start,
+			    (unsigned long long)(uintptr_t)_end);
 		if (memmap_reserve(map, count, BOOTINFO_MAX_MEMMAP, m->start,
 				   m->end - m->start, MEM_RESERVED))
 			panic("memory map full while reserving module %u", i);

@@ -32,7 +32,8 @@ void mm_init(struct mem_range *map, u32 *count, u32 max)
 	}
 	if (!where)
 		panic("no usable range holds the page allocator's %llu-byte "
-		      "bitmap", (unsigned long long)bytes);
+		      "bitmap",
+		      (unsigned long long)bytes);
 	if (memmap_reserve(map, count, max, where, bytes, MEM_RESERVED))
 		panic("memory map full while reserving the allocator bitmap");
 	/* The bitmap must describe the map without its own range. */

@@ -10,9 +10,9 @@
 #include "core/types.h"
 #include "core/bootinfo.h"
 
-#define MM_ANY 0ull		  /* no upper bound */
-#define MM_BELOW_4G GiB(4)	  /* e.g. tables the AP trampoline loads */
-#define MM_BELOW_1M MiB(1)	  /* real-mode reachable */
+#define MM_ANY	    0ull   /* no upper bound */
+#define MM_BELOW_4G GiB(4) /* e.g. tables the AP trampoline loads */
+#define MM_BELOW_1M MiB(1) /* real-mode reachable */
 
 /*
  * Start the allocator over the usable ranges of a sanitized map; reserves

@@ -10,16 +10,16 @@
 #include "arch/x86/msr.h"
 
 #define MSR_IA32_PLATFORM_ID 0x17
-#define MSR_IA32_MCG_CAP 0x179
-#define MSR_IA32_MCG_STATUS 0x17a
+#define MSR_IA32_MCG_CAP     0x179
+#define MSR_IA32_MCG_STATUS  0x17a
 /* APIC base the guest sees: the architectural default, enabled (11.4.4). */
-#define GUEST_APIC_BASE 0xfee00000ull
-#define APIC_BASE_BSP BIT(8)
+#define GUEST_APIC_BASE	 0xfee00000ull
+#define APIC_BASE_BSP	 BIT(8)
 #define APIC_BASE_ENABLE BIT(11)
 /* MTRR default type: MTRRs enabled, write-back (SDM Vol. 3A 12.11.2.1). */
 #define MTRR_DEF_TYPE_RESET 0xc06ull
 /* Valid bits of IA32_MTRR_DEF_TYPE: type 7:0, FE 10, E 11. */
-#define MTRR_DEF_TYPE_MASK 0xcffull
+#define MTRR_DEF_TYPE_MASK	 0xcffull
 #define MISC_ENABLE_FAST_STRINGS BIT(0)
 
 /* MSRs that are guest state the backend keeps in the VMCS / VMCB. */
@@ -27,18 +27,18 @@ static const struct {
 	u32 index;
 	enum vcpu_field field;
 } state_msrs[] = {
-	{ MSR_EFER, VCPU_EFER },
-	{ MSR_IA32_PAT, VCPU_PAT },
-	{ MSR_IA32_SYSENTER_CS, VCPU_SYSENTER_CS },
-	{ MSR_IA32_SYSENTER_ESP, VCPU_SYSENTER_ESP },
-	{ MSR_IA32_SYSENTER_EIP, VCPU_SYSENTER_EIP },
-	{ MSR_FS_BASE, VCPU_FS_BASE },
-	{ MSR_GS_BASE, VCPU_GS_BASE },
-	{ MSR_KERNEL_GS_BASE, VCPU_KERNEL_GS_BASE },
-	{ MSR_STAR, VCPU_STAR },
-	{ MSR_LSTAR, VCPU_LSTAR },
-	{ MSR_CSTAR, VCPU_CSTAR },
-	{ MSR_SFMASK, VCPU_SFMASK },
+    {MSR_EFER, VCPU_EFER},
+    {MSR_IA32_PAT, VCPU_PAT},
+    {MSR_IA32_SYSENTER_CS, VCPU_SYSENTER_CS},
+    {MSR_IA32_SYSENTER_ESP, VCPU_SYSENTER_ESP},
+    {MSR_IA32_SYSENTER_EIP, VCPU_SYSENTER_EIP},
+    {MSR_FS_BASE, VCPU_FS_BASE},
+    {MSR_GS_BASE, VCPU_GS_BASE},
+    {MSR_KERNEL_GS_BASE, VCPU_KERNEL_GS_BASE},
+    {MSR_STAR, VCPU_STAR},
+    {MSR_LSTAR, VCPU_LSTAR},
+    {MSR_CSTAR, VCPU_CSTAR},
+    {MSR_SFMASK, VCPU_SFMASK},
 };
 
 static bool state_field(u32 index, enum vcpu_field *field)
@@ -77,7 +77,8 @@ static bool msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 	if (state_field(index, &field)) {
 		*value = vcpu_ops->read(vcpu, field);
 		if (field == VCPU_EFER)
-			*value &= ~EFER_SVME; /* the backend's, not the guest's */
+			*value &=
+			    ~EFER_SVME; /* the backend's, not the guest's */
 		return true;
 	}
 	switch (index) {
@@ -88,10 +89,10 @@ static bool msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 		*value = GUEST_APIC_BASE | APIC_BASE_ENABLE |
 			 (vcpu->index == 0 ? APIC_BASE_BSP : 0);
 		return true;
-	case MSR_IA32_MTRRCAP:	      /* no variable or fixed MTRRs */
-	case MSR_IA32_PLATFORM_ID:    /* no platform ID */
-	case MSR_IA32_BIOS_SIGN_ID:   /* no microcode revision */
-	case MSR_IA32_MCG_CAP:	      /* no machine-check banks */
+	case MSR_IA32_MTRRCAP:	    /* no variable or fixed MTRRs */
+	case MSR_IA32_PLATFORM_ID:  /* no platform ID */
+	case MSR_IA32_BIOS_SIGN_ID: /* no microcode revision */
+	case MSR_IA32_MCG_CAP:	    /* no machine-check banks */
 	case MSR_IA32_MCG_STATUS:
 	case MSR_IA32_TSC_ADJUST:
 		*value = 0;

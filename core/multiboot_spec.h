@@ -22,44 +22,44 @@
 #define MB1_BOOTLOADER_MAGIC 0x2BADB002
 
 /* MB1 3.3: bits of the info structure's flags field. */
-#define MB1_INFO_MEMORY      0x00000001 /* bit 0: mem_lower, mem_upper */
+#define MB1_INFO_MEMORY	     0x00000001 /* bit 0: mem_lower, mem_upper */
 #define MB1_INFO_BOOTDEV     0x00000002 /* bit 1: boot_device */
 #define MB1_INFO_CMDLINE     0x00000004 /* bit 2: cmdline */
-#define MB1_INFO_MODS        0x00000008 /* bit 3: mods_count, mods_addr */
+#define MB1_INFO_MODS	     0x00000008 /* bit 3: mods_count, mods_addr */
 #define MB1_INFO_AOUT_SYMS   0x00000010 /* bit 4 */
 #define MB1_INFO_ELF_SHDR    0x00000020 /* bit 5 */
 #define MB1_INFO_MEM_MAP     0x00000040 /* bit 6: mmap_length, mmap_addr */
-#define MB1_INFO_DRIVES      0x00000080 /* bit 7 */
-#define MB1_INFO_CONFIG      0x00000100 /* bit 8 */
+#define MB1_INFO_DRIVES	     0x00000080 /* bit 7 */
+#define MB1_INFO_CONFIG	     0x00000100 /* bit 8 */
 #define MB1_INFO_LOADER_NAME 0x00000200 /* bit 9: boot_loader_name */
-#define MB1_INFO_APM         0x00000400 /* bit 10 */
-#define MB1_INFO_VBE         0x00000800 /* bit 11 */
+#define MB1_INFO_APM	     0x00000400 /* bit 10 */
+#define MB1_INFO_VBE	     0x00000800 /* bit 11 */
 #define MB1_INFO_FRAMEBUFFER 0x00001000 /* bit 12 */
 
 /* MB1 3.3: memory map entry types (also the MB2 and E820 numbering). */
-#define MB_MEMORY_AVAILABLE        1
-#define MB_MEMORY_RESERVED         2
+#define MB_MEMORY_AVAILABLE	   1
+#define MB_MEMORY_RESERVED	   2
 #define MB_MEMORY_ACPI_RECLAIMABLE 3
-#define MB_MEMORY_NVS              4
-#define MB_MEMORY_BADRAM           5
+#define MB_MEMORY_NVS		   4
+#define MB_MEMORY_BADRAM	   5
 
 /* ---- Multiboot 2 ---- */
 
 /* MB2 3.1.1: the OS image header. */
-#define MB2_HEADER_MAGIC             0xE85250D6
-#define MB2_ARCHITECTURE_I386        0
-#define MB2_HEADER_TAG_END           0
+#define MB2_HEADER_MAGIC	     0xE85250D6
+#define MB2_ARCHITECTURE_I386	     0
+#define MB2_HEADER_TAG_END	     0
 #define MB2_HEADER_TAG_INFO_REQUEST  1
-#define MB2_HEADER_TAG_ADDRESS       2
+#define MB2_HEADER_TAG_ADDRESS	     2
 #define MB2_HEADER_TAG_ENTRY_ADDRESS 3
 #define MB2_HEADER_TAG_CONSOLE_FLAGS 4
 #define MB2_HEADER_TAG_FRAMEBUFFER   5
 #define MB2_HEADER_TAG_MODULE_ALIGN  6
-#define MB2_HEADER_TAG_EFI_BS        7
+#define MB2_HEADER_TAG_EFI_BS	     7
 #define MB2_HEADER_TAG_ENTRY_EFI32   8
 #define MB2_HEADER_TAG_ENTRY_EFI64   9
 #define MB2_HEADER_TAG_RELOCATABLE   10
-#define MB2_HEADER_TAG_OPTIONAL      1 /* tag flags bit 0 */
+#define MB2_HEADER_TAG_OPTIONAL	     1 /* tag flags bit 0 */
 
 /* MB2 3.2: EAX at entry. */
 #define MB2_BOOTLOADER_MAGIC 0x36d76289
@@ -68,28 +68,28 @@
 #define MB2_TAG_ALIGN 8
 
 /* MB2 3.6: boot information tag types. */
-#define MB2_TAG_END              0
-#define MB2_TAG_CMDLINE          1
-#define MB2_TAG_LOADER_NAME      2
-#define MB2_TAG_MODULE           3
-#define MB2_TAG_BASIC_MEMINFO    4
-#define MB2_TAG_BOOTDEV          5
-#define MB2_TAG_MMAP             6
-#define MB2_TAG_VBE              7
-#define MB2_TAG_FRAMEBUFFER      8
-#define MB2_TAG_ELF_SECTIONS     9
-#define MB2_TAG_APM              10
-#define MB2_TAG_EFI32            11
-#define MB2_TAG_EFI64            12
-#define MB2_TAG_SMBIOS           13
-#define MB2_TAG_ACPI_OLD         14
-#define MB2_TAG_ACPI_NEW         15
-#define MB2_TAG_NETWORK          16
-#define MB2_TAG_EFI_MMAP         17
-#define MB2_TAG_EFI_BS           18
-#define MB2_TAG_EFI32_IH         19
-#define MB2_TAG_EFI64_IH         20
-#define MB2_TAG_LOAD_BASE_ADDR   21
+#define MB2_TAG_END	       0
+#define MB2_TAG_CMDLINE	       1
+#define MB2_TAG_LOADER_NAME    2
+#define MB2_TAG_MODULE	       3
+#define MB2_TAG_BASIC_MEMINFO  4
+#define MB2_TAG_BOOTDEV	       5
+#define MB2_TAG_MMAP	       6
+#define MB2_TAG_VBE	       7
+#define MB2_TAG_FRAMEBUFFER    8
+#define MB2_TAG_ELF_SECTIONS   9
+#define MB2_TAG_APM	       10
+#define MB2_TAG_EFI32	       11
+#define MB2_TAG_EFI64	       12
+#define MB2_TAG_SMBIOS	       13
+#define MB2_TAG_ACPI_OLD       14
+#define MB2_TAG_ACPI_NEW       15
+#define MB2_TAG_NETWORK	       16
+#define MB2_TAG_EFI_MMAP       17
+#define MB2_TAG_EFI_BS	       18
+#define MB2_TAG_EFI32_IH       19
+#define MB2_TAG_EFI64_IH       20
+#define MB2_TAG_LOAD_BASE_ADDR 21
 
 #ifndef __ASSEMBLY__
 

@@ -16,7 +16,8 @@ void power_off(enum power_status status)
 
 	snformat(line, sizeof(line), "veneer: power off: status %d\n",
 		 (int)status);
-	/* No lock: power_off also ends a panic, when another CPU may hold it. */
+	/* No lock: power_off also ends a panic, when another CPU may hold it.
+	 */
 	for (const char *c = line; *c; c++) {
 		if (*c == '\n')
 			uart_putc('\r');

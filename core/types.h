@@ -34,11 +34,11 @@ typedef struct {
 
 static inline hpa_t hpa(u64 v)
 {
-	return (hpa_t){ v };
+	return (hpa_t){v};
 }
 static inline gpa_t gpa(u64 v)
 {
-	return (gpa_t){ v };
+	return (gpa_t){v};
 }
 
 #define KiB(x) ((u64)(x) << 10)
@@ -46,20 +46,20 @@ static inline gpa_t gpa(u64 v)
 #define GiB(x) ((u64)(x) << 30)
 
 #define PAGE_SHIFT 12
-#define PAGE_SIZE 4096ull
+#define PAGE_SIZE  4096ull
 
 #define ALIGN_DOWN(x, a) ((x) & ~((u64)(a)-1))
-#define ALIGN_UP(x, a) (((x) + (u64)(a)-1) & ~((u64)(a)-1))
+#define ALIGN_UP(x, a)	 (((x) + (u64)(a)-1) & ~((u64)(a)-1))
 #define IS_ALIGNED(x, a) (((x) & ((u64)(a)-1)) == 0)
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define BIT(n) (1ull << (n))
+#define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)	 ((a) < (b) ? (a) : (b))
+#define MAX(a, b)	 ((a) > (b) ? (a) : (b))
+#define BIT(n)		 (1ull << (n))
 
-#define __packed __attribute__((packed))
-#define __aligned(x) __attribute__((aligned(x)))
-#define __noreturn __attribute__((noreturn))
-#define __unused __attribute__((unused))
+#define __packed       __attribute__((packed))
+#define __aligned(x)   __attribute__((aligned(x)))
+#define __noreturn     __attribute__((noreturn))
+#define __unused       __attribute__((unused))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 
 #endif /* VENEER_CORE_TYPES_H */

@@ -19,32 +19,32 @@ _Static_assert(sizeof(struct guest_gprs) == 16 * 8,
 
 #define X86_VECTOR_UD 6
 #define X86_VECTOR_GP 13
-#define XCR0_X87 BIT(0)
-#define XCR0_SSE BIT(1)
-#define XCR0_AVX BIT(2)
+#define XCR0_X87      BIT(0)
+#define XCR0_SSE      BIT(1)
+#define XCR0_AVX      BIT(2)
 
 static const char *const exit_kind_names[EXIT_KIND_COUNT] = {
-	[EXIT_NONE] = "none",
-	[EXIT_CPUID] = "cpuid",
-	[EXIT_IO] = "io",
-	[EXIT_MSR_READ] = "rdmsr",
-	[EXIT_MSR_WRITE] = "wrmsr",
-	[EXIT_HLT] = "hlt",
-	[EXIT_HYPERCALL] = "hypercall",
-	[EXIT_CR_ACCESS] = "cr-access",
-	[EXIT_XSETBV] = "xsetbv",
-	[EXIT_EXTERNAL_INTR] = "external-interrupt",
-	[EXIT_NMI] = "nmi",
-	[EXIT_INTR_WINDOW] = "interrupt-window",
-	[EXIT_PREEMPT_TIMER] = "preemption-timer",
-	[EXIT_TRIPLE_FAULT] = "triple-fault",
-	[EXIT_NPF] = "npf",
-	[EXIT_EXCEPTION] = "exception",
-	[EXIT_INIT] = "init",
-	[EXIT_SIPI] = "sipi",
-	[EXIT_INVALID_INSN] = "invalid-instruction",
-	[EXIT_ENTRY_FAILED] = "entry-failed",
-	[EXIT_UNKNOWN] = "unknown",
+    [EXIT_NONE] = "none",
+    [EXIT_CPUID] = "cpuid",
+    [EXIT_IO] = "io",
+    [EXIT_MSR_READ] = "rdmsr",
+    [EXIT_MSR_WRITE] = "wrmsr",
+    [EXIT_HLT] = "hlt",
+    [EXIT_HYPERCALL] = "hypercall",
+    [EXIT_CR_ACCESS] = "cr-access",
+    [EXIT_XSETBV] = "xsetbv",
+    [EXIT_EXTERNAL_INTR] = "external-interrupt",
+    [EXIT_NMI] = "nmi",
+    [EXIT_INTR_WINDOW] = "interrupt-window",
+    [EXIT_PREEMPT_TIMER] = "preemption-timer",
+    [EXIT_TRIPLE_FAULT] = "triple-fault",
+    [EXIT_NPF] = "npf",
+    [EXIT_EXCEPTION] = "exception",
+    [EXIT_INIT] = "init",
+    [EXIT_SIPI] = "sipi",
+    [EXIT_INVALID_INSN] = "invalid-instruction",
+    [EXIT_ENTRY_FAILED] = "entry-failed",
+    [EXIT_UNKNOWN] = "unknown",
 };
 
 const char *exit_kind_name(enum exit_kind kind)
@@ -56,10 +56,10 @@ const char *exit_kind_name(enum exit_kind kind)
 
 static void inject_exception(struct vcpu *vcpu, u8 vector, bool has_error)
 {
-	struct vcpu_event e = { .type = VCPU_EVENT_EXCEPTION,
-				.vector = vector,
-				.has_error_code = has_error,
-				.error_code = 0 };
+	struct vcpu_event e = {.type = VCPU_EVENT_EXCEPTION,
+			       .vector = vector,
+			       .has_error_code = has_error,
+			       .error_code = 0};
 
 	vcpu_ops->inject(vcpu, &e);
 }
@@ -100,7 +100,8 @@ static enum exit_action handle_hlt(struct vcpu *vcpu,
 	if (vcpu->intr_pending)
 		return EXIT_ACTION_SKIP;
 	if (!(vcpu_ops->read(vcpu, VCPU_RFLAGS) & RFLAGS_IF)) {
-		vm_stop(vcpu->vm, "halted with interrupts disabled at rip 0x%llx",
+		vm_stop(vcpu->vm,
+			"halted with interrupts disabled at rip 0x%llx",
 			(unsigned long long)guest_rip(vcpu));
 		return EXIT_ACTION_END;
 	}
@@ -118,8 +119,9 @@ static enum exit_action handle_hlt(struct vcpu *vcpu,
 static enum exit_action handle_npf(struct vcpu *vcpu,
 				   const struct exit_event *ev)
 {
-	const char *what = ev->npf.exec ? "execute" : ev->npf.write ? "write"
-								    : "read";
+	const char *what = ev->npf.exec	   ? "execute"
+			   : ev->npf.write ? "write"
+					   : "read";
 
 	vm_stop(vcpu->vm,
 		"%s access to guest-physical 0x%llx outside its RAM "
@@ -198,23 +200,23 @@ static enum exit_action handle_unhandled(struct vcpu *vcpu,
 }
 
 static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
-	[EXIT_NONE] = handle_resume,
-	[EXIT_CPUID] = handle_cpuid,
-	[EXIT_IO] = handle_io,
-	[EXIT_MSR_READ] = handle_msr_read,
-	[EXIT_MSR_WRITE] = handle_msr_write,
-	[EXIT_HLT] = handle_hlt,
-	[EXIT_HYPERCALL] = handle_hypercall,
-	[EXIT_XSETBV] = handle_xsetbv,
-	[EXIT_EXTERNAL_INTR] = handle_resume,
-	[EXIT_NMI] = handle_resume,
-	[EXIT_INTR_WINDOW] = handle_resume,
-	[EXIT_PREEMPT_TIMER] = handle_resume,
-	[EXIT_TRIPLE_FAULT] = handle_triple_fault,
-	[EXIT_NPF] = handle_npf,
-	[EXIT_INVALID_INSN] = handle_invalid_insn,
-	[EXIT_ENTRY_FAILED] = handle_entry_failed,
-	/* CR access, exceptions, INIT, SIPI, unknown: not handled yet. */
+    [EXIT_NONE] = handle_resume,
+    [EXIT_CPUID] = handle_cpuid,
+    [EXIT_IO] = handle_io,
+    [EXIT_MSR_READ] = handle_msr_read,
+    [EXIT_MSR_WRITE] = handle_msr_write,
+    [EXIT_HLT] = handle_hlt,
+    [EXIT_HYPERCALL] = handle_hypercall,
+    [EXIT_XSETBV] = handle_xsetbv,
+    [EXIT_EXTERNAL_INTR] = handle_resume,
+    [EXIT_NMI] = handle_resume,
+    [EXIT_INTR_WINDOW] = handle_resume,
+    [EXIT_PREEMPT_TIMER] = handle_resume,
+    [EXIT_TRIPLE_FAULT] = handle_triple_fault,
+    [EXIT_NPF] = handle_npf,
+    [EXIT_INVALID_INSN] = handle_invalid_insn,
+    [EXIT_ENTRY_FAILED] = handle_entry_failed,
+    /* CR access, exceptions, INIT, SIPI, unknown: not handled yet. */
 };
 
 static enum exit_action dispatch(struct vcpu *vcpu, const struct exit_event *ev)
@@ -243,8 +245,8 @@ static void apply_pending(struct vcpu *vcpu)
 	if (vcpu->intr_pending) {
 		if (vcpu_ops->read(vcpu, VCPU_INTERRUPTIBLE)) {
 			struct vcpu_event e = {
-				.type = VCPU_EVENT_EXTERNAL_INTR,
-				.vector = vcpu->pending_vector,
+			    .type = VCPU_EVENT_EXTERNAL_INTR,
+			    .vector = vcpu->pending_vector,
 			};
 
 			vcpu_ops->inject(vcpu, &e);
@@ -266,7 +268,7 @@ void vcpu_run_loop(struct vcpu *vcpu)
 		enum exit_action action;
 
 		apply_pending(vcpu);
-		ev = (struct exit_event){ .kind = EXIT_NONE };
+		ev = (struct exit_event){.kind = EXIT_NONE};
 		vcpu_ops->run(vcpu, &ev);
 		if ((u32)ev.kind < EXIT_KIND_COUNT)
 			vcpu->exits[ev.kind]++;

@@ -77,7 +77,8 @@ enum vcpu_field {
 	VCPU_LSTAR,
 	VCPU_CSTAR,
 	VCPU_SFMASK,
-	VCPU_INTERRUPTIBLE, /* read-only: RFLAGS.IF=1 and no STI/MOV-SS shadow */
+	VCPU_INTERRUPTIBLE, /* read-only: RFLAGS.IF=1 and no STI/MOV-SS shadow
+			     */
 	VCPU_FIELD_COUNT
 };
 
@@ -136,7 +137,8 @@ struct vcpu_ops {
 	void (*skip_instruction)(struct vcpu *vcpu, u32 len);
 	/* Queue one event for the next entry. */
 	void (*inject)(struct vcpu *vcpu, const struct vcpu_event *e);
-	/* Ask for an EXIT_INTR_WINDOW exit as soon as the guest can take one. */
+	/* Ask for an EXIT_INTR_WINDOW exit as soon as the guest can take one.
+	 */
 	void (*request_intr_window)(struct vcpu *vcpu, bool on);
 	/* Exit with EXIT_PREEMPT_TIMER at host TSC `tsc` (0 = no deadline). */
 	void (*set_deadline)(struct vcpu *vcpu, u64 tsc);

@@ -69,8 +69,8 @@ static bool read_entry(struct vcpu *vcpu, u64 table, u64 index, u32 size,
 }
 
 #define PTE_PRESENT BIT(0)
-#define PTE_LARGE BIT(7)
-#define ADDR_MASK 0x000ffffffffff000ull
+#define PTE_LARGE   BIT(7)
+#define ADDR_MASK   0x000ffffffffff000ull
 
 bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out)
 {
@@ -97,8 +97,8 @@ bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out)
 				   ((e >> 13 & 0xff) << 32);
 			return true;
 		}
-		if (!read_entry(vcpu, e & 0xfffff000ull, linear >> 12 & 0x3ff, 4,
-				&e) ||
+		if (!read_entry(vcpu, e & 0xfffff000ull, linear >> 12 & 0x3ff,
+				4, &e) ||
 		    !(e & PTE_PRESENT))
 			return false;
 		*gpa_out = (e & 0xfffff000ull) | (linear & 0xfff);

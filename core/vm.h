@@ -11,9 +11,9 @@
 #include "core/iobus.h"
 #include "core/vdev/vuart.h"
 
-#define VM_NAME_MAX 32
-#define VM_MAX_VCPUS 8
-#define VM_MAX 16
+#define VM_NAME_MAX   32
+#define VM_MAX_VCPUS  8
+#define VM_MAX	      16
 #define VM_REASON_MAX 200
 
 enum vm_state {
@@ -29,7 +29,8 @@ struct vm {
 	volatile enum vm_state state;
 	u32 exit_code;
 	char stop_reason[VM_REASON_MAX];
-	/* Guest RAM: guest-physical [0, ram_size) backed by host [ram_hpa,..). */
+	/* Guest RAM: guest-physical [0, ram_size) backed by host [ram_hpa,..).
+	 */
 	u64 ram_size;
 	u64 ram_hpa;
 	u64 ram_alloc_pages; /* pages allocated for RAM (ram_size rounded) */

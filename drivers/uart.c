@@ -16,13 +16,13 @@
 #define UART_MCR 4 /* modem control */
 #define UART_LSR 5 /* line status */
 
-#define LCR_8N1 0x03
-#define LCR_DLAB 0x80
+#define LCR_8N1		 0x03
+#define LCR_DLAB	 0x80
 #define FCR_ENABLE_CLEAR 0x07
 #define MCR_DTR_RTS_OUT2 0x0b
-#define LSR_DATA_READY 0x01
-#define LSR_THR_EMPTY 0x20
-#define LSR_TX_IDLE 0x40
+#define LSR_DATA_READY	 0x01
+#define LSR_THR_EMPTY	 0x20
+#define LSR_TX_IDLE	 0x40
 
 #define UART_CLOCK_DIVISOR_BASE 115200
 

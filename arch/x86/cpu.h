@@ -21,23 +21,23 @@
 #define CR0_PG BIT(31)
 
 /* CR4 bits (SDM Vol. 3A 2.5). */
-#define CR4_PSE BIT(4)
-#define CR4_PAE BIT(5)
-#define CR4_MCE BIT(6)
-#define CR4_PGE BIT(7)
-#define CR4_OSFXSR BIT(9)
+#define CR4_PSE	       BIT(4)
+#define CR4_PAE	       BIT(5)
+#define CR4_MCE	       BIT(6)
+#define CR4_PGE	       BIT(7)
+#define CR4_OSFXSR     BIT(9)
 #define CR4_OSXMMEXCPT BIT(10)
-#define CR4_VMXE BIT(13)
-#define CR4_OSXSAVE BIT(18)
+#define CR4_VMXE       BIT(13)
+#define CR4_OSXSAVE    BIT(18)
 
 /* RFLAGS bits (SDM Vol. 1 3.4.3). */
-#define RFLAGS_CF BIT(0)
+#define RFLAGS_CF    BIT(0)
 #define RFLAGS_FIXED BIT(1)
-#define RFLAGS_ZF BIT(6)
-#define RFLAGS_TF BIT(8)
-#define RFLAGS_IF BIT(9)
-#define RFLAGS_DF BIT(10)
-#define RFLAGS_VM BIT(17)
+#define RFLAGS_ZF    BIT(6)
+#define RFLAGS_TF    BIT(8)
+#define RFLAGS_IF    BIT(9)
+#define RFLAGS_DF    BIT(10)
+#define RFLAGS_VM    BIT(17)
 
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;

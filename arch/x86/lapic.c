@@ -5,28 +5,28 @@
 #include "core/printk.h"
 
 /* IA32_APIC_BASE bits (SDM Vol. 3A 11.4.4). */
-#define APIC_BASE_EXTD BIT(10)
-#define APIC_BASE_ENABLE BIT(11)
+#define APIC_BASE_EXTD	    BIT(10)
+#define APIC_BASE_ENABLE    BIT(11)
 #define APIC_BASE_ADDR_MASK 0xffffff000ull
 
 /* xAPIC register offsets (SDM Vol. 3A table 11-1). */
-#define LAPIC_ID 0x20
-#define LAPIC_SVR 0xf0
-#define LAPIC_ICR_LOW 0x300
-#define LAPIC_ICR_HIGH 0x310
-#define SVR_ENABLE BIT(8)
+#define LAPIC_ID	0x20
+#define LAPIC_SVR	0xf0
+#define LAPIC_ICR_LOW	0x300
+#define LAPIC_ICR_HIGH	0x310
+#define SVR_ENABLE	BIT(8)
 #define SPURIOUS_VECTOR 0xff
 
 /* x2APIC MSRs (SDM Vol. 3A 11.12.1.2). */
-#define X2APIC_ID 0x802
+#define X2APIC_ID  0x802
 #define X2APIC_SVR 0x80f
 #define X2APIC_ICR 0x830
 
 /* ICR bits (SDM Vol. 3A 11.6.1). */
-#define ICR_INIT (5u << 8)
-#define ICR_STARTUP (6u << 8)
+#define ICR_INIT	     (5u << 8)
+#define ICR_STARTUP	     (6u << 8)
 #define ICR_DELIVERY_PENDING BIT(12)
-#define ICR_LEVEL_ASSERT BIT(14)
+#define ICR_LEVEL_ASSERT     BIT(14)
 
 static volatile u32 *lapic_mmio;
 static bool x2apic;

@@ -36,8 +36,8 @@ static void map_or_panic(u64 base, u64 size, u32 flags, const char *what)
 
 	if (err)
 		panic("host paging: mapping %s [0x%llx-0x%llx): %s", what,
-		      (unsigned long long)base, (unsigned long long)(base + size),
-		      pt_error_string(err));
+		      (unsigned long long)base,
+		      (unsigned long long)(base + size), pt_error_string(err));
 }
 
 static void protect_or_panic(u64 base, u64 end, u32 flags, const char *what)
@@ -57,10 +57,10 @@ void paging_init(const struct mem_range *map, u32 count)
 	host_format = pt_format_x86_host;
 	if (!nx)
 		host_format.noexec_bit = 0; /* reserved without NX support */
-	host_ctx = (struct pt_ctx){ .fmt = &host_format,
-				    .phys_to_virt = host_phys_to_virt,
-				    .alloc_table = host_alloc_table,
-				    .free_table = host_free_table };
+	host_ctx = (struct pt_ctx){.fmt = &host_format,
+				   .phys_to_virt = host_phys_to_virt,
+				   .alloc_table = host_alloc_table,
+				   .free_table = host_free_table};
 	int err = pt_create(&host_ctx);
 
 	if (err)

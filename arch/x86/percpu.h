@@ -8,8 +8,8 @@
 
 #include "core/types.h"
 
-#define MAX_CPUS 64
-#define STACK_SIZE (4 * PAGE_SIZE)
+#define MAX_CPUS       64
+#define STACK_SIZE     (4 * PAGE_SIZE)
 #define IST_STACK_SIZE (2 * PAGE_SIZE)
 
 struct vcpu;
@@ -19,7 +19,7 @@ struct percpu {
 	u32 index;	     /* 0 = the boot CPU */
 	u32 apic_id;
 	bool online;
-	bool virt_failed; /* this CPU cannot run guests (see the log) */
+	bool virt_failed;	  /* this CPU cannot run guests (see the log) */
 	volatile bool virt_ready; /* cpu_enable() succeeded here */
 	/* Virtualization state of this CPU, owned by the bound backend. */
 	void *vendor;

@@ -53,8 +53,8 @@ static void cpu_setup_stacks_and_tables(struct percpu *cpu)
 	u64 ist_tops[IST_COUNT];
 
 	for (int i = 0; i < IST_COUNT; i++) {
-		u64 base = mm_alloc_pages(IST_STACK_SIZE / PAGE_SIZE,
-					  PAGE_SIZE, MM_ANY);
+		u64 base = mm_alloc_pages(IST_STACK_SIZE / PAGE_SIZE, PAGE_SIZE,
+					  MM_ANY);
 		if (!base)
 			panic("out of memory for the IST stacks of cpu %u",
 			      cpu->index);
@@ -74,7 +74,8 @@ void smp_init_boot_cpu(void)
 	bsp->index = 0;
 	set_gs_base(bsp);
 	for (int i = 0; i < IST_COUNT; i++)
-		ist_tops[i] = (u64)(uintptr_t)bsp_ist_stacks[i] + IST_STACK_SIZE;
+		ist_tops[i] =
+		    (u64)(uintptr_t)bsp_ist_stacks[i] + IST_STACK_SIZE;
 	desc_init_cpu(0, ist_tops);
 	lapic_init_cpu();
 	bsp->apic_id = lapic_id();
@@ -142,10 +143,9 @@ static void trampoline_prepare(u8 *t)
 {
 	u32 p = (u32)ptr_to_hpa(t);
 	u64 gdt[4] = {
-		0,
-		0x00cf9a000000ffffull, /* TRAMP_SEL_CODE32 */
-		0x00cf92000000ffffull, /* TRAMP_SEL_DATA */
-		0x00af9a000000ffffull, /* TRAMP_SEL_CODE64 */
+	    0, 0x00cf9a000000ffffull, /* TRAMP_SEL_CODE32 */
+	    0x00cf92000000ffffull,    /* TRAMP_SEL_DATA */
+	    0x00af9a000000ffffull,    /* TRAMP_SEL_CODE64 */
 	};
 	u64 cr3 = read_cr3();
 
@@ -155,11 +155,9 @@ static void trampoline_prepare(u8 *t)
 	memcpy(t + TRAMP_GDT, gdt, sizeof(gdt));
 	put_u16(t, TRAMP_GDTR, sizeof(gdt) - 1);
 	put_u32(t, TRAMP_GDTR + 2, p + TRAMP_GDT);
-	put_u32(t, TRAMP_FAR32,
-		p + (u32)(trampoline_32 - _trampoline_start));
+	put_u32(t, TRAMP_FAR32, p + (u32)(trampoline_32 - _trampoline_start));
 	put_u16(t, TRAMP_FAR32 + 4, TRAMP_SEL_CODE32);
-	put_u32(t, TRAMP_FAR64,
-		p + (u32)(trampoline_64 - _trampoline_start));
+	put_u32(t, TRAMP_FAR64, p + (u32)(trampoline_64 - _trampoline_start));
 	put_u16(t, TRAMP_FAR64 + 4, TRAMP_SEL_CODE64);
 	put_u32(t, TRAMP_CR3, (u32)cr3);
 	put_u32(t, TRAMP_EFER, (u32)rdmsr(MSR_EFER) & (EFER_LME | EFER_NXE));
@@ -195,8 +193,7 @@ static bool start_one_ap(u8 *t, u32 apic_id, u32 index)
 			return true;
 		udelay(1000);
 	}
-	printk("veneer: warning: cpu with APIC ID %u did not start\n",
-	       apic_id);
+	printk("veneer: warning: cpu with APIC ID %u did not start\n", apic_id);
 	return false;
 }
 

@@ -41,7 +41,7 @@ struct idt_gate {
 } __packed;
 _Static_assert(sizeof(struct idt_gate) == 16, "IDT gate layout");
 
-#define IDT_VECTORS 32
+#define IDT_VECTORS	       32
 #define GATE_INTERRUPT_PRESENT 0x8e
 
 static struct idt_gate idt[256] __aligned(16);
@@ -54,39 +54,39 @@ struct desc_ptr {
 } __packed;
 
 static const char *const vector_names[IDT_VECTORS] = {
-	[0] = "#DE divide error",
-	[1] = "#DB debug",
-	[2] = "NMI",
-	[3] = "#BP breakpoint",
-	[4] = "#OF overflow",
-	[5] = "#BR bound range",
-	[6] = "#UD invalid opcode",
-	[7] = "#NM device not available",
-	[8] = "#DF double fault",
-	[10] = "#TS invalid TSS",
-	[11] = "#NP segment not present",
-	[12] = "#SS stack fault",
-	[13] = "#GP general protection",
-	[14] = "#PF page fault",
-	[16] = "#MF x87 error",
-	[17] = "#AC alignment check",
-	[18] = "#MC machine check",
-	[19] = "#XM SIMD exception",
-	[20] = "#VE virtualization exception",
-	[21] = "#CP control protection",
-	[29] = "#VC VMM communication",
-	[30] = "#SX security exception",
+    [0] = "#DE divide error",
+    [1] = "#DB debug",
+    [2] = "NMI",
+    [3] = "#BP breakpoint",
+    [4] = "#OF overflow",
+    [5] = "#BR bound range",
+    [6] = "#UD invalid opcode",
+    [7] = "#NM device not available",
+    [8] = "#DF double fault",
+    [10] = "#TS invalid TSS",
+    [11] = "#NP segment not present",
+    [12] = "#SS stack fault",
+    [13] = "#GP general protection",
+    [14] = "#PF page fault",
+    [16] = "#MF x87 error",
+    [17] = "#AC alignment check",
+    [18] = "#MC machine check",
+    [19] = "#XM SIMD exception",
+    [20] = "#VE virtualization exception",
+    [21] = "#CP control protection",
+    [29] = "#VC VMM communication",
+    [30] = "#SX security exception",
 };
 
 static void idt_set(u8 vec, u64 handler, u8 ist)
 {
 	idt[vec] = (struct idt_gate){
-		.offset_low = handler & 0xffff,
-		.selector = HOST_CS,
-		.ist = ist,
-		.type_attr = GATE_INTERRUPT_PRESENT,
-		.offset_mid = (handler >> 16) & 0xffff,
-		.offset_high = handler >> 32,
+	    .offset_low = handler & 0xffff,
+	    .selector = HOST_CS,
+	    .ist = ist,
+	    .type_attr = GATE_INTERRUPT_PRESENT,
+	    .offset_mid = (handler >> 16) & 0xffff,
+	    .offset_high = handler >> 32,
 	};
 }
 
@@ -111,8 +111,8 @@ void desc_init_cpu(u32 cpu, const u64 ist_tops[IST_COUNT])
 	struct cpu_desc *d = &cpu_descs[cpu];
 	u64 tss = (u64)(uintptr_t)&d->tss;
 	u64 limit = sizeof(d->tss) - 1;
-	struct desc_ptr gdtr = { sizeof(d->gdt) - 1, (u64)(uintptr_t)d->gdt };
-	struct desc_ptr idtr = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+	struct desc_ptr gdtr = {sizeof(d->gdt) - 1, (u64)(uintptr_t)d->gdt};
+	struct desc_ptr idtr = {sizeof(idt) - 1, (u64)(uintptr_t)idt};
 
 	if (!idt_ready)
 		idt_build();
@@ -148,9 +148,8 @@ void desc_init_cpu(u32 cpu, const u64 ist_tops[IST_COUNT])
 static void backtrace(u64 rbp)
 {
 	printk("  backtrace:");
-	for (int depth = 0; depth < 16 && rbp && IS_ALIGNED(rbp, 8) &&
-			    rbp < GiB(4);
-	     depth++) {
+	for (int depth = 0;
+	     depth < 16 && rbp && IS_ALIGNED(rbp, 8) && rbp < GiB(4); depth++) {
 		const u64 *frame = (const u64 *)(uintptr_t)rbp;
 
 		if (!frame[1])
@@ -166,13 +165,14 @@ static void backtrace(u64 rbp)
 void trap_handler(struct trap_frame *f)
 {
 	const char *name = f->vector < IDT_VECTORS && vector_names[f->vector]
-				   ? vector_names[f->vector]
-				   : "reserved vector";
+			       ? vector_names[f->vector]
+			       : "reserved vector";
 	u32 cpu = this_cpu() ? this_cpu()->index : 0;
 
-	printk("veneer: host exception %llu (%s) on cpu %u, error code 0x%llx\n",
-	       (unsigned long long)f->vector, name, cpu,
-	       (unsigned long long)f->error_code);
+	printk(
+	    "veneer: host exception %llu (%s) on cpu %u, error code 0x%llx\n",
+	    (unsigned long long)f->vector, name, cpu,
+	    (unsigned long long)f->error_code);
 	printk("  rip %016llx cs %04llx rflags %016llx rsp %016llx ss %04llx\n",
 	       (unsigned long long)f->rip, (unsigned long long)f->cs,
 	       (unsigned long long)f->rflags, (unsigned long long)f->rsp,

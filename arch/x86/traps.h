@@ -7,14 +7,14 @@
 
 #include "core/types.h"
 
-#define HOST_CS 0x08
-#define HOST_DS 0x10
+#define HOST_CS	 0x08
+#define HOST_DS	 0x10
 #define HOST_TSS 0x18
 
 /* IST slots (SDM Vol. 3A 7.14.5): exceptions that need a known-good stack. */
-#define IST_NMI 1
-#define IST_DF 2
-#define IST_MC 3
+#define IST_NMI	  1
+#define IST_DF	  2
+#define IST_MC	  3
 #define IST_COUNT 3
 
 /* The frame arch/x86/traps.S builds: GPRs (RAX first), then the CPU's. */

@@ -7,17 +7,17 @@
 #include "arch/x86/cpu.h"
 #include "core/printk.h"
 
-#define PIT_HZ 1193182ull
-#define PIT_CH2_DATA 0x42
-#define PIT_COMMAND 0x43
-#define PIT_GATE_PORT 0x61
-#define PIT_GATE_BIT 0x01
+#define PIT_HZ		1193182ull
+#define PIT_CH2_DATA	0x42
+#define PIT_COMMAND	0x43
+#define PIT_GATE_PORT	0x61
+#define PIT_GATE_BIT	0x01
 #define PIT_SPEAKER_BIT 0x02
-#define PIT_OUT2_BIT 0x20
+#define PIT_OUT2_BIT	0x20
 /* Channel 2, lobyte/hibyte, mode 0 (interrupt on terminal count). */
 #define PIT_CH2_MODE0 0xb0
-#define CALIBRATE_MS 10
-#define FALLBACK_HZ 1000000000ull
+#define CALIBRATE_MS  10
+#define FALLBACK_HZ   1000000000ull
 
 static u64 tsc_frequency = FALLBACK_HZ;
 
@@ -55,7 +55,8 @@ void tsc_calibrate(void)
 		tsc_frequency = hz;
 		return;
 	}
-	printk("veneer: warning: PIT calibration failed, assuming a 1 GHz TSC\n");
+	printk(
+	    "veneer: warning: PIT calibration failed, assuming a 1 GHz TSC\n");
 }
 
 u64 tsc_hz(void)
@@ -65,7 +66,8 @@ u64 tsc_hz(void)
 
 u64 tsc_from_us(u64 us)
 {
-	return tsc_frequency / 1000000 * us + tsc_frequency % 1000000 * us / 1000000;
+	return tsc_frequency / 1000000 * us +
+	       tsc_frequency % 1000000 * us / 1000000;
 }
 
 void udelay(u64 us)

@@ -14,23 +14,23 @@
 #include "core/string.h"
 #include "core/vcpu.h"
 
-#define CPUID1_ECX_VMX BIT(5)
-#define CPUID_EXT1_ECX_SVM BIT(2)
-#define SVM_EDX_NPT BIT(0)
-#define SVM_EDX_NRIPS BIT(3)
-#define SVM_EDX_FLUSH_BY_ASID BIT(6)
+#define CPUID1_ECX_VMX	       BIT(5)
+#define CPUID_EXT1_ECX_SVM     BIT(2)
+#define SVM_EDX_NPT	       BIT(0)
+#define SVM_EDX_NRIPS	       BIT(3)
+#define SVM_EDX_FLUSH_BY_ASID  BIT(6)
 #define SVM_EDX_DECODE_ASSISTS BIT(7)
-#define SVM_EDX_VGIF BIT(16)
+#define SVM_EDX_VGIF	       BIT(16)
 
 /* Allowed-1 settings are the high 32 bits of a VMX control MSR (A.3). */
 #define PROCBASED_ACTIVATE_SECONDARY BIT(31)
-#define PINBASED_PREEMPTION_TIMER BIT(6)
-#define PROCBASED2_EPT BIT(1)
-#define PROCBASED2_VPID BIT(5)
-#define PROCBASED2_UNRESTRICTED BIT(7)
-#define VMX_BASIC_TRUE_CTLS BIT(55)
-#define EPT_CAP_1G BIT(17)
-#define EPT_CAP_AD BIT(21)
+#define PINBASED_PREEMPTION_TIMER    BIT(6)
+#define PROCBASED2_EPT		     BIT(1)
+#define PROCBASED2_VPID		     BIT(5)
+#define PROCBASED2_UNRESTRICTED	     BIT(7)
+#define VMX_BASIC_TRUE_CTLS	     BIT(55)
+#define EPT_CAP_1G		     BIT(17)
+#define EPT_CAP_AD		     BIT(21)
 
 static void feature_add(struct virt_info *vi, const char *name)
 {
@@ -83,8 +83,9 @@ static void detect_vmx(struct virt_info *vi)
 		feature_add(vi, "ept-1g");
 	if (vi->ept_ad)
 		feature_add(vi, "ept-ad");
-	feature_add(vi, fc & FEATURE_CONTROL_LOCKED ? "feature-control locked"
-						    : "feature-control unlocked");
+	feature_add(vi, fc & FEATURE_CONTROL_LOCKED
+			    ? "feature-control locked"
+			    : "feature-control unlocked");
 	if (!vi->ept || !vi->unrestricted) {
 		snformat(vi->why, sizeof(vi->why),
 			 "this VT-x lacks %s, which Veneer needs",

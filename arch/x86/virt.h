@@ -12,9 +12,9 @@ enum virt_vendor { VIRT_NONE, VIRT_VMX, VIRT_SVM };
 
 struct virt_info {
 	enum virt_vendor vendor;
-	bool usable;	   /* present, enabled and with what Veneer needs */
+	bool usable;	    /* present, enabled and with what Veneer needs */
 	char features[160]; /* e.g. "ept, vpid, unrestricted, ..." */
-	char why[160];	   /* why not usable, when !usable */
+	char why[160];	    /* why not usable, when !usable */
 	/* VT-x */
 	bool ept, vpid, unrestricted, preemption_timer, ept_1g, ept_ad;
 	/* AMD-V */

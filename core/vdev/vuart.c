@@ -3,27 +3,27 @@
 #include "core/string.h"
 
 #define REG_DATA 0 /* RBR / THR, or DLL with DLAB */
-#define REG_IER 1  /* or DLM with DLAB */
-#define REG_IIR 2  /* read: IIR; write: FCR */
-#define REG_LCR 3
-#define REG_MCR 4
-#define REG_LSR 5
-#define REG_MSR 6
-#define REG_SCR 7
+#define REG_IER	 1 /* or DLM with DLAB */
+#define REG_IIR	 2 /* read: IIR; write: FCR */
+#define REG_LCR	 3
+#define REG_MCR	 4
+#define REG_LSR	 5
+#define REG_MSR	 6
+#define REG_SCR	 7
 
-#define LCR_DLAB 0x80
-#define IER_RDA 0x01  /* received data available */
-#define IER_THRE 0x02 /* transmitter holding register empty */
-#define IIR_NONE 0x01
-#define IIR_THRE 0x02
-#define IIR_RDA 0x04
-#define IIR_FIFO_ON 0xc0
-#define FCR_ENABLE 0x01
+#define LCR_DLAB     0x80
+#define IER_RDA	     0x01 /* received data available */
+#define IER_THRE     0x02 /* transmitter holding register empty */
+#define IIR_NONE     0x01
+#define IIR_THRE     0x02
+#define IIR_RDA	     0x04
+#define IIR_FIFO_ON  0xc0
+#define FCR_ENABLE   0x01
 #define FCR_CLEAR_RX 0x02
-#define LSR_DR 0x01
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define MCR_LOOP 0x10
+#define LSR_DR	     0x01
+#define LSR_THRE     0x20
+#define LSR_TEMT     0x40
+#define MCR_LOOP     0x10
 /* Modem status with nothing attached but a ready terminal: CTS, DSR, DCD. */
 #define MSR_READY 0xb0
 
@@ -130,7 +130,8 @@ u8 vuart_read(struct vuart *u, u16 offset)
 		return LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0);
 	case REG_MSR:
 		if (u->mcr & MCR_LOOP) /* loopback: outputs appear as inputs */
-			return (u8)(((u->mcr & 0x0c) << 4) | ((u->mcr & 0x01) << 5) |
+			return (u8)(((u->mcr & 0x0c) << 4) |
+				    ((u->mcr & 0x01) << 5) |
 				    ((u->mcr & 0x02) << 3));
 		return MSR_READY;
 	case REG_SCR:

@@ -12,9 +12,9 @@
 #include "core/types.h"
 
 #define VUART_COM1_BASE 0x3f8
-#define VUART_PORTS 8
-#define VUART_LINE_MAX 256
-#define VUART_RX_SIZE 64
+#define VUART_PORTS	8
+#define VUART_LINE_MAX	256
+#define VUART_RX_SIZE	64
 
 /* Receives one complete line of guest output (without the newline). */
 typedef void (*vuart_line_fn)(void *opaque, const char *line, u32 len);

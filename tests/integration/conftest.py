@@ -74,12 +74,12 @@ def launcher_arguments(options):
     repeated = {"guests": "--guest", "modules": "--module", "extra_qemu": "--extra-qemu"}
     for key, value in options.items():
         if key in repeated:
-            for item in value:
-                arguments += [repeated[key], str(item)]
+            # "--opt=value", so a value that starts with '-' stays a value.
+            arguments += ["%s=%s" % (repeated[key], item) for item in value]
         elif value is True:
             arguments.append("--" + key.replace("_", "-"))
         elif value is not False and value is not None:
-            arguments += ["--" + key.replace("_", "-"), str(value)]
+            arguments.append("--%s=%s" % (key.replace("_", "-"), value))
     return arguments
 
 

@@ -21,3 +21,5 @@ UNIT_SRCS_test_mbguest := core/mbguest.c core/format.c
 UNIT_TESTS += test_acpi
 UNIT_SRCS_test_acpi := drivers/acpi.c core/format.c core/string.c \
 	tests/unit/host_printk.c
+UNIT_TESTS += test_guest_walk
+UNIT_SRCS_test_guest_walk := arch/x86/vmx/guest_walk.c

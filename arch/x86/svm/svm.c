@@ -756,6 +756,24 @@ static u32 svm_insn_len(const struct vmcb *vmcb, u32 fixed_len)
 	return fixed_len;
 }
 
+/*
+ * Address size of a string I/O instruction: EXITINFO1 bits 9:7 (15.10.2).
+ * QEMU 7.2 leaves all three clear; then the code segment's default is the
+ * best answer without decoding an address-size prefix (0x67).
+ */
+static u8 svm_io_address_size(const struct vmcb *vmcb, u64 info)
+{
+	if (info & SVM_IOIO_ADDR64)
+		return 8;
+	if (info & SVM_IOIO_ADDR32)
+		return 4;
+	if (info & SVM_IOIO_ADDR16)
+		return 2;
+	if (svm_in_64bit_code(&vmcb->save))
+		return 8;
+	return (vmcb->save.cs.attrib & VMCB_ATTR_DB) ? 4 : 2;
+}
+
 static void svm_decode_io(const struct vmcb *vmcb, struct exit_event *ev)
 {
 	u64 info = vmcb->control.exit_info1;
@@ -768,9 +786,7 @@ static void svm_decode_io(const struct vmcb *vmcb, struct exit_event *ev)
 	ev->io.size = (info & SVM_IOIO_SIZE32)	 ? 4
 		      : (info & SVM_IOIO_SIZE16) ? 2
 						 : 1;
-	ev->io.address_size = (info & SVM_IOIO_ADDR64)	 ? 8
-			      : (info & SVM_IOIO_ADDR32) ? 4
-							 : 2;
+	ev->io.address_size = svm_io_address_size(vmcb, info);
 	/* The segment field is filled only with decode assists (15.10.2). */
 	ev->io.segment = svm_has(SVM_FEATURE_DECODE_ASSISTS)
 			     ? (info >> SVM_IOIO_SEG_SHIFT) & 7

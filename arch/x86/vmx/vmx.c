@@ -945,8 +945,11 @@ static int vmx_vcpu_create(struct vcpu *vcpu)
 	}
 	vmcs_activate(vcpu);
 	write_controls(vcpu);
-	if (vcpu->host_cpu != this_cpu()->index)
-		vmcs_deactivate(vcpu);
+	/*
+	 * Core may create the vCPU on another CPU than the one that runs
+	 * it: leave the VMCS clear so any CPU can load it (25.11.1).
+	 */
+	vmcs_deactivate(vcpu);
 	return 0;
 }
 
@@ -1067,8 +1070,7 @@ static void vmx_vcpu_reset(struct vcpu *vcpu, const struct vcpu_start_state *s)
 	v->core_wants_window = false;
 	v->deadline = 0;
 	v->flush_pending = true;
-	if (vcpu->host_cpu != this_cpu()->index)
-		vmcs_deactivate(vcpu);
+	vmcs_deactivate(vcpu); /* as in vmx_vcpu_create */
 }
 
 /* ---------------------------------------------------------------------
@@ -1416,6 +1418,8 @@ static const char *exit_reason_name(u32 basic)
 	return "unknown VMX exit reason";
 }
 
+static void vmx_skip_instruction(struct vcpu *vcpu, u32 len);
+
 static const void *vm_memory(void *opaque, u64 gpa_value, u64 len)
 {
 	return vm_gpa_to_hva(opaque, gpa(gpa_value), len);
@@ -1508,22 +1512,74 @@ static void decode_io(struct exit_event *ev)
 		ev->io.address_size = (cs_ar & AR_DB) ? 4 : 2;
 }
 
-/* SDM Vol. 3C 28.2.1, Table 28-3. */
-static void decode_cr_access(struct exit_event *ev)
+#define VECTOR_GP 13
+#define CR4_PCIDE BIT(17)
+
+/*
+ * Would MOV to CR0 / CR4 of `value` raise #GP on bare metal (SDM Vol. 2B
+ * MOV-Control Registers, "Protected Mode Exceptions")?
+ */
+static bool mov_to_cr_faults(u32 cr, u64 value)
+{
+	u64 efer = vmcs_read(VMCS_GUEST_IA32_EFER);
+	if (value >> 32)
+		return true;
+	if (cr == 0)
+		return ((value & CR0_PG) && !(value & CR0_PE)) ||
+		       ((value & CR0_NW) && !(value & CR0_CD)) ||
+		       ((value & CR0_PG) && (efer & EFER_LME) &&
+			!(guest_cr4() & CR4_PAE));
+	/* VMXE: Veneer offers no nested VMX; the rest: CPU lacks them. */
+	return (value & ~caps.cr4_fixed1) || (value & CR4_VMXE) ||
+	       ((efer & EFER_LMA) && !(value & CR4_PAE)) ||
+	       (!(efer & EFER_LMA) && (value & CR4_PCIDE));
+}
+
+/*
+ * MOV to CR0 / CR4 exits only because the host owns the bits VMX fixes
+ * (IA32_VMX_CR0/CR4_FIXED*), which bare metal lets the guest change; the
+ * exit is a VT-x artifact, so the backend completes it like the hardware
+ * would and core never sees it (docs/vmx.md).  SDM Vol. 3C 28.2.1, Table
+ * 28-3.  Returns true when core must see the exit.
+ */
+static bool decode_cr_access(struct vcpu *vcpu, struct vmx_vcpu *v,
+			     struct exit_event *ev)
 {
 	u64 q = vmcs_read(VMCS_EXIT_QUALIFICATION);
 	u32 access = (q >> 4) & 3;
+	u32 cr = q & 0xf;
+	u32 gpr = (q >> 8) & 0xf;
 
 	if (access > 1) {
 		/* CLTS / LMSW touch no bit the host owns: cannot happen. */
 		ev->kind = EXIT_UNKNOWN;
 		ev->vendor_name = access == 2 ? "CLTS exit" : "LMSW exit";
-		return;
+		return true;
 	}
+	if (access == 0 && (cr == 0 || cr == 4)) {
+		u64 value = vcpu->regs.gpr[gpr];
+		if (mov_to_cr_faults(cr, value)) {
+			struct vcpu_event gp = {.type = VCPU_EVENT_EXCEPTION,
+						.vector = VECTOR_GP,
+						.has_error_code = true};
+			write_entry_event(v, &gp);
+			return false;
+		}
+		if (cr == 0)
+			write_guest_cr0(vcpu, value);
+		else
+			write_guest_cr4(vcpu, value);
+		/* Paging-mode changes invalidate the guest's TLB. */
+		v->flush_pending = true;
+		vmx_skip_instruction(vcpu, ev->insn_len);
+		return false;
+	}
+	/* CR3 / CR8 exits the CPU forces on: core decides. */
 	ev->kind = EXIT_CR_ACCESS;
-	ev->cr.cr = q & 0xf;
+	ev->cr.cr = (u8)cr;
 	ev->cr.write = access == 0;
-	ev->cr.gpr = (q >> 8) & 0xf;
+	ev->cr.gpr = (u8)gpr;
+	return true;
 }
 
 /* SDM Vol. 3C 28.2.1, Table 28-7. */
@@ -1639,8 +1695,7 @@ static bool decode_exit(struct vcpu *vcpu, struct vmx_vcpu *v,
 		ev->kind = EXIT_XSETBV;
 		return true;
 	case VMX_EXIT_CR_ACCESS:
-		decode_cr_access(ev);
-		return true;
+		return decode_cr_access(vcpu, v, ev);
 	case VMX_EXIT_VMCLEAR:
 	case VMX_EXIT_VMLAUNCH:
 	case VMX_EXIT_VMPTRLD:

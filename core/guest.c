@@ -416,6 +416,7 @@ enum power_status guests_run(const struct boot_info *bi)
 	}
 	for (u32 i = 0; i < n; i++) {
 		struct vm *vm = &vms[vm_count];
+		u64 free_before;
 		u32 cpu;
 
 		if (vm_by_name(images[i].cfg.name)) {
@@ -439,6 +440,7 @@ enum power_status guests_run(const struct boot_info *bi)
 		vm->id = vm_count;
 		vm->asid = vm_count + 1;
 		vm_count++;
+		free_before = mm_free_bytes();
 		if (!vm_create(vm, &vcpus[vm->id], &images[i], err,
 			       sizeof(err))) {
 			printk("veneer: guest %s: not started: %s\n", vm->name,
@@ -447,6 +449,14 @@ enum power_status guests_run(const struct boot_info *bi)
 			str_copy(vm->stop_reason, err, sizeof(vm->stop_reason));
 			continue; /* counted with the other VMs below */
 		}
+		/* Everything the guest costs the host beyond its RAM. */
+		printk("veneer: guest %s: %llu MiB RAM, overhead %llu KiB "
+		       "(%llu nested page-table pages)\n",
+		       vm->name, (unsigned long long)(vm->ram_size >> 20),
+		       (unsigned long long)((free_before - mm_free_bytes() -
+					     vm->ram_alloc_pages * PAGE_SIZE) >>
+					    10),
+		       (unsigned long long)vm->npt_tables);
 		vm->state = VM_STATE_RUNNING;
 		__atomic_fetch_add(&guests_running, 1, __ATOMIC_SEQ_CST);
 		if (cpu == 0) {

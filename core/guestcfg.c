@@ -130,8 +130,9 @@ static bool ends_with(const char *s, size_t len, const char *suffix)
 	return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
+/* mode_given: set when the word is mode=, which then wins over the default. */
 static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
-			char *err, size_t errlen)
+			bool *mode_given, char *err, size_t errlen)
 {
 	const char *eq = find_char(tok, len, '=');
 	size_t klen, vlen;
@@ -171,7 +172,6 @@ static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
 			cfg->format = GUEST_FORMAT_ELF;
 		} else if (vlen == 3 && memcmp(v, "raw", 3) == 0) {
 			cfg->format = GUEST_FORMAT_RAW;
-			cfg->real_mode = true;
 		} else {
 			snformat(err, errlen,
 				 "format: '%.*s' is not elf or raw", (int)vlen,
@@ -185,6 +185,7 @@ static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
 			return -1;
 		}
 	} else if (KEY("mode")) {
+		*mode_given = true;
 		if (vlen == 4 && memcmp(v, "real", 4) == 0) {
 			cfg->real_mode = true;
 		} else if (vlen == 9 && memcmp(v, "protected", 9) == 0) {
@@ -214,7 +215,8 @@ int guestcfg_parse(const char *modstr, struct guest_cfg *cfg, char *err,
 		   size_t errlen)
 {
 	const char *p = modstr;
-	bool have_path = false;
+	bool have_path = false, mode_given = false;
+	size_t cmdline_len;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem = GUESTCFG_DEFAULT_MEM;
@@ -236,22 +238,41 @@ int guestcfg_parse(const char *modstr, struct guest_cfg *cfg, char *err,
 		if (len == 2 && tok[0] == '-' && tok[1] == '-') {
 			while (is_space(*p))
 				p++;
+			cmdline_len = strlen(p);
+			if (cmdline_len >= sizeof(cfg->cmdline)) {
+				snformat(err, errlen,
+					 "command line: %zu bytes after '--', "
+					 "at most %zu",
+					 cmdline_len, sizeof(cfg->cmdline) - 1);
+				return -1;
+			}
 			copy_field(cfg->cmdline, sizeof(cfg->cmdline), p,
-				   strlen(p));
+				   cmdline_len);
 			break;
 		}
 		if (!have_path && !find_char(tok, len, '=')) {
 			have_path = true;
 			default_name(cfg, tok, len);
-			if (ends_with(tok, len, ".bin")) {
+			if (ends_with(tok, len, ".bin"))
 				cfg->format = GUEST_FORMAT_RAW;
-				cfg->real_mode = true;
-			}
 			continue;
 		}
 		have_path = true;
-		if (apply_option(cfg, tok, len, err, errlen))
+		if (apply_option(cfg, tok, len, &mode_given, err, errlen))
 			return -1;
+	}
+	/*
+	 * A raw image starts in real mode unless mode= says otherwise, whatever
+	 * the order of the words. A multiboot ELF always starts in protected
+	 * mode (multiboot spec 3.2), so mode=real there would be ignored.
+	 */
+	if (!mode_given)
+		cfg->real_mode = cfg->format == GUEST_FORMAT_RAW;
+	else if (cfg->real_mode && cfg->format == GUEST_FORMAT_ELF) {
+		snformat(err, errlen,
+			 "mode: real needs format=raw (an ELF guest starts in "
+			 "protected mode)");
+		return -1;
 	}
 	if (cfg->format == GUEST_FORMAT_RAW &&
 	    (cfg->load >= cfg->mem ||

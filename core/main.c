@@ -30,6 +30,7 @@ extern const u8 _image_start[], _end[];
 static struct boot_info boot_info;
 static struct hv_options options;
 static struct virt_info boot_virt;
+static u64 usable_bytes; /* usable RAM in the loader's map */
 
 static void parse_boot_info(u32 magic, u64 info)
 {
@@ -57,6 +58,7 @@ static void setup_memory(void)
 	if (memmap_sanitize(map, count, BOOTINFO_MAX_MEMMAP))
 		panic("the boot loader's memory map is unusable");
 	usable = memmap_usable_bytes(map, *count);
+	usable_bytes = usable;
 	if (memmap_reserve(map, count, BOOTINFO_MAX_MEMMAP, 0, PAGE_SIZE,
 			   MEM_RESERVED) ||
 	    memmap_reserve(map, count, BOOTINFO_MAX_MEMMAP,
@@ -188,6 +190,11 @@ void boot_main(u32 magic, u64 info)
 		power_off(POWER_STATUS_FAILED);
 	}
 	enable_virtualization(ncpus);
+	printk("veneer: memory: hypervisor keeps %llu KiB (image %llu KiB), "
+	       "%llu MiB free for guests\n",
+	       (unsigned long long)((usable_bytes - mm_free_bytes()) >> 10),
+	       (unsigned long long)((u64)(_end - _image_start) >> 10),
+	       (unsigned long long)(mm_free_bytes() >> 20));
 
 	power_off(guests_run(&boot_info));
 }

@@ -47,6 +47,17 @@ static void set_gs_base(struct percpu *cpu)
 	wrmsr(MSR_GS_BASE, (u64)(uintptr_t)cpu);
 }
 
+/*
+ * CPU features the host must switch on for its guests' sake: CR4.OSXSAVE
+ * lets Veneer execute XSETBV on a guest's behalf (XCR0 is not switched by
+ * VMX or SVM; SDM Vol. 1 13.3).
+ */
+static void cpu_enable_features(void)
+{
+	if (cpuid(1).ecx & BIT(26))
+		write_cr4(read_cr4() | CR4_OSXSAVE);
+}
+
 /* Stacks for the CPU (ordinary + IST), then its GDT/TSS/IDT. */
 static void cpu_setup_stacks_and_tables(struct percpu *cpu)
 {
@@ -77,6 +88,7 @@ void smp_init_boot_cpu(void)
 		ist_tops[i] =
 		    (u64)(uintptr_t)bsp_ist_stacks[i] + IST_STACK_SIZE;
 	desc_init_cpu(0, ist_tops);
+	cpu_enable_features();
 	lapic_init_cpu();
 	bsp->apic_id = lapic_id();
 	bsp->online = true;
@@ -88,6 +100,7 @@ static void __noreturn ap_entry(struct percpu *cpu)
 {
 	set_gs_base(cpu);
 	cpu_setup_stacks_and_tables(cpu);
+	cpu_enable_features();
 	lapic_init_cpu();
 	if (ap_init_fn)
 		ap_init_fn(cpu);

@@ -23,3 +23,5 @@ UNIT_SRCS_test_acpi := drivers/acpi.c core/format.c core/string.c \
 	tests/unit/host_printk.c
 UNIT_TESTS += test_guest_walk
 UNIT_SRCS_test_guest_walk := arch/x86/vmx/guest_walk.c
+UNIT_TESTS += test_guestcfg
+UNIT_SRCS_test_guestcfg := core/guestcfg.c core/format.c

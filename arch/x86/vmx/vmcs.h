@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * VMCS field encodings (SDM Vol. 3D appendix B), VM-execution, VM-exit and
- * VM-entry control bits (SDM Vol. 3C 25.6-25.8), basic exit reasons
- * (SDM Vol. 3D appendix C) and the VMX capability-MSR bits (appendix A).
+ * VM-entry control bits (SDM Vol. 3C 25.6-25.8; 2023 numbering), basic exit
+ * reasons (SDM Vol. 3D appendix C) and the VMX capability-MSR bits (appendix
+ * A).
  *
  * Only numbers live here; no code.  The file is also included by
  * vmx_entry.S, so everything below __ASSEMBLY__ is plain #defines.
@@ -306,7 +307,7 @@
 #define EPTP_WALK_LENGTH_4  (3ull << 3)
 #define EPTP_ACCESSED_DIRTY (1ull << 6)
 
-/* INVEPT / INVVPID types (SDM Vol. 3C 30.3). */
+/* INVEPT / INVVPID types (SDM Vol. 3C 31.3). */
 #define INVEPT_SINGLE_CONTEXT  1ull
 #define INVEPT_ALL_CONTEXT     2ull
 #define INVVPID_SINGLE_CONTEXT 1ull

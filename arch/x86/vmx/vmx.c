@@ -48,7 +48,7 @@ _Static_assert(__builtin_offsetof(struct guest_gprs, gpr[GPR_RDI]) ==
 #define VECTOR_PF  14
 #define VECTOR_NMI 2
 
-/* Power-on guest values (SDM Vol. 3A 10.1.1, Table 10-1). */
+/* Power-on guest values (SDM Vol. 3A, "Processor State After Reset"). */
 #define GUEST_RESET_PAT 0x0007040600070406ull
 #define GUEST_RESET_DR7 0x400ull
 
@@ -712,7 +712,7 @@ static void vmcs_deactivate(struct vcpu *vcpu)
  * Guest control registers.  The host owns the bits VMX fixes (SDM 24.8)
  * through the CR0/CR4 guest/host masks; the guest reads its own values
  * from the read shadows (SDM Vol. 3C 25.6.6).  With unrestricted guest,
- * CR0.PE and CR0.PG are the guest's (SDM 26.3.1.1).
+ * CR0.PE and CR0.PG are the guest's (SDM 27.3.1.1).
  */
 
 static u64 cr0_host_owned(void)
@@ -754,7 +754,7 @@ static u64 guest_cr4(void)
 
 /*
  * With EPT, VM entry takes the PAE PDPTEs from the VMCS, not from memory
- * (SDM Vol. 3C 26.3.2.4), so an emulated write that enters PAE paging or
+ * (SDM Vol. 3C 27.3.2.4), so an emulated write that enters PAE paging or
  * changes CR3 under it must load them.
  */
 static void load_pae_pdptes(struct vcpu *vcpu)
@@ -773,7 +773,8 @@ static void load_pae_pdptes(struct vcpu *vcpu)
 		       vcpu->vm->name, vcpu->index, (unsigned long long)table);
 }
 
-/* EFER.LMA follows CR0.PG when EFER.LME is set (SDM Vol. 3A 9.8.5). */
+/* EFER.LMA follows CR0.PG when EFER.LME is set (SDM Vol. 3A, "Initializing
+ * IA-32e Mode"). */
 static void update_lma(void)
 {
 	u64 efer = vmcs_read(VMCS_GUEST_IA32_EFER);
@@ -801,7 +802,7 @@ static void write_guest_cr4(struct vcpu *vcpu, u64 value)
 
 /*
  * The "IA-32e mode guest" entry control must equal the guest's EFER.LMA
- * (SDM Vol. 3C 26.3.1.1), which the guest changes itself by setting
+ * (SDM Vol. 3C 27.3.1.1), which the guest changes itself by setting
  * CR0.PG with EFER.LME; refresh it before every entry.
  */
 static void sync_ia32e_mode(void)
@@ -911,7 +912,7 @@ static void write_controls(struct vcpu *vcpu)
 		vmcs_write(VMCS_XSS_EXIT_BITMAP, 0);
 	vmcs_write(VMCS_CR0_GUEST_HOST_MASK, cr0_host_owned());
 	vmcs_write(VMCS_CR4_GUEST_HOST_MASK, cr4_host_owned());
-	/* SDM 26.3.1.5: ~0 unless VMCS shadowing is in use. */
+	/* SDM 27.3.1.5: ~0 unless VMCS shadowing is in use. */
 	vmcs_write(VMCS_LINK_POINTER, ~0ull);
 	v->eptp = 0; /* written before the first entry */
 }
@@ -1026,7 +1027,7 @@ static void reset_segments(const struct vcpu_start_state *s)
 						  AR_G);
 	}
 	write_segment(SEG_LDTR, 0, 0, 0, AR_UNUSABLE);
-	/* VM entry needs a usable busy TSS even in real mode (26.3.1.2). */
+	/* VM entry needs a usable busy TSS even in real mode (27.3.1.2). */
 	write_segment(SEG_TR, 0, 0, 0xffff, AR_TSS_BUSY_32);
 	vmcs_write(VMCS_GUEST_GDTR_BASE, 0);
 	vmcs_write(VMCS_GUEST_GDTR_LIMIT, 0xffff);
@@ -1074,8 +1075,8 @@ static void vmx_vcpu_reset(struct vcpu *vcpu, const struct vcpu_start_state *s)
 }
 
 /* ---------------------------------------------------------------------
- * Event injection (SDM Vol. 3C 26.6) and re-injection of events whose
- * delivery a VM exit interrupted (SDM Vol. 3C 28.2.4, 29.2.1).
+ * Event injection (SDM Vol. 3C 27.6) and re-injection of events whose
+ * delivery a VM exit interrupted (SDM Vol. 3C 28.2.4).
  */
 
 /* Exceptions that push an error code in protected mode (SDM 6.15). */
@@ -1100,7 +1101,7 @@ static bool event_deliverable(const struct vcpu_event *e)
 	u32 blocking = (u32)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
 	switch (e->type) {
 	case VCPU_EVENT_EXTERNAL_INTR:
-		/* SDM 26.3.1.5: IF=1 and no STI / MOV-SS blocking. */
+		/* SDM 27.3.1.5: IF=1 and no STI / MOV-SS blocking. */
 		return (vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
 		       !(blocking &
 			 (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
@@ -1128,7 +1129,7 @@ static void write_entry_event(struct vmx_vcpu *v, const struct vcpu_event *e)
 		info |=
 		    INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT | e->vector;
 		/*
-		 * SDM 26.2.1.3: an error code is delivered exactly when the
+		 * SDM 27.2.1.3: an error code is delivered exactly when the
 		 * guest is in protected mode and the vector defines one.
 		 */
 		if ((vmcs_read(VMCS_GUEST_CR0) & CR0_PE) &&
@@ -1333,7 +1334,7 @@ static void vmx_run(struct vcpu *vcpu, struct exit_event *ev)
 			return;
 		}
 		v->launched = true;
-		v->entry_event_valid = false; /* every exit clears it (27.2) */
+		v->entry_event_valid = false; /* every exit clears it (28.2) */
 		vcpu->regs.gpr[GPR_RSP] = vmcs_read(VMCS_GUEST_RSP);
 		if (decode_exit(vcpu, v, ev))
 			return;
@@ -1606,7 +1607,7 @@ static void decode_entry_failure(u32 basic, struct exit_event *ev)
 		ev->fail.what = diagnose_guest_state();
 		break;
 	case VMX_EXIT_MSR_LOADING:
-		/* SDM 27.4: the qualification is the failing entry's index. */
+		/* SDM 27.8: the qualification is the failing entry's index. */
 		ev->fail.field = vmcs_read(VMCS_EXIT_QUALIFICATION);
 		ev->fail.what = "VM entry failed loading an MSR";
 		break;
@@ -1670,7 +1671,7 @@ static bool decode_exit(struct vcpu *vcpu, struct vmx_vcpu *v,
 		break;
 	}
 
-	/* The remaining exits are caused by one instruction (28.2.4). */
+	/* The remaining exits are caused by one instruction (28.2.5). */
 	ev->insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN);
 	switch (basic) {
 	case VMX_EXIT_CPUID:
@@ -1958,7 +1959,8 @@ static void vmx_write(struct vcpu *vcpu, enum vcpu_field field, u64 value)
 		write_guest_cr4(vcpu, value);
 		return;
 	case VCPU_EFER:
-		/* LMA is the CPU's to set (SDM Vol. 3A 9.8.5). */
+		/* LMA is the CPU's to set (SDM Vol. 3A, "Initializing IA-32e
+		 * Mode"). */
 		vmcs_write(VMCS_GUEST_IA32_EFER, value & ~EFER_LMA);
 		update_lma();
 		return;

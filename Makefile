@@ -85,7 +85,8 @@ headers:
 	  { echo "header $$h does not compile on its own"; exit 1; }; done; \
 	  echo "headers: $(words $(HEADERS)) compile on their own"
 
-FORMAT_FILES = $(filter-out %/multiboot_spec.h,$(HV_C) $(HEADERS) $(wildcard tests/unit/*.c tests/guests/*.c tests/guests/*.h))
+FORMAT_FILES = $(HV_C) $(HEADERS) $(wildcard tests/unit/*.c tests/unit/*.h tests/guests/*.c \
+               tests/guests/lib/*.c tests/guests/lib/*.h bench/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
@@ -112,7 +113,7 @@ test: check-deps all guests
 	@$(PYTHON) tools/run-all-tests
 
 integration: check-deps all guests
-	$(PYTHON) -m pytest -v tests/integration
+	$(PYTHON) -m pytest -v -p no:cacheprovider tests/integration
 
 clean:
 	rm -rf $(BUILD)

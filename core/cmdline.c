@@ -159,11 +159,24 @@ static int apply_nosmp(struct word value, struct hv_options *o, char *err,
 	return 0;
 }
 
+static int apply_selftest(struct word value, struct hv_options *o, char *err,
+			  size_t errlen)
+{
+	if (word_equals(value, "fault")) {
+		o->selftest = SELFTEST_FAULT;
+		return 0;
+	}
+	snformat(err, errlen, "selftest: '%.*s' is not 'fault'",
+		 (int)value.len, value.s);
+	return -1;
+}
+
 static const struct option_def cmdline_options[] = {
     {"serial", true, apply_serial},
     {"baud", true, apply_baud},
     {"smp", true, apply_smp},
     {"nosmp", false, apply_nosmp},
+    {"selftest", true, apply_selftest},
 };
 
 void cmdline_defaults(struct hv_options *o)
@@ -171,6 +184,7 @@ void cmdline_defaults(struct hv_options *o)
 	o->serial_port = COM1_PORT;
 	o->baud = UART_BASE_BAUD;
 	o->max_cpus = 0;
+	o->selftest = SELFTEST_NONE;
 }
 
 /* Returns the next word at or after *pos, advancing *pos past it. */

@@ -28,7 +28,12 @@ struct hv_options {
 	u16 serial_port; /* I/O port base of the console UART */
 	u32 baud;	 /* divides UART_BASE_BAUD */
 	u32 max_cpus;	 /* 0 = every CPU the firmware lists */
+	u32 selftest;	 /* SELFTEST_*: a deliberate failure after boot */
 };
+
+/* selftest=fault: a host #UD after boot, to show the host-fatal path. */
+#define SELFTEST_NONE 0
+#define SELFTEST_FAULT 1
 
 /* Fills o with the defaults: COM1, 115200 baud, all CPUs. */
 void cmdline_defaults(struct hv_options *o);

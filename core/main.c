@@ -196,5 +196,9 @@ void boot_main(u32 magic, u64 info)
 	       (unsigned long long)((u64)(_end - _image_start) >> 10),
 	       (unsigned long long)(mm_free_bytes() >> 20));
 
+	if (options.selftest == SELFTEST_FAULT) {
+		printk("veneer: selftest: raising a host #UD\n");
+		__asm__ volatile("ud2");
+	}
 	power_off(guests_run(&boot_info));
 }

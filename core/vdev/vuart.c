@@ -149,11 +149,14 @@ void vuart_write(struct vuart *u, u16 offset, u8 value)
 			u->dll = value;
 			return;
 		}
-		if (u->mcr & MCR_LOOP) {
+		/*
+		 * The byte leaves the THR at once, to the receiver in loopback
+		 * or to the console, so THR-empty is raised again either way.
+		 */
+		if (u->mcr & MCR_LOOP)
 			vuart_receive(u, value);
-			return;
-		}
-		put_char(u, (char)value);
+		else
+			put_char(u, (char)value);
 		u->thre_pending = true;
 		return;
 	case REG_IER:

@@ -62,3 +62,27 @@ def test_unknown_command_line_option_is_named_and_stops_cleanly(run_veneer):
     powered_off = result.lines_matching(r"^veneer: power off: status [1-9]\d*$")
     assert powered_off, "a bad option must stop with a non-zero status\n" + info
     assert result.status in (1, 3), info
+
+
+def test_no_acpi_falls_back_to_one_cpu_and_says_so(run_veneer):
+    result = run_veneer(boot="kernel", smp=2, memory=MEMORY_MIB, timeout=QEMU_TIMEOUT_S,
+                        extra_qemu=["-machine", "pc,acpi=off"])
+    info = result.describe()
+    assert result.lines_matching(r"^veneer: no usable ACPI MADT \(.+\): starting one CPU$"), info
+    assert result.value(r"^veneer: cpus online: (\d+)$") == "1", info
+    assert result.status == 0, info
+
+
+@pytest.mark.parametrize("emulator", ["qemu", "bochs"])
+def test_host_exception_prints_registers_and_stops(run_veneer, emulator):
+    timeout = QEMU_TIMEOUT_S if emulator == "qemu" else BOCHS_TIMEOUT_S
+    result = run_veneer(emulator=emulator, smp=1, memory=MEMORY_MIB, timeout=timeout,
+                        cmdline="selftest=fault")
+    info = result.describe()
+    assert result.lines_matching(
+        r"^veneer: host exception 6 \(#UD invalid opcode\) on cpu 0, error code 0x0$"), info
+    assert result.lines_matching(r"^  rip [0-9a-f]{16} cs 0008 "), info
+    assert result.lines_matching(r"^  rax [0-9a-f]{16} rbx "), info
+    assert result.lines_matching(r"^  backtrace:( 0x[0-9a-f]+)+$"), info
+    assert result.lines_matching(r"^veneer: panic: host exception 6 "), info
+    assert result.value(r"^veneer: power off: status (\d+)$") == "3", info

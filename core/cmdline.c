@@ -166,16 +166,14 @@ static int apply_selftest(struct word value, struct hv_options *o, char *err,
 		o->selftest = SELFTEST_FAULT;
 		return 0;
 	}
-	snformat(err, errlen, "selftest: '%.*s' is not 'fault'",
-		 (int)value.len, value.s);
+	snformat(err, errlen, "selftest: '%.*s' is not 'fault'", (int)value.len,
+		 value.s);
 	return -1;
 }
 
 static const struct option_def cmdline_options[] = {
-    {"serial", true, apply_serial},
-    {"baud", true, apply_baud},
-    {"smp", true, apply_smp},
-    {"nosmp", false, apply_nosmp},
+    {"serial", true, apply_serial},	{"baud", true, apply_baud},
+    {"smp", true, apply_smp},		{"nosmp", false, apply_nosmp},
     {"selftest", true, apply_selftest},
 };
 

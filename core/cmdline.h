@@ -32,7 +32,7 @@ struct hv_options {
 };
 
 /* selftest=fault: a host #UD after boot, to show the host-fatal path. */
-#define SELFTEST_NONE 0
+#define SELFTEST_NONE  0
 #define SELFTEST_FAULT 1
 
 /* Fills o with the defaults: COM1, 115200 baud, all CPUs. */

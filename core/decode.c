@@ -45,6 +45,8 @@ struct opcode_info {
 	const char *mnemonic;
 };
 
+/* Columns: 0F-escaped, opcode, form, byte operand, source_max, extend,
+ * 64-bit mode only, mnemonic. */
 static const struct opcode_info opcode_map[] = {
     /* MOV: SDM Vol. 2B "MOV - Move". */
     {false, 0x88, FORM_STORE_REG, true, 0, MMIO_EXTEND_NONE, false, "mov"},

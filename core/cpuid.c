@@ -2,7 +2,8 @@
 /*
  * CPUID as the guest sees it: the host's answer, filtered.
  *
- * Hidden: VMX and SVM (no nested virtualization), the host's hypervisor
+ * Hidden: VMX and SVM (no nested virtualization), MONITOR/MWAIT (they
+ * exit and are not emulated), the host's hypervisor
  * leaves; set: the hypervisor-present bit (CPUID.1:ECX[31], reserved for
  * this use by both vendors) and Veneer's own leaves at 0x40000000.
  */
@@ -19,6 +20,7 @@
 #define LEAF_EXT_FEATURES 0x80000001
 #define LEAF_SVM	  0x8000000a
 
+#define F1_ECX_MONITOR	  BIT(3)
 #define F1_ECX_VMX	  BIT(5)
 #define F1_ECX_SMX	  BIT(6)
 #define F1_ECX_OSXSAVE	  BIT(27)
@@ -47,7 +49,9 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 	r = cpuid_count(leaf, subleaf);
 	switch (leaf) {
 	case LEAF_FEATURES:
-		r.ecx &= ~(F1_ECX_VMX | F1_ECX_SMX | F1_ECX_OSXSAVE);
+		/* MONITOR/MWAIT exit on both vendors and are not emulated. */
+		r.ecx &= ~(F1_ECX_MONITOR | F1_ECX_VMX | F1_ECX_SMX |
+			   F1_ECX_OSXSAVE);
 		r.ecx |= F1_ECX_HYPERVISOR;
 		/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not the host's. */
 		if (vcpu_ops->read(vcpu, VCPU_CR4) & CR4_OSXSAVE)

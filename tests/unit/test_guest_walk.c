@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "arch/x86/vmx/guest_walk.h"
+#include "core/guest_walk.h"
 #include "core/string.h"
 
 #define RAM_PAGES 64

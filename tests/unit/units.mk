@@ -22,10 +22,12 @@ UNIT_TESTS += test_acpi
 UNIT_SRCS_test_acpi := drivers/acpi.c core/format.c core/string.c \
 	tests/unit/host_printk.c
 UNIT_TESTS += test_guest_walk
-UNIT_SRCS_test_guest_walk := arch/x86/vmx/guest_walk.c
+UNIT_SRCS_test_guest_walk := core/guest_walk.c
 UNIT_TESTS += test_guestcfg
 UNIT_SRCS_test_guestcfg := core/guestcfg.c core/format.c
 UNIT_TESTS += test_decode
 UNIT_SRCS_test_decode := core/decode.c core/format.c
 UNIT_TESTS += test_vuart
 UNIT_SRCS_test_vuart := core/vdev/vuart.c
+UNIT_TESTS += test_iobus
+UNIT_SRCS_test_iobus := core/iobus.c

@@ -10,7 +10,6 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
-#include "arch/x86/vmx/guest_walk.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "arch/x86/vmx/vmx_entry.h"
 #include "core/exit.h"
@@ -1421,35 +1420,16 @@ static const char *exit_reason_name(u32 basic)
 
 static void vmx_skip_instruction(struct vcpu *vcpu, u32 len);
 
-static const void *vm_memory(void *opaque, u64 gpa_value, u64 len)
-{
-	return vm_gpa_to_hva(opaque, gpa(gpa_value), len);
-}
 
 /* Is the instruction at guest CS:RIP VMMCALL (0F 01 D9)? */
 static bool guest_insn_is_vmmcall(struct vcpu *vcpu)
 {
 	static const u8 vmmcall[] = {0x0f, 0x01, 0xd9};
-	struct guest_paging paging = {
-	    .cr0 = vmcs_read(VMCS_GUEST_CR0),
-	    .cr3 = vmcs_read(VMCS_GUEST_CR3),
-	    .cr4 = vmcs_read(VMCS_GUEST_CR4),
-	    .efer = vmcs_read(VMCS_GUEST_IA32_EFER),
-	};
-	bool long_code =
-	    (paging.efer & EFER_LMA) && (vmcs_read(VMCS_GUEST_CS_AR) & AR_L);
+	u8 bytes[sizeof(vmmcall)];
 	u64 linear = vmcs_read(VMCS_GUEST_CS_BASE) + vmcs_read(VMCS_GUEST_RIP);
 
-	for (u32 i = 0; i < sizeof(vmmcall); i++) {
-		u64 la = long_code ? linear + i : (u32)(linear + i);
-		u64 gpa_value;
-		if (guest_walk(&paging, la, vm_memory, vcpu->vm, &gpa_value))
-			return false;
-		const u8 *byte = vm_gpa_to_hva(vcpu->vm, gpa(gpa_value), 1);
-		if (!byte || *byte != vmmcall[i])
-			return false;
-	}
-	return true;
+	return vcpu_read_linear(vcpu, linear, bytes, sizeof(bytes)) &&
+	       memcmp(bytes, vmmcall, sizeof(bytes)) == 0;
 }
 
 static bool decode_exception(struct vcpu *vcpu, struct vmx_vcpu *v,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Guest page-table walker; see guest_walk.h. */
-#include "arch/x86/vmx/guest_walk.h"
+#include "core/guest_walk.h"
 
 /* Architectural bits used by the walk (SDM Vol. 3A 2.5, 4.1). */
 #define WALK_CR0_PG   BIT(31)

@@ -10,8 +10,8 @@
  * PAE paging and 4-level paging (SDM Vol. 3A 4.3-4.5).  Permission bits are
  * not checked: the caller translates addresses the CPU already fetched.
  */
-#ifndef VENEER_ARCH_X86_VMX_GUEST_WALK_H
-#define VENEER_ARCH_X86_VMX_GUEST_WALK_H
+#ifndef VENEER_CORE_GUEST_WALK_H
+#define VENEER_CORE_GUEST_WALK_H
 
 #include "core/types.h"
 
@@ -41,4 +41,4 @@ enum guest_walk_result guest_walk(const struct guest_paging *paging, u64 la,
 /* A sentence naming the result, for messages. */
 const char *guest_walk_result_string(enum guest_walk_result result);
 
-#endif /* VENEER_ARCH_X86_VMX_GUEST_WALK_H */
+#endif /* VENEER_CORE_GUEST_WALK_H */

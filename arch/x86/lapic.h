@@ -17,4 +17,17 @@ void lapic_send_init(u32 apic_id);
 void lapic_send_sipi(u32 apic_id, u8 vector);
 bool lapic_x2apic_mode(void);
 
+/* Host vectors: the LAPIC timer used to end guest runs, and spurious. */
+#define HOST_TIMER_VECTOR    0xef
+#define HOST_SPURIOUS_VECTOR 0xff
+
+/*
+ * Arm this CPU's LAPIC timer to interrupt at host TSC `deadline` (0
+ * disarms). Uses TSC-deadline mode where the CPU has it, otherwise a
+ * one-shot count from the timer frequency measured at boot.
+ */
+void lapic_timer_arm(u64 deadline);
+/* Signal end of interrupt for the interrupt in service. */
+void lapic_eoi(void);
+
 #endif /* VENEER_ARCH_X86_LAPIC_H */

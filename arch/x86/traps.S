@@ -84,6 +84,42 @@ trap_common:
 	hlt
 	jmp 1b
 
+/*
+ * The host LAPIC timer: it only exists to end a guest run (the exit is the
+ * point), so the handler just acknowledges it. Caller-saved registers are
+ * saved because the interrupt can arrive in any C code running with IF=1.
+ */
+	.align 16
+	.globl host_timer_stub
+host_timer_stub:
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	cld
+	call lapic_eoi
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	iretq
+
+/* A spurious interrupt needs no EOI (SDM Vol. 3A 11.9). */
+	.align 16
+	.globl host_spurious_stub
+host_spurious_stub:
+	iretq
+
 	.section .rodata
 	.align 8
 	.globl trap_stubs

@@ -4,6 +4,7 @@
  */
 #include "arch/x86/traps.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
 #include "arch/x86/percpu.h"
 #include "core/printk.h"
 
@@ -47,6 +48,7 @@ _Static_assert(sizeof(struct idt_gate) == 16, "IDT gate layout");
 static struct idt_gate idt[256] __aligned(16);
 static bool idt_ready;
 extern const u64 trap_stubs[IDT_VECTORS];
+extern const u8 host_timer_stub[], host_spurious_stub[];
 
 struct desc_ptr {
 	u16 limit;
@@ -103,6 +105,8 @@ static void idt_build(void)
 			ist = IST_MC;
 		idt_set(v, trap_stubs[v], ist);
 	}
+	idt_set(HOST_TIMER_VECTOR, (u64)(uintptr_t)host_timer_stub, 0);
+	idt_set(HOST_SPURIOUS_VECTOR, (u64)(uintptr_t)host_spurious_stub, 0);
 	idt_ready = true;
 }
 

@@ -11,6 +11,7 @@
 #include "arch/x86/svm/svm_entry.h"
 #include "arch/x86/svm/vmcb.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
 #include "core/exit.h"
@@ -1059,7 +1060,18 @@ static void svm_run(struct vcpu *vcpu, struct exit_event *ev)
 			ev->fail.what = rule;
 			return;
 		}
+		/*
+		 * No SVM preemption timer: the host LAPIC timer ends the run
+		 * at the deadline. Physical interrupts cause #VMEXIT only
+		 * when the host runs VMRUN with IF=1 (V_INTR_MASKING, APM
+		 * Vol. 2 15.21.1); the stub's CLGI keeps them out until the
+		 * host state is back, then the handler just acknowledges.
+		 */
+		if (sv->deadline)
+			lapic_timer_arm(sv->deadline);
+		sti();
 		svm_vmrun(&vcpu->regs, sv->vmcb_pa, sc->host_vmcb_pa);
+		cli();
 		svm_after_exit(vcpu, sv, cpu);
 		if (svm_decode_exit(vcpu, ev))
 			return;

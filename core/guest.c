@@ -28,6 +28,13 @@
 #define MB_INFO_GPA	  0x1000ull
 #define MB_INFO_SIZE	  0x6000ull
 #define GUEST_MODULES_MAX 8
+/*
+ * Flat segments a multiboot kernel starts with: the spec fixes no values
+ * (multiboot 0.6.96 3.2: the OS must load its own GDT before reloading a
+ * segment register); these match the Linux boot protocol's __BOOT_CS/DS.
+ */
+#define MULTIBOOT_CS 0x10
+#define MULTIBOOT_DS 0x18
 
 static struct vm vms[VM_MAX];
 static struct vcpu vcpus[VM_MAX];
@@ -193,8 +200,10 @@ static bool load_raw(struct vm *vm, const struct guest_image *gi,
 		return false;
 	}
 	st->mode = gi->cfg.real_mode ? VCPU_START_REAL : VCPU_START_PROTECTED;
+	st->ds_selector = gi->cfg.real_mode ? 0 : MULTIBOOT_DS;
 	st->rip = gi->cfg.real_mode ? gi->cfg.load & 0xf : gi->cfg.load;
-	st->cs_selector = gi->cfg.real_mode ? (u16)(gi->cfg.load >> 4) : 0;
+	st->cs_selector =
+	    gi->cfg.real_mode ? (u16)(gi->cfg.load >> 4) : MULTIBOOT_CS;
 	st->regs.gpr[GPR_RDX] = 0x80; /* boot drive, as a BIOS would pass */
 	return true;
 }
@@ -261,6 +270,8 @@ static bool load_multiboot(struct vm *vm, const struct guest_image *gi,
 	}
 	write_guest(vm, MB_INFO_GPA, info_buf, r.size);
 	st->mode = VCPU_START_PROTECTED;
+	st->cs_selector = MULTIBOOT_CS;
+	st->ds_selector = MULTIBOOT_DS;
 	st->rip = info.entry;
 	st->regs.gpr[GPR_RAX] = MBGUEST_BOOTLOADER_MAGIC;
 	st->regs.gpr[GPR_RBX] = r.info_gpa;

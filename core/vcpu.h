@@ -91,7 +91,12 @@ enum vcpu_start_mode {
 struct vcpu_start_state {
 	enum vcpu_start_mode mode;
 	u64 rip;
-	u16 cs_selector; /* real mode only; base = selector * 16 */
+	/* Real mode: base = selector * 16. Protected mode: the selectors of
+	 * the flat code and data segments (the boot protocol's choice). */
+	u16 cs_selector;
+	u16 ds_selector; /* protected mode: DS, ES, SS, FS, GS */
+	u64 gdtr_base;	 /* protected mode: where the guest's GDT is */
+	u16 gdtr_limit;
 	struct guest_gprs regs;
 };
 

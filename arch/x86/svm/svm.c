@@ -420,16 +420,17 @@ static void svm_reset_real(struct vmcb_save *s,
 }
 
 /* 32-bit flat protected mode, paging off: the multiboot entry state. */
-static void svm_reset_protected(struct vmcb_save *s)
+static void svm_reset_protected(struct vmcb_save *s,
+				const struct vcpu_start_state *st)
 {
 	const u16 flat = VMCB_ATTR_P | VMCB_ATTR_S | VMCB_ATTR_DB | VMCB_ATTR_G;
 
-	s->cs = segment(0x10, 0, 0xffffffff,
+	s->cs = segment(st->cs_selector, 0, 0xffffffff,
 			flat | VMCB_ATTR_TYPE(SEG_TYPE_CODE_RX_ACCESSED));
 	s->ds = s->es = s->ss = s->fs = s->gs =
-	    segment(0x18, 0, 0xffffffff,
+	    segment(st->ds_selector, 0, 0xffffffff,
 		    flat | VMCB_ATTR_TYPE(SEG_TYPE_DATA_RW_ACCESSED));
-	s->gdtr = segment(0, 0, 0, 0);
+	s->gdtr = segment(0, st->gdtr_base, st->gdtr_limit, 0);
 	s->idtr = segment(0, 0, 0, 0);
 	s->cr0 = CR0_PE | CR0_ET;
 }
@@ -448,7 +449,7 @@ static void svm_vcpu_reset(struct vcpu *vcpu, const struct vcpu_start_state *st)
 		svm_reset_real(s, st);
 		break;
 	case VCPU_START_PROTECTED:
-		svm_reset_protected(s);
+		svm_reset_protected(s, st);
 		break;
 	default:
 		panic("svm: vCPU %u: unknown start mode %d", vcpu->index,

@@ -126,11 +126,10 @@ static int check_signature(const u8 *image, u64 size, struct linux_kernel *k)
 			      boot_flag);
 	k->protocol = read_u16(image + LINUX_HDR_FIELD(version));
 	if (k->protocol < LINUX_PROTOCOL_MIN)
-		return refuse(k->error,
-			      "boot protocol %u.%02u is too old (need %u.%02u)",
-			      k->protocol >> 8, k->protocol & 0xff,
-			      LINUX_PROTOCOL_MIN >> 8,
-			      LINUX_PROTOCOL_MIN & 0xff);
+		return refuse(
+		    k->error, "boot protocol %u.%02u is too old (need %u.%02u)",
+		    k->protocol >> 8, k->protocol & 0xff,
+		    LINUX_PROTOCOL_MIN >> 8, LINUX_PROTOCOL_MIN & 0xff);
 
 	/* Linux boot protocol, "32-bit Boot Protocol": the header ends at
 	 * 0x202 plus the byte at 0x201 (the jump over it). */
@@ -157,8 +156,8 @@ static int check_signature(const u8 *image, u64 size, struct linux_kernel *k)
 static void read_header(const u8 *image, const struct linux_kernel *k,
 			struct linux_setup_header *hdr)
 {
-	u32 len = MIN(k->header_end - LINUX_SETUP_HEADER_OFFSET,
-		      (u32)sizeof(*hdr));
+	u32 len =
+	    MIN(k->header_end - LINUX_SETUP_HEADER_OFFSET, (u32)sizeof(*hdr));
 
 	memset(hdr, 0, sizeof(*hdr));
 	memcpy(hdr, image + LINUX_SETUP_HEADER_OFFSET, len);
@@ -184,8 +183,8 @@ int linux_check(const void *image, u64 size, struct linux_kernel *k)
 	k->pref_address = hdr.pref_address;
 	k->init_size = hdr.init_size;
 	k->cmdline_size = hdr.cmdline_size;
-	k->initrd_addr_max = hdr.initrd_addr_max ? hdr.initrd_addr_max
-						 : INITRD_ADDR_MAX_DEFAULT;
+	k->initrd_addr_max =
+	    hdr.initrd_addr_max ? hdr.initrd_addr_max : INITRD_ADDR_MAX_DEFAULT;
 	k->setup_sects =
 	    hdr.setup_sects ? hdr.setup_sects : LINUX_SETUP_SECTS_DEFAULT;
 	/* The boot sector plus the setup sectors come first (Linux boot
@@ -330,14 +329,14 @@ static int place_kernel(u64 ram_size, const struct linux_load_params *p,
 	u64 load_end, runtime_end, start, limit;
 
 	if (k->relocatable) {
-		out->kernel_load = ALIGN_UP(MAX(k->pref_address,
-						LINUX_HIGH_MEM_START),
-					    k->kernel_alignment);
+		out->kernel_load =
+		    ALIGN_UP(MAX(k->pref_address, LINUX_HIGH_MEM_START),
+			     k->kernel_alignment);
 		out->kernel_runtime = out->kernel_load;
 	} else {
 		out->kernel_load = LINUX_HIGH_MEM_START;
-		out->kernel_runtime = k->pref_address ? k->pref_address
-						      : LINUX_HIGH_MEM_START;
+		out->kernel_runtime =
+		    k->pref_address ? k->pref_address : LINUX_HIGH_MEM_START;
 		if (out->kernel_runtime < LINUX_HIGH_MEM_START)
 			return refuse(out->error,
 				      "the kernel is not relocatable and "
@@ -362,8 +361,7 @@ static int place_kernel(u64 ram_size, const struct linux_load_params *p,
 			      "MiB: it runs at 0x%lx with init_size 0x%x) "
 			      "but the guest has %lu MiB%s",
 			      out->kernel_end, mib_up(out->kernel_end),
-			      out->kernel_runtime, k->init_size,
-			      ram_size >> 20,
+			      out->kernel_runtime, k->init_size, ram_size >> 20,
 			      limit < ram_size ? " (and Veneer loads it "
 						 "below 4 GiB)"
 					       : "");
@@ -582,8 +580,8 @@ static int write_identity_map(const struct linux_guest *guest)
 	rc = write_table(guest, LINUX_PML4_GPA, LINUX_PDPT_GPA | table, 0, 1);
 	if (rc)
 		return rc;
-	rc = write_table(guest, LINUX_PDPT_GPA, LINUX_PD_GPA | table,
-			 PAGE_SIZE, LINUX_PD_COUNT);
+	rc = write_table(guest, LINUX_PDPT_GPA, LINUX_PD_GPA | table, PAGE_SIZE,
+			 LINUX_PD_COUNT);
 	for (u32 i = 0; !rc && i < LINUX_PD_COUNT; i++)
 		rc = write_table(guest, LINUX_PD_GPA + i * PAGE_SIZE,
 				 GiB(i) | table | PTE_LARGE, MiB(2), 512);
@@ -684,8 +682,8 @@ static int write_boot_params(const struct linux_guest *guest,
 		rc = write_bytes(guest, bp + BP_AT(acpi_rsdp_addr),
 				 &p->acpi_rsdp, sizeof(p->acpi_rsdp));
 	if (!rc)
-		rc = write_bytes(guest, bp + BP_AT(e820_entries),
-				 &e820_entries, 1);
+		rc = write_bytes(guest, bp + BP_AT(e820_entries), &e820_entries,
+				 1);
 	if (!rc)
 		rc = write_bytes(guest, bp + BP_AT(e820_table), map->entry,
 				 map->count * sizeof(map->entry[0]));

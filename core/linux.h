@@ -80,11 +80,11 @@ struct linux_guest {
 
 /* What linux_check() learned from the setup header. */
 struct linux_kernel {
-	u16 protocol;	  /* major << 8 | minor */
-	u32 header_end;	  /* image offset one past the setup header */
-	u32 setup_sects;  /* 512-byte sectors of setup code (0 read as 4) */
-	u64 pm_offset;	  /* file offset of the protected-mode kernel */
-	u64 pm_size;	  /* its bytes: syssize * 16 */
+	u16 protocol;	 /* major << 8 | minor */
+	u32 header_end;	 /* image offset one past the setup header */
+	u32 setup_sects; /* 512-byte sectors of setup code (0 read as 4) */
+	u64 pm_offset;	 /* file offset of the protected-mode kernel */
+	u64 pm_size;	 /* its bytes: syssize * 16 */
 	u8 loadflags;
 	u16 xloadflags;
 	bool relocatable;
@@ -158,10 +158,10 @@ struct linux_load_params {
 
 struct linux_boot {
 	struct linux_kernel kernel;
-	u64 kernel_load;     /* gpa where the protected-mode kernel is */
-	u64 kernel_runtime;  /* gpa it runs at: [runtime, +init_size) */
-	u64 kernel_end;	     /* end of all the memory the kernel needs */
-	u64 initrd_gpa;	     /* 0 when there is no initrd */
+	u64 kernel_load;    /* gpa where the protected-mode kernel is */
+	u64 kernel_runtime; /* gpa it runs at: [runtime, +init_size) */
+	u64 kernel_end;	    /* end of all the memory the kernel needs */
+	u64 initrd_gpa;	    /* 0 when there is no initrd */
 	u64 initrd_size;
 	u64 cmdline_gpa;
 	u32 cmdline_length;  /* bytes, without the NUL */

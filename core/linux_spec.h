@@ -17,16 +17,17 @@
 
 #include "core/types.h"
 
-/* Where things are in the image ("The Real-Mode Kernel Header"). */
+/* Where things are in the image ("The Real-Mode Kernel Header").  At 0x200
+ * is a 2-byte short jump over the header: the byte at 0x201 is its
+ * displacement, so the header ends at 0x202 + that byte. */
 #define LINUX_SETUP_HEADER_OFFSET 0x1f1
 #define LINUX_SECTOR_SIZE	  512
-#define LINUX_JUMP_OFFSET	  0x200 /* 2-byte short jump; byte 0x201 is its
-					 * displacement, so the header ends at
-					 * 0x202 + that byte */
-#define LINUX_SETUP_SECTS_DEFAULT 4	/* setup_sects == 0 means 4 */
+#define LINUX_JUMP_OFFSET	  0x200
+#define LINUX_SETUP_SECTS_DEFAULT 4 /* setup_sects == 0 means 4 */
 
-#define LINUX_BOOT_FLAG	  0xAA55
-#define LINUX_HEADER_MAGIC 0x53726448u /* "HdrS" read as a little-endian u32 */
+/* "HdrS" read as a little-endian u32. */
+#define LINUX_BOOT_FLAG	   0xAA55
+#define LINUX_HEADER_MAGIC 0x53726448u
 
 /* Protocol versions are major << 8 | minor. */
 #define LINUX_PROTOCOL(major, minor) (((major) << 8) | (minor))
@@ -39,11 +40,11 @@
 #define LINUX_CAN_USE_HEAP  BIT(7) /* heap_end_ptr is valid */
 
 /* xloadflags (protocol 2.12+). */
-#define LINUX_XLF_KERNEL_64		  BIT(0) /* 64-bit entry at +0x200 */
+#define LINUX_XLF_KERNEL_64		 BIT(0) /* 64-bit entry at +0x200 */
 #define LINUX_XLF_CAN_BE_LOADED_ABOVE_4G BIT(1)
-#define LINUX_XLF_EFI_HANDOVER_32	  BIT(2)
-#define LINUX_XLF_EFI_HANDOVER_64	  BIT(3)
-#define LINUX_XLF_EFI_KEXEC		  BIT(4)
+#define LINUX_XLF_EFI_HANDOVER_32	 BIT(2)
+#define LINUX_XLF_EFI_HANDOVER_64	 BIT(3)
+#define LINUX_XLF_EFI_KEXEC		 BIT(4)
 
 /* type_of_loader: 0xFF is "undefined", for loaders without an assigned ID. */
 #define LINUX_LOADER_TYPE_UNDEFINED 0xFF
@@ -59,45 +60,45 @@
 
 /* The setup header, from image offset 0x1f1 (boot_params offset 0x1f1). */
 struct linux_setup_header {
-	u8 setup_sects;		  /* 0x1f1 */
-	u16 root_flags;		  /* 0x1f2 */
-	u32 syssize;		  /* 0x1f4: protected-mode size / 16 */
-	u16 ram_size;		  /* 0x1f8: obsolete */
-	u16 vid_mode;		  /* 0x1fa */
-	u16 root_dev;		  /* 0x1fc */
-	u16 boot_flag;		  /* 0x1fe: 0xAA55 */
-	u16 jump;		  /* 0x200 */
-	u32 header;		  /* 0x202: "HdrS" */
-	u16 version;		  /* 0x206 */
-	u32 realmode_swtch;	  /* 0x208 */
-	u16 start_sys_seg;	  /* 0x20c: obsolete */
-	u16 kernel_version;	  /* 0x20e: string at this + 0x200 */
-	u8 type_of_loader;	  /* 0x210 */
-	u8 loadflags;		  /* 0x211 */
-	u16 setup_move_size;	  /* 0x212 */
-	u32 code32_start;	  /* 0x214 */
-	u32 ramdisk_image;	  /* 0x218 */
-	u32 ramdisk_size;	  /* 0x21c */
-	u32 bootsect_kludge;	  /* 0x220: obsolete */
-	u16 heap_end_ptr;	  /* 0x224 */
-	u8 ext_loader_ver;	  /* 0x226 */
-	u8 ext_loader_type;	  /* 0x227 */
-	u32 cmd_line_ptr;	  /* 0x228 */
-	u32 initrd_addr_max;	  /* 0x22c: highest byte the initrd may use */
-	u32 kernel_alignment;	  /* 0x230 */
-	u8 relocatable_kernel;	  /* 0x234 */
-	u8 min_alignment;	  /* 0x235: log2 */
-	u16 xloadflags;		  /* 0x236 */
-	u32 cmdline_size;	  /* 0x238: without the terminating NUL */
-	u32 hardware_subarch;	  /* 0x23c */
+	u8 setup_sects;		   /* 0x1f1 */
+	u16 root_flags;		   /* 0x1f2 */
+	u32 syssize;		   /* 0x1f4: protected-mode size / 16 */
+	u16 ram_size;		   /* 0x1f8: obsolete */
+	u16 vid_mode;		   /* 0x1fa */
+	u16 root_dev;		   /* 0x1fc */
+	u16 boot_flag;		   /* 0x1fe: 0xAA55 */
+	u16 jump;		   /* 0x200 */
+	u32 header;		   /* 0x202: "HdrS" */
+	u16 version;		   /* 0x206 */
+	u32 realmode_swtch;	   /* 0x208 */
+	u16 start_sys_seg;	   /* 0x20c: obsolete */
+	u16 kernel_version;	   /* 0x20e: string at this + 0x200 */
+	u8 type_of_loader;	   /* 0x210 */
+	u8 loadflags;		   /* 0x211 */
+	u16 setup_move_size;	   /* 0x212 */
+	u32 code32_start;	   /* 0x214 */
+	u32 ramdisk_image;	   /* 0x218 */
+	u32 ramdisk_size;	   /* 0x21c */
+	u32 bootsect_kludge;	   /* 0x220: obsolete */
+	u16 heap_end_ptr;	   /* 0x224 */
+	u8 ext_loader_ver;	   /* 0x226 */
+	u8 ext_loader_type;	   /* 0x227 */
+	u32 cmd_line_ptr;	   /* 0x228 */
+	u32 initrd_addr_max;	   /* 0x22c: highest byte the initrd may use */
+	u32 kernel_alignment;	   /* 0x230 */
+	u8 relocatable_kernel;	   /* 0x234 */
+	u8 min_alignment;	   /* 0x235: log2 */
+	u16 xloadflags;		   /* 0x236 */
+	u32 cmdline_size;	   /* 0x238: without the terminating NUL */
+	u32 hardware_subarch;	   /* 0x23c */
 	u64 hardware_subarch_data; /* 0x240 */
-	u32 payload_offset;	  /* 0x248 */
-	u32 payload_length;	  /* 0x24c */
-	u64 setup_data;		  /* 0x250 */
-	u64 pref_address;	  /* 0x258 */
-	u32 init_size;		  /* 0x260 */
-	u32 handover_offset;	  /* 0x264 */
-	u32 kernel_info_offset;	  /* 0x268: protocol 2.15 */
+	u32 payload_offset;	   /* 0x248 */
+	u32 payload_length;	   /* 0x24c */
+	u64 setup_data;		   /* 0x250 */
+	u64 pref_address;	   /* 0x258 */
+	u32 init_size;		   /* 0x260 */
+	u32 handover_offset;	   /* 0x264 */
+	u32 kernel_info_offset;	   /* 0x268: protocol 2.15 */
 } __packed;
 
 #define LINUX_HDR_FIELD(field)                                                 \
@@ -127,7 +128,8 @@ _Static_assert(sizeof(struct linux_setup_header) == 0x26c - 0x1f1,
 /* boot_params keeps [0x1f1, 0x290) for the header (zero-page.rst). */
 #define LINUX_HEADER_END_MAX 0x290
 
-/* e820 types (ACPI 6.4 table 15.4, which e820 follows). */
+/* e820 types: the address range types of ACPI 6.4 chapter 15, which the
+ * BIOS e820 call reports. */
 #define LINUX_E820_RAM	    1
 #define LINUX_E820_RESERVED 2
 #define LINUX_E820_ACPI	    3 /* reclaimable after the tables are read */

@@ -8,6 +8,7 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/pic.h"
 #include "core/pagetable.h"
 #include "arch/x86/traps.h"
 #include "arch/x86/tsc.h"
@@ -88,6 +89,7 @@ void smp_init_boot_cpu(void)
 		ist_tops[i] =
 		    (u64)(uintptr_t)bsp_ist_stacks[i] + IST_STACK_SIZE;
 	desc_init_cpu(0, ist_tops);
+	pic_disable();
 	cpu_enable_features();
 	lapic_init_cpu();
 	bsp->apic_id = lapic_id();

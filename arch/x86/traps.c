@@ -5,6 +5,7 @@
 #include "arch/x86/traps.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
+#include "arch/x86/pic.h"
 #include "arch/x86/percpu.h"
 #include "core/printk.h"
 
@@ -107,6 +108,8 @@ static void idt_build(void)
 	}
 	idt_set(HOST_TIMER_VECTOR, (u64)(uintptr_t)host_timer_stub, 0);
 	idt_set(HOST_SPURIOUS_VECTOR, (u64)(uintptr_t)host_spurious_stub, 0);
+	idt_set(PIC_SPURIOUS_MASTER, (u64)(uintptr_t)host_spurious_stub, 0);
+	idt_set(PIC_SPURIOUS_SLAVE, (u64)(uintptr_t)host_spurious_stub, 0);
 	idt_ready = true;
 }
 

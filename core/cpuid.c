@@ -75,7 +75,7 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 	return r;
 }
 
-enum exit_action handle_cpuid(struct vcpu *vcpu, const struct exit_event *ev)
+enum exit_action handle_cpuid(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 *g = vcpu->regs.gpr;
 	struct cpuid_regs r =

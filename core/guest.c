@@ -11,6 +11,7 @@
 #include "core/elf.h"
 #include "core/format.h"
 #include "core/guestcfg.h"
+#include "core/linux.h"
 #include "core/mbguest.h"
 #include "core/mm.h"
 #include "core/pagetable.h"
@@ -143,6 +144,7 @@ static bool vm_setup_memory(struct vm *vm, u64 mem, char *err, size_t len)
 	/* A guest never sees another guest's (or Veneer's) old data. */
 	memset(hpa_to_ptr(vm->ram_hpa), 0, mem);
 	rc = pt_create(&ctx);
+	vm->npt_root = ctx.root;
 	if (!rc)
 		rc = pt_map(&ctx, 0, vm->ram_hpa, mem, PT_R | PT_W | PT_X);
 	if (rc) {
@@ -150,9 +152,30 @@ static bool vm_setup_memory(struct vm *vm, u64 mem, char *err, size_t len)
 			 pt_error_string(rc));
 		return false;
 	}
-	vm->npt_root = ctx.root;
 	vm->npt_tables = pt_count_tables(&ctx);
 	return true;
+}
+
+/*
+ * Give back the memory of a guest that could not be started: its RAM and
+ * nested tables. (Vendor state is created last, so a failure before it
+ * leaves none; a failure of vcpu_create itself frees what it took.)
+ */
+static void vm_release_memory(struct vm *vm)
+{
+	struct pt_ctx ctx = {.fmt = vcpu_ops->npt_format(),
+			     .root = vm->npt_root,
+			     .phys_to_virt = npt_phys_to_virt,
+			     .alloc_table = npt_alloc_table,
+			     .free_table = npt_free_table};
+
+	if (vm->npt_root)
+		pt_destroy(&ctx);
+	if (vm->ram_hpa)
+		mm_free_pages(vm->ram_hpa, vm->ram_alloc_pages);
+	vm->npt_root = 0;
+	vm->ram_hpa = 0;
+	vm->ram_size = 0;
 }
 
 /* ---- image loading ---- */
@@ -278,7 +301,80 @@ static bool load_multiboot(struct vm *vm, const struct guest_image *gi,
 	return true;
 }
 
+/*
+ * A Linux bzImage through the 32-bit boot protocol (Linux boot protocol,
+ * "32-bit boot protocol"): flat protected mode, paging off, CS 0x10,
+ * DS/ES/SS 0x18, ESI = boot_params; the guest's first module, if any, is
+ * its initrd.
+ */
+static bool load_linux(struct vm *vm, const struct guest_image *gi,
+		       struct vcpu_start_state *st, char *err, size_t len)
+{
+	const struct linux_guest lg = {.ram_size = vm->ram_size,
+				       .write_guest = write_guest,
+				       .zero_guest = zero_guest,
+				       .opaque = vm};
+	const struct boot_module *initrd =
+	    gi->module_count ? gi->modules[0] : NULL;
+	struct linux_load_params p = {
+	    .kernel = hpa_to_ptr(gi->mod->start),
+	    .kernel_size = gi->mod->end - gi->mod->start,
+	    .initrd = initrd ? hpa_to_ptr(initrd->start) : NULL,
+	    .initrd_size = initrd ? initrd->end - initrd->start : 0,
+	    .cmdline = gi->cfg.cmdline,
+	    .entry_mode = LINUX_ENTRY_32,
+	};
+	static struct linux_boot boot;
+
+	if (linux_load(&lg, &p, &boot)) {
+		snformat(err, len, "linux: %s", boot.error);
+		return false;
+	}
+	printk("veneer: guest %s: Linux %s, boot protocol %u.%02u, kernel at "
+	       "0x%llx, initrd %llu KiB at 0x%llx\n",
+	       gi->cfg.name,
+	       boot.kernel.version[0] ? boot.kernel.version : "(no version)",
+	       boot.kernel.protocol >> 8, boot.kernel.protocol & 0xff,
+	       (unsigned long long)boot.kernel_load,
+	       (unsigned long long)(boot.initrd_size >> 10),
+	       (unsigned long long)boot.initrd_gpa);
+	st->mode = VCPU_START_PROTECTED;
+	st->rip = boot.cpu.rip;
+	st->cs_selector = boot.cpu.cs;
+	st->ds_selector = boot.cpu.ds;
+	st->gdtr_base = boot.cpu.gdtr_base;
+	st->gdtr_limit = boot.cpu.gdtr_limit;
+	st->regs.gpr[GPR_RSI] = boot.cpu.rsi;
+	return true;
+}
+
+/* A bzImage has the setup header signature "HdrS" at offset 0x202. */
+static bool is_bzimage(const struct boot_module *m)
+{
+	const u8 *p = hpa_to_ptr(m->start);
+
+	return m->end - m->start > 0x206 && p[0x202] == 'H' &&
+	       p[0x203] == 'd' && p[0x204] == 'r' && p[0x205] == 'S';
+}
+
 /* ---- guests ---- */
+
+static bool load_image(struct vm *vm, const struct guest_image *gi,
+		       struct vcpu_start_state *st, char *err, size_t len)
+{
+	enum guest_format format = gi->cfg.format;
+
+	if (format == GUEST_FORMAT_ELF && is_bzimage(gi->mod))
+		format = GUEST_FORMAT_LINUX;
+	switch (format) {
+	case GUEST_FORMAT_RAW:
+		return load_raw(vm, gi, st, err, len);
+	case GUEST_FORMAT_LINUX:
+		return load_linux(vm, gi, st, err, len);
+	default:
+		return load_multiboot(vm, gi, st, err, len);
+	}
+}
 
 static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 		      const struct guest_image *gi, char *err, size_t len)
@@ -291,9 +387,7 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 	vm->msr_mtrr_def_type = 0xc06;
 	if (!vm_setup_memory(vm, gi->cfg.mem, err, len))
 		return false;
-	if (gi->cfg.format == GUEST_FORMAT_RAW
-		? !load_raw(vm, gi, &st, err, len)
-		: !load_multiboot(vm, gi, &st, err, len))
+	if (!load_image(vm, gi, &st, err, len))
 		return false;
 	rc = vcpu_ops->vm_init(vm);
 	if (rc) {
@@ -456,6 +550,7 @@ enum power_status guests_run(const struct boot_info *bi)
 			       sizeof(err))) {
 			printk("veneer: guest %s: not started: %s\n", vm->name,
 			       err);
+			vm_release_memory(vm);
 			vm->state = VM_STATE_STOPPED;
 			str_copy(vm->stop_reason, err, sizeof(vm->stop_reason));
 			continue; /* counted with the other VMs below */

@@ -172,10 +172,12 @@ static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
 			cfg->format = GUEST_FORMAT_ELF;
 		} else if (vlen == 3 && memcmp(v, "raw", 3) == 0) {
 			cfg->format = GUEST_FORMAT_RAW;
+		} else if (vlen == 5 && memcmp(v, "linux", 5) == 0) {
+			cfg->format = GUEST_FORMAT_LINUX;
 		} else {
 			snformat(err, errlen,
-				 "format: '%.*s' is not elf or raw", (int)vlen,
-				 v);
+				 "format: '%.*s' is not elf, raw or linux",
+				 (int)vlen, v);
 			return -1;
 		}
 	} else if (KEY("load")) {

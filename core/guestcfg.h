@@ -3,7 +3,7 @@
  * Guest declarations in multiboot module strings (interim format until the
  * configuration file lands; docs/guests.md):
  *
- *   PATH [name=NAME] [mem=SIZE] [format=elf|raw] [load=ADDR]
+ *   PATH [name=NAME] [mem=SIZE] [format=elf|raw|linux] [load=ADDR]
  *        [mode=protected|real] [for=GUEST] [-- GUEST COMMAND LINE]
  *
  * A module with for=GUEST is not a guest: it becomes a multiboot module of
@@ -20,7 +20,7 @@
 #define GUESTCFG_MIN_MEM     MiB(2)
 #define GUESTCFG_RAW_LOAD    0x7c00
 
-enum guest_format { GUEST_FORMAT_ELF, GUEST_FORMAT_RAW };
+enum guest_format { GUEST_FORMAT_ELF, GUEST_FORMAT_RAW, GUEST_FORMAT_LINUX };
 
 struct guest_cfg {
 	char name[GUESTCFG_NAME_MAX];

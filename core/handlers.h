@@ -4,9 +4,10 @@
  *
  * Contract: a handler returns EXIT_ACTION_SKIP when the exiting
  * instruction is complete (the dispatcher, and only it, advances RIP by
- * ev->insn_len), EXIT_ACTION_RESUME to re-enter without touching RIP (an
- * exception was injected, or nothing was executed), or EXIT_ACTION_END after
- * ending the guest with vm_exit() or vm_stop().
+ * ev->insn_len; a handler that decoded the instruction itself, like MMIO
+ * emulation, sets insn_len), EXIT_ACTION_RESUME to re-enter without touching
+ * RIP (an exception was injected, or nothing was executed), or EXIT_ACTION_END
+ * after ending the guest with vm_exit() or vm_stop().
  */
 #ifndef VENEER_CORE_HANDLERS_H
 #define VENEER_CORE_HANDLERS_H
@@ -21,16 +22,18 @@ enum exit_action {
 };
 
 typedef enum exit_action (*exit_handler_fn)(struct vcpu *vcpu,
-					    const struct exit_event *ev);
+					    struct exit_event *ev);
 
-enum exit_action handle_cpuid(struct vcpu *vcpu, const struct exit_event *ev);
-enum exit_action handle_io(struct vcpu *vcpu, const struct exit_event *ev);
-enum exit_action handle_msr_read(struct vcpu *vcpu,
-				 const struct exit_event *ev);
-enum exit_action handle_msr_write(struct vcpu *vcpu,
-				  const struct exit_event *ev);
-enum exit_action handle_hypercall(struct vcpu *vcpu,
-				  const struct exit_event *ev);
+enum exit_action handle_cpuid(struct vcpu *vcpu, struct exit_event *ev);
+enum exit_action handle_io(struct vcpu *vcpu, struct exit_event *ev);
+enum exit_action handle_msr_read(struct vcpu *vcpu, struct exit_event *ev);
+enum exit_action handle_msr_write(struct vcpu *vcpu, struct exit_event *ev);
+enum exit_action handle_hypercall(struct vcpu *vcpu, struct exit_event *ev);
+
+struct mmio_region;
+/* Emulate the instruction that faulted on an MMIO region (core/mmio.c). */
+enum exit_action mmio_emulate(struct vcpu *vcpu, struct exit_event *ev,
+			      const struct mmio_region *r);
 
 /* Inject #GP(0) / #UD into the guest (exception, no RIP change). */
 void vcpu_inject_gp(struct vcpu *vcpu);

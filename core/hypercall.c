@@ -32,8 +32,7 @@ static i64 hc_timer_oneshot(struct vcpu *vcpu, u64 vector, u64 us)
 	return 0;
 }
 
-enum exit_action handle_hypercall(struct vcpu *vcpu,
-				  const struct exit_event *ev)
+enum exit_action handle_hypercall(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 *g = vcpu->regs.gpr;
 	i64 ret;

@@ -39,8 +39,7 @@ static u64 segment_base(struct vcpu *vcpu, u8 segment)
  * buffer stops the guest (a #PF would be right, but no guest we run
  * relies on faulting string I/O).
  */
-static enum exit_action string_io(struct vcpu *vcpu,
-				  const struct exit_event *ev)
+static enum exit_action string_io(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 *g = vcpu->regs.gpr;
 	u64 mask = addr_mask(ev->io.address_size);
@@ -86,7 +85,7 @@ static enum exit_action string_io(struct vcpu *vcpu,
 	return EXIT_ACTION_SKIP;
 }
 
-enum exit_action handle_io(struct vcpu *vcpu, const struct exit_event *ev)
+enum exit_action handle_io(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 *rax = &vcpu->regs.gpr[GPR_RAX];
 

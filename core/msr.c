@@ -149,7 +149,7 @@ static bool msr_write(struct vcpu *vcpu, u32 index, u64 value)
 	}
 }
 
-enum exit_action handle_msr_read(struct vcpu *vcpu, const struct exit_event *ev)
+enum exit_action handle_msr_read(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 value;
 
@@ -162,8 +162,7 @@ enum exit_action handle_msr_read(struct vcpu *vcpu, const struct exit_event *ev)
 	return EXIT_ACTION_SKIP;
 }
 
-enum exit_action handle_msr_write(struct vcpu *vcpu,
-				  const struct exit_event *ev)
+enum exit_action handle_msr_write(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 *g = vcpu->regs.gpr;
 	u64 value = (g[GPR_RDX] << 32) | (u32)g[GPR_RAX];

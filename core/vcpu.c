@@ -80,8 +80,7 @@ static u64 guest_rip(struct vcpu *vcpu)
 }
 
 /* Nothing to do: the exit only gave the host a chance to run. */
-static enum exit_action handle_resume(struct vcpu *vcpu,
-				      const struct exit_event *ev)
+static enum exit_action handle_resume(struct vcpu *vcpu, struct exit_event *ev)
 {
 	(void)vcpu;
 	(void)ev;
@@ -93,8 +92,7 @@ static enum exit_action handle_resume(struct vcpu *vcpu,
  * the para-virtual one-shot timer; halting with nothing that can wake the
  * vCPU would hang it forever, so Veneer stops the guest and says why.
  */
-static enum exit_action handle_hlt(struct vcpu *vcpu,
-				   const struct exit_event *ev)
+static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 {
 	(void)ev;
 	if (vcpu->intr_pending)
@@ -116,9 +114,12 @@ static enum exit_action handle_hlt(struct vcpu *vcpu,
 	return EXIT_ACTION_SKIP;
 }
 
-static enum exit_action handle_npf(struct vcpu *vcpu,
-				   const struct exit_event *ev)
+static enum exit_action handle_npf(struct vcpu *vcpu, struct exit_event *ev)
 {
+	const struct mmio_region *r = mmio_find(&vcpu->vm->mmio, ev->npf.gpa);
+
+	if (r)
+		return mmio_emulate(vcpu, ev, r);
 	const char *what = ev->npf.exec	   ? "execute"
 			   : ev->npf.write ? "write"
 					   : "read";
@@ -133,7 +134,7 @@ static enum exit_action handle_npf(struct vcpu *vcpu,
 }
 
 static enum exit_action handle_triple_fault(struct vcpu *vcpu,
-					    const struct exit_event *ev)
+					    struct exit_event *ev)
 {
 	(void)ev;
 	vm_stop(vcpu->vm, "triple fault at rip 0x%llx",
@@ -143,7 +144,7 @@ static enum exit_action handle_triple_fault(struct vcpu *vcpu,
 
 /* VMX / SVM instructions in the guest: there is no nested virtualization. */
 static enum exit_action handle_invalid_insn(struct vcpu *vcpu,
-					    const struct exit_event *ev)
+					    struct exit_event *ev)
 {
 	(void)ev;
 	vcpu_inject_ud(vcpu);
@@ -152,8 +153,7 @@ static enum exit_action handle_invalid_insn(struct vcpu *vcpu,
 
 /* XSETBV (SDM Vol. 2C): XCR0 only, x87 always set, AVX needs SSE, and only
  * features the host has. The host's XCR0 then follows the guest's. */
-static enum exit_action handle_xsetbv(struct vcpu *vcpu,
-				      const struct exit_event *ev)
+static enum exit_action handle_xsetbv(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 *g = vcpu->regs.gpr;
 	u64 value = (g[GPR_RDX] << 32) | (u32)g[GPR_RAX];
@@ -174,7 +174,7 @@ static enum exit_action handle_xsetbv(struct vcpu *vcpu,
 }
 
 static enum exit_action handle_entry_failed(struct vcpu *vcpu,
-					    const struct exit_event *ev)
+					    struct exit_event *ev)
 {
 	vm_stop(vcpu->vm,
 		"VM entry failed: %s (VM-instruction error %u, field 0x%llx)",
@@ -187,7 +187,7 @@ static enum exit_action handle_entry_failed(struct vcpu *vcpu,
 
 /* Default-deny: an exit nobody handles stops the guest. */
 static enum exit_action handle_unhandled(struct vcpu *vcpu,
-					 const struct exit_event *ev)
+					 struct exit_event *ev)
 {
 	vm_stop(vcpu->vm,
 		"unhandled exit %s (%s, vendor reason 0x%llx) at rip 0x%llx",
@@ -219,7 +219,7 @@ static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
     /* CR access, exceptions, INIT, SIPI, unknown: not handled yet. */
 };
 
-static enum exit_action dispatch(struct vcpu *vcpu, const struct exit_event *ev)
+static enum exit_action dispatch(struct vcpu *vcpu, struct exit_event *ev)
 {
 	exit_handler_fn fn = NULL;
 

@@ -9,6 +9,7 @@
 #include "core/types.h"
 #include "core/vcpu.h"
 #include "core/iobus.h"
+#include "core/mmio.h"
 #include "core/vdev/vuart.h"
 
 #define VM_NAME_MAX   32
@@ -42,6 +43,7 @@ struct vm {
 	u32 vcpu_count;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	struct iobus io;
+	struct mmio_bus mmio;
 	struct vuart uart;
 	/* MSR state Veneer keeps for the guest (core/msr.c). */
 	u64 msr_mtrr_def_type;

@@ -9,7 +9,9 @@
  * state (SDM Vol. 3A 6.15, "Interrupt 8 - Double Fault Exception"; APM
  * Vol. 2 8.2.9). Veneer intercepts it (VT-x exit reason 2, AMD-V #SHUTDOWN)
  * and must print
- *     veneer: guest NAME stopped: triple fault ...
+ *     veneer: guest NAME stopped: triple fault at rip 0xADDR
+ * where ADDR is the ud2 this guest announced (the fault that could not be
+ * delivered was raised there).
  * If execution goes on after the ud2, the guest prints FAIL and exits 1.
  *
  * Natively the machine would reset, so there the fault is SKIP.
@@ -25,8 +27,10 @@ struct __attribute__((packed)) idt_pointer {
 void guest_main(const struct multiboot_info *mbi)
 {
 	static const struct idt_pointer empty_idt = {0, 0};
+	extern const char triplefault_ud2[];
 	(void)mbi;
-	guest_printf("triplefault: loading an empty IDT, then ud2\n");
+	guest_printf("triplefault: loading an empty IDT, then ud2 at 0x%lx\n",
+		     (unsigned long)(uintptr_t)triplefault_ud2);
 	if (!under_veneer()) {
 		guest_skip("triple fault stops the guest (not under Veneer)");
 		return;
@@ -34,6 +38,11 @@ void guest_main(const struct multiboot_info *mbi)
 	serial_drain();
 	/* No interrupt may arrive in between: it would fault the same way. */
 	cpu_cli();
-	__asm__ volatile("lidt %0\n\tud2" : : "m"(empty_idt) : "memory");
+	__asm__ volatile("lidt %0\n"
+			 ".global triplefault_ud2\n"
+			 "triplefault_ud2: ud2"
+			 :
+			 : "m"(empty_idt)
+			 : "memory");
 	guest_fail("execution continued after a triple fault");
 }

@@ -244,6 +244,9 @@ static void test_format_and_mode(void **state)
 	cfg = parse_ok("k format=elf");
 	assert_int_equal(cfg.format, GUEST_FORMAT_ELF);
 	assert_false(cfg.real_mode);
+	cfg = parse_ok("vmlinuz format=linux");
+	assert_int_equal(cfg.format, GUEST_FORMAT_LINUX);
+	assert_false(cfg.real_mode);
 	cfg = parse_ok("k format=raw mode=protected load=0x100000");
 	assert_int_equal(cfg.format, GUEST_FORMAT_RAW);
 	assert_false(cfg.real_mode);
@@ -257,11 +260,11 @@ static void test_format_and_mode(void **state)
 	cfg = parse_ok("k mode=real format=raw mode=protected mode=real");
 	assert_true(cfg.real_mode);
 	assert_string_equal(parse_err("k format=bzimage"),
-			    "format: 'bzimage' is not elf or raw");
+			    "format: 'bzimage' is not elf, raw or linux");
 	assert_string_equal(parse_err("k format=ELF"),
-			    "format: 'ELF' is not elf or raw");
+			    "format: 'ELF' is not elf, raw or linux");
 	assert_string_equal(parse_err("k format="),
-			    "format: '' is not elf or raw");
+			    "format: '' is not elf, raw or linux");
 	assert_string_equal(parse_err("k format=raw mode=long"),
 			    "mode: 'long' is not real or protected");
 	assert_string_equal(parse_err("k format=raw mode=Real"),

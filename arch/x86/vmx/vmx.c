@@ -1021,15 +1021,16 @@ static void reset_segments(const struct vcpu_start_state *s)
 			      AR_CODE_RX_ACCESSED | AR_DB | AR_G);
 		for (enum vmx_segment seg = SEG_ES; seg <= SEG_GS; seg++)
 			if (seg != SEG_CS)
-				write_segment(seg, s->ds_selector, 0, 0xffffffff,
-					      AR_DATA_RW_ACCESSED | AR_DB |
-						  AR_G);
+				write_segment(
+				    seg, s->ds_selector, 0, 0xffffffff,
+				    AR_DATA_RW_ACCESSED | AR_DB | AR_G);
 	}
 	write_segment(SEG_LDTR, 0, 0, 0, AR_UNUSABLE);
 	/* VM entry needs a usable busy TSS even in real mode (27.3.1.2). */
 	write_segment(SEG_TR, 0, 0, 0xffff, AR_TSS_BUSY_32);
 	vmcs_write(VMCS_GUEST_GDTR_BASE, s->gdtr_base);
-	vmcs_write(VMCS_GUEST_GDTR_LIMIT, s->gdtr_limit ? s->gdtr_limit : 0xffff);
+	vmcs_write(VMCS_GUEST_GDTR_LIMIT,
+		   s->gdtr_limit ? s->gdtr_limit : 0xffff);
 	vmcs_write(VMCS_GUEST_IDTR_BASE, 0);
 	vmcs_write(VMCS_GUEST_IDTR_LIMIT, 0xffff);
 }
@@ -1419,7 +1420,6 @@ static const char *exit_reason_name(u32 basic)
 }
 
 static void vmx_skip_instruction(struct vcpu *vcpu, u32 len);
-
 
 /* Is the instruction at guest CS:RIP VMMCALL (0F 01 D9)? */
 static bool guest_insn_is_vmmcall(struct vcpu *vcpu)

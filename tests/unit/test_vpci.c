@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for core/vdev/vpci.c: configuration mechanism #1 with one
+ * host bridge at 00:00.0 (PCI Local Bus Specification 3.0, 3.2.2.3.2).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/vdev/vpci.h"
+
+#define ADDR 0xcf8
+#define DATA 0xcfc
+
+static u32 cfg_address(u8 bus, u8 dev, u8 fn, u8 reg)
+{
+	return 0x80000000u | (u32)bus << 16 | (u32)dev << 11 | (u32)fn << 8 |
+	       (reg & 0xfc);
+}
+
+static u32 read_cfg(struct vpci *pci, u8 bus, u8 dev, u8 fn, u8 reg, u8 size)
+{
+	vpci_io_write(pci, ADDR, 4, cfg_address(bus, dev, fn, reg));
+	return vpci_io_read(pci, (u16)(DATA + (reg & 3)), size);
+}
+
+static void write_cfg(struct vpci *pci, u8 bus, u8 dev, u8 fn, u8 reg, u8 size,
+		      u32 value)
+{
+	vpci_io_write(pci, ADDR, 4, cfg_address(bus, dev, fn, reg));
+	vpci_io_write(pci, (u16)(DATA + (reg & 3)), size, value);
+}
+
+static void test_host_bridge_identity(void **state)
+{
+	struct vpci pci;
+
+	(void)state;
+	vpci_init(&pci);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x00, 4), 0x12378086);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x00, 2), 0x8086);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x02, 2), 0x1237);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x08, 4), 0x06000002);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x0b, 1), 0x06);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x0a, 1), 0x00);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x0e, 1), 0x00);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x06, 2), 0x0000); /* status */
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x34, 1), 0x00);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x3c, 4), 0x00000000);
+}
+
+static void test_absent_functions_read_all_ones(void **state)
+{
+	struct vpci pci;
+
+	(void)state;
+	vpci_init(&pci);
+	assert_int_equal(read_cfg(&pci, 0, 0, 1, 0x00, 4), 0xffffffff);
+	assert_int_equal(read_cfg(&pci, 0, 1, 0, 0x00, 4), 0xffffffff);
+	assert_int_equal(read_cfg(&pci, 0, 31, 7, 0x00, 2), 0xffff);
+	assert_int_equal(read_cfg(&pci, 1, 0, 0, 0x00, 1), 0xff);
+	assert_int_equal(read_cfg(&pci, 255, 0, 0, 0x08, 4), 0xffffffff);
+	write_cfg(&pci, 0, 3, 0, 0x04, 2, 0x0007);
+	assert_int_equal(read_cfg(&pci, 0, 3, 0, 0x04, 2), 0xffff);
+}
+
+static void test_address_register(void **state)
+{
+	struct vpci pci;
+
+	(void)state;
+	vpci_init(&pci);
+	vpci_io_write(&pci, ADDR, 4, 0x80000000);
+	assert_int_equal(vpci_io_read(&pci, ADDR, 4), 0x80000000);
+	/* Reserved bits 30:24 and 1:0 read as zero. */
+	vpci_io_write(&pci, ADDR, 4, 0xffffffff);
+	assert_int_equal(vpci_io_read(&pci, ADDR, 4), 0x80fffffc);
+	/* Byte and word accesses there are not the address register. */
+	vpci_io_write(&pci, ADDR, 4, 0x80000000);
+	vpci_io_write(&pci, ADDR, 1, 0x00);
+	vpci_io_write(&pci, ADDR + 3, 1, 0x01);
+	assert_int_equal(vpci_io_read(&pci, ADDR, 4), 0x80000000);
+	assert_int_equal(vpci_io_read(&pci, ADDR, 1), 0xff);
+	assert_int_equal(vpci_io_read(&pci, ADDR + 2, 2), 0xffff);
+	/* Without the enable bit, the data window is not configuration. */
+	vpci_io_write(&pci, ADDR, 4, 0x00000000);
+	assert_int_equal(vpci_io_read(&pci, DATA, 4), 0xffffffff);
+}
+
+static void test_read_only_fields_ignore_writes(void **state)
+{
+	struct vpci pci;
+
+	(void)state;
+	vpci_init(&pci);
+	write_cfg(&pci, 0, 0, 0, 0x00, 4, 0x00000000);
+	write_cfg(&pci, 0, 0, 0, 0x08, 4, 0xffffffff);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x00, 4), 0x12378086);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x08, 4), 0x06000002);
+	/* BAR sizing: all ones written, zero read back = no BAR. */
+	for (u8 bar = 0x10; bar <= 0x24; bar += 4) {
+		write_cfg(&pci, 0, 0, 0, bar, 4, 0xffffffff);
+		assert_int_equal(read_cfg(&pci, 0, 0, 0, bar, 4), 0);
+	}
+	/* Command bits 0-2, cache line size and latency timer are kept. */
+	write_cfg(&pci, 0, 0, 0, 0x04, 4, 0xffffffff);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x04, 4), 0x00000007);
+	write_cfg(&pci, 0, 0, 0, 0x0d, 1, 0x40);
+	write_cfg(&pci, 0, 0, 0, 0x0c, 1, 0x10);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x0c, 4), 0x00004010);
+}
+
+static void test_data_window_offsets(void **state)
+{
+	struct vpci pci;
+
+	(void)state;
+	vpci_init(&pci);
+	vpci_io_write(&pci, ADDR, 4, cfg_address(0, 0, 0, 0x00));
+	assert_int_equal(vpci_io_read(&pci, DATA + 1, 1), 0x80);
+	assert_int_equal(vpci_io_read(&pci, DATA + 2, 2), 0x1237);
+	assert_int_equal(vpci_io_read(&pci, DATA + 3, 1), 0x12);
+	assert_int_equal(vpci_config_read(&pci, 0, 0, 0, 0x09, 2), 0x0000);
+	assert_int_equal(vpci_config_read(&pci, 0, 0, 0, 0x0a, 2), 0x0600);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_host_bridge_identity),
+	    cmocka_unit_test(test_absent_functions_read_all_ones),
+	    cmocka_unit_test(test_address_register),
+	    cmocka_unit_test(test_read_only_fields_ignore_writes),
+	    cmocka_unit_test(test_data_window_offsets),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

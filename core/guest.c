@@ -8,6 +8,8 @@
  * others still run.
  */
 #include "core/guest.h"
+#include "core/console.h"
+#include "core/platform.h"
 #include "core/elf.h"
 #include "core/format.h"
 #include "core/guestcfg.h"
@@ -39,6 +41,7 @@
 
 static struct vm vms[VM_MAX];
 static struct vcpu vcpus[VM_MAX];
+static struct platform platforms[VM_MAX];
 static u32 vm_count;
 static volatile u32 guests_running;
 
@@ -52,16 +55,24 @@ static void console_line(void *opaque, const char *line, u32 len)
 	printk("[%s] %s\n", vm->name, line);
 }
 
+/* UART accesses can change its interrupt line (IRQ 4). */
 static u32 uart_read(void *opaque, u16 port, u8 size)
 {
+	struct vm *vm = opaque;
+	u8 v = vuart_read(&vm->uart, port - VUART_COM1_BASE);
+
 	(void)size;
-	return vuart_read(opaque, port - VUART_COM1_BASE);
+	platform_uart_update_irq(vm->platform);
+	return v;
 }
 
 static void uart_write(void *opaque, u16 port, u8 size, u32 value)
 {
+	struct vm *vm = opaque;
+
 	(void)size;
-	vuart_write(opaque, port - VUART_COM1_BASE, (u8)value);
+	vuart_write(&vm->uart, port - VUART_COM1_BASE, (u8)value);
+	platform_uart_update_irq(vm->platform);
 }
 
 static void debug_exit_write(void *opaque, u16 port, u8 size, u32 value)
@@ -78,7 +89,7 @@ static void vm_add_devices(struct vm *vm)
 	    .last = VUART_COM1_BASE + VUART_PORTS - 1,
 	    .read = uart_read,
 	    .write = uart_write,
-	    .opaque = &vm->uart,
+	    .opaque = vm,
 	    .name = "uart",
 	};
 	const struct io_handler debug_exit = {
@@ -387,6 +398,10 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 	vm->msr_mtrr_def_type = 0xc06;
 	if (!vm_setup_memory(vm, gi->cfg.mem, err, len))
 		return false;
+	vm->platform = &platforms[vm->id];
+	vm->image = gi;
+	if (!platform_init(vm->platform, vm, err, len))
+		return false;
 	if (!load_image(vm, gi, &st, err, len))
 		return false;
 	rc = vcpu_ops->vm_init(vm);
@@ -405,6 +420,31 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 			 vcpu_ops->name, rc);
 		return false;
 	}
+	vcpu_ops->vcpu_reset(vcpu, &st);
+	return true;
+}
+
+bool vm_reboot(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	struct vcpu_start_state st;
+	char err[160];
+
+	vm->reboots++;
+	printk("veneer: guest %s rebooting (%u)\n", vm->name, vm->reboots);
+	vuart_flush(&vm->uart);
+	memset(hpa_to_ptr(vm->ram_hpa), 0, vm->ram_size);
+	memset(&st, 0, sizeof(st));
+	vm->io.count = 0;
+	vm->mmio.count = 0;
+	vm_add_devices(vm);
+	if (!platform_init(vm->platform, vm, err, sizeof(err)) ||
+	    !load_image(vm, vm->image, &st, err, sizeof(err))) {
+		vm_stop(vm, "reboot failed: %s", err);
+		return false;
+	}
+	vcpu->timer_deadline = 0;
+	vcpu->intr_pending = false;
 	vcpu_ops->vcpu_reset(vcpu, &st);
 	return true;
 }
@@ -564,6 +604,7 @@ enum power_status guests_run(const struct boot_info *bi)
 					    10),
 		       (unsigned long long)vm->npt_tables);
 		vm->state = VM_STATE_RUNNING;
+		console_offer_focus(vm);
 		__atomic_fetch_add(&guests_running, 1, __ATOMIC_SEQ_CST);
 		if (cpu == 0) {
 			on_boot_cpu = &vcpus[vm->id];

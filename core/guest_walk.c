@@ -105,8 +105,14 @@ enum guest_walk_result guest_walk(const struct guest_paging *paging, u64 la,
 		return walk_8byte(pdpte & PTE_ADDR_MASK, 2, (u32)la, memory,
 				  opaque, gpa_out);
 	}
-	if (paging->cr4 & WALK_CR4_LA57)
-		return GUEST_WALK_UNSUPPORTED;
+	if (paging->cr4 & WALK_CR4_LA57) {
+		/* 5-level paging: bits 63:56 equal bit 56 (SDM Vol. 3A 4.5). */
+		u64 top = la >> 56;
+		if (top != 0 && top != 0xff)
+			return GUEST_WALK_NONCANONICAL;
+		return walk_8byte(paging->cr3 & PTE_ADDR_MASK, 5, la, memory,
+				  opaque, gpa_out);
+	}
 	/* Bits 63:47 must all equal bit 47 (SDM Vol. 1 3.3.7.1). */
 	u64 top = la >> 47;
 	if (top != 0 && top != 0x1ffff)
@@ -124,8 +130,6 @@ const char *guest_walk_result_string(enum guest_walk_result result)
 		return "a guest paging-structure entry is not present";
 	case GUEST_WALK_BAD_TABLE:
 		return "a guest page table lies outside guest RAM";
-	case GUEST_WALK_UNSUPPORTED:
-		return "5-level guest paging is not supported";
 	case GUEST_WALK_NONCANONICAL:
 		return "the linear address is not canonical";
 	}

@@ -29,7 +29,6 @@ enum guest_walk_result {
 	GUEST_WALK_OK = 0,
 	GUEST_WALK_NOT_PRESENT = -1, /* a paging-structure entry had P=0 */
 	GUEST_WALK_BAD_TABLE = -2,   /* a table lies outside guest RAM */
-	GUEST_WALK_UNSUPPORTED = -3, /* 5-level paging (CR4.LA57) */
 	GUEST_WALK_NONCANONICAL = -4 /* 4-level: bits 63:47 not a sign ext. */
 };
 

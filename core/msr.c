@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * RDMSR / WRMSR policy: an allow list. MSRs on it are emulated here or
- * handed to the backend as guest state; every other index gets #GP(0), as
+ * RDMSR / WRMSR policy: an allow list. MSRs on it are emulated here,
+ * handed to the local APIC model (IA32_APIC_BASE, TSC deadline, x2APIC) or
+ * to the backend as guest state; every other index gets #GP(0), as
  * a CPU does for an MSR it does not implement (SDM Vol. 2B RDMSR).
  */
 #include "core/handlers.h"
+#include "core/platform.h"
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
@@ -12,10 +14,6 @@
 #define MSR_IA32_PLATFORM_ID 0x17
 #define MSR_IA32_MCG_CAP     0x179
 #define MSR_IA32_MCG_STATUS  0x17a
-/* APIC base the guest sees: the architectural default, enabled (11.4.4). */
-#define GUEST_APIC_BASE	 0xfee00000ull
-#define APIC_BASE_BSP	 BIT(8)
-#define APIC_BASE_ENABLE BIT(11)
 /* MTRR default type: MTRRs enabled, write-back (SDM Vol. 3A 12.11.2.1). */
 #define MTRR_DEF_TYPE_RESET 0xc06ull
 /* Valid bits of IA32_MTRR_DEF_TYPE: type 7:0, FE 10, E 11. */
@@ -74,6 +72,10 @@ static bool msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 {
 	enum vcpu_field field;
 
+	if (platform_handles_msr(index))
+		return platform_msr_read(vcpu->vm->platform, vcpu, index,
+					 value) == 0;
+
 	if (state_field(index, &field)) {
 		*value = vcpu_ops->read(vcpu, field);
 		if (field == VCPU_EFER)
@@ -84,10 +86,6 @@ static bool msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 	switch (index) {
 	case MSR_IA32_TSC:
 		*value = rdtsc();
-		return true;
-	case MSR_IA32_APIC_BASE:
-		*value = GUEST_APIC_BASE | APIC_BASE_ENABLE |
-			 (vcpu->index == 0 ? APIC_BASE_BSP : 0);
 		return true;
 	case MSR_IA32_MTRRCAP:	    /* no variable or fixed MTRRs */
 	case MSR_IA32_PLATFORM_ID:  /* no platform ID */
@@ -115,6 +113,10 @@ static bool msr_write(struct vcpu *vcpu, u32 index, u64 value)
 {
 	enum vcpu_field field;
 
+	if (platform_handles_msr(index))
+		return platform_msr_write(vcpu->vm->platform, vcpu, index,
+					  value) == 0;
+
 	if (state_field(index, &field)) {
 		if (field == VCPU_EFER && !efer_valid(value))
 			return false;
@@ -134,11 +136,6 @@ static bool msr_write(struct vcpu *vcpu, u32 index, u64 value)
 			return false;
 		vcpu->vm->msr_tsc_aux = value;
 		return true;
-	case MSR_IA32_APIC_BASE:
-		/* Relocating or disabling the APIC is not supported: keep
-		 * the value, accept writes of the value read. */
-		return value == (GUEST_APIC_BASE | APIC_BASE_ENABLE |
-				 (vcpu->index == 0 ? APIC_BASE_BSP : 0));
 	case MSR_IA32_BIOS_SIGN_ID: /* microcode update probe: ignored */
 	case MSR_IA32_MCG_STATUS:
 	case MSR_IA32_TSC_ADJUST:

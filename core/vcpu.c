@@ -7,6 +7,8 @@
  *         count the exit -> handler from exit_handlers[] -> commit
  */
 #include "core/handlers.h"
+#include "core/console.h"
+#include "core/platform.h"
 #include "core/vm.h"
 #include "core/printk.h"
 #include "arch/x86/cpu.h"
@@ -87,31 +89,72 @@ static enum exit_action handle_resume(struct vcpu *vcpu, struct exit_event *ev)
 	return EXIT_ACTION_RESUME;
 }
 
+/* An interrupt (para-virtual timer or platform) is waiting for the vCPU. */
+static bool interrupt_waiting(struct vcpu *vcpu)
+{
+	return vcpu->intr_pending ||
+	       platform_interrupt_pending(vcpu->vm->platform, vcpu);
+}
+
+/* Host TSC of the next timer of any kind for this vCPU, or 0. */
+static u64 next_deadline(struct vcpu *vcpu)
+{
+	const struct platform *p = vcpu->vm->platform;
+	u64 a = vcpu->timer_deadline;
+	u64 b = platform_ns_to_tsc(p, platform_next_deadline_ns(p));
+
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return MIN(a, b);
+}
+
 /*
- * HLT: wait for the next interrupt. The only interrupt source so far is
- * the para-virtual one-shot timer; halting with nothing that can wake the
- * vCPU would hang it forever, so Veneer stops the guest and says why.
+ * Make expired timers into pending interrupts and take console input:
+ * everything that can happen to a vCPU while it is not running.
+ */
+static void update_events(struct vcpu *vcpu)
+{
+	if (vcpu->timer_deadline && rdtsc() >= vcpu->timer_deadline) {
+		vcpu->timer_deadline = 0;
+		vcpu->intr_pending = true;
+		vcpu->pending_vector = vcpu->timer_vector;
+	}
+	platform_tick(vcpu->vm->platform);
+	console_poll(vcpu->vm);
+}
+
+/*
+ * HLT: wait until an interrupt is waiting, then complete the instruction
+ * (the interrupt is injected at the next entry). With interrupts disabled,
+ * or with no timer armed and no console to type into, nothing can ever
+ * wake the vCPU: Veneer stops the guest and says why.
  */
 static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 {
 	(void)ev;
-	if (vcpu->intr_pending)
-		return EXIT_ACTION_SKIP;
 	if (!(vcpu_ops->read(vcpu, VCPU_RFLAGS) & RFLAGS_IF)) {
+		if (interrupt_waiting(vcpu))
+			return EXIT_ACTION_SKIP; /* e.g. an NMI-less wake-up */
 		vm_stop(vcpu->vm,
 			"halted with interrupts disabled at rip 0x%llx",
 			(unsigned long long)guest_rip(vcpu));
 		return EXIT_ACTION_END;
 	}
-	if (!vcpu->timer_deadline) {
-		vm_stop(vcpu->vm,
-			"halted at rip 0x%llx with no interrupt source armed",
-			(unsigned long long)guest_rip(vcpu));
-		return EXIT_ACTION_END;
-	}
-	while (rdtsc() < vcpu->timer_deadline && vm_running(vcpu->vm))
+	for (;;) {
+		update_events(vcpu);
+		if (interrupt_waiting(vcpu) || !vm_running(vcpu->vm))
+			return EXIT_ACTION_SKIP;
+		if (!next_deadline(vcpu) && !console_has_focus(vcpu->vm)) {
+			vm_stop(vcpu->vm,
+				"halted at rip 0x%llx with no interrupt source "
+				"armed",
+				(unsigned long long)guest_rip(vcpu));
+			return EXIT_ACTION_END;
+		}
 		cpu_relax();
-	return EXIT_ACTION_SKIP;
+	}
 }
 
 static enum exit_action handle_npf(struct vcpu *vcpu, struct exit_event *ev)
@@ -231,32 +274,34 @@ static enum exit_action dispatch(struct vcpu *vcpu, struct exit_event *ev)
 }
 
 /*
- * Pending work, applied at one point before every entry: the timer
- * becomes a pending interrupt when it expires; a pending interrupt is
- * injected when the guest can take it, or an interrupt window is asked for.
+ * Pending work, applied at one point before every entry: expired timers
+ * become pending interrupts; one interrupt is injected when the guest can
+ * take it, or an interrupt window is asked for; the next deadline is set.
  */
 static void apply_pending(struct vcpu *vcpu)
 {
-	if (vcpu->timer_deadline && rdtsc() >= vcpu->timer_deadline) {
-		vcpu->timer_deadline = 0;
-		vcpu->intr_pending = true;
-		vcpu->pending_vector = vcpu->timer_vector;
-	}
-	if (vcpu->intr_pending) {
+	update_events(vcpu);
+	if (interrupt_waiting(vcpu)) {
 		if (vcpu_ops->read(vcpu, VCPU_INTERRUPTIBLE)) {
+			int vector = vcpu->intr_pending
+					 ? vcpu->pending_vector
+					 : platform_take_interrupt(
+					       vcpu->vm->platform, vcpu);
 			struct vcpu_event e = {
 			    .type = VCPU_EVENT_EXTERNAL_INTR,
-			    .vector = vcpu->pending_vector,
+			    .vector = (u8)vector,
 			};
 
-			vcpu_ops->inject(vcpu, &e);
 			vcpu->intr_pending = false;
-			vcpu_ops->request_intr_window(vcpu, false);
+			if (vector >= 0)
+				vcpu_ops->inject(vcpu, &e);
+			vcpu_ops->request_intr_window(vcpu,
+						      interrupt_waiting(vcpu));
 		} else {
 			vcpu_ops->request_intr_window(vcpu, true);
 		}
 	}
-	vcpu_ops->set_deadline(vcpu, vcpu->timer_deadline);
+	vcpu_ops->set_deadline(vcpu, next_deadline(vcpu));
 }
 
 void vcpu_run_loop(struct vcpu *vcpu)
@@ -276,6 +321,11 @@ void vcpu_run_loop(struct vcpu *vcpu)
 		action = dispatch(vcpu, &ev);
 		if (action == EXIT_ACTION_END)
 			break;
+		if (vcpu->vm->platform->reset_requested) {
+			if (!vm_reboot(vcpu))
+				break;
+			continue;
+		}
 		if (action != EXIT_ACTION_SKIP)
 			continue;
 		if (ev.insn_len == 0 || ev.insn_len > 15) {

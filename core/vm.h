@@ -12,6 +12,8 @@
 #include "core/mmio.h"
 #include "core/vdev/vuart.h"
 
+struct platform;
+
 #define VM_NAME_MAX   32
 #define VM_MAX_VCPUS  8
 #define VM_MAX	      16
@@ -45,6 +47,9 @@ struct vm {
 	struct iobus io;
 	struct mmio_bus mmio;
 	struct vuart uart;
+	struct platform *platform; /* the virtual PC: core/platform.h */
+	const void *image;	   /* how it was loaded, for a reboot */
+	u32 reboots;
 	/* MSR state Veneer keeps for the guest (core/msr.c). */
 	u64 msr_mtrr_def_type;
 	u64 msr_tsc_aux;
@@ -58,6 +63,13 @@ void vm_exit(struct vm *vm, u32 code);
 
 /* Stop the guest and log REASON: a guest-fatal error. */
 void vm_stop(struct vm *vm, const char *fmt, ...) __printf(2, 3);
+
+/*
+ * The guest asked for a reset: reload its images into zeroed RAM, reset
+ * its devices and restart its vCPU (core/guest.c). False when the images
+ * cannot be loaded again (the guest is then stopped).
+ */
+bool vm_reboot(struct vcpu *vcpu);
 
 /* Still running? */
 static inline bool vm_running(const struct vm *vm)

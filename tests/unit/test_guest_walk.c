@@ -153,8 +153,15 @@ static void test_4level(void **state)
 	assert_int_equal(walk_err(&p, 0x0000800000000000ull),
 			 GUEST_WALK_NONCANONICAL);
 	assert_int_equal(walk_err(&p, 0x1000), GUEST_WALK_NOT_PRESENT);
+
+	/* 5-level paging: a PML5 above the same PML4 (SDM Vol. 3A 4.5). */
 	p.cr4 |= CR4_LA57;
-	assert_int_equal(walk_err(&p, la), GUEST_WALK_UNSUPPORTED);
+	p.cr3 = 0x5000;
+	put64(0x5000 + 511 * 8, 0x1000 | P); /* la bits 56:48 are all ones */
+	assert_int_equal(walk_ok(&p, la), 0x123456abcull);
+	assert_int_equal(walk_err(&p, 0x0100000000000000ull),
+			 GUEST_WALK_NONCANONICAL);
+	assert_int_equal(walk_err(&p, 0x1000), GUEST_WALK_NOT_PRESENT);
 }
 
 static void test_result_strings(void **state)

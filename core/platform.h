@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtual PC every guest gets: the device models of core/vdev wired
+ * together (ports, MMIO, interrupt lines, timers), guest time, and the
+ * ACPI fixed hardware (PM1 registers, PM timer) Linux powers off with.
+ *
+ *   ISA IRQ n --+--> 8259A pair ------------------(ExtINT)--+
+ *               +--> IOAPIC pin n (IRQ0 -> pin 2) --> LAPIC --+--> vCPU
+ */
+#ifndef VENEER_CORE_PLATFORM_H
+#define VENEER_CORE_PLATFORM_H
+
+#include "core/types.h"
+#include "core/vdev/vi8042.h"
+#include "core/vdev/vioapic.h"
+#include "core/vdev/vlapic.h"
+#include "core/vdev/vpci.h"
+#include "core/vdev/vpic.h"
+#include "core/vdev/vpit.h"
+#include "core/vdev/vrtc.h"
+
+#define PLATFORM_IOAPIC_BASE 0xfec00000ull
+#define PLATFORM_IOAPIC_ID   0 /* the LAPIC IDs of the vCPUs start at 0 too */
+#define PLATFORM_ACPI_GPA    0xe0000ull /* ACPI tables: 0xE0000-0xFFFFF */
+#define PLATFORM_ACPI_SIZE   0x20000ull
+#define PLATFORM_UART_IRQ    4
+
+struct vm;
+struct vcpu;
+
+struct platform {
+	struct vm *vm;
+	u64 tsc_base;	   /* host TSC at guest time 0 */
+	u64 ns_per_tick32; /* guest ns per TSC tick, 32.32 fixed point */
+	struct vpic pic;
+	struct vpit pit;
+	struct vrtc rtc;
+	struct vpci pci;
+	struct vi8042 kbc;
+	struct vioapic ioapic;
+	struct vlapic lapic; /* of vCPU 0: guests have one vCPU for now */
+	u16 pm1_status, pm1_enable, pm1_control;
+	u64 acpi_rsdp; /* guest-physical, 0 when the tables are not built */
+	bool reset_requested; /* the guest asked for a reboot */
+};
+
+/*
+ * Wire every device of `vm` (its RAM must exist: the ACPI tables are
+ * written into it). Returns false with err naming what failed.
+ */
+bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen);
+
+/* Guest time in nanoseconds since the platform started. */
+u64 platform_now_ns(const struct platform *p);
+
+/* Fire expired device timers, then update derived interrupt lines. */
+void platform_tick(struct platform *p);
+
+/* Guest time of the next device timer expiry, or 0 for none. */
+u64 platform_next_deadline_ns(const struct platform *p);
+/* The same in host TSC ticks (0 for none). */
+u64 platform_ns_to_tsc(const struct platform *p, u64 ns);
+
+/* An interrupt is waiting for `vcpu` (it would wake a HLT). */
+bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu);
+
+/*
+ * The vector to inject into `vcpu` now, acknowledged at its controller
+ * (LAPIC IRR->ISR, or the 8259 INTA cycle), or -1 when none. Call only
+ * when the vCPU can take an interrupt.
+ */
+int platform_take_interrupt(struct platform *p, struct vcpu *vcpu);
+
+/* Local APIC MSRs (x2APIC range, IA32_APIC_BASE, TSC deadline). */
+bool platform_handles_msr(u32 msr);
+int platform_msr_read(struct platform *p, struct vcpu *vcpu, u32 msr,
+		      u64 *value);
+int platform_msr_write(struct platform *p, struct vcpu *vcpu, u32 msr,
+		       u64 value);
+
+/* Bytes typed on the console for this guest: into its UART, IRQ 4. */
+void platform_console_input(struct platform *p, u8 byte);
+
+/* The virtual UART's registers changed: recompute its IRQ line. */
+void platform_uart_update_irq(struct platform *p);
+
+#endif /* VENEER_CORE_PLATFORM_H */

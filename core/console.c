@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/console.h"
 #include "core/platform.h"
+#include "core/printk.h"
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
 #include "drivers/uart.h"
 
-#define POLL_INTERVAL_US 1000
+#define POLL_INTERVAL_US      1000
+#define PARTIAL_LINE_DELAY_US 20000
 
 static struct vm *focus;
 static u64 next_poll;
@@ -36,4 +38,31 @@ void console_poll(struct vm *vm)
 	/* Leave bytes in the host UART while the guest's FIFO is full. */
 	while (vm->uart.rx_count < VUART_RX_SIZE && (c = uart_getc()) >= 0)
 		platform_console_input(vm->platform, (u8)c);
+}
+
+void console_output_started(struct vm *vm)
+{
+	if (vm->uart.line_len && !vm->partial_since)
+		vm->partial_since = rdtsc();
+	else if (!vm->uart.line_len)
+		vm->partial_since = 0;
+}
+
+void console_flush_stale(struct vm *vm)
+{
+	if (!vm->partial_since ||
+	    rdtsc() - vm->partial_since < tsc_from_us(PARTIAL_LINE_DELAY_US))
+		return;
+	vm->partial_since = 0;
+	vuart_flush(&vm->uart);
+}
+
+void console_end_guest_output(struct vm *vm)
+{
+	vuart_flush(&vm->uart);
+	vm->partial_since = 0;
+	if (vm->console_midline) {
+		printk("\n");
+		vm->console_midline = false;
+	}
 }

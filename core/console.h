@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hypervisor console's input side: characters typed on the serial
- * console go to the guest that has the focus (the first guest started).
+ * The hypervisor console, guest side: characters typed on the serial
+ * console go to the guest that has the focus (the first guest started);
+ * guests' output is shown as "[NAME] text" lines, and a partial line (a
+ * prompt) is shown once the guest has stopped writing for a moment.
  */
 #ifndef VENEER_CORE_CONSOLE_H
 #define VENEER_CORE_CONSOLE_H
@@ -18,5 +20,17 @@ bool console_has_focus(const struct vm *vm);
  * guest's UART, at most every millisecond. Does nothing without focus.
  */
 void console_poll(struct vm *vm);
+
+/* The guest wrote to its UART: start the clock for showing a partial line. */
+void console_output_started(struct vm *vm);
+
+/*
+ * Show what the guest wrote without a newline once it has waited 20 ms
+ * (a prompt); called on the guest's CPU with console_poll().
+ */
+void console_flush_stale(struct vm *vm);
+
+/* The guest ended: send out its partial line and end it. */
+void console_end_guest_output(struct vm *vm);
 
 #endif /* VENEER_CORE_CONSOLE_H */

@@ -47,12 +47,21 @@ static volatile u32 guests_running;
 
 /* ---- devices ---- */
 
-static void console_line(void *opaque, const char *line, u32 len)
+/*
+ * Guest output on the hypervisor console: "[NAME] text" lines. A partial
+ * line (a prompt) is shown early; the rest of it then continues without
+ * a second prefix.
+ */
+static void console_line(void *opaque, const char *line, u32 len, bool complete)
 {
 	struct vm *vm = opaque;
 
 	(void)len;
-	printk("[%s] %s\n", vm->name, line);
+	if (vm->console_midline)
+		printk("%s%s", line, complete ? "\n" : "");
+	else
+		printk("[%s] %s%s", vm->name, line, complete ? "\n" : "");
+	vm->console_midline = !complete;
 }
 
 /* UART accesses can change its interrupt line (IRQ 4). */
@@ -73,6 +82,7 @@ static void uart_write(void *opaque, u16 port, u8 size, u32 value)
 	(void)size;
 	vuart_write(&vm->uart, port - VUART_COM1_BASE, (u8)value);
 	platform_uart_update_irq(vm->platform);
+	console_output_started(vm);
 }
 
 static void debug_exit_write(void *opaque, u16 port, u8 size, u32 value)
@@ -431,8 +441,8 @@ bool vm_reboot(struct vcpu *vcpu)
 	char err[160];
 
 	vm->reboots++;
+	console_end_guest_output(vm);
 	printk("veneer: guest %s rebooting (%u)\n", vm->name, vm->reboots);
-	vuart_flush(&vm->uart);
 	memset(hpa_to_ptr(vm->ram_hpa), 0, vm->ram_size);
 	memset(&st, 0, sizeof(st));
 	vm->io.count = 0;

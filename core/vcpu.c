@@ -123,6 +123,7 @@ static void update_events(struct vcpu *vcpu)
 	}
 	platform_tick(vcpu->vm->platform);
 	console_poll(vcpu->vm);
+	console_flush_stale(vcpu->vm);
 }
 
 /*

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "core/vm.h"
+#include "core/console.h"
 #include "core/format.h"
 #include "core/guest_walk.h"
 #include "core/mm.h"
@@ -35,7 +36,7 @@ void vm_exit(struct vm *vm, u32 code)
 	if (!vm_end(vm, VM_STATE_EXITED))
 		return;
 	vm->exit_code = code;
-	vuart_flush(&vm->uart);
+	console_end_guest_output(vm);
 	printk("veneer: guest %s exited with code %u\n", vm->name, code);
 }
 
@@ -48,7 +49,7 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnformat(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	va_end(ap);
-	vuart_flush(&vm->uart);
+	console_end_guest_output(vm);
 	printk("veneer: guest %s stopped: %s\n", vm->name, vm->stop_reason);
 }
 

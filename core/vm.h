@@ -50,6 +50,8 @@ struct vm {
 	struct platform *platform; /* the virtual PC: core/platform.h */
 	const void *image;	   /* how it was loaded, for a reboot */
 	u32 reboots;
+	bool console_midline; /* its last console output ended mid-line */
+	u64 partial_since;    /* TSC when its UART line buffer filled */
 	/* MSR state Veneer keeps for the guest (core/msr.c). */
 	u64 msr_mtrr_def_type;
 	u64 msr_tsc_aux;

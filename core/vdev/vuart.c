@@ -35,12 +35,17 @@ void vuart_init(struct vuart *u, vuart_line_fn line_out, void *opaque)
 	u->dll = 1; /* 115200 baud */
 }
 
-static void emit_line(struct vuart *u)
+static void emit(struct vuart *u, bool complete)
 {
 	u->line[u->line_len] = '\0';
 	if (u->line_out)
-		u->line_out(u->opaque, u->line, u->line_len);
+		u->line_out(u->opaque, u->line, u->line_len, complete);
 	u->line_len = 0;
+}
+
+static void emit_line(struct vuart *u)
+{
+	emit(u, true);
 }
 
 static void put_char(struct vuart *u, char c)
@@ -65,7 +70,7 @@ void vuart_output(struct vuart *u, const char *s, u32 len)
 void vuart_flush(struct vuart *u)
 {
 	if (u->line_len)
-		emit_line(u);
+		emit(u, false);
 }
 
 bool vuart_receive(struct vuart *u, u8 byte)

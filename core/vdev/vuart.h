@@ -16,8 +16,13 @@
 #define VUART_LINE_MAX	256
 #define VUART_RX_SIZE	64
 
-/* Receives one complete line of guest output (without the newline). */
-typedef void (*vuart_line_fn)(void *opaque, const char *line, u32 len);
+/*
+ * Receives guest output: a complete line (without the newline) when
+ * `complete`, else the start of a line that vuart_flush() sent out early
+ * (a shell prompt waiting for input); its rest follows in a later call.
+ */
+typedef void (*vuart_line_fn)(void *opaque, const char *line, u32 len,
+			      bool complete);
 
 struct vuart {
 	u8 ier, lcr, mcr, scr, dll, dlm, fcr;
@@ -36,7 +41,7 @@ u8 vuart_read(struct vuart *u, u16 offset);
 void vuart_write(struct vuart *u, u16 offset, u8 value);
 /* Bytes written straight to the console (e.g. a hypercall). */
 void vuart_output(struct vuart *u, const char *s, u32 len);
-/* Send out any partial line (at guest end). */
+/* Send out the partial line, if any (complete = false). */
 void vuart_flush(struct vuart *u);
 /* Queue a received byte; false when the receive FIFO is full. */
 bool vuart_receive(struct vuart *u, u8 byte);

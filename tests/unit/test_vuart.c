@@ -38,12 +38,14 @@ struct sink {
 	char lines[8][VUART_LINE_MAX + 16];
 	u32 lengths[8];
 	int count;
+	bool complete[8];
 };
 
-static void collect_line(void *opaque, const char *line, u32 len)
+static void collect_line(void *opaque, const char *line, u32 len, bool complete)
 {
 	struct sink *s = opaque;
 
+	s->complete[s->count] = complete;
 	assert_true(s->count < 8);
 	/* The line arrives NUL-terminated as well as with its length. */
 	assert_int_equal(strlen(line), len);
@@ -152,12 +154,14 @@ static void test_flush_and_direct_output(void **state)
 	vuart_flush(&u);
 	assert_int_equal(s.count, 1);
 	assert_string_equal(s.lines[0], "partial");
+	assert_false(s.complete[0]); /* the rest of the line may follow */
 	vuart_flush(&u);
 	assert_int_equal(s.count, 1);
 	/* vuart_output (the console hypercall) shares the line buffer. */
 	write_string(&u, "ab");
 	vuart_output(&u, "cd\r\nef\n", 7);
 	assert_int_equal(s.count, 3);
+	assert_true(s.complete[1] && s.complete[2]);
 	assert_string_equal(s.lines[1], "abcd");
 	assert_string_equal(s.lines[2], "ef");
 	/* Only len bytes count, NULs included. */

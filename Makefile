@@ -2,7 +2,7 @@
 #
 #   make            build build/veneer.elf (multiboot1 + multiboot2 image)
 #   make iso        build build/veneer.iso (GRUB, BIOS + UEFI)
-#   make run        boot Veneer in QEMU (AMD-V under TCG) with the default guests
+#   make run        boot Veneer in QEMU (AMD-V under TCG) with the Debian Linux guest
 #   make run-bochs  boot the ISO in Bochs (VT-x, Skylake-class CPU)
 #   make test       every test: unit, format, boot and guest integration runs
 #   make deps       install the Debian packages the build and tests need
@@ -35,7 +35,7 @@ HV_S    := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.S))
 HV_OBJ  := $(patsubst %,$(BUILD)/hv/%.o,$(HV_C) $(HV_S))
 
 .PHONY: all iso run run-bochs test unit guests deps check-deps format format-check \
-        headers bench clean integration
+        headers bench clean integration linux run-test-guest
 all: $(BUILD)/veneer.elf
 
 # V=1 shows full command lines.
@@ -60,6 +60,11 @@ $(BUILD)/veneer.elf: $(HV_OBJ) linker.ld
 # ---- test guests (tests/guests/guests.mk defines GUEST_ELFS) ----
 -include tests/guests/guests.mk
 guests: $(GUEST_ELFS)
+
+# ---- benchmarks (bench/bench.mk defines BENCH_ELF and BENCH_RUN; docs/benchmarks.md) ----
+-include bench/bench.mk
+bench: check-deps all $(BENCH_ELF)
+	$(BENCH_RUN)
 
 # ---- host unit tests (tests/unit/units.mk defines UNIT_TESTS) ----
 HOST_CFLAGS := -std=gnu11 -O1 -g -I. $(WARN) -Wno-missing-prototypes -DVENEER_HOST_TEST \
@@ -97,11 +102,24 @@ iso: $(BUILD)/veneer.iso
 $(BUILD)/veneer.iso: $(BUILD)/veneer.elf $(GUEST_ELFS) tools/veneer-run
 	$(PYTHON) tools/veneer-run --build-iso $@ $(DEFAULT_GUESTS_ARGS)
 
-run: check-deps all guests
+# The Debian kernel and busybox initramfs (fetched, never committed).
+LINUX_KERNEL := $(BUILD)/linux/vmlinuz
+LINUX_GUEST_ARGS := --guest '$(LINUX_KERNEL):name=linux mem=256M -- console=ttyS0' \
+                    --module '$(BUILD)/linux/initramfs.cpio.gz:for=linux'
+linux: $(LINUX_KERNEL)
+$(LINUX_KERNEL):
+	tools/fetch-linux
+
+# QEMU -icount: the guest's clock counts instructions, so the cost of the
+# emulated exit path does not distort Linux's clock calibration.
+run: check-deps all guests linux
+	$(PYTHON) tools/veneer-run --emulator qemu --icount --smp 2 --interactive $(LINUX_GUEST_ARGS)
+
+run-test-guest: check-deps all guests
 	$(PYTHON) tools/veneer-run --emulator qemu --smp 2 --interactive $(DEFAULT_GUESTS_ARGS)
 
-run-bochs: check-deps all guests
-	$(PYTHON) tools/veneer-run --emulator bochs --interactive $(DEFAULT_GUESTS_ARGS)
+run-bochs: check-deps all guests linux
+	$(PYTHON) tools/veneer-run --emulator bochs --interactive $(LINUX_GUEST_ARGS)
 
 deps:
 	tools/deps install
@@ -109,10 +127,10 @@ deps:
 check-deps:
 	@tools/deps check
 
-test: check-deps all guests
+test: check-deps all guests linux
 	@$(PYTHON) tools/run-all-tests
 
-integration: check-deps all guests
+integration: check-deps all guests linux
 	$(PYTHON) -m pytest -v -p no:cacheprovider tests/integration
 
 clean:

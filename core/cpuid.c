@@ -32,6 +32,90 @@
 #define VENEER_SIG_ECX 0x45565245 /* "ERVE" */
 #define VENEER_SIG_EDX 0x5245454e /* "NEER" */
 
+/*
+ * Bits the guest does not get, and why:
+ * leaf 1 ECX: DTES64, DS-CPL, EST, TM2, PDCM (performance, thermal and
+ *   power MSRs are not emulated); EDX: DS, ACPI thermal, TM, PBE.
+ * leaf 7.0: AVX-512, MPX, PKU and AMX (their XSAVE state is not offered:
+ *   the guest's XCR0 is limited to x87, SSE and AVX, see guest_xcr0_mask).
+ */
+#define F1_ECX_HIDDEN (BIT(2) | BIT(4) | BIT(7) | BIT(8) | BIT(15))
+#define F1_EDX_HIDDEN (BIT(21) | BIT(22) | BIT(29) | BIT(31))
+#define F7_EBX_HIDDEN                                                          \
+	(BIT(14) | BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) | BIT(28) | \
+	 BIT(30) | BIT(31))
+#define F7_ECX_HIDDEN                                                          \
+	(BIT(1) | BIT(3) | BIT(4) | BIT(6) | BIT(11) | BIT(12) | BIT(14))
+#define F7_EDX_HIDDEN                                                          \
+	(BIT(2) | BIT(3) | BIT(8) | BIT(22) | BIT(23) | BIT(24) | BIT(25))
+#define LEAF_THERMAL	 0x6
+#define THERMAL_EAX_ARAT BIT(2) /* the APIC timer runs in deep C-states */
+#define LEAF_STRUCTURED	 0x7
+#define LEAF_XSAVE	 0xd
+#define XSAVE_LEGACY_SIZE                                                      \
+	576 /* legacy area + XSAVE header (SDM Vol. 1 13.4)                    \
+	     */
+#define XSAVE1_EAX_XSAVEC BIT(1)
+#define XSAVE1_EAX_XSAVES BIT(3)
+
+u64 guest_xcr0_mask(void)
+{
+	struct cpuid_regs r = cpuid_count(LEAF_XSAVE, 0);
+
+	return (((u64)r.edx << 32) | r.eax) & (XCR0_X87 | XCR0_SSE | XCR0_AVX);
+}
+
+/* Bytes of a standard-format XSAVE area for the components in `xcr0`. */
+static u32 xsave_size(u64 xcr0)
+{
+	u32 size = XSAVE_LEGACY_SIZE;
+
+	for (u32 i = 2; i < 64; i++) {
+		struct cpuid_regs c;
+
+		if (!(xcr0 & BIT(i)))
+			continue;
+		c = cpuid_count(LEAF_XSAVE, i);
+		size = MAX(size, c.ebx + c.eax);
+	}
+	return size;
+}
+
+/*
+ * The XCR0 in force: the guest's, since XCR0 is not switched at VM entry
+ * and the host uses no extended state (AMD-V may even let the guest write
+ * it without an exit).
+ */
+static u64 current_xcr0(void)
+{
+	u32 lo, hi;
+
+	if (!(read_cr4() & CR4_OSXSAVE))
+		return XCR0_X87;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((u64)hi << 32) | lo;
+}
+
+static struct cpuid_regs xsave_leaf(u32 subleaf)
+{
+	u64 mask = guest_xcr0_mask();
+	struct cpuid_regs r = cpuid_count(LEAF_XSAVE, subleaf);
+
+	if (subleaf == 0) {
+		r.eax = (u32)mask;
+		r.edx = (u32)(mask >> 32);
+		r.ebx = xsave_size(current_xcr0());
+		r.ecx = xsave_size(mask);
+	} else if (subleaf == 1) {
+		/* No compacted format: IA32_XSS is not emulated. */
+		r.eax &= ~(XSAVE1_EAX_XSAVEC | XSAVE1_EAX_XSAVES);
+		r.ebx = r.ecx = r.edx = 0;
+	} else if (subleaf < 64 && !(mask & BIT(subleaf))) {
+		r = (struct cpuid_regs){0, 0, 0, 0};
+	}
+	return r;
+}
+
 /* The filtered answer for `leaf`/`subleaf` on this vCPU (pure policy). */
 static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 {
@@ -46,18 +130,31 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 			r.eax = HC_ABI_VERSION;
 		return r;
 	}
+	if (leaf == LEAF_XSAVE)
+		return xsave_leaf(subleaf);
 	r = cpuid_count(leaf, subleaf);
 	switch (leaf) {
 	case LEAF_FEATURES:
 		/* MONITOR/MWAIT exit on both vendors and are not emulated. */
 		r.ecx &= ~(F1_ECX_MONITOR | F1_ECX_VMX | F1_ECX_SMX |
-			   F1_ECX_OSXSAVE);
+			   F1_ECX_OSXSAVE | F1_ECX_HIDDEN);
+		r.edx &= ~F1_EDX_HIDDEN;
 		r.ecx |= F1_ECX_HYPERVISOR;
 		/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not the host's. */
 		if (vcpu_ops->read(vcpu, VCPU_CR4) & CR4_OSXSAVE)
 			r.ecx |= F1_ECX_OSXSAVE;
 		/* EBX[31:24]: initial APIC ID = vCPU index. */
 		r.ebx = (r.ebx & 0x00ffffff) | (vcpu->index << 24);
+		break;
+	case LEAF_THERMAL:
+		r = (struct cpuid_regs){THERMAL_EAX_ARAT, 0, 0, 0};
+		break;
+	case LEAF_STRUCTURED:
+		if (subleaf == 0) {
+			r.ebx &= ~F7_EBX_HIDDEN;
+			r.ecx &= ~F7_ECX_HIDDEN;
+			r.edx &= ~F7_EDX_HIDDEN;
+		}
 		break;
 	case LEAF_PERFMON:
 		/* No performance counters are virtualized. */

@@ -410,6 +410,12 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 		return false;
 	vm->platform = &platforms[vm->id];
 	vm->image = gi;
+	/* The guest's TSC starts as the host's, frozen until the first entry.
+	 */
+	vm->hide_exit_time = !gi->cfg.host_clock;
+	vm->tsc_offset = 0;
+	vm->frozen_host_tsc = rdtsc();
+	vm->clock_frozen = vm->hide_exit_time;
 	if (!platform_init(vm->platform, vm, err, len))
 		return false;
 	if (!load_image(vm, gi, &st, err, len))

@@ -198,6 +198,17 @@ static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
 				 (int)vlen, v);
 			return -1;
 		}
+	} else if (KEY("clock")) {
+		if (vlen == 7 && memcmp(v, "virtual", 7) == 0) {
+			cfg->host_clock = false;
+		} else if (vlen == 4 && memcmp(v, "host", 4) == 0) {
+			cfg->host_clock = true;
+		} else {
+			snformat(err, errlen,
+				 "clock: '%.*s' is not virtual or host",
+				 (int)vlen, v);
+			return -1;
+		}
 	} else if (KEY("for")) {
 		if (!valid_name(v, vlen)) {
 			snformat(err, errlen, "for: '%.*s' is not a guest name",

@@ -4,7 +4,8 @@
  * configuration file lands; docs/guests.md):
  *
  *   PATH [name=NAME] [mem=SIZE] [format=elf|raw|linux] [load=ADDR]
- *        [mode=protected|real] [for=GUEST] [-- GUEST COMMAND LINE]
+ *        [mode=protected|real] [clock=virtual|host] [for=GUEST]
+ *        [-- GUEST COMMAND LINE]
  *
  * A module with for=GUEST is not a guest: it becomes a multiboot module of
  * guest GUEST, with the text after "--" as its string.
@@ -29,6 +30,7 @@ struct guest_cfg {
 	u64 load;	/* raw images: load address and entry */
 	bool real_mode; /* start in real mode (default for raw images) */
 	char for_guest[GUESTCFG_NAME_MAX]; /* non-empty: a module of a guest */
+	bool host_clock; /* clock=host: exits are not hidden from its TSC */
 	char cmdline[GUESTCFG_CMDLINE_MAX];
 };
 

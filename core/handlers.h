@@ -35,6 +35,12 @@ struct mmio_region;
 enum exit_action mmio_emulate(struct vcpu *vcpu, struct exit_event *ev,
 			      const struct mmio_region *r);
 
+/* XCR0 bits a guest may set: x87, SSE, AVX where the CPU has them. */
+#define XCR0_X87 BIT(0)
+#define XCR0_SSE BIT(1)
+#define XCR0_AVX BIT(2)
+u64 guest_xcr0_mask(void);
+
 /* Inject #GP(0) / #UD into the guest (exception, no RIP change). */
 void vcpu_inject_gp(struct vcpu *vcpu);
 void vcpu_inject_ud(struct vcpu *vcpu);

@@ -28,7 +28,7 @@ static i64 hc_timer_oneshot(struct vcpu *vcpu, u64 vector, u64 us)
 	if (vector < 32 || vector > 255)
 		return HC_EINVAL;
 	vcpu->timer_vector = (u8)vector;
-	vcpu->timer_deadline = rdtsc() + tsc_from_us(us);
+	vcpu->timer_deadline = vm_guest_tsc(vcpu->vm) + tsc_from_us(us);
 	return 0;
 }
 

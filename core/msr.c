@@ -14,6 +14,9 @@
 #define MSR_IA32_PLATFORM_ID 0x17
 #define MSR_IA32_MCG_CAP     0x179
 #define MSR_IA32_MCG_STATUS  0x17a
+/* AMD interrupt-pending message (C1E, BKDG family 0Fh/10h): Linux reads it
+ * without a fault handler on the CPUs with the E400 erratum. */
+#define MSR_AMD_INT_PENDING_MSG 0xc0010055
 /* MTRR default type: MTRRs enabled, write-back (SDM Vol. 3A 12.11.2.1). */
 #define MTRR_DEF_TYPE_RESET 0xc06ull
 /* Valid bits of IA32_MTRR_DEF_TYPE: type 7:0, FE 10, E 11. */
@@ -85,7 +88,7 @@ static bool msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 	}
 	switch (index) {
 	case MSR_IA32_TSC:
-		*value = rdtsc();
+		*value = vm_guest_tsc(vcpu->vm);
 		return true;
 	case MSR_IA32_MTRRCAP:	    /* no variable or fixed MTRRs */
 	case MSR_IA32_PLATFORM_ID:  /* no platform ID */
@@ -93,6 +96,7 @@ static bool msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 	case MSR_IA32_MCG_CAP:	    /* no machine-check banks */
 	case MSR_IA32_MCG_STATUS:
 	case MSR_IA32_TSC_ADJUST:
+	case MSR_AMD_INT_PENDING_MSG: /* no C1E: nothing to report */
 		*value = 0;
 		return true;
 	case MSR_IA32_MTRR_DEF_TYPE:
@@ -126,6 +130,9 @@ static bool msr_write(struct vcpu *vcpu, u32 index, u64 value)
 		return true;
 	}
 	switch (index) {
+	case MSR_IA32_TSC:
+		vm_set_guest_tsc(vcpu->vm, value);
+		return true;
 	case MSR_IA32_MTRR_DEF_TYPE:
 		if (value & ~MTRR_DEF_TYPE_MASK)
 			return false;

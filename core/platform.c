@@ -2,9 +2,9 @@
 /*
  * The virtual PC: wiring of the device models (see core/platform.h).
  *
- * Guest time is the host TSC since the platform started, in nanoseconds;
- * the guest reads the host TSC directly (no offset), so the TSC-deadline
- * timer compares against tsc_base + time.
+ * Guest time is the guest's TSC (core/vm.c: host TSC + offset, frozen
+ * while Veneer handles an exit) since the platform started, in
+ * nanoseconds; the TSC-deadline timer compares against tsc_base + time.
  */
 #include "core/platform.h"
 #include "core/format.h"
@@ -26,7 +26,7 @@
 
 u64 platform_now_ns(const struct platform *p)
 {
-	u64 ticks = rdtsc() - p->tsc_base;
+	u64 ticks = vm_guest_tsc(p->vm) - p->tsc_base;
 
 	return (u64)(((unsigned __int128)ticks * p->ns_per_tick32) >> 32);
 }
@@ -106,6 +106,12 @@ void platform_uart_update_irq(struct platform *p)
 void platform_console_input(struct platform *p, u8 byte)
 {
 	vuart_receive(&p->vm->uart, byte);
+	/*
+	 * A new byte is a new event: give the edge-triggered IRQ 4 a fresh
+	 * rising edge even if the line was already up for an event the
+	 * guest's driver has not looked at yet, so no input waits unseen.
+	 */
+	isa_irq(p, PLATFORM_UART_IRQ, false);
 	platform_uart_update_irq(p);
 }
 
@@ -317,7 +323,7 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 
 	memset(p, 0, sizeof(*p));
 	p->vm = vm;
-	p->tsc_base = rdtsc();
+	p->tsc_base = vm_guest_tsc(vm);
 	p->ns_per_tick32 = (1000000000ull << 32) / tsc_hz();
 	vpic_init(&p->pic);
 	vpit_init(&p->pit, isa_irq, p, clock_now, p);

@@ -30,7 +30,7 @@ struct vcpu;
 
 struct platform {
 	struct vm *vm;
-	u64 tsc_base;	   /* host TSC at guest time 0 */
+	u64 tsc_base;	   /* guest TSC at guest time 0 */
 	u64 ns_per_tick32; /* guest ns per TSC tick, 32.32 fixed point */
 	struct vpic pic;
 	struct vpit pit;
@@ -58,7 +58,7 @@ void platform_tick(struct platform *p);
 
 /* Guest time of the next device timer expiry, or 0 for none. */
 u64 platform_next_deadline_ns(const struct platform *p);
-/* The same in host TSC ticks (0 for none). */
+/* The same as a guest TSC value (0 for none). */
 u64 platform_ns_to_tsc(const struct platform *p, u64 ns);
 
 /* An interrupt is waiting for `vcpu` (it would wake a HLT). */

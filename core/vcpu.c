@@ -96,7 +96,7 @@ static bool interrupt_waiting(struct vcpu *vcpu)
 	       platform_interrupt_pending(vcpu->vm->platform, vcpu);
 }
 
-/* Host TSC of the next timer of any kind for this vCPU, or 0. */
+/* Guest TSC of the next timer of any kind for this vCPU, or 0. */
 static u64 next_deadline(struct vcpu *vcpu)
 {
 	const struct platform *p = vcpu->vm->platform;
@@ -116,7 +116,8 @@ static u64 next_deadline(struct vcpu *vcpu)
  */
 static void update_events(struct vcpu *vcpu)
 {
-	if (vcpu->timer_deadline && rdtsc() >= vcpu->timer_deadline) {
+	if (vcpu->timer_deadline &&
+	    vm_guest_tsc(vcpu->vm) >= vcpu->timer_deadline) {
 		vcpu->timer_deadline = 0;
 		vcpu->intr_pending = true;
 		vcpu->pending_vector = vcpu->timer_vector;
@@ -143,10 +144,14 @@ static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 			(unsigned long long)guest_rip(vcpu));
 		return EXIT_ACTION_END;
 	}
+	/* Waiting is guest time: the guest's clock runs meanwhile. */
+	vm_clock_resume(vcpu->vm);
 	for (;;) {
 		update_events(vcpu);
-		if (interrupt_waiting(vcpu) || !vm_running(vcpu->vm))
+		if (interrupt_waiting(vcpu) || !vm_running(vcpu->vm)) {
+			vm_clock_freeze(vcpu->vm);
 			return EXIT_ACTION_SKIP;
+		}
 		if (!next_deadline(vcpu) && !console_has_focus(vcpu->vm)) {
 			vm_stop(vcpu->vm,
 				"halted at rip 0x%llx with no interrupt source "
@@ -196,17 +201,16 @@ static enum exit_action handle_invalid_insn(struct vcpu *vcpu,
 }
 
 /* XSETBV (SDM Vol. 2C): XCR0 only, x87 always set, AVX needs SSE, and only
- * features the host has. The host's XCR0 then follows the guest's. */
+ * the components guests are offered (core/cpuid.c). The host's XCR0 then
+ * follows the guest's: the host itself uses no extended state. */
 static enum exit_action handle_xsetbv(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 *g = vcpu->regs.gpr;
 	u64 value = (g[GPR_RDX] << 32) | (u32)g[GPR_RAX];
-	struct cpuid_regs leaf_d = cpuid_count(0xd, 0);
-	u64 supported = ((u64)leaf_d.edx << 32) | leaf_d.eax;
 
 	(void)ev;
 	if ((u32)g[GPR_RCX] != 0 || !(value & XCR0_X87) ||
-	    (value & ~supported) ||
+	    (value & ~guest_xcr0_mask()) ||
 	    ((value & XCR0_AVX) && !(value & XCR0_SSE)) ||
 	    !(read_cr4() & CR4_OSXSAVE)) {
 		vcpu_inject_gp(vcpu);
@@ -302,7 +306,18 @@ static void apply_pending(struct vcpu *vcpu)
 			vcpu_ops->request_intr_window(vcpu, true);
 		}
 	}
-	vcpu_ops->set_deadline(vcpu, next_deadline(vcpu));
+}
+
+/* Enter with the guest's clock running and its next deadline set. */
+static void enter(struct vcpu *vcpu, struct exit_event *ev)
+{
+	struct vm *vm = vcpu->vm;
+
+	vm_clock_resume(vm);
+	vcpu_ops->set_tsc_offset(vcpu, vm->tsc_offset);
+	vcpu_ops->set_deadline(vcpu, vm_host_tsc_of(vm, next_deadline(vcpu)));
+	vcpu_ops->run(vcpu, ev);
+	vm_clock_freeze(vm);
 }
 
 void vcpu_run_loop(struct vcpu *vcpu)
@@ -315,7 +330,7 @@ void vcpu_run_loop(struct vcpu *vcpu)
 
 		apply_pending(vcpu);
 		ev = (struct exit_event){.kind = EXIT_NONE};
-		vcpu_ops->run(vcpu, &ev);
+		enter(vcpu, &ev);
 		if ((u32)ev.kind < EXIT_KIND_COUNT)
 			vcpu->exits[ev.kind]++;
 		vcpu->exits_total++;

@@ -147,6 +147,8 @@ struct vcpu_ops {
 	void (*request_intr_window)(struct vcpu *vcpu, bool on);
 	/* Exit with EXIT_PREEMPT_TIMER at host TSC `tsc` (0 = no deadline). */
 	void (*set_deadline)(struct vcpu *vcpu, u64 tsc);
+	/* The guest's RDTSC reads host TSC + offset (wrapping) from now on. */
+	void (*set_tsc_offset)(struct vcpu *vcpu, u64 offset);
 	/* Flush this vCPU's guest TLB entries (all of them). */
 	void (*flush_tlb)(struct vcpu *vcpu);
 	/* Print vendor state for a "stopped" message (VMCS / VMCB dump). */

@@ -22,6 +22,39 @@ void *vm_gpa_to_hva(struct vm *vm, gpa_t g, u64 len)
 	return hpa_to_ptr(vm->ram_hpa + g.v);
 }
 
+u64 vm_guest_tsc(const struct vm *vm)
+{
+	return (vm->clock_frozen ? vm->frozen_host_tsc : rdtsc()) +
+	       vm->tsc_offset;
+}
+
+void vm_set_guest_tsc(struct vm *vm, u64 value)
+{
+	vm->tsc_offset =
+	    value - (vm->clock_frozen ? vm->frozen_host_tsc : rdtsc());
+}
+
+void vm_clock_freeze(struct vm *vm)
+{
+	if (!vm->hide_exit_time || vm->clock_frozen)
+		return;
+	vm->frozen_host_tsc = rdtsc();
+	vm->clock_frozen = true;
+}
+
+void vm_clock_resume(struct vm *vm)
+{
+	if (!vm->clock_frozen)
+		return;
+	vm->tsc_offset -= rdtsc() - vm->frozen_host_tsc;
+	vm->clock_frozen = false;
+}
+
+u64 vm_host_tsc_of(const struct vm *vm, u64 guest_tsc)
+{
+	return guest_tsc ? guest_tsc - vm->tsc_offset : 0;
+}
+
 /* First transition out of RUNNING wins; later ones are ignored. */
 static bool vm_end(struct vm *vm, enum vm_state to)
 {

@@ -50,6 +50,16 @@ struct vm {
 	struct platform *platform; /* the virtual PC: core/platform.h */
 	const void *image;	   /* how it was loaded, for a reboot */
 	u32 reboots;
+	/*
+	 * The guest's clock (core/vm.c): guest TSC = host TSC + tsc_offset.
+	 * With hide_exit_time, the time Veneer spends handling an exit is
+	 * taken out of the guest's clock (the clock is frozen from the exit
+	 * to the next entry), so a guest never sees an exit as lost time.
+	 */
+	u64 tsc_offset;
+	bool hide_exit_time;
+	bool clock_frozen;
+	u64 frozen_host_tsc;
 	bool console_midline; /* its last console output ended mid-line */
 	u64 partial_since;    /* TSC when its UART line buffer filled */
 	/* MSR state Veneer keeps for the guest (core/msr.c). */
@@ -72,6 +82,17 @@ void vm_stop(struct vm *vm, const char *fmt, ...) __printf(2, 3);
  * cannot be loaded again (the guest is then stopped).
  */
 bool vm_reboot(struct vcpu *vcpu);
+
+/* The guest's TSC now: frozen at the exit while Veneer handles it. */
+u64 vm_guest_tsc(const struct vm *vm);
+/* The guest set its TSC (IA32_TSC) to `value`. */
+void vm_set_guest_tsc(struct vm *vm, u64 value);
+/* Stop the guest's clock at an exit (with hide_exit_time). */
+void vm_clock_freeze(struct vm *vm);
+/* Let it run again, the frozen time taken out of the guest's TSC. */
+void vm_clock_resume(struct vm *vm);
+/* Host TSC at which the guest's TSC reaches `guest_tsc` (0 stays 0). */
+u64 vm_host_tsc_of(const struct vm *vm, u64 guest_tsc);
 
 /* Still running? */
 static inline bool vm_running(const struct vm *vm)

@@ -1291,6 +1291,17 @@ static void svm_set_deadline(struct vcpu *vcpu, u64 tsc)
 	svm_vcpu_of(vcpu)->deadline = tsc;
 }
 
+/* TSC_OFFSET (APM Vol. 2 15.30.5): guest RDTSC = host TSC + offset. */
+static void svm_set_tsc_offset(struct vcpu *vcpu, u64 offset)
+{
+	struct svm_vcpu *sv = svm_vcpu_of(vcpu);
+
+	if (sv->vmcb->control.tsc_offset == offset)
+		return;
+	sv->vmcb->control.tsc_offset = offset;
+	sv->dirty |= SVM_CLEAN_INTERCEPTS; /* clean bit 0 covers TSC_OFFSET */
+}
+
 static void svm_flush_tlb(struct vcpu *vcpu)
 {
 	/* Upgraded to flush-by-ASID in svm_prepare_entry() when possible. */
@@ -1351,6 +1362,7 @@ const struct vcpu_ops svm_ops = {
     .inject = svm_inject,
     .request_intr_window = svm_request_intr_window,
     .set_deadline = svm_set_deadline,
+    .set_tsc_offset = svm_set_tsc_offset,
     .flush_tlb = svm_flush_tlb,
     .dump = svm_dump,
 };

@@ -309,7 +309,8 @@ static int read_capabilities(void)
 	ok &= compute_controls("primary processor-based",
 			       true_msr(MSR_IA32_VMX_PROCBASED_CTLS,
 					MSR_IA32_VMX_TRUE_PROCBASED_CTLS),
-			       PROC_HLT_EXITING | PROC_USE_IO_BITMAPS |
+			       PROC_HLT_EXITING | PROC_USE_TSC_OFFSETTING |
+				   PROC_USE_IO_BITMAPS |
 				   PROC_USE_MSR_BITMAPS |
 				   PROC_SECONDARY_CONTROLS |
 				   PROC_MWAIT_EXITING | PROC_MONITOR_EXITING,
@@ -1979,6 +1980,13 @@ static void vmx_set_deadline(struct vcpu *vcpu, u64 tsc)
 	to_vmx(vcpu)->deadline = tsc;
 }
 
+/* TSC offsetting (SDM Vol. 3C 26.6.5): guest RDTSC = host TSC + offset. */
+static void vmx_set_tsc_offset(struct vcpu *vcpu, u64 offset)
+{
+	vmcs_activate(vcpu);
+	vmcs_write(VMCS_TSC_OFFSET, offset);
+}
+
 static void vmx_flush_tlb(struct vcpu *vcpu)
 {
 	/* Done before the next entry, on the CPU that will run the vCPU. */
@@ -2056,6 +2064,7 @@ const struct vcpu_ops vmx_ops = {
     .inject = vmx_inject,
     .request_intr_window = vmx_request_intr_window,
     .set_deadline = vmx_set_deadline,
+    .set_tsc_offset = vmx_set_tsc_offset,
     .flush_tlb = vmx_flush_tlb,
     .dump = vmx_dump,
 };

@@ -1,0 +1,26 @@
+# The benchmark (docs/benchmarks.md): a multiboot test kernel built with the
+# test-guest library, and the runner that boots it natively and under
+# Veneer. Included by the top Makefile after tests/guests/guests.mk (it uses
+# that file's GUEST_* variables and library objects).
+#
+#   make bench              QEMU (AMD-V, -icount) and Bochs (VT-x), native
+#                           and under Veneer; writes build/bench/results.json
+#                           and regenerates docs/benchmarks.md
+#   make bench ACCEL=kvm    QEMU with KVM (-cpu host), TSC cycles; no Bochs
+
+BENCH_OUT := $(BUILD)/bench
+BENCH_ELF := $(BENCH_OUT)/bench.elf
+ACCEL     ?= tcg
+
+$(BENCH_OUT)/bench.o: bench/bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS32) -c $< -o $@
+
+$(BENCH_ELF): $(BENCH_OUT)/bench.o $(GUEST_LIB32_OBJS) $(GUEST_SRC)/lib/guest32.ld
+	$(LD) -m elf_i386 $(GUEST_LDFLAGS) -T $(GUEST_SRC)/lib/guest32.ld -o $@ \
+		$< $(GUEST_LIB32_OBJS)
+
+# What `make bench` runs; the top Makefile's bench target depends on it.
+BENCH_RUN = $(PYTHON) bench/run-bench --accel $(ACCEL)
+
+-include $(BENCH_OUT)/bench.d

@@ -7,6 +7,7 @@
  * compared, and "segment N" in a message means program header N (from 0),
  * as `readelf -l` lists them.
  */
+#include "core/guestmem.h"
 #include "core/elf.h"
 #include "core/elf_spec.h"
 #include "core/format.h"
@@ -325,20 +326,8 @@ int elf_check(const void *image, u64 size, u64 ram_size, struct elf_info *info)
 
 static int zero_range(const struct elf_guest *guest, u64 gpa, u64 len)
 {
-	static const u8 zeroes[512];
-
-	if (guest->zero_guest)
-		return guest->zero_guest(guest->opaque, gpa, len);
-	while (len) {
-		u64 chunk = MIN(len, sizeof(zeroes));
-		int rc = guest->write_guest(guest->opaque, gpa, zeroes, chunk);
-
-		if (rc)
-			return rc;
-		gpa += chunk;
-		len -= chunk;
-	}
-	return 0;
+	return guest_zero_range(guest->write_guest, guest->zero_guest,
+				guest->opaque, gpa, len);
 }
 
 int elf_load(const void *image, u64 size, const struct elf_guest *guest,

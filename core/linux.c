@@ -7,6 +7,7 @@
  * "Linux boot protocol, X" cites section X of the kernel's
  * Documentation/arch/x86/boot.rst.
  */
+#include "core/guestmem.h"
 #include "core/linux.h"
 #include "core/format.h"
 #include "core/string.h"
@@ -520,20 +521,8 @@ static void e820_build(u64 ram_size, const struct linux_load_params *p,
 
 static int zero_range(const struct linux_guest *guest, u64 gpa, u64 len)
 {
-	static const u8 zeroes[512];
-
-	if (guest->zero_guest)
-		return guest->zero_guest(guest->opaque, gpa, len);
-	while (len) {
-		u64 chunk = MIN(len, sizeof(zeroes));
-		int rc = guest->write_guest(guest->opaque, gpa, zeroes, chunk);
-
-		if (rc)
-			return rc;
-		gpa += chunk;
-		len -= chunk;
-	}
-	return 0;
+	return guest_zero_range(guest->write_guest, guest->zero_guest,
+				guest->opaque, gpa, len);
 }
 
 static int write_bytes(const struct linux_guest *guest, u64 gpa,

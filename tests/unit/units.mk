@@ -12,7 +12,7 @@ UNIT_TESTS += test_memmap
 UNIT_SRCS_test_memmap := core/memmap.c core/format.c core/string.c \
 	tests/unit/host_printk.c
 UNIT_TESTS += test_elf
-UNIT_SRCS_test_elf := core/elf.c core/format.c
+UNIT_SRCS_test_elf := core/elf.c core/guestmem.c core/format.c
 UNIT_TESTS += test_page_alloc
 UNIT_SRCS_test_page_alloc := core/page_alloc.c core/format.c core/string.c \
 	tests/unit/host_printk.c
@@ -32,7 +32,7 @@ UNIT_SRCS_test_vuart := core/vdev/vuart.c
 UNIT_TESTS += test_iobus
 UNIT_SRCS_test_iobus := core/iobus.c
 UNIT_TESTS += test_linux
-UNIT_SRCS_test_linux := core/linux.c core/format.c
+UNIT_SRCS_test_linux := core/linux.c core/guestmem.c core/format.c
 UNIT_TESTS += test_vpic
 UNIT_SRCS_test_vpic := core/vdev/vpic.c
 UNIT_TESTS += test_vpit

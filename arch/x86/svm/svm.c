@@ -124,7 +124,8 @@ struct svm_vcpu {
 	u64 vmcb_pa;
 	u32 dirty;	  /* SVM_CLEAN_* bits written since the last VMRUN */
 	u8 tlb_control;	  /* SVM_TLB_* for the next VMRUN */
-	bool intr_window; /* V_IRQ + VINTR intercept are armed */
+	bool intr_window; /* the core asked for an interrupt-window exit */
+	u16 virq;	  /* SVM_VIRQ_QUEUED | vector for V_IRQ, or 0 */
 	u32 last_cpu;	  /* host CPU of the last VMRUN */
 	bool ran;	  /* last_cpu is valid */
 	u64 reinject;	  /* EVENTINJ from EXITINTINFO, or 0 */
@@ -133,6 +134,9 @@ struct svm_vcpu {
 };
 
 _Static_assert(sizeof(struct svm_vcpu) <= PAGE_SIZE, "svm_vcpu fits a page");
+
+/* svm_vcpu.virq: an external interrupt waiting in V_IRQ for the guest. */
+#define SVM_VIRQ_QUEUED 0x100
 
 static bool svm_has(u32 feature)
 {
@@ -477,6 +481,7 @@ static void svm_vcpu_reset(struct vcpu *vcpu, const struct vcpu_start_state *st)
 	sv->dirty = SVM_CLEAN_ALL;
 	sv->tlb_control = SVM_TLB_FLUSH_ALL;
 	sv->intr_window = false;
+	sv->virq = 0;
 	sv->reinject = 0;
 	sv->pending = 0;
 	sv->deadline = 0;
@@ -637,8 +642,13 @@ static void svm_inject(struct vcpu *vcpu, const struct vcpu_event *e)
 			panic("svm: vCPU %u: external interrupt vector %u is "
 			      "reserved for exceptions",
 			      vcpu->index, e->vector);
-		event |= SVM_EVENT_TYPE_INTR;
-		break;
+		if (sv->virq)
+			printk("svm: VM %s vCPU %u: interrupt %u replaces the "
+			       "queued %u that was never delivered\n",
+			       vcpu->vm->name, vcpu->index, e->vector,
+			       sv->virq & 0xff);
+		sv->virq = SVM_VIRQ_QUEUED | e->vector;
+		return;
 	case VCPU_EVENT_NMI:
 		event = 2 | SVM_EVENT_VALID | SVM_EVENT_TYPE_NMI;
 		break;
@@ -665,27 +675,41 @@ static void svm_inject(struct vcpu *vcpu, const struct vcpu_event *e)
 
 static void svm_request_intr_window(struct vcpu *vcpu, bool on)
 {
-	struct svm_vcpu *sv = svm_vcpu_of(vcpu);
-	struct vmcb_control *c = &sv->vmcb->control;
-	const u64 virq = SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR |
-			 (0xfull << SVM_VINTR_PRIO_SHIFT);
+	svm_vcpu_of(vcpu)->intr_window = on;
+}
 
-	if (on == sv->intr_window)
-		return;
-	/*
-	 * A virtual interrupt of top priority that is never taken: the
-	 * VINTR intercept fires as soon as the guest could take it
-	 * (APM Vol. 2 15.21.4).
-	 */
-	if (on) {
-		c->v_intr |= virq;
-		c->intercept_misc1 |= SVM_INTERCEPT1_VINTR;
-	} else {
-		c->v_intr &= ~(virq | (0xffull << SVM_VINTR_VECTOR_SHIFT));
-		c->intercept_misc1 &= ~SVM_INTERCEPT1_VINTR;
-	}
-	sv->intr_window = on;
-	sv->dirty |= SVM_CLEAN_TPR | SVM_CLEAN_INTERCEPTS;
+/*
+ * External interrupts reach the guest as a virtual interrupt (V_IRQ with
+ * the vector, APM Vol. 2 15.21.4), not through EVENTINJ: the guest takes
+ * it when its RFLAGS.IF and interrupt shadow allow, and the CPU clears
+ * V_IRQ when it does.  (EVENTINJ would do on hardware too, but QEMU's TCG
+ * VMRUN leaves an injected interrupt queued as a pending exception and
+ * may deliver it a second time later, with the guest's IF clear.)
+ * Without an interrupt to deliver, a window request is a V_IRQ of top
+ * priority that is never taken: the VINTR intercept fires as soon as the
+ * guest could take it.
+ */
+static void svm_sync_vintr(struct svm_vcpu *sv)
+{
+	struct vmcb_control *c = &sv->vmcb->control;
+	const u64 mask = SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR |
+			 (0xfull << SVM_VINTR_PRIO_SHIFT) |
+			 (0xffull << SVM_VINTR_VECTOR_SHIFT);
+	u64 v_intr = c->v_intr & ~mask;
+	u64 intercept = c->intercept_misc1 & ~(u64)SVM_INTERCEPT1_VINTR;
+
+	if (sv->virq || sv->intr_window)
+		v_intr |= SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR |
+			  (0xfull << SVM_VINTR_PRIO_SHIFT) |
+			  ((u64)(sv->virq & 0xff) << SVM_VINTR_VECTOR_SHIFT);
+	if (!sv->virq && sv->intr_window)
+		intercept |= SVM_INTERCEPT1_VINTR;
+	if (v_intr != c->v_intr)
+		sv->dirty |= SVM_CLEAN_TPR;
+	if (intercept != c->intercept_misc1)
+		sv->dirty |= SVM_CLEAN_INTERCEPTS;
+	c->v_intr = v_intr;
+	c->intercept_misc1 = intercept;
 }
 
 /* ---- entry and exit ---- */
@@ -712,6 +736,7 @@ static void svm_prepare_entry(struct vcpu *vcpu, struct svm_vcpu *sv,
 		sv->dirty = SVM_CLEAN_ALL;
 		sv->tlb_control = SVM_TLB_FLUSH_ALL;
 	}
+	svm_sync_vintr(sv);
 	/* An event cut short by the last exit goes first (15.20). */
 	if (sv->reinject) {
 		vmcb->control.event_inject = sv->reinject;
@@ -741,12 +766,20 @@ static void svm_after_exit(struct vcpu *vcpu, struct svm_vcpu *sv,
 	sv->tlb_control = SVM_TLB_NOTHING;
 	c->tlb_control = SVM_TLB_NOTHING;
 	c->event_inject = 0;
+	/* The CPU clears V_IRQ when the guest takes the interrupt. */
+	if (sv->virq && !(c->v_intr & SVM_VINTR_IRQ))
+		sv->virq = 0;
 	/*
 	 * A software interrupt (INTn) is not re-injected: RIP still points at
-	 * the INTn, which runs again.
+	 * the INTn, which runs again.  An external interrupt cut short goes
+	 * back to V_IRQ.
 	 */
 	if ((c->exit_int_info & SVM_EVENT_VALID) &&
-	    (c->exit_int_info & SVM_EVENT_TYPE_MASK) != SVM_EVENT_TYPE_SOFT_INT)
+	    (c->exit_int_info & SVM_EVENT_TYPE_MASK) == SVM_EVENT_TYPE_INTR)
+		sv->virq = SVM_VIRQ_QUEUED | (c->exit_int_info & 0xff);
+	else if ((c->exit_int_info & SVM_EVENT_VALID) &&
+		 (c->exit_int_info & SVM_EVENT_TYPE_MASK) !=
+		     SVM_EVENT_TYPE_SOFT_INT)
 		sv->reinject = c->exit_int_info;
 }
 
@@ -1014,7 +1047,7 @@ static bool svm_decode_exit(struct vcpu *vcpu, struct exit_event *ev)
 		break;
 	case SVM_EXIT_VINTR:
 		/* One-shot: the window is open now (svm.h). */
-		svm_request_intr_window(vcpu, false);
+		sv->intr_window = false;
 		ev->kind = EXIT_INTR_WINDOW;
 		break;
 	case SVM_EXIT_INIT:
@@ -1148,7 +1181,7 @@ static u64 svm_read(struct vcpu *vcpu, enum vcpu_field field)
 		const struct svm_vcpu *sv = svm_vcpu_of(vcpu);
 		return (s->rflags & RFLAGS_IF) &&
 		       !(vmcb->control.int_state & SVM_INT_SHADOW) &&
-		       !sv->reinject && !sv->pending;
+		       !sv->reinject && !sv->pending && !sv->virq;
 	}
 	case VCPU_FIELD_COUNT:
 		break;
@@ -1326,9 +1359,9 @@ static void svm_dump(struct vcpu *vcpu)
 	       c->exit_code, svm_exit_name(c->exit_code), c->exit_info1,
 	       c->exit_info2, c->exit_int_info);
 	printk("  eventinj %#lx queued %#lx reinject %#lx v_intr %#lx "
-	       "int_state %#lx next_rip %#lx\n",
+	       "virq %#x int_state %#lx next_rip %#lx\n",
 	       c->event_inject, sv->pending, sv->reinject, c->v_intr,
-	       c->int_state, c->next_rip);
+	       sv->virq, c->int_state, c->next_rip);
 	printk("  rip %016lx rsp %016lx rax %016lx rflags %08lx cpl %u\n",
 	       s->rip, s->rsp, s->rax, s->rflags, s->cpl);
 	printk("  cr0 %08lx cr2 %016lx cr3 %016lx cr4 %08lx efer %08lx\n",

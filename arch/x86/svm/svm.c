@@ -1360,8 +1360,8 @@ static void svm_dump(struct vcpu *vcpu)
 	       c->exit_info2, c->exit_int_info);
 	printk("  eventinj %#lx queued %#lx reinject %#lx v_intr %#lx "
 	       "virq %#x int_state %#lx next_rip %#lx\n",
-	       c->event_inject, sv->pending, sv->reinject, c->v_intr,
-	       sv->virq, c->int_state, c->next_rip);
+	       c->event_inject, sv->pending, sv->reinject, c->v_intr, sv->virq,
+	       c->int_state, c->next_rip);
 	printk("  rip %016lx rsp %016lx rax %016lx rflags %08lx cpl %u\n",
 	       s->rip, s->rsp, s->rax, s->rflags, s->cpl);
 	printk("  cr0 %08lx cr2 %016lx cr3 %016lx cr4 %08lx efer %08lx\n",

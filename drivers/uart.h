@@ -17,6 +17,14 @@ void uart_putc(char c);
 void uart_flush(void);
 /* One received byte, or -1 when none is waiting. */
 int uart_getc(void);
+/*
+ * Move received bytes from the UART into the driver's ring, where
+ * uart_getc() finds them: for a CPU with nothing else to do, so that input
+ * typed or pasted while the CPUs running guests are busy is not lost.
+ */
+void uart_rx_drain(void);
+/* Bytes the ring had to drop because nobody took input. */
+u64 uart_rx_dropped(void);
 /* The port in use (UART_COM1 before uart_init). */
 u16 uart_port(void);
 

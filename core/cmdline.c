@@ -171,10 +171,26 @@ static int apply_selftest(struct word value, struct hv_options *o, char *err,
 	return -1;
 }
 
+static int apply_stats(struct word value, struct hv_options *o, char *err,
+		       size_t errlen)
+{
+	u64 seconds;
+
+	if (!word_to_u64(value, 10, &seconds) || seconds > STATS_MAX_SECONDS) {
+		snformat(err, errlen,
+			 "stats: '%.*s' is not a number of seconds from 0 to "
+			 "%u",
+			 (int)value.len, value.s, STATS_MAX_SECONDS);
+		return -1;
+	}
+	o->stats_seconds = (u32)seconds;
+	return 0;
+}
+
 static const struct option_def cmdline_options[] = {
     {"serial", true, apply_serial},	{"baud", true, apply_baud},
     {"smp", true, apply_smp},		{"nosmp", false, apply_nosmp},
-    {"selftest", true, apply_selftest},
+    {"selftest", true, apply_selftest}, {"stats", true, apply_stats},
 };
 
 void cmdline_defaults(struct hv_options *o)
@@ -183,6 +199,7 @@ void cmdline_defaults(struct hv_options *o)
 	o->baud = UART_BASE_BAUD;
 	o->max_cpus = 0;
 	o->selftest = SELFTEST_NONE;
+	o->stats_seconds = 0;
 }
 
 /* Returns the next word at or after *pos, advancing *pos past it. */

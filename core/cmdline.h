@@ -7,6 +7,10 @@
  *   baud=N                                console speed; must divide 115200
  *   smp=N                                 start at most N CPUs (N >= 1)
  *   nosmp                                 the same as smp=1
+ *   stats=SECONDS                         every SECONDS (1-86400) of host
+ *                                         time, print each running vCPU's
+ *                                         exit counts (0: never, the default)
+ *   selftest=fault                        a host #UD after boot
  * A first word without '=' that contains '/' or ends in ".elf" is the image
  * path that QEMU and GRUB put there; it is skipped.
  */
@@ -25,17 +29,24 @@
 #define UART_BASE_BAUD 115200
 
 struct hv_options {
-	u16 serial_port; /* I/O port base of the console UART */
-	u32 baud;	 /* divides UART_BASE_BAUD */
-	u32 max_cpus;	 /* 0 = every CPU the firmware lists */
-	u32 selftest;	 /* SELFTEST_*: a deliberate failure after boot */
+	u16 serial_port;   /* I/O port base of the console UART */
+	u32 baud;	   /* divides UART_BASE_BAUD */
+	u32 max_cpus;	   /* 0 = every CPU the firmware lists */
+	u32 selftest;	   /* SELFTEST_*: a deliberate failure after boot */
+	u32 stats_seconds; /* periodic exit statistics; 0 = off */
 };
+
+/* stats=SECONDS: at most a day between two reports. */
+#define STATS_MAX_SECONDS 86400
 
 /* selftest=fault: a host #UD after boot, to show the host-fatal path. */
 #define SELFTEST_NONE  0
 #define SELFTEST_FAULT 1
 
-/* Fills o with the defaults: COM1, 115200 baud, all CPUs. */
+/*
+ * Fills o with the defaults: COM1, 115200 baud, all CPUs, no self-test, no
+ * periodic statistics.
+ */
 void cmdline_defaults(struct hv_options *o);
 
 /*

@@ -8,6 +8,7 @@
  * others still run.
  */
 #include "core/guest.h"
+#include "core/cmdline.h"
 #include "core/console.h"
 #include "core/platform.h"
 #include "core/elf.h"
@@ -23,6 +24,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/tsc.h"
 
 /* QEMU isa-debug-exit compatible port: a write of N ends the guest. */
 #define DEBUG_EXIT_PORT	     0xf4
@@ -473,20 +475,33 @@ static struct vm *vm_by_name(const char *name)
 	return NULL;
 }
 
-/* Exit statistics of one vCPU, on one line: the kinds that happened. */
-static void print_exit_stats(const struct vcpu *vcpu)
+/*
+ * Exit statistics of one vCPU, on one line: the kinds that happened.
+ * `prefix` goes between "veneer: " and "guest NAME" ("" at the vCPU's end,
+ * "stats S.mmm s: " for the periodic reports).
+ */
+static void print_exit_stats(const struct vcpu *vcpu, const char *prefix)
 {
+	u64 counts[EXIT_KIND_COUNT], total;
 	char line[400];
-	int len = snformat(
-	    line, sizeof(line), "veneer: guest %s vcpu %u exits: %llu",
-	    vcpu->vm->name, vcpu->index, (unsigned long long)vcpu->exits_total);
+	int len;
 
+	/*
+	 * Copied first, in relaxed loads: in the periodic report the vCPU's
+	 * CPU goes on counting, and formatting takes much longer than this.
+	 */
+	for (u32 k = 0; k < EXIT_KIND_COUNT; k++)
+		counts[k] = __atomic_load_n(&vcpu->exits[k], __ATOMIC_RELAXED);
+	total = __atomic_load_n(&vcpu->exits_total, __ATOMIC_RELAXED);
+	len = snformat(line, sizeof(line),
+		       "veneer: %sguest %s vcpu %u exits: %llu", prefix,
+		       vcpu->vm->name, vcpu->index, (unsigned long long)total);
 	for (u32 k = 0; k < EXIT_KIND_COUNT && len < (int)sizeof(line); k++) {
-		if (!vcpu->exits[k])
+		if (!counts[k])
 			continue;
 		len += snformat(line + len, sizeof(line) - (size_t)len,
 				" %s=%llu", exit_kind_name((enum exit_kind)k),
-				(unsigned long long)vcpu->exits[k]);
+				(unsigned long long)counts[k]);
 	}
 	printk("%s\n", line);
 }
@@ -504,7 +519,7 @@ static void guest_cpu_main(void *arg)
 	vcpu_run_loop(vcpu);
 	if (vm_running(vm))
 		vm_stop(vm, "its vCPU loop ended");
-	print_exit_stats(vcpu);
+	print_exit_stats(vcpu, "");
 	this_cpu()->vcpu = NULL;
 	__atomic_fetch_sub(&guests_running, 1, __ATOMIC_SEQ_CST);
 }
@@ -563,10 +578,86 @@ static u32 collect_guests(const struct boot_info *bi,
 	return n;
 }
 
+/*
+ * The periodic report of stats=SECONDS: one line per vCPU of every running
+ * guest. The counters belong to the guests' CPUs, which go on counting
+ * while this CPU reads them without a lock: each 64-bit counter is read in
+ * one load, so each number is one the vCPU really had, but the line is no
+ * exact snapshot (TOTAL may differ by a few from the sum of the kinds).
+ * That is good enough for statistics and costs the guests nothing.
+ */
+static void print_periodic_stats(u64 elapsed_ms)
+{
+	char prefix[40];
+
+	snformat(prefix, sizeof(prefix), "stats %llu.%03llu s: ",
+		 (unsigned long long)(elapsed_ms / 1000),
+		 (unsigned long long)(elapsed_ms % 1000));
+	/*
+	 * A guest's partial line (a prompt) may be on the console: start on
+	 * a fresh line. (Racy like the counters; the guest's next output
+	 * then continues below without its [NAME] prefix.)
+	 */
+	for (u32 i = 0; i < vm_count; i++) {
+		if (vm_running(&vms[i]) && vms[i].console_midline) {
+			printk("\n");
+			break;
+		}
+	}
+	for (u32 i = 0; i < vm_count; i++) {
+		const struct vm *vm = &vms[i];
+
+		if (!vm_running(vm))
+			continue;
+		for (u32 j = 0; j < vm->vcpu_count; j++)
+			print_exit_stats(vm->vcpus[j], prefix);
+	}
+}
+
+/* stats=SECONDS from the hypervisor command line, or 0. */
+static u32 stats_seconds(const struct boot_info *bi)
+{
+	struct hv_options opt;
+	char err[160];
+
+	/* boot_main() has parsed the same line already and accepted it. */
+	if (cmdline_parse(bi->cmdline, &opt, err, sizeof(err)))
+		return 0;
+	return opt.stats_seconds;
+}
+
+/*
+ * The boot CPU waits here for the guests to end; every `seconds` (0: never)
+ * it reports their exit counts meanwhile. Time is the host TSC's (under
+ * QEMU -icount and in Bochs: emulated time).
+ */
+static void wait_for_guests(u32 seconds)
+{
+	u64 hz = tsc_hz(), start = rdtsc();
+	u64 interval = seconds * hz, next = start + interval;
+
+	while (__atomic_load_n(&guests_running, __ATOMIC_SEQ_CST)) {
+		u64 now;
+
+		cpu_relax();
+		if (!interval)
+			continue;
+		now = rdtsc();
+		if (now < next)
+			continue;
+		print_periodic_stats((now - start) /
+				     (hz / 1000 ? hz / 1000 : 1));
+		/* Behind by more than a period (a slow console): skip ahead. */
+		next += interval;
+		if (next <= now)
+			next = now + interval;
+	}
+}
+
 enum power_status guests_run(const struct boot_info *bi)
 {
 	static struct guest_image images[VM_MAX];
-	u32 failed = 0, ncpus = cpus_online(), next_cpu = 1;
+	u32 failed = 0, ncpus = cpus_online(), next_cpu = 1, stats;
 	struct vcpu *on_boot_cpu = NULL;
 	u32 n = collect_guests(bi, images, &failed);
 	char err[200];
@@ -630,10 +721,18 @@ enum power_status guests_run(const struct boot_info *bi)
 		if (!smp_call_on(cpu, guest_cpu_main, &vcpus[vm->id]))
 			panic("cpu %u did not take guest %s", cpu, vm->name);
 	}
-	if (on_boot_cpu)
+	stats = stats_seconds(bi);
+	if (on_boot_cpu) {
+		/* The boot CPU is busy: the reports need a CPU of their own. */
+		if (stats)
+			printk(
+			    "veneer: stats: no CPU to spare (guest %s runs on "
+			    "cpu 0): no periodic statistics\n",
+			    on_boot_cpu->vm->name);
+		stats = 0;
 		guest_cpu_main(on_boot_cpu);
-	while (__atomic_load_n(&guests_running, __ATOMIC_SEQ_CST))
-		cpu_relax();
+	}
+	wait_for_guests(stats);
 
 	u32 ok = 0;
 

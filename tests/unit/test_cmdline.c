@@ -45,6 +45,8 @@ static void test_defaults(void **state)
 	assert_int_equal(o.serial_port, 0x3f8);
 	assert_int_equal(o.baud, 115200);
 	assert_int_equal(o.max_cpus, 0);
+	assert_int_equal(o.selftest, SELFTEST_NONE);
+	assert_int_equal(o.stats_seconds, 0);
 	o = parse_ok(NULL);
 	assert_int_equal(o.serial_port, 0x3f8);
 	o = parse_ok("   \t  ");
@@ -76,6 +78,41 @@ static void test_baud_and_smp(void **state)
 	/* Later options win, as on any command line. */
 	assert_int_equal(parse_ok("nosmp smp=3").max_cpus, 3);
 	assert_int_equal(parse_ok("smp=3 nosmp").max_cpus, 1);
+}
+
+static void test_stats(void **state)
+{
+	struct hv_options o;
+
+	(void)state;
+	assert_int_equal(parse_ok("stats=5").stats_seconds, 5);
+	assert_int_equal(parse_ok("stats=1").stats_seconds, 1);
+	assert_int_equal(parse_ok("stats=86400").stats_seconds, 86400);
+	/* 0 turns the reports off again, as the default has them. */
+	assert_int_equal(parse_ok("stats=10 stats=0").stats_seconds, 0);
+	o = parse_ok("build/veneer.elf smp=2 stats=30 serial=ttyS1");
+	assert_int_equal(o.stats_seconds, 30);
+	assert_int_equal(o.max_cpus, 2);
+	assert_int_equal(o.serial_port, 0x2f8);
+	assert_string_equal(parse_err("stats"),
+			    "stats: needs a value (stats=...)");
+	assert_string_equal(parse_err("stats="),
+			    "stats: needs a value (stats=...)");
+	assert_string_equal(
+	    parse_err("stats=86401"),
+	    "stats: '86401' is not a number of seconds from 0 to 86400");
+	assert_string_equal(
+	    parse_err("stats=-1"),
+	    "stats: '-1' is not a number of seconds from 0 to 86400");
+	assert_string_equal(
+	    parse_err("stats=1.5"),
+	    "stats: '1.5' is not a number of seconds from 0 to 86400");
+	assert_string_equal(
+	    parse_err("stats=0x10"),
+	    "stats: '0x10' is not a number of seconds from 0 to 86400");
+	assert_string_equal(parse_err("stats=99999999999999999999999"),
+			    "stats: '99999999999999999999999' is not a number "
+			    "of seconds from 0 to 86400");
 }
 
 static void test_image_path_is_skipped(void **state)
@@ -164,6 +201,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_serial),
 	    cmocka_unit_test(test_baud_and_smp),
+	    cmocka_unit_test(test_stats),
 	    cmocka_unit_test(test_image_path_is_skipped),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_error_message_truncated_safely),

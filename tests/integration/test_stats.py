@@ -31,8 +31,8 @@ from conftest import IMAGE, LAUNCHER, REPO_ROOT
 SPIN = os.path.join(REPO_ROOT, "build", "guests", "spin.elf")
 HELLO = os.path.join(REPO_ROOT, "build", "guests", "hello.elf")
 STATS_RE = re.compile(r"^veneer: stats (\d+)\.(\d{3}) s: guest (\S+) vcpu (\d+) "
-                      r"exits: (\d+)((?: [a-z_]+=\d+)*)$")
-END_RE = re.compile(r"^veneer: guest (\S+) vcpu (\d+) exits: (\d+)((?: [a-z_]+=\d+)*)$")
+                      r"exits: (\d+)((?: [a-z-]+=\d+)*)$")
+END_RE = re.compile(r"^veneer: guest (\S+) vcpu (\d+) exits: (\d+)((?: [a-z-]+=\d+)*)$")
 
 
 def parse_stats(lines):

@@ -35,6 +35,8 @@ struct boot_module {
 	u64 start; /* host-physical, first byte */
 	u64 end;   /* host-physical, one past the last byte */
 	char string[BOOTINFO_MODSTR_MAX]; /* the loader's module string */
+	u32 string_len; /* its full length: above BOOTINFO_MODSTR_MAX - 1, cut
+			 */
 };
 
 struct boot_info {

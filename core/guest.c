@@ -14,6 +14,7 @@
 #include "core/elf.h"
 #include "core/format.h"
 #include "core/guestcfg.h"
+#include "drivers/uart.h"
 #include "core/linux.h"
 #include "core/mbguest.h"
 #include "core/mm.h"
@@ -524,6 +525,12 @@ static void guest_cpu_main(void *arg)
 	__atomic_fetch_sub(&guests_running, 1, __ATOMIC_SEQ_CST);
 }
 
+/* The loader's string of module i was longer than boot_info keeps. */
+static bool module_string_cut(const struct boot_info *bi, u32 i)
+{
+	return bi->modules[i].string_len >= BOOTINFO_MODSTR_MAX;
+}
+
 /* Parse every module string: guests first, then attach their modules. */
 static u32 collect_guests(const struct boot_info *bi,
 			  struct guest_image *images, u32 *failed)
@@ -534,6 +541,15 @@ static u32 collect_guests(const struct boot_info *bi,
 	for (u32 i = 0; i < bi->module_count; i++) {
 		struct guest_image *gi = &images[n];
 
+		if (module_string_cut(bi, i)) {
+			printk("veneer: module %u ('%.48s...'): its string is "
+			       "%u bytes, longer than the %u Veneer accepts\n",
+			       i, bi->modules[i].string,
+			       bi->modules[i].string_len,
+			       BOOTINFO_MODSTR_MAX - 1);
+			(*failed)++;
+			continue;
+		}
 		if (guestcfg_parse(bi->modules[i].string, &gi->cfg, err,
 				   sizeof(err))) {
 			printk("veneer: module %u ('%s'): %s\n", i,
@@ -557,7 +573,8 @@ static u32 collect_guests(const struct boot_info *bi,
 		struct guest_cfg cfg;
 		struct guest_image *owner = NULL;
 
-		if (guestcfg_parse(bi->modules[i].string, &cfg, err,
+		if (module_string_cut(bi, i) ||
+		    guestcfg_parse(bi->modules[i].string, &cfg, err,
 				   sizeof(err)) ||
 		    !cfg.for_guest[0])
 			continue;
@@ -627,8 +644,8 @@ static u32 stats_seconds(const struct boot_info *bi)
 }
 
 /*
- * The boot CPU waits here for the guests to end; every `seconds` (0: never)
- * it reports their exit counts meanwhile. Time is the host TSC's (under
+ * The boot CPU waits here for the guests to end, draining console input
+ * meanwhile; every `seconds` (0: never) it reports their exit counts. Time is the host TSC's (under
  * QEMU -icount and in Bochs: emulated time).
  */
 static void wait_for_guests(u32 seconds)
@@ -640,6 +657,9 @@ static void wait_for_guests(u32 seconds)
 		u64 now;
 
 		cpu_relax();
+		/* Keep the console UART's small FIFO from overrunning while
+		 * the guests' CPUs run (drivers/uart.c). */
+		uart_rx_drain();
 		if (!interval)
 			continue;
 		now = rdtsc();

@@ -30,15 +30,17 @@ static u32 normalise_mem_type(u32 type)
 
 /*
  * Copies a loader string of at most max_src bytes (it may lack its NUL)
- * into dst; warns when it had to cut it.
+ * into dst; warns when it had to cut it. Returns the string's full length.
  */
-static void copy_loader_string(char *dst, size_t dst_size, const char *src,
-			       size_t max_src, const char *what)
+static size_t copy_loader_string(char *dst, size_t dst_size, const char *src,
+				 size_t max_src, const char *what)
 {
 	size_t len = 0;
 
 	while (len < max_src && src[len])
 		len++;
+	size_t full = len;
+
 	if (len >= dst_size) {
 		printk("multiboot: warning: %s is %zu bytes, keeping the first "
 		       "%zu\n",
@@ -47,6 +49,7 @@ static void copy_loader_string(char *dst, size_t dst_size, const char *src,
 	}
 	memcpy(dst, src, len);
 	dst[len] = '\0';
+	return full;
 }
 
 static void add_range(struct boot_info *out, u64 base, u64 length, u32 type,
@@ -93,9 +96,10 @@ static bool add_module(struct boot_info *out, u64 start, u64 end,
 	m->start = start;
 	m->end = end;
 	snformat(what, sizeof(what), "module %u string", index);
+	m->string_len = 0;
 	if (string)
-		copy_loader_string(m->string, sizeof(m->string), string,
-				   max_string, what);
+		m->string_len = copy_loader_string(m->string, sizeof(m->string),
+						   string, max_string, what);
 	else
 		m->string[0] = '\0';
 	return true;

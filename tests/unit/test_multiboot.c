@@ -333,8 +333,9 @@ static u32 mb2_add_string(u32 type, const char *s)
 
 static void mb2_add_module(u32 start, u32 end, const char *s)
 {
-	u8 payload[256];
+	u8 payload[1024];
 
+	assert_true(8 + strlen(s) + 1 <= sizeof(payload));
 	memcpy(payload, &start, 4);
 	memcpy(payload + 4, &end, 4);
 	memcpy(payload + 8, s, strlen(s) + 1);
@@ -583,6 +584,29 @@ static void test_mb2_module_clipping(void **state)
 	assert_null(strstr(host_printk_text(), "ignoring module 33"));
 }
 
+/* A module string longer than boot_info keeps: cut, and its full length
+ * kept, so that the guest it declares can be refused, not half-read. */
+static void test_mb2_module_string_too_long(void **state)
+{
+	char long_string[BOOTINFO_MODSTR_MAX + 200];
+
+	(void)state;
+	memset(long_string, 'x', sizeof(long_string) - 1);
+	long_string[sizeof(long_string) - 1] = '\0';
+	mb2_begin();
+	mb2_add_module(0x1000, 0x2000, "vmlinuz -- quiet");
+	mb2_add_module(0x3000, 0x4000, long_string);
+	mb2_add_mmap(mb2_map, 1);
+	assert_int_equal(parse(MB2_BOOTLOADER_MAGIC, mb2_end()), 0);
+	assert_int_equal(bi.module_count, 2);
+	assert_int_equal(bi.modules[0].string_len, 16);
+	assert_int_equal(bi.modules[1].string_len, sizeof(long_string) - 1);
+	assert_int_equal(strlen(bi.modules[1].string), BOOTINFO_MODSTR_MAX - 1);
+	assert_non_null(strstr(host_printk_text(),
+			       "module 1 string is 711 bytes, keeping the "
+			       "first 511"));
+}
+
 #define T(f) cmocka_unit_test_setup(f, reset)
 
 int main(void)
@@ -605,6 +629,7 @@ int main(void)
 	    T(test_mb2_mmap_larger_entries),
 	    T(test_mb2_misaligned_info),
 	    T(test_mb2_module_clipping),
+	    T(test_mb2_module_string_too_long),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -645,8 +645,8 @@ static u32 stats_seconds(const struct boot_info *bi)
 
 /*
  * The boot CPU waits here for the guests to end, draining console input
- * meanwhile; every `seconds` (0: never) it reports their exit counts. Time is the host TSC's (under
- * QEMU -icount and in Bochs: emulated time).
+ * meanwhile; every `seconds` (0: never) it reports their exit counts. Time is
+ * the host TSC's (under QEMU -icount and in Bochs: emulated time).
  */
 static void wait_for_guests(u32 seconds)
 {

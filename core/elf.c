@@ -324,13 +324,13 @@ int elf_check(const void *image, u64 size, u64 ram_size, struct elf_info *info)
 	return open_image(&f, image, size, ram_size, info);
 }
 
-static int zero_range(const struct elf_guest *guest, u64 gpa, u64 len)
+static int zero_range(const struct guest_mem *guest, u64 gpa, u64 len)
 {
 	return guest_zero_range(guest->write_guest, guest->zero_guest,
 				guest->opaque, gpa, len);
 }
 
-int elf_load(const void *image, u64 size, const struct elf_guest *guest,
+int elf_load(const void *image, u64 size, const struct guest_mem *guest,
 	     struct elf_info *info)
 {
 	struct elf_file f;

@@ -12,20 +12,11 @@
 #define VENEER_CORE_ELF_H
 
 #include "core/types.h"
+#include "core/guestmem.h"
 
 #define ELF_ERROR_MAX 160
 /* More program headers than this is refused (real kernels have < 16). */
 #define ELF_MAX_PHDRS 64
-
-struct elf_guest {
-	u64 ram_size; /* guest RAM is guest-physical [0, ram_size) */
-	/* Copies len bytes to guest-physical gpa; 0 on success. */
-	int (*write_guest)(void *opaque, u64 gpa, const void *src, u64 len);
-	/* Zeroes [gpa, gpa+len); 0 on success.  May be NULL: then zeroes
-	 * are written through write_guest. */
-	int (*zero_guest)(void *opaque, u64 gpa, u64 len);
-	void *opaque;
-};
 
 struct elf_info {
 	int elf_class;	 /* 32 or 64 */
@@ -48,7 +39,7 @@ int elf_check(const void *image, u64 size, u64 ram_size, struct elf_info *info);
  * Returns 0, or -1 with info->error set (guest RAM is untouched unless a
  * write_guest/zero_guest call itself failed).
  */
-int elf_load(const void *image, u64 size, const struct elf_guest *guest,
+int elf_load(const void *image, u64 size, const struct guest_mem *guest,
 	     struct elf_info *info);
 
 #endif /* VENEER_CORE_ELF_H */

@@ -262,7 +262,7 @@ static bool load_raw(struct vm *vm, const struct guest_image *gi,
 static bool load_multiboot(struct vm *vm, const struct guest_image *gi,
 			   struct vcpu_start_state *st, char *err, size_t len)
 {
-	const struct elf_guest eg = {.ram_size = vm->ram_size,
+	const struct guest_mem eg = {.ram_size = vm->ram_size,
 				     .write_guest = write_guest,
 				     .zero_guest = zero_guest,
 				     .opaque = vm};
@@ -334,10 +334,10 @@ static bool load_multiboot(struct vm *vm, const struct guest_image *gi,
 static bool load_linux(struct vm *vm, const struct guest_image *gi,
 		       struct vcpu_start_state *st, char *err, size_t len)
 {
-	const struct linux_guest lg = {.ram_size = vm->ram_size,
-				       .write_guest = write_guest,
-				       .zero_guest = zero_guest,
-				       .opaque = vm};
+	const struct guest_mem lg = {.ram_size = vm->ram_size,
+				     .write_guest = write_guest,
+				     .zero_guest = zero_guest,
+				     .opaque = vm};
 	const struct boot_module *initrd =
 	    gi->module_count ? gi->modules[0] : NULL;
 	struct linux_load_params p = {

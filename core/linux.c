@@ -519,14 +519,14 @@ static void e820_build(u64 ram_size, const struct linux_load_params *p,
 
 /* ---- writing guest memory ---- */
 
-static int zero_range(const struct linux_guest *guest, u64 gpa, u64 len)
+static int zero_range(const struct guest_mem *guest, u64 gpa, u64 len)
 {
 	return guest_zero_range(guest->write_guest, guest->zero_guest,
 				guest->opaque, gpa, len);
 }
 
-static int write_bytes(const struct linux_guest *guest, u64 gpa,
-		       const void *src, u64 len)
+static int write_bytes(const struct guest_mem *guest, u64 gpa, const void *src,
+		       u64 len)
 {
 	return guest->write_guest(guest->opaque, gpa, src, len);
 }
@@ -535,7 +535,7 @@ static int write_bytes(const struct linux_guest *guest, u64 gpa,
  * One 4 KiB table whose entry i is first + i * step, written in pieces so
  * that no page-sized buffer sits on the (small) hypervisor stack.
  */
-static int write_table(const struct linux_guest *guest, u64 gpa, u64 first,
+static int write_table(const struct guest_mem *guest, u64 gpa, u64 first,
 		       u64 step, u32 used)
 {
 	u64 chunk[64];
@@ -561,7 +561,7 @@ static int write_table(const struct linux_guest *guest, u64 gpa, u64 first,
  * kernel, boot_params, command line and initrd, which the 64-bit protocol
  * requires to be identity-mapped.
  */
-static int write_identity_map(const struct linux_guest *guest)
+static int write_identity_map(const struct guest_mem *guest)
 {
 	const u64 table = PTE_PRESENT | PTE_WRITABLE;
 	int rc;
@@ -577,7 +577,7 @@ static int write_identity_map(const struct linux_guest *guest)
 	return rc;
 }
 
-int linux_write_entry_tables(const struct linux_guest *guest,
+int linux_write_entry_tables(const struct guest_mem *guest,
 			     enum linux_entry_mode mode,
 			     struct linux_cpu_entry *cpu)
 {
@@ -638,7 +638,7 @@ static void put_u32(u8 *hdr, u32 at, u32 v)
  * the header must.  ext_ramdisk_* and ext_cmd_line_ptr stay 0: the initrd
  * ends below initrd_addr_max + 1 <= 4 GiB and the command line is low.
  */
-static int write_boot_params(const struct linux_guest *guest,
+static int write_boot_params(const struct guest_mem *guest,
 			     const struct linux_load_params *p,
 			     const struct linux_boot *out,
 			     const struct e820_map *map)
@@ -679,7 +679,7 @@ static int write_boot_params(const struct linux_guest *guest,
 	return rc;
 }
 
-static int write_cmdline(const struct linux_guest *guest,
+static int write_cmdline(const struct guest_mem *guest,
 			 const struct linux_load_params *p,
 			 const struct linux_boot *out)
 {
@@ -695,7 +695,7 @@ static int write_cmdline(const struct linux_guest *guest,
 }
 
 /* Everything that can be refused, before guest RAM is touched. */
-static int plan(const struct linux_guest *guest,
+static int plan(const struct guest_mem *guest,
 		const struct linux_load_params *p, struct linux_boot *out)
 {
 	u64 ram = guest->ram_size;
@@ -734,8 +734,8 @@ static int write_failed(struct linux_boot *out, const char *what, int rc)
 		      what, rc);
 }
 
-int linux_load(const struct linux_guest *guest,
-	       const struct linux_load_params *p, struct linux_boot *out)
+int linux_load(const struct guest_mem *guest, const struct linux_load_params *p,
+	       struct linux_boot *out)
 {
 	struct e820_map map;
 	int rc;

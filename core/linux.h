@@ -37,6 +37,7 @@
 #define VENEER_CORE_LINUX_H
 
 #include "core/types.h"
+#include "core/guestmem.h"
 #include "core/linux_spec.h"
 
 #define LINUX_PROTOCOL_MIN LINUX_PROTOCOL(2, 12)
@@ -67,16 +68,6 @@
 
 #define LINUX_ERROR_MAX	  200
 #define LINUX_VERSION_MAX 80
-
-struct linux_guest {
-	u64 ram_size; /* guest RAM is guest-physical [0, ram_size) */
-	/* Copies len bytes to guest-physical gpa; 0 on success. */
-	int (*write_guest)(void *opaque, u64 gpa, const void *src, u64 len);
-	/* Zeroes [gpa, gpa+len); 0 on success.  May be NULL: then zeroes
-	 * are written through write_guest. */
-	int (*zero_guest)(void *opaque, u64 gpa, u64 len);
-	void *opaque;
-};
 
 /* What linux_check() learned from the setup header. */
 struct linux_kernel {
@@ -137,7 +128,7 @@ struct linux_cpu_entry {
  * and rsi (left 0).  Returns 0 or the first failing callback's result.
  * Needs ram_size >= LINUX_BOOT_AREA_END (linux_load() checks it).
  */
-int linux_write_entry_tables(const struct linux_guest *guest,
+int linux_write_entry_tables(const struct guest_mem *guest,
 			     enum linux_entry_mode mode,
 			     struct linux_cpu_entry *cpu);
 
@@ -177,7 +168,7 @@ struct linux_boot {
  * or -1 with out->error set (guest RAM is untouched unless a write_guest
  * or zero_guest call itself failed).
  */
-int linux_load(const struct linux_guest *guest,
+int linux_load(const struct guest_mem *guest,
 	       const struct linux_load_params *params, struct linux_boot *out);
 
 #endif /* VENEER_CORE_LINUX_H */

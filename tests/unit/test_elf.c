@@ -51,14 +51,14 @@ static int reset(void **state)
 	return 0;
 }
 
-static const struct elf_guest guest_with_zero = {
+static const struct guest_mem guest_with_zero = {
     .ram_size = RAM_SIZE,
     .write_guest = ram_write,
     .zero_guest = ram_zero,
     .opaque = ram,
 };
 
-static const struct elf_guest guest_write_only = {
+static const struct guest_mem guest_write_only = {
     .ram_size = RAM_SIZE,
     .write_guest = ram_write,
     .opaque = ram,

@@ -32,7 +32,7 @@ static const char *self_path;  /* argv[0], to find build/linux/ */
 
 static int ram_write(void *opaque, u64 gpa, const void *src, u64 len)
 {
-	const struct linux_guest *g = opaque;
+	const struct guest_mem *g = opaque;
 
 	assert_true(gpa <= g->ram_size && len <= g->ram_size - gpa);
 	if ((int)writes++ == fail_write_at)
@@ -43,14 +43,14 @@ static int ram_write(void *opaque, u64 gpa, const void *src, u64 len)
 
 static int ram_zero(void *opaque, u64 gpa, u64 len)
 {
-	const struct linux_guest *g = opaque;
+	const struct guest_mem *g = opaque;
 
 	assert_true(gpa <= g->ram_size && len <= g->ram_size - gpa);
 	memset(ram + gpa, 0, len);
 	return 0;
 }
 
-static struct linux_guest guest;
+static struct guest_mem guest;
 
 static int reset(void **state)
 {
@@ -58,7 +58,7 @@ static int reset(void **state)
 	memset(ram, RAM_FILL, sizeof(ram));
 	writes = 0;
 	fail_write_at = -1;
-	guest = (struct linux_guest){
+	guest = (struct guest_mem){
 	    .ram_size = MiB(64),
 	    .write_guest = ram_write,
 	    .zero_guest = ram_zero,

@@ -62,7 +62,7 @@ static void write_part(const char *dir, const char *name, u64 gpa, u64 len)
 int main(int argc, char **argv)
 {
 	struct linux_load_params p = {0};
-	struct linux_guest guest = {0};
+	struct guest_mem guest = {0};
 	struct linux_boot boot;
 
 	if (argc != 7) {

@@ -57,6 +57,16 @@ void console_flush_stale(struct vm *vm)
 	vuart_flush(&vm->uart);
 }
 
+u64 console_next_due(const struct vm *vm)
+{
+	u64 due = console_has_focus(vm) ? next_poll : ~0ull;
+
+	if (vm->partial_since)
+		due = MIN(due, vm->partial_since +
+				   tsc_from_us(PARTIAL_LINE_DELAY_US));
+	return due;
+}
+
 void console_end_guest_output(struct vm *vm)
 {
 	vuart_flush(&vm->uart);

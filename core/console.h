@@ -30,6 +30,12 @@ void console_output_started(struct vm *vm);
  */
 void console_flush_stale(struct vm *vm);
 
+/*
+ * Host TSC at which console_poll() or console_flush_stale() next has work
+ * for `vm` (~0 for never). Valid until the guest writes to its UART.
+ */
+u64 console_next_due(const struct vm *vm);
+
 /* The guest ended: send out its partial line and end it. */
 void console_end_guest_output(struct vm *vm);
 

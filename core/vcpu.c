@@ -8,10 +8,12 @@
  */
 #include "core/handlers.h"
 #include "core/console.h"
+#include "core/hypercall.h"
 #include "core/platform.h"
 #include "core/vm.h"
 #include "core/printk.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
 
 _Static_assert(__builtin_offsetof(struct vcpu, regs) == 0,
@@ -279,14 +281,62 @@ static enum exit_action dispatch(struct vcpu *vcpu, struct exit_event *ev)
 }
 
 /*
+ * Exits after which timers, interrupt lines and the console are as they
+ * were: no device, no LAPIC MSR, not the guest's clock (IA32_TSC), not the
+ * para-virtual timer or console. After one of these the next entry needs
+ * no full update unless something falls due (apply_pending). `rax` is the
+ * guest's RAX at the exit (the hypercall number).
+ */
+static bool exit_is_quiet(const struct exit_event *ev, u64 rax)
+{
+	switch (ev->kind) {
+	case EXIT_NONE:
+	case EXIT_CPUID:
+	case EXIT_XSETBV:
+	case EXIT_EXTERNAL_INTR:
+	case EXIT_NMI:
+	case EXIT_PREEMPT_TIMER:
+		return true;
+	case EXIT_MSR_READ:
+		return !platform_handles_msr(ev->msr.index);
+	case EXIT_MSR_WRITE:
+		return !platform_handles_msr(ev->msr.index) &&
+		       ev->msr.index != MSR_IA32_TSC;
+	case EXIT_HYPERCALL:
+		return rax == HC_VERSION || rax == HC_CPU_ID;
+	default:
+		return false;
+	}
+}
+
+/* A timer or the console has work now (see struct vcpu.events_quiet). */
+static bool events_due(const struct vcpu *vcpu)
+{
+	const struct vm *vm = vcpu->vm;
+	u64 now = rdtsc();
+	u64 guest =
+	    (vm->clock_frozen ? vm->frozen_host_tsc : now) + vm->tsc_offset;
+
+	return now >= vcpu->console_due ||
+	       (vcpu->next_deadline && guest >= vcpu->next_deadline);
+}
+
+/*
  * Pending work, applied at one point before every entry: expired timers
  * become pending interrupts; one interrupt is injected when the guest can
- * take it, or an interrupt window is asked for; the next deadline is set.
+ * take it, or an interrupt window is asked for; the next deadline is
+ * computed. When the last exits changed nothing and nothing is due, all
+ * of that would come out the same: it is skipped.
  */
 static void apply_pending(struct vcpu *vcpu)
 {
+	bool waiting;
+
+	if (vcpu->events_quiet && !events_due(vcpu))
+		return;
 	update_events(vcpu);
-	if (interrupt_waiting(vcpu)) {
+	waiting = interrupt_waiting(vcpu);
+	if (waiting) {
 		if (vcpu_ops->read(vcpu, VCPU_INTERRUPTIBLE)) {
 			int vector = vcpu->intr_pending
 					 ? vcpu->pending_vector
@@ -300,12 +350,15 @@ static void apply_pending(struct vcpu *vcpu)
 			vcpu->intr_pending = false;
 			if (vector >= 0)
 				vcpu_ops->inject(vcpu, &e);
-			vcpu_ops->request_intr_window(vcpu,
-						      interrupt_waiting(vcpu));
+			waiting = interrupt_waiting(vcpu);
+			vcpu_ops->request_intr_window(vcpu, waiting);
 		} else {
 			vcpu_ops->request_intr_window(vcpu, true);
 		}
 	}
+	vcpu->next_deadline = next_deadline(vcpu);
+	vcpu->console_due = console_next_due(vcpu->vm);
+	vcpu->events_quiet = !waiting;
 }
 
 /* Enter with the guest's clock running and its next deadline set. */
@@ -315,7 +368,7 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 
 	vm_clock_resume(vm);
 	vcpu_ops->set_tsc_offset(vcpu, vm->tsc_offset);
-	vcpu_ops->set_deadline(vcpu, vm_host_tsc_of(vm, next_deadline(vcpu)));
+	vcpu_ops->set_deadline(vcpu, vm_host_tsc_of(vm, vcpu->next_deadline));
 	vcpu_ops->run(vcpu, ev);
 	vm_clock_freeze(vm);
 }
@@ -325,19 +378,24 @@ void vcpu_run_loop(struct vcpu *vcpu)
 	struct exit_event ev;
 
 	vcpu->state = VCPU_STATE_RUNNING;
+	vcpu->events_quiet = false;
 	while (vm_running(vcpu->vm)) {
 		enum exit_action action;
+		u64 rax;
 
 		apply_pending(vcpu);
-		ev = (struct exit_event){.kind = EXIT_NONE};
 		enter(vcpu, &ev);
 		if ((u32)ev.kind < EXIT_KIND_COUNT)
 			vcpu->exits[ev.kind]++;
 		vcpu->exits_total++;
+		rax = vcpu->regs.gpr[GPR_RAX];
 		action = dispatch(vcpu, &ev);
+		if (!exit_is_quiet(&ev, rax))
+			vcpu->events_quiet = false;
 		if (action == EXIT_ACTION_END)
 			break;
 		if (vcpu->vm->platform->reset_requested) {
+			vcpu->events_quiet = false;
 			if (!vm_reboot(vcpu))
 				break;
 			continue;

@@ -177,6 +177,15 @@ struct vcpu {
 	u8 timer_vector;
 	bool intr_pending; /* timer fired, vector not yet delivered */
 	u8 pending_vector;
+	/*
+	 * The run loop's cache (core/vcpu.c): while events_quiet, no device
+	 * or timer state changed since the last full update, no interrupt
+	 * is waiting, and nothing is due before next_deadline (guest TSC of
+	 * the next timer, 0 = none) or console_due (host TSC).
+	 */
+	bool events_quiet;
+	u64 next_deadline;
+	u64 console_due;
 	u64 exits[EXIT_KIND_COUNT];
 	u64 exits_total;
 };

@@ -2,6 +2,7 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/tsc.h"
 #include "core/printk.h"
 
@@ -142,9 +143,21 @@ static void lapic_timer_measure(void)
 		timer_hz = 1000000000ull; /* a stopped timer: guess */
 }
 
+/*
+ * Per host CPU: the TSC deadline last programmed. Until the TSC reaches it
+ * the timer has not fired (TSC-deadline mode, SDM Vol. 3A 11.5.4.1), so
+ * arming the same deadline again changes nothing and is skipped.
+ */
+static u64 armed_deadline[MAX_CPUS];
+
 void lapic_timer_arm(u64 deadline)
 {
 	u64 now, ticks;
+	u64 *armed = &armed_deadline[this_cpu()->index];
+
+	if (tsc_deadline && deadline && deadline == *armed &&
+	    rdtsc() < deadline)
+		return;
 
 	if (!timer_hz && !tsc_deadline) {
 		tsc_deadline = cpuid(1).ecx & CPUID1_ECX_TSC_DEADLINE;
@@ -155,6 +168,7 @@ void lapic_timer_arm(u64 deadline)
 		xapic_write(LAPIC_LVT_TIMER,
 			    LVT_TIMER_TSC_DEADLINE | HOST_TIMER_VECTOR);
 		wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
+		*armed = deadline;
 		return;
 	}
 	xapic_write(LAPIC_LVT_TIMER, LVT_TIMER_ONESHOT | HOST_TIMER_VECTOR);

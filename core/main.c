@@ -112,6 +112,24 @@ static u32 find_cpus(u32 *apic_ids, u32 max)
 	return n;
 }
 
+/* How power_off() can switch the machine off: ACPI S5, or not at all. */
+static void find_power_off(void)
+{
+	struct acpi_sleep_info s5;
+	char err[160];
+
+	if (acpi_read_sleep(&boot_info, &s5, err, sizeof(err))) {
+		printk("veneer: acpi: no S5 power off (%s): the machine will "
+		       "halt instead\n",
+		       err);
+		return;
+	}
+	power_set_acpi(&s5);
+	printk("veneer: acpi: power off by S5 through PM1a_CNT 0x%x "
+	       "(SLP_TYP %u)\n",
+	       s5.pm1a_cnt, s5.slp_typa);
+}
+
 /* On every AP before it reports online: same virtualization as the BSP? */
 static void ap_init(struct percpu *cpu)
 {
@@ -178,6 +196,7 @@ void boot_main(u32 magic, u64 info)
 	setup_memory();
 	/* ACPI first: the RSDP search reads page 0, unmapped afterwards. */
 	ncpus = find_cpus(apic_ids, MAX_CPUS);
+	find_power_off();
 	paging_init(boot_info.memmap, boot_info.memmap_count);
 	tsc_calibrate();
 

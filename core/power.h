@@ -15,9 +15,14 @@ enum power_status {
 
 /*
  * Print "veneer: power off: status S" and turn the machine off: QEMU's
- * isa-debug-exit port, Bochs' shutdown port, then ACPI / halt.
+ * isa-debug-exit port, Bochs' shutdown port, then ACPI S5 when
+ * power_set_acpi() gave the way, else halt.
  */
 void power_off(enum power_status status) __noreturn;
+
+struct acpi_sleep_info;
+/* How to reach S5 on this machine (read from ACPI at boot); NULL: none. */
+void power_set_acpi(const struct acpi_sleep_info *s5);
 
 /* Write a string to the console without formatting (any context). */
 void console_write(const char *s);

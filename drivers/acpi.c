@@ -6,6 +6,7 @@
  * and checksum, and every MADT entry's length against the table's end.
  */
 #include "drivers/acpi.h"
+#include "drivers/acpi_spec.h"
 #include "core/format.h"
 #include "core/printk.h"
 #include "core/string.h"
@@ -495,4 +496,198 @@ int acpi_read_madt(const struct boot_info *bi, struct acpi_madt_info *out,
 	if (rc != ACPI_OK)
 		return rc;
 	return acpi_parse_madt(acpi_map(pa, len), len, out, err, errlen);
+}
+
+/* ---- S5: powering the machine off ---- */
+
+/* An AML integer (20.2.3 ComputationalData) at aml[*i]; false if none. */
+static bool aml_integer(const u8 *aml, u32 len, u32 *i, u64 *value)
+{
+	u32 size;
+
+	if (*i >= len)
+		return false;
+	switch (aml[*i]) {
+	case AML_ZERO_OP:
+	case AML_ONE_OP:
+		*value = aml[(*i)++];
+		return true;
+	case AML_BYTE_PREFIX:
+		size = 1;
+		break;
+	case AML_WORD_PREFIX:
+		size = 2;
+		break;
+	case AML_DWORD_PREFIX:
+		size = 4;
+		break;
+	default:
+		return false;
+	}
+	if (len - *i < 1 + size)
+		return false;
+	*value = 0;
+	for (u32 b = 0; b < size; b++)
+		*value |= (u64)aml[*i + 1 + b] << (8 * b);
+	*i += 1 + size;
+	return true;
+}
+
+int acpi_parse_s5(const u8 *aml, u32 len, u8 *slp_typa, u8 *slp_typb, char *err,
+		  size_t errlen)
+{
+	for (u32 at = 1; at + 4 <= len; at++) {
+		u64 a, b;
+		u32 i, count;
+
+		if (memcmp(aml + at, "_S5_", 4) != 0)
+			continue;
+		/* DefName := NameOp NameString, the name maybe root-prefixed.
+		 */
+		if (!(aml[at - 1] == AML_NAME_OP ||
+		      (at >= 2 && aml[at - 1] == AML_ROOT_CHAR &&
+		       aml[at - 2] == AML_NAME_OP)))
+			continue;
+		i = at + 4;
+		if (i >= len || aml[i] != AML_PACKAGE_OP) {
+			snformat(err, errlen,
+				 "\\_S5 at DSDT offset %u is not a package",
+				 at);
+			return ACPI_ERR_INVALID;
+		}
+		i++;
+		/* PkgLength (20.2.4): bits 7-6 of its lead byte count the
+		 * bytes that follow it. */
+		if (i >= len) {
+			snformat(err, errlen, "\\_S5 package is cut short");
+			return ACPI_ERR_INVALID;
+		}
+		i += 1 + (aml[i] >> 6);
+		if (i >= len) {
+			snformat(err, errlen, "\\_S5 package is cut short");
+			return ACPI_ERR_INVALID;
+		}
+		count = aml[i++];
+		if (count < 1 || !aml_integer(aml, len, &i, &a)) {
+			snformat(err, errlen,
+				 "\\_S5 package has no integer SLP_TYPa");
+			return ACPI_ERR_INVALID;
+		}
+		b = a;
+		if (count >= 2 && !aml_integer(aml, len, &i, &b)) {
+			snformat(err, errlen,
+				 "\\_S5 package's SLP_TYPb is not an integer "
+				 "(computed values are not evaluated)");
+			return ACPI_ERR_INVALID;
+		}
+		if (a > 7 || b > 7) {
+			snformat(err, errlen,
+				 "\\_S5 SLP_TYP values %llu, %llu do not fit "
+				 "3 bits",
+				 (unsigned long long)a, (unsigned long long)b);
+			return ACPI_ERR_INVALID;
+		}
+		*slp_typa = (u8)a;
+		*slp_typb = (u8)b;
+		return ACPI_OK;
+	}
+	snformat(err, errlen, "the DSDT has no \\_S5 object");
+	return ACPI_ERR_NO_TABLE;
+}
+
+static u32 fadt_u32(const u8 *fadt, u32 off)
+{
+	u32 v;
+
+	memcpy(&v, fadt + off, 4);
+	return v;
+}
+
+static u64 fadt_u64(const u8 *fadt, u32 off)
+{
+	u64 v;
+
+	memcpy(&v, fadt + off, 8);
+	return v;
+}
+
+/* A PM1 control block: the X_ GAS when the FADT has it and it is set. */
+static int pm1_cnt_port(const u8 *fadt, u32 len, u32 legacy_off, u32 x_off,
+			const char *name, u16 *port, char *err, size_t errlen)
+{
+	u64 addr = fadt_u32(fadt, legacy_off);
+
+	if (len >= x_off + GAS_SIZE &&
+	    fadt_u64(fadt, x_off + GAS_ADDRESS) != 0) {
+		if (fadt[x_off + GAS_SPACE_ID] != GAS_SPACE_IO) {
+			snformat(err, errlen,
+				 "%s is in address space %u, not I/O", name,
+				 fadt[x_off + GAS_SPACE_ID]);
+			return ACPI_ERR_INVALID;
+		}
+		addr = fadt_u64(fadt, x_off + GAS_ADDRESS);
+	}
+	if (addr > 0xffff) {
+		snformat(err, errlen, "%s at 0x%llx is not an I/O port", name,
+			 (unsigned long long)addr);
+		return ACPI_ERR_INVALID;
+	}
+	*port = (u16)addr;
+	return ACPI_OK;
+}
+
+int acpi_read_sleep(const struct boot_info *bi, struct acpi_sleep_info *out,
+		    char *err, size_t errlen)
+{
+	const struct acpi_table_header *dsdt;
+	struct acpi_root root;
+	const u8 *fadt;
+	u64 pa, dsdt_pa;
+	u32 len, smi_cmd;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = acpi_find_root(bi, &root, err, errlen);
+	if (rc != ACPI_OK)
+		return rc;
+	rc = acpi_find_table(&root, "FACP", &pa, &len, err, errlen);
+	if (rc != ACPI_OK)
+		return rc;
+	if (len < FADT_PM1B_CNT_BLK + 4) {
+		snformat(err, errlen,
+			 "the FADT is %u bytes, too short for PM1_CNT", len);
+		return ACPI_ERR_INVALID;
+	}
+	fadt = acpi_map(pa, len);
+	if (!fadt) {
+		snformat(err, errlen, "the FADT cannot be mapped");
+		return ACPI_ERR_INVALID;
+	}
+	rc = pm1_cnt_port(fadt, len, FADT_PM1A_CNT_BLK, FADT_X_PM1A_CNT_BLK,
+			  "PM1a_CNT", &out->pm1a_cnt, err, errlen);
+	if (rc == ACPI_OK)
+		rc = pm1_cnt_port(fadt, len, FADT_PM1B_CNT_BLK,
+				  FADT_X_PM1B_CNT_BLK, "PM1b_CNT",
+				  &out->pm1b_cnt, err, errlen);
+	if (rc != ACPI_OK)
+		return rc;
+	if (!out->pm1a_cnt) {
+		snformat(err, errlen, "the FADT has no PM1a_CNT block");
+		return ACPI_ERR_INVALID;
+	}
+	smi_cmd = fadt_u32(fadt, FADT_SMI_CMD);
+	if (smi_cmd <= 0xffff && fadt[FADT_ACPI_ENABLE]) {
+		out->smi_cmd = (u16)smi_cmd;
+		out->acpi_enable = fadt[FADT_ACPI_ENABLE];
+	}
+	dsdt_pa = fadt_u32(fadt, FADT_DSDT);
+	if (len >= FADT_X_DSDT + 8 && fadt_u64(fadt, FADT_X_DSDT))
+		dsdt_pa = fadt_u64(fadt, FADT_X_DSDT);
+	dsdt =
+	    map_table(dsdt_pa, "DSDT", sizeof(*dsdt), "the DSDT", err, errlen);
+	if (!dsdt)
+		return ACPI_ERR_INVALID;
+	return acpi_parse_s5((const u8 *)dsdt + sizeof(*dsdt),
+			     dsdt->length - (u32)sizeof(*dsdt), &out->slp_typa,
+			     &out->slp_typb, err, errlen);
 }

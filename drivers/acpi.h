@@ -136,4 +136,34 @@ int acpi_parse_madt(const void *madt, u32 len, struct acpi_madt_info *out,
 int acpi_read_madt(const struct boot_info *bi, struct acpi_madt_info *out,
 		   char *err, size_t errlen);
 
+/*
+ * How the machine is switched off by the ACPI fixed hardware (4.8.3.2.1):
+ * write SLP_TYPx | SLP_EN to PM1a_CNT (and PM1b_CNT when there is one),
+ * with the SLP_TYP values of the DSDT's \_S5 object (7.4.2). ACPI mode may
+ * have to be entered first, by writing ACPI_ENABLE to SMI_CMD (4.8.2.1.1).
+ */
+struct acpi_sleep_info {
+	u16 pm1a_cnt; /* I/O port */
+	u16 pm1b_cnt; /* I/O port, 0 = none */
+	u8 slp_typa, slp_typb;
+	u16 smi_cmd; /* 0: ACPI mode needs no switch */
+	u8 acpi_enable;
+};
+
+/*
+ * Finds \_S5 in a DSDT's AML (the definition block after its header):
+ * NameOp "_S5_" (at the root or in a scope) with a package whose first two
+ * elements are integers (ZeroOp, OneOp, or Byte/Word/DWord prefixed) of at
+ * most 7. A one-element package gives SLP_TYPb = SLP_TYPa.
+ */
+int acpi_parse_s5(const u8 *aml, u32 len, u8 *slp_typa, u8 *slp_typb, char *err,
+		  size_t errlen);
+
+/*
+ * The FADT's PM1 control blocks (the X_ fields when present and in I/O
+ * space), SMI_CMD / ACPI_ENABLE, and \_S5 from its DSDT (X_DSDT first).
+ */
+int acpi_read_sleep(const struct boot_info *bi, struct acpi_sleep_info *out,
+		    char *err, size_t errlen);
+
 #endif /* VENEER_DRIVERS_ACPI_H */

@@ -4,6 +4,7 @@
  * ACPI 6.5 tables (all fields little-endian, unaligned allowed).
  */
 #include "core/vdev/acpi_tables.h"
+#include "drivers/acpi_spec.h"
 #include "core/format.h"
 #include "core/string.h"
 #include "core/vdev/vi8042.h"
@@ -39,32 +40,7 @@
 #define RSDP_SIZE	       36
 #define RSDP_REVISION_2	       2 /* ACPI 2.0 and later: has the XSDT */
 
-/* 5.2.9 FADT (Table 5.9). */
-#define FADT_FIRMWARE_CTRL   36
-#define FADT_DSDT	     40
-#define FADT_PM_PROFILE	     45
-#define FADT_SCI_INT	     46
-#define FADT_SMI_CMD	     48
-#define FADT_PM1A_EVT_BLK    56
-#define FADT_PM1A_CNT_BLK    64
-#define FADT_PM_TMR_BLK	     76
-#define FADT_PM1_EVT_LEN     88
-#define FADT_PM1_CNT_LEN     89
-#define FADT_PM_TMR_LEN	     91
-#define FADT_P_LVL2_LAT	     96
-#define FADT_P_LVL3_LAT	     98
-#define FADT_CENTURY	     108
-#define FADT_IAPC_BOOT_ARCH  109
-#define FADT_FLAGS	     112
-#define FADT_RESET_REG	     116
-#define FADT_RESET_VALUE     128
-#define FADT_MINOR_VERSION   131
-#define FADT_X_FIRMWARE_CTRL 132
-#define FADT_X_DSDT	     140
-#define FADT_X_PM1A_EVT_BLK  148
-#define FADT_X_PM1A_CNT_BLK  172
-#define FADT_X_PM_TMR_BLK    208
-#define FADT_HYPERVISOR_ID   268
+/* 5.2.9 FADT: the field offsets are in drivers/acpi_spec.h. */
 #define FADT_SIZE	     276
 #define FADT_REVISION	     6
 #define FADT_MINOR	     5
@@ -144,10 +120,6 @@
  * ASL: Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero })
  * The first two are SLP_TYPa/SLP_TYPb for S5 (7.4.2 \_Sx).
  */
-#define AML_NAME_OP	0x08
-#define AML_PACKAGE_OP	0x12
-#define AML_BYTE_PREFIX 0x0a
-#define AML_ZERO_OP	0x00
 static const u8 dsdt_aml[] = {
     AML_NAME_OP,
     '_',

@@ -16,6 +16,7 @@
 #define VENEER_CORE_VDEV_ACPI_TABLES_H
 
 #include "core/types.h"
+#include "drivers/acpi_spec.h"
 
 /* PM1a event block: PM1_STS (2 bytes) then PM1_EN (2 bytes), 4.8.3.1. */
 #define ACPI_TABLES_PM1A_EVT_PORT 0x600
@@ -23,9 +24,9 @@
 /* PM1a control block, 4.8.3.2.1: SCI_EN (reads 1), SLP_TYP, SLP_EN. */
 #define ACPI_TABLES_PM1A_CNT_PORT	  0x604
 #define ACPI_TABLES_PM1_CNT_LEN		  2
-#define ACPI_TABLES_PM1_CNT_SCI_EN	  BIT(0)
-#define ACPI_TABLES_PM1_CNT_SLP_TYP_SHIFT 10 /* 3 bits */
-#define ACPI_TABLES_PM1_CNT_SLP_EN	  BIT(13)
+#define ACPI_TABLES_PM1_CNT_SCI_EN	  PM1_CNT_SCI_EN
+#define ACPI_TABLES_PM1_CNT_SLP_TYP_SHIFT PM1_CNT_SLP_TYP_SHIFT /* 3 bits */
+#define ACPI_TABLES_PM1_CNT_SLP_EN	  PM1_CNT_SLP_EN
 /* PM timer, 4.8.3.3: 32 bits wide (FADT TMR_VAL_EXT), 3.579545 MHz. */
 #define ACPI_TABLES_PM_TMR_PORT 0x608
 #define ACPI_TABLES_PM_TMR_LEN	4

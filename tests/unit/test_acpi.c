@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "drivers/acpi.h"
+#include "drivers/acpi_spec.h"
 #include "core/string.h"
 #include "tests/unit/host_printk.h"
 
@@ -527,6 +528,180 @@ static void test_unmappable_table(void **state)
 	assert_string_equal(err, "RSDT at 0x10000000 cannot be mapped");
 }
 
+/* ---- \_S5 and the FADT: powering off ---- */
+
+static int s5(const u8 *aml, u32 len, u8 *a, u8 *b)
+{
+	*a = *b = 0xee;
+	return acpi_parse_s5(aml, len, a, b, err, sizeof(err));
+}
+
+static void test_s5_encodings(void **state)
+{
+	/* Name (\_S5, Package (4) { Zero, Zero, Zero, Zero }): SeaBIOS. */
+	static const u8 root_zero[] = {0x08, '\\', '_',	 'S',  '5',  '_', 0x12,
+				       0x06, 0x04, 0x00, 0x00, 0x00, 0x00};
+	/* Inside a scope, after other AML: BytePrefix 5, BytePrefix 5. */
+	static const u8 bytes[] = {0x10, 0x09, '\\', '_',  'S',	 'B',  '_',
+				   0x08, '_',  'S',  '5',  '_',	 0x12, 0x08,
+				   0x04, 0x0a, 0x05, 0x0a, 0x07, 0x00, 0x00};
+	/* A two-byte PkgLength, OneOp and a WordPrefix value. */
+	static const u8 wide[] = {0x08, '_',  'S',  '5',  '_',	0x12, 0x40,
+				  0x00, 0x02, 0x01, 0x0b, 0x06, 0x00};
+	/* One element: SLP_TYPb is SLP_TYPa. */
+	static const u8 one[] = {0x08, '_',  'S',  '5',	 '_',
+				 0x12, 0x04, 0x01, 0x0a, 0x03};
+	/* "_S5_" inside a string first (no NameOp before it): skipped. */
+	static const u8 string_first[] = {
+	    0x0d, '_',	'S',  '5',  '_',  0x00, 0x08, '_',  'S',  '5',
+	    '_',  0x12, 0x05, 0x02, 0x0c, 0x02, 0x00, 0x00, 0x00, 0x01};
+	u8 a, b;
+
+	(void)state;
+	assert_int_equal(s5(root_zero, sizeof(root_zero), &a, &b), ACPI_OK);
+	assert_int_equal(a, 0);
+	assert_int_equal(b, 0);
+	assert_int_equal(s5(bytes, sizeof(bytes), &a, &b), ACPI_OK);
+	assert_int_equal(a, 5);
+	assert_int_equal(b, 7);
+	assert_int_equal(s5(wide, sizeof(wide), &a, &b), ACPI_OK);
+	assert_int_equal(a, 1);
+	assert_int_equal(b, 6);
+	assert_int_equal(s5(one, sizeof(one), &a, &b), ACPI_OK);
+	assert_int_equal(a, 3);
+	assert_int_equal(b, 3);
+	assert_int_equal(s5(string_first, sizeof(string_first), &a, &b),
+			 ACPI_OK);
+	assert_int_equal(a, 2);
+	assert_int_equal(b, 1);
+}
+
+static void test_s5_errors(void **state)
+{
+	static const u8 none[] = {0x08, '_', 'S', '4', '_', 0x0a, 0x01};
+	static const u8 not_package[] = {0x08, '_', 'S', '5', '_', 0x0a, 0x05};
+	static const u8 cut[] = {0x08, '_', 'S', '5', '_', 0x12, 0x06};
+	static const u8 too_big[] = {0x08, '_',	 'S',  '5',  '_',  0x12,
+				     0x06, 0x02, 0x0a, 0x09, 0x0a, 0x00};
+	/* SLP_TYPb given by a name (to be evaluated): not supported. */
+	static const u8 computed[] = {0x08, '_',  'S', '5', '_', 0x12, 0x08,
+				      0x02, 0x00, 'T', 'Y', 'P', 'B'};
+	static const u8 empty[] = {0x08, '_', 'S', '5', '_', 0x12, 0x01, 0x00};
+	u8 a, b;
+
+	(void)state;
+	assert_int_equal(s5(none, sizeof(none), &a, &b), ACPI_ERR_NO_TABLE);
+	assert_string_equal(err, "the DSDT has no \\_S5 object");
+	assert_int_equal(s5(not_package, sizeof(not_package), &a, &b),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "\\_S5 at DSDT offset 1 is not a package");
+	assert_int_equal(s5(cut, sizeof(cut), &a, &b), ACPI_ERR_INVALID);
+	assert_string_equal(err, "\\_S5 package is cut short");
+	assert_int_equal(s5(too_big, sizeof(too_big), &a, &b),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "\\_S5 SLP_TYP values 9, 0 do not fit 3 bits");
+	assert_int_equal(s5(computed, sizeof(computed), &a, &b),
+			 ACPI_ERR_INVALID);
+	assert_non_null(strstr(err, "SLP_TYPb is not an integer"));
+	assert_int_equal(s5(empty, sizeof(empty), &a, &b), ACPI_ERR_INVALID);
+	assert_string_equal(err, "\\_S5 package has no integer SLP_TYPa");
+	/* Nothing written on failure. */
+	assert_int_equal(a, 0xee);
+}
+
+/* A FADT of `len` bytes (header included) at pa, its DSDT at dsdt. */
+static u8 fadt_body[512];
+
+static void fadt_set32(u32 off, u32 v)
+{
+	memcpy(fadt_body + off - sizeof(struct acpi_table_header), &v, 4);
+}
+
+static void fadt_set_gas(u32 off, u8 space, u64 addr)
+{
+	u8 *g = fadt_body + off - sizeof(struct acpi_table_header);
+
+	g[GAS_SPACE_ID] = space;
+	memcpy(g + GAS_ADDRESS, &addr, 8);
+}
+
+static void put_machine(u32 fadt_len)
+{
+	static const u8 aml[] = {0x08, '_',  'S',  '5',	 '_',  0x12, 0x08,
+				 0x04, 0x0a, 0x05, 0x0a, 0x06, 0x00, 0x00};
+	u32 rsdt[] = {0x7fe1000};
+
+	put_rsdp(0xe0000, 0, 0x7fe0000, 0);
+	put_rsdt(0x7fe0000, rsdt, 1);
+	put_table(0x7fe2000, "DSDT", aml, sizeof(aml));
+	put_table(0x7fe1000, "FACP", fadt_body,
+		  fadt_len - (u32)sizeof(struct acpi_table_header));
+}
+
+static void test_read_sleep(void **state)
+{
+	struct acpi_sleep_info info;
+
+	(void)state;
+	memset(fadt_body, 0, sizeof(fadt_body));
+	fadt_set32(FADT_DSDT, 0x7fe2000);
+	fadt_set32(FADT_SMI_CMD, 0xb2);
+	fadt_body[FADT_ACPI_ENABLE - sizeof(struct acpi_table_header)] = 0xf1;
+	fadt_set32(FADT_PM1A_CNT_BLK, 0x604);
+	/* ACPI 1.0 FADT: no X_ fields. */
+	put_machine(116);
+	assert_int_equal(acpi_read_sleep(NULL, &info, err, sizeof(err)),
+			 ACPI_OK);
+	assert_int_equal(info.pm1a_cnt, 0x604);
+	assert_int_equal(info.pm1b_cnt, 0);
+	assert_int_equal(info.slp_typa, 5);
+	assert_int_equal(info.slp_typb, 6);
+	assert_int_equal(info.smi_cmd, 0xb2);
+	assert_int_equal(info.acpi_enable, 0xf1);
+
+	/* The X_ blocks win when set: PM1b in I/O space too. */
+	fadt_set_gas(FADT_X_PM1A_CNT_BLK, GAS_SPACE_IO, 0x1004);
+	fadt_set_gas(FADT_X_PM1B_CNT_BLK, GAS_SPACE_IO, 0x1044);
+	put_machine(276);
+	assert_int_equal(acpi_read_sleep(NULL, &info, err, sizeof(err)),
+			 ACPI_OK);
+	assert_int_equal(info.pm1a_cnt, 0x1004);
+	assert_int_equal(info.pm1b_cnt, 0x1044);
+
+	/* A hardware-reduced style block in memory space: refused. */
+	fadt_set_gas(FADT_X_PM1A_CNT_BLK, 0, 0xfed80000);
+	put_machine(276);
+	assert_int_equal(acpi_read_sleep(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "PM1a_CNT is in address space 0, not I/O");
+}
+
+static void test_read_sleep_errors(void **state)
+{
+	struct acpi_sleep_info info;
+
+	(void)state;
+	memset(fadt_body, 0, sizeof(fadt_body));
+	fadt_set32(FADT_DSDT, 0x7fe2000);
+	put_machine(116);
+	assert_int_equal(acpi_read_sleep(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "the FADT has no PM1a_CNT block");
+
+	fadt_set32(FADT_PM1A_CNT_BLK, 0x604);
+	fadt_set32(FADT_DSDT, 0x7fe3000); /* nothing there */
+	put_machine(116);
+	assert_int_equal(acpi_read_sleep(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "the DSDT at 0x7fe3000 has signature '', "
+				 "not 'DSDT'");
+
+	put_machine(60);
+	assert_int_equal(acpi_read_sleep(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "the FADT is 60 bytes, too short for PM1_CNT");
+}
+
 #define T(f) cmocka_unit_test_setup(f, reset)
 
 int main(void)
@@ -543,6 +718,10 @@ int main(void)
 	    T(test_madt_x2apic_and_override),
 	    T(test_madt_clipping),
 	    T(test_unmappable_table),
+	    T(test_s5_encodings),
+	    T(test_s5_errors),
+	    T(test_read_sleep),
+	    T(test_read_sleep_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "core/vdev/acpi_tables.h"
+#include "drivers/acpi.h"
 
 #define BASE	  0xe0000ull
 #define AREA_SIZE 0x20000u
@@ -205,6 +206,22 @@ static void test_dsdt_holds_s5(void **state)
 	assert_int_equal(aml[9], ACPI_TABLES_S5_SLP_TYP);
 }
 
+/* The host's \_S5 reader (drivers/acpi.c) agrees with the guest's DSDT. */
+static void test_dsdt_s5_reads_back(void **state)
+{
+	struct acpi_tables_result r = build(1);
+	u32 len = check_table(r.dsdt_gpa, "DSDT");
+	char err[128];
+	u8 a, b;
+
+	(void)state;
+	assert_int_equal(acpi_parse_s5(at(r.dsdt_gpa) + 36, len - 36, &a, &b,
+				       err, sizeof(err)),
+			 ACPI_OK);
+	assert_int_equal(a, ACPI_TABLES_S5_SLP_TYP);
+	assert_int_equal(b, ACPI_TABLES_S5_SLP_TYP);
+}
+
 static void test_madt_entries(void **state)
 {
 	struct acpi_tables_result r = build(3);
@@ -333,6 +350,7 @@ int main(void)
 	    cmocka_unit_test(test_fadt_fields),
 	    cmocka_unit_test(test_facs),
 	    cmocka_unit_test(test_dsdt_holds_s5),
+	    cmocka_unit_test(test_dsdt_s5_reads_back),
 	    cmocka_unit_test(test_madt_entries),
 	    cmocka_unit_test(test_largest_configuration_fits),
 	    cmocka_unit_test(test_bad_configurations_are_refused),

@@ -44,7 +44,8 @@ UNIT_SRCS_test_vpci := core/vdev/vpci.c
 UNIT_TESTS += test_vi8042
 UNIT_SRCS_test_vi8042 := core/vdev/vi8042.c
 UNIT_TESTS += test_acpi_tables
-UNIT_SRCS_test_acpi_tables := core/vdev/acpi_tables.c core/format.c
+UNIT_SRCS_test_acpi_tables := core/vdev/acpi_tables.c core/format.c \
+	drivers/acpi.c core/string.c tests/unit/host_printk.c
 UNIT_TESTS += test_vlapic
 UNIT_SRCS_test_vlapic := core/vdev/vlapic.c
 UNIT_TESTS += test_vioapic

@@ -14,8 +14,9 @@ amd   = QEMU TCG with -icount: two spin guests side by side (one line per
         guest per report); the run is stopped after two reports, so the
         test takes the same time however fast exits get.
 intel = Bochs: one spin guest runs to its end (about 4,000 exits per
-        emulated second there), so the last report can be compared with
-        the end-of-vCPU line.
+        emulated second there: 40,000 exits leave room for reports even if
+        exits get several times cheaper), so the last report can be
+        compared with the end-of-vCPU line.
 """
 
 import os
@@ -32,6 +33,7 @@ SPIN = os.path.join(REPO_ROOT, "build", "guests", "spin.elf")
 HELLO = os.path.join(REPO_ROOT, "build", "guests", "hello.elf")
 STATS_RE = re.compile(r"^veneer: stats (\d+)\.(\d{3}) s: guest (\S+) vcpu (\d+) "
                       r"exits: (\d+)((?: [a-z-]+=\d+)*)$")
+BOCHS_EXITS = 40000
 END_RE = re.compile(r"^veneer: guest (\S+) vcpu (\d+) exits: (\d+)((?: [a-z-]+=\d+)*)$")
 
 
@@ -81,10 +83,13 @@ def check_growth(reports, guest, interval, info):
         # Report k is due at (k+1)*interval; the boot CPU sees the time
         # when the emulator schedules it again, a little later.
         assert (k + 1) * interval <= seconds < (k + 1) * interval + 0.5, info
-        assert set(kinds) == {"io"}, "spin causes only port-I/O exits\n" + info
-        # TOTAL and the kinds are read one after the other while the
-        # guest goes on exiting: close, not equal.
-        assert abs(total - kinds["io"]) <= 100, info
+        # spin's exits are port writes; a host interrupt or the guest
+        # library's start-up may add a few of other kinds.
+        assert kinds.get("io", 0) >= 0.9 * total, "spin exits through port I/O\n" + info
+        # The kinds are read before TOTAL while the guest goes on exiting
+        # (a kind's counter is raised just before TOTAL): TOTAL is at least
+        # their sum, or one less.
+        assert sum(kinds.values()) <= total + 1, info
     for before, after in zip(mine, mine[1:]):
         assert after[3] > before[3], "%s's count did not grow\n%s" % (guest, info)
         assert after[4]["io"] > before[4]["io"], info
@@ -121,14 +126,14 @@ def test_stats_intel_to_the_end(run_veneer):
     """Bochs: reports while spin runs, none after it ended, and the
     end-of-vCPU line at least as high as the last report."""
     result = run_veneer(emulator="bochs", smp=2, timeout=600, cmdline="stats=1",
-                        guests=[SPIN + ":name=spin mem=4M -- exits=12000"])
+                        guests=[SPIN + ":name=spin mem=4M -- exits=%d" % BOCHS_EXITS])
     info = result.describe()
     assert result.status == 0, info
     reports = check_growth(parse_stats(result.lines), "spin", 1, info)
     ends = [END_RE.match(line) for line in result.lines if END_RE.match(line)]
     assert len(ends) == 1, info
     end_total = int(ends[0].group(3))
-    assert end_total >= 12000, info
+    assert end_total >= BOCHS_EXITS, info
     assert reports[-1][3] <= end_total, info
     end_index = result.lines.index(ends[0].group(0))
     assert not parse_stats(result.lines[end_index:]), "a report after the end\n" + info

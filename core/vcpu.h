@@ -186,6 +186,14 @@ struct vcpu {
 	bool events_quiet;
 	u64 next_deadline;
 	u64 console_due;
+	/*
+	 * The last page vcpu_linear_to_gpa() translated (core/vm.c), like a
+	 * TLB entry: the backends drop it at every exit and on every write
+	 * of guest state, so it never outlives the guest's page tables.
+	 */
+	bool walk_valid;
+	u64 walk_linear; /* linear address of the page */
+	u64 walk_gpa;	 /* guest-physical address of the page */
 	u64 exits[EXIT_KIND_COUNT];
 	u64 exits_total;
 };

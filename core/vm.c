@@ -34,27 +34,6 @@ void vm_set_guest_tsc(struct vm *vm, u64 value)
 	    value - (vm->clock_frozen ? vm->frozen_host_tsc : rdtsc());
 }
 
-void vm_clock_freeze(struct vm *vm)
-{
-	if (!vm->hide_exit_time || vm->clock_frozen)
-		return;
-	vm->frozen_host_tsc = rdtsc();
-	vm->clock_frozen = true;
-}
-
-void vm_clock_resume(struct vm *vm)
-{
-	if (!vm->clock_frozen)
-		return;
-	vm->tsc_offset -= rdtsc() - vm->frozen_host_tsc;
-	vm->clock_frozen = false;
-}
-
-u64 vm_host_tsc_of(const struct vm *vm, u64 guest_tsc)
-{
-	return guest_tsc ? guest_tsc - vm->tsc_offset : 0;
-}
-
 /* First transition out of RUNNING wins; later ones are ignored. */
 static bool vm_end(struct vm *vm, enum vm_state to)
 {
@@ -91,7 +70,9 @@ static const void *vm_memory(void *opaque, u64 g, u64 len)
 	return vm_gpa_to_hva(opaque, gpa(g), len);
 }
 
-bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out)
+/* A page walk through the guest's own paging; remembered for its page. */
+static __attribute__((noinline)) bool walk(struct vcpu *vcpu, u64 linear,
+					   u64 *gpa_out)
 {
 	const struct guest_paging paging = {
 	    .cr0 = vcpu_ops->read(vcpu, VCPU_CR0),
@@ -100,14 +81,34 @@ bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out)
 	    .efer = vcpu_ops->read(vcpu, VCPU_EFER),
 	};
 
-	return guest_walk(&paging, linear, vm_memory, vcpu->vm, gpa_out) ==
-	       GUEST_WALK_OK;
+	if (guest_walk(&paging, linear, vm_memory, vcpu->vm, gpa_out) !=
+	    GUEST_WALK_OK)
+		return false;
+	vcpu->walk_linear = linear & ~(u64)(PAGE_SIZE - 1);
+	vcpu->walk_gpa = *gpa_out & ~(u64)(PAGE_SIZE - 1);
+	vcpu->walk_valid = true;
+	return true;
 }
 
-bool vcpu_read_linear(struct vcpu *vcpu, u64 linear, void *dst, u32 len)
+/* The page of the last walk, while the guest has not run since. */
+static bool walked(const struct vcpu *vcpu, u64 linear)
 {
-	u8 *out = dst;
+	return vcpu->walk_valid &&
+	       vcpu->walk_linear == (linear & ~(u64)(PAGE_SIZE - 1));
+}
 
+bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out)
+{
+	if (walked(vcpu, linear)) {
+		*gpa_out = vcpu->walk_gpa | (linear & (PAGE_SIZE - 1));
+		return true;
+	}
+	return walk(vcpu, linear, gpa_out);
+}
+
+static __attribute__((noinline)) bool
+read_linear_pages(struct vcpu *vcpu, u64 linear, u8 *out, u32 len)
+{
 	while (len) {
 		u64 g;
 		u32 chunk = (u32)MIN((u64)len, PAGE_SIZE - (linear & 0xfff));
@@ -124,4 +125,21 @@ bool vcpu_read_linear(struct vcpu *vcpu, u64 linear, void *dst, u32 len)
 		len -= chunk;
 	}
 	return true;
+}
+
+bool vcpu_read_linear(struct vcpu *vcpu, u64 linear, void *dst, u32 len)
+{
+	u64 off = linear & (PAGE_SIZE - 1);
+
+	/* Within the page walked last: straight from guest RAM. */
+	if (walked(vcpu, linear) && len <= PAGE_SIZE - off) {
+		const void *src =
+		    vm_gpa_to_hva(vcpu->vm, gpa(vcpu->walk_gpa | off), len);
+
+		if (src) {
+			memcpy(dst, src, len);
+			return true;
+		}
+	}
+	return read_linear_pages(vcpu, linear, dst, len);
 }

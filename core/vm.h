@@ -11,6 +11,7 @@
 #include "core/iobus.h"
 #include "core/mmio.h"
 #include "core/vdev/vuart.h"
+#include "arch/x86/cpu.h"
 
 struct platform;
 
@@ -88,11 +89,28 @@ u64 vm_guest_tsc(const struct vm *vm);
 /* The guest set its TSC (IA32_TSC) to `value`. */
 void vm_set_guest_tsc(struct vm *vm, u64 value);
 /* Stop the guest's clock at an exit (with hide_exit_time). */
-void vm_clock_freeze(struct vm *vm);
+static inline void vm_clock_freeze(struct vm *vm)
+{
+	if (!vm->hide_exit_time || vm->clock_frozen)
+		return;
+	vm->frozen_host_tsc = rdtsc();
+	vm->clock_frozen = true;
+}
+
 /* Let it run again, the frozen time taken out of the guest's TSC. */
-void vm_clock_resume(struct vm *vm);
+static inline void vm_clock_resume(struct vm *vm)
+{
+	if (!vm->clock_frozen)
+		return;
+	vm->tsc_offset -= rdtsc() - vm->frozen_host_tsc;
+	vm->clock_frozen = false;
+}
+
 /* Host TSC at which the guest's TSC reaches `guest_tsc` (0 stays 0). */
-u64 vm_host_tsc_of(const struct vm *vm, u64 guest_tsc);
+static inline u64 vm_host_tsc_of(const struct vm *vm, u64 guest_tsc)
+{
+	return guest_tsc ? guest_tsc - vm->tsc_offset : 0;
+}
 
 /* Still running? */
 static inline bool vm_running(const struct vm *vm)

@@ -767,6 +767,7 @@ static void svm_after_exit(struct vcpu *vcpu, struct svm_vcpu *sv,
 
 	vcpu->regs.gpr[GPR_RAX] = sv->vmcb->save.rax;
 	vcpu->regs.gpr[GPR_RSP] = sv->vmcb->save.rsp;
+	vcpu->walk_valid = false; /* the guest ran: its page tables too */
 	sv->ran = true;
 	sv->last_cpu = cpu->index;
 	sv->dirty = 0;
@@ -1210,6 +1211,8 @@ static void svm_write(struct vcpu *vcpu, enum vcpu_field field, u64 value)
 	struct svm_vcpu *sv = svm_vcpu_of(vcpu);
 	struct vmcb_save *s = &sv->vmcb->save;
 	u32 dirty = 0;
+
+	vcpu->walk_valid = false; /* e.g. CR3: no stale translation */
 
 	switch (field) {
 	case VCPU_RIP:

@@ -129,6 +129,9 @@ struct vmx_vcpu {
 	bool flush_pending;	/* INVEPT/INVVPID before the next entry */
 	u64 lazy_msr[LAZY_MSR_COUNT];
 	u64 cr2; /* CR2 is not in the VMCS either */
+	/* What the VMCS holds, so that unchanged values are not written. */
+	u64 tsc_offset; /* VMCS_TSC_OFFSET */
+	u64 rsp;	/* VMCS_GUEST_RSP */
 };
 _Static_assert(__builtin_offsetof(struct vmx_vcpu, vmcs) == 0,
 	       "the VMCS must be page aligned");
@@ -905,6 +908,7 @@ static void write_controls(struct vcpu *vcpu)
 	vmcs_write(VMCS_IO_BITMAP_B, ptr_to_hpa(vv->io_bitmap_b));
 	vmcs_write(VMCS_MSR_BITMAP, ptr_to_hpa(vv->msr_bitmap));
 	vmcs_write(VMCS_TSC_OFFSET, 0);
+	to_vmx(vcpu)->tsc_offset = 0;
 	if (caps.proc2 & PROC2_ENABLE_VPID)
 		vmcs_write(VMCS_VPID, vcpu->vm->asid);
 	if (caps.proc2 & PROC2_ENABLE_XSAVES)
@@ -1044,6 +1048,7 @@ static void vmx_vcpu_reset(struct vcpu *vcpu, const struct vcpu_start_state *s)
 	reset_segments(s);
 	vcpu->regs = s->regs;
 	vmcs_write(VMCS_GUEST_RSP, s->regs.gpr[GPR_RSP]);
+	to_vmx(vcpu)->rsp = s->regs.gpr[GPR_RSP];
 	vmcs_write(VMCS_GUEST_RIP, s->rip);
 	vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
 	vmcs_write(VMCS_GUEST_IA32_EFER, 0);
@@ -1271,7 +1276,10 @@ static bool prepare_entry(struct vcpu *vcpu, struct vmx_vcpu *v,
 	}
 	if (v->flush_pending)
 		flush_guest_tlb(vcpu, v);
-	vmcs_write(VMCS_GUEST_RSP, vcpu->regs.gpr[GPR_RSP]);
+	if (vcpu->regs.gpr[GPR_RSP] != v->rsp) {
+		v->rsp = vcpu->regs.gpr[GPR_RSP];
+		vmcs_write(VMCS_GUEST_RSP, v->rsp);
+	}
 	sync_ia32e_mode();
 	lazy_state_switch(vcpu);
 	deliver_queued_event(v);
@@ -1325,7 +1333,7 @@ static void vmx_run(struct vcpu *vcpu, struct exit_event *ev)
 
 	vmcs_activate(vcpu);
 	for (;;) {
-		memset(ev, 0, sizeof(*ev));
+		*ev = (struct exit_event){.kind = EXIT_NONE};
 		if (!prepare_entry(vcpu, v, ev))
 			return;
 		int rc = vmx_enter(vcpu, v->launched);
@@ -1335,7 +1343,10 @@ static void vmx_run(struct vcpu *vcpu, struct exit_event *ev)
 		}
 		v->launched = true;
 		v->entry_event_valid = false; /* every exit clears it (28.2) */
-		vcpu->regs.gpr[GPR_RSP] = vmcs_read(VMCS_GUEST_RSP);
+		vcpu->walk_valid =
+		    false; /* the guest ran: its page tables too */
+		v->rsp = vmcs_read(VMCS_GUEST_RSP);
+		vcpu->regs.gpr[GPR_RSP] = v->rsp;
 		if (decode_exit(vcpu, v, ev))
 			return;
 	}
@@ -1912,6 +1923,7 @@ static void vmx_write(struct vcpu *vcpu, enum vcpu_field field, u64 value)
 {
 	struct vmx_vcpu *v = to_vmx(vcpu);
 	vmcs_activate(vcpu);
+	vcpu->walk_valid = false; /* e.g. CR3: no stale translation */
 
 	u64 vmcs_field = segment_field(field);
 	if (vmcs_field != ~0ull) {
@@ -1982,8 +1994,13 @@ static void vmx_set_deadline(struct vcpu *vcpu, u64 tsc)
 /* TSC offsetting (SDM Vol. 3C 26.6.5): guest RDTSC = host TSC + offset. */
 static void vmx_set_tsc_offset(struct vcpu *vcpu, u64 offset)
 {
+	struct vmx_vcpu *v = to_vmx(vcpu);
+
+	if (v->tsc_offset == offset)
+		return;
 	vmcs_activate(vcpu);
 	vmcs_write(VMCS_TSC_OFFSET, offset);
+	v->tsc_offset = offset;
 }
 
 static void vmx_flush_tlb(struct vcpu *vcpu)

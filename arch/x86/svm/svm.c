@@ -123,6 +123,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
 	u32 dirty;	  /* SVM_CLEAN_* bits written since the last VMRUN */
+	bool tsc_dirty;	  /* only TSC_OFFSET changed in clean bit 0's area */
 	u8 tlb_control;	  /* SVM_TLB_* for the next VMRUN */
 	bool intr_window; /* the core asked for an interrupt-window exit */
 	u16 virq;	  /* SVM_VIRQ_QUEUED | vector for V_IRQ, or 0 */
@@ -757,7 +758,10 @@ static void svm_prepare_entry(struct vcpu *vcpu, struct svm_vcpu *sv,
 		sv->tlb_control = SVM_TLB_FLUSH_ASID;
 	vmcb->control.tlb_control = sv->tlb_control;
 	vmcb->control.clean_bits =
-	    svm_has(SVM_FEATURE_VMCB_CLEAN) ? (SVM_CLEAN_ALL & ~sv->dirty) : 0;
+	    svm_has(SVM_FEATURE_VMCB_CLEAN)
+		? (SVM_CLEAN_ALL & ~sv->dirty &
+		   ~(sv->tsc_dirty ? SVM_CLEAN_INTERCEPTS : 0))
+		: 0;
 }
 
 static void svm_after_exit(struct vcpu *vcpu, struct svm_vcpu *sv,
@@ -771,6 +775,7 @@ static void svm_after_exit(struct vcpu *vcpu, struct svm_vcpu *sv,
 	sv->ran = true;
 	sv->last_cpu = cpu->index;
 	sv->dirty = 0;
+	sv->tsc_dirty = false;
 	sv->tlb_control = SVM_TLB_NOTHING;
 	c->tlb_control = SVM_TLB_NOTHING;
 	c->event_inject = 0;
@@ -1351,7 +1356,8 @@ static void svm_set_tsc_offset(struct vcpu *vcpu, u64 offset)
 	if (sv->vmcb->control.tsc_offset == offset)
 		return;
 	sv->vmcb->control.tsc_offset = offset;
-	sv->dirty |= SVM_CLEAN_INTERCEPTS; /* clean bit 0 covers TSC_OFFSET */
+	/* Clean bit 0 covers TSC_OFFSET; no rule of 15.5.1 concerns it. */
+	sv->tsc_dirty = true;
 }
 
 static void svm_flush_tlb(struct vcpu *vcpu)

@@ -626,15 +626,17 @@ static void print_periodic_stats(u64 elapsed_ms)
 		 (unsigned long long)(elapsed_ms / 1000),
 		 (unsigned long long)(elapsed_ms % 1000));
 	/*
-	 * A guest's partial line (a prompt) may be on the console: start on
-	 * a fresh line. (Racy like the counters; the guest's next output
-	 * then continues below without its [NAME] prefix.)
+	 * A guest's partial line (a prompt) may be on the console: end it,
+	 * so the report starts on a line of its own and the guest's next
+	 * output starts a new "[NAME] " line. The flag belongs to the guest's
+	 * CPU (console_line()); taking it over here races with it, and the
+	 * worst that can come of that is one prefix too few or too many.
 	 */
 	for (u32 i = 0; i < vm_count; i++) {
-		if (vm_running(&vms[i]) && vms[i].console_midline) {
+		if (vm_running(&vms[i]) &&
+		    __atomic_exchange_n(&vms[i].console_midline, false,
+					__ATOMIC_RELAXED))
 			printk("\n");
-			break;
-		}
 	}
 	for (u32 i = 0; i < vm_count; i++) {
 		const struct vm *vm = &vms[i];

@@ -12,6 +12,7 @@
 
 static struct vm *focus;
 static u64 next_poll;
+static u64 partial_line_delay; /* PARTIAL_LINE_DELAY_US in TSC ticks */
 
 void console_offer_focus(struct vm *vm)
 {
@@ -61,9 +62,11 @@ u64 console_next_due(const struct vm *vm)
 {
 	u64 due = console_has_focus(vm) ? next_poll : ~0ull;
 
-	if (vm->partial_since)
-		due = MIN(due, vm->partial_since +
-				   tsc_from_us(PARTIAL_LINE_DELAY_US));
+	if (vm->partial_since) {
+		if (!partial_line_delay)
+			partial_line_delay = tsc_from_us(PARTIAL_LINE_DELAY_US);
+		due = MIN(due, vm->partial_since + partial_line_delay);
+	}
 	return due;
 }
 

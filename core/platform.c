@@ -361,6 +361,13 @@ void platform_tick(struct platform *p)
 	vlapic_tick(&p->lapic, now);
 }
 
+bool platform_timer_due(const struct platform *p)
+{
+	u64 deadline = platform_next_deadline_ns(p);
+
+	return deadline && platform_now_ns(p) >= deadline;
+}
+
 u64 platform_next_deadline_ns(const struct platform *p)
 {
 	u64 a = vpit_next_deadline_ns(&p->pit);

@@ -56,6 +56,13 @@ u64 platform_now_ns(const struct platform *p);
 /* Fire expired device timers, then update derived interrupt lines. */
 void platform_tick(struct platform *p);
 
+/*
+ * A device timer has expired: platform_tick() has something to fire.
+ * (The devices update their interrupt lines themselves when written; the
+ * tick only moves them on in time.)
+ */
+bool platform_timer_due(const struct platform *p);
+
 /* Guest time of the next device timer expiry, or 0 for none. */
 u64 platform_next_deadline_ns(const struct platform *p);
 /* The same as a guest TSC value (0 for none). */

@@ -124,7 +124,9 @@ static void update_events(struct vcpu *vcpu)
 		vcpu->intr_pending = true;
 		vcpu->pending_vector = vcpu->timer_vector;
 	}
-	platform_tick(vcpu->vm->platform);
+	/* Device timers: only one that is due has anything to fire. */
+	if (platform_timer_due(vcpu->vm->platform))
+		platform_tick(vcpu->vm->platform);
 	console_poll(vcpu->vm);
 	console_flush_stale(vcpu->vm);
 }

@@ -192,8 +192,9 @@ struct vcpu {
 	 * of guest state, so it never outlives the guest's page tables.
 	 */
 	bool walk_valid;
-	u64 walk_linear; /* linear address of the page */
-	u64 walk_gpa;	 /* guest-physical address of the page */
+	u64 walk_linear;    /* linear address of the page */
+	u64 walk_gpa;	    /* guest-physical address of the page */
+	const u8 *walk_hva; /* the page in host memory, NULL if not all RAM */
 	u64 exits[EXIT_KIND_COUNT];
 	u64 exits_total;
 };

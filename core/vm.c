@@ -86,6 +86,8 @@ static __attribute__((noinline)) bool walk(struct vcpu *vcpu, u64 linear,
 		return false;
 	vcpu->walk_linear = linear & ~(u64)(PAGE_SIZE - 1);
 	vcpu->walk_gpa = *gpa_out & ~(u64)(PAGE_SIZE - 1);
+	vcpu->walk_hva =
+	    vm_gpa_to_hva(vcpu->vm, gpa(vcpu->walk_gpa), PAGE_SIZE);
 	vcpu->walk_valid = true;
 	return true;
 }
@@ -131,15 +133,18 @@ bool vcpu_read_linear(struct vcpu *vcpu, u64 linear, void *dst, u32 len)
 {
 	u64 off = linear & (PAGE_SIZE - 1);
 
-	/* Within the page walked last: straight from guest RAM. */
-	if (walked(vcpu, linear) && len <= PAGE_SIZE - off) {
-		const void *src =
-		    vm_gpa_to_hva(vcpu->vm, gpa(vcpu->walk_gpa | off), len);
+	/*
+	 * Within the page walked last, all of it RAM: straight from guest
+	 * RAM. MMIO decoding fetches the instruction one byte at a time.
+	 */
+	if (walked(vcpu, linear) && vcpu->walk_hva && len <= PAGE_SIZE - off) {
+		const u8 *src = vcpu->walk_hva + off;
 
-		if (src) {
+		if (len == 1)
+			*(u8 *)dst = *src;
+		else
 			memcpy(dst, src, len);
-			return true;
-		}
+		return true;
 	}
 	return read_linear_pages(vcpu, linear, dst, len);
 }

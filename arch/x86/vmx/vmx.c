@@ -659,15 +659,13 @@ static void write_host_state(void)
  * CPU may not be used on another before a VMCLEAR there (SDM Vol. 3C
  * 25.11.1), which this backend cannot do remotely: that is a host bug.
  */
-static void vmcs_activate(struct vcpu *vcpu)
+static __attribute__((noinline)) void vmcs_make_current(struct vcpu *vcpu)
 {
 	struct vmx_vcpu *v = to_vmx(vcpu);
 	struct vmx_cpu *cpu = vmx_this_cpu();
 	u64 vmcs = ptr_to_hpa(v->vmcs);
 	int here = (int)this_cpu()->index;
 
-	if (v->cpu == here && cpu->current_vmcs == vmcs)
-		return;
 	if (v->cpu != -1 && v->cpu != here)
 		panic("vmx: vCPU %u of VM %s: its VMCS is active on CPU %d "
 		      "but used on CPU %d",
@@ -686,6 +684,18 @@ static void vmcs_activate(struct vcpu *vcpu)
 		write_host_state();
 		v->host_state_written = true;
 	}
+}
+
+/* The common case inline: the VMCS is already current here. */
+static inline void vmcs_activate(struct vcpu *vcpu)
+{
+	const struct vmx_vcpu *v = to_vmx(vcpu);
+	int here = (int)this_cpu()->index;
+
+	if (v->cpu == here &&
+	    vmx_cpus[here].current_vmcs == ptr_to_hpa(v->vmcs))
+		return;
+	vmcs_make_current(vcpu);
 }
 
 /* VMCLEAR on the CPU the VMCS is active on; a later run may go anywhere. */

@@ -13,13 +13,27 @@
 
 #ifndef VENEER_HOST_TEST
 
-NO_LIBCALL_PATTERNS void *memcpy(void *dst, const void *src, size_t n)
+/*
+ * memcpy and memset move 8 bytes per step with REP MOVSQ / REP STOSQ and
+ * the rest with the byte forms (SDM Vol. 2B, MOVS and STOS; DF is clear in
+ * the hypervisor). Guest RAM is zeroed and guest images are copied with
+ * them: a byte loop cost four instructions per byte, a second per 256 MiB
+ * guest under an instruction-counting emulator.
+ */
+void *memcpy(void *dst, const void *src, size_t n)
 {
-	u8 *d = dst;
-	const u8 *s = src;
+	void *d = dst;
+	const void *s = src;
+	size_t quads = n / 8, bytes = n % 8;
 
-	while (n--)
-		*d++ = *s++;
+	__asm__ volatile("rep movsq"
+			 : "+D"(d), "+S"(s), "+c"(quads)
+			 :
+			 : "memory");
+	__asm__ volatile("rep movsb"
+			 : "+D"(d), "+S"(s), "+c"(bytes)
+			 :
+			 : "memory");
 	return dst;
 }
 
@@ -41,12 +55,20 @@ NO_LIBCALL_PATTERNS void *memmove(void *dst, const void *src, size_t n)
 	return dst;
 }
 
-NO_LIBCALL_PATTERNS void *memset(void *dst, int c, size_t n)
+void *memset(void *dst, int c, size_t n)
 {
-	u8 *d = dst;
+	void *d = dst;
+	u64 pattern = 0x0101010101010101ull * (u8)c;
+	size_t quads = n / 8, bytes = n % 8;
 
-	while (n--)
-		*d++ = (u8)c;
+	__asm__ volatile("rep stosq"
+			 : "+D"(d), "+c"(quads)
+			 : "a"(pattern)
+			 : "memory");
+	__asm__ volatile("rep stosb"
+			 : "+D"(d), "+c"(bytes)
+			 : "a"(pattern)
+			 : "memory");
 	return dst;
 }
 

@@ -108,9 +108,10 @@ bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out)
 	return walk(vcpu, linear, gpa_out);
 }
 
-static __attribute__((noinline)) bool
-read_linear_pages(struct vcpu *vcpu, u64 linear, u8 *out, u32 len)
+bool vcpu_read_linear_pages(struct vcpu *vcpu, u64 linear, void *dst, u32 len)
 {
+	u8 *out = dst;
+
 	while (len) {
 		u64 g;
 		u32 chunk = (u32)MIN((u64)len, PAGE_SIZE - (linear & 0xfff));
@@ -127,24 +128,4 @@ read_linear_pages(struct vcpu *vcpu, u64 linear, u8 *out, u32 len)
 		len -= chunk;
 	}
 	return true;
-}
-
-bool vcpu_read_linear(struct vcpu *vcpu, u64 linear, void *dst, u32 len)
-{
-	u64 off = linear & (PAGE_SIZE - 1);
-
-	/*
-	 * Within the page walked last, all of it RAM: straight from guest
-	 * RAM. MMIO decoding fetches the instruction one byte at a time.
-	 */
-	if (walked(vcpu, linear) && vcpu->walk_hva && len <= PAGE_SIZE - off) {
-		const u8 *src = vcpu->walk_hva + off;
-
-		if (len == 1)
-			*(u8 *)dst = *src;
-		else
-			memcpy(dst, src, len);
-		return true;
-	}
-	return read_linear_pages(vcpu, linear, dst, len);
 }

@@ -11,6 +11,7 @@
 #include "core/iobus.h"
 #include "core/mmio.h"
 #include "core/vdev/vuart.h"
+#include "core/string.h"
 #include "arch/x86/cpu.h"
 
 struct platform;
@@ -125,7 +126,28 @@ static inline bool vm_running(const struct vm *vm)
  */
 bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out);
 
+/* vcpu_read_linear() page by page, through the guest's page walk. */
+bool vcpu_read_linear_pages(struct vcpu *vcpu, u64 linear, void *dst, u32 len);
+
 /* Copy `len` bytes from guest linear `linear`; false if not all mapped. */
-bool vcpu_read_linear(struct vcpu *vcpu, u64 linear, void *dst, u32 len);
+static inline bool vcpu_read_linear(struct vcpu *vcpu, u64 linear, void *dst,
+				    u32 len)
+{
+	u64 off = linear & (PAGE_SIZE - 1);
+
+	/*
+	 * Within the page walked last, all of it RAM: straight from guest
+	 * RAM (MMIO decoding fetches the instruction one byte at a time).
+	 */
+	if (vcpu->walk_valid && vcpu->walk_linear == linear - off &&
+	    vcpu->walk_hva && len <= PAGE_SIZE - off) {
+		if (len == 1)
+			*(u8 *)dst = vcpu->walk_hva[off];
+		else
+			memcpy(dst, vcpu->walk_hva + off, len);
+		return true;
+	}
+	return vcpu_read_linear_pages(vcpu, linear, dst, len);
+}
 
 #endif /* VENEER_CORE_VM_H */

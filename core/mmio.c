@@ -40,14 +40,27 @@ static u32 fetch_instruction(struct vcpu *vcpu, u8 *bytes)
 {
 	u64 linear =
 	    vcpu_ops->read(vcpu, VCPU_CS_BASE) + vcpu_ops->read(vcpu, VCPU_RIP);
-	u32 n = 0;
+	bool long_mode = vcpu_ops->read(vcpu, VCPU_CS_LONG);
+	u32 first = PAGE_SIZE - (u32)(linear & (PAGE_SIZE - 1));
+	u64 next;
 
-	if (!vcpu_ops->read(vcpu, VCPU_CS_LONG))
+	if (!long_mode)
 		linear &= 0xffffffffull;
-	while (n < DECODE_MAX_INSN_LEN &&
-	       vcpu_read_linear(vcpu, linear + n, bytes + n, 1))
-		n++;
-	return n;
+	/* The bytes on RIP's page in one read; those on the next page, if
+	 * the instruction may go on there, in a second that may fail. */
+	if (first > DECODE_MAX_INSN_LEN)
+		first = DECODE_MAX_INSN_LEN;
+	if (!vcpu_read_linear(vcpu, linear, bytes, first))
+		return 0;
+	if (first == DECODE_MAX_INSN_LEN)
+		return first;
+	next = linear + first;
+	if (!long_mode)
+		next &= 0xffffffffull;
+	if (vcpu_read_linear(vcpu, next, bytes + first,
+			     DECODE_MAX_INSN_LEN - first))
+		return DECODE_MAX_INSN_LEN;
+	return first;
 }
 
 static enum decode_mode guest_decode_mode(struct vcpu *vcpu)

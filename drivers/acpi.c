@@ -480,19 +480,27 @@ int acpi_parse_madt(const void *madt, u32 len, struct acpi_madt_info *out,
 	return ACPI_OK;
 }
 
+/* acpi_find_root() then acpi_find_table(signature). */
+static int find_root_table(const struct boot_info *bi, const char *signature,
+			   u64 *pa, u32 *len, char *err, size_t errlen)
+{
+	struct acpi_root root;
+	int rc = acpi_find_root(bi, &root, err, errlen);
+
+	if (rc != ACPI_OK)
+		return rc;
+	return acpi_find_table(&root, signature, pa, len, err, errlen);
+}
+
 int acpi_read_madt(const struct boot_info *bi, struct acpi_madt_info *out,
 		   char *err, size_t errlen)
 {
-	struct acpi_root root;
 	u64 pa;
 	u32 len;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = acpi_find_root(bi, &root, err, errlen);
-	if (rc != ACPI_OK)
-		return rc;
-	rc = acpi_find_table(&root, "APIC", &pa, &len, err, errlen);
+	rc = find_root_table(bi, "APIC", &pa, &len, err, errlen);
 	if (rc != ACPI_OK)
 		return rc;
 	return acpi_parse_madt(acpi_map(pa, len), len, out, err, errlen);
@@ -640,17 +648,13 @@ int acpi_read_sleep(const struct boot_info *bi, struct acpi_sleep_info *out,
 		    char *err, size_t errlen)
 {
 	const struct acpi_table_header *dsdt;
-	struct acpi_root root;
 	const u8 *fadt;
 	u64 pa, dsdt_pa;
 	u32 len, smi_cmd;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = acpi_find_root(bi, &root, err, errlen);
-	if (rc != ACPI_OK)
-		return rc;
-	rc = acpi_find_table(&root, "FACP", &pa, &len, err, errlen);
+	rc = find_root_table(bi, "FACP", &pa, &len, err, errlen);
 	if (rc != ACPI_OK)
 		return rc;
 	if (len < FADT_PM1B_CNT_BLK + 4) {

@@ -76,6 +76,7 @@ class Session:
         self.boot_seconds = {}
         self.failure = None
         self.status = None
+        self.boot_log = None  # the console up to the first prompt
         args = [os.path.join(ROOT, "tools", "veneer-run"), "--interactive", "--smp", "2",
                 "--memory", "512",
                 "--guest", f"{KERNEL}:name=linux mem={MEM_MIB[vendor]}M -- console=ttyS0",
@@ -182,7 +183,7 @@ def need(s, *answers):
 
 def test_boot_log_is_clean(session):
     s = session
-    assert "boot_log" in s.__dict__, "no shell prompt\n" + info(s)
+    assert s.boot_log is not None, "no shell prompt\n" + info(s)
     text = s.boot_log
     kernel = "\n".join(guest_lines(text))
     assert "veneer: guest linux started on cpu" in text, info(s)

@@ -24,13 +24,14 @@ WARN := -Wall -Wextra -Werror -Wmissing-prototypes -Wshadow -Wstrict-prototypes 
 KCFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pie -fno-pic -fno-stack-protector \
            -fno-builtin -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-80387 \
            -mgeneral-regs-only -mcmodel=small -fno-omit-frame-pointer -fno-common \
-           -I. $(WARN) -MMD -MP
-KASFLAGS := -I. -g -MMD -MP -D__ASSEMBLY__
+           -I. -I$(BUILD)/gen $(WARN) -MMD -MP
+KASFLAGS := -I. -I$(BUILD)/gen -g -MMD -MP -D__ASSEMBLY__
 KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
             --no-warn-rwx-segments -T linker.ld
 
-HV_DIRS := boot arch/x86 arch/x86/vmx arch/x86/svm core core/vdev drivers
-HV_C    := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.c))
+HV_DIRS := boot arch/x86 arch/x86/vmx arch/x86/svm core core/lib core/vdev drivers
+# arch/x86/asm-offsets.c is compiled to assembly only, for the offsets header.
+HV_C    := $(filter-out arch/x86/asm-offsets.c,$(foreach d,$(HV_DIRS),$(wildcard $(d)/*.c)))
 HV_S    := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.S))
 HV_OBJ  := $(patsubst %,$(BUILD)/hv/%.o,$(HV_C) $(HV_S))
 
@@ -41,12 +42,24 @@ all: $(BUILD)/veneer.elf
 # V=1 shows full command lines.
 Q := $(if $(V),,@)
 
-$(BUILD)/hv/%.c.o: %.c
+# Offsets the entry stubs use, generated from the C layout (asm-offsets.c).
+ASM_OFFSETS := $(BUILD)/gen/asm-offsets.h
+$(ASM_OFFSETS): arch/x86/asm-offsets.c core/vcpu.h core/exit.h core/lib/types.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(CC) $(filter-out -MMD -MP,$(KCFLAGS)) -S -o $@.s $<
+	$(Q){ echo "/* Generated from arch/x86/asm-offsets.c: do not edit. */"; \
+	  echo "#ifndef VENEER_ASM_OFFSETS_H"; echo "#define VENEER_ASM_OFFSETS_H"; \
+	  sed -n 's/.*->\([A-Z0-9_]*\) \([0-9][0-9]*\).*/#define \1 \2/p' $@.s; \
+	  echo "#endif"; } > $@.tmp
+	$(Q)test -s $@.tmp && grep -q GPRS_R15 $@.tmp && mv $@.tmp $@
+
+$(BUILD)/hv/%.c.o: %.c | $(ASM_OFFSETS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
-$(BUILD)/hv/%.S.o: %.S
+$(BUILD)/hv/%.S.o: %.S | $(ASM_OFFSETS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  AS      $<")
 	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
@@ -58,23 +71,23 @@ $(BUILD)/veneer.elf: $(HV_OBJ) linker.ld
 -include $(HV_OBJ:.o=.d)
 
 # ---- test guests (tests/guests/guests.mk defines GUEST_ELFS) ----
--include tests/guests/guests.mk
+include tests/guests/guests.mk
 guests: $(GUEST_ELFS)
 
 # ---- benchmarks (bench/bench.mk defines BENCH_ELF and BENCH_RUN; docs/benchmarks.md) ----
--include bench/bench.mk
+include bench/bench.mk
 bench: check-deps all $(BENCH_ELF)
 	$(BENCH_RUN)
 
 # ---- host unit tests (tests/unit/units.mk defines UNIT_TESTS) ----
 HOST_CFLAGS := -std=gnu11 -O1 -g -I. $(WARN) -Wno-missing-prototypes -DVENEER_HOST_TEST \
                -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
--include tests/unit/units.mk
+include tests/unit/units.mk
 UNIT_BINS := $(patsubst %,$(BUILD)/unit/%,$(UNIT_TESTS))
 
 # A test binary depends on the sources it links, not just its own file.
 .SECONDEXPANSION:
-$(BUILD)/unit/%: tests/unit/%.c $$(UNIT_SRCS_$$*) $$(wildcard core/*.h drivers/*.h core/vdev/*.h tests/unit/*.h)
+$(BUILD)/unit/%: tests/unit/%.c $$(UNIT_SRCS_$$*) $$(wildcard core/*.h core/lib/*.h drivers/*.h core/vdev/*.h arch/x86/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  HOSTCC  $@")
 	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $< $(UNIT_SRCS_$*) -lcmocka
@@ -84,7 +97,7 @@ unit: check-deps $(UNIT_BINS)
 
 # Every header compiles on its own.
 HEADERS := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.h))
-headers:
+headers: $(ASM_OFFSETS)
 	@set -e; for h in $(HEADERS); do \
 	  echo '#include "'$$h'"' | $(CC) $(KCFLAGS) -x c -fsyntax-only -MF /dev/null - || \
 	  { echo "header $$h does not compile on its own"; exit 1; }; done; \

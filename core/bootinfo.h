@@ -9,27 +9,13 @@
 #ifndef VENEER_CORE_BOOTINFO_H
 #define VENEER_CORE_BOOTINFO_H
 
-#include "core/types.h"
+#include "core/lib/memmap.h"
+#include "core/lib/types.h"
 
 #define BOOTINFO_MAX_MEMMAP  128
 #define BOOTINFO_MAX_MODULES 32
 #define BOOTINFO_CMDLINE_MAX 1024
 #define BOOTINFO_MODSTR_MAX  512
-
-/* Memory range types: the E820 / multiboot numbering (MB1 spec 3.3). */
-enum mem_type {
-	MEM_USABLE = 1,
-	MEM_RESERVED = 2,
-	MEM_ACPI_RECLAIM = 3,
-	MEM_ACPI_NVS = 4,
-	MEM_BAD = 5,
-};
-
-struct mem_range {
-	u64 base;
-	u64 length;
-	u32 type; /* enum mem_type; unknown values are treated as reserved */
-};
 
 struct boot_module {
 	u64 start; /* host-physical, first byte */

@@ -7,8 +7,8 @@
  * one row of cmdline_options[]; adding an option is adding a row.
  */
 #include "core/cmdline.h"
-#include "core/format.h"
-#include "core/string.h"
+#include "core/lib/format.h"
+#include "core/lib/string.h"
 
 struct word {
 	const char *s;

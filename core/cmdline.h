@@ -17,7 +17,7 @@
 #ifndef VENEER_CORE_CMDLINE_H
 #define VENEER_CORE_CMDLINE_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /* The standard PC COM port bases. */
 #define COM1_PORT 0x3f8

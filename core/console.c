@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/console.h"
 #include "core/platform.h"
-#include "core/printk.h"
+#include "core/lib/printk.h"
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
@@ -74,8 +74,58 @@ void console_end_guest_output(struct vm *vm)
 {
 	vuart_flush(&vm->uart);
 	vm->partial_since = 0;
-	if (vm->console_midline) {
-		printk("\n");
-		vm->console_midline = false;
-	}
+	console_end_line(vm);
+}
+
+/* ---- the guest's COM1 ---- */
+
+/*
+ * Guest output on the hypervisor console: "[NAME] text" lines, the text
+ * made harmless by console_write_tagged() (core/lib/printk.h). A partial
+ * line (a prompt) is shown early; its rest continues it if nothing else
+ * was printed meanwhile, else it starts a new "[NAME] " line.
+ */
+static void console_line(void *opaque, const char *line, u32 len, bool complete)
+{
+	const struct vm *vm = opaque;
+
+	console_write_tagged(vm, vm->name, line, len, complete);
+}
+
+/* UART accesses can change its interrupt line (IRQ 4). */
+static u32 uart_read(void *opaque, u16 port, u8 size)
+{
+	struct vm *vm = opaque;
+	u8 v = vuart_read(&vm->uart, port - VUART_COM1_BASE);
+
+	(void)size;
+	platform_uart_update_irq(vm->platform);
+	return v;
+}
+
+static void uart_write(void *opaque, u16 port, u8 size, u32 value)
+{
+	struct vm *vm = opaque;
+
+	(void)size;
+	vuart_write(&vm->uart, port - VUART_COM1_BASE, (u8)value);
+	platform_uart_update_irq(vm->platform);
+	console_output_started(vm);
+}
+
+void console_attach(struct vm *vm)
+{
+	const struct io_handler uart = {
+	    .first = VUART_COM1_BASE,
+	    .last = VUART_COM1_BASE + VUART_PORTS - 1,
+	    .read = uart_read,
+	    .write = uart_write,
+	    .opaque = vm,
+	    .name = "uart",
+	};
+
+	vuart_init(&vm->uart, console_line, vm);
+	vm->partial_since = 0;
+	/* The first handler on an empty bus: it cannot clash or be full. */
+	iobus_register(&vm->io, &uart);
 }

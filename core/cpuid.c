@@ -12,20 +12,19 @@
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
 
-#define LEAF_FEATURES	  0x1
-#define LEAF_PERFMON	  0xa
-#define LEAF_HV_BASE	  0x40000000
-#define LEAF_HV_INFO	  0x40000001
-#define LEAF_HV_LAST	  0x400000ff
-#define LEAF_EXT_FEATURES 0x80000001
-#define LEAF_SVM	  0x8000000a
+#define LEAF_PERFMON 0xa
+/* x2APIC topology leaves: EDX is the x2APIC ID (SDM Vol. 2A CPUID 0BH,
+ * 1FH); AMD's extended APIC ID leaf: EAX (APM Vol. 3 E.4.21). */
+#define LEAF_TOPOLOGY	 0xb
+#define LEAF_TOPOLOGY_V2 0x1f
+#define LEAF_EXT_APIC_ID 0x8000001eu
+#define LEAF_HV_BASE	 0x40000000
+#define LEAF_HV_INFO	 0x40000001
+#define LEAF_HV_LAST	 0x400000ff
 
-#define F1_ECX_MONITOR	  BIT(3)
-#define F1_ECX_VMX	  BIT(5)
-#define F1_ECX_SMX	  BIT(6)
-#define F1_ECX_OSXSAVE	  BIT(27)
-#define F1_ECX_HYPERVISOR BIT(31)
-#define EXT_ECX_SVM	  BIT(2)
+#define F1_ECX_MONITOR BIT(3)
+#define F1_ECX_SMX     BIT(6)
+#define F1_ECX_OSXSAVE BIT(27)
 
 /* "VENEERVENEER" in EBX, ECX, EDX (docs/hypercall.md). */
 #define VENEER_SIG_EBX 0x454e4556 /* "VENE" */
@@ -88,12 +87,9 @@ static u32 xsave_size(u64 xcr0)
  */
 static u64 current_xcr0(void)
 {
-	u32 lo, hi;
-
 	if (!(read_cr4() & CR4_OSXSAVE))
 		return XCR0_X87;
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return ((u64)hi << 32) | lo;
+	return xgetbv(0);
 }
 
 static struct cpuid_regs xsave_leaf(u32 subleaf)
@@ -134,14 +130,14 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 		return xsave_leaf(subleaf);
 	r = cpuid_count(leaf, subleaf);
 	switch (leaf) {
-	case LEAF_FEATURES:
+	case CPUID_LEAF_FEATURES:
 		/* MONITOR/MWAIT exit on both vendors and are not emulated. */
-		r.ecx &= ~(F1_ECX_MONITOR | F1_ECX_VMX | F1_ECX_SMX |
+		r.ecx &= ~(F1_ECX_MONITOR | CPUID_1_ECX_VMX | F1_ECX_SMX |
 			   F1_ECX_OSXSAVE | F1_ECX_HIDDEN);
 		r.edx &= ~F1_EDX_HIDDEN;
-		r.ecx |= F1_ECX_HYPERVISOR;
+		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 		/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not the host's. */
-		if (vcpu_ops->read(vcpu, VCPU_CR4) & CR4_OSXSAVE)
+		if (vcpu_read(vcpu, VCPU_CR4) & CR4_OSXSAVE)
 			r.ecx |= F1_ECX_OSXSAVE;
 		/* EBX[31:24]: initial APIC ID = vCPU index. */
 		r.ebx = (r.ebx & 0x00ffffff) | (vcpu->index << 24);
@@ -156,14 +152,22 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 			r.edx &= ~F7_EDX_HIDDEN;
 		}
 		break;
+	case LEAF_TOPOLOGY:
+	case LEAF_TOPOLOGY_V2:
+		/* The guest's APIC ID, as in leaf 1 and its local APIC. */
+		r.edx = vcpu->index;
+		break;
+	case LEAF_EXT_APIC_ID:
+		r.eax = vcpu->index;
+		break;
 	case LEAF_PERFMON:
 		/* No performance counters are virtualized. */
 		r = (struct cpuid_regs){0, 0, 0, 0};
 		break;
-	case LEAF_EXT_FEATURES:
-		r.ecx &= ~EXT_ECX_SVM;
+	case CPUID_LEAF_EXT_FEATURES:
+		r.ecx &= ~CPUID_EXT_FEATURES_ECX_SVM;
 		break;
-	case LEAF_SVM:
+	case CPUID_LEAF_SVM:
 		r = (struct cpuid_regs){0, 0, 0, 0};
 		break;
 	default:

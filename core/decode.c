@@ -8,7 +8,7 @@
  * from the MOV, MOVZX, MOVSX/MOVSXD and XCHG pages of Vol. 2B.
  */
 #include "core/decode.h"
-#include "core/format.h"
+#include "core/lib/format.h"
 
 /* Legacy prefixes (SDM Vol. 2A 2.1.1). */
 #define PREFIX_OPERAND_SIZE 0x66

@@ -26,7 +26,7 @@
 #ifndef VENEER_CORE_DECODE_H
 #define VENEER_CORE_DECODE_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /* Longest legal x86 instruction (SDM Vol. 2A 2.3.11). */
 #define DECODE_MAX_INSN_LEN 15

@@ -10,8 +10,7 @@
 #include "core/guestmem.h"
 #include "core/elf.h"
 #include "core/elf_spec.h"
-#include "core/format.h"
-#include "core/string.h"
+#include "core/lib/string.h"
 
 /* One program header, whichever class the file is. */
 struct segment {
@@ -31,18 +30,6 @@ struct elf_file {
 	u64 phoff;
 	u32 phnum;
 };
-
-static int refuse(struct elf_info *info, const char *fmt, ...) __printf(2, 3);
-
-static int refuse(struct elf_info *info, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnformat(info->error, sizeof(info->error), fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static const char *type_name(u32 type)
 {
@@ -73,30 +60,34 @@ static int read_header(struct elf_file *f, struct elf_info *info)
 
 	if (f->size < ELF_IDENT_SIZE || id[0] != ELF_MAGIC0 ||
 	    id[1] != ELF_MAGIC1 || id[2] != ELF_MAGIC2 || id[3] != ELF_MAGIC3)
-		return refuse(info, "not an ELF file (no \\x7fELF magic)");
+		return loader_refuse(info->error,
+				     "not an ELF file (no \\x7fELF magic)");
 	if (id[ELF_IDENT_CLASS] != ELF_CLASS_32 &&
 	    id[ELF_IDENT_CLASS] != ELF_CLASS_64)
-		return refuse(info,
-			      "ELF class %u is neither 1 (32-bit) nor 2 "
-			      "(64-bit)",
-			      id[ELF_IDENT_CLASS]);
+		return loader_refuse(info->error,
+				     "ELF class %u is neither 1 (32-bit) nor 2 "
+				     "(64-bit)",
+				     id[ELF_IDENT_CLASS]);
 	if (id[ELF_IDENT_DATA] != ELF_DATA_LSB)
-		return refuse(info,
-			      "ELF data encoding %u is not little-endian (1)",
-			      id[ELF_IDENT_DATA]);
+		return loader_refuse(
+		    info->error,
+		    "ELF data encoding %u is not little-endian (1)",
+		    id[ELF_IDENT_DATA]);
 	if (id[ELF_IDENT_VERSION] != ELF_VERSION_CURRENT)
-		return refuse(info, "ELF identification version %u is not 1",
-			      id[ELF_IDENT_VERSION]);
+		return loader_refuse(info->error,
+				     "ELF identification version %u is not 1",
+				     id[ELF_IDENT_VERSION]);
 
 	f->elf_class = id[ELF_IDENT_CLASS];
 	header_size = f->elf_class == ELF_CLASS_32
 			  ? sizeof(struct elf32_header)
 			  : sizeof(struct elf64_header);
 	if (f->size < header_size)
-		return refuse(info,
-			      "truncated: the file is %lu bytes, less than "
-			      "its %lu-byte ELF header",
-			      f->size, header_size);
+		return loader_refuse(
+		    info->error,
+		    "truncated: the file is %lu bytes, less than "
+		    "its %lu-byte ELF header",
+		    f->size, header_size);
 	if (f->elf_class == ELF_CLASS_32) {
 		struct elf32_header h;
 
@@ -124,44 +115,52 @@ static int read_header(struct elf_file *f, struct elf_info *info)
 	}
 
 	if (version != ELF_VERSION_CURRENT)
-		return refuse(info, "ELF version %u is not 1", version);
+		return loader_refuse(info->error, "ELF version %u is not 1",
+				     version);
 	if (machine != ELF_MACHINE_386 && machine != ELF_MACHINE_X86_64)
-		return refuse(info, "ELF for machine %u (not x86)", machine);
+		return loader_refuse(info->error,
+				     "ELF for machine %u (not x86)", machine);
 	if ((f->elf_class == ELF_CLASS_32) != (machine == ELF_MACHINE_386))
-		return refuse(info,
-			      "ELF%d file for machine %u (%s): ELF32 must be "
-			      "i386 (3), ELF64 must be x86-64 (62)",
-			      f->elf_class == ELF_CLASS_32 ? 32 : 64, machine,
-			      machine_name(machine));
+		return loader_refuse(
+		    info->error,
+		    "ELF%d file for machine %u (%s): ELF32 must be "
+		    "i386 (3), ELF64 must be x86-64 (62)",
+		    f->elf_class == ELF_CLASS_32 ? 32 : 64, machine,
+		    machine_name(machine));
 	if (type != ELF_TYPE_EXEC)
-		return refuse(info,
-			      "ELF type %u is %s, not an executable (type 2)",
-			      type, type_name(type));
+		return loader_refuse(
+		    info->error,
+		    "ELF type %u is %s, not an executable (type 2)", type,
+		    type_name(type));
 	if (phentsize != want_phentsize)
-		return refuse(info,
-			      "program header entries are %u bytes, expected "
-			      "%u for ELF%d",
-			      phentsize, want_phentsize,
-			      f->elf_class == ELF_CLASS_32 ? 32 : 64);
+		return loader_refuse(
+		    info->error,
+		    "program header entries are %u bytes, expected "
+		    "%u for ELF%d",
+		    phentsize, want_phentsize,
+		    f->elf_class == ELF_CLASS_32 ? 32 : 64);
 	if (f->phnum == 0)
-		return refuse(info, "no program headers: nothing to load");
+		return loader_refuse(info->error,
+				     "no program headers: nothing to load");
 	if (f->phnum > ELF_MAX_PHDRS)
-		return refuse(info,
-			      "%u program headers, more than the %u this "
-			      "loader accepts",
-			      f->phnum, ELF_MAX_PHDRS);
+		return loader_refuse(
+		    info->error,
+		    "%u program headers, more than the %u this "
+		    "loader accepts",
+		    f->phnum, ELF_MAX_PHDRS);
 	/* phnum * phentsize is at most 64 * 56: only the add can wrap. */
 	phdrs_end = f->phoff + (u64)f->phnum * phentsize;
 	if (phdrs_end < f->phoff)
-		return refuse(info,
-			      "program header offset 0x%lx + %u entries "
-			      "overflows",
-			      f->phoff, f->phnum);
+		return loader_refuse(info->error,
+				     "program header offset 0x%lx + %u entries "
+				     "overflows",
+				     f->phoff, f->phnum);
 	if (phdrs_end > f->size)
-		return refuse(info,
-			      "truncated: the program headers end at file "
-			      "offset 0x%lx but the file is %lu bytes",
-			      phdrs_end, f->size);
+		return loader_refuse(
+		    info->error,
+		    "truncated: the program headers end at file "
+		    "offset 0x%lx but the file is %lu bytes",
+		    phdrs_end, f->size);
 	return 0;
 }
 
@@ -197,42 +196,49 @@ static int check_segment(const struct elf_file *f, u32 i,
 	u64 mem_end = seg->paddr + seg->memsz;
 
 	if (seg->type == ELF_PT_INTERP)
-		return refuse(info,
-			      "segment %u is PT_INTERP: a dynamically linked "
-			      "program is not a guest kernel",
-			      i);
+		return loader_refuse(
+		    info->error,
+		    "segment %u is PT_INTERP: a dynamically linked "
+		    "program is not a guest kernel",
+		    i);
 	if (!loads_bytes(seg))
 		return 0;
 	if (seg->filesz > seg->memsz)
-		return refuse(info,
-			      "segment %u: p_filesz 0x%lx is larger than "
-			      "p_memsz 0x%lx",
-			      i, seg->filesz, seg->memsz);
+		return loader_refuse(
+		    info->error,
+		    "segment %u: p_filesz 0x%lx is larger than "
+		    "p_memsz 0x%lx",
+		    i, seg->filesz, seg->memsz);
 	if (file_end < seg->offset)
-		return refuse(info,
-			      "segment %u: p_offset 0x%lx + p_filesz 0x%lx "
-			      "overflows",
-			      i, seg->offset, seg->filesz);
+		return loader_refuse(
+		    info->error,
+		    "segment %u: p_offset 0x%lx + p_filesz 0x%lx "
+		    "overflows",
+		    i, seg->offset, seg->filesz);
 	if (file_end > f->size)
-		return refuse(info,
-			      "truncated: segment %u ends at file offset %lu "
-			      "but the file is %lu bytes",
-			      i, file_end, f->size);
+		return loader_refuse(
+		    info->error,
+		    "truncated: segment %u ends at file offset %lu "
+		    "but the file is %lu bytes",
+		    i, file_end, f->size);
 	if (mem_end < seg->paddr)
-		return refuse(info,
-			      "segment %u: p_paddr 0x%lx + p_memsz 0x%lx "
-			      "overflows",
-			      i, seg->paddr, seg->memsz);
+		return loader_refuse(
+		    info->error,
+		    "segment %u: p_paddr 0x%lx + p_memsz 0x%lx "
+		    "overflows",
+		    i, seg->paddr, seg->memsz);
 	if (seg->vaddr + seg->memsz < seg->vaddr)
-		return refuse(info,
-			      "segment %u: p_vaddr 0x%lx + p_memsz 0x%lx "
-			      "overflows",
-			      i, seg->vaddr, seg->memsz);
+		return loader_refuse(
+		    info->error,
+		    "segment %u: p_vaddr 0x%lx + p_memsz 0x%lx "
+		    "overflows",
+		    i, seg->vaddr, seg->memsz);
 	if (mem_end > ram_size)
-		return refuse(info,
-			      "segment %u [0x%lx,0x%lx) is outside guest RAM "
-			      "(0x0-0x%lx)",
-			      i, seg->paddr, mem_end, ram_size);
+		return loader_refuse(
+		    info->error,
+		    "segment %u [0x%lx,0x%lx) is outside guest RAM "
+		    "(0x0-0x%lx)",
+		    i, seg->paddr, mem_end, ram_size);
 	return 0;
 }
 
@@ -249,14 +255,15 @@ static int check_overlaps(const struct elf_file *f, struct elf_info *info)
 			struct segment b;
 
 			read_segment(f, j, &b);
-			if (!loads_bytes(&b) || a.paddr >= b.paddr + b.memsz ||
-			    b.paddr >= a.paddr + a.memsz)
+			if (!loads_bytes(&b) ||
+			    !ranges_overlap(a.paddr, a.paddr + a.memsz, b.paddr,
+					    b.paddr + b.memsz))
 				continue;
-			return refuse(info,
-				      "segments %u [0x%lx,0x%lx) and %u "
-				      "[0x%lx,0x%lx) overlap",
-				      i, a.paddr, a.paddr + a.memsz, j, b.paddr,
-				      b.paddr + b.memsz);
+			return loader_refuse(info->error,
+					     "segments %u [0x%lx,0x%lx) and %u "
+					     "[0x%lx,0x%lx) overlap",
+					     i, a.paddr, a.paddr + a.memsz, j,
+					     b.paddr, b.paddr + b.memsz);
 		}
 	}
 	return 0;
@@ -279,9 +286,9 @@ static int find_entry(const struct elf_file *f, struct elf_info *info)
 			return 0;
 		}
 	}
-	return refuse(info,
-		      "entry point 0x%lx is not inside any PT_LOAD segment",
-		      f->entry);
+	return loader_refuse(
+	    info->error, "entry point 0x%lx is not inside any PT_LOAD segment",
+	    f->entry);
 }
 
 static int open_image(struct elf_file *f, const void *image, u64 size,
@@ -310,7 +317,8 @@ static int open_image(struct elf_file *f, const void *image, u64 size,
 	}
 	if (info->segments == 0) {
 		info->load_start = 0;
-		return refuse(info, "no PT_LOAD segment with bytes to load");
+		return loader_refuse(info->error,
+				     "no PT_LOAD segment with bytes to load");
 	}
 	if (check_overlaps(f, info))
 		return -1;
@@ -324,48 +332,38 @@ int elf_check(const void *image, u64 size, u64 ram_size, struct elf_info *info)
 	return open_image(&f, image, size, ram_size, info);
 }
 
-static int zero_range(const struct guest_mem *guest, u64 gpa, u64 len)
-{
-	return guest_zero_range(guest->write_guest, guest->zero_guest,
-				guest->opaque, gpa, len);
-}
-
 int elf_load(const void *image, u64 size, const struct guest_mem *guest,
 	     struct elf_info *info)
 {
 	struct elf_file f;
 
-	if (open_image(&f, image, size, guest->ram_size, info))
+	if (open_image(&f, image, size, guest->size, info))
 		return -1;
-	if (!guest->write_guest)
-		return refuse(info, "no write_guest callback to load with");
+	if (!guest->base)
+		return loader_refuse(info->error, "no guest RAM to load into");
 
+	/* check_segment() has put every segment inside guest RAM; the
+	 * writes check again, so a slip here cannot write past it. */
 	for (u32 i = 0; i < f.phnum; i++) {
 		struct segment seg;
 		u64 bss_start;
-		int rc;
 
 		read_segment(&f, i, &seg);
 		if (!loads_bytes(&seg))
 			continue;
-		rc = seg.filesz
-			 ? guest->write_guest(guest->opaque, seg.paddr,
-					      f.bytes + seg.offset, seg.filesz)
-			 : 0;
-		if (rc)
-			return refuse(info,
-				      "writing segment %u to guest "
-				      "[0x%lx,0x%lx) failed (error %d)",
-				      i, seg.paddr, seg.paddr + seg.filesz, rc);
+		if (guest_mem_write(guest, seg.paddr, f.bytes + seg.offset,
+				    seg.filesz))
+			return loader_refuse(
+			    info->error,
+			    "writing segment %u to guest [0x%lx,0x%lx) failed",
+			    i, seg.paddr, seg.paddr + seg.filesz);
 		bss_start = seg.paddr + seg.filesz;
-		rc = seg.memsz > seg.filesz
-			 ? zero_range(guest, bss_start, seg.memsz - seg.filesz)
-			 : 0;
-		if (rc)
-			return refuse(info,
-				      "zeroing the bss of segment %u at guest "
-				      "[0x%lx,0x%lx) failed (error %d)",
-				      i, bss_start, seg.paddr + seg.memsz, rc);
+		if (guest_mem_zero(guest, bss_start, seg.memsz - seg.filesz))
+			return loader_refuse(info->error,
+					     "zeroing the bss of segment %u at "
+					     "guest [0x%lx,0x%lx) failed",
+					     i, bss_start,
+					     seg.paddr + seg.memsz);
 	}
 	return 0;
 }

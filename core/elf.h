@@ -11,10 +11,9 @@
 #ifndef VENEER_CORE_ELF_H
 #define VENEER_CORE_ELF_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 #include "core/guestmem.h"
 
-#define ELF_ERROR_MAX 160
 /* More program headers than this is refused (real kernels have < 16). */
 #define ELF_MAX_PHDRS 64
 
@@ -25,7 +24,7 @@ struct elf_info {
 	u64 load_start;	 /* lowest guest-physical address loaded */
 	u64 load_end;	 /* one past the highest one */
 	u32 segments;	 /* PT_LOAD segments with p_memsz > 0 */
-	char error[ELF_ERROR_MAX]; /* why elf_check/elf_load refused */
+	char error[LOADER_ERROR_MAX]; /* why elf_check/elf_load refused */
 };
 
 /*
@@ -35,9 +34,9 @@ struct elf_info {
 int elf_check(const void *image, u64 size, u64 ram_size, struct elf_info *info);
 
 /*
- * elf_check(), then copies every PT_LOAD segment and zeroes its bss part.
- * Returns 0, or -1 with info->error set (guest RAM is untouched unless a
- * write_guest/zero_guest call itself failed).
+ * elf_check() against guest->size, then copies every PT_LOAD segment into
+ * guest->base and zeroes its bss part. Returns 0, or -1 with info->error
+ * set and guest RAM untouched.
  */
 int elf_load(const void *image, u64 size, const struct guest_mem *guest,
 	     struct elf_info *info);

@@ -8,7 +8,7 @@
 #ifndef VENEER_CORE_ELF_SPEC_H
 #define VENEER_CORE_ELF_SPEC_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /* e_ident[] indices and values. */
 #define ELF_IDENT_SIZE	    16

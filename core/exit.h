@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The vendor-neutral VM exit: what the VT-x or AMD-V backend decoded from
- * its VMCS / VMCB, in one form that core/exit.c dispatches on.
+ * its VMCS / VMCB, in one form that core/vcpu.c dispatches on.
  *
  * Vendor code decodes, common code decides (docs/design.md).
  */
 #ifndef VENEER_CORE_EXIT_H
 #define VENEER_CORE_EXIT_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 enum exit_kind {
 	EXIT_NONE = 0,	    /* nothing happened (e.g. entry was skipped) */
@@ -18,15 +18,17 @@ enum exit_kind {
 	EXIT_MSR_WRITE,	    /* WRMSR, value in guest EDX:EAX */
 	EXIT_HLT,	    /* HLT */
 	EXIT_HYPERCALL,	    /* VMCALL or VMMCALL (both vendors accept both) */
-	EXIT_CR_ACCESS,	    /* MOV to/from CRn, see .cr */
+	EXIT_CR_ACCESS,	    /* MOV to/from CRn the CPU intercepted, see .cr */
 	EXIT_XSETBV,	    /* XSETBV */
 	EXIT_EXTERNAL_INTR, /* a host interrupt arrived while the guest ran */
 	EXIT_NMI,	    /* a host NMI arrived */
 	EXIT_INTR_WINDOW,   /* the guest can take an interrupt now */
-	EXIT_PREEMPT_TIMER, /* the deadline set by vcpu_ops.set_deadline hit */
+	EXIT_PREEMPT_TIMER, /* the deadline of the entry request passed */
 	EXIT_TRIPLE_FAULT,  /* shutdown: the guest is dead */
-	EXIT_NPF,	    /* EPT violation / NPT fault, see .npf */
-	EXIT_EXCEPTION,	    /* an intercepted guest exception, see .exc */
+	EXIT_GPA_FAULT,	    /* guest-physical access outside the nested page
+			       tables (EPT violation / NPT fault), see .gpa_fault */
+	EXIT_EXCEPTION,	    /* an intercepted guest exception, see .exc (#UD
+			       included: core decides what is a hypercall) */
 	EXIT_INIT,	    /* INIT signal */
 	EXIT_SIPI,	    /* startup IPI, vector in .sipi_vector */
 	EXIT_INVALID_INSN, /* a virtualization instruction the guest may not use
@@ -41,7 +43,8 @@ struct exit_event {
 	/*
 	 * Length of the exiting instruction in bytes, or 0 when the backend
 	 * could not tell (e.g. SVM without NRIP save for an exit that needs
-	 * decoding); the dispatcher adds it to RIP when a handler completes.
+	 * decoding); the dispatcher puts it in the next entry request
+	 * (struct vcpu_entry.skip) when a handler completes the instruction.
 	 */
 	u32 insn_len;
 	u64 vendor_reason;	 /* raw VMX basic exit reason / SVM exit code */
@@ -66,7 +69,7 @@ struct exit_event {
 			bool read, write, exec;
 			bool present; /* the translation existed (permission
 					 fault) */
-		} npf;
+		} gpa_fault;
 		struct {
 			u8 cr;
 			bool write;

@@ -13,7 +13,7 @@
 #ifndef VENEER_CORE_GUEST_WALK_H
 #define VENEER_CORE_GUEST_WALK_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 struct guest_paging {
 	u64 cr0, cr3, cr4, efer;

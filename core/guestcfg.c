@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/guestcfg.h"
-#include "core/format.h"
-#include "core/string.h"
+#include "core/lib/format.h"
+#include "core/lib/string.h"
 
 static const char *find_char(const char *s, size_t len, char c)
 {

@@ -13,7 +13,7 @@
 #ifndef VENEER_CORE_GUESTCFG_H
 #define VENEER_CORE_GUESTCFG_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #define GUESTCFG_NAME_MAX    32
 #define GUESTCFG_CMDLINE_MAX 512

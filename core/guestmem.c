@@ -1,21 +1,46 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Guest RAM for the loaders (contract in core/guestmem.h).
+ */
 #include "core/guestmem.h"
+#include "core/lib/format.h"
+#include "core/lib/string.h"
 
-int guest_zero_range(guest_write_fn write, guest_zero_fn zero, void *opaque,
-		     u64 gpa, u64 len)
+void *guest_mem_ptr(const struct guest_mem *mem, u64 gpa, u64 len)
 {
-	static const u8 zeroes[512];
+	/* Compared without gpa + len, which a hostile image could wrap. */
+	if (!mem->base || gpa > mem->size || len > mem->size - gpa)
+		return NULL;
+	return mem->base + gpa;
+}
 
-	if (zero)
-		return zero(opaque, gpa, len);
-	while (len) {
-		u64 chunk = MIN(len, sizeof(zeroes));
-		int rc = write(opaque, gpa, zeroes, chunk);
+int guest_mem_write(const struct guest_mem *mem, u64 gpa, const void *src,
+		    u64 len)
+{
+	void *dst = guest_mem_ptr(mem, gpa, len);
 
-		if (rc)
-			return rc;
-		gpa += chunk;
-		len -= chunk;
-	}
+	if (!dst)
+		return -1;
+	memcpy(dst, src, len);
 	return 0;
+}
+
+int guest_mem_zero(const struct guest_mem *mem, u64 gpa, u64 len)
+{
+	void *dst = guest_mem_ptr(mem, gpa, len);
+
+	if (!dst)
+		return -1;
+	memset(dst, 0, len);
+	return 0;
+}
+
+int loader_refuse(char error[LOADER_ERROR_MAX], const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnformat(error, LOADER_ERROR_MAX, fmt, ap);
+	va_end(ap);
+	return -1;
 }

@@ -5,6 +5,7 @@
 #include "core/vm.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/cpu.h"
+#include "core/lib/string.h"
 
 static i64 hc_console_write(struct vcpu *vcpu, u64 addr, u64 len)
 {
@@ -25,31 +26,45 @@ static i64 hc_timer_oneshot(struct vcpu *vcpu, u64 vector, u64 us)
 		vcpu->timer_deadline = 0;
 		return 0;
 	}
-	if (vector < 32 || vector > 255)
+	if (vector < 32 || vector > 255 || us > HC_TIMER_MAX_US)
 		return HC_EINVAL;
 	vcpu->timer_vector = (u8)vector;
 	vcpu->timer_deadline = vm_guest_tsc(vcpu->vm) + tsc_from_us(us);
+	/* 0 means "no timer": a deadline that wraps to it is one tick on. */
+	if (!vcpu->timer_deadline)
+		vcpu->timer_deadline = 1;
 	return 0;
 }
 
 enum exit_action handle_hypercall(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 *g = vcpu->regs.gpr;
+	u64 a[GPR_COUNT];
 	i64 ret;
 
 	(void)ev;
-	switch (g[GPR_RAX]) {
+	/*
+	 * Outside 64-bit code only the low halves are the guest's: the upper
+	 * ones are undefined after a mode switch (docs/hypercall.md).
+	 */
+	memcpy(a, g, sizeof(a));
+	if (((a[GPR_RAX] | a[GPR_RBX] | a[GPR_RCX] | a[GPR_RDX] | a[GPR_RSI]) >>
+	     32) &&
+	    !vcpu_read(vcpu, VCPU_CS_LONG))
+		for (u32 i = 0; i < GPR_COUNT; i++)
+			a[i] = (u32)a[i];
+	switch (a[GPR_RAX]) {
 	case HC_VERSION:
 		ret = HC_ABI_VERSION;
 		break;
 	case HC_CONSOLE_WRITE:
-		ret = hc_console_write(vcpu, g[GPR_RBX], g[GPR_RCX]);
+		ret = hc_console_write(vcpu, a[GPR_RBX], a[GPR_RCX]);
 		break;
 	case HC_EXIT:
-		vm_exit(vcpu->vm, (u32)g[GPR_RBX]);
+		vm_exit(vcpu->vm, (u32)a[GPR_RBX]);
 		return EXIT_ACTION_END;
 	case HC_TIMER_ONESHOT:
-		ret = hc_timer_oneshot(vcpu, g[GPR_RBX], g[GPR_RCX]);
+		ret = hc_timer_oneshot(vcpu, a[GPR_RBX], a[GPR_RCX]);
 		break;
 	case HC_CPU_ID:
 		ret = vcpu->index;

@@ -22,5 +22,8 @@
 #define HC_EINVAL (-3) /* an argument out of range */
 
 #define HC_CONSOLE_WRITE_MAX 4096
+/* The longest HC_TIMER_ONESHOT delay: 2^40 us, about 12.7 days; longer
+ * ones would overflow the guest's 64-bit TSC arithmetic. */
+#define HC_TIMER_MAX_US (1ull << 40)
 
 #endif /* VENEER_CORE_HYPERCALL_H */

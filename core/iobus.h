@@ -7,7 +7,7 @@
 #ifndef VENEER_CORE_IOBUS_H
 #define VENEER_CORE_IOBUS_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #define IOBUS_MAX_HANDLERS 16
 
@@ -28,6 +28,38 @@ struct iobus {
 	struct io_handler handlers[IOBUS_MAX_HANDLERS];
 	u64 unowned_accesses;
 };
+
+/*
+ * Helpers for devices whose registers are 8 bits wide at consecutive ports
+ * (the 8259, 8254, MC146818, the PCI data window): a 2- or 4-byte access
+ * is `size` one-byte accesses at port, port + 1, ..., the least
+ * significant byte at the lowest port (x86 is little-endian, SDM Vol. 1
+ * 1.3.1; an I/O port of 16 or 32 bits is consecutive byte ports, Vol. 1
+ * 18.3). `byte_read` / `byte_write` are called with size 1 once per byte,
+ * in ascending port order (the port wraps from 0xffff to 0). A device's
+ * io_read_fn / io_write_fn passes its accesses through these, so it sees
+ * only byte accesses; bytes past its last port reach it too, and it treats
+ * them as a port it does not decode (reads 0xff, drops writes). Inline, so
+ * each device's byte function is called directly.
+ */
+static inline u32 iobus_read_bytewise(io_read_fn byte_read, void *opaque,
+				      u16 port, u8 size)
+{
+	u32 value = 0;
+
+	for (u8 i = 0; i < size && i < 4; i++)
+		value |= (byte_read(opaque, (u16)(port + i), 1) & 0xff)
+			 << (8 * i);
+	return value;
+}
+
+static inline void iobus_write_bytewise(io_write_fn byte_write, void *opaque,
+					u16 port, u8 size, u32 value)
+{
+	for (u8 i = 0; i < size && i < 4; i++)
+		byte_write(opaque, (u16)(port + i), 1,
+			   (value >> (8 * i)) & 0xff);
+}
 
 /* Claim ports [first, last]; false when full or overlapping. */
 bool iobus_register(struct iobus *bus, const struct io_handler *h);

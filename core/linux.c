@@ -9,24 +9,14 @@
  */
 #include "core/guestmem.h"
 #include "core/linux.h"
-#include "core/format.h"
-#include "core/string.h"
+#include "core/lib/string.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/msr.h"
 
 /* Paging-structure entry bits (SDM Vol. 3A 4.5, tables 4-15 to 4-18). */
 #define PTE_PRESENT  BIT(0)
 #define PTE_WRITABLE BIT(1)
 #define PTE_LARGE    BIT(7) /* a PD entry that maps a 2 MiB page */
-
-/* Control-register and EFER bits (SDM Vol. 3A 2.5, 2.2.1). */
-#define CR0_PE	 BIT(0)
-#define CR0_ET	 BIT(4)
-#define CR0_NE	 BIT(5)
-#define CR0_PG	 BIT(31)
-#define CR4_PAE	 BIT(5)
-#define EFER_LME BIT(8)
-#define EFER_LMA BIT(10)
-
-#define RFLAGS_FIXED BIT(1) /* reads as 1; IF (bit 9) stays clear */
 
 /*
  * Flat descriptors (SDM Vol. 3A 3.4.5): base 0, limit 0xFFFFF with G=1
@@ -42,18 +32,6 @@
 /* Linux boot protocol, "Details of Header Fields": initrd_addr_max of
  * kernels that predate the field. */
 #define INITRD_ADDR_MAX_DEFAULT 0x37FFFFFFu
-
-static int refuse(char *error, const char *fmt, ...) __printf(2, 3);
-
-static int refuse(char *error, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnformat(error, LINUX_ERROR_MAX, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static u32 read_u32(const u8 *p)
 {
@@ -112,22 +90,24 @@ static int check_signature(const u8 *image, u64 size, struct linux_kernel *k)
 	u16 boot_flag;
 
 	if (size < LINUX_HDR_FIELD(version) + 2)
-		return refuse(k->error,
-			      "not a bzImage: the file is %lu bytes, too short "
-			      "for a setup header (at 0x1f1)",
-			      size);
+		return loader_refuse(
+		    k->error,
+		    "not a bzImage: the file is %lu bytes, too short "
+		    "for a setup header (at 0x1f1)",
+		    size);
 	if (read_u32(image + LINUX_HDR_FIELD(header)) != LINUX_HEADER_MAGIC)
-		return refuse(k->error,
-			      "not a bzImage (no HdrS signature at 0x202)");
+		return loader_refuse(
+		    k->error, "not a bzImage (no HdrS signature at 0x202)");
 	boot_flag = read_u16(image + LINUX_HDR_FIELD(boot_flag));
 	if (boot_flag != LINUX_BOOT_FLAG)
-		return refuse(k->error,
-			      "not a bzImage (boot_flag at 0x1fe is 0x%04x, "
-			      "not 0xAA55)",
-			      boot_flag);
+		return loader_refuse(
+		    k->error,
+		    "not a bzImage (boot_flag at 0x1fe is 0x%04x, "
+		    "not 0xAA55)",
+		    boot_flag);
 	k->protocol = read_u16(image + LINUX_HDR_FIELD(version));
 	if (k->protocol < LINUX_PROTOCOL_MIN)
-		return refuse(
+		return loader_refuse(
 		    k->error, "boot protocol %u.%02u is too old (need %u.%02u)",
 		    k->protocol >> 8, k->protocol & 0xff,
 		    LINUX_PROTOCOL_MIN >> 8, LINUX_PROTOCOL_MIN & 0xff);
@@ -136,20 +116,23 @@ static int check_signature(const u8 *image, u64 size, struct linux_kernel *k)
 	 * 0x202 plus the byte at 0x201 (the jump over it). */
 	k->header_end = 0x202 + image[LINUX_JUMP_OFFSET + 1];
 	if (k->header_end < LINUX_HEADER_END_MIN)
-		return refuse(k->error,
-			      "the setup header ends at 0x%x, before the end "
-			      "of the protocol 2.12 fields (0x%x)",
-			      k->header_end, LINUX_HEADER_END_MIN);
+		return loader_refuse(
+		    k->error,
+		    "the setup header ends at 0x%x, before the end "
+		    "of the protocol 2.12 fields (0x%x)",
+		    k->header_end, LINUX_HEADER_END_MIN);
 	if (k->header_end > LINUX_HEADER_END_MAX)
-		return refuse(k->error,
-			      "the setup header ends at 0x%x, past the room "
-			      "boot_params has for it (0x%x)",
-			      k->header_end, LINUX_HEADER_END_MAX);
+		return loader_refuse(
+		    k->error,
+		    "the setup header ends at 0x%x, past the room "
+		    "boot_params has for it (0x%x)",
+		    k->header_end, LINUX_HEADER_END_MAX);
 	if (k->header_end > size)
-		return refuse(k->error,
-			      "truncated: the setup header needs %u bytes, "
-			      "the file has %lu",
-			      k->header_end, size);
+		return loader_refuse(
+		    k->error,
+		    "truncated: the setup header needs %u bytes, "
+		    "the file has %lu",
+		    k->header_end, size);
 	return 0;
 }
 
@@ -194,48 +177,46 @@ int linux_check(const void *image, u64 size, struct linux_kernel *k)
 	k->pm_size = (u64)hdr.syssize * 16;
 
 	if (!(k->loadflags & LINUX_LOADED_HIGH))
-		return refuse(k->error,
-			      "a zImage (loadflags 0x%02x lacks LOADED_HIGH): "
-			      "only bzImages, loaded at 1 MiB, are supported",
-			      k->loadflags);
+		return loader_refuse(
+		    k->error,
+		    "a zImage (loadflags 0x%02x lacks LOADED_HIGH): "
+		    "only bzImages, loaded at 1 MiB, are supported",
+		    k->loadflags);
 	if (!(k->xloadflags & LINUX_XLF_KERNEL_64))
-		return refuse(k->error,
-			      "not a 64-bit kernel (xloadflags 0x%x lacks "
-			      "XLF_KERNEL_64)",
-			      k->xloadflags);
+		return loader_refuse(
+		    k->error,
+		    "not a 64-bit kernel (xloadflags 0x%x lacks "
+		    "XLF_KERNEL_64)",
+		    k->xloadflags);
 	if (k->pm_offset > size)
-		return refuse(k->error,
-			      "truncated: the %u setup sectors need %lu "
-			      "bytes, the file has %lu",
-			      k->setup_sects, k->pm_offset, size);
+		return loader_refuse(k->error,
+				     "truncated: the %u setup sectors need %lu "
+				     "bytes, the file has %lu",
+				     k->setup_sects, k->pm_offset, size);
 	if (k->pm_size == 0)
-		return refuse(k->error,
-			      "syssize is 0: the file holds no protected-mode "
+		return loader_refuse(
+		    k->error, "syssize is 0: the file holds no protected-mode "
 			      "kernel");
 	pm_end = k->pm_offset + k->pm_size;
 	if (pm_end > size)
-		return refuse(k->error,
-			      "truncated: the protected-mode kernel needs %lu "
-			      "bytes, the file has %lu",
-			      pm_end, size);
+		return loader_refuse(
+		    k->error,
+		    "truncated: the protected-mode kernel needs %lu "
+		    "bytes, the file has %lu",
+		    pm_end, size);
 	if (k->relocatable && !is_power_of_two(k->kernel_alignment))
-		return refuse(k->error,
-			      "kernel_alignment 0x%x is not a power of two",
-			      k->kernel_alignment);
+		return loader_refuse(
+		    k->error, "kernel_alignment 0x%x is not a power of two",
+		    k->kernel_alignment);
 	if (k->init_size == 0)
-		return refuse(k->error,
-			      "init_size is 0: the kernel does not say how "
+		return loader_refuse(
+		    k->error, "init_size is 0: the kernel does not say how "
 			      "much memory it needs to start");
 	read_version_string(bytes, k, hdr.kernel_version, k->version);
 	return 0;
 }
 
 /* ---- placement ---- */
-
-static bool ranges_overlap(u64 a_start, u64 a_end, u64 b_start, u64 b_end)
-{
-	return a_start < b_end && b_start < a_end;
-}
 
 static const char *e820_type_name(u32 type)
 {
@@ -257,45 +238,50 @@ static const char *e820_type_name(u32 type)
 static int check_extra_ranges(const struct linux_load_params *p, char *error)
 {
 	if (p->extra_e820_count && !p->extra_e820)
-		return refuse(error, "%u extra e820 ranges but no array",
-			      p->extra_e820_count);
+		return loader_refuse(error, "%u extra e820 ranges but no array",
+				     p->extra_e820_count);
 	if (p->extra_e820_count > LINUX_EXTRA_E820_MAX)
-		return refuse(error,
-			      "%u extra e820 ranges, more than the %u the "
-			      "loader accepts",
-			      p->extra_e820_count, LINUX_EXTRA_E820_MAX);
+		return loader_refuse(
+		    error,
+		    "%u extra e820 ranges, more than the %u the "
+		    "loader accepts",
+		    p->extra_e820_count, LINUX_EXTRA_E820_MAX);
 	for (u32 i = 0; i < p->extra_e820_count; i++) {
 		const struct linux_e820_entry *r = &p->extra_e820[i];
 		u64 end = r->addr + r->size;
 
 		if (r->type < LINUX_E820_RESERVED ||
 		    r->type > LINUX_E820_UNUSABLE)
-			return refuse(error,
-				      "extra e820 range %u: type %u is not "
-				      "2 (reserved), 3 (ACPI), 4 (ACPI NVS) "
-				      "or 5 (unusable)",
-				      i, r->type);
+			return loader_refuse(
+			    error,
+			    "extra e820 range %u: type %u is not "
+			    "2 (reserved), 3 (ACPI), 4 (ACPI NVS) "
+			    "or 5 (unusable)",
+			    i, r->type);
 		if (r->size == 0 || end < r->addr)
-			return refuse(error,
-				      "extra e820 range %u at 0x%lx: size "
-				      "0x%lx is empty or overflows",
-				      i, r->addr, r->size);
+			return loader_refuse(
+			    error,
+			    "extra e820 range %u at 0x%lx: size "
+			    "0x%lx is empty or overflows",
+			    i, r->addr, r->size);
 		if (ranges_overlap(r->addr, end, LINUX_BOOT_AREA_START,
 				   LINUX_BOOT_AREA_END))
-			return refuse(error,
-				      "extra e820 range %u [0x%lx,0x%lx) "
-				      "overlaps the boot area [0x%llx,0x%llx)",
-				      i, r->addr, end, LINUX_BOOT_AREA_START,
-				      LINUX_BOOT_AREA_END);
+			return loader_refuse(
+			    error,
+			    "extra e820 range %u [0x%lx,0x%lx) "
+			    "overlaps the boot area [0x%llx,0x%llx)",
+			    i, r->addr, end, LINUX_BOOT_AREA_START,
+			    LINUX_BOOT_AREA_END);
 		for (u32 j = 0; j < i; j++) {
 			const struct linux_e820_entry *o = &p->extra_e820[j];
 
 			if (ranges_overlap(r->addr, end, o->addr,
 					   o->addr + o->size))
-				return refuse(error,
-					      "extra e820 ranges %u and %u "
-					      "overlap",
-					      j, i);
+				return loader_refuse(
+				    error,
+				    "extra e820 ranges %u and %u "
+				    "overlap",
+				    j, i);
 		}
 	}
 	return 0;
@@ -339,40 +325,44 @@ static int place_kernel(u64 ram_size, const struct linux_load_params *p,
 		out->kernel_runtime =
 		    k->pref_address ? k->pref_address : LINUX_HIGH_MEM_START;
 		if (out->kernel_runtime < LINUX_HIGH_MEM_START)
-			return refuse(out->error,
-				      "the kernel is not relocatable and "
-				      "runs at 0x%lx, below 1 MiB",
-				      out->kernel_runtime);
+			return loader_refuse(
+			    out->error,
+			    "the kernel is not relocatable and "
+			    "runs at 0x%lx, below 1 MiB",
+			    out->kernel_runtime);
 	}
 	load_end = out->kernel_load + k->pm_size;
 	runtime_end = out->kernel_runtime + k->init_size;
 	/* A huge pref_address wraps the sums (ALIGN_UP to 0 included). */
 	if (out->kernel_load < LINUX_HIGH_MEM_START ||
 	    load_end < out->kernel_load || runtime_end < out->kernel_runtime)
-		return refuse(out->error,
-			      "pref_address 0x%lx puts the kernel outside "
-			      "the address space",
-			      k->pref_address);
+		return loader_refuse(
+		    out->error,
+		    "pref_address 0x%lx puts the kernel outside "
+		    "the address space",
+		    k->pref_address);
 	out->kernel_end = MAX(load_end, runtime_end);
 	start = MIN(out->kernel_load, out->kernel_runtime);
 	limit = MIN(ram_size, LINUX_IDENTITY_MAP_END);
 	if (out->kernel_end > limit)
-		return refuse(out->error,
-			      "the kernel needs guest RAM up to 0x%lx (%lu "
-			      "MiB: it runs at 0x%lx with init_size 0x%x) "
-			      "but the guest has %lu MiB%s",
-			      out->kernel_end, mib_up(out->kernel_end),
-			      out->kernel_runtime, k->init_size, ram_size >> 20,
-			      limit < ram_size ? " (and Veneer loads it "
-						 "below 4 GiB)"
-					       : "");
+		return loader_refuse(
+		    out->error,
+		    "the kernel needs guest RAM up to 0x%lx (%lu "
+		    "MiB: it runs at 0x%lx with init_size 0x%x) "
+		    "but the guest has %lu MiB%s",
+		    out->kernel_end, mib_up(out->kernel_end),
+		    out->kernel_runtime, k->init_size, ram_size >> 20,
+		    limit < ram_size ? " (and Veneer loads it "
+				       "below 4 GiB)"
+				     : "");
 	r = extra_overlapping(p, start, out->kernel_end);
 	if (r)
-		return refuse(out->error,
-			      "the kernel's memory [0x%lx,0x%lx) overlaps the "
-			      "extra e820 %s range [0x%lx,0x%lx)",
-			      start, out->kernel_end, e820_type_name(r->type),
-			      r->addr, r->addr + r->size);
+		return loader_refuse(
+		    out->error,
+		    "the kernel's memory [0x%lx,0x%lx) overlaps the "
+		    "extra e820 %s range [0x%lx,0x%lx)",
+		    start, out->kernel_end, e820_type_name(r->type), r->addr,
+		    r->addr + r->size);
 	return 0;
 }
 
@@ -410,16 +400,17 @@ static int place_initrd(u64 ram_size, const struct linux_load_params *p,
 		end = r->addr; /* below that range, and try again */
 	}
 	if (kernel_limit < ram_size)
-		return refuse(out->error,
-			      "initrd of %lu MiB does not fit between the "
-			      "kernel's end (0x%lx) and its initrd_addr_max "
-			      "0x%x",
-			      mib_up(size), out->kernel_end,
-			      k->initrd_addr_max);
-	return refuse(out->error,
-		      "initrd of %lu MiB does not fit in the guest's RAM "
-		      "(%lu MiB) above the kernel",
-		      mib_up(size), ram_size >> 20);
+		return loader_refuse(
+		    out->error,
+		    "initrd of %lu MiB does not fit between the "
+		    "kernel's end (0x%lx) and its initrd_addr_max "
+		    "0x%x",
+		    mib_up(size), out->kernel_end, k->initrd_addr_max);
+	return loader_refuse(
+	    out->error,
+	    "initrd of %lu MiB does not fit in the guest's RAM "
+	    "(%lu MiB) above the kernel",
+	    mib_up(size), ram_size >> 20);
 }
 
 static int check_cmdline(const struct linux_load_params *p,
@@ -431,15 +422,17 @@ static int check_cmdline(const struct linux_load_params *p,
 	u64 len = strnlen(cmdline, area + 1);
 
 	if (len > kernel_max)
-		return refuse(out->error,
-			      "command line is %lu bytes, the kernel accepts "
-			      "at most %lu",
-			      len, kernel_max);
+		return loader_refuse(
+		    out->error,
+		    "command line is %lu bytes, the kernel accepts "
+		    "at most %lu",
+		    len, kernel_max);
 	if (len > area)
-		return refuse(out->error,
-			      "command line is over %lu bytes, more than "
-			      "Veneer's command-line area holds",
-			      area);
+		return loader_refuse(
+		    out->error,
+		    "command line is over %lu bytes, more than "
+		    "Veneer's command-line area holds",
+		    area);
 	out->cmdline_gpa = LINUX_CMDLINE_GPA;
 	out->cmdline_length = (u32)len;
 	return 0;
@@ -519,37 +512,21 @@ static void e820_build(u64 ram_size, const struct linux_load_params *p,
 
 /* ---- writing guest memory ---- */
 
-static int zero_range(const struct guest_mem *guest, u64 gpa, u64 len)
-{
-	return guest_zero_range(guest->write_guest, guest->zero_guest,
-				guest->opaque, gpa, len);
-}
-
-static int write_bytes(const struct guest_mem *guest, u64 gpa, const void *src,
-		       u64 len)
-{
-	return guest->write_guest(guest->opaque, gpa, src, len);
-}
-
 /*
- * One 4 KiB table whose entry i is first + i * step, written in pieces so
- * that no page-sized buffer sits on the (small) hypervisor stack.
+ * One 4 KiB table, built in place in guest RAM: entry i is first + i *
+ * step for i < used, the rest are zero (not present).
  */
 static int write_table(const struct guest_mem *guest, u64 gpa, u64 first,
 		       u64 step, u32 used)
 {
-	u64 chunk[64];
+	u8 *table = guest_mem_ptr(guest, gpa, PAGE_SIZE);
 
-	for (u32 base = 0; base < 512; base += ARRAY_SIZE(chunk)) {
-		int rc;
+	if (!table)
+		return -1;
+	for (u32 i = 0; i < PAGE_SIZE / sizeof(u64); i++) {
+		u64 entry = i < used ? first + i * step : 0;
 
-		for (u32 i = 0; i < ARRAY_SIZE(chunk); i++)
-			chunk[i] =
-			    base + i < used ? first + (base + i) * step : 0;
-		rc = write_bytes(guest, gpa + base * sizeof(u64), chunk,
-				 sizeof(chunk));
-		if (rc)
-			return rc;
+		memcpy(table + i * sizeof(entry), &entry, sizeof(entry));
 	}
 	return 0;
 }
@@ -588,9 +565,9 @@ int linux_write_entry_tables(const struct guest_mem *guest,
 	memset(cpu, 0, sizeof(*cpu));
 	gdt[LINUX_BOOT_CS / 8] = long_mode ? GDT_CODE64 : GDT_CODE32;
 	gdt[LINUX_BOOT_DS / 8] = GDT_DATA;
-	rc = zero_range(guest, LINUX_GDT_GPA, PAGE_SIZE);
+	rc = guest_mem_zero(guest, LINUX_GDT_GPA, PAGE_SIZE);
 	if (!rc)
-		rc = write_bytes(guest, LINUX_GDT_GPA, gdt, sizeof(gdt));
+		rc = guest_mem_write(guest, LINUX_GDT_GPA, gdt, sizeof(gdt));
 	if (!rc && long_mode)
 		rc = write_identity_map(guest);
 	if (rc)
@@ -614,69 +591,47 @@ int linux_write_entry_tables(const struct guest_mem *guest,
 	return 0;
 }
 
-/* Little-endian stores into the header copy at its field's offset. */
-#define HDR_AT(field) __builtin_offsetof(struct linux_setup_header, field)
-
-static void put_u8(u8 *hdr, u32 at, u8 v)
-{
-	hdr[at] = v;
-}
-
-static void put_u32(u8 *hdr, u32 at, u32 v)
-{
-	memcpy(hdr + at, &v, sizeof(v));
-}
-
-#define BP_AT(field) __builtin_offsetof(struct linux_boot_params, field)
-
 /*
- * boot_params: zeroed, the image's setup header copied to 0x1f1 and the
- * loader's fields filled in (Linux boot protocol, "64-bit Boot Protocol":
- * zero the structure, copy the header, then set up what a boot loader
- * sets), then the e820 map.  Written field by field: the page is 4 KiB.
- * Zeroing leaves the sentinel (0x1ef) clear, as a loader that copied only
- * the header must.  ext_ramdisk_* and ext_cmd_line_ptr stay 0: the initrd
- * ends below initrd_addr_max + 1 <= 4 GiB and the command line is low.
+ * boot_params, built in place in guest RAM: zeroed, the image's setup
+ * header copied to 0x1f1 and the loader's fields filled in (Linux boot
+ * protocol, "64-bit Boot Protocol": zero the structure, copy the header,
+ * then set up what a boot loader sets), then the e820 map.  Zeroing leaves
+ * the sentinel (0x1ef) clear, as a loader that copied only the header
+ * must.  ext_ramdisk_* and ext_cmd_line_ptr stay 0: the initrd ends below
+ * initrd_addr_max + 1 <= 4 GiB and the command line is low.
  */
 static int write_boot_params(const struct guest_mem *guest,
 			     const struct linux_load_params *p,
 			     const struct linux_boot *out,
 			     const struct e820_map *map)
 {
-	const u64 bp = LINUX_BOOT_PARAMS_GPA;
-	u8 hdr[LINUX_HEADER_END_MAX - LINUX_SETUP_HEADER_OFFSET];
+	struct linux_boot_params *bp =
+	    guest_mem_ptr(guest, LINUX_BOOT_PARAMS_GPA, sizeof(*bp));
 	u32 hdr_len = out->kernel.header_end - LINUX_SETUP_HEADER_OFFSET;
-	u8 e820_entries = (u8)map->count;
-	int rc;
 
-	memcpy(hdr, (const u8 *)p->kernel + LINUX_SETUP_HEADER_OFFSET, hdr_len);
-	put_u8(hdr, HDR_AT(type_of_loader), LINUX_LOADER_TYPE_UNDEFINED);
+	if (!bp)
+		return -1;
+	memset(bp, 0, sizeof(*bp));
+	/* Up to header_end <= LINUX_HEADER_END_MAX, which boot_params keeps
+	 * for the header (linux_check()). */
+	memcpy((u8 *)bp + LINUX_SETUP_HEADER_OFFSET,
+	       (const u8 *)p->kernel + LINUX_SETUP_HEADER_OFFSET, hdr_len);
+	bp->hdr.type_of_loader = LINUX_LOADER_TYPE_UNDEFINED;
 	/* No real-mode setup code runs with the 32/64-bit entries, so no
 	 * heap: CAN_USE_HEAP stays clear.  QUIET and KEEP_SEGMENTS are the
 	 * kernel's defaults as the image has them. */
-	put_u8(hdr, HDR_AT(loadflags),
-	       out->kernel.loadflags & (u8)~LINUX_CAN_USE_HEAP);
-	put_u32(hdr, HDR_AT(cmd_line_ptr), (u32)out->cmdline_gpa);
-	put_u32(hdr, HDR_AT(ramdisk_image), (u32)out->initrd_gpa);
-	put_u32(hdr, HDR_AT(ramdisk_size), (u32)out->initrd_size);
+	bp->hdr.loadflags = out->kernel.loadflags & (u8)~LINUX_CAN_USE_HEAP;
+	bp->hdr.cmd_line_ptr = (u32)out->cmdline_gpa;
+	bp->hdr.ramdisk_image = (u32)out->initrd_gpa;
+	bp->hdr.ramdisk_size = (u32)out->initrd_size;
 	/* The 32-bit entry point, for the record (and for loaders that read
 	 * it back): where the protected-mode kernel was put. */
-	put_u32(hdr, HDR_AT(code32_start), (u32)out->kernel_load);
-
-	rc = zero_range(guest, bp, sizeof(struct linux_boot_params));
-	if (!rc)
-		rc = write_bytes(guest, bp + BP_AT(hdr), hdr, hdr_len);
+	bp->hdr.code32_start = (u32)out->kernel_load;
 	/* Protocol 2.14 reads acpi_rsdp_addr; older kernels ignore it. */
-	if (!rc && p->acpi_rsdp)
-		rc = write_bytes(guest, bp + BP_AT(acpi_rsdp_addr),
-				 &p->acpi_rsdp, sizeof(p->acpi_rsdp));
-	if (!rc)
-		rc = write_bytes(guest, bp + BP_AT(e820_entries), &e820_entries,
-				 1);
-	if (!rc)
-		rc = write_bytes(guest, bp + BP_AT(e820_table), map->entry,
-				 map->count * sizeof(map->entry[0]));
-	return rc;
+	bp->acpi_rsdp_addr = p->acpi_rsdp;
+	bp->e820_entries = (u8)map->count;
+	memcpy(bp->e820_table, map->entry, map->count * sizeof(map->entry[0]));
+	return 0;
 }
 
 static int write_cmdline(const struct guest_mem *guest,
@@ -686,11 +641,11 @@ static int write_cmdline(const struct guest_mem *guest,
 	const char *cmdline = p->cmdline ? p->cmdline : "";
 	int rc;
 
-	rc = zero_range(guest, LINUX_CMDLINE_GPA,
-			LINUX_CMDLINE_END - LINUX_CMDLINE_GPA);
-	if (!rc && out->cmdline_length)
-		rc = write_bytes(guest, out->cmdline_gpa, cmdline,
-				 out->cmdline_length);
+	rc = guest_mem_zero(guest, LINUX_CMDLINE_GPA,
+			    LINUX_CMDLINE_END - LINUX_CMDLINE_GPA);
+	if (!rc)
+		rc = guest_mem_write(guest, out->cmdline_gpa, cmdline,
+				     out->cmdline_length);
 	return rc;
 }
 
@@ -698,27 +653,28 @@ static int write_cmdline(const struct guest_mem *guest,
 static int plan(const struct guest_mem *guest,
 		const struct linux_load_params *p, struct linux_boot *out)
 {
-	u64 ram = guest->ram_size;
+	u64 ram = guest->size;
 
 	if (linux_check(p->kernel, p->kernel_size, &out->kernel)) {
 		memcpy(out->error, out->kernel.error, sizeof(out->error));
 		return -1;
 	}
-	if (!guest->write_guest)
-		return refuse(out->error, "no write_guest callback to load "
-					  "with");
+	if (!guest->base)
+		return loader_refuse(out->error, "no guest RAM to load into");
 	if (ram < LINUX_HIGH_MEM_START)
-		return refuse(out->error,
-			      "guest RAM of %lu KiB is less than the 1 MiB "
-			      "the boot area and the kernel need",
-			      ram >> 10);
+		return loader_refuse(
+		    out->error,
+		    "guest RAM of %lu KiB is less than the 1 MiB "
+		    "the boot area and the kernel need",
+		    ram >> 10);
 	if (p->entry_mode != LINUX_ENTRY_32 && p->entry_mode != LINUX_ENTRY_64)
-		return refuse(out->error,
-			      "entry mode %d is neither 32-bit nor 64-bit",
-			      (int)p->entry_mode);
+		return loader_refuse(
+		    out->error, "entry mode %d is neither 32-bit nor 64-bit",
+		    (int)p->entry_mode);
 	if (p->initrd_size && !p->initrd)
-		return refuse(out->error, "initrd of %lu bytes but no data",
-			      p->initrd_size);
+		return loader_refuse(out->error,
+				     "initrd of %lu bytes but no data",
+				     p->initrd_size);
 	if (check_extra_ranges(p, out->error) || place_kernel(ram, p, out) ||
 	    check_cmdline(p, out))
 		return -1;
@@ -728,44 +684,37 @@ static int plan(const struct guest_mem *guest,
 	return 0;
 }
 
-static int write_failed(struct linux_boot *out, const char *what, int rc)
+/* Placement keeps every write inside guest RAM; the writes check again. */
+static int write_failed(struct linux_boot *out, const char *what)
 {
-	return refuse(out->error, "writing %s to guest RAM failed (error %d)",
-		      what, rc);
+	return loader_refuse(out->error, "writing %s to guest RAM failed",
+			     what);
 }
 
 int linux_load(const struct guest_mem *guest, const struct linux_load_params *p,
 	       struct linux_boot *out)
 {
 	struct e820_map map;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (plan(guest, p, out))
 		return -1;
-	e820_build(guest->ram_size, p, &map);
+	e820_build(guest->size, p, &map);
 	out->e820_count = map.count;
 
-	rc = write_bytes(guest, out->kernel_load,
-			 (const u8 *)p->kernel + out->kernel.pm_offset,
-			 out->kernel.pm_size);
-	if (rc)
-		return write_failed(out, "the kernel", rc);
-	if (p->initrd_size) {
-		rc = write_bytes(guest, out->initrd_gpa, p->initrd,
-				 p->initrd_size);
-		if (rc)
-			return write_failed(out, "the initrd", rc);
-	}
-	rc = write_cmdline(guest, p, out);
-	if (rc)
-		return write_failed(out, "the command line", rc);
-	rc = write_boot_params(guest, p, out, &map);
-	if (rc)
-		return write_failed(out, "boot_params", rc);
-	rc = linux_write_entry_tables(guest, p->entry_mode, &out->cpu);
-	if (rc)
-		return write_failed(out, "the boot GDT and page tables", rc);
+	if (guest_mem_write(guest, out->kernel_load,
+			    (const u8 *)p->kernel + out->kernel.pm_offset,
+			    out->kernel.pm_size))
+		return write_failed(out, "the kernel");
+	if (p->initrd_size &&
+	    guest_mem_write(guest, out->initrd_gpa, p->initrd, p->initrd_size))
+		return write_failed(out, "the initrd");
+	if (write_cmdline(guest, p, out))
+		return write_failed(out, "the command line");
+	if (write_boot_params(guest, p, out, &map))
+		return write_failed(out, "boot_params");
+	if (linux_write_entry_tables(guest, p->entry_mode, &out->cpu))
+		return write_failed(out, "the boot GDT and page tables");
 
 	/* Linux boot protocol, "32-bit Boot Protocol" / "64-bit Boot
 	 * Protocol": the entry and RSI/ESI = boot_params. */

@@ -6,10 +6,11 @@
  * command line into guest RAM, writes boot_params with an e820 map of the
  * guest's RAM, and says which CPU state starts the kernel.
  *
- * Pure code: guest RAM is reached only through the caller's write_guest /
- * zero_guest callbacks, and everything is checked before the first byte is
- * written, so a refused image leaves guest RAM untouched.  Each refusal is
- * a sentence naming the problem and the numbers involved.
+ * Pure code: it writes into the guest RAM view it is given (struct
+ * guest_mem, core/guestmem.h) and nowhere else, and everything is checked
+ * before the first byte is written, so a refused image leaves guest RAM
+ * untouched.  Each refusal is a sentence naming the problem and the
+ * numbers involved.
  *
  * Protocol 2.12 is the minimum: it is the first with xloadflags, whose
  * XLF_KERNEL_64 bit says the 64-bit entry exists, and it has pref_address
@@ -36,7 +37,7 @@
 #ifndef VENEER_CORE_LINUX_H
 #define VENEER_CORE_LINUX_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 #include "core/guestmem.h"
 #include "core/linux_spec.h"
 
@@ -66,7 +67,6 @@
 /* The map: 4 fixed entries, and each extra range splits at most one. */
 #define LINUX_E820_BUILD_MAX (4 + 2 * LINUX_EXTRA_E820_MAX)
 
-#define LINUX_ERROR_MAX	  200
 #define LINUX_VERSION_MAX 80
 
 /* What linux_check() learned from the setup header. */
@@ -85,7 +85,7 @@ struct linux_kernel {
 	u32 cmdline_size;    /* longest command line, without the NUL */
 	u32 initrd_addr_max; /* highest address the initrd may occupy */
 	char version[LINUX_VERSION_MAX]; /* kernel_version string or "" */
-	char error[LINUX_ERROR_MAX];	 /* why linux_check refused */
+	char error[LOADER_ERROR_MAX];	 /* why linux_check refused */
 };
 
 /*
@@ -125,8 +125,8 @@ struct linux_cpu_entry {
 /*
  * Writes the boot GDT at LINUX_GDT_GPA and, for LINUX_ENTRY_64, the
  * identity map at LINUX_PML4_GPA, then fills every field of cpu except rip
- * and rsi (left 0).  Returns 0 or the first failing callback's result.
- * Needs ram_size >= LINUX_BOOT_AREA_END (linux_load() checks it).
+ * and rsi (left 0).  Returns 0, or -1 when guest RAM does not reach
+ * LINUX_BOOT_AREA_END (linux_load() checks that before writing anything).
  */
 int linux_write_entry_tables(const struct guest_mem *guest,
 			     enum linux_entry_mode mode,
@@ -159,14 +159,15 @@ struct linux_boot {
 	u64 boot_params_gpa; /* LINUX_BOOT_PARAMS_GPA */
 	u32 e820_count;
 	struct linux_cpu_entry cpu;
-	char error[LINUX_ERROR_MAX];
+	char error[LOADER_ERROR_MAX];
 };
 
 /*
  * linux_check(), placement, then writes the kernel, initrd, command line,
  * boot_params and entry tables into guest RAM and fills out.  Returns 0,
- * or -1 with out->error set (guest RAM is untouched unless a write_guest
- * or zero_guest call itself failed).
+ * or -1 with out->error set and guest RAM untouched.  *out is the
+ * caller's: a hypervisor keeps it per guest (on the loading CPU's stack),
+ * since guests load at the same time on their own CPUs.
  */
 int linux_load(const struct guest_mem *guest,
 	       const struct linux_load_params *params, struct linux_boot *out);

@@ -15,7 +15,7 @@
 #ifndef VENEER_CORE_LINUX_SPEC_H
 #define VENEER_CORE_LINUX_SPEC_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /* Where things are in the image ("The Real-Mode Kernel Header").  At 0x200
  * is a 2-byte short jump over the header: the byte at 0x201 is its

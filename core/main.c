@@ -7,12 +7,12 @@
  */
 #include "core/bootinfo.h"
 #include "core/cmdline.h"
-#include "core/memmap.h"
+#include "core/lib/memmap.h"
 #include "core/mm.h"
 #include "core/multiboot.h"
 #include "core/power.h"
-#include "core/printk.h"
-#include "core/string.h"
+#include "core/lib/printk.h"
+#include "core/lib/string.h"
 #include "core/guest.h"
 #include "core/vcpu.h"
 #include "arch/x86/cpu.h"
@@ -133,13 +133,13 @@ static void find_power_off(void)
 /* On every AP before it reports online: same virtualization as the BSP? */
 static void ap_init(struct percpu *cpu)
 {
-	struct virt_info vi;
+	const struct vcpu_ops *ops = virt_vendor();
 
-	virt_detect(&vi);
-	if (vi.vendor != boot_virt.vendor || vi.usable != boot_virt.usable) {
+	/* The backend's cpu_enable checks the rest on this CPU. */
+	if (ops != boot_virt.ops) {
 		printk("veneer: cpu %u: virtualization differs from cpu 0: "
 		       "%s\n",
-		       cpu->index, vi.usable ? vi.features : vi.why);
+		       cpu->index, ops ? ops->name : "none");
 		cpu->virt_failed = true;
 	}
 }
@@ -190,6 +190,8 @@ void boot_main(u32 magic, u64 info)
 	u32 ncpus;
 
 	uart_init(UART_COM1, 115200);
+	printk_set_output(uart_putc);
+	panic_set_stop(power_off_panic);
 	printk("\nveneer: starting\n");
 	smp_init_boot_cpu();
 	parse_boot_info(magic, info);
@@ -204,7 +206,7 @@ void boot_main(u32 magic, u64 info)
 	virt_report(&boot_virt);
 	ncpus = smp_start_aps(apic_ids, ncpus, options.max_cpus, ap_init);
 	printk("veneer: cpus online: %u\n", ncpus);
-	if (!boot_virt.usable) {
+	if (!boot_virt.caps.usable) {
 		printk("veneer: stopping: no usable hardware virtualization\n");
 		power_off(POWER_STATUS_FAILED);
 	}

@@ -4,33 +4,14 @@
  * map in core/mbguest.h).
  *
  * Layout of the area, each part 8-byte aligned:
- *   struct mbguest_info | mmap entries | module entries | strings
+ *   struct mb1_info | mmap entries | module entries | strings
  * (command line, loader name, then one string per module).
  */
 #include "core/mbguest.h"
-#include "core/format.h"
-#include "core/string.h"
+#include "core/lib/string.h"
 
 /* The structure holds 32-bit addresses only. */
 #define LIMIT_32BIT GiB(4)
-
-static int refuse(struct mbguest_result *out, const char *fmt, ...)
-    __printf(2, 3);
-
-static int refuse(struct mbguest_result *out, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnformat(out->error, sizeof(out->error), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static bool ranges_overlap(u64 a_start, u64 a_end, u64 b_start, u64 b_end)
-{
-	return a_start < b_end && b_start < a_end;
-}
 
 static const char *module_string(const struct mbguest_module *m)
 {
@@ -43,22 +24,25 @@ static int check_area(const struct mbguest_params *p,
 	u64 end = p->area_gpa + p->area_size;
 
 	if (!IS_ALIGNED(p->area_gpa, 8))
-		return refuse(out,
-			      "the multiboot info area at 0x%lx is not 8-byte "
-			      "aligned",
-			      p->area_gpa);
+		return loader_refuse(
+		    out->error,
+		    "the multiboot info area at 0x%lx is not 8-byte "
+		    "aligned",
+		    p->area_gpa);
 	if (end < p->area_gpa || end > MIN(p->ram_size, LIMIT_32BIT))
-		return refuse(out,
-			      "the multiboot info area [0x%lx,0x%lx) is not "
-			      "in guest RAM below 4 GiB (RAM 0x0-0x%lx)",
-			      p->area_gpa, end, p->ram_size);
+		return loader_refuse(
+		    out->error,
+		    "the multiboot info area [0x%lx,0x%lx) is not "
+		    "in guest RAM below 4 GiB (RAM 0x0-0x%lx)",
+		    p->area_gpa, end, p->ram_size);
 	if (ranges_overlap(p->area_gpa, end, MBGUEST_EBDA_START,
 			   MBGUEST_HIGH_MEM_START))
-		return refuse(out,
-			      "the multiboot info area [0x%lx,0x%lx) overlaps "
-			      "the reserved range [0x%llx,0x%llx)",
-			      p->area_gpa, end, MBGUEST_EBDA_START,
-			      MBGUEST_HIGH_MEM_START);
+		return loader_refuse(
+		    out->error,
+		    "the multiboot info area [0x%lx,0x%lx) overlaps "
+		    "the reserved range [0x%llx,0x%llx)",
+		    p->area_gpa, end, MBGUEST_EBDA_START,
+		    MBGUEST_HIGH_MEM_START);
 	return 0;
 }
 
@@ -68,28 +52,31 @@ static int check_modules(const struct mbguest_params *p,
 	u64 area_end = p->area_gpa + p->area_size;
 
 	if (p->module_count && !p->modules)
-		return refuse(out, "%u modules given but no module list",
-			      p->module_count);
+		return loader_refuse(out->error,
+				     "%u modules given but no module list",
+				     p->module_count);
 	for (u32 i = 0; i < p->module_count; i++) {
 		const struct mbguest_module *m = &p->modules[i];
 
 		if (m->start > m->end)
-			return refuse(out,
-				      "module %u ends at 0x%lx before it "
-				      "starts at 0x%lx",
-				      i, m->end, m->start);
+			return loader_refuse(
+			    out->error,
+			    "module %u ends at 0x%lx before it "
+			    "starts at 0x%lx",
+			    i, m->end, m->start);
 		/* mod_end is a 32-bit field: at most 0xFFFFFFFF. */
 		if (m->end > MIN(p->ram_size, LIMIT_32BIT - 1))
-			return refuse(out,
-				      "module %u [0x%lx,0x%lx) is not in guest "
-				      "RAM below 4 GiB (RAM 0x0-0x%lx)",
-				      i, m->start, m->end, p->ram_size);
+			return loader_refuse(
+			    out->error,
+			    "module %u [0x%lx,0x%lx) is not in guest "
+			    "RAM below 4 GiB (RAM 0x0-0x%lx)",
+			    i, m->start, m->end, p->ram_size);
 		if (ranges_overlap(m->start, m->end, p->area_gpa, area_end))
-			return refuse(out,
-				      "module %u [0x%lx,0x%lx) overlaps the "
-				      "multiboot info area [0x%lx,0x%lx)",
-				      i, m->start, m->end, p->area_gpa,
-				      area_end);
+			return loader_refuse(
+			    out->error,
+			    "module %u [0x%lx,0x%lx) overlaps the "
+			    "multiboot info area [0x%lx,0x%lx)",
+			    i, m->start, m->end, p->area_gpa, area_end);
 	}
 	return 0;
 }
@@ -109,11 +96,10 @@ static struct layout plan(const struct mbguest_params *p)
 	struct layout l;
 	u64 at;
 
-	l.mmap = ALIGN_UP(sizeof(struct mbguest_info), 8);
+	l.mmap = ALIGN_UP(sizeof(struct mb1_info), 8);
 	l.modules =
-	    l.mmap + MBGUEST_MMAP_ENTRIES * sizeof(struct mbguest_mmap_entry);
-	at = l.modules +
-	     (u64)p->module_count * sizeof(struct mbguest_module_entry);
+	    l.mmap + MBGUEST_MMAP_ENTRIES * sizeof(struct mb1_mmap_entry);
+	at = l.modules + (u64)p->module_count * sizeof(struct mb1_module);
 	l.cmdline = ALIGN_UP(at, 8);
 	at = l.cmdline + (p->cmdline ? strlen(p->cmdline) + 1 : 0);
 	l.loader_name = at;
@@ -128,7 +114,7 @@ static struct layout plan(const struct mbguest_params *p)
 static void put_mmap_entry(u8 *buf, u64 offset, u32 index, u64 start, u64 end,
 			   u32 type)
 {
-	struct mbguest_mmap_entry e = {
+	struct mb1_mmap_entry e = {
 	    .size = sizeof(e) - sizeof(e.size),
 	    .base_addr = start,
 	    .length = end - start,
@@ -141,13 +127,13 @@ static void put_mmap_entry(u8 *buf, u64 offset, u32 index, u64 start, u64 end,
 static void put_mmap(const struct mbguest_params *p, u8 *buf, u64 offset)
 {
 	put_mmap_entry(buf, offset, 0, 0, MBGUEST_EBDA_START,
-		       MBGUEST_MMAP_AVAILABLE);
+		       MB_MEMORY_AVAILABLE);
 	put_mmap_entry(buf, offset, 1, MBGUEST_EBDA_START, MBGUEST_VGA_START,
-		       MBGUEST_MMAP_RESERVED);
+		       MB_MEMORY_RESERVED);
 	put_mmap_entry(buf, offset, 2, MBGUEST_BIOS_START,
-		       MBGUEST_HIGH_MEM_START, MBGUEST_MMAP_RESERVED);
+		       MBGUEST_HIGH_MEM_START, MB_MEMORY_RESERVED);
 	put_mmap_entry(buf, offset, 3, MBGUEST_HIGH_MEM_START, p->ram_size,
-		       MBGUEST_MMAP_AVAILABLE);
+		       MB_MEMORY_AVAILABLE);
 }
 
 /* Copies s with its NUL to buf + offset; returns the offset after it. */
@@ -163,7 +149,7 @@ int mbguest_build(const struct mbguest_params *p, void *buf,
 		  struct mbguest_result *out)
 {
 	u8 *bytes = buf;
-	struct mbguest_info info = {0};
+	struct mb1_info info = {0};
 	struct layout l;
 	u64 base = p->area_gpa;
 	u64 at;
@@ -172,23 +158,25 @@ int mbguest_build(const struct mbguest_params *p, void *buf,
 	/* mem_upper is a 32-bit count of KiB above 1 MiB. */
 	if (p->ram_size <= MBGUEST_HIGH_MEM_START ||
 	    (p->ram_size - MBGUEST_HIGH_MEM_START) / KiB(1) > 0xFFFFFFFFull)
-		return refuse(out,
-			      "guest RAM of 0x%lx bytes is out of range: a "
-			      "multiboot guest needs more than 1 MiB and at "
-			      "most 4 TiB",
-			      p->ram_size);
+		return loader_refuse(
+		    out->error,
+		    "guest RAM of 0x%lx bytes is out of range: a "
+		    "multiboot guest needs more than 1 MiB and at "
+		    "most 4 TiB",
+		    p->ram_size);
 	if (check_area(p, out) || check_modules(p, out))
 		return -1;
 	l = plan(p);
 	if (l.end > p->area_size)
-		return refuse(out,
-			      "the multiboot information needs %lu bytes but "
-			      "the area at 0x%lx holds %lu",
-			      l.end, base, p->area_size);
+		return loader_refuse(
+		    out->error,
+		    "the multiboot information needs %lu bytes but "
+		    "the area at 0x%lx holds %lu",
+		    l.end, base, p->area_size);
 
 	memset(bytes, 0, l.end);
-	info.flags = MBGUEST_INFO_MEM | MBGUEST_INFO_MODS | MBGUEST_INFO_MMAP |
-		     MBGUEST_INFO_LOADER_NAME;
+	info.flags = MB1_INFO_MEMORY | MB1_INFO_MODS | MB1_INFO_MEM_MAP |
+		     MB1_INFO_LOADER_NAME;
 	info.mem_lower = (u32)(MBGUEST_EBDA_START / KiB(1));
 	info.mem_upper = (u32)((p->ram_size - MBGUEST_HIGH_MEM_START) / KiB(1));
 	info.mmap_addr = (u32)(base + l.mmap);
@@ -196,7 +184,7 @@ int mbguest_build(const struct mbguest_params *p, void *buf,
 	put_mmap(p, bytes, l.mmap);
 
 	if (p->cmdline) {
-		info.flags |= MBGUEST_INFO_CMDLINE;
+		info.flags |= MB1_INFO_CMDLINE;
 		info.cmdline = (u32)(base + l.cmdline);
 		put_string(bytes, l.cmdline, p->cmdline);
 	}
@@ -208,7 +196,7 @@ int mbguest_build(const struct mbguest_params *p, void *buf,
 	at = l.module_strings;
 	for (u32 i = 0; i < p->module_count; i++) {
 		const struct mbguest_module *m = &p->modules[i];
-		struct mbguest_module_entry e = {
+		struct mb1_module e = {
 		    .mod_start = (u32)m->start,
 		    .mod_end = (u32)m->end,
 		    .string = (u32)(base + at),

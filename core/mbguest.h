@@ -4,11 +4,11 @@
  * loader of a multiboot guest kernel, hands to that kernel (Multiboot
  * Specification 0.6.96, section 3.3).
  *
- * mbguest_build() lays out the structure and everything it points to in a
- * caller's buffer; the caller copies the buffer into guest RAM at area_gpa
- * and starts the guest with EAX = MBGUEST_BOOTLOADER_MAGIC and EBX =
- * area_gpa (section 3.2).  Every pointer inside is a guest-physical
- * address below 4 GiB.
+ * mbguest_build() lays out the structure and everything it points to in
+ * the buffer that will be guest RAM at area_gpa (the hypervisor builds it
+ * in the guest's own RAM, never in a buffer guests share), and the guest
+ * starts with EAX = MB1_BOOTLOADER_MAGIC and EBX = area_gpa (section
+ * 3.2).  Every pointer inside is a guest-physical address below 4 GiB.
  *
  * The guest's memory map (guest RAM is guest-physical [0, ram_size)):
  *   [0, 0x9FC00)          available  conventional memory (639 KiB)
@@ -21,21 +21,15 @@
 #ifndef VENEER_CORE_MBGUEST_H
 #define VENEER_CORE_MBGUEST_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
+#include "core/guestmem.h"
+#include "core/multiboot_spec.h"
 
-/* In EAX when the kernel starts (section 3.2). */
-#define MBGUEST_BOOTLOADER_MAGIC 0x2BADB002u
-
-/* flags: which fields of struct mbguest_info are valid (section 3.3). */
-#define MBGUEST_INFO_MEM	 BIT(0) /* mem_lower, mem_upper */
-#define MBGUEST_INFO_CMDLINE	 BIT(2)
-#define MBGUEST_INFO_MODS	 BIT(3)
-#define MBGUEST_INFO_MMAP	 BIT(6)
-#define MBGUEST_INFO_LOADER_NAME BIT(9)
-
-/* mmap entry types (section 3.3). */
-#define MBGUEST_MMAP_AVAILABLE 1
-#define MBGUEST_MMAP_RESERVED  2
+/*
+ * The structures, flags and memory types are those of
+ * core/multiboot_spec.h: struct mb1_info, mb1_module, mb1_mmap_entry;
+ * MB1_BOOTLOADER_MAGIC in EAX; MB1_INFO_* flags; MB_MEMORY_* types.
+ */
 
 /* The guest memory map's fixed boundaries (see above). */
 #define MBGUEST_EBDA_START     0x9FC00ull
@@ -45,58 +39,6 @@
 #define MBGUEST_MMAP_ENTRIES   4
 
 #define MBGUEST_LOADER_NAME "Veneer"
-#define MBGUEST_ERROR_MAX   160
-
-/* The information structure, up to the framebuffer fields (116 bytes). */
-struct mbguest_info {
-	u32 flags;
-	u32 mem_lower; /* KiB of RAM from 0 */
-	u32 mem_upper; /* KiB of RAM from 1 MiB up to the first hole */
-	u32 boot_device;
-	u32 cmdline;
-	u32 mods_count;
-	u32 mods_addr;
-	u32 syms[4];
-	u32 mmap_length; /* bytes */
-	u32 mmap_addr;	 /* gpa of the first entry's size field */
-	u32 drives_length;
-	u32 drives_addr;
-	u32 config_table;
-	u32 boot_loader_name;
-	u32 apm_table;
-	u32 vbe_control_info;
-	u32 vbe_mode_info;
-	u16 vbe_mode;
-	u16 vbe_interface_seg;
-	u16 vbe_interface_off;
-	u16 vbe_interface_len;
-	u64 framebuffer_addr;
-	u32 framebuffer_pitch;
-	u32 framebuffer_width;
-	u32 framebuffer_height;
-	u8 framebuffer_bpp;
-	u8 framebuffer_type;
-	u8 color_info[6];
-} __packed;
-
-struct mbguest_module_entry {
-	u32 mod_start; /* gpa of the first byte */
-	u32 mod_end;   /* gpa one past the last byte */
-	u32 string;    /* gpa of a NUL-terminated string */
-	u32 reserved;
-} __packed;
-
-/* `size` counts the bytes after itself: entries may grow (section 3.3). */
-struct mbguest_mmap_entry {
-	u32 size;
-	u64 base_addr;
-	u64 length;
-	u32 type;
-} __packed;
-
-_Static_assert(sizeof(struct mbguest_info) == 116, "MB1 info is 116 bytes");
-_Static_assert(sizeof(struct mbguest_module_entry) == 16, "MB1 module");
-_Static_assert(sizeof(struct mbguest_mmap_entry) == 24, "MB1 mmap entry");
 
 /* A module the guest's loader (Veneer) already put in guest RAM. */
 struct mbguest_module {
@@ -110,19 +52,20 @@ struct mbguest_params {
 	const char *cmdline; /* NULL: no command line flag */
 	const struct mbguest_module *modules;
 	u32 module_count;
-	u64 area_gpa;  /* where the structure will be copied; 8-aligned */
-	u64 area_size; /* bytes there, and the size of the output buffer */
+	u64 area_gpa;  /* where buf is in guest RAM; 8-aligned */
+	u64 area_size; /* bytes there: the size of buf */
 };
 
 struct mbguest_result {
 	u64 size;     /* bytes of the buffer used, from its start */
 	u64 info_gpa; /* EBX for the guest: area_gpa */
-	char error[MBGUEST_ERROR_MAX];
+	char error[LOADER_ERROR_MAX];
 };
 
 /*
- * Builds the structure into buf (p->area_size bytes).  Returns 0, or -1
- * with out->error naming what does not fit or is out of range.
+ * Builds the structure into buf (p->area_size bytes, guest-physical
+ * area_gpa).  Returns 0, or -1 with out->error naming what does not fit
+ * or is out of range, and buf untouched.
  */
 int mbguest_build(const struct mbguest_params *p, void *buf,
 		  struct mbguest_result *out);

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hypervisor's page allocator instance: core/page_alloc.c over the
+ * The hypervisor's page allocator instance: core/lib/page_alloc.c over the
  * sanitized memory map, with its bitmap placed in usable RAM at boot.
  */
 #include "core/mm.h"
-#include "core/memmap.h"
-#include "core/page_alloc.h"
-#include "core/printk.h"
-#include "core/spinlock.h"
-#include "core/string.h"
+#include "core/lib/memmap.h"
+#include "core/lib/page_alloc.h"
+#include "core/lib/printk.h"
+#include "core/lib/spinlock.h"
+#include "core/lib/string.h"
 
 static struct page_alloc host_pages;
 static spinlock_t mm_lock = SPINLOCK_INIT;

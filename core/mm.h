@@ -7,7 +7,7 @@
 #ifndef VENEER_CORE_MM_H
 #define VENEER_CORE_MM_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 #include "core/bootinfo.h"
 
 #define MM_ANY	    0ull   /* no upper bound */

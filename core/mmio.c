@@ -35,40 +35,12 @@ const struct mmio_region *mmio_find(const struct mmio_bus *bus, u64 gpa)
 	return NULL;
 }
 
-/* Up to 15 instruction bytes at CS:RIP; fewer when the rest is unmapped. */
-static u32 fetch_instruction(struct vcpu *vcpu, u8 *bytes)
-{
-	u64 linear =
-	    vcpu_ops->read(vcpu, VCPU_CS_BASE) + vcpu_ops->read(vcpu, VCPU_RIP);
-	bool long_mode = vcpu_ops->read(vcpu, VCPU_CS_LONG);
-	u32 first = PAGE_SIZE - (u32)(linear & (PAGE_SIZE - 1));
-	u64 next;
-
-	if (!long_mode)
-		linear &= 0xffffffffull;
-	/* The bytes on RIP's page in one read; those on the next page, if
-	 * the instruction may go on there, in a second that may fail. */
-	if (first > DECODE_MAX_INSN_LEN)
-		first = DECODE_MAX_INSN_LEN;
-	if (!vcpu_read_linear(vcpu, linear, bytes, first))
-		return 0;
-	if (first == DECODE_MAX_INSN_LEN)
-		return first;
-	next = linear + first;
-	if (!long_mode)
-		next &= 0xffffffffull;
-	if (vcpu_read_linear(vcpu, next, bytes + first,
-			     DECODE_MAX_INSN_LEN - first))
-		return DECODE_MAX_INSN_LEN;
-	return first;
-}
-
 static enum decode_mode guest_decode_mode(struct vcpu *vcpu)
 {
-	if (!(vcpu_ops->read(vcpu, VCPU_CR0) & CR0_PE))
+	if (!(vcpu_read(vcpu, VCPU_CR0) & CR0_PE))
 		return DECODE_MODE_16;
-	return decode_mode_from_cs(vcpu_ops->read(vcpu, VCPU_CS_LONG),
-				   vcpu_ops->read(vcpu, VCPU_CS_DB));
+	return decode_mode_from_cs(vcpu_read(vcpu, VCPU_CS_LONG),
+				   vcpu_read(vcpu, VCPU_CS_DB));
 }
 
 /*
@@ -80,8 +52,8 @@ enum exit_action mmio_emulate(struct vcpu *vcpu, struct exit_event *ev,
 			      const struct mmio_region *r)
 {
 	u8 bytes[DECODE_MAX_INSN_LEN];
-	u32 avail = fetch_instruction(vcpu, bytes);
-	u64 offset = ev->npf.gpa - r->base;
+	u32 avail = vcpu_fetch_insn(vcpu, bytes);
+	u64 offset = ev->gpa_fault.gpa - r->base;
 	struct mmio_insn insn;
 	char err[120];
 	u64 *g = vcpu->regs.gpr;
@@ -89,15 +61,14 @@ enum exit_action mmio_emulate(struct vcpu *vcpu, struct exit_event *ev,
 	if (decode_mmio(bytes, avail, guest_decode_mode(vcpu), &insn, err,
 			sizeof(err))) {
 		vm_stop(vcpu->vm, "%s access at 0x%llx (rip 0x%llx): %s",
-			r->name, (unsigned long long)ev->npf.gpa,
-			(unsigned long long)vcpu_ops->read(vcpu, VCPU_RIP),
-			err);
+			r->name, (unsigned long long)ev->gpa_fault.gpa,
+			(unsigned long long)vcpu_read(vcpu, VCPU_RIP), err);
 		return EXIT_ACTION_END;
 	}
 	if (offset + insn.size > r->size) {
-		vm_stop(vcpu->vm,
-			"%s access of %u bytes at 0x%llx crosses its end",
-			r->name, insn.size, (unsigned long long)ev->npf.gpa);
+		vm_stop(
+		    vcpu->vm, "%s access of %u bytes at 0x%llx crosses its end",
+		    r->name, insn.size, (unsigned long long)ev->gpa_fault.gpa);
 		return EXIT_ACTION_END;
 	}
 	/* XCHG: the value to store is read before the load overwrites it. */

@@ -8,7 +8,7 @@
 #ifndef VENEER_CORE_MMIO_H
 #define VENEER_CORE_MMIO_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #define MMIO_MAX_REGIONS 8
 

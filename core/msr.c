@@ -80,10 +80,8 @@ static bool msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 					 value) == 0;
 
 	if (state_field(index, &field)) {
-		*value = vcpu_ops->read(vcpu, field);
-		if (field == VCPU_EFER)
-			*value &=
-			    ~EFER_SVME; /* the backend's, not the guest's */
+		/* EFER.SVME, which AMD-V needs set, the backend hides. */
+		*value = vcpu_read(vcpu, field);
 		return true;
 	}
 	switch (index) {
@@ -122,11 +120,22 @@ static bool msr_write(struct vcpu *vcpu, u32 index, u64 value)
 					  value) == 0;
 
 	if (state_field(index, &field)) {
-		if (field == VCPU_EFER && !efer_valid(value))
-			return false;
+		if (field == VCPU_EFER) {
+			u64 old = vcpu_read(vcpu, VCPU_EFER);
+
+			if (!efer_valid(value))
+				return false;
+			/* LME may not change while paging is on (SDM Vol. 3A
+			 * 10.8.5, APM Vol. 2 14.6.1); LMA is the CPU's,
+			 * writes leave it as it is (APM Vol. 2 3.1.7). */
+			if (((value ^ old) & EFER_LME) &&
+			    (vcpu_read(vcpu, VCPU_CR0) & CR0_PG))
+				return false;
+			value = (value & ~EFER_LMA) | (old & EFER_LMA);
+		}
 		if (field == VCPU_PAT && !pat_valid(value))
 			return false;
-		vcpu_ops->write(vcpu, field, value);
+		vcpu_write(vcpu, field, value);
 		return true;
 	}
 	switch (index) {

@@ -7,10 +7,10 @@
  * behind it is read.
  */
 #include "core/multiboot.h"
-#include "core/format.h"
+#include "core/lib/format.h"
 #include "core/multiboot_spec.h"
-#include "core/printk.h"
-#include "core/string.h"
+#include "core/lib/printk.h"
+#include "core/lib/string.h"
 
 /* A Multiboot 2 structure larger than this is taken as garbage. */
 #define MB2_MAX_TOTAL_SIZE MiB(4)

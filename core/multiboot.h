@@ -7,7 +7,7 @@
 #define VENEER_CORE_MULTIBOOT_H
 
 #include "core/bootinfo.h"
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /*
  * magic is EAX at entry, info the structure EBX pointed to.  Addresses inside

@@ -93,9 +93,15 @@
 
 #ifndef __ASSEMBLY__
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
-/* MB1 3.3: the boot information structure (fields up to the VBE ones). */
+/*
+ * MB1 3.3: the boot information structure, up to the framebuffer fields
+ * (116 bytes). The one definition both directions use: core/multiboot.c
+ * reads the boot loader's, core/mbguest.c builds one for each multiboot
+ * guest. A loader that sets no flag above bit 11 may provide only the
+ * first 88 bytes (QEMU does): the parser reads no field past vbe_*.
+ */
 struct mb1_info {
 	u32 flags;
 	u32 mem_lower; /* KiB from 0, at most 640 */
@@ -118,6 +124,13 @@ struct mb1_info {
 	u16 vbe_interface_seg;
 	u16 vbe_interface_off;
 	u16 vbe_interface_len;
+	u64 framebuffer_addr; /* valid with MB1_INFO_FRAMEBUFFER */
+	u32 framebuffer_pitch;
+	u32 framebuffer_width;
+	u32 framebuffer_height;
+	u8 framebuffer_bpp;
+	u8 framebuffer_type;
+	u8 color_info[6];
 } __packed;
 
 /* MB1 3.3: one module. */
@@ -197,7 +210,9 @@ struct mb2_tag_acpi {
 	u8 rsdp[];
 } __packed;
 
-_Static_assert(sizeof(struct mb1_info) == 88, "MB1 3.3 info layout");
+_Static_assert(__builtin_offsetof(struct mb1_info, framebuffer_addr) == 88,
+	       "MB1 3.3 info layout: the VBE fields end at 88");
+_Static_assert(sizeof(struct mb1_info) == 116, "MB1 3.3 info layout");
 _Static_assert(sizeof(struct mb1_module) == 16, "MB1 3.3 module layout");
 _Static_assert(sizeof(struct mb1_mmap_entry) == 24, "MB1 3.3 mmap layout");
 _Static_assert(sizeof(struct mb2_mmap_entry) == 24, "MB2 3.6.8 entry layout");

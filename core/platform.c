@@ -7,9 +7,9 @@
  * nanoseconds; the TSC-deadline timer compares against tsc_base + time.
  */
 #include "core/platform.h"
-#include "core/format.h"
-#include "core/printk.h"
-#include "core/string.h"
+#include "core/lib/format.h"
+#include "core/lib/printk.h"
+#include "core/lib/string.h"
 #include "core/vdev/acpi_tables.h"
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
@@ -55,20 +55,25 @@ static void isa_irq(void *opaque, u8 irq, bool level)
 	vioapic_set_irq(&p->ioapic, irq == 0 ? 2 : irq, level);
 }
 
-static void ioapic_deliver(void *opaque, const struct vioapic_msg *m)
+/*
+ * An IOAPIC message: the vector is checked where it arrives, as on
+ * hardware: vlapic_accept_irq() refuses 0-15 and records a receive
+ * illegal vector error (SDM Vol. 3A 11.5.3), so no message can make a
+ * vector the core may not inject.
+ */
+static bool ioapic_deliver(void *opaque, const struct vioapic_msg *m)
 {
 	struct platform *p = opaque;
 
 	switch (m->delivery_mode) {
 	case VIOAPIC_DELIVERY_FIXED:
 	case VIOAPIC_DELIVERY_LOWEST:
-		if (vlapic_match_dest(&p->lapic, m->dest, m->dest_logical))
-			vlapic_accept_irq(&p->lapic, m->vector,
-					  m->level_triggered);
-		return;
+		return vlapic_match_dest(&p->lapic, m->dest, m->dest_logical) &&
+		       vlapic_accept_irq(&p->lapic, m->vector,
+					 m->level_triggered);
 	default:
 		/* NMI, INIT and ExtINT through the IOAPIC: not routed. */
-		return;
+		return false;
 	}
 }
 
@@ -237,6 +242,15 @@ static int ioapic_mmio_write(void *opaque, struct vcpu *vcpu, u64 offset,
 	return 0;
 }
 
+/* ---- the debug-exit port ---- */
+
+static void debug_exit_write(void *opaque, u16 port, u8 size, u32 value)
+{
+	(void)port;
+	(void)size;
+	vm_exit(opaque, value);
+}
+
 /* ---- reset ---- */
 
 static void kbc_reset(void *opaque)
@@ -300,6 +314,9 @@ static bool add_devices(struct platform *p, struct vm *vm)
 			 pm_write, p, "acpi-pm1") &&
 	       add_ports(vm, PM_TIMER_PORT, PM_TIMER_PORT + 3, pm_timer_read,
 			 NULL, p, "acpi-pm-timer") &&
+	       add_ports(vm, PLATFORM_DEBUG_EXIT_PORT,
+			 PLATFORM_DEBUG_EXIT_PORT_LAST, NULL, debug_exit_write,
+			 vm, "debug-exit") &&
 	       mmio_register(&vm->mmio, &lapic) &&
 	       mmio_register(&vm->mmio, &ioapic);
 }
@@ -359,6 +376,13 @@ void platform_tick(struct platform *p)
 
 	vpit_tick(&p->pit, now);
 	vlapic_tick(&p->lapic, now);
+}
+
+u64 platform_advance(struct platform *p)
+{
+	if (platform_timer_due(p))
+		platform_tick(p);
+	return platform_ns_to_tsc(p, platform_next_deadline_ns(p));
 }
 
 bool platform_timer_due(const struct platform *p)

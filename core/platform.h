@@ -10,7 +10,7 @@
 #ifndef VENEER_CORE_PLATFORM_H
 #define VENEER_CORE_PLATFORM_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 #include "core/vdev/vi8042.h"
 #include "core/vdev/vioapic.h"
 #include "core/vdev/vlapic.h"
@@ -24,6 +24,9 @@
 #define PLATFORM_ACPI_GPA    0xe0000ull /* ACPI tables: 0xE0000-0xFFFFF */
 #define PLATFORM_ACPI_SIZE   0x20000ull
 #define PLATFORM_UART_IRQ    4
+/* QEMU isa-debug-exit compatible: a write of N ends the guest with code N. */
+#define PLATFORM_DEBUG_EXIT_PORT      0xf4
+#define PLATFORM_DEBUG_EXIT_PORT_LAST 0xf7
 
 struct vm;
 struct vcpu;
@@ -45,7 +48,9 @@ struct platform {
 };
 
 /*
- * Wire every device of `vm` (its RAM must exist: the ACPI tables are
+ * Wire every device of `vm` onto its buses, the debug-exit port
+ * (PLATFORM_DEBUG_EXIT_PORT) included, all but the UART (console_attach(),
+ * core/console.h, comes first). Its RAM must exist (the ACPI tables are
  * written into it). Returns false with err naming what failed.
  */
 bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen);
@@ -68,6 +73,15 @@ u64 platform_next_deadline_ns(const struct platform *p);
 /* The same as a guest TSC value (0 for none). */
 u64 platform_ns_to_tsc(const struct platform *p, u64 ns);
 
+/*
+ * The run loop's one call that moves the platform on in time: fire the
+ * device timers that are due (platform_tick) and return the guest TSC at
+ * which the next one falls due, 0 for none. The other calls the loop makes
+ * only ask the interrupt controllers (platform_interrupt_pending,
+ * platform_take_interrupt) or classify an MSR (platform_handles_msr).
+ */
+u64 platform_advance(struct platform *p);
+
 /* An interrupt is waiting for `vcpu` (it would wake a HLT). */
 bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu);
 
@@ -75,6 +89,14 @@ bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu);
  * The vector to inject into `vcpu` now, acknowledged at its controller
  * (LAPIC IRR->ISR, or the 8259 INTA cycle), or -1 when none. Call only
  * when the vCPU can take an interrupt.
+ *
+ * Always -1 or 0-255. A local APIC vector is 16-255: the APIC refuses
+ * 0-15 where they arise (IPIs, LVT entries, IOAPIC messages; SDM Vol. 3A
+ * 11.5.3). An 8259 vector is whatever its ICW2 base makes it, 0-31
+ * included (a guest that leaves the base at its power-on 0, or sets one
+ * below 32): as on bare metal the CPU takes it through that IDT entry, so
+ * the core injects it as an external interrupt like any other, and a
+ * backend must too.
  */
 int platform_take_interrupt(struct platform *p, struct vcpu *vcpu);
 
@@ -85,7 +107,10 @@ int platform_msr_read(struct platform *p, struct vcpu *vcpu, u32 msr,
 int platform_msr_write(struct platform *p, struct vcpu *vcpu, u32 msr,
 		       u64 value);
 
-/* Bytes typed on the console for this guest: into its UART, IRQ 4. */
+/*
+ * Bytes typed on the console for this guest: into its UART, IRQ 4. The
+ * console calls the platform, never the other way round.
+ */
 void platform_console_input(struct platform *p, u8 byte);
 
 /* The virtual UART's registers changed: recompute its IRQ line. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/power.h"
-#include "core/format.h"
+#include "core/lib/printk.h"
+#include "core/lib/format.h"
 #include "drivers/acpi.h"
 #include "drivers/acpi_spec.h"
 #include "drivers/uart.h"
@@ -55,13 +56,9 @@ void power_off(enum power_status status)
 
 	snformat(line, sizeof(line), "veneer: power off: status %d\n",
 		 (int)status);
-	/* No lock: power_off also ends a panic, when another CPU may hold it.
-	 */
-	for (const char *c = line; *c; c++) {
-		if (*c == '\n')
-			uart_putc('\r');
-		uart_putc(*c);
-	}
+	/* No lock: power_off also ends a panic, when another CPU may hold
+	 * it. The line starts fresh whoever was writing. */
+	console_write_unlocked(line);
 	/* The last bytes must leave the UART before the emulator stops. */
 	uart_flush();
 	outl(DEBUG_EXIT_PORT, status);
@@ -71,4 +68,9 @@ void power_off(enum power_status status)
 	if (have_acpi_s5)
 		acpi_power_off();
 	cpu_halt_forever();
+}
+
+void power_off_panic(void)
+{
+	power_off(POWER_STATUS_PANIC);
 }

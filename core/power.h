@@ -5,7 +5,7 @@
 #ifndef VENEER_CORE_POWER_H
 #define VENEER_CORE_POWER_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 enum power_status {
 	POWER_STATUS_OK = 0,	 /* every guest exited with code 0 */
@@ -20,11 +20,11 @@ enum power_status {
  */
 void power_off(enum power_status status) __noreturn;
 
+/* power_off(POWER_STATUS_PANIC): what panic() does last. */
+void power_off_panic(void) __noreturn;
+
 struct acpi_sleep_info;
 /* How to reach S5 on this machine (read from ACPI at boot); NULL: none. */
 void power_set_acpi(const struct acpi_sleep_info *s5);
-
-/* Write a string to the console without formatting (any context). */
-void console_write(const char *s);
 
 #endif /* VENEER_CORE_POWER_H */

@@ -1,31 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The vCPU run loop and exit dispatch: the one place where exits are
- * decided and RIP is advanced.
+ * decided and where it is decided that RIP advances.
  *
- *   loop: apply pending work (timer, injections) -> vendor run ->
- *         count the exit -> handler from exit_handlers[] -> commit
+ *   loop: apply pending work (timers, the interrupt to inject) into the
+ *         entry request -> vendor run(request) -> count the exit ->
+ *         handler from exit_handlers[] -> commit (skip) into the request
  */
 #include "core/handlers.h"
 #include "core/console.h"
 #include "core/hypercall.h"
 #include "core/platform.h"
 #include "core/vm.h"
-#include "core/printk.h"
+#include "core/lib/printk.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
+#include "core/decode.h"
+#include "core/lib/string.h"
 
 _Static_assert(__builtin_offsetof(struct vcpu, regs) == 0,
-	       "entry stubs find the guest registers at offset 0");
-_Static_assert(sizeof(struct guest_gprs) == 16 * 8,
-	       "entry stubs save 16 registers");
-
-#define X86_VECTOR_UD 6
-#define X86_VECTOR_GP 13
-#define XCR0_X87      BIT(0)
-#define XCR0_SSE      BIT(1)
-#define XCR0_AVX      BIT(2)
+	       "the backends hand &vcpu->regs to the entry stubs");
 
 static const char *const exit_kind_names[EXIT_KIND_COUNT] = {
     [EXIT_NONE] = "none",
@@ -42,7 +37,7 @@ static const char *const exit_kind_names[EXIT_KIND_COUNT] = {
     [EXIT_INTR_WINDOW] = "interrupt-window",
     [EXIT_PREEMPT_TIMER] = "preemption-timer",
     [EXIT_TRIPLE_FAULT] = "triple-fault",
-    [EXIT_NPF] = "npf",
+    [EXIT_GPA_FAULT] = "gpa-fault",
     [EXIT_EXCEPTION] = "exception",
     [EXIT_INIT] = "init",
     [EXIT_SIPI] = "sipi",
@@ -58,29 +53,9 @@ const char *exit_kind_name(enum exit_kind kind)
 	return exit_kind_names[kind];
 }
 
-static void inject_exception(struct vcpu *vcpu, u8 vector, bool has_error)
-{
-	struct vcpu_event e = {.type = VCPU_EVENT_EXCEPTION,
-			       .vector = vector,
-			       .has_error_code = has_error,
-			       .error_code = 0};
-
-	vcpu_ops->inject(vcpu, &e);
-}
-
-void vcpu_inject_gp(struct vcpu *vcpu)
-{
-	inject_exception(vcpu, X86_VECTOR_GP, true);
-}
-
-void vcpu_inject_ud(struct vcpu *vcpu)
-{
-	inject_exception(vcpu, X86_VECTOR_UD, false);
-}
-
 static u64 guest_rip(struct vcpu *vcpu)
 {
-	return vcpu_ops->read(vcpu, VCPU_RIP);
+	return vcpu_read(vcpu, VCPU_RIP);
 }
 
 /* Nothing to do: the exit only gave the host a chance to run. */
@@ -99,11 +74,10 @@ static bool interrupt_waiting(struct vcpu *vcpu)
 }
 
 /* Guest TSC of the next timer of any kind for this vCPU, or 0. */
-static u64 next_deadline(struct vcpu *vcpu)
+static u64 next_deadline(const struct vcpu *vcpu)
 {
-	const struct platform *p = vcpu->vm->platform;
 	u64 a = vcpu->timer_deadline;
-	u64 b = platform_ns_to_tsc(p, platform_next_deadline_ns(p));
+	u64 b = vcpu->device_deadline;
 
 	if (!a)
 		return b;
@@ -124,9 +98,8 @@ static void update_events(struct vcpu *vcpu)
 		vcpu->intr_pending = true;
 		vcpu->pending_vector = vcpu->timer_vector;
 	}
-	/* Device timers: only one that is due has anything to fire. */
-	if (platform_timer_due(vcpu->vm->platform))
-		platform_tick(vcpu->vm->platform);
+	/* Device timers: those due fire; when is the next one? */
+	vcpu->device_deadline = platform_advance(vcpu->vm->platform);
 	console_poll(vcpu->vm);
 	console_flush_stale(vcpu->vm);
 }
@@ -140,7 +113,7 @@ static void update_events(struct vcpu *vcpu)
 static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 {
 	(void)ev;
-	if (!(vcpu_ops->read(vcpu, VCPU_RFLAGS) & RFLAGS_IF)) {
+	if (!(vcpu_read(vcpu, VCPU_RFLAGS) & RFLAGS_IF)) {
 		if (interrupt_waiting(vcpu))
 			return EXIT_ACTION_SKIP; /* e.g. an NMI-less wake-up */
 		vm_stop(vcpu->vm,
@@ -167,20 +140,22 @@ static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 	}
 }
 
-static enum exit_action handle_npf(struct vcpu *vcpu, struct exit_event *ev)
+static enum exit_action handle_gpa_fault(struct vcpu *vcpu,
+					 struct exit_event *ev)
 {
-	const struct mmio_region *r = mmio_find(&vcpu->vm->mmio, ev->npf.gpa);
+	const struct mmio_region *r =
+	    mmio_find(&vcpu->vm->mmio, ev->gpa_fault.gpa);
 
 	if (r)
 		return mmio_emulate(vcpu, ev, r);
-	const char *what = ev->npf.exec	   ? "execute"
-			   : ev->npf.write ? "write"
-					   : "read";
+	const char *what = ev->gpa_fault.exec	 ? "execute"
+			   : ev->gpa_fault.write ? "write"
+						 : "read";
 
 	vm_stop(vcpu->vm,
 		"%s access to guest-physical 0x%llx outside its RAM "
 		"(0x0-0x%llx) at rip 0x%llx",
-		what, (unsigned long long)ev->npf.gpa,
+		what, (unsigned long long)ev->gpa_fault.gpa,
 		(unsigned long long)vcpu->vm->ram_size,
 		(unsigned long long)guest_rip(vcpu));
 	return EXIT_ACTION_END;
@@ -204,6 +179,99 @@ static enum exit_action handle_invalid_insn(struct vcpu *vcpu,
 	return EXIT_ACTION_RESUME;
 }
 
+/*
+ * Is the instruction at CS:RIP the other vendor's hypercall instruction?
+ * VMCALL raises #UD on AMD-V and VMMCALL on VT-x (SDM Vol. 3C 31.3, APM
+ * Vol. 3 "VMMCALL"); Veneer takes both on both (docs/hypercall.md).
+ */
+static bool insn_is_hypercall(struct vcpu *vcpu)
+{
+	static const u8 vmcall[] = X86_INSN_VMCALL;
+	static const u8 vmmcall[] = X86_INSN_VMMCALL;
+	u8 bytes[DECODE_MAX_INSN_LEN];
+	u32 got = vcpu_fetch_insn(vcpu, bytes);
+
+	return got >= X86_INSN_HYPERCALL_LEN &&
+	       (memcmp(bytes, vmcall, X86_INSN_HYPERCALL_LEN) == 0 ||
+		memcmp(bytes, vmmcall, X86_INSN_HYPERCALL_LEN) == 0);
+}
+
+static enum exit_action handle_unhandled(struct vcpu *vcpu,
+					 struct exit_event *ev);
+
+/*
+ * An exception the backend intercepts. #UD: the other vendor's hypercall
+ * instruction is a hypercall (counted as one), anything else goes back to
+ * the guest. #AC is intercepted only so that a guest cannot hang the CPU
+ * in an endless #AC delivery (APM Vol. 2 15.12): it goes straight back.
+ */
+static enum exit_action handle_exception(struct vcpu *vcpu,
+					 struct exit_event *ev)
+{
+	switch (ev->exc.vector) {
+	case X86_VECTOR_UD:
+		if (insn_is_hypercall(vcpu)) {
+			ev->kind = EXIT_HYPERCALL;
+			ev->insn_len = X86_INSN_HYPERCALL_LEN;
+			return handle_hypercall(vcpu, ev);
+		}
+		vcpu_inject_ud(vcpu);
+		return EXIT_ACTION_RESUME;
+	case X86_VECTOR_AC:
+		vcpu_inject_exception(vcpu, X86_VECTOR_AC, ev->exc.error_code);
+		return EXIT_ACTION_RESUME;
+	default:
+		return handle_unhandled(vcpu, ev);
+	}
+}
+
+/*
+ * Would MOV to CR0 / CR4 of `value` raise #GP on bare metal (SDM Vol. 2B
+ * "MOV—Move to/from Control Registers", Protected Mode Exceptions)? CR4
+ * bits the CPU cannot give a guest count as reserved (vcpu_caps).
+ */
+static bool cr_write_faults(struct vcpu *vcpu, u8 cr, u64 value)
+{
+	u64 efer = vcpu_read(vcpu, VCPU_EFER);
+
+	if (value >> 32)
+		return true;
+	/* Paging cannot be turned off from 64-bit code (only from
+	 * compatibility mode, SDM Vol. 3A 10.8.5.4). */
+	if (cr == 0)
+		return ((value & CR0_PG) && !(value & CR0_PE)) ||
+		       ((value & CR0_NW) && !(value & CR0_CD)) ||
+		       ((value & CR0_PG) && (efer & EFER_LME) &&
+			!(vcpu_read(vcpu, VCPU_CR4) & CR4_PAE)) ||
+		       (!(value & CR0_PG) && (efer & EFER_LMA) &&
+			vcpu_read(vcpu, VCPU_CS_LONG));
+	return (value & ~vcpu_caps.cr4_allowed) ||
+	       ((efer & EFER_LMA) && !(value & CR4_PAE)) ||
+	       (!(efer & EFER_LMA) && (value & CR4_PCIDE));
+}
+
+/*
+ * MOV to CR0 / CR4 that the CPU intercepted (VT-x exits on the bits the
+ * host owns, SDM Vol. 3C 25.6.6): bare metal lets the guest change them,
+ * so Veneer checks the write as the CPU would and lets the backend apply
+ * it. Other control-register exits are not expected: default-deny.
+ */
+static enum exit_action handle_cr_access(struct vcpu *vcpu,
+					 struct exit_event *ev)
+{
+	u8 cr = ev->cr.cr;
+	u64 value = vcpu->regs.gpr[ev->cr.gpr & (GPR_COUNT - 1)];
+
+	if (!ev->cr.write || (cr != 0 && cr != 4))
+		return handle_unhandled(vcpu, ev);
+	if (cr_write_faults(vcpu, cr, value)) {
+		vcpu_inject_gp(vcpu);
+		return EXIT_ACTION_RESUME;
+	}
+	vcpu_write(vcpu, cr == 0 ? VCPU_CR0 : VCPU_CR4, value);
+	return EXIT_ACTION_SKIP;
+}
+
 /* XSETBV (SDM Vol. 2C): XCR0 only, x87 always set, AVX needs SSE, and only
  * the components guests are offered (core/cpuid.c). The host's XCR0 then
  * follows the guest's: the host itself uses no extended state. */
@@ -220,8 +288,7 @@ static enum exit_action handle_xsetbv(struct vcpu *vcpu, struct exit_event *ev)
 		vcpu_inject_gp(vcpu);
 		return EXIT_ACTION_RESUME;
 	}
-	__asm__ volatile("xsetbv" ::"c"(0), "a"((u32)value),
-			 "d"((u32)(value >> 32)));
+	xsetbv(0, value);
 	return EXIT_ACTION_SKIP;
 }
 
@@ -265,10 +332,12 @@ static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
     [EXIT_INTR_WINDOW] = handle_resume,
     [EXIT_PREEMPT_TIMER] = handle_resume,
     [EXIT_TRIPLE_FAULT] = handle_triple_fault,
-    [EXIT_NPF] = handle_npf,
+    [EXIT_GPA_FAULT] = handle_gpa_fault,
+    [EXIT_EXCEPTION] = handle_exception,
+    [EXIT_CR_ACCESS] = handle_cr_access,
     [EXIT_INVALID_INSN] = handle_invalid_insn,
     [EXIT_ENTRY_FAILED] = handle_entry_failed,
-    /* CR access, exceptions, INIT, SIPI, unknown: not handled yet. */
+    /* INIT, SIPI, unknown: not handled yet (the guest stops). */
 };
 
 static enum exit_action dispatch(struct vcpu *vcpu, struct exit_event *ev)
@@ -324,87 +393,128 @@ static bool events_due(const struct vcpu *vcpu)
 }
 
 /*
- * Pending work, applied at one point before every entry: expired timers
- * become pending interrupts; one interrupt is injected when the guest can
- * take it, or an interrupt window is asked for; the next deadline is
- * computed. When the last exits changed nothing and nothing is due, all
- * of that would come out the same: it is skipped.
+ * Can the guest take an external interrupt at the next entry? An
+ * instruction completed by that entry (entry.skip) ends its STI / MOV-SS
+ * shadow, so then RFLAGS.IF alone decides.
+ */
+static bool can_take_interrupt(struct vcpu *vcpu)
+{
+	if (vcpu->entry.skip)
+		return vcpu_read(vcpu, VCPU_RFLAGS) & RFLAGS_IF;
+	return vcpu_read(vcpu, VCPU_INTERRUPTIBLE);
+}
+
+/*
+ * Pending work, applied at one point before every entry, into the entry
+ * request: expired timers become pending interrupts; one interrupt is
+ * injected when the guest can take it and no exception is queued, else
+ * an interrupt window is asked for; the next deadline is computed. When
+ * the last exits changed nothing and nothing is due, all of that would
+ * come out the same (no interrupt waiting, no window): it is skipped.
  */
 static void apply_pending(struct vcpu *vcpu)
 {
+	struct vcpu_entry *e = &vcpu->entry;
 	bool waiting;
 
 	if (vcpu->events_quiet && !events_due(vcpu))
 		return;
 	update_events(vcpu);
 	waiting = interrupt_waiting(vcpu);
-	if (waiting) {
-		if (vcpu_ops->read(vcpu, VCPU_INTERRUPTIBLE)) {
-			int vector = vcpu->intr_pending
-					 ? vcpu->pending_vector
-					 : platform_take_interrupt(
-					       vcpu->vm->platform, vcpu);
-			struct vcpu_event e = {
+	if (waiting && !e->inject && can_take_interrupt(vcpu)) {
+		int vector =
+		    vcpu->intr_pending
+			? vcpu->pending_vector
+			: platform_take_interrupt(vcpu->vm->platform, vcpu);
+
+		vcpu->intr_pending = false;
+		if (vector >= 0) {
+			e->inject = true;
+			e->event = (struct vcpu_event){
 			    .type = VCPU_EVENT_EXTERNAL_INTR,
 			    .vector = (u8)vector,
 			};
-
-			vcpu->intr_pending = false;
-			if (vector >= 0)
-				vcpu_ops->inject(vcpu, &e);
-			waiting = interrupt_waiting(vcpu);
-			vcpu_ops->request_intr_window(vcpu, waiting);
-		} else {
-			vcpu_ops->request_intr_window(vcpu, true);
 		}
+		waiting = interrupt_waiting(vcpu);
 	}
+	e->intr_window = waiting;
 	vcpu->next_deadline = next_deadline(vcpu);
 	vcpu->console_due = console_next_due(vcpu->vm);
 	vcpu->events_quiet = !waiting;
 }
 
-/* Enter with the guest's clock running and its next deadline set. */
+/*
+ * Host TSC at which the guest's TSC reaches `guest_deadline` (0 = none).
+ * A deadline already due is "now"; one so far ahead that the host TSC
+ * would wrap is "never" (~0): a guest that arms its TSC-deadline timer at
+ * 2^64 - 1 must not get a host deadline in the past, which would end
+ * every run at once while its own timer never falls due.
+ */
+static u64 host_deadline(const struct vm *vm, u64 guest_deadline)
+{
+	u64 host_now, guest_now, ahead;
+
+	if (!guest_deadline)
+		return 0;
+	host_now = rdtsc();
+	guest_now = host_now + vm->tsc_offset;
+	if (guest_deadline <= guest_now)
+		return host_now | 1;
+	ahead = guest_deadline - guest_now;
+	return ahead > ~0ull - host_now ? ~0ull : host_now + ahead;
+}
+
+/*
+ * Enter with the guest's clock running and the request complete; after
+ * the exit the one-shot parts of the request are spent, and the guest
+ * may have changed its page tables.
+ */
 static void enter(struct vcpu *vcpu, struct exit_event *ev)
 {
 	struct vm *vm = vcpu->vm;
+	struct vcpu_entry *e = &vcpu->entry;
 
 	vm_clock_resume(vm);
-	vcpu_ops->set_tsc_offset(vcpu, vm->tsc_offset);
-	vcpu_ops->set_deadline(vcpu, vm_host_tsc_of(vm, vcpu->next_deadline));
-	vcpu_ops->run(vcpu, ev);
+	e->tsc_offset = vm->tsc_offset;
+	e->deadline = host_deadline(vm, vcpu->next_deadline);
+	vcpu_ops->run(vcpu, e, ev);
 	vm_clock_freeze(vm);
+	vcpu->walk_valid = false;
+	e->skip = 0;
+	e->inject = false;
 }
 
-void vcpu_run_loop(struct vcpu *vcpu)
+enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 {
+	enum vcpu_loop_end end = VCPU_LOOP_ENDED;
 	struct exit_event ev;
 
 	vcpu->state = VCPU_STATE_RUNNING;
 	vcpu->events_quiet = false;
+	vcpu->entry = (struct vcpu_entry){0};
 	while (vm_running(vcpu->vm)) {
 		enum exit_action action;
 		u64 rax;
 
 		apply_pending(vcpu);
 		enter(vcpu, &ev);
+		rax = vcpu->regs.gpr[GPR_RAX];
+		action = dispatch(vcpu, &ev);
+		/* Counted as decided: a #UD that was a hypercall is one. */
 		if ((u32)ev.kind < EXIT_KIND_COUNT)
 			vcpu->exits[ev.kind]++;
 		vcpu->exits_total++;
-		rax = vcpu->regs.gpr[GPR_RAX];
-		action = dispatch(vcpu, &ev);
 		if (!exit_is_quiet(&ev, rax))
 			vcpu->events_quiet = false;
 		if (action == EXIT_ACTION_END)
 			break;
 		if (vcpu->vm->platform->reset_requested) {
-			vcpu->events_quiet = false;
-			if (!vm_reboot(vcpu))
-				break;
-			continue;
+			end = VCPU_LOOP_RESET;
+			break;
 		}
 		if (action != EXIT_ACTION_SKIP)
 			continue;
-		if (ev.insn_len == 0 || ev.insn_len > 15) {
+		if (ev.insn_len == 0 || ev.insn_len > DECODE_MAX_INSN_LEN) {
 			vm_stop(vcpu->vm,
 				"%s exit at rip 0x%llx: instruction length "
 				"unknown",
@@ -412,7 +522,8 @@ void vcpu_run_loop(struct vcpu *vcpu)
 				(unsigned long long)guest_rip(vcpu));
 			break;
 		}
-		vcpu_ops->skip_instruction(vcpu, ev.insn_len);
+		vcpu->entry.skip = ev.insn_len;
 	}
 	vcpu->state = VCPU_STATE_ENDED;
+	return end;
 }

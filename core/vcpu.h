@@ -8,8 +8,9 @@
 #ifndef VENEER_CORE_VCPU_H
 #define VENEER_CORE_VCPU_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 #include "core/exit.h"
+#include "arch/x86/cpu.h"
 
 struct vm;
 struct vcpu;
@@ -115,48 +116,101 @@ struct vcpu_event {
 };
 
 /*
- * The vendor interface. Every hook runs on the CPU that owns the vCPU,
- * except cpu_enable (once on every host CPU) and vm_init.
+ * Everything the next entry needs, in one request (core/vcpu.c fills it
+ * before every entry; the backend's run() carries it out).
+ */
+struct vcpu_entry {
+	/*
+	 * Complete the exiting instruction first: RIP += skip (wrapped to
+	 * 32 bits outside 64-bit code), and the STI / MOV-SS shadow ends.
+	 * 0: RIP stays. The one place guest RIP is advanced.
+	 */
+	u32 skip;
+	/*
+	 * Deliver `event` on this entry. Core passes an external interrupt
+	 * only when the guest can take it (VCPU_INTERRUPTIBLE, or skip set
+	 * and RFLAGS.IF); an exception or NMI at any time. When the last
+	 * exit cut short the delivery of an earlier event, that one goes
+	 * first and `event` is kept by the backend for a following entry:
+	 * it is never dropped.
+	 */
+	bool inject;
+	struct vcpu_event event;
+	/*
+	 * Exit with EXIT_INTR_WINDOW as soon as the guest can take an
+	 * external interrupt. A level, not a latch: it holds for this entry
+	 * only, and core states it again before every entry.
+	 */
+	bool intr_window;
+	/* Guest RDTSC reads host TSC + tsc_offset (wrapping) during the run. */
+	u64 tsc_offset;
+	/* Host TSC at which the run ends with EXIT_PREEMPT_TIMER; 0 = none. */
+	u64 deadline;
+};
+
+/* What the backend found when it probed the boot CPU (probe hook). */
+struct vcpu_caps {
+	bool usable;	    /* present, enabled, with what Veneer needs */
+	char features[160]; /* for the boot log, e.g. "ept, vpid, ..." */
+	char why[160];	    /* why not usable, when !usable */
+	/* The nested page-table format (EPT or NPT) guests are mapped with. */
+	const struct pt_format *nested_format;
+	/*
+	 * CR4 bits a guest may set, as far as the CPU allows them in guest
+	 * mode (VT-x: IA32_VMX_CR4_FIXED1 without VMXE, SDM Vol. 3C A.8;
+	 * AMD-V: the bits its CPUID reports, without reserved ones, APM
+	 * Vol. 2 15.5.1). Core refuses other bits with #GP.
+	 */
+	u64 cr4_allowed;
+};
+
+/*
+ * The vendor interface: eleven hooks. Every hook runs on the CPU that owns
+ * the vCPU, except probe (once, boot CPU), cpu_enable (once on every host
+ * CPU) and the vm_* hooks (the CPU that creates or ends the VM).
  */
 struct vcpu_ops {
 	const char *name; /* "VT-x" or "AMD-V" */
-	/* The nested page-table format guests are mapped with. */
-	const struct pt_format *(*npt_format)(void);
+	/* Inspect the boot CPU once; fill *caps. Never faults. */
+	void (*probe)(struct vcpu_caps *caps);
 	/* Turn virtualization on for the calling host CPU. 0 or -errno. */
 	int (*cpu_enable)(void);
-	/* Prepare per-VM vendor state (ASID / VPID, bitmaps). */
+	/*
+	 * Per-VM vendor state: the TLB tag (ASID / VPID), I/O and MSR
+	 * intercept bitmaps. 0 or -errno, with a line saying why.
+	 */
 	int (*vm_init)(struct vm *vm);
+	/* Give back what vm_init took; the VM's vCPUs are destroyed. */
+	void (*vm_destroy)(struct vm *vm);
 	/* Allocate the VMCS / VMCB and set it up; vcpu->vm is set. */
 	int (*vcpu_create)(struct vcpu *vcpu);
+	/* Give back what vcpu_create took; the vCPU does not run. */
 	void (*vcpu_destroy)(struct vcpu *vcpu);
-	/* Put the vCPU in its initial architectural state. */
+	/* Put the vCPU in its initial architectural state; nothing queued. */
 	void (*vcpu_reset)(struct vcpu *vcpu, const struct vcpu_start_state *s);
 	/*
-	 * Enter the guest and run until the next exit; fill *ev. Pending
-	 * injections are delivered on this entry.
+	 * Carry out *e, enter the guest and return its next exit decoded in
+	 * *ev. Exits that exist only because of how the vendor works are
+	 * completed inside and the guest entered again (an interrupt window
+	 * opened for an event the backend still holds; docs/design.md lists
+	 * them); every other exit comes back, never a silent resume. When
+	 * the deadline has passed before the entry, or the entry fails, run()
+	 * returns EXIT_PREEMPT_TIMER or EXIT_ENTRY_FAILED without running
+	 * the guest, with *e carried out as far as it goes (RIP skipped, the
+	 * event kept).
 	 */
-	void (*run)(struct vcpu *vcpu, struct exit_event *ev);
+	void (*run)(struct vcpu *vcpu, const struct vcpu_entry *e,
+		    struct exit_event *ev);
+	/* Guest state: see enum vcpu_field. Writes drop the page-walk cache. */
 	u64 (*read)(struct vcpu *vcpu, enum vcpu_field field);
 	void (*write)(struct vcpu *vcpu, enum vcpu_field field, u64 value);
-	/* Complete the exiting instruction: RIP += len, clear STI shadow. */
-	void (*skip_instruction)(struct vcpu *vcpu, u32 len);
-	/* Queue one event for the next entry. */
-	void (*inject)(struct vcpu *vcpu, const struct vcpu_event *e);
-	/* Ask for an EXIT_INTR_WINDOW exit as soon as the guest can take one.
-	 */
-	void (*request_intr_window)(struct vcpu *vcpu, bool on);
-	/* Exit with EXIT_PREEMPT_TIMER at host TSC `tsc` (0 = no deadline). */
-	void (*set_deadline)(struct vcpu *vcpu, u64 tsc);
-	/* The guest's RDTSC reads host TSC + offset (wrapping) from now on. */
-	void (*set_tsc_offset)(struct vcpu *vcpu, u64 offset);
-	/* Flush this vCPU's guest TLB entries (all of them). */
-	void (*flush_tlb)(struct vcpu *vcpu);
 	/* Print vendor state for a "stopped" message (VMCS / VMCB dump). */
 	void (*dump)(struct vcpu *vcpu);
 };
 
-/* The ops bound at boot; NULL before virt_bind(). */
+/* The ops and capabilities bound at boot (virt_bind); NULL / zero before. */
 extern const struct vcpu_ops *vcpu_ops;
+extern struct vcpu_caps vcpu_caps;
 
 enum vcpu_state {
 	VCPU_STATE_CREATED,
@@ -172,6 +226,11 @@ struct vcpu {
 	u32 host_cpu; /* host CPU index that runs it */
 	enum vcpu_state state;
 	void *vendor; /* backend state: VMCB / VMCS pages etc. */
+	/*
+	 * The request for the next entry (struct vcpu_entry): handlers
+	 * queue an exception here (vcpu_inject_*), the loop adds the rest.
+	 */
+	struct vcpu_entry entry;
 	/* Para-virtual one-shot timer (HC_TIMER_ONESHOT): TSC and vector. */
 	u64 timer_deadline;
 	u8 timer_vector;
@@ -184,12 +243,13 @@ struct vcpu {
 	 * the next timer, 0 = none) or console_due (host TSC).
 	 */
 	bool events_quiet;
+	u64 device_deadline; /* guest TSC of the next device timer, 0 = none */
 	u64 next_deadline;
 	u64 console_due;
 	/*
 	 * The last page vcpu_linear_to_gpa() translated (core/vm.c), like a
-	 * TLB entry: the backends drop it at every exit and on every write
-	 * of guest state, so it never outlives the guest's page tables.
+	 * TLB entry: core drops it at every exit and on every write of guest
+	 * state (vcpu_write), so it never outlives the guest's page tables.
 	 */
 	bool walk_valid;
 	u64 walk_linear;    /* linear address of the page */
@@ -199,7 +259,57 @@ struct vcpu {
 	u64 exits_total;
 };
 
-/* Run the vCPU on this host CPU until its VM ends. */
-void vcpu_run_loop(struct vcpu *vcpu);
+/* Why vcpu_run_loop() returned. */
+enum vcpu_loop_end {
+	VCPU_LOOP_ENDED, /* the VM exited or was stopped */
+	VCPU_LOOP_RESET, /* the guest asked for a reset: reload, run again */
+};
+
+/*
+ * Run the vCPU on this host CPU until its VM ends or asks for a reset;
+ * the caller (core/guest.c) carries out the reset and calls it again.
+ */
+enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu);
+
+/* Guest state, read through the bound backend. */
+static inline u64 vcpu_read(struct vcpu *vcpu, enum vcpu_field field)
+{
+	return vcpu_ops->read(vcpu, field);
+}
+
+/* Write guest state; the page-walk cache may no longer hold. */
+static inline void vcpu_write(struct vcpu *vcpu, enum vcpu_field field,
+			      u64 value)
+{
+	vcpu->walk_valid = false;
+	vcpu_ops->write(vcpu, field, value);
+}
+
+/*
+ * Queue an exception for the next entry, instead of completing the
+ * exiting instruction (the handler returns EXIT_ACTION_RESUME). The
+ * error code is delivered where the vector has one (SDM Vol. 3A 6.15).
+ */
+static inline void vcpu_inject_exception(struct vcpu *vcpu, u8 vector,
+					 u32 error_code)
+{
+	vcpu->entry.inject = true;
+	vcpu->entry.event = (struct vcpu_event){
+	    .type = VCPU_EVENT_EXCEPTION,
+	    .vector = vector,
+	    .has_error_code = exception_has_error_code(vector),
+	    .error_code = error_code,
+	};
+}
+
+static inline void vcpu_inject_gp(struct vcpu *vcpu)
+{
+	vcpu_inject_exception(vcpu, X86_VECTOR_GP, 0);
+}
+
+static inline void vcpu_inject_ud(struct vcpu *vcpu)
+{
+	vcpu_inject_exception(vcpu, X86_VECTOR_UD, 0);
+}
 
 #endif /* VENEER_CORE_VCPU_H */

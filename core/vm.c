@@ -6,12 +6,11 @@
 #include <stdarg.h>
 
 #include "core/vm.h"
-#include "core/console.h"
-#include "core/format.h"
+#include "core/lib/format.h"
 #include "core/guest_walk.h"
 #include "core/mm.h"
-#include "core/printk.h"
-#include "core/string.h"
+#include "core/lib/printk.h"
+#include "core/lib/string.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
 
@@ -48,7 +47,8 @@ void vm_exit(struct vm *vm, u32 code)
 	if (!vm_end(vm, VM_STATE_EXITED))
 		return;
 	vm->exit_code = code;
-	console_end_guest_output(vm);
+	/* The guest's partial line first; printk starts the next line. */
+	vuart_flush(&vm->uart);
 	printk("veneer: guest %s exited with code %u\n", vm->name, code);
 }
 
@@ -61,7 +61,7 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnformat(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	va_end(ap);
-	console_end_guest_output(vm);
+	vuart_flush(&vm->uart);
 	printk("veneer: guest %s stopped: %s\n", vm->name, vm->stop_reason);
 }
 
@@ -75,10 +75,10 @@ static __attribute__((noinline)) bool walk(struct vcpu *vcpu, u64 linear,
 					   u64 *gpa_out)
 {
 	const struct guest_paging paging = {
-	    .cr0 = vcpu_ops->read(vcpu, VCPU_CR0),
-	    .cr3 = vcpu_ops->read(vcpu, VCPU_CR3),
-	    .cr4 = vcpu_ops->read(vcpu, VCPU_CR4),
-	    .efer = vcpu_ops->read(vcpu, VCPU_EFER),
+	    .cr0 = vcpu_read(vcpu, VCPU_CR0),
+	    .cr3 = vcpu_read(vcpu, VCPU_CR3),
+	    .cr4 = vcpu_read(vcpu, VCPU_CR4),
+	    .efer = vcpu_read(vcpu, VCPU_EFER),
 	};
 
 	if (guest_walk(&paging, linear, vm_memory, vcpu->vm, gpa_out) !=
@@ -108,24 +108,71 @@ bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out)
 	return walk(vcpu, linear, gpa_out);
 }
 
-bool vcpu_read_linear_pages(struct vcpu *vcpu, u64 linear, void *dst, u32 len)
+/*
+ * Copy between a host buffer and guest linear [linear, linear+len), page
+ * by page through the guest's page walk: an element that crosses a page
+ * lands on two guest pages that need not be adjacent.
+ */
+static bool copy_linear(struct vcpu *vcpu, u64 linear, u8 *buf, u32 len,
+			bool to_guest)
 {
-	u8 *out = dst;
-
 	while (len) {
 		u64 g;
 		u32 chunk = (u32)MIN((u64)len, PAGE_SIZE - (linear & 0xfff));
-		const void *src;
+		u8 *p;
 
 		if (!vcpu_linear_to_gpa(vcpu, linear, &g))
 			return false;
-		src = vm_gpa_to_hva(vcpu->vm, gpa(g), chunk);
-		if (!src)
+		p = vm_gpa_to_hva(vcpu->vm, gpa(g), chunk);
+		if (!p)
 			return false;
-		memcpy(out, src, chunk);
-		out += chunk;
+		if (to_guest)
+			memcpy(p, buf, chunk);
+		else
+			memcpy(buf, p, chunk);
+		buf += chunk;
 		linear += chunk;
 		len -= chunk;
 	}
 	return true;
+}
+
+bool vcpu_read_linear_pages(struct vcpu *vcpu, u64 linear, void *dst, u32 len)
+{
+	return copy_linear(vcpu, linear, dst, len, false);
+}
+
+bool vcpu_write_linear(struct vcpu *vcpu, u64 linear, const void *src, u32 len)
+{
+	return copy_linear(vcpu, linear, (u8 *)src, len, true);
+}
+
+u32 vcpu_fetch_insn(struct vcpu *vcpu, u8 bytes[DECODE_MAX_INSN_LEN])
+{
+	bool long_mode = vcpu_read(vcpu, VCPU_CS_LONG);
+	u64 linear = vcpu_read(vcpu, VCPU_RIP);
+	u32 first;
+	u64 next;
+
+	/* 64-bit code ignores the CS base (SDM Vol. 3A 3.4.4); elsewhere
+	 * the linear address wraps at 4 GiB. */
+	if (!long_mode)
+		linear =
+		    (vcpu_read(vcpu, VCPU_CS_BASE) + linear) & 0xffffffffull;
+	first = PAGE_SIZE - (u32)(linear & (PAGE_SIZE - 1));
+	/* The bytes on RIP's page in one read; those on the next page, if
+	 * the instruction may go on there, in a second that may fail. */
+	if (first > DECODE_MAX_INSN_LEN)
+		first = DECODE_MAX_INSN_LEN;
+	if (!vcpu_read_linear(vcpu, linear, bytes, first))
+		return 0;
+	if (first == DECODE_MAX_INSN_LEN)
+		return first;
+	next = linear + first;
+	if (!long_mode)
+		next &= 0xffffffffull;
+	if (vcpu_read_linear(vcpu, next, bytes + first,
+			     DECODE_MAX_INSN_LEN - first))
+		return DECODE_MAX_INSN_LEN;
+	return first;
 }

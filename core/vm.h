@@ -6,12 +6,13 @@
 #ifndef VENEER_CORE_VM_H
 #define VENEER_CORE_VM_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 #include "core/vcpu.h"
 #include "core/iobus.h"
+#include "core/decode.h"
 #include "core/mmio.h"
 #include "core/vdev/vuart.h"
-#include "core/string.h"
+#include "core/lib/string.h"
 #include "arch/x86/cpu.h"
 
 struct platform;
@@ -40,10 +41,10 @@ struct vm {
 	u64 ram_hpa;
 	u64 ram_alloc_pages; /* pages allocated for RAM (ram_size rounded) */
 	/* Nested page tables (EPT or NPT): root table host-physical address. */
-	u64 npt_root;
-	u64 npt_tables; /* number of table pages, for statistics */
-	u32 asid;	/* AMD-V ASID or VT-x VPID, never 0 */
-	void *vendor;	/* per-VM backend state (I/O and MSR bitmaps) */
+	u64 nested_root;
+	u64 nested_tables; /* number of table pages, for statistics */
+	/* Per-VM backend state (TLB tag, I/O and MSR bitmaps): vm_init's. */
+	void *vendor;
 	u32 vcpu_count;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	struct iobus io;
@@ -62,8 +63,7 @@ struct vm {
 	bool hide_exit_time;
 	bool clock_frozen;
 	u64 frozen_host_tsc;
-	bool console_midline; /* its last console output ended mid-line */
-	u64 partial_since;    /* TSC when its UART line buffer filled */
+	u64 partial_since; /* TSC when its UART line buffer filled */
 	/* MSR state Veneer keeps for the guest (core/msr.c). */
 	u64 msr_mtrr_def_type;
 	u64 msr_tsc_aux;
@@ -77,13 +77,6 @@ void vm_exit(struct vm *vm, u32 code);
 
 /* Stop the guest and log REASON: a guest-fatal error. */
 void vm_stop(struct vm *vm, const char *fmt, ...) __printf(2, 3);
-
-/*
- * The guest asked for a reset: reload its images into zeroed RAM, reset
- * its devices and restart its vCPU (core/guest.c). False when the images
- * cannot be loaded again (the guest is then stopped).
- */
-bool vm_reboot(struct vcpu *vcpu);
 
 /* The guest's TSC now: frozen at the exit while Veneer handles it. */
 u64 vm_guest_tsc(const struct vm *vm);
@@ -107,12 +100,6 @@ static inline void vm_clock_resume(struct vm *vm)
 	vm->clock_frozen = false;
 }
 
-/* Host TSC at which the guest's TSC reaches `guest_tsc` (0 stays 0). */
-static inline u64 vm_host_tsc_of(const struct vm *vm, u64 guest_tsc)
-{
-	return guest_tsc ? guest_tsc - vm->tsc_offset : 0;
-}
-
 /* Still running? */
 static inline bool vm_running(const struct vm *vm)
 {
@@ -126,8 +113,23 @@ static inline bool vm_running(const struct vm *vm)
  */
 bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out);
 
+/*
+ * The instruction bytes at the guest's CS:RIP, up to DECODE_MAX_INSN_LEN
+ * (15): how many could be read, fewer when the rest is not mapped RAM
+ * (0: none). The one instruction fetch of core (MMIO emulation, the #UD
+ * hypercall check); the backends read no guest code.
+ */
+u32 vcpu_fetch_insn(struct vcpu *vcpu, u8 bytes[DECODE_MAX_INSN_LEN]);
+
 /* vcpu_read_linear() page by page, through the guest's page walk. */
 bool vcpu_read_linear_pages(struct vcpu *vcpu, u64 linear, void *dst, u32 len);
+
+/*
+ * Copy `len` bytes to guest linear `linear`, page by page; false (and
+ * possibly a partial copy) if not all of it is mapped RAM. Page-level
+ * write protection in the guest's own tables is not checked.
+ */
+bool vcpu_write_linear(struct vcpu *vcpu, u64 linear, const void *src, u32 len);
 
 /* Copy `len` bytes from guest linear `linear`; false if not all mapped. */
 static inline bool vcpu_read_linear(struct vcpu *vcpu, u64 linear, void *dst,
@@ -137,7 +139,8 @@ static inline bool vcpu_read_linear(struct vcpu *vcpu, u64 linear, void *dst,
 
 	/*
 	 * Within the page walked last, all of it RAM: straight from guest
-	 * RAM (MMIO decoding fetches the instruction one byte at a time).
+	 * RAM (an instruction fetch and the string I/O that follows it often
+	 * fall in the same page).
 	 */
 	if (vcpu->walk_valid && vcpu->walk_linear == linear - off &&
 	    vcpu->walk_hva && len <= PAGE_SIZE - off) {

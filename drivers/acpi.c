@@ -7,9 +7,9 @@
  */
 #include "drivers/acpi.h"
 #include "drivers/acpi_spec.h"
-#include "core/format.h"
-#include "core/printk.h"
-#include "core/string.h"
+#include "core/lib/format.h"
+#include "core/lib/printk.h"
+#include "core/lib/string.h"
 
 /* 5.2.5.1: where BIOS systems keep the RSDP. */
 #define BDA_EBDA_SEGMENT 0x40E

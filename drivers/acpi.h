@@ -11,7 +11,7 @@
 #define VENEER_DRIVERS_ACPI_H
 
 #include "core/bootinfo.h"
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /*
  * Results.  Every negative value comes with a message; the caller falls

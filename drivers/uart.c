@@ -11,7 +11,7 @@
  */
 #include "drivers/uart.h"
 #include "arch/x86/cpu.h"
-#include "core/spinlock.h"
+#include "core/lib/spinlock.h"
 
 #define UART_THR 0 /* transmit holding (write), DLAB=0 */
 #define UART_RBR 0 /* receive buffer (read), DLAB=0 */

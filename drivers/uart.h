@@ -5,7 +5,7 @@
 #ifndef VENEER_DRIVERS_UART_H
 #define VENEER_DRIVERS_UART_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #define UART_COM1 0x3f8
 

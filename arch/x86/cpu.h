@@ -5,7 +5,7 @@
 #ifndef VENEER_ARCH_X86_CPU_H
 #define VENEER_ARCH_X86_CPU_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /* CR0 bits (SDM Vol. 3A 2.5). */
 #define CR0_PE BIT(0)
@@ -39,6 +39,66 @@
 #define RFLAGS_DF    BIT(10)
 #define RFLAGS_VM    BIT(17)
 
+/* CR4 bits beyond the common ones (SDM Vol. 3A 2.5). */
+#define CR4_PCIDE BIT(17)
+
+/* Exception vectors (SDM Vol. 3A 6.15, APM Vol. 2 8.2). */
+#define X86_VECTOR_DE  0
+#define X86_VECTOR_DB  1
+#define X86_VECTOR_NMI 2
+#define X86_VECTOR_BP  3
+#define X86_VECTOR_UD  6
+#define X86_VECTOR_DF  8
+#define X86_VECTOR_TS  10
+#define X86_VECTOR_NP  11
+#define X86_VECTOR_SS  12
+#define X86_VECTOR_GP  13
+#define X86_VECTOR_PF  14
+#define X86_VECTOR_AC  17
+#define X86_VECTOR_MC  18
+#define X86_VECTOR_CP  21
+/* Vectors 0-31 are exceptions; external interrupts use 32-255 (16-255
+ * on the wire, SDM Vol. 3A 6.2). */
+#define X86_FIRST_INTERRUPT_VECTOR 32
+
+/*
+ * Exceptions that push an error code in protected mode (SDM Vol. 3A 6.15,
+ * "Error Code" of each; APM Vol. 2 8.2): #DF #TS #NP #SS #GP #PF #AC #CP.
+ */
+static inline bool exception_has_error_code(u8 vector)
+{
+	return vector == X86_VECTOR_DF ||
+	       (vector >= X86_VECTOR_TS && vector <= X86_VECTOR_PF) ||
+	       vector == X86_VECTOR_AC || vector == X86_VECTOR_CP;
+}
+
+/* XCR0 state components (SDM Vol. 1 13.3). */
+#define XCR0_X87 BIT(0)
+#define XCR0_SSE BIT(1)
+#define XCR0_AVX BIT(2)
+
+/* CPUID leaves and feature bits (SDM Vol. 2A CPUID, APM Vol. 3 E.4). */
+#define CPUID_LEAF_FEATURES	   0x1
+#define CPUID_LEAF_EXT_MAX	   0x80000000u
+#define CPUID_LEAF_EXT_FEATURES	   0x80000001u
+#define CPUID_LEAF_ADDRESS_SIZES   0x80000008u
+#define CPUID_LEAF_SVM		   0x8000000au
+#define CPUID_1_ECX_VMX		   BIT(5)
+#define CPUID_1_ECX_HYPERVISOR	   BIT(31)
+#define CPUID_EXT_FEATURES_ECX_SVM BIT(2)
+
+/* The two hypercall instructions: VMCALL (Intel) and VMMCALL (AMD). Each
+ * raises #UD on the other vendor's CPU (SDM Vol. 3C 31.3, APM Vol. 3). */
+#define X86_INSN_VMCALL                                                        \
+	{                                                                      \
+		0x0f, 0x01, 0xc1                                               \
+	}
+#define X86_INSN_VMMCALL                                                       \
+	{                                                                      \
+		0x0f, 0x01, 0xd9                                               \
+	}
+#define X86_INSN_HYPERCALL_LEN 3
+
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;
 };
@@ -57,6 +117,19 @@ static inline struct cpuid_regs cpuid(u32 leaf)
 	return cpuid_count(leaf, 0);
 }
 
+#ifdef VENEER_HOST_TEST
+/*
+ * Host unit tests: the privileged and machine-dependent wrappers that the
+ * exit handlers use come from the test (tests/unit/fake_vcpu.c), so the
+ * test controls the TSC, CR4 and XCR0 and sees any MSR access.
+ */
+u64 rdmsr(u32 index);
+void wrmsr(u32 index, u64 value);
+u64 rdtsc(void);
+u64 read_cr4(void);
+u64 xgetbv(u32 index);
+void xsetbv(u32 index, u64 value);
+#else
 static inline u64 rdmsr(u32 index)
 {
 	u32 lo, hi;
@@ -78,6 +151,21 @@ static inline u64 rdtsc(void)
 	return ((u64)hi << 32) | lo;
 }
 
+/* Extended control registers (SDM Vol. 2C XGETBV, XSETBV). */
+static inline u64 xgetbv(u32 index)
+{
+	u32 lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index));
+	return ((u64)hi << 32) | lo;
+}
+
+static inline void xsetbv(u32 index, u64 value)
+{
+	__asm__ volatile("xsetbv" ::"c"(index), "a"((u32)value),
+			 "d"((u32)(value >> 32)));
+}
+#endif
+
 #define DEFINE_CR_ACCESSORS(n)                                                 \
 	static inline u64 read_cr##n(void)                                     \
 	{                                                                      \
@@ -92,7 +180,9 @@ static inline u64 rdtsc(void)
 DEFINE_CR_ACCESSORS(0)
 DEFINE_CR_ACCESSORS(2)
 DEFINE_CR_ACCESSORS(3)
+#ifndef VENEER_HOST_TEST
 DEFINE_CR_ACCESSORS(4)
+#endif
 #undef DEFINE_CR_ACCESSORS
 
 static inline u64 read_rflags(void)

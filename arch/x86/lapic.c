@@ -4,7 +4,7 @@
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/tsc.h"
-#include "core/printk.h"
+#include "core/lib/printk.h"
 
 /* IA32_APIC_BASE bits (SDM Vol. 3A 11.4.4). */
 #define APIC_BASE_EXTD	    BIT(10)

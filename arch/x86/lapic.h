@@ -6,7 +6,7 @@
 #ifndef VENEER_ARCH_X86_LAPIC_H
 #define VENEER_ARCH_X86_LAPIC_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /* Find the LAPIC, software-enable it on this CPU. */
 void lapic_init_cpu(void);

@@ -3,8 +3,8 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
 #include "core/mm.h"
-#include "core/pagetable.h"
-#include "core/printk.h"
+#include "core/lib/pagetable.h"
+#include "core/lib/printk.h"
 
 extern const u8 _image_start[], _text_end[], _rodata_end[], _end[];
 

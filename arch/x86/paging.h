@@ -14,7 +14,7 @@ void paging_init(const struct mem_range *map, u32 count);
 
 /*
  * Change the permissions of host range [base, base+size) (PT_* flags of
- * core/pagetable.h); e.g. the AP trampoline page must be executable.
+ * core/lib/pagetable.h); e.g. the AP trampoline page must be executable.
  */
 void paging_protect(u64 base, u64 size, u32 flags);
 

@@ -6,7 +6,7 @@
 #ifndef VENEER_ARCH_X86_PERCPU_H
 #define VENEER_ARCH_X86_PERCPU_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #define MAX_CPUS       64
 #define STACK_SIZE     (4 * PAGE_SIZE)

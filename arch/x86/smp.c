@@ -9,13 +9,13 @@
 #include "arch/x86/msr.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/pic.h"
-#include "core/pagetable.h"
+#include "core/lib/pagetable.h"
 #include "arch/x86/traps.h"
 #include "arch/x86/tsc.h"
 #include "boot/boot.h"
 #include "core/mm.h"
-#include "core/printk.h"
-#include "core/string.h"
+#include "core/lib/printk.h"
+#include "core/lib/string.h"
 
 /* One page per CPU: the block and nothing else shares its cache lines. */
 union percpu_page {

@@ -6,7 +6,7 @@
 #ifndef VENEER_ARCH_X86_SMP_H
 #define VENEER_ARCH_X86_SMP_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 #include "arch/x86/percpu.h"
 
 /* Boot CPU: per-CPU block 0, GS base, descriptor tables, stacks. */

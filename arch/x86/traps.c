@@ -7,7 +7,7 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/pic.h"
 #include "arch/x86/percpu.h"
-#include "core/printk.h"
+#include "core/lib/printk.h"
 
 /* 64-bit TSS (SDM Vol. 3A 8.7, figure 8-11). */
 struct tss64 {

@@ -5,7 +5,7 @@
 #ifndef VENEER_ARCH_X86_TRAPS_H
 #define VENEER_ARCH_X86_TRAPS_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #define HOST_CS	 0x08
 #define HOST_DS	 0x10

@@ -5,7 +5,7 @@
  */
 #include "arch/x86/tsc.h"
 #include "arch/x86/cpu.h"
-#include "core/printk.h"
+#include "core/lib/printk.h"
 
 #define PIT_HZ		1193182ull
 #define PIT_CH2_DATA	0x42

@@ -5,7 +5,7 @@
 #ifndef VENEER_ARCH_X86_TSC_H
 #define VENEER_ARCH_X86_TSC_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /* Measure the TSC frequency; prints a warning and guesses if it cannot. */
 void tsc_calibrate(void);

@@ -1,36 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Hardware virtualization detection (VT-x or AMD-V) and binding of the
- * one vendor interface (core/vcpu.h).
+ * Which hardware virtualization this CPU has (VT-x or AMD-V), and binding
+ * of the one vendor interface (core/vcpu.h). Only the vendor is chosen
+ * here: each backend probes its own capabilities (its probe hook).
  */
 #ifndef VENEER_ARCH_X86_VIRT_H
 #define VENEER_ARCH_X86_VIRT_H
 
-#include "core/types.h"
-
-enum virt_vendor { VIRT_NONE, VIRT_VMX, VIRT_SVM };
+#include "core/lib/types.h"
+#include "core/vcpu.h"
 
 struct virt_info {
-	enum virt_vendor vendor;
-	bool usable;	    /* present, enabled and with what Veneer needs */
-	char features[160]; /* e.g. "ept, vpid, unrestricted, ..." */
-	char why[160];	    /* why not usable, when !usable */
-	/* VT-x */
-	bool ept, vpid, unrestricted, preemption_timer, ept_1g, ept_ad;
-	/* AMD-V */
-	bool npt, nrip_save, flush_by_asid, decode_assists, vgif;
-	u32 asids;
+	const struct vcpu_ops *ops; /* NULL: neither vendor, or not built */
+	struct vcpu_caps caps;	    /* what ops->probe found */
 };
 
-/* Inspect the calling CPU. Fills *vi; never faults. */
+/* The backend for the calling CPU's vendor, or NULL (none, or not built). */
+const struct vcpu_ops *virt_vendor(void);
+
+/* Inspect the calling CPU: pick the vendor and let it probe. Never faults. */
 void virt_detect(struct virt_info *vi);
 
-/* The one log line: "veneer: virtualization: ..." for the boot CPU. */
+/* The boot log lines: "veneer: virtualization: ..." for the boot CPU. */
 void virt_report(const struct virt_info *vi);
 
-/*
- * Bind vcpu_ops (core/vcpu.h) for the vendor in *vi: once, on the boot CPU.
- */
+/* Bind vcpu_ops and vcpu_caps (core/vcpu.h) from *vi: once, boot CPU. */
 void virt_bind(const struct virt_info *vi);
 
 #endif /* VENEER_ARCH_X86_VIRT_H */

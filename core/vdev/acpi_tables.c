@@ -5,8 +5,8 @@
  */
 #include "core/vdev/acpi_tables.h"
 #include "drivers/acpi_spec.h"
-#include "core/format.h"
-#include "core/string.h"
+#include "core/lib/format.h"
+#include "core/lib/string.h"
 #include "core/vdev/vi8042.h"
 #include "core/vdev/vrtc.h"
 

@@ -15,7 +15,7 @@
 #ifndef VENEER_CORE_VDEV_ACPI_TABLES_H
 #define VENEER_CORE_VDEV_ACPI_TABLES_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 #include "drivers/acpi_spec.h"
 
 /* PM1a event block: PM1_STS (2 bytes) then PM1_EN (2 bytes), 4.8.3.1. */

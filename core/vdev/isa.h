@@ -9,7 +9,7 @@
 #ifndef VENEER_CORE_VDEV_ISA_H
 #define VENEER_CORE_VDEV_ISA_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /*
  * Drives ISA interrupt line `isa_irq` (0-15) to `level`. The owner routes

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/vdev/vi8042.h"
-#include "core/string.h"
+#include "core/lib/string.h"
 
 /* Status register bits. */
 #define STATUS_OUTPUT_FULL 0x01

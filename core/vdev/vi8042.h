@@ -12,7 +12,7 @@
 #ifndef VENEER_CORE_VDEV_VI8042_H
 #define VENEER_CORE_VDEV_VI8042_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 #include "core/vdev/isa.h"
 
 #define VI8042_DATA_PORT    0x60

@@ -77,7 +77,10 @@ static bool uses_remote_irr(u64 rte)
 					     mode == VIOAPIC_DELIVERY_LOWEST);
 }
 
-/* Sends pin's message; the entry is final before the callback runs. */
+/*
+ * Sends pin's message. The entry is final before the callback runs (it may
+ * EOI and so re-enter); remote IRR is taken back if no APIC accepted.
+ */
 static void send(struct vioapic *io, u8 pin)
 {
 	u64 rte = io->rte[pin];
@@ -89,11 +92,14 @@ static void send(struct vioapic *io, u8 pin)
 	    .vector = (u8)(rte & VIOAPIC_RTE_VECTOR),
 	    .level_triggered = rte & VIOAPIC_RTE_LEVEL,
 	};
+	bool remote_irr = uses_remote_irr(rte);
 
-	if (uses_remote_irr(rte))
+	if (remote_irr)
 		io->rte[pin] |= VIOAPIC_RTE_REMOTE_IRR;
-	if (io->deliver)
-		io->deliver(io->opaque, &msg);
+	if (io->deliver && io->deliver(io->opaque, &msg))
+		return;
+	if (remote_irr)
+		io->rte[pin] &= ~VIOAPIC_RTE_REMOTE_IRR;
 }
 
 /* A level entry sends while asserted, unmasked and not awaiting an EOI. */

@@ -14,7 +14,7 @@
 #ifndef VENEER_CORE_VDEV_VIOAPIC_H
 #define VENEER_CORE_VDEV_VIOAPIC_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #define VIOAPIC_DEFAULT_BASE 0xfec00000ull
 #define VIOAPIC_MMIO_SIZE    0x20 /* IOREGSEL at 0x00, IOWIN at 0x10 */
@@ -62,9 +62,15 @@ struct vioapic_msg {
  * Sends one message to the local APICs it names. The core matches
  * vCPUs with vlapic_match_dest() and calls vlapic_accept_irq() (fixed,
  * lowest priority: one of them) or its own NMI / INIT / ExtINT path. May
- * call back into the vioapic (vioapic_eoi).
+ * call back into the vioapic (vioapic_eoi). Returns whether a local APIC
+ * accepted it: one that refuses it (vector 0-15, SDM Vol. 3A 11.5.3), no
+ * APIC that matches, or a mode the core does not route is not accepted.
+ * A level-triggered entry keeps remote IRR only for an accepted message
+ * (82093AA 3.2.4: set "when local APIC(s) accept the level interrupt"),
+ * so a refused one never leaves the pin waiting for an EOI that cannot
+ * come.
  */
-typedef void (*vioapic_deliver_fn)(void *opaque, const struct vioapic_msg *m);
+typedef bool (*vioapic_deliver_fn)(void *opaque, const struct vioapic_msg *m);
 
 struct vioapic {
 	u8 id;	   /* bits 27:24 of the ID register */

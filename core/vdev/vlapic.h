@@ -26,7 +26,7 @@
 #ifndef VENEER_CORE_VDEV_VLAPIC_H
 #define VENEER_CORE_VDEV_VLAPIC_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /* IA32_APIC_BASE (SDM Vol. 3A 11.4.4, Figure 11-5). */
 #define VLAPIC_MSR_APIC_BASE	 0x1b

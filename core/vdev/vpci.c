@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/vdev/vpci.h"
-#include "core/string.h"
+#include "core/iobus.h"
+#include "core/lib/string.h"
 
 /* Type 0 header offsets (PCI Local Bus Specification 3.0, 6.1). */
 #define CFG_VENDOR	0x00
@@ -55,38 +56,38 @@ static u8 writable_bits(u8 offset)
 	}
 }
 
-u32 vpci_config_read(const struct vpci *pci, u8 bus, u8 device, u8 function,
-		     u8 offset, u8 size)
+u8 vpci_config_read(const struct vpci *pci, u8 bus, u8 device, u8 function,
+		    u8 offset)
 {
-	u32 value = 0;
-
 	if (!is_host_bridge(bus, device, function))
-		return size >= 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
-	for (u8 i = 0; i < size && i < 4; i++)
-		value |= (u32)pci->host_bridge[(u8)(offset + i)] << (8 * i);
-	return value;
+		return 0xff;
+	return pci->host_bridge[offset];
 }
 
 void vpci_config_write(struct vpci *pci, u8 bus, u8 device, u8 function,
-		       u8 offset, u8 size, u32 value)
+		       u8 offset, u8 value)
 {
+	u8 mask = writable_bits(offset);
+	u8 *b = &pci->host_bridge[offset];
+
 	if (!is_host_bridge(bus, device, function))
 		return;
-	for (u8 i = 0; i < size && i < 4; i++) {
-		u8 at = (u8)(offset + i), mask = writable_bits(at);
-		u8 *b = &pci->host_bridge[at];
-
-		*b = (u8)((*b & ~mask) | ((value >> (8 * i)) & mask));
-	}
+	*b = (u8)((*b & ~mask) | (value & mask));
 }
 
-/* The function and register offset the data port at `port` reaches. */
+/*
+ * The function and register byte the data window port `port` reaches:
+ * byte (port - 0xCFC) of the dword 0xCF8 selects. False when 0xCF8 has
+ * the enable bit clear, or for a byte of a wide access that ran past
+ * 0xCFF (it is not in the window: SDM Vol. 1 18.3, consecutive ports).
+ */
 static bool selected(const struct vpci *pci, u16 port, u8 *bus, u8 *device,
 		     u8 *function, u8 *offset)
 {
 	u32 a = pci->address;
 
-	if (!(a & VPCI_ADDRESS_ENABLE))
+	if (!(a & VPCI_ADDRESS_ENABLE) || port < VPCI_DATA_PORT ||
+	    port > VPCI_DATA_PORT + 3)
 		return false;
 	*bus = (u8)(a >> 16);
 	*device = (a >> 11) & 0x1f;
@@ -95,31 +96,48 @@ static bool selected(const struct vpci *pci, u16 port, u8 *bus, u8 *device,
 	return true;
 }
 
-u32 vpci_io_read(void *opaque, u16 port, u8 size)
+static u32 data_read_byte(void *opaque, u16 port, u8 size)
 {
 	const struct vpci *pci = opaque;
 	u8 bus, device, function, offset;
-	u32 ones = size >= 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+
+	(void)size; /* always 1: iobus_read_bytewise() */
+	if (!selected(pci, port, &bus, &device, &function, &offset))
+		return 0xff;
+	return vpci_config_read(pci, bus, device, function, offset);
+}
+
+static void data_write_byte(void *opaque, u16 port, u8 size, u32 value)
+{
+	struct vpci *pci = opaque;
+	u8 bus, device, function, offset;
+
+	(void)size;
+	if (selected(pci, port, &bus, &device, &function, &offset))
+		vpci_config_write(pci, bus, device, function, offset,
+				  (u8)value);
+}
+
+u32 vpci_io_read(void *opaque, u16 port, u8 size)
+{
+	const struct vpci *pci = opaque;
 
 	if (port == VPCI_ADDRESS_PORT && size == 4)
 		return pci->address;
-	if (port < VPCI_DATA_PORT ||
-	    !selected(pci, port, &bus, &device, &function, &offset))
-		return ones;
-	return vpci_config_read(pci, bus, device, function, offset, size);
+	if (port < VPCI_DATA_PORT) /* a narrow access to 0xCF8-0xCFB */
+		return size >= 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+	return iobus_read_bytewise(data_read_byte, opaque, port, size);
 }
 
 void vpci_io_write(void *opaque, u16 port, u8 size, u32 value)
 {
 	struct vpci *pci = opaque;
-	u8 bus, device, function, offset;
 
 	if (port == VPCI_ADDRESS_PORT && size == 4) {
 		pci->address = value & ADDRESS_WRITABLE;
 		return;
 	}
-	if (port < VPCI_DATA_PORT ||
-	    !selected(pci, port, &bus, &device, &function, &offset))
-		return;
-	vpci_config_write(pci, bus, device, function, offset, size, value);
+	if (port >= VPCI_DATA_PORT)
+		iobus_write_bytewise(data_write_byte, opaque, port, size,
+				     value);
 }

@@ -12,7 +12,7 @@
 #ifndef VENEER_CORE_VDEV_VPCI_H
 #define VENEER_CORE_VDEV_VPCI_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #define VPCI_ADDRESS_PORT	  0xcf8
 #define VPCI_DATA_PORT		  0xcfc
@@ -32,21 +32,24 @@ struct vpci {
 void vpci_init(struct vpci *pci);
 
 /*
- * Configuration read/write of `size` (1, 2, 4) bytes at `offset` of
- * bus:device.function; what the data window does once 0xCF8 selects it.
- * Reads of absent functions return all ones; writes touch only the
- * writable bits of the host bridge header.
+ * Configuration read/write of the byte at `offset` of
+ * bus:device.function; what each byte of a data-window access does once
+ * 0xCF8 selects the function. Reads of absent functions return 0xff;
+ * writes touch only the writable bits of the host bridge header.
  */
-u32 vpci_config_read(const struct vpci *pci, u8 bus, u8 device, u8 function,
-		     u8 offset, u8 size);
+u8 vpci_config_read(const struct vpci *pci, u8 bus, u8 device, u8 function,
+		    u8 offset);
 void vpci_config_write(struct vpci *pci, u8 bus, u8 device, u8 function,
-		       u8 offset, u8 size, u32 value);
+		       u8 offset, u8 value);
 
 /*
  * Port access in the I/O-bus shape (core/iobus.h), opaque = the vpci.
  * 0xCF8 is the address register only for 32-bit accesses; narrower ones
  * to 0xCF8-0xCFB read all ones and are dropped (so a probe for
  * configuration mechanism #2, which uses byte accesses there, fails).
+ * The data window takes 1-, 2- and 4-byte accesses as byte accesses to
+ * consecutive ports (iobus_read_bytewise()): a word at 0xCFE is register
+ * bytes 2 and 3; bytes that run past 0xCFF read 0xff and are dropped.
  */
 u32 vpci_io_read(void *opaque, u16 port, u8 size);
 void vpci_io_write(void *opaque, u16 port, u8 size, u32 value);

@@ -5,7 +5,8 @@
  * operation command words OCW1-3).
  */
 #include "core/vdev/vpic.h"
-#include "core/string.h"
+#include "core/iobus.h"
+#include "core/lib/string.h"
 
 #define MASTER 0
 #define SLAVE  1
@@ -368,17 +369,24 @@ void vpic_write(struct vpic *pic, u16 port, u8 value)
 	update_cascade(pic);
 }
 
+static u32 io_read_byte(void *opaque, u16 port, u8 size)
+{
+	(void)size; /* always 1: iobus_read_bytewise() */
+	return vpic_read(opaque, port);
+}
+
+static void io_write_byte(void *opaque, u16 port, u8 size, u32 value)
+{
+	(void)size;
+	vpic_write(opaque, port, (u8)value);
+}
+
 u32 vpic_io_read(void *opaque, u16 port, u8 size)
 {
-	u32 value = 0;
-
-	for (u8 i = 0; i < size && i < 4; i++)
-		value |= (u32)vpic_read(opaque, (u16)(port + i)) << (8 * i);
-	return value;
+	return iobus_read_bytewise(io_read_byte, opaque, port, size);
 }
 
 void vpic_io_write(void *opaque, u16 port, u8 size, u32 value)
 {
-	for (u8 i = 0; i < size && i < 4; i++)
-		vpic_write(opaque, (u16)(port + i), (u8)(value >> (8 * i)));
+	iobus_write_bytewise(io_write_byte, opaque, port, size, value);
 }

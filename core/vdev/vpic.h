@@ -13,7 +13,7 @@
 #ifndef VENEER_CORE_VDEV_VPIC_H
 #define VENEER_CORE_VDEV_VPIC_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #define VPIC_MASTER_PORT 0x20  /* 0x20 command, 0x21 data */
 #define VPIC_SLAVE_PORT	 0xa0  /* 0xa0 command, 0xa1 data */
@@ -72,8 +72,9 @@ void vpic_write(struct vpic *pic, u16 port, u8 value);
 
 /*
  * The same in the I/O-bus handler shape (core/iobus.h), opaque = the vpic.
- * A wider access covers consecutive ports (a word read of 0x20 returns
- * 0x21 in the high byte).
+ * A wider access is byte accesses to consecutive ports
+ * (iobus_read_bytewise(): a word read of 0x20 returns 0x21 in the high
+ * byte).
  */
 u32 vpic_io_read(void *opaque, u16 port, u8 size);
 void vpic_io_write(void *opaque, u16 port, u8 size, u32 value);

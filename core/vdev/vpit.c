@@ -7,7 +7,8 @@
  * clocks the counter has decremented e = k - 1 times.
  */
 #include "core/vdev/vpit.h"
-#include "core/string.h"
+#include "core/iobus.h"
+#include "core/lib/string.h"
 
 #define NS_PER_SEC 1000000000ull
 
@@ -411,22 +412,28 @@ static u64 io_now(const struct vpit *pit)
 	return pit->clock ? pit->clock(pit->clock_opaque) : 0;
 }
 
-u32 vpit_io_read(void *opaque, u16 port, u8 size)
+static u32 io_read_byte(void *opaque, u16 port, u8 size)
 {
 	struct vpit *pit = opaque;
-	u64 now = io_now(pit);
-	u32 value = 0;
 
-	for (u8 i = 0; i < size && i < 4; i++)
-		value |= (u32)vpit_read(pit, (u16)(port + i), now) << (8 * i);
-	return value;
+	(void)size; /* always 1: iobus_read_bytewise() */
+	return vpit_read(pit, port, io_now(pit));
+}
+
+static void io_write_byte(void *opaque, u16 port, u8 size, u32 value)
+{
+	struct vpit *pit = opaque;
+
+	(void)size;
+	vpit_write(pit, port, (u8)value, io_now(pit));
+}
+
+u32 vpit_io_read(void *opaque, u16 port, u8 size)
+{
+	return iobus_read_bytewise(io_read_byte, opaque, port, size);
 }
 
 void vpit_io_write(void *opaque, u16 port, u8 size, u32 value)
 {
-	struct vpit *pit = opaque;
-	u64 now = io_now(pit);
-
-	for (u8 i = 0; i < size && i < 4; i++)
-		vpit_write(pit, (u16)(port + i), (u8)(value >> (8 * i)), now);
+	iobus_write_bytewise(io_write_byte, opaque, port, size, value);
 }

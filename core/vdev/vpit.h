@@ -15,7 +15,7 @@
 #ifndef VENEER_CORE_VDEV_VPIT_H
 #define VENEER_CORE_VDEV_VPIT_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 #include "core/vdev/isa.h"
 
 #define VPIT_PORT	   0x40	   /* 0x40-0x42 counters, 0x43 control word */
@@ -89,7 +89,10 @@ u64 vpit_next_deadline_ns(const struct vpit *pit);
 /* The value channel `channel` would show if latched now (for tests/debug). */
 u16 vpit_counter_value(const struct vpit *pit, u8 channel, u64 now_ns);
 
-/* I/O-bus shape (core/iobus.h), time from the clock given at init. */
+/*
+ * I/O-bus shape (core/iobus.h), time from the clock given at init. A wider
+ * access is byte accesses to consecutive ports (iobus_read_bytewise()).
+ */
 u32 vpit_io_read(void *opaque, u16 port, u8 size);
 void vpit_io_write(void *opaque, u16 port, u8 size, u32 value);
 

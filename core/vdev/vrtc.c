@@ -8,7 +8,8 @@
  * order, passing through invalid dates, as on the chip).
  */
 #include "core/vdev/vrtc.h"
-#include "core/string.h"
+#include "core/iobus.h"
+#include "core/lib/string.h"
 
 #define NS_PER_SEC   1000000000ull
 #define SECS_PER_DAY 86400
@@ -396,22 +397,28 @@ static u64 io_now(const struct vrtc *rtc)
 	return rtc->clock ? rtc->clock(rtc->clock_opaque) : 0;
 }
 
-u32 vrtc_io_read(void *opaque, u16 port, u8 size)
+static u32 io_read_byte(void *opaque, u16 port, u8 size)
 {
 	struct vrtc *rtc = opaque;
-	u64 now = io_now(rtc);
-	u32 value = 0;
 
-	for (u8 i = 0; i < size && i < 4; i++)
-		value |= (u32)vrtc_read(rtc, (u16)(port + i), now) << (8 * i);
-	return value;
+	(void)size; /* always 1: iobus_read_bytewise() */
+	return vrtc_read(rtc, port, io_now(rtc));
+}
+
+static void io_write_byte(void *opaque, u16 port, u8 size, u32 value)
+{
+	struct vrtc *rtc = opaque;
+
+	(void)size;
+	vrtc_write(rtc, port, (u8)value, io_now(rtc));
+}
+
+u32 vrtc_io_read(void *opaque, u16 port, u8 size)
+{
+	return iobus_read_bytewise(io_read_byte, opaque, port, size);
 }
 
 void vrtc_io_write(void *opaque, u16 port, u8 size, u32 value)
 {
-	struct vrtc *rtc = opaque;
-	u64 now = io_now(rtc);
-
-	for (u8 i = 0; i < size && i < 4; i++)
-		vrtc_write(rtc, (u16)(port + i), (u8)(value >> (8 * i)), now);
+	iobus_write_bytewise(io_write_byte, opaque, port, size, value);
 }

@@ -16,7 +16,7 @@
 #ifndef VENEER_CORE_VDEV_VRTC_H
 #define VENEER_CORE_VDEV_VRTC_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 #include "core/vdev/isa.h"
 
 #define VRTC_PORT	     0x70 /* 0x70 index, 0x71 data */
@@ -71,7 +71,10 @@ bool vrtc_nmi_disabled(const struct vrtc *rtc);
 /* The Unix time the clock shows at now_ns (whole seconds). */
 u64 vrtc_unix_time(const struct vrtc *rtc, u64 now_ns);
 
-/* I/O-bus shape (core/iobus.h), time from the clock given at init. */
+/*
+ * I/O-bus shape (core/iobus.h), time from the clock given at init. A wider
+ * access is byte accesses to consecutive ports (iobus_read_bytewise()).
+ */
 u32 vrtc_io_read(void *opaque, u16 port, u8 size);
 void vrtc_io_write(void *opaque, u16 port, u8 size, u32 value);
 

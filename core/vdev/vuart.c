@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/vdev/vuart.h"
-#include "core/string.h"
+#include "core/lib/string.h"
 
 #define REG_DATA 0 /* RBR / THR, or DLL with DLAB */
 #define REG_IER	 1 /* or DLM with DLAB */
@@ -48,17 +48,36 @@ static void emit_line(struct vuart *u)
 	emit(u, true);
 }
 
-static void put_char(struct vuart *u, char c)
+static void append(struct vuart *u, char c)
 {
-	if (c == '\r')
-		return;
-	if (c == '\n') {
-		emit_line(u);
-		return;
-	}
 	u->line[u->line_len++] = c;
 	if (u->line_len == VUART_LINE_MAX - 1)
 		emit_line(u);
+}
+
+/*
+ * Line feed ends a line; carriage returns right before it ("\r\n", also
+ * "\r\r\n") belong to the line end and are dropped. A carriage return
+ * followed by anything else (a bare one: a progress bar, a redrawn line)
+ * stays in the line, once, where the console shows it as ^M: it must not
+ * take the terminal's cursor back over the "[NAME] " tag.
+ */
+static void put_char(struct vuart *u, char c)
+{
+	if (c == '\r') {
+		u->cr_pending = true;
+		return;
+	}
+	if (c == '\n') {
+		u->cr_pending = false;
+		emit_line(u);
+		return;
+	}
+	if (u->cr_pending) {
+		u->cr_pending = false;
+		append(u, '\r');
+	}
+	append(u, c);
 }
 
 void vuart_output(struct vuart *u, const char *s, u32 len)

@@ -9,7 +9,7 @@
 #ifndef VENEER_CORE_VDEV_VUART_H
 #define VENEER_CORE_VDEV_VUART_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #define VUART_COM1_BASE 0x3f8
 #define VUART_PORTS	8
@@ -20,6 +20,10 @@
  * Receives guest output: a complete line (without the newline) when
  * `complete`, else the start of a line that vuart_flush() sent out early
  * (a shell prompt waiting for input); its rest follows in a later call.
+ * The bytes are the guest's, unfiltered but for line ends: "\n", "\r\n"
+ * (any carriage returns just before the line feed) end a line and are not
+ * in it; a bare carriage return is, once, as '\r'. A line longer than
+ * VUART_LINE_MAX - 1 bytes is cut into complete lines of that length.
  */
 typedef void (*vuart_line_fn)(void *opaque, const char *line, u32 len,
 			      bool complete);
@@ -31,6 +35,7 @@ struct vuart {
 	void *opaque;
 	char line[VUART_LINE_MAX];
 	u32 line_len;
+	bool cr_pending;      /* a carriage return waits: line end or bare? */
 	u8 rx[VUART_RX_SIZE]; /* received bytes, oldest first */
 	u32 rx_head, rx_count;
 };

@@ -7,7 +7,7 @@ GUEST_OUT := $(BUILD)/guests
 
 # 32-bit multiboot ELF guests, one source file each: tests/guests/NAME.c.
 GUESTS_32 := hello cpuid pio msr hlt hypercall ram outside exceptions \
-             triplefault spin
+             triplefault spin forge
 # 64-bit (ELF64, switches itself to long mode): tests/guests/NAME.c.
 GUESTS_64 := long64
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "core/format.h"
-#include "core/printk.h"
+#include "core/lib/format.h"
+#include "core/lib/printk.h"
 #include "tests/unit/host_printk.h"
 
 #define LOG_SIZE (64 * 1024)

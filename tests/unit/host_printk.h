@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Host stand-ins for printk() and panic() (core/printk.h), for unit tests.
+ * Host stand-ins for printk() and panic() (core/lib/printk.h), for unit tests.
  *
  * printk() appends to an in-memory log that tests inspect; panic() records
  * its message and then fails through cmocka's mock_assert(), so a test can

@@ -11,7 +11,7 @@
 
 #include "drivers/acpi.h"
 #include "drivers/acpi_spec.h"
-#include "core/string.h"
+#include "core/lib/string.h"
 #include "tests/unit/host_printk.h"
 
 #define LOW_SIZE  0x100000

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "core/cmdline.h"
-#include "core/string.h"
+#include "core/lib/string.h"
 
 static struct hv_options parse_ok(const char *s)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for core/format.c (snformat / vsnformat) and core/string.c.
+ * Unit tests for core/lib/format.c (snformat / vsnformat) and
+ * core/lib/string.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,9 +10,9 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "core/format.h"
-#include "core/printk.h"
-#include "core/string.h"
+#include "core/lib/format.h"
+#include "core/lib/printk.h"
+#include "core/lib/string.h"
 #include "tests/unit/host_printk.h"
 
 /*

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "core/guest_walk.h"
-#include "core/string.h"
+#include "core/lib/string.h"
 
 #define RAM_PAGES 64
 #define RAM_SIZE  (RAM_PAGES * 4096ull)

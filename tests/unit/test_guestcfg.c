@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "core/guestcfg.h"
-#include "core/string.h"
+#include "core/lib/string.h"
 
 static struct guest_cfg parse_ok(const char *s)
 {

@@ -26,45 +26,28 @@
 #define VERSION_STRING "6.1.0-test-amd64 (veneer@test) #1"
 
 static u8 ram[RAM_MAX];
-static unsigned writes;	       /* write_guest calls */
-static int fail_write_at = -1; /* write_guest call that fails */
-static const char *self_path;  /* argv[0], to find build/linux/ */
+static const char *self_path; /* argv[0], to find build/linux/ */
 
-static int ram_write(void *opaque, u64 gpa, const void *src, u64 len)
-{
-	const struct guest_mem *g = opaque;
-
-	assert_true(gpa <= g->ram_size && len <= g->ram_size - gpa);
-	if ((int)writes++ == fail_write_at)
-		return -5;
-	memcpy(ram + gpa, src, len);
-	return 0;
-}
-
-static int ram_zero(void *opaque, u64 gpa, u64 len)
-{
-	const struct guest_mem *g = opaque;
-
-	assert_true(gpa <= g->ram_size && len <= g->ram_size - gpa);
-	memset(ram + gpa, 0, len);
-	return 0;
-}
-
+/* Guest RAM: the first guest.size bytes of ram[]. */
 static struct guest_mem guest;
 
 static int reset(void **state)
 {
 	(void)state;
 	memset(ram, RAM_FILL, sizeof(ram));
-	writes = 0;
-	fail_write_at = -1;
-	guest = (struct guest_mem){
-	    .ram_size = MiB(64),
-	    .write_guest = ram_write,
-	    .zero_guest = ram_zero,
-	    .opaque = &guest,
-	};
+	guest = (struct guest_mem){.base = ram, .size = MiB(64)};
 	return 0;
+}
+
+/* ram[from, RAM_MAX) is as reset() left it: the loader wrote nothing. */
+static void expect_ram_untouched_from(u64 from)
+{
+	static u8 fill[65536];
+
+	memset(fill, RAM_FILL, sizeof(fill));
+	for (u64 at = from; at < RAM_MAX; at += sizeof(fill))
+		assert_memory_equal(ram + at, fill,
+				    MIN(sizeof(fill), RAM_MAX - at));
 }
 
 /* ---- building bzImages ---- */
@@ -176,8 +159,7 @@ static void expect_load_refusal(const struct linux_load_params *p,
 
 	assert_int_equal(linux_load(&guest, p, &boot), -1);
 	assert_string_equal(boot.error, message);
-	assert_int_equal(writes, 0); /* refused before touching guest RAM */
-	assert_int_equal(ram[LINUX_BOOT_PARAMS_GPA], RAM_FILL);
+	expect_ram_untouched_from(0); /* refused before touching guest RAM */
 }
 
 static void load_ok(const struct linux_load_params *p, struct linux_boot *boot)
@@ -430,12 +412,12 @@ static void test_load_kernel_does_not_fit(void **state)
 	expect_load_refusal(&p, "pref_address 0xfffffffffff00000 puts the "
 				"kernel outside the address space");
 	put64(LINUX_HDR_FIELD(pref_address), GiB(5));
-	guest.ram_size = RAM_MAX;
+	guest.size = RAM_MAX;
 	expect_load_refusal(&p, "the kernel needs guest RAM up to 0x140800000 "
 				"(5128 MiB: it runs at 0x140000000 with "
 				"init_size 0x800000) but the guest has 128 "
 				"MiB");
-	guest.ram_size = KiB(512);
+	guest.size = KiB(512);
 	expect_load_refusal(&p, "guest RAM of 512 KiB is less than the 1 MiB "
 				"the boot area and the kernel need");
 }
@@ -855,14 +837,14 @@ static void test_entry_32bit(void **state)
 	expect_load_refusal(&p, "entry mode 7 is neither 32-bit nor 64-bit");
 }
 
-static void test_without_zero_callback(void **state)
+/* Loading again over a guest's old boot area leaves none of it behind. */
+static void test_boot_area_over_old_data(void **state)
 {
 	struct linux_load_params p;
 	struct linux_boot boot;
 
 	(void)state;
 	build_kernel();
-	guest.zero_guest = NULL;
 	memset(ram + LINUX_BOOT_PARAMS_GPA, 0x77, 0x8000);
 	p = params();
 	load_ok(&p, &boot);
@@ -873,47 +855,42 @@ static void test_without_zero_callback(void **state)
 	assert_int_equal(ram_u64(0x1020), 0);
 }
 
-static void test_write_failures_reported(void **state)
+/* Nothing is written past the RAM view, even with more array behind it. */
+static void test_writes_stay_in_ram_view(void **state)
 {
-	static u8 initrd[4096];
+	static u8 initrd[KiB(64)];
 	struct linux_load_params p;
 	struct linux_boot boot;
+	struct linux_cpu_entry cpu;
+	const struct guest_mem tiny = {.base = ram, .size = 0x5000};
 
 	(void)state;
 	build_kernel();
 	p = params();
 	p.initrd = initrd;
 	p.initrd_size = sizeof(initrd);
-	fail_write_at = 0;
-	assert_int_equal(linux_load(&guest, &p, &boot), -1);
-	assert_string_equal(boot.error, "writing the kernel to guest RAM "
-					"failed (error -5)");
-	reset(NULL);
-	fail_write_at = 1;
-	assert_int_equal(linux_load(&guest, &p, &boot), -1);
-	assert_string_equal(boot.error, "writing the initrd to guest RAM "
-					"failed (error -5)");
-	reset(NULL);
-	fail_write_at = 2;
-	assert_int_equal(linux_load(&guest, &p, &boot), -1);
-	assert_string_equal(boot.error, "writing the command line to guest "
-					"RAM failed (error -5)");
-	reset(NULL);
-	fail_write_at = 3;
-	assert_int_equal(linux_load(&guest, &p, &boot), -1);
-	assert_string_equal(boot.error, "writing boot_params to guest RAM "
-					"failed (error -5)");
-	reset(NULL);
-	fail_write_at = 7;
-	assert_int_equal(linux_load(&guest, &p, &boot), -1);
-	assert_string_equal(boot.error, "writing the boot GDT and page tables "
-					"to guest RAM failed (error -5)");
+	p.entry_mode = LINUX_ENTRY_64;
+	load_ok(&p, &boot);
+	assert_int_equal(boot.initrd_gpa + sizeof(initrd), MiB(64));
+	expect_ram_untouched_from(MiB(64));
 
+	/* The entry tables alone need RAM up to the boot area's end. */
 	reset(NULL);
-	guest.write_guest = NULL;
-	expect_load_refusal(&p, "no write_guest callback to load with");
-	reset(NULL);
+	assert_int_equal(linux_write_entry_tables(&tiny, LINUX_ENTRY_64, &cpu),
+			 -1);
+	expect_ram_untouched_from(0x5000);
+}
+
+static void test_no_guest_ram_or_old_protocol(void **state)
+{
+	struct linux_load_params p;
+
+	(void)state;
 	build_kernel();
+	p = params();
+	guest.base = NULL;
+	expect_load_refusal(&p, "no guest RAM to load into");
+	reset(NULL);
 	put16(LINUX_HDR_FIELD(version), LINUX_PROTOCOL(2, 2));
 	expect_load_refusal(&p, "boot protocol 2.02 is too old (need 2.12)");
 }
@@ -988,7 +965,7 @@ static void test_real_debian_kernel(void **state)
 		      boot.kernel.version);
 
 	/* It loads into a 128 MiB guest as the layout says. */
-	guest.ram_size = RAM_MAX;
+	guest.size = RAM_MAX;
 	p = (struct linux_load_params){
 	    .kernel = kernel,
 	    .kernel_size = size,
@@ -1039,8 +1016,9 @@ int main(int argc, char **argv)
 	    T(test_e820_bad_extra_ranges),
 	    T(test_entry_64bit_tables),
 	    T(test_entry_32bit),
-	    T(test_without_zero_callback),
-	    T(test_write_failures_reported),
+	    T(test_boot_area_over_old_data),
+	    T(test_writes_stay_in_ram_view),
+	    T(test_no_guest_ram_or_old_protocol),
 	    T(test_real_debian_kernel),
 	};
 

@@ -37,9 +37,9 @@ static const char *string_at(u64 gpa)
 	return s;
 }
 
-static struct mbguest_info info_at(u64 gpa)
+static struct mb1_info info_at(u64 gpa)
 {
-	struct mbguest_info info;
+	struct mb1_info info;
 
 	memcpy(&info, at_gpa(gpa, sizeof(info)), sizeof(info));
 	return info;
@@ -60,6 +60,10 @@ static int build(const struct mbguest_params *p, struct mbguest_result *out)
 		/* Nothing written past what it reports. */
 		assert_int_equal(area[out->size], 0xEE);
 		memcpy(guest_ram + p->area_gpa, area, out->size);
+	} else {
+		/* A refusal leaves the area as it was. */
+		for (size_t i = 0; i < sizeof(area); i++)
+			assert_int_equal(area[i], 0xEE);
 	}
 	return rc;
 }
@@ -75,23 +79,23 @@ struct mmap_want {
 	u32 type;
 };
 
-static void expect_mmap(const struct mbguest_info *info,
+static void expect_mmap(const struct mb1_info *info,
 			const struct mbguest_result *out, u64 ram_size)
 {
 	const struct mmap_want want[] = {
-	    {0, 0x9FC00, MBGUEST_MMAP_AVAILABLE},
-	    {0x9FC00, 0x400, MBGUEST_MMAP_RESERVED},
-	    {0xF0000, 0x10000, MBGUEST_MMAP_RESERVED},
-	    {0x100000, ram_size - 0x100000, MBGUEST_MMAP_AVAILABLE},
+	    {0, 0x9FC00, MB_MEMORY_AVAILABLE},
+	    {0x9FC00, 0x400, MB_MEMORY_RESERVED},
+	    {0xF0000, 0x10000, MB_MEMORY_RESERVED},
+	    {0x100000, ram_size - 0x100000, MB_MEMORY_AVAILABLE},
 	};
 	u64 gpa = info->mmap_addr;
 
-	assert_true(info->flags & MBGUEST_INFO_MMAP);
+	assert_true(info->flags & MB1_INFO_MEM_MAP);
 	expect_in_area(out, info->mmap_addr);
 	assert_int_equal(info->mmap_length, 4 * 24);
 	/* Walk the way the spec says: next = this + size + 4. */
 	for (unsigned i = 0; i < ARRAY_SIZE(want); i++) {
-		struct mbguest_mmap_entry e;
+		struct mb1_mmap_entry e;
 
 		assert_true(gpa < (u64)info->mmap_addr + info->mmap_length);
 		memcpy(&e, at_gpa(gpa, sizeof(e)), sizeof(e));
@@ -104,7 +108,7 @@ static void expect_mmap(const struct mbguest_info *info,
 	assert_int_equal(gpa, (u64)info->mmap_addr + info->mmap_length);
 }
 
-static void expect_unused_fields_zero(const struct mbguest_info *info)
+static void expect_unused_fields_zero(const struct mb1_info *info)
 {
 	assert_int_equal(info->boot_device, 0);
 	for (unsigned i = 0; i < 4; i++)
@@ -151,7 +155,7 @@ static void test_every_field(void **state)
 	(void)state;
 	struct mbguest_params p = params();
 	struct mbguest_result out;
-	struct mbguest_info info;
+	struct mb1_info info;
 
 	assert_int_equal(build(&p, &out), 0);
 	info = info_at(out.info_gpa);
@@ -168,7 +172,7 @@ static void test_every_field(void **state)
 	assert_int_equal(info.mods_count, 2);
 	expect_in_area(&out, info.mods_addr);
 	for (unsigned i = 0; i < 2; i++) {
-		struct mbguest_module_entry m;
+		struct mb1_module m;
 
 		memcpy(&m, at_gpa(info.mods_addr + i * sizeof(m), sizeof(m)),
 		       sizeof(m));
@@ -188,7 +192,7 @@ static void test_no_cmdline_no_modules(void **state)
 	(void)state;
 	struct mbguest_params p = params();
 	struct mbguest_result out;
-	struct mbguest_info info;
+	struct mb1_info info;
 
 	p.cmdline = NULL;
 	p.modules = NULL;
@@ -209,15 +213,15 @@ static void test_empty_cmdline_and_module_string(void **state)
 	const struct mbguest_module nameless[] = {{0x200000, 0x200000, NULL}};
 	struct mbguest_params p = params();
 	struct mbguest_result out;
-	struct mbguest_info info;
-	struct mbguest_module_entry m;
+	struct mb1_info info;
+	struct mb1_module m;
 
 	p.cmdline = "";
 	p.modules = nameless;
 	p.module_count = 1;
 	assert_int_equal(build(&p, &out), 0);
 	info = info_at(out.info_gpa);
-	assert_true(info.flags & MBGUEST_INFO_CMDLINE);
+	assert_true(info.flags & MB1_INFO_CMDLINE);
 	assert_string_equal(string_at(info.cmdline), "");
 	memcpy(&m, at_gpa(info.mods_addr, sizeof(m)), sizeof(m));
 	assert_int_equal(m.mod_start, 0x200000);
@@ -231,7 +235,7 @@ static void test_large_ram(void **state)
 	(void)state;
 	struct mbguest_params p = params();
 	struct mbguest_result out;
-	struct mbguest_info info;
+	struct mb1_info info;
 
 	p.ram_size = GiB(6);
 	assert_int_equal(build(&p, &out), 0);

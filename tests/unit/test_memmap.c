@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for core/memmap.c.
+ * Unit tests for core/lib/memmap.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "core/memmap.h"
-#include "core/string.h"
+#include "core/lib/memmap.h"
+#include "core/lib/string.h"
 #include "tests/unit/host_printk.h"
 
 #define R(b, l, t) ((struct mem_range){(b), (l), (t)})

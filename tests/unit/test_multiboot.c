@@ -10,12 +10,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <cmocka.h>
 
 #include "core/multiboot.h"
 #include "core/multiboot_spec.h"
-#include "core/string.h"
+#include "core/lib/string.h"
 #include "tests/unit/host_printk.h"
 
 #define ARENA_SIZE (256 * 1024)
@@ -607,6 +608,31 @@ static void test_mb2_module_string_too_long(void **state)
 			       "first 511"));
 }
 
+/*
+ * A loader may give only the first 88 bytes of the MB1 structure, up to
+ * the VBE fields (QEMU does): the parser reads nothing past them. The
+ * structure sits in its own heap block, so the address sanitizer catches
+ * a read beyond.
+ */
+static void test_mb1_short_structure(void **state)
+{
+	const size_t size = offsetof(struct mb1_info, framebuffer_addr);
+	u8 *block = malloc(size);
+	struct mb1_info *mbi = (struct mb1_info *)block;
+
+	(void)state;
+	assert_int_equal(size, 88);
+	assert_non_null(block);
+	memset(block, 0, size);
+	mbi->flags = MB1_INFO_MEMORY | MB1_INFO_VBE;
+	mbi->mem_lower = 639;
+	mbi->mem_upper = 31 * 1024;
+	assert_int_equal(parse(MB1_BOOTLOADER_MAGIC, mbi), 0);
+	assert_int_equal(bi.memmap_count, 2);
+	assert_int_equal(bi.memmap[1].length, MiB(31));
+	free(block);
+}
+
 #define T(f) cmocka_unit_test_setup(f, reset)
 
 int main(void)
@@ -620,6 +646,7 @@ int main(void)
 	    T(test_mb1_no_memory_info),
 	    T(test_mb1_clipping),
 	    T(test_mb1_module_ends_before_start),
+	    T(test_mb1_short_structure),
 	    T(test_mb2_full),
 	    T(test_mb2_acpi_old_only),
 	    T(test_mb2_meminfo_fallback),

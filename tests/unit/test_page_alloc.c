@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for core/page_alloc.c, over fake physical ranges (the allocator
- * never touches the pages, only its malloc'd bitmap).
+ * Unit tests for core/lib/page_alloc.c, over fake physical ranges (the
+ * allocator never touches the pages, only its malloc'd bitmap).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "core/page_alloc.h"
-#include "core/string.h"
+#include "core/lib/page_alloc.h"
+#include "core/lib/string.h"
 #include "tests/unit/host_printk.h"
 
 #define R(b, l, t) ((struct mem_range){(b), (l), (t)})

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Host tests of the page-table engine (core/pagetable.c).
+ * Host tests of the page-table engine (core/lib/pagetable.c).
  *
  * "Physical memory" is a pool of 4 KiB-aligned malloc'd pages; page i has
  * the fake host-physical address FAKE_BASE + i * 4096, above 4 GiB so that
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "core/pagetable.h"
+#include "core/lib/pagetable.h"
 
 #define FAKE_BASE  0x123400000ull
 #define POOL_PAGES 4096

@@ -34,18 +34,21 @@ struct sink {
 	struct vioapic_msg msg[16];
 	int count;
 	struct vlapic *lapic; /* when set, deliver like the core does */
+	bool refuse;	      /* without a lapic: no APIC accepts */
 };
 
 static struct sink sink;
 
-static void record(void *opaque, const struct vioapic_msg *m)
+static bool record(void *opaque, const struct vioapic_msg *m)
 {
 	struct sink *s = opaque;
 
 	assert_true(s->count < 16);
 	s->msg[s->count++] = *m;
-	if (s->lapic && vlapic_match_dest(s->lapic, m->dest, m->dest_logical))
-		vlapic_accept_irq(s->lapic, m->vector, m->level_triggered);
+	if (!s->lapic)
+		return !s->refuse;
+	return vlapic_match_dest(s->lapic, m->dest, m->dest_logical) &&
+	       vlapic_accept_irq(s->lapic, m->vector, m->level_triggered);
 }
 
 static void make(struct vioapic *io)
@@ -334,6 +337,94 @@ static void test_with_vlapic(void **state)
 	assert_int_equal(reg_read(&io, RTE_LOW(4)) & REMOTE_IRR, 0);
 }
 
+/* An enabled xAPIC with ID 0 that the sink delivers to. */
+static void make_with_vlapic(struct vioapic *io, struct vlapic *lapic)
+{
+	static const struct vlapic_ops ops = {.eoi = lapic_eoi};
+	struct vlapic_config cfg = {.vcpu_index = 0,
+				    .bsp = true,
+				    .tsc_hz = 1000000000ull,
+				    .phys_addr_bits = 39};
+
+	make(io);
+	assert_int_equal(vlapic_init(lapic, &cfg, &ops, NULL), 0);
+	assert_int_equal(vlapic_mmio_write(lapic, 0xf0, 4, 0x1ff, 0), 0);
+	sink.lapic = lapic;
+	eoi_target = io;
+}
+
+/* ESR as the guest sees it: a write latches the errors, a read shows them. */
+static u32 lapic_esr(struct vlapic *lapic)
+{
+	u32 esr = 0;
+
+	assert_int_equal(vlapic_mmio_write(lapic, 0x280, 4, 0, 0), 0);
+	assert_int_equal(vlapic_mmio_read(lapic, 0x280, 4, &esr, 0), 0);
+	return esr;
+}
+
+/*
+ * Vectors 0-15 in a redirection entry: the message goes out, the local
+ * APIC refuses it and sets "receive illegal vector" (SDM Vol. 3A 11.5.3);
+ * nothing becomes pending, so nothing below 16 can reach the vCPU.
+ */
+static void test_illegal_vector_is_refused_by_the_lapic(void **state)
+{
+	struct vioapic io;
+	struct vlapic lapic;
+
+	(void)state;
+	for (u32 vector = 0; vector < 16; vector++) {
+		make_with_vlapic(&io, &lapic);
+		route(&io, 4, 0, vector);
+		vioapic_set_irq(&io, 4, true);
+		assert_int_equal(sink.count, 1);
+		assert_int_equal(sink.msg[0].vector, vector);
+		assert_int_equal(vlapic_pending_vector(&lapic), -1);
+		assert_int_equal(lapic_esr(&lapic),
+				 VLAPIC_ESR_RECEIVE_ILLEGAL_VECTOR);
+		for (int i = 0; i < 8; i++)
+			assert_int_equal(lapic.irr[i], 0);
+	}
+	/* Vector 16 is the first legal one. */
+	make_with_vlapic(&io, &lapic);
+	route(&io, 4, 0, 16);
+	vioapic_set_irq(&io, 4, true);
+	assert_int_equal(vlapic_pending_vector(&lapic), 16);
+	assert_int_equal(lapic_esr(&lapic), 0);
+}
+
+/*
+ * A level-triggered entry whose message was refused keeps no remote IRR
+ * (82093AA 3.2.4: set when a local APIC accepts), so fixing the vector
+ * makes the still-asserted line deliver at once instead of waiting for
+ * an EOI that can never come.
+ */
+static void test_refused_level_message_leaves_no_remote_irr(void **state)
+{
+	struct vioapic io;
+	struct vlapic lapic;
+
+	(void)state;
+	make_with_vlapic(&io, &lapic);
+	route(&io, 9, 0, 0x07 | LEVEL);
+	vioapic_set_irq(&io, 9, true);
+	assert_int_equal(sink.count, 1);
+	assert_int_equal(reg_read(&io, RTE_LOW(9)) & REMOTE_IRR, 0);
+	assert_int_equal(vlapic_pending_vector(&lapic), -1);
+	reg_write(&io, RTE_LOW(9), 0x39 | LEVEL);
+	assert_int_equal(sink.count, 2);
+	assert_true(reg_read(&io, RTE_LOW(9)) & REMOTE_IRR);
+	assert_int_equal(vlapic_pending_vector(&lapic), 0x39);
+	/* A message no APIC matches is not accepted either. */
+	make(&io);
+	sink.refuse = true;
+	route(&io, 10, 3, 0x3a | LEVEL);
+	vioapic_set_irq(&io, 10, true);
+	assert_int_equal(sink.count, 1);
+	assert_int_equal(reg_read(&io, RTE_LOW(10)) & REMOTE_IRR, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +438,8 @@ int main(void)
 	    cmocka_unit_test(test_switch_to_edge_clears_remote_irr),
 	    cmocka_unit_test(test_nmi_level_has_no_remote_irr),
 	    cmocka_unit_test(test_with_vlapic),
+	    cmocka_unit_test(test_illegal_vector_is_refused_by_the_lapic),
+	    cmocka_unit_test(test_refused_level_message_leaves_no_remote_irr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

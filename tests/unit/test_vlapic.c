@@ -611,6 +611,150 @@ static void test_illegal_vectors_set_esr(void **state)
 			     VLAPIC_ESR_RECEIVE_ILLEGAL_VECTOR);
 }
 
+/*
+ * Every local source of a vector 0-15 is refused where it is produced
+ * (SDM Vol. 3A 11.5.3): the LVT timer (receive error), a fixed or
+ * lowest-priority IPI through the x2APIC ICR (send error, nothing sent),
+ * and the IRR never holds such a vector, so vlapic_pending_vector() can
+ * only return -1 or 16-255.
+ */
+static void test_illegal_vectors_from_every_source(void **state)
+{
+	struct vlapic v;
+
+	(void)state;
+	make_enabled(&v, 0);
+	wr(&v, OFF_TIMER_DIVIDE, DIVIDE_BY_1, 0);
+	wr(&v, OFF_LVT_TIMER, 0x03, 0);
+	wr(&v, OFF_TIMER_INITIAL, 10, 0);
+	vlapic_tick(&v, 100);
+	assert_int_equal(vlapic_pending_vector(&v), -1);
+	assert_int_equal(v.irr[0], 0);
+	wr(&v, OFF_ESR, 0, 0);
+	assert_int_equal(rd(&v, OFF_ESR, 0), VLAPIC_ESR_RECEIVE_ILLEGAL_VECTOR);
+	/* Lowest priority is checked like fixed; NMI ignores the vector. */
+	wr(&v, OFF_ICR_LOW, 0x00000105, 0); /* lowest priority, vector 5 */
+	assert_int_equal(rec.ipis, 0);
+	wr(&v, OFF_ESR, 0, 0);
+	assert_int_equal(rd(&v, OFF_ESR, 0), VLAPIC_ESR_SEND_ILLEGAL_VECTOR);
+	wr(&v, OFF_ICR_LOW, 0x00000400, 0); /* NMI: vector field unused */
+	assert_int_equal(rec.ipis, 1);
+	wr(&v, OFF_ESR, 0, 0);
+	assert_int_equal(rd(&v, OFF_ESR, 0), 0);
+	/* Self shorthand: refused before it reaches the IRR. */
+	wr(&v, OFF_ICR_LOW, 0x00040000 | 0x08, 0);
+	assert_int_equal(v.irr[0], 0);
+
+	make_x2apic(&v, 1);
+	wrmsr(&v, MSR_ICR, 0x0f, 0); /* fixed, vector 15, to APIC 0 */
+	assert_int_equal(rec.ipis, 0);
+	wrmsr(&v, MSR_ESR, 0, 0);
+	assert_int_equal(rdmsr(&v, MSR_ESR, 0), VLAPIC_ESR_SEND_ILLEGAL_VECTOR);
+	/* Received: an IOAPIC or another vCPU's message with vector 0. */
+	assert_false(vlapic_accept_irq(&v, 0, true));
+	assert_int_equal(vlapic_pending_vector(&v), -1);
+	assert_int_equal(v.irr[0] | v.tmr[0], 0);
+}
+
+/* A small deterministic generator (xorshift64) for the sequence below. */
+static u64 next_random(u64 *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* The platform's loop back: a fixed / lowest IPI that reaches the sender. */
+static void fuzz_send_ipi(void *opaque, const struct vlapic_ipi *ipi)
+{
+	struct vlapic *v = opaque;
+
+	if ((ipi->delivery_mode == VLAPIC_DELIVERY_FIXED ||
+	     ipi->delivery_mode == VLAPIC_DELIVERY_LOWEST) &&
+	    ipi_reaches_sender(ipi, v))
+		vlapic_accept_irq(v, ipi->vector, ipi->level_triggered);
+}
+
+static void fuzz_eoi(void *opaque, u8 vector)
+{
+	(void)opaque;
+	(void)vector;
+}
+
+/*
+ * Arbitrary guest programming, in both modes, with time going by: the
+ * vector the core is offered is always -1 or 16-255, and vectors 0-15 are
+ * never requested or in service.
+ */
+static void test_random_programming_never_yields_a_low_vector(void **state)
+{
+	static const struct vlapic_ops ops = {.send_ipi = fuzz_send_ipi,
+					      .eoi = fuzz_eoi};
+	struct vlapic_config cfg = {.vcpu_index = 0,
+				    .bsp = true,
+				    .tsc_hz = TSC_HZ,
+				    .phys_addr_bits = 39};
+	struct vlapic v;
+	u64 x = 0x9e3779b97f4a7c15ull, now = 0;
+
+	(void)state;
+	assert_int_equal(vlapic_init(&v, &cfg, &ops, &v), 0);
+	for (int i = 0; i < 200000; i++) {
+		u64 r = next_random(&x);
+		u32 value = (u32)(r >> 32);
+		int vector;
+
+		now += r & 0xfff;
+		switch (r % 9) {
+		case 0: /* any register, any value, xAPIC */
+		case 1:
+			vlapic_mmio_write(&v, (u32)((r >> 8) & 0x3f0), 4, value,
+					  now);
+			break;
+		case 2: /* any x2APIC MSR */
+			vlapic_msr_write(&v, 0x800 + (u32)((r >> 8) & 0xff),
+					 value | (r & 0xff00000000ull), now);
+			break;
+		case 3: /* the low vectors, most of all */
+			vlapic_accept_irq(&v, (u8)(value & 0x1f), r & 0x100);
+			break;
+		case 4:
+			vlapic_accept_irq(&v, (u8)value, r & 0x100);
+			break;
+		case 5:
+			vlapic_tick(&v, now);
+			break;
+		case 6: /* enable, x2APIC, disable: every mode */
+			vlapic_set_apic_base(
+			    &v, VLAPIC_DEFAULT_MMIO_BASE |
+				    VLAPIC_APIC_BASE_BSP |
+				    (r & 0x100 ? VLAPIC_APIC_BASE_EN : 0) |
+				    (r & 0x200 ? VLAPIC_APIC_BASE_EXTD : 0));
+			break;
+		case 7: /* keep it software-enabled most of the time */
+			vlapic_mmio_write(&v, 0xf0, 4, 0x100 | value, now);
+			vlapic_msr_write(&v, MSR_SVR, 0x100 | (value & 0xff),
+					 now);
+			break;
+		default: /* the core injects what is pending, the guest EOIs */
+			vector = vlapic_pending_vector(&v);
+			if (vector >= 0)
+				assert_int_equal(
+				    vlapic_inject_done(&v, (u8)vector), 0);
+			vlapic_mmio_write(&v, OFF_EOI, 4, 0, now);
+			vlapic_msr_write(&v, MSR_EOI, 0, now);
+			break;
+		}
+		vector = vlapic_pending_vector(&v);
+		if (vector != -1 && (vector < 16 || vector > 255))
+			fail_msg("step %d: pending vector %d", i, vector);
+		if ((v.irr[0] | v.isr[0]) & 0xffff)
+			fail_msg("step %d: IRR 0x%x ISR 0x%x below 16", i,
+				 v.irr[0], v.isr[0]);
+	}
+}
+
 static void test_icr_xapic_sends_ipis(void **state)
 {
 	struct vlapic v;
@@ -987,6 +1131,8 @@ int main(void)
 	    cmocka_unit_test(test_level_eoi_calls_back),
 	    cmocka_unit_test(test_software_disable),
 	    cmocka_unit_test(test_illegal_vectors_set_esr),
+	    cmocka_unit_test(test_illegal_vectors_from_every_source),
+	    cmocka_unit_test(test_random_programming_never_yields_a_low_vector),
 	    cmocka_unit_test(test_icr_xapic_sends_ipis),
 	    cmocka_unit_test(test_icr_x2apic_and_loop_back),
 	    cmocka_unit_test(test_self_ipi),

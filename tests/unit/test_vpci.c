@@ -122,8 +122,35 @@ static void test_data_window_offsets(void **state)
 	assert_int_equal(vpci_io_read(&pci, DATA + 1, 1), 0x80);
 	assert_int_equal(vpci_io_read(&pci, DATA + 2, 2), 0x1237);
 	assert_int_equal(vpci_io_read(&pci, DATA + 3, 1), 0x12);
-	assert_int_equal(vpci_config_read(&pci, 0, 0, 0, 0x09, 2), 0x0000);
-	assert_int_equal(vpci_config_read(&pci, 0, 0, 0, 0x0a, 2), 0x0600);
+	assert_int_equal(vpci_config_read(&pci, 0, 0, 0, 0x0a), 0x00);
+	assert_int_equal(vpci_config_read(&pci, 0, 0, 0, 0x0b), 0x06);
+	assert_int_equal(vpci_config_read(&pci, 0, 0, 1, 0x00), 0xff);
+}
+
+/*
+ * A wide access is byte accesses to consecutive ports (SDM Vol. 1 18.3):
+ * bytes that run past 0xCFF are not in the window, they read 0xff and
+ * writes to them are dropped; the window never wraps into the next dword.
+ */
+static void test_wide_access_past_the_window(void **state)
+{
+	struct vpci pci;
+
+	(void)state;
+	vpci_init(&pci);
+	vpci_io_write(&pci, ADDR, 4, cfg_address(0, 0, 0, 0x0c));
+	assert_int_equal(vpci_io_read(&pci, DATA + 3, 2), 0xff00);
+	assert_int_equal(vpci_io_read(&pci, DATA + 1, 4), 0xff000000);
+	/* 0x0d (latency) is written, 0x10 (the next dword) is not. */
+	vpci_io_write(&pci, DATA + 1, 4, 0x55667740);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x0c, 4), 0x00004000);
+	assert_int_equal(read_cfg(&pci, 0, 0, 0, 0x10, 4), 0x00000000);
+	/* A word at 0xCFE is register bytes 2 and 3. */
+	vpci_io_write(&pci, ADDR, 4, cfg_address(0, 0, 0, 0x00));
+	assert_int_equal(vpci_io_read(&pci, DATA + 2, 2), 0x1237);
+	/* With the enable bit clear nothing in the window answers. */
+	vpci_io_write(&pci, ADDR, 4, 0x00000000);
+	assert_int_equal(vpci_io_read(&pci, DATA, 2), 0xffff);
 }
 
 int main(void)
@@ -134,6 +161,7 @@ int main(void)
 	    cmocka_unit_test(test_address_register),
 	    cmocka_unit_test(test_read_only_fields_ignore_writes),
 	    cmocka_unit_test(test_data_window_offsets),
+	    cmocka_unit_test(test_wide_access_past_the_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

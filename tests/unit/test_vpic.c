@@ -386,6 +386,67 @@ static void test_bad_lines_are_refused(void **state)
 	assert_int_equal(read_irr(&pic, MASTER_CMD), 0x00);
 }
 
+/*
+ * The 8259A names whatever vector ICW2 gives it, exceptions' vectors
+ * included: left at its power-on base 0 (or initialised with base 0) it
+ * delivers IRQ n as vector n, as on bare metal, where the CPU takes it
+ * through IDT entry n. The model hands those out unchanged; it is the
+ * core's and the backends' job to inject them (issue 10, bug 1).
+ */
+static void test_vector_base_zero_gives_vectors_0_to_7(void **state)
+{
+	struct vpic pic;
+
+	(void)state;
+	/* Never initialised: OCW1 unmasks IRQ 0 and 1 and the cascade. */
+	vpic_init(&pic);
+	vpic_write(&pic, MASTER_DATA, 0xf8);
+	pulse(&pic, 0);
+	assert_int_equal(vpic_pending_vector(&pic), 0);
+	assert_int_equal(vpic_ack(&pic), 0);
+	vpic_write(&pic, MASTER_CMD, OCW2_EOI);
+	pulse(&pic, 1);
+	assert_int_equal(vpic_ack(&pic), 1);
+	vpic_write(&pic, MASTER_CMD, OCW2_EOI);
+	/* The slave at base 0 too: IRQ 9 is vector 1. */
+	vpic_write(&pic, SLAVE_DATA, 0xfd);
+	pulse(&pic, 9);
+	assert_int_equal(vpic_pending_vector(&pic), 1);
+	assert_int_equal(vpic_ack(&pic), 1);
+
+	/* Initialised with ICW2 = 0: IRQ 7 is vector 7, spurious too. */
+	vpic_init(&pic);
+	vpic_write(&pic, MASTER_CMD, 0x11);
+	vpic_write(&pic, MASTER_DATA, 0x00);
+	vpic_write(&pic, MASTER_DATA, 0x04);
+	vpic_write(&pic, MASTER_DATA, 0x01);
+	vpic_write(&pic, MASTER_DATA, 0x7f);
+	pulse(&pic, 7);
+	assert_int_equal(vpic_pending_vector(&pic), 7);
+	assert_int_equal(vpic_ack(&pic), 7);
+	assert_int_equal(vpic_ack(&pic), 7); /* nothing left: spurious IR7 */
+	assert_int_equal(pic.spurious, 1);
+}
+
+/* Whatever the programming, the vector is one byte: base (7:3) + IR. */
+static void test_every_base_gives_a_vector_in_range(void **state)
+{
+	struct vpic pic;
+
+	(void)state;
+	for (u32 base = 0; base < 256; base += 8) {
+		vpic_init(&pic);
+		vpic_write(&pic, MASTER_CMD, 0x11);
+		vpic_write(&pic, MASTER_DATA, (u8)(base | 7)); /* 2:0 ignored */
+		vpic_write(&pic, MASTER_DATA, 0x04);
+		vpic_write(&pic, MASTER_DATA, 0x01);
+		vpic_write(&pic, MASTER_DATA, 0x00);
+		pulse(&pic, 7);
+		assert_int_equal(vpic_pending_vector(&pic), base + 7);
+		assert_int_equal(vpic_ack(&pic), base + 7);
+	}
+}
+
 static void test_io_bus_shape(void **state)
 {
 	struct vpic pic;
@@ -418,6 +479,8 @@ int main(void)
 	    cmocka_unit_test(test_icw1_without_icw4_clears_auto_eoi),
 	    cmocka_unit_test(test_single_mode_skips_icw3_and_has_no_cascade),
 	    cmocka_unit_test(test_poll_command),
+	    cmocka_unit_test(test_vector_base_zero_gives_vectors_0_to_7),
+	    cmocka_unit_test(test_every_base_gives_a_vector_in_range),
 	    cmocka_unit_test(test_special_mask_mode_lets_lower_priorities_in),
 	    cmocka_unit_test(test_bad_lines_are_refused),
 	    cmocka_unit_test(test_io_bus_shape),

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "core/string.h"
+#include "core/lib/string.h"
 #include "core/vdev/vuart.h"
 
 #define REG_DATA 0
@@ -97,7 +97,12 @@ static void test_two_uarts_keep_their_own_lines(void **state)
 	assert_string_equal(b.lines[0], "[b] two four");
 }
 
-static void test_carriage_returns_are_dropped(void **state)
+/*
+ * Carriage returns before a line feed are part of the line end; a bare one
+ * stays in the line (once, however many), for the console to show: it
+ * must not reach the terminal as a carriage return (issue 10, bug 3).
+ */
+static void test_carriage_returns(void **state)
 {
 	struct sink s = {.prefix = ""};
 	struct vuart u;
@@ -107,8 +112,24 @@ static void test_carriage_returns_are_dropped(void **state)
 	write_string(&u, "a\r\nb\rc\r\r\n\r\n");
 	assert_int_equal(s.count, 3);
 	assert_string_equal(s.lines[0], "a");
-	assert_string_equal(s.lines[1], "bc");
+	assert_string_equal(s.lines[1], "b\rc");
 	assert_string_equal(s.lines[2], "");
+	write_string(&u, "\r\r\rveneer: x\n");
+	assert_int_equal(s.count, 4);
+	assert_string_equal(s.lines[3], "\rveneer: x");
+	/* A carriage return waiting at a flush: decided by what follows. */
+	write_string(&u, "prompt\r");
+	vuart_flush(&u);
+	assert_string_equal(s.lines[4], "prompt");
+	write_string(&u, "\n");
+	assert_int_equal(s.count, 6);
+	assert_string_equal(s.lines[5], "");
+	assert_true(s.complete[5]);
+	write_string(&u, "50%\r");
+	vuart_flush(&u);
+	write_string(&u, "99%\n");
+	assert_string_equal(s.lines[6], "50%");
+	assert_string_equal(s.lines[7], "\r99%");
 }
 
 static void test_long_lines_are_split(void **state)
@@ -433,7 +454,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lines_go_to_the_sink_with_its_prefix),
 	    cmocka_unit_test(test_two_uarts_keep_their_own_lines),
-	    cmocka_unit_test(test_carriage_returns_are_dropped),
+	    cmocka_unit_test(test_carriage_returns),
 	    cmocka_unit_test(test_long_lines_are_split),
 	    cmocka_unit_test(test_flush_and_direct_output),
 	    cmocka_unit_test(test_no_sink_is_harmless),

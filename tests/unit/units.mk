@@ -1,38 +1,38 @@
-# test_format: core/format.c, str_copy from core/string.c, host printk
+# test_format: core/lib/format.c, str_copy from core/lib/string.c, host printk
 UNIT_TESTS += test_format
-UNIT_SRCS_test_format := core/format.c core/string.c tests/unit/host_printk.c
+UNIT_SRCS_test_format := core/lib/format.c core/lib/string.c tests/unit/host_printk.c
 UNIT_TESTS += test_cmdline
-UNIT_SRCS_test_cmdline := core/cmdline.c core/format.c core/string.c
+UNIT_SRCS_test_cmdline := core/cmdline.c core/lib/format.c core/lib/string.c
 UNIT_TESTS += test_multiboot
-UNIT_SRCS_test_multiboot := core/multiboot.c core/format.c core/string.c \
+UNIT_SRCS_test_multiboot := core/multiboot.c core/lib/format.c core/lib/string.c \
 	tests/unit/host_printk.c
 UNIT_TESTS += test_pagetable
-UNIT_SRCS_test_pagetable := core/pagetable.c
+UNIT_SRCS_test_pagetable := core/lib/pagetable.c
 UNIT_TESTS += test_memmap
-UNIT_SRCS_test_memmap := core/memmap.c core/format.c core/string.c \
+UNIT_SRCS_test_memmap := core/lib/memmap.c core/lib/format.c core/lib/string.c \
 	tests/unit/host_printk.c
 UNIT_TESTS += test_elf
-UNIT_SRCS_test_elf := core/elf.c core/guestmem.c core/format.c
+UNIT_SRCS_test_elf := core/elf.c core/guestmem.c core/lib/format.c
 UNIT_TESTS += test_page_alloc
-UNIT_SRCS_test_page_alloc := core/page_alloc.c core/format.c core/string.c \
+UNIT_SRCS_test_page_alloc := core/lib/page_alloc.c core/lib/format.c core/lib/string.c \
 	tests/unit/host_printk.c
 UNIT_TESTS += test_mbguest
-UNIT_SRCS_test_mbguest := core/mbguest.c core/format.c
+UNIT_SRCS_test_mbguest := core/mbguest.c core/guestmem.c core/lib/format.c
 UNIT_TESTS += test_acpi
-UNIT_SRCS_test_acpi := drivers/acpi.c core/format.c core/string.c \
+UNIT_SRCS_test_acpi := drivers/acpi.c core/lib/format.c core/lib/string.c \
 	tests/unit/host_printk.c
 UNIT_TESTS += test_guest_walk
 UNIT_SRCS_test_guest_walk := core/guest_walk.c
 UNIT_TESTS += test_guestcfg
-UNIT_SRCS_test_guestcfg := core/guestcfg.c core/format.c
+UNIT_SRCS_test_guestcfg := core/guestcfg.c core/lib/format.c
 UNIT_TESTS += test_decode
-UNIT_SRCS_test_decode := core/decode.c core/format.c
+UNIT_SRCS_test_decode := core/decode.c core/lib/format.c
 UNIT_TESTS += test_vuart
 UNIT_SRCS_test_vuart := core/vdev/vuart.c
 UNIT_TESTS += test_iobus
 UNIT_SRCS_test_iobus := core/iobus.c
 UNIT_TESTS += test_linux
-UNIT_SRCS_test_linux := core/linux.c core/guestmem.c core/format.c
+UNIT_SRCS_test_linux := core/linux.c core/guestmem.c core/lib/format.c
 UNIT_TESTS += test_vpic
 UNIT_SRCS_test_vpic := core/vdev/vpic.c
 UNIT_TESTS += test_vpit
@@ -44,9 +44,46 @@ UNIT_SRCS_test_vpci := core/vdev/vpci.c
 UNIT_TESTS += test_vi8042
 UNIT_SRCS_test_vi8042 := core/vdev/vi8042.c
 UNIT_TESTS += test_acpi_tables
-UNIT_SRCS_test_acpi_tables := core/vdev/acpi_tables.c core/format.c \
-	drivers/acpi.c core/string.c tests/unit/host_printk.c
+UNIT_SRCS_test_acpi_tables := core/vdev/acpi_tables.c core/lib/format.c \
+	drivers/acpi.c core/lib/string.c tests/unit/host_printk.c
 UNIT_TESTS += test_vlapic
 UNIT_SRCS_test_vlapic := core/vdev/vlapic.c
 UNIT_TESTS += test_vioapic
 UNIT_SRCS_test_vioapic := core/vdev/vioapic.c core/vdev/vlapic.c
+# The decide half through a fake backend (tests/unit/fake_vcpu.h). With
+# VENEER_HOST_TEST, arch/x86/cpu.h declares RDMSR/WRMSR, RDTSC, CR4 and
+# XGETBV/XSETBV as functions: the fake defines them.
+DECIDE_FAKES := tests/unit/fake_vcpu.c tests/unit/fake_console.c \
+	tests/unit/host_printk.c core/lib/format.c core/lib/string.c
+DECIDE_TESTS := test_cpuid test_msr test_io test_hypercall test_mmio \
+	test_vcpu_loop
+UNIT_TESTS += test_cpuid
+UNIT_SRCS_test_cpuid := core/cpuid.c $(DECIDE_FAKES)
+UNIT_TESTS += test_msr
+UNIT_SRCS_test_msr := core/msr.c core/vm.c core/guest_walk.c core/vdev/vuart.c $(DECIDE_FAKES)
+UNIT_TESTS += test_io
+UNIT_SRCS_test_io := core/io.c core/iobus.c core/vm.c core/guest_walk.c \
+	core/vdev/vuart.c $(DECIDE_FAKES)
+UNIT_TESTS += test_hypercall
+UNIT_SRCS_test_hypercall := core/hypercall.c core/vm.c core/guest_walk.c \
+	core/vdev/vuart.c arch/x86/tsc.c $(DECIDE_FAKES)
+UNIT_TESTS += test_mmio
+UNIT_SRCS_test_mmio := core/mmio.c core/decode.c core/vm.c core/guest_walk.c \
+	core/vdev/vuart.c $(DECIDE_FAKES)
+UNIT_TESTS += test_printk
+UNIT_SRCS_test_printk := core/lib/printk.c core/lib/format.c core/lib/string.c \
+	core/vdev/vuart.c
+UNIT_TESTS += test_load
+UNIT_SRCS_test_load := core/load.c core/elf.c core/guestmem.c \
+	tests/unit/wrap_mbguest.c tests/unit/wrap_linux.c core/lib/format.c \
+	core/lib/string.c tests/unit/host_printk.c
+UNIT_TESTS += test_vcpu_loop
+UNIT_SRCS_test_vcpu_loop := core/vcpu.c core/cpuid.c core/io.c core/iobus.c \
+	core/msr.c core/hypercall.c core/mmio.c core/decode.c core/vm.c \
+	core/guest_walk.c core/vdev/vuart.c arch/x86/tsc.c $(DECIDE_FAKES)
+UNIT_TESTS += test_platform
+UNIT_SRCS_test_platform := core/platform.c core/iobus.c core/vdev/vpic.c \
+	core/vdev/vpit.c core/vdev/vrtc.c core/vdev/vpci.c core/vdev/vi8042.c \
+	core/vdev/vioapic.c core/vdev/vlapic.c core/vdev/vuart.c \
+	core/vdev/acpi_tables.c core/lib/format.c core/lib/string.c \
+	tests/unit/host_printk.c

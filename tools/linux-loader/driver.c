@@ -18,13 +18,6 @@
 
 static u8 *ram;
 
-static int write_ram(void *opaque, u64 gpa, const void *src, u64 len)
-{
-	(void)opaque;
-	memcpy(ram + gpa, src, len);
-	return 0;
-}
-
 static u8 *read_file(const char *path, u64 *size)
 {
 	FILE *f = fopen(path, "rb");
@@ -74,9 +67,9 @@ int main(int argc, char **argv)
 	p.initrd = read_file(argv[2], &p.initrd_size);
 	p.cmdline = argv[4];
 	p.entry_mode = strcmp(argv[5], "64") ? LINUX_ENTRY_32 : LINUX_ENTRY_64;
-	guest.ram_size = strtoull(argv[3], NULL, 0) << 20;
-	guest.write_guest = write_ram;
-	ram = calloc(1, guest.ram_size);
+	guest.size = strtoull(argv[3], NULL, 0) << 20;
+	ram = calloc(1, guest.size);
+	guest.base = ram;
 	if (!ram) {
 		fprintf(stderr, "driver: no memory for the guest RAM\n");
 		return 2;

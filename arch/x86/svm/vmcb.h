@@ -11,7 +11,7 @@
 #ifndef VENEER_ARCH_X86_SVM_VMCB_H
 #define VENEER_ARCH_X86_SVM_VMCB_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /* A segment register in the state save area (APM Vol. 2 15.5.1, B-2). */
 struct vmcb_segment {
@@ -343,10 +343,5 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one 4 KiB page");
 #define SVM_EXIT_VMGEXIT	     0x403
 /* VMRUN failed its consistency checks; QEMU writes it as 32 bits. */
 #define SVM_EXIT_INVALID_LOW32 0xffffffffu
-
-/* Exception vectors Veneer intercepts (APM Vol. 2 8.2). */
-#define X86_VECTOR_UD 6
-#define X86_VECTOR_AC 17
-#define X86_VECTOR_MC 18
 
 #endif /* VENEER_ARCH_X86_SVM_VMCB_H */

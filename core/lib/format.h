@@ -7,12 +7,12 @@
  * for %s, the minimum digit count for integers); the length modifiers
  * hh h l ll z.  %p prints "0x" followed by lowercase hex digits.
  */
-#ifndef VENEER_CORE_FORMAT_H
-#define VENEER_CORE_FORMAT_H
+#ifndef VENEER_CORE_LIB_FORMAT_H
+#define VENEER_CORE_LIB_FORMAT_H
 
 #include <stdarg.h>
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 /*
  * Formats into buf, writing at most size bytes including the final NUL.
@@ -23,4 +23,4 @@
 int vsnformat(char *buf, size_t size, const char *fmt, va_list ap);
 int snformat(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 
-#endif /* VENEER_CORE_FORMAT_H */
+#endif /* VENEER_CORE_LIB_FORMAT_H */

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Physical page allocator (contract in core/page_alloc.h).
+ * Physical page allocator (contract in core/lib/page_alloc.h).
  *
  * The bitmap is scanned a 64-bit word at a time: a free run is found by
  * looking for the next set bit (an obstacle) and, after an obstacle, for the
  * next clear bit, so long used or long free stretches cost one step per word.
  */
-#include "core/page_alloc.h"
-#include "core/printk.h"
-#include "core/string.h"
+#include "core/lib/page_alloc.h"
+#include "core/lib/printk.h"
+#include "core/lib/string.h"
 
 #define BITS_PER_WORD 64
 

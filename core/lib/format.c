@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * printf-style formatting without libc (contract in core/format.h).
+ * printf-style formatting without libc (contract in core/lib/format.h).
  *
  * The output is produced one character at a time through struct fmt_out,
  * which counts every character but stores only those that fit, so the
  * return value is the untruncated length like C's snprintf.
  */
-#include "core/format.h"
+#include "core/lib/format.h"
 
 struct fmt_out {
 	char *buf;

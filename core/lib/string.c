@@ -6,7 +6,7 @@
  * them into calls to the very function being defined; the optimize attribute
  * switches that transformation off for these functions.
  */
-#include "core/string.h"
+#include "core/lib/string.h"
 
 #define NO_LIBCALL_PATTERNS                                                    \
 	__attribute__((optimize("no-tree-loop-distribute-patterns")))

@@ -7,11 +7,11 @@
  * ranges with malloc'd metadata): the allocator never touches the pages it
  * hands out.  Not locked: callers serialise.
  */
-#ifndef VENEER_CORE_PAGE_ALLOC_H
-#define VENEER_CORE_PAGE_ALLOC_H
+#ifndef VENEER_CORE_LIB_PAGE_ALLOC_H
+#define VENEER_CORE_LIB_PAGE_ALLOC_H
 
-#include "core/bootinfo.h"
-#include "core/types.h"
+#include "core/lib/memmap.h"
+#include "core/lib/types.h"
 
 /* Usable ranges beyond this many are ignored (with a warning). */
 #define PAGE_ALLOC_MAX_RANGES 256
@@ -43,7 +43,7 @@ size_t page_alloc_bitmap_bytes(const struct mem_range *map, u32 count);
 /*
  * Makes every whole page of the map's MEM_USABLE ranges free.  bitmap must be
  * 8-byte aligned and page_alloc_bitmap_bytes(map, count) long.  The map
- * should be sanitized (core/memmap.h) with the hypervisor's own memory
+ * should be sanitized (core/lib/memmap.h) with the hypervisor's own memory
  * already reserved; it is not referenced after this call.
  */
 void page_alloc_init(struct page_alloc *pa, const struct mem_range *map,
@@ -70,4 +70,4 @@ u64 page_alloc_free_count(const struct page_alloc *pa);
 /* True when the page at hpa is usable memory and currently free. */
 bool page_alloc_page_is_free(const struct page_alloc *pa, u64 hpa);
 
-#endif /* VENEER_CORE_PAGE_ALLOC_H */
+#endif /* VENEER_CORE_LIB_PAGE_ALLOC_H */

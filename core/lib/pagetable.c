@@ -3,8 +3,8 @@
  * The one page-table engine (see pagetable.h for the level numbering and
  * the contract of each call).
  */
-#include "core/pagetable.h"
-#include "core/string.h"
+#include "core/lib/pagetable.h"
+#include "core/lib/string.h"
 
 /* Output address bits 51:12, the widest any x86-64 CPU has. */
 #define ADDR_MASK_52 0x000FFFFFFFFFF000ull

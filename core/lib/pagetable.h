@@ -25,10 +25,10 @@
  * before such a page can be handed out again.  No locking: one caller at
  * a time per address space.
  */
-#ifndef VENEER_CORE_PAGETABLE_H
-#define VENEER_CORE_PAGETABLE_H
+#ifndef VENEER_CORE_LIB_PAGETABLE_H
+#define VENEER_CORE_LIB_PAGETABLE_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #define PT_LEVELS     4
 #define PT_ENTRIES    512
@@ -157,4 +157,4 @@ bool pt_translate(const struct pt_ctx *ctx, u64 va, u64 *pa, u32 *flags,
 /* Table pages in use, root included: the cost of this address space. */
 u64 pt_count_tables(const struct pt_ctx *ctx);
 
-#endif /* VENEER_CORE_PAGETABLE_H */
+#endif /* VENEER_CORE_LIB_PAGETABLE_H */

@@ -2,14 +2,14 @@
 /*
  * Memory and string helpers.
  *
- * The hypervisor has no libc, so core/string.c provides the usual names (the
- * compiler itself may emit calls to memcpy and memset).  In host unit tests
- * those names belong to the host libc, which is used instead.
+ * The hypervisor has no libc, so core/lib/string.c provides the usual names
+ * (the compiler itself may emit calls to memcpy and memset).  In host unit
+ * tests those names belong to the host libc, which is used instead.
  */
-#ifndef VENEER_CORE_STRING_H
-#define VENEER_CORE_STRING_H
+#ifndef VENEER_CORE_LIB_STRING_H
+#define VENEER_CORE_LIB_STRING_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 #ifdef VENEER_HOST_TEST
 #include <string.h>
@@ -33,4 +33,4 @@ char *strchr(const char *s, int c);
  */
 size_t str_copy(char *dst, const char *src, size_t size);
 
-#endif /* VENEER_CORE_STRING_H */
+#endif /* VENEER_CORE_LIB_STRING_H */

@@ -2,10 +2,10 @@
 /*
  * Ticket spinlock: fair between host CPUs.
  */
-#ifndef VENEER_CORE_SPINLOCK_H
-#define VENEER_CORE_SPINLOCK_H
+#ifndef VENEER_CORE_LIB_SPINLOCK_H
+#define VENEER_CORE_LIB_SPINLOCK_H
 
-#include "core/types.h"
+#include "core/lib/types.h"
 
 typedef struct {
 	volatile u32 next;
@@ -30,4 +30,4 @@ static inline void spin_unlock(spinlock_t *l)
 	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
 }
 
-#endif /* VENEER_CORE_SPINLOCK_H */
+#endif /* VENEER_CORE_LIB_SPINLOCK_H */

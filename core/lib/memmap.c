@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Physical memory map clean-up (contract in core/memmap.h).
+ * Physical memory map clean-up (contract in core/lib/memmap.h).
  *
  * Firmware maps are often unsorted, sometimes overlapping, and rarely page
  * aligned.  Maps have at most a few hundred entries, so simple quadratic
  * algorithms (insertion sort, shifting inserts) are the clearest choice.
  */
-#include "core/memmap.h"
-#include "core/printk.h"
+#include "core/lib/memmap.h"
+#include "core/lib/printk.h"
 
 /* How much a type forbids: the higher rank wins an overlap. */
 static int type_rank(u32 type)

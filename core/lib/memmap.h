@@ -3,16 +3,30 @@
  * The physical memory map: cleaning up what the loader reported and carving
  * out the memory the hypervisor itself needs.
  *
- * A map is an array of struct mem_range (core/bootinfo.h) with a count and a
+ * A map is an array of struct mem_range (below) with a count and a
  * capacity.  After memmap_sanitize() it is sorted by base, its ranges do not
  * overlap, no two touching ranges have the same type, no range is empty, and
  * every usable range starts and ends on a 4 KiB boundary.
  */
-#ifndef VENEER_CORE_MEMMAP_H
-#define VENEER_CORE_MEMMAP_H
+#ifndef VENEER_CORE_LIB_MEMMAP_H
+#define VENEER_CORE_LIB_MEMMAP_H
 
-#include "core/bootinfo.h"
-#include "core/types.h"
+#include "core/lib/types.h"
+
+/* Memory range types: the E820 / multiboot numbering (MB1 spec 3.3). */
+enum mem_type {
+	MEM_USABLE = 1,
+	MEM_RESERVED = 2,
+	MEM_ACPI_RECLAIM = 3,
+	MEM_ACPI_NVS = 4,
+	MEM_BAD = 5,
+};
+
+struct mem_range {
+	u64 base;
+	u64 length;
+	u32 type; /* enum mem_type; unknown values are treated as reserved */
+};
 
 /*
  * Establishes the invariants above in place.  Unknown types become
@@ -43,4 +57,4 @@ const char *memmap_type_name(u32 type);
 /* Prints the map with printk(), one range per line, each line prefixed. */
 void memmap_print(const char *prefix, const struct mem_range *map, u32 count);
 
-#endif /* VENEER_CORE_MEMMAP_H */
+#endif /* VENEER_CORE_LIB_MEMMAP_H */

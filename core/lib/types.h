@@ -5,8 +5,8 @@
  * Only freestanding headers are used, so every module that includes this
  * file builds both into the hypervisor image and into a host test binary.
  */
-#ifndef VENEER_CORE_TYPES_H
-#define VENEER_CORE_TYPES_H
+#ifndef VENEER_CORE_LIB_TYPES_H
+#define VENEER_CORE_LIB_TYPES_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -62,4 +62,4 @@ static inline gpa_t gpa(u64 v)
 #define __unused       __attribute__((unused))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 
-#endif /* VENEER_CORE_TYPES_H */
+#endif /* VENEER_CORE_LIB_TYPES_H */

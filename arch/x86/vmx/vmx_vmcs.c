@@ -1,0 +1,1001 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VT-x backend, top floor: one VMCS per vCPU (SDM Vol. 3C chapter 25).
+ * Its creation and reset, the host state, the CR0/CR4 read shadows, the
+ * lazily switched MSRs, event injection, guest state for core, and run():
+ * one entry request carried out, the guest entered, the exit decoded (by
+ * vmx_exit.c). Also the vmx_ops table, which names the hooks of every
+ * floor. Design notes: docs/vmx.md.
+ */
+#include "arch/x86/cpu.h"
+#include "arch/x86/entry.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/vmx/vmcs.h"
+#include "arch/x86/vmx/vmx.h"
+#include "arch/x86/vmx/vmx_entry.h"
+#include "arch/x86/vmx/vmx_internal.h"
+#include "core/exit.h"
+#include "core/lib/printk.h"
+#include "core/lib/string.h"
+#include "core/mm.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
+
+/* Power-on guest values (SDM Vol. 3A, "Processor State After Reset"). */
+#define GUEST_RESET_PAT 0x0007040600070406ull
+#define GUEST_RESET_DR7 0x400ull
+
+/* ---------------------------------------------------------------------
+ * Host state (SDM Vol. 3C 25.5, checked by 27.2.2-27.2.4).
+ */
+
+struct __packed descriptor_table_register {
+	u16 limit;
+	u64 base;
+};
+
+#define DEFINE_SELECTOR_READ(seg)                                              \
+	static u16 read_selector_##seg(void)                                   \
+	{                                                                      \
+		u16 s;                                                         \
+		__asm__ volatile("mov %%" #seg ", %0" : "=r"(s));              \
+		return s;                                                      \
+	}
+DEFINE_SELECTOR_READ(cs)
+DEFINE_SELECTOR_READ(ss)
+DEFINE_SELECTOR_READ(ds)
+DEFINE_SELECTOR_READ(es)
+DEFINE_SELECTOR_READ(fs)
+DEFINE_SELECTOR_READ(gs)
+#undef DEFINE_SELECTOR_READ
+
+static u16 read_selector_tr(void)
+{
+	u16 s;
+	__asm__ volatile("str %0" : "=r"(s));
+	return s;
+}
+
+/* Base of the 16-byte TSS descriptor `selector` (SDM Vol. 3A 8.2.3). */
+static u64 tss_base(u64 gdt_base, u16 selector)
+{
+	const u8 *d = hpa_to_ptr(gdt_base + (selector & ~7u));
+	return (u64)d[2] | (u64)d[3] << 8 | (u64)d[4] << 16 | (u64)d[7] << 24 |
+	       (u64)d[8] << 32 | (u64)d[9] << 40 | (u64)d[10] << 48 |
+	       (u64)d[11] << 56;
+}
+
+/* Writes the host-state area for the calling CPU into the current VMCS. */
+static void write_host_state(void)
+{
+	struct descriptor_table_register gdtr, idtr;
+	__asm__ volatile("sgdt %0" : "=m"(gdtr));
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+	u16 tr = read_selector_tr();
+
+	/* SDM 27.2.3: TR may not be 0 and no selector may have RPL/TI set. */
+	if (tr == 0)
+		panic("vmx: CPU %u has no TSS loaded (TR = 0); VM exits need "
+		      "one (SDM Vol. 3C 27.2.3)",
+		      this_cpu()->index);
+	vmcs_write(VMCS_HOST_CR0, read_cr0());
+	vmcs_write(VMCS_HOST_CR3, read_cr3());
+	vmcs_write(VMCS_HOST_CR4, read_cr4());
+	vmcs_write(VMCS_HOST_CS_SELECTOR, read_selector_cs() & ~7u);
+	vmcs_write(VMCS_HOST_SS_SELECTOR, read_selector_ss() & ~7u);
+	vmcs_write(VMCS_HOST_DS_SELECTOR, read_selector_ds() & ~7u);
+	vmcs_write(VMCS_HOST_ES_SELECTOR, read_selector_es() & ~7u);
+	vmcs_write(VMCS_HOST_FS_SELECTOR, read_selector_fs() & ~7u);
+	vmcs_write(VMCS_HOST_GS_SELECTOR, read_selector_gs() & ~7u);
+	vmcs_write(VMCS_HOST_TR_SELECTOR, tr & ~7u);
+	vmcs_write(VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
+	/* this_cpu() reads %gs:0, so the GS base must survive every exit. */
+	vmcs_write(VMCS_HOST_GS_BASE, rdmsr(MSR_GS_BASE));
+	vmcs_write(VMCS_HOST_TR_BASE, tss_base(gdtr.base, tr));
+	vmcs_write(VMCS_HOST_GDTR_BASE, gdtr.base);
+	vmcs_write(VMCS_HOST_IDTR_BASE, idtr.base);
+	vmcs_write(VMCS_HOST_SYSENTER_CS, rdmsr(MSR_IA32_SYSENTER_CS));
+	vmcs_write(VMCS_HOST_SYSENTER_ESP, rdmsr(MSR_IA32_SYSENTER_ESP));
+	vmcs_write(VMCS_HOST_SYSENTER_EIP, rdmsr(MSR_IA32_SYSENTER_EIP));
+	vmcs_write(VMCS_HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
+	vmcs_write(VMCS_HOST_IA32_EFER, rdmsr(MSR_EFER));
+	vmcs_write(VMCS_HOST_RIP, (u64)(uintptr_t)vmx_exit_stub);
+	/* HOST_RSP is written by vmx_enter on every entry. */
+}
+
+__attribute__((noinline)) void vmx_vmcs_make_current(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *v = to_vmx(vcpu);
+	struct vmx_cpu *cpu = vmx_this_cpu();
+	u64 vmcs = ptr_to_hpa(v->vmcs);
+	int here = (int)this_cpu()->index;
+
+	if (v->cpu != -1 && v->cpu != here)
+		panic("vmx: vCPU %u of VM %s: its VMCS is active on CPU %d "
+		      "but used on CPU %d",
+		      vcpu->index, vcpu->vm->name, v->cpu, here);
+	if (!vmcs_load(vmcs))
+		panic("vmx: VMPTRLD %#llx failed on CPU %d (error %u)",
+		      (unsigned long long)vmcs, here, vmx_instruction_error());
+	cpu->current_vmcs = vmcs;
+	if (v->cpu == -1) {
+		/* New to this CPU: its host state and stale TLB tags. */
+		v->cpu = here;
+		v->host_state_written = false;
+		v->flush_pending = true;
+	}
+	if (!v->host_state_written) {
+		write_host_state();
+		v->host_state_written = true;
+	}
+}
+
+/* VMCLEAR on the CPU the VMCS is active on; a later run may go anywhere. */
+static void vmcs_deactivate(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *v = to_vmx(vcpu);
+	struct vmx_cpu *cpu = vmx_this_cpu();
+	u64 vmcs = ptr_to_hpa(v->vmcs);
+
+	if (v->cpu == -1)
+		return;
+	if (v->cpu != (int)this_cpu()->index)
+		panic("vmx: VMCLEAR of vCPU %u of VM %s on CPU %u, but it is "
+		      "active on CPU %d",
+		      vcpu->index, vcpu->vm->name, this_cpu()->index, v->cpu);
+	if (!vmcs_clear(vmcs))
+		panic("vmx: VMCLEAR %#llx failed (error %u)",
+		      (unsigned long long)vmcs, vmx_instruction_error());
+	if (cpu->current_vmcs == vmcs)
+		cpu->current_vmcs = 0;
+	v->cpu = -1;
+	v->launched = false;
+}
+
+/* ---------------------------------------------------------------------
+ * Guest control registers. The host owns the bits VMX fixes (SDM 24.8)
+ * through the CR0/CR4 guest/host masks; the guest reads its own values
+ * from the read shadows (SDM Vol. 3C 25.6.6). With unrestricted guest,
+ * CR0.PE and CR0.PG are the guest's (SDM 27.3.1.1). A guest MOV to CR0 /
+ * CR4 that would change an owned bit exits (26.1.3): vmx_exit.c reports
+ * it to core, which decides and writes through vmx_write().
+ */
+
+static u64 cr0_host_owned(void)
+{
+	u64 fixed = (vmx_caps.cr0_fixed0 & ~(u64)(CR0_PE | CR0_PG)) |
+		    ~vmx_caps.cr0_fixed1;
+	return fixed & 0xffffffffull;
+}
+
+static u64 cr4_host_owned(void)
+{
+	return (vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1) & 0xffffffffull;
+}
+
+static u64 cr0_for_hardware(u64 visible)
+{
+	return (visible | (vmx_caps.cr0_fixed0 & ~(u64)(CR0_PE | CR0_PG))) &
+	       vmx_caps.cr0_fixed1;
+}
+
+static u64 cr4_for_hardware(u64 visible)
+{
+	return (visible | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1;
+}
+
+static u64 guest_cr0(void)
+{
+	u64 mask = cr0_host_owned();
+	return (vmcs_read(VMCS_GUEST_CR0) & ~mask) |
+	       (vmcs_read(VMCS_CR0_READ_SHADOW) & mask);
+}
+
+static u64 guest_cr4(void)
+{
+	u64 mask = cr4_host_owned();
+	return (vmcs_read(VMCS_GUEST_CR4) & ~mask) |
+	       (vmcs_read(VMCS_CR4_READ_SHADOW) & mask);
+}
+
+/*
+ * With EPT, VM entry takes the PAE PDPTEs from the VMCS, not from memory
+ * (SDM Vol. 3C 27.3.2.4), so a write that enters PAE paging or changes
+ * CR3 under it must load them. The one read of guest memory this backend
+ * does.
+ */
+static void load_pae_pdptes(struct vcpu *vcpu)
+{
+	u64 cr0 = vmcs_read(VMCS_GUEST_CR0), cr4 = vmcs_read(VMCS_GUEST_CR4);
+	u64 efer = vmcs_read(VMCS_GUEST_IA32_EFER);
+	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (efer & EFER_LMA))
+		return;
+	u64 table = vmcs_read(VMCS_GUEST_CR3) & 0xffffffe0ull;
+	const u64 *pdpte = vm_gpa_to_hva(vcpu->vm, gpa(table), 32);
+	for (u32 i = 0; i < 4; i++)
+		vmcs_write(VMCS_GUEST_PDPTE0 + 2 * i, pdpte ? pdpte[i] : 0);
+	if (!pdpte)
+		printk("vmx: VM %s vCPU %u: PAE page-directory-pointer table "
+		       "at %#llx is outside guest RAM\n",
+		       vcpu->vm->name, vcpu->index, (unsigned long long)table);
+}
+
+/* EFER.LMA follows CR0.PG when EFER.LME is set (SDM Vol. 3A, "Initializing
+ * IA-32e Mode"). */
+static void update_lma(void)
+{
+	u64 efer = vmcs_read(VMCS_GUEST_IA32_EFER);
+	bool paging = vmcs_read(VMCS_GUEST_CR0) & CR0_PG;
+	u64 want =
+	    (efer & ~EFER_LMA) | ((efer & EFER_LME) && paging ? EFER_LMA : 0);
+	if (want != efer)
+		vmcs_write(VMCS_GUEST_IA32_EFER, want);
+}
+
+static void write_guest_cr0(struct vcpu *vcpu, u64 value)
+{
+	vmcs_write(VMCS_CR0_READ_SHADOW, value);
+	vmcs_write(VMCS_GUEST_CR0, cr0_for_hardware(value));
+	update_lma();
+	load_pae_pdptes(vcpu);
+}
+
+static void write_guest_cr4(struct vcpu *vcpu, u64 value)
+{
+	vmcs_write(VMCS_CR4_READ_SHADOW, value);
+	vmcs_write(VMCS_GUEST_CR4, cr4_for_hardware(value));
+	load_pae_pdptes(vcpu);
+}
+
+/*
+ * The "IA-32e mode guest" entry control must equal the guest's EFER.LMA
+ * (SDM Vol. 3C 27.3.1.1). A VM exit stores LMA into it (28.3), but a
+ * write of CR0 or EFER through vmx_write() changes LMA without an exit;
+ * refresh it before every entry.
+ */
+static void sync_ia32e_mode(void)
+{
+	u32 entry = (u32)vmcs_read(VMCS_ENTRY_CONTROLS);
+	u32 want = (vmcs_read(VMCS_GUEST_IA32_EFER) & EFER_LMA)
+		       ? entry | ENTRY_IA32E_MODE_GUEST
+		       : entry & ~ENTRY_IA32E_MODE_GUEST;
+	if (want != entry)
+		vmcs_write(VMCS_ENTRY_CONTROLS, want);
+}
+
+/* ---------------------------------------------------------------------
+ * Lazily switched guest state: the MSRs in enum vmx_lazy_msr and CR2 are
+ * not part of the VMCS. The host never uses them (no SYSCALL, no SWAPGS,
+ * no RDTSCP, no page faults in normal operation), so they stay loaded
+ * while the host runs and are switched only when another vCPU enters on
+ * this CPU (docs/vmx.md).
+ */
+
+static void lazy_state_save(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *v = to_vmx(vcpu);
+	for (u32 i = 0; i < LAZY_MSR_COUNT; i++)
+		if (vmx_lazy_msr_present(i))
+			v->lazy_msr[i] = rdmsr(vmx_lazy_msr_index[i]);
+	v->cr2 = read_cr2();
+}
+
+static void lazy_state_load(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *v = to_vmx(vcpu);
+	for (u32 i = 0; i < LAZY_MSR_COUNT; i++)
+		if (vmx_lazy_msr_present(i))
+			wrmsr(vmx_lazy_msr_index[i], v->lazy_msr[i]);
+	write_cr2(v->cr2);
+}
+
+static void lazy_state_switch(struct vcpu *vcpu)
+{
+	struct vmx_cpu *cpu = vmx_this_cpu();
+	if (cpu->msr_owner == vcpu)
+		return;
+	if (cpu->msr_owner)
+		lazy_state_save(cpu->msr_owner);
+	lazy_state_load(vcpu);
+	cpu->msr_owner = vcpu;
+}
+
+static bool lazy_state_in_hardware(struct vcpu *vcpu)
+{
+	return this_cpu()->vendor && vmx_this_cpu()->msr_owner == vcpu;
+}
+
+static u64 lazy_msr_read(struct vcpu *vcpu, enum vmx_lazy_msr i)
+{
+	if (lazy_state_in_hardware(vcpu))
+		return rdmsr(vmx_lazy_msr_index[i]);
+	return to_vmx(vcpu)->lazy_msr[i];
+}
+
+static void lazy_msr_write(struct vcpu *vcpu, enum vmx_lazy_msr i, u64 value)
+{
+	if (lazy_state_in_hardware(vcpu))
+		wrmsr(vmx_lazy_msr_index[i], value);
+	else
+		to_vmx(vcpu)->lazy_msr[i] = value;
+}
+
+/* No CPU holds this vCPU's lazy state any more: loaded again on entry. */
+static void lazy_state_forget(struct vcpu *vcpu)
+{
+	for (u32 i = 0; i < MAX_CPUS; i++)
+		if (vmx_cpus[i].msr_owner == vcpu)
+			vmx_cpus[i].msr_owner = NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * vcpu_create / vcpu_destroy / vcpu_reset
+ */
+
+static void write_controls(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *v = to_vmx(vcpu);
+	const struct vmx_vm *vv = vcpu->vm->vendor;
+
+	v->pin = vmx_caps.pin;
+	v->proc = vmx_caps.proc;
+	vmcs_write(VMCS_PIN_CONTROLS, v->pin);
+	vmcs_write(VMCS_PROC_CONTROLS, v->proc);
+	vmcs_write(VMCS_PROC_CONTROLS2, vmx_caps.proc2);
+	vmcs_write(VMCS_EXIT_CONTROLS, vmx_caps.exit);
+	vmcs_write(VMCS_ENTRY_CONTROLS, vmx_caps.entry);
+	/* #UD: VMMCALL raises it on Intel; core decides what it was. */
+	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(X86_VECTOR_UD));
+	vmcs_write(VMCS_PF_ERROR_MASK, 0);
+	vmcs_write(VMCS_PF_ERROR_MATCH, 0);
+	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
+	vmcs_write(VMCS_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
+	vmcs_write(VMCS_IO_BITMAP_A, ptr_to_hpa(vv->io_bitmap_a));
+	vmcs_write(VMCS_IO_BITMAP_B, ptr_to_hpa(vv->io_bitmap_b));
+	vmcs_write(VMCS_MSR_BITMAP, ptr_to_hpa(vv->msr_bitmap));
+	vmcs_write(VMCS_TSC_OFFSET, 0);
+	v->tsc_offset = 0;
+	if (vmx_caps.proc2 & PROC2_ENABLE_VPID)
+		vmcs_write(VMCS_VPID, vv->vpid);
+	if (vmx_caps.proc2 & PROC2_ENABLE_XSAVES)
+		vmcs_write(VMCS_XSS_EXIT_BITMAP, 0);
+	vmcs_write(VMCS_CR0_GUEST_HOST_MASK, cr0_host_owned());
+	vmcs_write(VMCS_CR4_GUEST_HOST_MASK, cr4_host_owned());
+	/* SDM 27.3.1.5: ~0 unless VMCS shadowing is in use. */
+	vmcs_write(VMCS_LINK_POINTER, ~0ull);
+	v->eptp = 0; /* written before the first entry */
+}
+
+int vmx_vcpu_create(struct vcpu *vcpu)
+{
+	if (!vcpu->vm->vendor) {
+		printk("vmx: VM %s: vcpu_create before vm_init\n",
+		       vcpu->vm->name);
+		return -VMX_EINVAL;
+	}
+	u64 hpa_value =
+	    mm_alloc_pages(VMX_VCPU_PAGES, PAGE_SIZE, vmx_region_limit());
+	if (!hpa_value) {
+		printk("vmx: VM %s vCPU %u: no memory for the VMCS\n",
+		       vcpu->vm->name, vcpu->index);
+		return -VMX_ENOMEM;
+	}
+	struct vmx_vcpu *v = hpa_to_ptr(hpa_value);
+	*(u32 *)v->vmcs = vmx_caps.revision; /* SDM 25.2 */
+	v->cpu = -1;
+	vcpu->vendor = v;
+	/* SDM 25.11.3: VMCLEAR a new VMCS before its first VMPTRLD. */
+	if (!vmcs_clear(hpa_value)) {
+		printk("vmx: VMCLEAR of a new VMCS failed (error %u)\n",
+		       vmx_instruction_error());
+		vcpu->vendor = NULL;
+		mm_free_pages(hpa_value, VMX_VCPU_PAGES);
+		return -VMX_EIO;
+	}
+	vmcs_activate(vcpu);
+	write_controls(vcpu);
+	/*
+	 * Core may create the vCPU on another CPU than the one that runs
+	 * it: leave the VMCS clear so any CPU can load it (25.11.1).
+	 */
+	vmcs_deactivate(vcpu);
+	return 0;
+}
+
+void vmx_vcpu_destroy(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *v = to_vmx(vcpu);
+	if (!v)
+		return;
+	if (v->cpu != -1 && v->cpu != (int)this_cpu()->index) {
+		printk("vmx: vCPU %u of VM %s destroyed on CPU %u while its "
+		       "VMCS is active on CPU %d: its memory is kept\n",
+		       vcpu->index, vcpu->vm->name, this_cpu()->index, v->cpu);
+		return;
+	}
+	vmcs_deactivate(vcpu);
+	lazy_state_forget(vcpu);
+	vcpu->vendor = NULL;
+	mm_free_pages(ptr_to_hpa(v), VMX_VCPU_PAGES);
+}
+
+static void write_segment(enum vmx_segment seg, u16 selector, u64 base,
+			  u32 limit, u32 access_rights)
+{
+	vmcs_write(VMCS_GUEST_ES_SELECTOR + 2 * seg, selector);
+	vmcs_write(VMCS_GUEST_ES_BASE + 2 * seg, base);
+	vmcs_write(VMCS_GUEST_ES_LIMIT + 2 * seg, limit);
+	vmcs_write(VMCS_GUEST_ES_AR + 2 * seg, access_rights);
+}
+
+/* Access rights (SDM Vol. 3C Table 25-2): present, S=1, accessed types. */
+#define AR_DATA_RW_ACCESSED (AR_P | AR_S | 0x3)
+#define AR_CODE_RX_ACCESSED (AR_P | AR_S | 0xb)
+#define AR_TSS_BUSY_32	    (AR_P | 0xb)
+
+static void reset_segments(const struct vcpu_start_state *s)
+{
+	if (s->mode == VCPU_START_REAL) {
+		/* Real mode: base = selector * 16, 64 KiB limits. */
+		write_segment(VMX_SEG_CS, s->cs_selector,
+			      (u64)s->cs_selector << 4, 0xffff,
+			      AR_CODE_RX_ACCESSED);
+		for (enum vmx_segment seg = VMX_SEG_ES; seg <= VMX_SEG_GS;
+		     seg++)
+			if (seg != VMX_SEG_CS)
+				write_segment(seg, 0, 0, 0xffff,
+					      AR_DATA_RW_ACCESSED);
+	} else {
+		/* Multiboot's state: flat 4 GiB 32-bit segments. */
+		write_segment(VMX_SEG_CS, s->cs_selector, 0, 0xffffffff,
+			      AR_CODE_RX_ACCESSED | AR_DB | AR_G);
+		for (enum vmx_segment seg = VMX_SEG_ES; seg <= VMX_SEG_GS;
+		     seg++)
+			if (seg != VMX_SEG_CS)
+				write_segment(
+				    seg, s->ds_selector, 0, 0xffffffff,
+				    AR_DATA_RW_ACCESSED | AR_DB | AR_G);
+	}
+	write_segment(VMX_SEG_LDTR, 0, 0, 0, AR_UNUSABLE);
+	/* VM entry needs a usable busy TSS even in real mode (27.3.1.2). */
+	write_segment(VMX_SEG_TR, 0, 0, 0xffff, AR_TSS_BUSY_32);
+	vmcs_write(VMCS_GUEST_GDTR_BASE, s->gdtr_base);
+	vmcs_write(VMCS_GUEST_GDTR_LIMIT,
+		   s->gdtr_limit ? s->gdtr_limit : 0xffff);
+	vmcs_write(VMCS_GUEST_IDTR_BASE, 0);
+	vmcs_write(VMCS_GUEST_IDTR_LIMIT, 0xffff);
+}
+
+void vmx_vcpu_reset(struct vcpu *vcpu, const struct vcpu_start_state *s)
+{
+	struct vmx_vcpu *v = to_vmx(vcpu);
+
+	vmcs_activate(vcpu);
+	write_controls(vcpu);
+	reset_segments(s);
+	vcpu->regs = s->regs;
+	vmcs_write(VMCS_GUEST_RSP, s->regs.gpr[GPR_RSP]);
+	v->rsp = s->regs.gpr[GPR_RSP];
+	vmcs_write(VMCS_GUEST_RIP, s->rip);
+	vmcs_write(VMCS_GUEST_RFLAGS, RFLAGS_FIXED);
+	vmcs_write(VMCS_GUEST_IA32_EFER, 0);
+	vmcs_write(VMCS_GUEST_IA32_PAT, GUEST_RESET_PAT);
+	vmcs_write(VMCS_GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write(VMCS_GUEST_DR7, GUEST_RESET_DR7);
+	vmcs_write(VMCS_GUEST_SYSENTER_CS, 0);
+	vmcs_write(VMCS_GUEST_SYSENTER_ESP, 0);
+	vmcs_write(VMCS_GUEST_SYSENTER_EIP, 0);
+	vmcs_write(VMCS_GUEST_CR3, 0);
+	write_guest_cr0(vcpu,
+			s->mode == VCPU_START_REAL ? CR0_ET : CR0_ET | CR0_PE);
+	write_guest_cr4(vcpu, 0);
+	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+	vmcs_write(VMCS_GUEST_PENDING_DEBUG, 0);
+
+	memset(v->lazy_msr, 0, sizeof(v->lazy_msr));
+	v->cr2 = 0;
+	lazy_state_forget(vcpu); /* reload on entry */
+	v->deferred_count = 0;
+	v->entry_event_valid = false;
+	v->core_wants_window = false;
+	v->flush_pending = true;
+	vmcs_deactivate(vcpu); /* as in vmx_vcpu_create */
+}
+
+/* ---------------------------------------------------------------------
+ * Event injection (SDM Vol. 3C 27.6). Events run() is asked to inject
+ * wait in v->deferred until the guest can take them; an event a VM exit
+ * cut short goes first (vmx_reinject_interrupted_event, 28.2.4).
+ */
+
+static bool event_deliverable(const struct vcpu_event *e)
+{
+	u32 blocking = (u32)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	switch (e->type) {
+	case VCPU_EVENT_EXTERNAL_INTR:
+		/* SDM 27.3.1.5: IF=1 and no STI / MOV-SS blocking. */
+		return (vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
+		       !(blocking &
+			 (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	case VCPU_EVENT_NMI:
+		return !(blocking &
+			 (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS |
+			  INTERRUPTIBILITY_NMI));
+	case VCPU_EVENT_EXCEPTION:
+		return true;
+	}
+	return false;
+}
+
+static void write_entry_event(struct vmx_vcpu *v, const struct vcpu_event *e)
+{
+	u32 info = INTR_INFO_VALID;
+	switch (e->type) {
+	case VCPU_EVENT_EXTERNAL_INTR:
+		info |= INTR_TYPE_EXTERNAL << INTR_INFO_TYPE_SHIFT | e->vector;
+		break;
+	case VCPU_EVENT_NMI:
+		info |= INTR_TYPE_NMI << INTR_INFO_TYPE_SHIFT | X86_VECTOR_NMI;
+		break;
+	case VCPU_EVENT_EXCEPTION:
+		info |=
+		    INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT | e->vector;
+		/*
+		 * SDM 27.2.1.3: an error code is delivered exactly when the
+		 * guest is in protected mode and the vector defines one.
+		 */
+		if ((vmcs_read(VMCS_GUEST_CR0) & CR0_PE) &&
+		    exception_has_error_code(e->vector)) {
+			info |= INTR_INFO_ERROR_CODE;
+			vmcs_write(VMCS_ENTRY_EXCEPTION_ERROR, e->error_code);
+		}
+		break;
+	}
+	vmcs_write(VMCS_ENTRY_INTR_INFO, info);
+	v->entry_event_valid = true;
+}
+
+/* The event of an entry request joins the queue; refused ones are said. */
+static void queue_event(struct vcpu *vcpu, struct vmx_vcpu *v,
+			const struct vcpu_event *e)
+{
+	if (e->type == VCPU_EVENT_EXCEPTION &&
+	    e->vector >= X86_FIRST_INTERRUPT_VECTOR) {
+		printk("vmx: VM %s vCPU %u: exception vector %u is not an "
+		       "exception (0-31); not injected\n",
+		       vcpu->vm->name, vcpu->index, e->vector);
+		return;
+	}
+	if (v->deferred_count == VMX_DEFERRED_EVENTS_MAX) {
+		printk("vmx: VM %s vCPU %u: %u events already queued; event "
+		       "type %d vector %u dropped\n",
+		       vcpu->vm->name, vcpu->index, v->deferred_count, e->type,
+		       e->vector);
+		return;
+	}
+	v->deferred[v->deferred_count++] = *e;
+}
+
+/* Moves the oldest queued event into the VMCS when the guest can take it. */
+static void deliver_queued_event(struct vmx_vcpu *v)
+{
+	if (v->entry_event_valid || v->deferred_count == 0)
+		return;
+	if (!event_deliverable(&v->deferred[0]))
+		return;
+	write_entry_event(v, &v->deferred[0]);
+	v->deferred_count--;
+	memmove(&v->deferred[0], &v->deferred[1],
+		v->deferred_count * sizeof(v->deferred[0]));
+}
+
+/* ---------------------------------------------------------------------
+ * run: one entry request (struct vcpu_entry) carried out, then the entry.
+ */
+
+/*
+ * Complete the exiting instruction (struct vcpu_entry.skip): the one place
+ * this backend advances RIP. Outside 64-bit code RIP wraps at 32 bits;
+ * only a step across a 4 GiB line can need that, so the code-segment mode
+ * is read only then. The instruction's STI / MOV-SS shadow ends with it
+ * (SDM Vol. 3C 25.4.2, Table 25-3).
+ */
+static void skip_instruction(u32 len)
+{
+	u64 rip = vmcs_read(VMCS_GUEST_RIP);
+	u64 next = rip + len;
+
+	if (((next ^ rip) >> 32) &&
+	    !((vmcs_read(VMCS_GUEST_IA32_EFER) & EFER_LMA) &&
+	      (vmcs_read(VMCS_GUEST_CS_AR) & AR_L)))
+		next = (u32)next;
+	vmcs_write(VMCS_GUEST_RIP, next);
+	u32 blocking = (u32)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	if (blocking & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
+			   blocking & ~(INTERRUPTIBILITY_STI |
+					INTERRUPTIBILITY_MOV_SS));
+}
+
+static void set_proc_control(struct vmx_vcpu *v, u32 bit, bool on)
+{
+	u32 want = on ? v->proc | bit : v->proc & ~bit;
+	if (want == v->proc)
+		return;
+	v->proc = want;
+	vmcs_write(VMCS_PROC_CONTROLS, want);
+}
+
+static void set_pin_control(struct vmx_vcpu *v, u32 bit, bool on)
+{
+	u32 want = on ? v->pin | bit : v->pin & ~bit;
+	if (want == v->pin)
+		return;
+	v->pin = want;
+	vmcs_write(VMCS_PIN_CONTROLS, want);
+}
+
+static void flush_guest_tlb(struct vcpu *vcpu, struct vmx_vcpu *v)
+{
+	u16 vpid = ((const struct vmx_vm *)vcpu->vm->vendor)->vpid;
+	bool ok = (vmx_caps.ept_vpid & EPT_CAP_INVEPT_SINGLE)
+		      ? invept(INVEPT_SINGLE_CONTEXT, v->eptp)
+		      : invept(INVEPT_ALL_CONTEXT, 0);
+	if (ok && (vmx_caps.proc2 & PROC2_ENABLE_VPID))
+		ok = (vmx_caps.ept_vpid & VPID_CAP_INVVPID_SINGLE)
+			 ? invvpid(INVVPID_SINGLE_CONTEXT, vpid)
+			 : invvpid(INVVPID_ALL_CONTEXT, 0);
+	if (!ok)
+		panic("vmx: INVEPT/INVVPID failed for VM %s (EPTP %#llx, VPID "
+		      "%u, error %u)",
+		      vcpu->vm->name, (unsigned long long)v->eptp, vpid,
+		      vmx_instruction_error());
+	v->flush_pending = false;
+}
+
+/*
+ * Everything the VMCS needs before an entry. Returns false (and fills
+ * *ev) when the vCPU is not to be entered: no valid EPT root, or the
+ * deadline (host TSC, 0 = none) has already passed.
+ */
+static bool prepare_entry(struct vcpu *vcpu, struct vmx_vcpu *v, u64 deadline,
+			  struct exit_event *ev)
+{
+	u64 timer_ticks = 0;
+	if (deadline) {
+		u64 now = rdtsc();
+		if (deadline <= now) {
+			ev->kind = EXIT_PREEMPT_TIMER;
+			ev->vendor_name = "deadline passed before VM entry";
+			return false;
+		}
+		/* SDM Vol. 3C 26.5.1: the timer counts down at TSC >> rate. */
+		timer_ticks = MIN((deadline - now) >> vmx_caps.preemption_rate,
+				  0xffffffffull);
+	}
+	u64 root = vcpu->vm->nested_root;
+	if (!root || !IS_ALIGNED(root, PAGE_SIZE)) {
+		ev->kind = EXIT_ENTRY_FAILED;
+		ev->fail.what = "the VM has no valid EPT root table";
+		ev->fail.field = VMCS_EPT_POINTER;
+		return false;
+	}
+	/* SDM 25.6.11: WB paging structures, 4-level walk, A/D flags. */
+	u64 eptp =
+	    root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 |
+	    ((vmx_caps.ept_vpid & EPT_CAP_ACCESSED_DIRTY) ? EPTP_ACCESSED_DIRTY
+							  : 0);
+	if (eptp != v->eptp) {
+		vmcs_write(VMCS_EPT_POINTER, eptp);
+		v->eptp = eptp;
+		v->flush_pending = true;
+	}
+	if (v->flush_pending)
+		flush_guest_tlb(vcpu, v);
+	if (vcpu->regs.gpr[GPR_RSP] != v->rsp) {
+		v->rsp = vcpu->regs.gpr[GPR_RSP];
+		vmcs_write(VMCS_GUEST_RSP, v->rsp);
+	}
+	sync_ia32e_mode();
+	lazy_state_switch(vcpu);
+	deliver_queued_event(v);
+	/* Exit as soon as a queued event can be taken, or core asked. */
+	set_proc_control(v, PROC_INTR_WINDOW_EXITING,
+			 v->core_wants_window || v->deferred_count > 0);
+	/* Without the timer a deadline waits for the next host interrupt. */
+	bool timer = deadline && vmx_caps.has_preemption_timer;
+	set_pin_control(v, PIN_PREEMPTION_TIMER, timer);
+	if (timer)
+		vmcs_write(VMCS_PREEMPTION_TIMER, timer_ticks);
+	return true;
+}
+
+/*
+ * Carry out the entry request *e, enter, and return the next exit that
+ * core must see (struct vcpu_ops.run).
+ *
+ * The request is applied once, before the first entry: skip (RIP), the
+ * event (queued behind an event the last exit cut short, never dropped
+ * without a line), the interrupt-window level, the TSC offset (written
+ * only when it changed) and the deadline.
+ *
+ * Internal re-entries, the exits core never sees (the only one):
+ *   - VMX_EXIT_INTR_WINDOW when core did not ask for a window on this
+ *     entry: the window was opened only for an event this backend still
+ *     holds in v->deferred. It is delivered and the guest entered again.
+ */
+void vmx_run(struct vcpu *vcpu, const struct vcpu_entry *e,
+	     struct exit_event *ev)
+{
+	struct vmx_vcpu *v = to_vmx(vcpu);
+
+	vmcs_activate(vcpu);
+	if (e->skip)
+		skip_instruction(e->skip);
+	if (e->inject)
+		queue_event(vcpu, v, &e->event);
+	v->core_wants_window = e->intr_window;
+	/* TSC offsetting (SDM Vol. 3C 26.6.5): guest TSC = host + offset. */
+	if (e->tsc_offset != v->tsc_offset) {
+		vmcs_write(VMCS_TSC_OFFSET, e->tsc_offset);
+		v->tsc_offset = e->tsc_offset;
+	}
+	for (;;) {
+		*ev = (struct exit_event){.kind = EXIT_NONE};
+		if (!prepare_entry(vcpu, v, e->deadline, ev))
+			return;
+		int rc = vmx_enter(&vcpu->regs, v->launched, 0);
+		if (rc != VMX_ENTER_EXITED) {
+			vmx_entry_failed(ev, rc);
+			return;
+		}
+		v->launched = true;
+		v->entry_event_valid = false; /* every exit clears it (28.2) */
+		v->rsp = vmcs_read(VMCS_GUEST_RSP);
+		vcpu->regs.gpr[GPR_RSP] = v->rsp;
+		if (vmx_decode_exit(vcpu, v, ev))
+			return;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Guest state access for core.
+ */
+
+static u64 plain_field(enum vcpu_field field)
+{
+	switch (field) {
+	case VCPU_CS_BASE:
+		return VMCS_GUEST_CS_BASE;
+	case VCPU_CS_SELECTOR:
+		return VMCS_GUEST_CS_SELECTOR;
+	case VCPU_DS_BASE:
+		return VMCS_GUEST_DS_BASE;
+	case VCPU_ES_BASE:
+		return VMCS_GUEST_ES_BASE;
+	case VCPU_SS_BASE:
+		return VMCS_GUEST_SS_BASE;
+	case VCPU_FS_BASE:
+		return VMCS_GUEST_FS_BASE;
+	case VCPU_GS_BASE:
+		return VMCS_GUEST_GS_BASE;
+	case VCPU_GDTR_BASE:
+		return VMCS_GUEST_GDTR_BASE;
+	case VCPU_IDTR_BASE:
+		return VMCS_GUEST_IDTR_BASE;
+	case VCPU_RIP:
+		return VMCS_GUEST_RIP;
+	case VCPU_RFLAGS:
+		return VMCS_GUEST_RFLAGS;
+	case VCPU_CR3:
+		return VMCS_GUEST_CR3;
+	case VCPU_PAT:
+		return VMCS_GUEST_IA32_PAT;
+	case VCPU_SYSENTER_CS:
+		return VMCS_GUEST_SYSENTER_CS;
+	case VCPU_SYSENTER_ESP:
+		return VMCS_GUEST_SYSENTER_ESP;
+	case VCPU_SYSENTER_EIP:
+		return VMCS_GUEST_SYSENTER_EIP;
+	default:
+		return ~0ull;
+	}
+}
+
+static int lazy_msr_of(enum vcpu_field field)
+{
+	switch (field) {
+	case VCPU_KERNEL_GS_BASE:
+		return LAZY_KERNEL_GS_BASE;
+	case VCPU_STAR:
+		return LAZY_STAR;
+	case VCPU_LSTAR:
+		return LAZY_LSTAR;
+	case VCPU_CSTAR:
+		return LAZY_CSTAR;
+	case VCPU_SFMASK:
+		return LAZY_SFMASK;
+	default:
+		return -1;
+	}
+}
+
+static bool guest_interruptible(struct vmx_vcpu *v)
+{
+	u32 blocking = (u32)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	if (v->entry_event_valid || v->deferred_count)
+		return false; /* another event goes first */
+	return (vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
+	       !(blocking & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+u64 vmx_read(struct vcpu *vcpu, enum vcpu_field field)
+{
+	struct vmx_vcpu *v = to_vmx(vcpu);
+	vmcs_activate(vcpu);
+
+	u64 vmcs_field = plain_field(field);
+	if (vmcs_field != ~0ull)
+		return vmcs_read(vmcs_field);
+	int lazy = lazy_msr_of(field);
+	if (lazy >= 0)
+		return lazy_msr_read(vcpu, (enum vmx_lazy_msr)lazy);
+
+	switch (field) {
+	case VCPU_CR0:
+		return guest_cr0();
+	case VCPU_CR2:
+		return lazy_state_in_hardware(vcpu) ? read_cr2() : v->cr2;
+	case VCPU_CR4:
+		return guest_cr4();
+	case VCPU_EFER:
+		return vmcs_read(VMCS_GUEST_IA32_EFER);
+	case VCPU_CS_LONG:
+		return (vmcs_read(VMCS_GUEST_IA32_EFER) & EFER_LMA) &&
+		       (vmcs_read(VMCS_GUEST_CS_AR) & AR_L);
+	case VCPU_CS_DB:
+		return !!(vmcs_read(VMCS_GUEST_CS_AR) & AR_DB);
+	case VCPU_CPL:
+		/* SDM Vol. 3C 25.4.1: the CPL is SS.DPL. */
+		return (vmcs_read(VMCS_GUEST_SS_AR) >> AR_DPL_SHIFT) & 3;
+	case VCPU_INTERRUPTIBLE:
+		return guest_interruptible(v);
+	default:
+		break;
+	}
+	printk("vmx: read of unknown vCPU field %d\n", field);
+	return 0;
+}
+
+/*
+ * Core writes guest state; it has decided the value is valid (e.g. a MOV
+ * to CR0 / CR4 the guest made, EXIT_CR_ACCESS). CR0 / CR4 go through the
+ * read shadows with the fixed bits forced (so no value breaks VM entry
+ * through them), keep EFER.LMA and the PAE PDPTEs in step, and flush the
+ * guest's TLB before the next entry: the paging mode may have changed.
+ */
+void vmx_write(struct vcpu *vcpu, enum vcpu_field field, u64 value)
+{
+	struct vmx_vcpu *v = to_vmx(vcpu);
+	vmcs_activate(vcpu);
+
+	u64 vmcs_field = plain_field(field);
+	if (vmcs_field != ~0ull) {
+		vmcs_write(vmcs_field, value);
+		if (field == VCPU_CR3)
+			load_pae_pdptes(vcpu);
+		return;
+	}
+	int lazy = lazy_msr_of(field);
+	if (lazy >= 0) {
+		lazy_msr_write(vcpu, (enum vmx_lazy_msr)lazy, value);
+		return;
+	}
+	switch (field) {
+	case VCPU_CR0:
+		write_guest_cr0(vcpu, value);
+		v->flush_pending = true;
+		return;
+	case VCPU_CR2:
+		if (lazy_state_in_hardware(vcpu))
+			write_cr2(value);
+		else
+			v->cr2 = value;
+		return;
+	case VCPU_CR4:
+		write_guest_cr4(vcpu, value);
+		v->flush_pending = true;
+		return;
+	case VCPU_EFER:
+		/* LMA is the CPU's to set (SDM Vol. 3A, "Initializing IA-32e
+		 * Mode"). */
+		vmcs_write(VMCS_GUEST_IA32_EFER, value & ~EFER_LMA);
+		update_lma();
+		return;
+	default:
+		break;
+	}
+	printk("vmx: VM %s vCPU %u: vCPU field %d cannot be written\n",
+	       vcpu->vm->name, vcpu->index, field);
+}
+
+void vmx_dump(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *v = to_vmx(vcpu);
+	vmcs_activate(vcpu);
+
+	printk("VMCS of VM %s vCPU %u (host CPU %d, %s):\n", vcpu->vm->name,
+	       vcpu->index, v->cpu, v->launched ? "launched" : "clear");
+	printk("  RIP %#llx RSP %#llx RFLAGS %#llx\n",
+	       (unsigned long long)vmcs_read(VMCS_GUEST_RIP),
+	       (unsigned long long)vmcs_read(VMCS_GUEST_RSP),
+	       (unsigned long long)vmcs_read(VMCS_GUEST_RFLAGS));
+	printk("  CR0 %#llx (shadow %#llx) CR3 %#llx CR4 %#llx (shadow "
+	       "%#llx) EFER %#llx\n",
+	       (unsigned long long)vmcs_read(VMCS_GUEST_CR0),
+	       (unsigned long long)vmcs_read(VMCS_CR0_READ_SHADOW),
+	       (unsigned long long)vmcs_read(VMCS_GUEST_CR3),
+	       (unsigned long long)vmcs_read(VMCS_GUEST_CR4),
+	       (unsigned long long)vmcs_read(VMCS_CR4_READ_SHADOW),
+	       (unsigned long long)vmcs_read(VMCS_GUEST_IA32_EFER));
+	for (enum vmx_segment seg = VMX_SEG_ES; seg < VMX_SEG_COUNT; seg++)
+		printk(
+		    "  %-4s sel %#06llx base %#llx limit %#llx ar %#llx\n",
+		    vmx_segment_names[seg],
+		    (unsigned long long)vmcs_read(VMCS_GUEST_ES_SELECTOR +
+						  2 * seg),
+		    (unsigned long long)vmcs_read(VMCS_GUEST_ES_BASE + 2 * seg),
+		    (unsigned long long)vmcs_read(VMCS_GUEST_ES_LIMIT +
+						  2 * seg),
+		    (unsigned long long)vmcs_read(VMCS_GUEST_ES_AR + 2 * seg));
+	printk("  GDTR %#llx/%#llx IDTR %#llx/%#llx\n",
+	       (unsigned long long)vmcs_read(VMCS_GUEST_GDTR_BASE),
+	       (unsigned long long)vmcs_read(VMCS_GUEST_GDTR_LIMIT),
+	       (unsigned long long)vmcs_read(VMCS_GUEST_IDTR_BASE),
+	       (unsigned long long)vmcs_read(VMCS_GUEST_IDTR_LIMIT));
+	printk("  interruptibility %#llx activity %#llx entry-event %#llx "
+	       "IDT-vectoring %#llx\n",
+	       (unsigned long long)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY),
+	       (unsigned long long)vmcs_read(VMCS_GUEST_ACTIVITY_STATE),
+	       (unsigned long long)vmcs_read(VMCS_ENTRY_INTR_INFO),
+	       (unsigned long long)vmcs_read(VMCS_IDT_VECTORING_INFO));
+	printk("  exit reason %#llx qualification %#llx guest-physical %#llx "
+	       "exit-interruption %#llx\n",
+	       (unsigned long long)vmcs_read(VMCS_EXIT_REASON),
+	       (unsigned long long)vmcs_read(VMCS_EXIT_QUALIFICATION),
+	       (unsigned long long)vmcs_read(VMCS_GUEST_PHYSICAL_ADDRESS),
+	       (unsigned long long)vmcs_read(VMCS_EXIT_INTR_INFO));
+	printk("  controls pin %#llx proc %#llx proc2 %#llx exit %#llx entry "
+	       "%#llx EPTP %#llx\n",
+	       (unsigned long long)vmcs_read(VMCS_PIN_CONTROLS),
+	       (unsigned long long)vmcs_read(VMCS_PROC_CONTROLS),
+	       (unsigned long long)vmcs_read(VMCS_PROC_CONTROLS2),
+	       (unsigned long long)vmcs_read(VMCS_EXIT_CONTROLS),
+	       (unsigned long long)vmcs_read(VMCS_ENTRY_CONTROLS),
+	       (unsigned long long)vmcs_read(VMCS_EPT_POINTER));
+}
+
+/*
+ * The backend as core sees it (arch/x86/virt.c binds it): here, in the file
+ * at the top of the backend, so that the files below name nothing above
+ * them (vmx.c < vmx_exit.c < this one).
+ */
+const struct vcpu_ops vmx_ops = {
+    .name = "VT-x",
+    .probe = vmx_probe,
+    .cpu_enable = vmx_cpu_enable,
+    .vm_init = vmx_vm_init,
+    .vm_destroy = vmx_vm_destroy,
+    .vcpu_create = vmx_vcpu_create,
+    .vcpu_destroy = vmx_vcpu_destroy,
+    .vcpu_reset = vmx_vcpu_reset,
+    .run = vmx_run,
+    .read = vmx_read,
+    .write = vmx_write,
+    .dump = vmx_dump,
+};

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hypervisor's console output and its host-fatal stop.
+ *
+ * The boot code hands in where the text goes (the UART) and how a panic
+ * ends (power off); the host unit tests link tests/unit/host_printk.c
+ * instead, which records the text for assertions.
+ */
+#ifndef VENEER_CORE_LIB_PRINTK_H
+#define VENEER_CORE_LIB_PRINTK_H
+
+#include "core/lib/types.h"
+
+/* Where console text goes, one character at a time; before this, nowhere. */
+void printk_set_output(void (*putc)(char c));
+
+/* What panic() does after its message; it must not return. */
+void panic_set_stop(void (*stop)(void));
+
+/*
+ * The console's lines. The hypervisor's text (printk, console_write) never
+ * continues a line somebody else left unfinished: it starts a fresh line
+ * first. Untrusted text (a guest's console output) goes through
+ * console_write_tagged() only, so every console line that carries such
+ * text starts with its "[TAG] ", and nothing in it can end the line or
+ * move the cursor: a guest cannot print what looks like a hypervisor line.
+ */
+
+/* Write a string to the console without formatting (any context). */
+void console_write(const char *s);
+
+/*
+ * Write `len` bytes of `owner`'s text as a console line "[TAG] text": the
+ * line ends after it when `line_end`, else it stays open for the owner's
+ * next call to continue without a second tag. Once anything else was
+ * written in between, the continuation starts a new line with the tag
+ * again. Control characters in `text` and `tag` (0x00-0x1f but tab, and
+ * 0x7f; line feed and carriage return too) are shown in caret notation
+ * (^@ ... ^_, ^?), never passed to the terminal. `owner` is any pointer
+ * that tells writers apart (a guest's struct vm); NULL is not allowed.
+ */
+void console_write_tagged(const void *owner, const char *tag, const char *text,
+			  size_t len, bool line_end);
+
+/* If `owner` left its line open, end it (a guest that stops or reboots). */
+void console_end_line(const void *owner);
+
+/*
+ * console_write() without the lock, for the machine's last words (panic,
+ * power off) when another CPU may hold it forever: starts a fresh line
+ * whoever was writing.
+ */
+void console_write_unlocked(const char *s);
+
+/* Formats like snformat() (core/lib/format.h) and writes to the console. */
+void printk(const char *fmt, ...) __printf(1, 2);
+
+/* Prints the message and stops the machine: a host-fatal error. */
+void panic(const char *fmt, ...) __printf(1, 2) __noreturn;
+
+#endif /* VENEER_CORE_LIB_PRINTK_H */

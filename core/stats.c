@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Exit statistics (contract in core/stats.h).
+ *
+ * The counters belong to the guests' CPUs, which go on counting while the
+ * boot CPU reads them for the periodic report without a lock: each 64-bit
+ * counter is read in one load, so each number is one the vCPU really had;
+ * a line is a consistent snapshot unless the vCPU kept exiting through
+ * every attempt (stats_print_vcpu()), and then TOTAL is at least the sum
+ * of the kinds. That is good enough for statistics and costs the guests
+ * nothing.
+ */
+#include "core/stats.h"
+#include "core/cmdline.h"
+#include "core/vm.h"
+#include "core/lib/format.h"
+#include "core/lib/printk.h"
+
+/* Attempts at a consistent copy of a running vCPU's exit counters. */
+#define STATS_COPY_TRIES 4
+
+void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
+{
+	u64 counts[EXIT_KIND_COUNT], total;
+	char line[400];
+	int len;
+
+	/*
+	 * Copied first, in relaxed loads: in the periodic report the vCPU's
+	 * CPU goes on counting, and formatting takes much longer than this.
+	 * A copy during which TOTAL did not move is consistent; a vCPU that
+	 * exits all the time may not allow one in a few tries, and then the
+	 * last copy is printed as it is.
+	 */
+	for (u32 n = 0; n < STATS_COPY_TRIES; n++) {
+		u64 before =
+		    __atomic_load_n(&vcpu->exits_total, __ATOMIC_RELAXED);
+
+		for (u32 k = 0; k < EXIT_KIND_COUNT; k++)
+			counts[k] =
+			    __atomic_load_n(&vcpu->exits[k], __ATOMIC_RELAXED);
+		total = __atomic_load_n(&vcpu->exits_total, __ATOMIC_RELAXED);
+		if (total == before)
+			break;
+	}
+	len = snformat(line, sizeof(line),
+		       "veneer: %sguest %s vcpu %u exits: %llu", prefix,
+		       vcpu->vm->name, vcpu->index, (unsigned long long)total);
+	for (u32 k = 0; k < EXIT_KIND_COUNT && len < (int)sizeof(line); k++) {
+		if (!counts[k])
+			continue;
+		len += snformat(line + len, sizeof(line) - (size_t)len,
+				" %s=%llu", exit_kind_name((enum exit_kind)k),
+				(unsigned long long)counts[k]);
+	}
+	printk("%s\n", line);
+}
+
+void stats_report(const struct vm *vms, u32 count, u64 elapsed_ms)
+{
+	char prefix[40];
+
+	snformat(prefix, sizeof(prefix), "stats %llu.%03llu s: ",
+		 (unsigned long long)(elapsed_ms / 1000),
+		 (unsigned long long)(elapsed_ms % 1000));
+	/*
+	 * A guest's partial line (a prompt) may be on the console: printk()
+	 * starts each report line on a line of its own, and the guest's next
+	 * output starts a new "[NAME] " line (core/lib/printk.h).
+	 */
+	for (u32 i = 0; i < count; i++) {
+		const struct vm *vm = &vms[i];
+
+		if (!vm_running(vm))
+			continue;
+		for (u32 j = 0; j < vm->vcpu_count; j++)
+			stats_print_vcpu(vm->vcpus[j], prefix);
+	}
+}
+
+u32 stats_interval(const struct boot_info *bi)
+{
+	struct hv_options opt;
+	char err[160];
+
+	/* boot_main() has parsed the same line already and accepted it. */
+	if (cmdline_parse(bi->cmdline, &opt, err, sizeof(err)))
+		return 0;
+	return opt.stats_seconds;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Exit statistics: the exits of each vCPU by kind, printed when the vCPU
+ * ends and, with stats=SECONDS on the hypervisor command line, for every
+ * running guest periodically (docs/boot-log.md).
+ */
+#ifndef VENEER_CORE_STATS_H
+#define VENEER_CORE_STATS_H
+
+#include "core/lib/types.h"
+#include "core/bootinfo.h"
+
+struct vm;
+struct vcpu;
+
+/*
+ * One vCPU's exits on one line: "veneer: PREFIXguest NAME vcpu N exits:
+ * TOTAL KIND=COUNT ...", the kinds that happened. `prefix` is "" at the
+ * vCPU's end and "stats S.mmm s: " in the periodic report. Safe while the
+ * vCPU runs on another CPU.
+ */
+void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix);
+
+/*
+ * The periodic report, `elapsed_ms` after the guests started: one line
+ * per vCPU of every running guest in vms[0, count).
+ */
+void stats_report(const struct vm *vms, u32 count, u64 elapsed_ms);
+
+/* stats=SECONDS from the hypervisor command line, or 0 (no reports). */
+u32 stats_interval(const struct boot_info *bi);
+
+#endif /* VENEER_CORE_STATS_H */

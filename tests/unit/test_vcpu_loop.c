@@ -1,0 +1,1190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for core/vcpu.c: the run loop and the exit dispatch, driven
+ * through the fake backend (tests/unit/fake_vcpu.h). The script gives the
+ * exits; the fake records every entry request, so a test sees what the loop
+ * asked of the backend: the RIP skip, the event to inject, the interrupt
+ * window, the TSC offset and the deadline.
+ *
+ * The real handlers are linked (CPUID, I/O, MSR, hypercalls, MMIO); the
+ * virtual platform is a stand-in here whose interrupt lines and timers the
+ * test sets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tests/unit/fake_console.h"
+#include "tests/unit/fake_vcpu.h"
+#include "core/handlers.h"
+#include "core/hypercall.h"
+#include "core/platform.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/tsc.h"
+
+#define RAM_SIZE    (64 * 1024ull)
+#define CODE	    0x1000ull
+#define RESET_PORT  0xcf9
+#define MMIO_BASE   0xfec00000ull
+#define UNKNOWN_MSR 0x12345678
+
+static struct fake_guest guest;
+static struct platform platform;
+
+/* ---- the virtual platform: a stand-in the tests steer */
+
+static struct {
+	u32 pending; /* interrupts waiting */
+	int vector;  /* what platform_take_interrupt() gives */
+	u32 taken;   /* platform_take_interrupt() calls */
+	u32 ticks;
+	/* A device timer at this guest time (1 ns = 1 TSC tick), 0 = none;
+	 * when it fires it raises an interrupt unless timer_is_silent. */
+	u64 next_deadline_ns;
+	bool timer_is_silent;
+} plat;
+
+bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	return plat.pending > 0;
+}
+
+int platform_take_interrupt(struct platform *p, struct vcpu *vcpu)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	/* Only when the vCPU can take it (core/platform.h). */
+	assert_true(plat.pending > 0);
+	plat.taken++;
+	plat.pending--;
+	return plat.vector;
+}
+
+bool platform_timer_due(const struct platform *p)
+{
+	return plat.next_deadline_ns &&
+	       vm_guest_tsc(p->vm) >= plat.next_deadline_ns;
+}
+
+void platform_tick(struct platform *p)
+{
+	plat.ticks++;
+	if (!platform_timer_due(p))
+		return;
+	plat.next_deadline_ns = 0;
+	if (!plat.timer_is_silent)
+		plat.pending++;
+}
+
+u64 platform_next_deadline_ns(const struct platform *p)
+{
+	(void)p;
+	return plat.next_deadline_ns;
+}
+
+/* 1 ns = 1 tick of the guest TSC here. */
+u64 platform_ns_to_tsc(const struct platform *p, u64 ns)
+{
+	(void)p;
+	return ns;
+}
+
+/* As core/platform.c: fire what is due, say when the next one is. */
+u64 platform_advance(struct platform *p)
+{
+	if (platform_timer_due(p))
+		platform_tick(p);
+	return platform_ns_to_tsc(p, platform_next_deadline_ns(p));
+}
+
+bool platform_handles_msr(u32 msr)
+{
+	return msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST;
+}
+
+int platform_msr_read(struct platform *p, struct vcpu *vcpu, u32 msr,
+		      u64 *value)
+{
+	(void)p;
+	(void)vcpu;
+	*value = msr;
+	return 0;
+}
+
+int platform_msr_write(struct platform *p, struct vcpu *vcpu, u32 msr,
+		       u64 value)
+{
+	(void)p;
+	(void)vcpu;
+	(void)msr;
+	(void)value;
+	return 0;
+}
+
+/* A reset register, as at port 0xcf9: the loop must carry it out. */
+static void reset_write(void *opaque, u16 port, u8 size, u32 value)
+{
+	(void)opaque;
+	(void)port;
+	(void)size;
+	(void)value;
+	platform.reset_requested = true;
+}
+
+static struct {
+	u32 reads, writes;
+	u64 value;
+} mmio_dev;
+
+static int mmio_read(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
+		     u64 *value)
+{
+	(void)opaque;
+	(void)vcpu;
+	(void)offset;
+	(void)size;
+	mmio_dev.reads++;
+	*value = 0xabcd;
+	return 0;
+}
+
+static int mmio_write(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
+		      u64 value)
+{
+	(void)opaque;
+	(void)vcpu;
+	(void)offset;
+	(void)size;
+	mmio_dev.writes++;
+	mmio_dev.value = value;
+	return 0;
+}
+
+/* ---- helpers */
+
+static int setup(void **state)
+{
+	const struct io_handler reset = {.first = RESET_PORT,
+					 .last = RESET_PORT,
+					 .write = reset_write,
+					 .name = "reset"};
+	const struct mmio_region r = {.base = MMIO_BASE,
+				      .size = 0x1000,
+				      .read = mmio_read,
+				      .write = mmio_write,
+				      .name = "dev"};
+
+	(void)state;
+	fake_guest_init(&guest, RAM_SIZE);
+	memset(&platform, 0, sizeof(platform));
+	memset(&plat, 0, sizeof(plat));
+	memset(&mmio_dev, 0, sizeof(mmio_dev));
+	memset(&fake_console_calls, 0, sizeof(fake_console_calls));
+	plat.vector = 0x30;
+	platform.vm = &guest.vm;
+	guest.vm.platform = &platform;
+	assert_true(iobus_register(&guest.vm.io, &reset));
+	assert_true(mmio_register(&guest.vm.mmio, &r));
+	/* 64-bit code with paging off: RIP is the guest-physical address. */
+	fake_set(&guest, VCPU_CR0, CR0_PE);
+	fake_set(&guest, VCPU_RIP, CODE);
+	vcpu_caps.cr4_allowed =
+	    CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXSAVE | CR4_PCIDE;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	fake_guest_free(&guest);
+	return 0;
+}
+
+static u64 *gpr(void)
+{
+	return guest.vcpu.regs.gpr;
+}
+
+static const struct vcpu_entry *run_request(u32 n)
+{
+	assert_true(n < guest.be.run_count);
+	return &guest.be.runs[n];
+}
+
+static void set_rax_rbx(struct vcpu *vcpu, void *arg)
+{
+	const u64 *v = arg;
+
+	vcpu->regs.gpr[GPR_RAX] = v[0];
+	vcpu->regs.gpr[GPR_RBX] = v[1];
+}
+
+/* A scripted hypercall HC_EXIT(code): the guest ends, the loop returns. */
+static void script_exit(u64 *args_storage, u32 code)
+{
+	struct exit_event ev = fake_exit(EXIT_HYPERCALL, 3);
+	struct fake_step *s = fake_script(&guest, &ev);
+
+	args_storage[0] = HC_EXIT;
+	args_storage[1] = code;
+	s->before = set_rax_rbx;
+	s->arg = args_storage;
+}
+
+/* A scripted exit of `kind` with the RAX value the guest had. */
+static struct fake_step *script(enum exit_kind kind, u32 insn_len)
+{
+	struct exit_event ev = fake_exit(kind, insn_len);
+
+	return fake_script(&guest, &ev);
+}
+
+static struct fake_step *script_msr_read(u32 index)
+{
+	struct fake_step *s = script(EXIT_MSR_READ, 2);
+
+	s->ev.msr.index = index;
+	return s;
+}
+
+static enum vcpu_loop_end run_loop(void)
+{
+	return vcpu_run_loop(&guest.vcpu);
+}
+
+/* The loop ended with the guest stopped for `why`, after `runs` entries. */
+static void assert_stopped(const char *why, u32 runs)
+{
+	assert_int_equal(guest.vm.state, VM_STATE_STOPPED);
+	assert_non_null(strstr(guest.vm.stop_reason, why));
+	assert_int_equal(guest.be.run_count, runs);
+	assert_int_equal(guest.vcpu.state, VCPU_STATE_ENDED);
+}
+
+static void assert_exception(const struct vcpu_entry *e, u8 vector,
+			     bool has_error_code, u32 error_code)
+{
+	assert_true(e->inject);
+	assert_int_equal(e->event.type, VCPU_EVENT_EXCEPTION);
+	assert_int_equal(e->event.vector, vector);
+	assert_int_equal(e->event.has_error_code, has_error_code);
+	if (has_error_code)
+		assert_int_equal(e->event.error_code, error_code);
+}
+
+/* ---- dispatch and the RIP skip */
+
+static void test_skip_goes_into_the_next_request(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	script(EXIT_CPUID, 2);
+	gpr()[GPR_RAX] = 0x40000000;
+	script(EXIT_NONE, 0);
+	script_exit(args, 9);
+	assert_int_equal(run_loop(), VCPU_LOOP_ENDED);
+	assert_int_equal(guest.vm.state, VM_STATE_EXITED);
+	assert_int_equal(guest.vm.exit_code, 9);
+	assert_int_equal(guest.be.run_count, 3);
+	/* CPUID handled (Veneer's leaf), completed by the next entry. */
+	assert_int_equal(run_request(0)->skip, 0);
+	assert_int_equal(run_request(1)->skip, 2);
+	assert_int_equal(guest.be.run_rip[1], CODE);
+	/* EXIT_NONE: nothing completed, nothing skipped. */
+	assert_int_equal(run_request(2)->skip, 0);
+	assert_int_equal(guest.be.run_rip[2], CODE + 2);
+	/* HC_EXIT does not return: RIP stays on it. */
+	assert_int_equal(fake_get(&guest, VCPU_RIP), CODE + 2);
+	assert_int_equal(guest.vcpu.exits[EXIT_CPUID], 1);
+	assert_int_equal(guest.vcpu.exits[EXIT_NONE], 1);
+	assert_int_equal(guest.vcpu.exits[EXIT_HYPERCALL], 1);
+	assert_int_equal(guest.vcpu.exits_total, 3);
+	assert_int_equal(guest.vcpu.state, VCPU_STATE_ENDED);
+	for (u32 i = 0; i < 3; i++)
+		assert_false(run_request(i)->inject);
+}
+
+/* Each completed instruction is skipped by its own length, once. */
+static void test_skips_accumulate_per_instruction(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	for (u32 i = 0; i < 4; i++)
+		script(EXIT_CPUID, 1 + i);
+	script_exit(args, 0);
+	run_loop();
+	for (u32 i = 1; i < 5; i++)
+		assert_int_equal(run_request(i)->skip, i);
+	assert_int_equal(fake_get(&guest, VCPU_RIP), CODE + 1 + 2 + 3 + 4);
+}
+
+static void test_loop_does_not_enter_an_ended_vm(void **state)
+{
+	(void)state;
+	vm_stop(&guest.vm, "stopped before it ran");
+	assert_int_equal(run_loop(), VCPU_LOOP_ENDED);
+	assert_int_equal(guest.be.run_count, 0);
+	assert_int_equal(guest.vcpu.state, VCPU_STATE_ENDED);
+}
+
+/* Another CPU stops the VM while the guest runs: no further entry. */
+static void stop_from_elsewhere(struct vcpu *vcpu, void *arg)
+{
+	(void)arg;
+	vm_stop(vcpu->vm, "stopped by the operator");
+}
+
+static void test_stop_while_running(void **state)
+{
+	(void)state;
+	script(EXIT_EXTERNAL_INTR, 0)->before = stop_from_elsewhere;
+	assert_int_equal(run_loop(), VCPU_LOOP_ENDED);
+	assert_stopped("operator", 1);
+}
+
+/* ---- default-deny */
+
+static void test_unhandled_exits_stop_the_guest(void **state)
+{
+	static const enum exit_kind kinds[] = {
+	    EXIT_INIT,
+	    EXIT_SIPI,
+	    EXIT_UNKNOWN,
+	    EXIT_KIND_COUNT,
+	    (enum exit_kind)(EXIT_KIND_COUNT + 100),
+	    (enum exit_kind) - 1};
+
+	(void)state;
+	for (u32 i = 0; i < ARRAY_SIZE(kinds); i++) {
+		struct fake_step *s;
+
+		fake_guest_free(&guest);
+		setup(NULL);
+		s = script(kinds[i], 2);
+		s->ev.vendor_reason = 0x7f;
+		assert_int_equal(run_loop(), VCPU_LOOP_ENDED);
+		assert_stopped("unhandled exit", 1);
+		assert_non_null(strstr(guest.vm.stop_reason, "0x7f"));
+		assert_int_equal(guest.be.dumps, 1);
+		assert_int_equal(guest.vcpu.exits_total, 1);
+		/* RIP was never moved. */
+		assert_int_equal(fake_get(&guest, VCPU_RIP), CODE);
+	}
+}
+
+static void test_unexpected_exceptions_and_cr_reads_stop_the_guest(void **state)
+{
+	struct fake_step *s;
+
+	(void)state;
+	s = script(EXIT_EXCEPTION, 0);
+	s->ev.exc.vector = X86_VECTOR_PF;
+	s->ev.exc.has_error_code = true;
+	run_loop();
+	assert_stopped("unhandled exit exception", 1);
+
+	fake_guest_free(&guest);
+	setup(NULL);
+	s = script(EXIT_CR_ACCESS, 3);
+	s->ev.cr.cr = 3;
+	s->ev.cr.write = false;
+	run_loop();
+	assert_stopped("unhandled exit cr-access", 1);
+
+	fake_guest_free(&guest);
+	setup(NULL);
+	s = script(EXIT_CR_ACCESS, 3);
+	s->ev.cr.cr = 8;
+	s->ev.cr.write = true;
+	run_loop();
+	assert_stopped("unhandled exit cr-access", 1);
+}
+
+static void test_triple_fault_and_entry_failure(void **state)
+{
+	struct fake_step *s;
+
+	(void)state;
+	script(EXIT_TRIPLE_FAULT, 0);
+	run_loop();
+	assert_stopped("triple fault", 1);
+
+	fake_guest_free(&guest);
+	setup(NULL);
+	s = script(EXIT_ENTRY_FAILED, 0);
+	s->ev.fail.what = "bad guest state";
+	s->ev.fail.vm_instruction_error = 7;
+	run_loop();
+	assert_stopped("VM entry failed: bad guest state", 1);
+	assert_int_equal(guest.be.dumps, 1);
+}
+
+/* A handler completed the instruction but its length is not known or not
+ * an x86 length: the guest stops instead of skipping garbage. */
+static void test_bad_instruction_length_stops_the_guest(void **state)
+{
+	static const u32 lens[] = {0, 16, 0x1000, ~0u};
+
+	(void)state;
+	for (u32 i = 0; i < ARRAY_SIZE(lens); i++) {
+		fake_guest_free(&guest);
+		setup(NULL);
+		script(EXIT_CPUID, lens[i]);
+		run_loop();
+		assert_stopped("instruction length unknown", 1);
+		assert_int_equal(fake_get(&guest, VCPU_RIP), CODE);
+	}
+}
+
+/* ---- exceptions queued by handlers */
+
+static void test_gp_from_a_handler_reaches_the_next_entry(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	script_msr_read(UNKNOWN_MSR);
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(guest.be.run_count, 3);
+	/* The faulting RDMSR is not completed: #GP(0) instead. */
+	assert_exception(run_request(1), X86_VECTOR_GP, true, 0);
+	assert_int_equal(run_request(1)->skip, 0);
+	assert_int_equal(guest.be.run_rip[1], CODE);
+	/* One-shot: the entry after does not deliver it again. */
+	assert_false(run_request(2)->inject);
+	assert_int_equal(run_request(2)->skip, 2);
+}
+
+static void test_invalid_instruction_is_ud(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	script(EXIT_INVALID_INSN, 3);
+	script_exit(args, 0);
+	run_loop();
+	assert_exception(run_request(1), X86_VECTOR_UD, false, 0);
+	assert_int_equal(run_request(1)->skip, 0);
+}
+
+static void test_alignment_check_goes_back(void **state)
+{
+	struct fake_step *s;
+	u64 args[2];
+
+	(void)state;
+	s = script(EXIT_EXCEPTION, 0);
+	s->ev.exc.vector = X86_VECTOR_AC;
+	s->ev.exc.has_error_code = true;
+	s->ev.exc.error_code = 0;
+	script_exit(args, 0);
+	run_loop();
+	assert_exception(run_request(1), X86_VECTOR_AC, true, 0);
+	assert_int_equal(run_request(1)->skip, 0);
+}
+
+/* ---- #UD: the other vendor's hypercall instruction */
+
+static void test_ud_on_vmcall_is_a_hypercall(void **state)
+{
+	static const char *const insns[] = {"\x0f\x01\xc1", "\x0f\x01\xd9"};
+
+	(void)state;
+	for (u32 i = 0; i < ARRAY_SIZE(insns); i++) {
+		struct fake_step *s;
+		u64 args[2];
+
+		fake_guest_free(&guest);
+		setup(NULL);
+		memcpy(guest.ram + CODE, insns[i], 3);
+		gpr()[GPR_RAX] = HC_CPU_ID;
+		guest.vcpu.index = 6;
+		s = script(EXIT_EXCEPTION, 0);
+		s->ev.exc.vector = X86_VECTOR_UD;
+		script_exit(args, 0);
+		run_loop();
+		assert_int_equal(guest.be.run_count, 2);
+		assert_false(run_request(1)->inject);
+		assert_int_equal(run_request(1)->skip, 3);
+		/* HC_CPU_ID answered in RAX; counted as a hypercall. */
+		assert_int_equal(guest.be.run_regs[1].gpr[GPR_RAX], 6);
+		assert_int_equal(guest.vcpu.exits[EXIT_HYPERCALL], 2);
+		assert_int_equal(guest.vcpu.exits[EXIT_EXCEPTION], 0);
+	}
+}
+
+static void test_ud_on_anything_else_goes_back(void **state)
+{
+	struct fake_step *s;
+	u64 args[2];
+
+	(void)state;
+	memcpy(guest.ram + CODE, "\x0f\x01\xc2", 3); /* VMLAUNCH */
+	gpr()[GPR_RAX] = HC_VERSION;
+	s = script(EXIT_EXCEPTION, 0);
+	s->ev.exc.vector = X86_VECTOR_UD;
+	script_exit(args, 0);
+	run_loop();
+	assert_exception(run_request(1), X86_VECTOR_UD, false, 0);
+	assert_int_equal(run_request(1)->skip, 0);
+	assert_int_equal(guest.be.run_regs[1].gpr[GPR_RAX], HC_VERSION);
+	assert_int_equal(guest.vcpu.exits[EXIT_EXCEPTION], 1);
+	assert_int_equal(guest.vcpu.exits[EXIT_HYPERCALL], 1);
+}
+
+/* Two bytes of VMCALL at the last bytes of RAM: not a hypercall. */
+static void move_rip_to_ram_end(struct vcpu *vcpu, void *arg)
+{
+	(void)arg;
+	((struct fake_backend *)vcpu->vendor)->field[VCPU_RIP] = RAM_SIZE - 2;
+}
+
+static void test_ud_with_rip_at_the_end_of_ram(void **state)
+{
+	struct fake_step *s;
+	u64 args[2];
+
+	(void)state;
+	memcpy(guest.ram + RAM_SIZE - 2, "\x0f\x01", 2);
+	s = script(EXIT_EXCEPTION, 0);
+	s->ev.exc.vector = X86_VECTOR_UD;
+	s->before = move_rip_to_ram_end;
+	script_exit(args, 0);
+	run_loop();
+	assert_exception(run_request(1), X86_VECTOR_UD, false, 0);
+}
+
+/* ---- MOV to CR0 / CR4 */
+
+static struct fake_step *script_cr_write(u8 cr, u8 reg)
+{
+	struct fake_step *s = script(EXIT_CR_ACCESS, 3);
+
+	s->ev.cr.cr = cr;
+	s->ev.cr.write = true;
+	s->ev.cr.gpr = reg;
+	return s;
+}
+
+static void test_cr4_write(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	fake_guest_flat32(&guest);
+	gpr()[GPR_RDX] = CR4_PAE | CR4_OSFXSR;
+	script_cr_write(4, GPR_RDX);
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(fake_get(&guest, VCPU_CR4), CR4_PAE | CR4_OSFXSR);
+	assert_int_equal(run_request(1)->skip, 3);
+	assert_false(run_request(1)->inject);
+}
+
+static void test_cr_writes_that_fault(void **state)
+{
+	static const struct {
+		u8 cr;
+		u64 value;
+		bool long_mode;
+	} bad[] = {
+	    {4, CR4_VMXE, false},	   /* not allowed for a guest */
+	    {4, CR4_PAE | BIT(32), false}, /* bits 63:32 */
+	    {4, CR4_PGE, true},		   /* PAE clear in long mode */
+	    {4, CR4_PCIDE, false},	   /* PCIDE outside long mode */
+	    {0, CR0_PG | CR0_ET, false},   /* PG without PE */
+	    {0, CR0_PE | CR0_NW, false},   /* NW without CD */
+	    {0, CR0_PE | BIT(40), false},  /* bits 63:32 */
+	};
+
+	(void)state;
+	for (u32 i = 0; i < ARRAY_SIZE(bad); i++) {
+		u64 args[2];
+		u64 cr0, cr4;
+
+		fake_guest_free(&guest);
+		setup(NULL);
+		if (!bad[i].long_mode)
+			fake_guest_flat32(&guest);
+		else
+			fake_set(&guest, VCPU_CR4, CR4_PAE);
+		cr0 = fake_get(&guest, VCPU_CR0);
+		cr4 = fake_get(&guest, VCPU_CR4);
+		gpr()[GPR_R9] = bad[i].value;
+		script_cr_write(bad[i].cr, GPR_R9);
+		script_exit(args, 0);
+		run_loop();
+		assert_exception(run_request(1), X86_VECTOR_GP, true, 0);
+		assert_int_equal(run_request(1)->skip, 0);
+		assert_int_equal(fake_get(&guest, VCPU_CR0), cr0);
+		assert_int_equal(fake_get(&guest, VCPU_CR4), cr4);
+	}
+}
+
+/* CR0.PG with EFER.LME but CR4.PAE clear: #GP (SDM Vol. 3A 10.8.5). */
+static void test_cr0_paging_needs_pae_for_long_mode(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	fake_guest_flat32(&guest);
+	fake_set(&guest, VCPU_EFER, EFER_LME);
+	gpr()[GPR_RAX] = CR0_PE | CR0_PG;
+	script_cr_write(0, GPR_RAX);
+	script_exit(args, 0);
+	run_loop();
+	assert_exception(run_request(1), X86_VECTOR_GP, true, 0);
+}
+
+/*
+ * Clearing CR0.PG in 64-bit mode is #GP (SDM Vol. 2B MOV CR, 64-Bit Mode
+ * Exceptions: "Attempting to clear CR0.PG"); software leaves long mode
+ * from compatibility mode, where it is allowed (SDM Vol. 3A 10.8.5.4).
+ */
+static void test_cr0_clearing_paging_in_64bit_mode(void **state)
+{
+	u64 cr0 = CR0_PE | CR0_PG | CR0_ET | CR0_NE;
+	u64 args[2];
+
+	(void)state;
+	fake_set(&guest, VCPU_CR0, cr0);
+	fake_set(&guest, VCPU_CR4, CR4_PAE);
+	gpr()[GPR_RAX] = cr0 & ~CR0_PG;
+	script_cr_write(0, GPR_RAX);
+	script_exit(args, 0);
+	run_loop();
+	assert_exception(run_request(1), X86_VECTOR_GP, true, 0);
+	assert_int_equal(fake_get(&guest, VCPU_CR0), cr0);
+
+	/* Compatibility mode (CS.L=0 in IA-32e mode): allowed. */
+	fake_guest_free(&guest);
+	setup(NULL);
+	fake_set(&guest, VCPU_CR0, cr0);
+	fake_set(&guest, VCPU_CR4, CR4_PAE);
+	fake_set(&guest, VCPU_CS_LONG, 0);
+	fake_set(&guest, VCPU_CS_DB, 1);
+	gpr()[GPR_RAX] = cr0 & ~CR0_PG;
+	script_cr_write(0, GPR_RAX);
+	script_exit(args, 0);
+	run_loop();
+	assert_false(run_request(1)->inject);
+	assert_int_equal(run_request(1)->skip, 3);
+	assert_int_equal(fake_get(&guest, VCPU_CR0), cr0 & ~CR0_PG);
+}
+
+/* ---- XSETBV: the refusals (the accepted path executes XSETBV itself) */
+
+static void test_xsetbv_refusals(void **state)
+{
+	static const struct {
+		u32 xcr;
+		u64 value;
+		u64 host_cr4;
+	} bad[] = {
+	    {1, XCR0_X87, CR4_OSXSAVE},		   /* only XCR0 exists */
+	    {0, XCR0_SSE, CR4_OSXSAVE},		   /* x87 must stay set */
+	    {0, XCR0_X87 | XCR0_AVX, CR4_OSXSAVE}, /* AVX needs SSE */
+	    {0, XCR0_X87 | BIT(5), CR4_OSXSAVE},   /* AVX-512: not offered */
+	    {0, XCR0_X87 | BIT(62), CR4_OSXSAVE},
+	    {0, XCR0_X87, 0}, /* XSAVE not enabled */
+	};
+
+	(void)state;
+	for (u32 i = 0; i < ARRAY_SIZE(bad); i++) {
+		u64 args[2];
+
+		fake_guest_free(&guest);
+		setup(NULL);
+		fake_host_cr4 = bad[i].host_cr4;
+		gpr()[GPR_RCX] = bad[i].xcr;
+		gpr()[GPR_RAX] = (u32)bad[i].value;
+		gpr()[GPR_RDX] = bad[i].value >> 32;
+		script(EXIT_XSETBV, 3);
+		script_exit(args, 0);
+		run_loop();
+		assert_exception(run_request(1), X86_VECTOR_GP, true, 0);
+		assert_int_equal(run_request(1)->skip, 0);
+	}
+}
+
+/* ---- guest-physical faults */
+
+static void test_gpa_fault_outside_ram_stops_the_guest(void **state)
+{
+	static const u64 gpas[] = {RAM_SIZE, 0xfee00000, 1ull << 51};
+
+	(void)state;
+	for (u32 i = 0; i < ARRAY_SIZE(gpas); i++) {
+		struct fake_step *s;
+
+		fake_guest_free(&guest);
+		setup(NULL);
+		s = script(EXIT_GPA_FAULT, 0);
+		s->ev.gpa_fault.gpa = gpas[i];
+		s->ev.gpa_fault.write = true;
+		run_loop();
+		assert_stopped("write access to guest-physical", 1);
+		assert_non_null(
+		    strstr(guest.vm.stop_reason, "outside its RAM"));
+	}
+}
+
+/* MMIO: the backend could not tell the length; the decoder's is skipped. */
+static void test_gpa_fault_on_mmio_is_emulated(void **state)
+{
+	struct fake_step *s;
+	u64 args[2];
+
+	(void)state;
+	memcpy(guest.ram + CODE, "\x89\x0b", 2); /* mov [rbx], ecx */
+	gpr()[GPR_RCX] = 0xfeedf00d;
+	s = script(EXIT_GPA_FAULT, 0);
+	s->ev.gpa_fault.gpa = MMIO_BASE + 0x20;
+	s->ev.gpa_fault.write = true;
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(mmio_dev.writes, 1);
+	assert_int_equal(mmio_dev.value, 0xfeedf00d);
+	assert_int_equal(run_request(1)->skip, 2);
+	assert_int_equal(guest.vcpu.exits[EXIT_GPA_FAULT], 1);
+}
+
+/*
+ * The page-walk cache must not outlive a run: the fake leaves a stale one
+ * behind (a page of other bytes at RIP's page); core drops it after every
+ * run, so the emulation reads the guest's real instruction.
+ */
+static void test_walk_cache_dropped_after_every_run(void **state)
+{
+	struct fake_step *s;
+	u64 args[2];
+
+	(void)state;
+	guest.be.poison_walk_cache = true;
+	memset(guest.be.stale_page, 0x01, sizeof(guest.be.stale_page));
+	memcpy(guest.ram + CODE, "\x8b\x03", 2); /* mov eax, [rbx] */
+	script(EXIT_NONE, 0);
+	s = script(EXIT_GPA_FAULT, 0);
+	s->ev.gpa_fault.gpa = MMIO_BASE;
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(guest.vm.state, VM_STATE_EXITED);
+	assert_int_equal(mmio_dev.reads, 1);
+	assert_int_equal(run_request(2)->skip, 2);
+}
+
+/* ---- the reset request */
+
+static void test_reset_request_ends_the_loop(void **state)
+{
+	struct fake_step *s;
+
+	(void)state;
+	s = script(EXIT_IO, 1);
+	s->ev.io.port = RESET_PORT;
+	s->ev.io.size = 1;
+	gpr()[GPR_RAX] = 0x06;
+	assert_int_equal(run_loop(), VCPU_LOOP_RESET);
+	assert_int_equal(guest.be.run_count, 1);
+	assert_int_equal(guest.vm.state, VM_STATE_RUNNING);
+	assert_int_equal(guest.vcpu.state, VCPU_STATE_ENDED);
+}
+
+/* ---- interrupts, the interrupt window, timers */
+
+static void test_interrupt_injected_when_the_guest_can_take_it(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	plat.pending = 1;
+	plat.vector = 0x31;
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	assert_true(run_request(0)->inject);
+	assert_int_equal(run_request(0)->event.type, VCPU_EVENT_EXTERNAL_INTR);
+	assert_int_equal(run_request(0)->event.vector, 0x31);
+	assert_false(run_request(0)->intr_window);
+	assert_int_equal(plat.taken, 1);
+	/* Delivered once. */
+	assert_false(run_request(1)->inject);
+}
+
+static void test_interrupt_window_when_the_guest_cannot(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	plat.pending = 1;
+	fake_set(&guest, VCPU_INTERRUPTIBLE, 0);
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_FIXED);
+	script(EXIT_NONE, 0);
+	/* The guest sets IF and the window opens. */
+	script(EXIT_INTR_WINDOW, 0);
+	script_exit(args, 0);
+	run_loop();
+	assert_false(run_request(0)->inject);
+	assert_true(run_request(0)->intr_window);
+	assert_int_equal(plat.taken, 0);
+	/* Still not interruptible: asked again (a level, stated each entry). */
+	assert_false(run_request(1)->inject);
+	assert_true(run_request(1)->intr_window);
+}
+
+static void open_window(struct vcpu *vcpu, void *arg)
+{
+	struct fake_backend *be = vcpu->vendor;
+
+	(void)arg;
+	be->field[VCPU_INTERRUPTIBLE] = 1;
+	be->field[VCPU_RFLAGS] |= RFLAGS_IF;
+}
+
+static void test_interrupt_delivered_once_the_window_opens(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	plat.pending = 1;
+	plat.vector = 0x40;
+	fake_set(&guest, VCPU_INTERRUPTIBLE, 0);
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_FIXED);
+	script(EXIT_INTR_WINDOW, 0)->before = open_window;
+	script_exit(args, 0);
+	run_loop();
+	assert_true(run_request(0)->intr_window);
+	assert_true(run_request(1)->inject);
+	assert_int_equal(run_request(1)->event.vector, 0x40);
+	assert_false(run_request(1)->intr_window);
+}
+
+/*
+ * Completing an instruction ends an STI / MOV-SS shadow: with a skip in
+ * the request, RFLAGS.IF alone says whether an interrupt can go in.
+ */
+static void test_skip_ends_the_interrupt_shadow(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	fake_set(&guest, VCPU_INTERRUPTIBLE, 0); /* in an STI shadow */
+	plat.pending = 1;
+	plat.vector = 0x41;
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	/* Entry 0: shadow, no skip: window. Entry 1: CPUID skipped, IF=1. */
+	assert_false(run_request(0)->inject);
+	assert_true(run_request(0)->intr_window);
+	assert_int_equal(run_request(1)->skip, 2);
+	assert_true(run_request(1)->inject);
+	assert_int_equal(run_request(1)->event.vector, 0x41);
+}
+
+static void jump_clock(struct vcpu *vcpu, void *arg)
+{
+	(void)vcpu;
+	fake_host_tsc += *(u64 *)arg;
+}
+
+/*
+ * A device timer falls due while the guest runs into a #GP (a quiet exit
+ * otherwise): the exception goes first, the interrupt waits with a window.
+ */
+static void test_exception_and_pending_interrupt(void **state)
+{
+	struct fake_step *s;
+	u64 args[2];
+	u64 later = 500;
+
+	(void)state;
+	plat.vector = 0x50;
+	plat.next_deadline_ns = vm_guest_tsc(&guest.vm) + 200;
+	s = script_msr_read(UNKNOWN_MSR);
+	s->before = jump_clock;
+	s->arg = &later;
+	script(EXIT_INTR_WINDOW, 0);
+	script_exit(args, 0);
+	run_loop();
+	assert_false(run_request(0)->inject);
+	/* The deadline of the first entry is the device timer's. */
+	assert_int_not_equal(run_request(0)->deadline, 0);
+	assert_exception(run_request(1), X86_VECTOR_GP, true, 0);
+	assert_true(run_request(1)->intr_window);
+	assert_int_equal(plat.taken, 1); /* at the third entry */
+	assert_true(run_request(2)->inject);
+	assert_int_equal(run_request(2)->event.type, VCPU_EVENT_EXTERNAL_INTR);
+	assert_int_equal(run_request(2)->event.vector, 0x50);
+	assert_false(run_request(2)->intr_window);
+}
+
+/*
+ * Time the guest does not run is not guest time (hide_exit_time): the
+ * guest's TSC at the next entry is where it was at the exit, to within the
+ * TSC reads between taking the offset and entering.
+ */
+#define TSC_READ_COST 1000
+
+static void guest_runs_a_while(struct vcpu *vcpu, void *arg)
+{
+	(void)vcpu;
+	(void)arg;
+	fake_host_tsc += 50000;
+}
+
+static void test_exit_time_is_hidden(void **state)
+{
+	u64 args[2];
+	u64 guest_at_exit, guest_at_entry, host_spent;
+
+	(void)state;
+	guest.vm.clock_frozen = false;
+	fake_host_tsc_step = TSC_READ_COST;
+	script(EXIT_CPUID, 2)->before = guest_runs_a_while;
+	script_exit(args, 0);
+	run_loop();
+	guest_at_exit =
+	    guest.be.run_host_tsc[0] + 50000 + run_request(0)->tsc_offset;
+	guest_at_entry = guest.be.run_host_tsc[1] + run_request(1)->tsc_offset;
+	host_spent =
+	    guest.be.run_host_tsc[1] - guest.be.run_host_tsc[0] - 50000;
+	assert_true(host_spent >= 2 * TSC_READ_COST);
+	assert_true(guest_at_entry >= guest_at_exit);
+	assert_true(guest_at_entry - guest_at_exit <= TSC_READ_COST);
+}
+
+/* Without hide_exit_time the guest's clock is the host's plus its offset. */
+static void test_request_carries_the_tsc_offset(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	guest.vm.tsc_offset = 0x1234;
+	guest.vm.hide_exit_time = false;
+	guest.vm.clock_frozen = false;
+	fake_host_tsc_step = TSC_READ_COST;
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(run_request(0)->tsc_offset, 0x1234);
+	assert_int_equal(run_request(0)->deadline, 0); /* no timer */
+	assert_int_equal(run_request(1)->tsc_offset, 0x1234);
+}
+
+/* A para-virtual timer becomes the run's deadline, then an interrupt. */
+static void test_pv_timer(void **state)
+{
+	u64 arm[2] = {HC_TIMER_ONESHOT, 0x61};
+	u64 args[2];
+	u64 ticks = tsc_from_us(10);
+	struct fake_step *s;
+
+	(void)state;
+	guest.vm.hide_exit_time = false;
+	guest.vm.clock_frozen = false;
+	guest.vm.tsc_offset = 0;
+	fake_host_tsc = 1000000;
+	gpr()[GPR_RCX] = 10;
+	s = script(EXIT_HYPERCALL, 3);
+	s->before = set_rax_rbx;
+	s->arg = arm;
+	/* The guest runs until the deadline of the request. */
+	s = script(EXIT_PREEMPT_TIMER, 0);
+	s->before = jump_clock;
+	s->arg = &ticks;
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(run_request(0)->deadline, 0);
+	/* Armed at guest TSC 1000000 + 10 us; offset 0: that host TSC. */
+	assert_int_equal(run_request(1)->deadline, 1000000 + ticks);
+	assert_false(run_request(1)->inject);
+	assert_true(run_request(2)->inject);
+	assert_int_equal(run_request(2)->event.type, VCPU_EVENT_EXTERNAL_INTR);
+	assert_int_equal(run_request(2)->event.vector, 0x61);
+	assert_int_equal(run_request(2)->deadline, 0); /* one-shot: spent */
+	assert_int_equal(guest.vcpu.timer_deadline, 0);
+	assert_int_equal(guest.vcpu.exits[EXIT_PREEMPT_TIMER], 1);
+}
+
+/* The guest's deadline as a host TSC; one the host TSC cannot reach is
+ * "never", not a value in the past. */
+static void test_deadline_far_in_the_future(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	guest.vm.hide_exit_time = false;
+	guest.vm.clock_frozen = false;
+	guest.vm.tsc_offset = 0;
+	plat.next_deadline_ns = ~0ull - 5; /* guest TSC 2^64 - 6 */
+	fake_host_tsc = 1ull << 40;
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	assert_true(run_request(0)->deadline >= fake_host_tsc);
+	assert_int_equal(run_request(0)->deadline, ~0ull - 5);
+
+	fake_guest_free(&guest);
+	setup(NULL);
+	guest.vm.hide_exit_time = false;
+	guest.vm.clock_frozen = false;
+	/* The guest's TSC is near 2^64: guest now = 2^64 - 100. */
+	fake_host_tsc = 1000;
+	guest.vm.tsc_offset = 0 - 1100ull;
+	plat.next_deadline_ns = ~0ull - 9; /* 90 ticks ahead */
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(run_request(0)->deadline, 1000 + 90);
+
+	/* So far ahead that the host TSC would wrap: never, not the past. */
+	fake_guest_free(&guest);
+	setup(NULL);
+	guest.vm.hide_exit_time = false;
+	guest.vm.clock_frozen = false;
+	fake_host_tsc = 1ull << 63;
+	guest.vm.tsc_offset = 10 - (1ull << 63); /* guest now = 10 */
+	plat.next_deadline_ns = (1ull << 63) + 100;
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(run_request(0)->deadline, ~0ull);
+}
+
+/* HLT with interrupts off and nothing pending can never wake. */
+static void test_hlt_with_interrupts_disabled(void **state)
+{
+	(void)state;
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_FIXED);
+	script(EXIT_HLT, 1);
+	run_loop();
+	assert_stopped("halted with interrupts disabled", 1);
+}
+
+static void test_hlt_with_nothing_armed(void **state)
+{
+	(void)state;
+	script(EXIT_HLT, 1);
+	run_loop();
+	assert_stopped("no interrupt source armed", 1);
+}
+
+/* HLT waits for the timer: the guest's clock runs (TSC steps here). */
+static void test_hlt_wakes_on_the_pv_timer(void **state)
+{
+	u64 arm[2] = {HC_TIMER_ONESHOT, 0x62};
+	u64 args[2];
+	struct fake_step *s;
+
+	(void)state;
+	fake_host_tsc_step = 100;
+	gpr()[GPR_RCX] = 1;
+	s = script(EXIT_HYPERCALL, 3);
+	s->before = set_rax_rbx;
+	s->arg = arm;
+	script(EXIT_HLT, 1);
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(guest.be.run_count, 3);
+	assert_int_equal(run_request(2)->skip, 1);
+	assert_true(run_request(2)->inject);
+	assert_int_equal(run_request(2)->event.vector, 0x62);
+}
+
+static void test_hlt_with_interrupt_waiting_completes(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	plat.pending = 1;
+	fake_set(&guest, VCPU_INTERRUPTIBLE, 0);
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_FIXED);
+	script(EXIT_HLT, 1);
+	script_exit(args, 0);
+	run_loop();
+	/* IF=0: completed (the wake-up is the pending line), no delivery. */
+	assert_int_equal(run_request(1)->skip, 1);
+	assert_false(run_request(1)->inject);
+	assert_true(run_request(1)->intr_window);
+}
+
+/* ---- statistics */
+
+static void test_exit_counts(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	script(EXIT_CPUID, 2);
+	script(EXIT_CPUID, 2);
+	script(EXIT_EXTERNAL_INTR, 0);
+	script_msr_read(MSR_X2APIC_FIRST + 3);
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(guest.vcpu.exits[EXIT_CPUID], 2);
+	assert_int_equal(guest.vcpu.exits[EXIT_EXTERNAL_INTR], 1);
+	assert_int_equal(guest.vcpu.exits[EXIT_MSR_READ], 1);
+	assert_int_equal(guest.vcpu.exits[EXIT_HYPERCALL], 1);
+	assert_int_equal(guest.vcpu.exits_total, 5);
+	/* The platform's MSR went to the platform (which reads its index). */
+	assert_int_equal(guest.be.run_regs[4].gpr[GPR_RAX],
+			 MSR_X2APIC_FIRST + 3);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_skip_goes_into_the_next_request),
+	    T(test_skips_accumulate_per_instruction),
+	    T(test_loop_does_not_enter_an_ended_vm),
+	    T(test_stop_while_running),
+	    T(test_unhandled_exits_stop_the_guest),
+	    T(test_unexpected_exceptions_and_cr_reads_stop_the_guest),
+	    T(test_triple_fault_and_entry_failure),
+	    T(test_bad_instruction_length_stops_the_guest),
+	    T(test_gp_from_a_handler_reaches_the_next_entry),
+	    T(test_invalid_instruction_is_ud),
+	    T(test_alignment_check_goes_back),
+	    T(test_ud_on_vmcall_is_a_hypercall),
+	    T(test_ud_on_anything_else_goes_back),
+	    T(test_ud_with_rip_at_the_end_of_ram),
+	    T(test_cr4_write),
+	    T(test_cr_writes_that_fault),
+	    T(test_cr0_paging_needs_pae_for_long_mode),
+	    T(test_cr0_clearing_paging_in_64bit_mode),
+	    T(test_xsetbv_refusals),
+	    T(test_gpa_fault_outside_ram_stops_the_guest),
+	    T(test_gpa_fault_on_mmio_is_emulated),
+	    T(test_walk_cache_dropped_after_every_run),
+	    T(test_reset_request_ends_the_loop),
+	    T(test_interrupt_injected_when_the_guest_can_take_it),
+	    T(test_interrupt_window_when_the_guest_cannot),
+	    T(test_interrupt_delivered_once_the_window_opens),
+	    T(test_skip_ends_the_interrupt_shadow),
+	    T(test_exception_and_pending_interrupt),
+	    T(test_request_carries_the_tsc_offset),
+	    T(test_exit_time_is_hidden),
+	    T(test_pv_timer),
+	    T(test_deadline_far_in_the_future),
+	    T(test_hlt_with_interrupts_disabled),
+	    T(test_hlt_with_nothing_armed),
+	    T(test_hlt_wakes_on_the_pv_timer),
+	    T(test_hlt_with_interrupt_waiting_completes),
+	    T(test_exit_counts),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

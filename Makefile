@@ -4,7 +4,8 @@
 #   make iso        build build/veneer.iso (GRUB, BIOS + UEFI)
 #   make run        boot Veneer in QEMU (AMD-V under TCG) with the Debian Linux guest
 #   make run-bochs  boot the ISO in Bochs (VT-x, Skylake-class CPU)
-#   make test       every test: unit, format, boot and guest integration runs
+#   make test       every test: unit, fuzz smoke, format, boot and guest integration runs
+#   make fuzz       every host fuzz target FUZZ_SECONDS (120) each (tests/fuzz/README.md)
 #   make deps       install the Debian packages the build and tests need
 #
 # Plain GNU Make; every source file under the hypervisor directories is
@@ -36,7 +37,7 @@ HV_S    := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.S))
 HV_OBJ  := $(patsubst %,$(BUILD)/hv/%.o,$(HV_C) $(HV_S))
 
 .PHONY: all iso run run-bochs test unit guests deps check-deps format format-check \
-        headers bench clean integration linux run-test-guest
+        headers bench clean integration linux run-test-guest fuzz fuzz-smoke
 all: $(BUILD)/veneer.elf
 
 # V=1 shows full command lines.
@@ -95,6 +96,13 @@ $(BUILD)/unit/%: tests/unit/%.c $$(UNIT_SRCS_$$*) $$(wildcard core/*.h core/lib/
 unit: check-deps $(UNIT_BINS)
 	@$(PYTHON) tools/run-unit-tests $(UNIT_BINS)
 
+# ---- host fuzz targets (tests/fuzz/fuzz.mk defines FUZZ_BINS; tests/fuzz/README.md) ----
+include tests/fuzz/fuzz.mk
+fuzz: check-deps $(FUZZ_BINS)
+	@$(PYTHON) tools/run-fuzz fuzz --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) --work $(BUILD)/fuzz $(FUZZ_BINS)
+fuzz-smoke: check-deps $(FUZZ_BINS)
+	@$(PYTHON) tools/run-fuzz smoke --work $(BUILD)/fuzz $(FUZZ_BINS)
+
 # Every header compiles on its own.
 HEADERS := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.h))
 headers: $(ASM_OFFSETS)
@@ -103,7 +111,7 @@ headers: $(ASM_OFFSETS)
 	  { echo "header $$h does not compile on its own"; exit 1; }; done; \
 	  echo "headers: $(words $(HEADERS)) compile on their own"
 
-FORMAT_FILES = $(HV_C) $(HEADERS) $(wildcard tests/unit/*.c tests/unit/*.h tests/guests/*.c \
+FORMAT_FILES = $(HV_C) $(HEADERS) $(wildcard tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/guests/*.c \
                tests/guests/lib/*.c tests/guests/lib/*.h bench/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)

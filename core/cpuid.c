@@ -7,8 +7,10 @@
  * leaves; set: the hypervisor-present bit (CPUID.1:ECX[31], reserved for
  * this use by both vendors) and Veneer's own leaves at 0x40000000.
  */
+#include "core/guestcpu.h"
 #include "core/handlers.h"
 #include "core/hypercall.h"
+#include "core/platform.h"
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
 
@@ -22,9 +24,20 @@
 #define LEAF_HV_INFO	 0x40000001
 #define LEAF_HV_LAST	 0x400000ff
 
-#define F1_ECX_MONITOR BIT(3)
-#define F1_ECX_SMX     BIT(6)
-#define F1_ECX_OSXSAVE BIT(27)
+/*
+ * CPUID.1:EDX.APIC and its AMD alias CPUID.80000001H:EDX[9] ("same as
+ * CPUID Fn0000_0001_EDX[APIC]", APM Vol. 3 E.4.2; reserved, 0, on Intel):
+ * set only while the guest's local APIC is globally enabled, as the CPU
+ * clears it while IA32_APIC_BASE.EN is 0 (SDM Vol. 3A 11.4.3).
+ */
+#define F1_EDX_APIC  BIT(9)
+#define EXT_EDX_APIC BIT(9)
+
+/* CPUID 0x80000001 ECX[29]: MONITORX/MWAITX (APM Vol. 3 E.4.2). */
+#define EXT_ECX_MONITORX BIT(29)
+#define F1_ECX_MONITOR	 BIT(3)
+#define F1_ECX_SMX	 BIT(6)
+#define F1_ECX_OSXSAVE	 BIT(27)
 
 /* "VENEERVENEER" in EBX, ECX, EDX (docs/hypercall.md). */
 #define VENEER_SIG_EBX 0x454e4556 /* "VENE" */
@@ -130,11 +143,19 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 		return xsave_leaf(subleaf);
 	r = cpuid_count(leaf, subleaf);
 	switch (leaf) {
+	case 0:
+		/* The highest basic leaf reads 2 (SDM Vol. 4 Table 2-2, 22). */
+		if (misc_enable_value(vcpu->vm->msr_misc_enable_flipped) &
+		    MISC_ENABLE_LIMIT_CPUID)
+			r.eax = MIN(r.eax, 2u);
+		break;
 	case CPUID_LEAF_FEATURES:
 		/* MONITOR/MWAIT exit on both vendors and are not emulated. */
 		r.ecx &= ~(F1_ECX_MONITOR | CPUID_1_ECX_VMX | F1_ECX_SMX |
 			   F1_ECX_OSXSAVE | F1_ECX_HIDDEN);
 		r.edx &= ~F1_EDX_HIDDEN;
+		if (!platform_apic_enabled(vcpu->vm->platform, vcpu))
+			r.edx &= ~F1_EDX_APIC;
 		r.ecx |= CPUID_1_ECX_HYPERVISOR;
 		/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not the host's. */
 		if (vcpu_read(vcpu, VCPU_CR4) & CR4_OSXSAVE)
@@ -165,7 +186,15 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 		r = (struct cpuid_regs){0, 0, 0, 0};
 		break;
 	case CPUID_LEAF_EXT_FEATURES:
-		r.ecx &= ~CPUID_EXT_FEATURES_ECX_SVM;
+		/* MONITORX/MWAITX are intercepted with MONITOR/MWAIT and
+		 * give #UD (core/cpuinsn.c): hide them as MONITOR is. */
+		r.ecx &= ~(CPUID_EXT_FEATURES_ECX_SVM | EXT_ECX_MONITORX);
+		/* XD disabled: no NX (SDM Vol. 4 Table 2-2, bit 34). */
+		if (misc_enable_value(vcpu->vm->msr_misc_enable_flipped) &
+		    MISC_ENABLE_XD_DISABLE)
+			r.edx &= ~BIT(20);
+		if (!platform_apic_enabled(vcpu->vm->platform, vcpu))
+			r.edx &= ~EXT_EDX_APIC;
 		break;
 	case CPUID_LEAF_SVM:
 		r = (struct cpuid_regs){0, 0, 0, 0};

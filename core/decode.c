@@ -16,6 +16,12 @@
 #define PREFIX_LOCK	    0xf0
 #define PREFIX_REPNE	    0xf2
 #define PREFIX_REP	    0xf3
+#define PREFIX_SEG_ES	    0x26
+#define PREFIX_SEG_CS	    0x2e
+#define PREFIX_SEG_SS	    0x36
+#define PREFIX_SEG_DS	    0x3e
+#define PREFIX_SEG_FS	    0x64
+#define PREFIX_SEG_GS	    0x65
 #define OPCODE_ESCAPE	    0x0f
 
 /* REX prefix 0100WRXB, 64-bit mode only (SDM Vol. 2A 2.2.1.2). */
@@ -78,12 +84,7 @@ struct decoder {
 	enum decode_mode mode;
 	char *err;
 	size_t errlen;
-	/* prefixes seen */
-	bool operand_size_prefix;
-	bool address_size_prefix;
-	bool lock;
-	u8 rep; /* 0, PREFIX_REP or PREFIX_REPNE */
-	u8 rex; /* 0 when there is no REX prefix */
+	struct decode_prefixes p;
 };
 
 /* "0f b6 04 25" for the first n bytes, for messages. */
@@ -126,48 +127,107 @@ static int need(struct decoder *d, u32 n)
 	return -1;
 }
 
-/* Reads the legacy and REX prefixes; stops at the first opcode byte. */
-static int read_prefixes(struct decoder *d)
+void decode_prefixes(const u8 *bytes, u32 avail, enum decode_mode mode,
+		     struct decode_prefixes *out)
 {
-	for (;;) {
-		if (need(d, 1))
-			return -1;
-		u8 b = d->bytes[d->pos];
+	u32 limit = MIN(avail, (u32)DECODE_MAX_INSN_LEN);
+	u32 i;
+
+	*out = (struct decode_prefixes){.segment = DECODE_SEG_NONE};
+	for (i = 0; i < limit; i++) {
+		u8 b = bytes[i];
 
 		switch (b) {
 		case PREFIX_OPERAND_SIZE:
-			d->operand_size_prefix = true;
+			out->operand_size = true;
 			break;
 		case PREFIX_ADDRESS_SIZE:
-			d->address_size_prefix = true;
+			out->address_size = true;
 			break;
 		case PREFIX_LOCK:
-			d->lock = true;
+			out->lock = true;
 			break;
 		case PREFIX_REPNE:
 		case PREFIX_REP:
-			d->rep = b;
+			out->rep = b;
 			break;
-		case 0x26: /* ES */
-		case 0x2e: /* CS */
-		case 0x36: /* SS */
-		case 0x3e: /* DS */
-		case 0x64: /* FS */
-		case 0x65: /* GS */
-			/* The fault already gives the guest-physical address.
-			 */
+		case PREFIX_SEG_ES:
+			out->segment = DECODE_SEG_ES;
+			break;
+		case PREFIX_SEG_CS:
+			out->segment = DECODE_SEG_CS;
+			break;
+		case PREFIX_SEG_SS:
+			out->segment = DECODE_SEG_SS;
+			break;
+		case PREFIX_SEG_DS:
+			out->segment = DECODE_SEG_DS;
+			break;
+		case PREFIX_SEG_FS:
+			out->segment = DECODE_SEG_FS;
+			break;
+		case PREFIX_SEG_GS:
+			out->segment = DECODE_SEG_GS;
 			break;
 		default:
-			if (d->mode != DECODE_MODE_64 || (b & 0xf0) != 0x40)
-				return 0;
-			d->rex = b;
-			d->pos++;
+			if (mode != DECODE_MODE_64 || (b & 0xf0) != 0x40)
+				goto done;
+			out->rex = b;
 			continue;
 		}
 		/* A REX prefix counts only right before the opcode (2.2.1). */
-		d->rex = 0;
-		d->pos++;
+		out->rex = 0;
 	}
+done:
+	out->count = (u8)i;
+}
+
+u8 decode_address_size(enum decode_mode mode, const struct decode_prefixes *p)
+{
+	switch (mode) {
+	case DECODE_MODE_64:
+		return p->address_size ? 4 : 8;
+	case DECODE_MODE_32:
+		return p->address_size ? 2 : 4;
+	default:
+		return p->address_size ? 4 : 2;
+	}
+}
+
+enum decode_match decode_match_opcode(const u8 *bytes, u32 avail,
+				      enum decode_mode mode,
+				      const struct decode_opcode *ops, u32 n,
+				      struct decode_prefixes *prefixes,
+				      u32 *len)
+{
+	u32 at, limit = MIN(avail, (u32)DECODE_MAX_INSN_LEN);
+	bool truncated = false;
+
+	decode_prefixes(bytes, avail, mode, prefixes);
+	at = prefixes->count;
+	for (u32 k = 0; k < n; k++) {
+		const struct decode_opcode *op = &ops[k];
+		u32 end = at + op->len + op->operand;
+		u32 i;
+
+		/* Compare the opcode bytes that are there. */
+		for (i = 0; i < op->len && at + i < limit; i++)
+			if (bytes[at + i] != op->bytes[i])
+				break;
+		if (i < op->len && at + i < limit)
+			continue; /* a byte differs */
+		if (end > DECODE_MAX_INSN_LEN)
+			return DECODE_MATCH_TOO_LONG;
+		if (end > limit) {
+			truncated = true;
+			continue;
+		}
+		*len = end;
+		return DECODE_MATCH_OK;
+	}
+	if (at == DECODE_MAX_INSN_LEN)
+		return DECODE_MATCH_TOO_LONG; /* 15 prefixes, opcode unseen */
+	return truncated ? DECODE_MATCH_TRUNCATED : DECODE_MATCH_OTHER;
 }
 
 static const struct opcode_info *lookup(const struct decoder *d, bool escape,
@@ -204,24 +264,16 @@ static u8 operand_size(const struct decoder *d, const struct opcode_info *op)
 {
 	if (op->byte_operand)
 		return 1;
-	if (d->rex & REX_W)
+	if (d->p.rex & REX_W)
 		return 8;
 	if (d->mode == DECODE_MODE_16)
-		return d->operand_size_prefix ? 4 : 2;
-	return d->operand_size_prefix ? 2 : 4;
+		return d->p.operand_size ? 4 : 2;
+	return d->p.operand_size ? 2 : 4;
 }
 
-/* Address size from the mode and 0x67 (SDM Vol. 1 3.6, table 3-4). */
 static u8 address_size(const struct decoder *d)
 {
-	switch (d->mode) {
-	case DECODE_MODE_64:
-		return d->address_size_prefix ? 4 : 8;
-	case DECODE_MODE_32:
-		return d->address_size_prefix ? 2 : 4;
-	default:
-		return d->address_size_prefix ? 4 : 2;
-	}
+	return decode_address_size(d->mode, &d->p);
 }
 
 /* Displacement bytes of a 16-bit ModRM memory operand (table 2-1). */
@@ -327,16 +379,18 @@ static int check_prefixes(struct decoder *d, const struct opcode_info *op,
 {
 	char opcode[HEX_BUF_SIZE];
 
+	if (!d->p.rep && !(d->p.lock && op->form != FORM_XCHG))
+		return 0; /* the common case: no text to format */
 	hex_bytes(opcode, sizeof(opcode), d->bytes + opcode_pos, opcode_len);
-	if (d->rep) {
+	if (d->p.rep) {
 		snformat(d->err, d->errlen,
 			 "prefix %02x (rep) is not supported with %s %s",
-			 d->rep, op->mnemonic, opcode);
+			 d->p.rep, op->mnemonic, opcode);
 		return -1;
 	}
 	/* LOCK is legal only on read-modify-write forms, else #UD (Vol. 2A
 	 * "LOCK"): of the forms here, only XCHG. */
-	if (d->lock && op->form != FORM_XCHG) {
+	if (d->p.lock && op->form != FORM_XCHG) {
 		snformat(d->err, d->errlen,
 			 "prefix f0 (lock) is invalid with %s %s (#UD)",
 			 op->mnemonic, opcode);
@@ -380,9 +434,9 @@ static int decode_operands(struct decoder *d, const struct opcode_info *op,
 		out->reg_size = out->size;
 		return read_immediate(d, out);
 	}
-	out->reg = reg | (d->rex & REX_R ? 8 : 0);
+	out->reg = reg | (d->p.rex & REX_R ? 8 : 0);
 	/* Without REX, byte registers 4-7 are AH, CH, DH, BH (2.2.1.2). */
-	out->high_byte = out->reg_size == 1 && !d->rex && out->reg >= 4;
+	out->high_byte = out->reg_size == 1 && !d->p.rex && out->reg >= 4;
 	return 0;
 }
 
@@ -404,7 +458,10 @@ int decode_mmio(const u8 *bytes, u32 avail, enum decode_mode mode,
 			 (int)mode);
 		return -1;
 	}
-	if (read_prefixes(&d))
+	/* The segment overrides are ignored: the fault gives the address. */
+	decode_prefixes(bytes, d.limit, mode, &d.p);
+	d.pos = d.p.count;
+	if (need(&d, 1))
 		return -1;
 
 	u32 opcode_pos = d.pos;

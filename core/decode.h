@@ -46,6 +46,77 @@ static inline enum decode_mode decode_mode_from_cs(bool cs_long, bool cs_db)
 	return cs_db ? DECODE_MODE_32 : DECODE_MODE_16;
 }
 
+/*
+ * Segment registers in the order instructions and both vendors' exit
+ * information number them (SDM Vol. 3C 28.2.5, APM Vol. 2 15.10.2).
+ */
+enum decode_segment {
+	DECODE_SEG_ES = 0,
+	DECODE_SEG_CS = 1,
+	DECODE_SEG_SS = 2,
+	DECODE_SEG_DS = 3,
+	DECODE_SEG_FS = 4,
+	DECODE_SEG_GS = 5,
+	DECODE_SEG_NONE = 0xff, /* no segment-override prefix */
+};
+
+/*
+ * The prefixes in front of one instruction's opcode (SDM Vol. 2A 2.1.1,
+ * REX 2.2.1). More than one prefix of a group is undefined by the SDM;
+ * the last one counts here, as in QEMU's and Bochs's decoders.
+ */
+struct decode_prefixes {
+	u8 count;	   /* prefix bytes: the opcode is at bytes[count] */
+	u8 segment;	   /* enum decode_segment of the last override */
+	bool operand_size; /* 0x66 */
+	bool address_size; /* 0x67 */
+	bool lock;	   /* 0xF0 */
+	u8 rep;		   /* 0, 0xF3 (REP) or 0xF2 (REPNE): the last one */
+	u8 rex;		   /* the REX right before the opcode, else 0 */
+};
+
+/*
+ * Reads the legacy prefixes and (64-bit mode only) REX prefixes at
+ * bytes[0]; stops at the first other byte, after `avail` bytes or after
+ * 15. A REX followed by a legacy prefix is ignored, as the CPU does.
+ */
+void decode_prefixes(const u8 *bytes, u32 avail, enum decode_mode mode,
+		     struct decode_prefixes *out);
+
+/* Address size in bytes (2, 4, 8) from the mode and 0x67 (SDM Vol. 1 3.6,
+ * table 3-4). */
+u8 decode_address_size(enum decode_mode mode, const struct decode_prefixes *p);
+
+/*
+ * An opcode an exit stands for: `len` opcode bytes after the prefixes,
+ * then `operand` bytes of any value (ModRM), which end the instruction.
+ */
+struct decode_opcode {
+	u8 len;
+	u8 bytes[3];
+	u8 operand;
+};
+
+enum decode_match {
+	DECODE_MATCH_OK,	/* one of the opcodes; *len is the length */
+	DECODE_MATCH_TOO_LONG,	/* longer than 15 bytes: #GP (2.3.11) */
+	DECODE_MATCH_TRUNCATED, /* fewer bytes than the instruction needs */
+	DECODE_MATCH_OTHER,	/* some other instruction */
+};
+
+/*
+ * Is the instruction at bytes[0] (avail readable) one of the n opcodes of
+ * `ops` after any prefixes? Fills *prefixes in every case, and *len with
+ * the whole length (prefixes, opcode, operand bytes) on DECODE_MATCH_OK.
+ * For a backend that cannot tell an exiting instruction's length, address
+ * size or segment (AMD-V without NRIP save or decode assists).
+ */
+enum decode_match decode_match_opcode(const u8 *bytes, u32 avail,
+				      enum decode_mode mode,
+				      const struct decode_opcode *ops, u32 n,
+				      struct decode_prefixes *prefixes,
+				      u32 *len);
+
 /* How a loaded value narrower than its destination register is widened. */
 enum mmio_extend {
 	MMIO_EXTEND_NONE, /* same width: plain MOV, XCHG */

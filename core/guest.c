@@ -172,7 +172,7 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 	vm->image = gi;
 	/* The guest's TSC starts as the host's, frozen until the first entry.
 	 */
-	vm->hide_exit_time = !gi->cfg.host_clock;
+	vm->hide_exit_time = gi->cfg.virtual_clock;
 	vm->tsc_offset = 0;
 	vm->frozen_host_tsc = rdtsc();
 	vm->clock_frozen = vm->hide_exit_time;
@@ -342,6 +342,7 @@ enum power_status guests_run(const struct boot_info *bi)
 {
 	struct cpu_placement pl;
 	struct vcpu *on_boot_cpu = NULL;
+	struct vcpu *on_cpu[MAX_CPUS] = {0};
 	u32 failed = 0, stats;
 	u32 n = placement_collect(bi, images, VM_MAX, &failed);
 
@@ -369,14 +370,22 @@ enum power_status guests_run(const struct boot_info *bi)
 		if (!vcpu)
 			continue; /* counted with the other VMs below */
 		placement_take(&pl, cpu);
-		if (cpu == 0) {
+		if (cpu == 0)
 			on_boot_cpu = vcpu;
-			continue;
-		}
-		if (!smp_call_on(cpu, guest_cpu_main, vcpu))
-			panic("cpu %u did not take guest %s", cpu,
-			      vcpu->vm->name);
+		else
+			on_cpu[cpu] = vcpu;
 	}
+	/*
+	 * Every guest is created before any starts: a guest running on
+	 * another CPU could otherwise hold an emulator that runs its CPUs in
+	 * turn (QEMU's TCG with -icount) and keep the boot CPU from creating
+	 * the rest (issue 16). smp_call_on returns once the CPU took its guest.
+	 */
+	for (u32 cpu = 1; cpu < MAX_CPUS; cpu++)
+		if (on_cpu[cpu] &&
+		    !smp_call_on(cpu, guest_cpu_main, on_cpu[cpu]))
+			panic("cpu %u did not take guest %s", cpu,
+			      on_cpu[cpu]->vm->name);
 	stats = stats_interval(bi);
 	if (on_boot_cpu) {
 		/* The boot CPU is busy: the reports need a CPU of their own. */

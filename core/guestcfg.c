@@ -200,9 +200,9 @@ static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
 		}
 	} else if (KEY("clock")) {
 		if (vlen == 7 && memcmp(v, "virtual", 7) == 0) {
-			cfg->host_clock = false;
+			cfg->virtual_clock = true;
 		} else if (vlen == 4 && memcmp(v, "host", 4) == 0) {
-			cfg->host_clock = true;
+			cfg->virtual_clock = false;
 		} else {
 			snformat(err, errlen,
 				 "clock: '%.*s' is not virtual or host",
@@ -265,6 +265,13 @@ int guestcfg_parse(const char *modstr, struct guest_cfg *cfg, char *err,
 		}
 		if (!have_path && !find_char(tok, len, '=')) {
 			have_path = true;
+			if (len >= sizeof(cfg->path)) {
+				snformat(err, errlen,
+					 "path: %zu bytes, at most %zu", len,
+					 sizeof(cfg->path) - 1);
+				return -1;
+			}
+			copy_field(cfg->path, sizeof(cfg->path), tok, len);
 			default_name(cfg, tok, len);
 			if (ends_with(tok, len, ".bin"))
 				cfg->format = GUEST_FORMAT_RAW;

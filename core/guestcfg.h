@@ -9,6 +9,11 @@
  *
  * A module with for=GUEST is not a guest: it becomes a multiboot module of
  * guest GUEST, with the text after "--" as its string.
+ *
+ * PATH is the first word that is not key=value. A multiboot guest gets it
+ * as the first word of its command line, and a module as the first word
+ * of its string (core/mbguest.h): the convention of QEMU -kernel and GRUB
+ * Legacy, where kernels find their argv[0].
  */
 #ifndef VENEER_CORE_GUESTCFG_H
 #define VENEER_CORE_GUESTCFG_H
@@ -17,6 +22,7 @@
 
 #define GUESTCFG_NAME_MAX    32
 #define GUESTCFG_CMDLINE_MAX 512
+#define GUESTCFG_PATH_MAX    512
 #define GUESTCFG_DEFAULT_MEM MiB(32)
 #define GUESTCFG_MIN_MEM     MiB(2)
 #define GUESTCFG_RAW_LOAD    0x7c00
@@ -30,8 +36,9 @@ struct guest_cfg {
 	u64 load;	/* raw images: load address and entry */
 	bool real_mode; /* start in real mode (default for raw images) */
 	char for_guest[GUESTCFG_NAME_MAX]; /* non-empty: a module of a guest */
-	bool host_clock; /* clock=host: exits are not hidden from its TSC */
-	char cmdline[GUESTCFG_CMDLINE_MAX];
+	bool virtual_clock; /* clock=virtual: exit time hidden from its TSC */
+	char path[GUESTCFG_PATH_MAX];	    /* PATH as written; "" when none */
+	char cmdline[GUESTCFG_CMDLINE_MAX]; /* the text after "--" */
 };
 
 /*

@@ -30,6 +30,9 @@ enum exit_action handle_io(struct vcpu *vcpu, struct exit_event *ev);
 enum exit_action handle_msr_read(struct vcpu *vcpu, struct exit_event *ev);
 enum exit_action handle_msr_write(struct vcpu *vcpu, struct exit_event *ev);
 enum exit_action handle_hypercall(struct vcpu *vcpu, struct exit_event *ev);
+enum exit_action handle_task_switch(struct vcpu *vcpu, struct exit_event *ev);
+/* INVD completed as a no-op, MONITOR / MWAIT #UD (core/cpuinsn.c). */
+enum exit_action handle_cpu_insn(struct vcpu *vcpu, struct exit_event *ev);
 
 struct mmio_region;
 /* Emulate the instruction that faulted on an MMIO region (core/mmio.c). */

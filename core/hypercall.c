@@ -5,7 +5,6 @@
 #include "core/vm.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/cpu.h"
-#include "core/lib/string.h"
 
 static i64 hc_console_write(struct vcpu *vcpu, u64 addr, u64 len)
 {
@@ -39,7 +38,7 @@ static i64 hc_timer_oneshot(struct vcpu *vcpu, u64 vector, u64 us)
 enum exit_action handle_hypercall(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 *g = vcpu->regs.gpr;
-	u64 a[GPR_COUNT];
+	u64 nr = g[GPR_RAX], b = g[GPR_RBX], c = g[GPR_RCX];
 	i64 ret;
 
 	(void)ev;
@@ -47,24 +46,23 @@ enum exit_action handle_hypercall(struct vcpu *vcpu, struct exit_event *ev)
 	 * Outside 64-bit code only the low halves are the guest's: the upper
 	 * ones are undefined after a mode switch (docs/hypercall.md).
 	 */
-	memcpy(a, g, sizeof(a));
-	if (((a[GPR_RAX] | a[GPR_RBX] | a[GPR_RCX] | a[GPR_RDX] | a[GPR_RSI]) >>
-	     32) &&
-	    !vcpu_read(vcpu, VCPU_CS_LONG))
-		for (u32 i = 0; i < GPR_COUNT; i++)
-			a[i] = (u32)a[i];
-	switch (a[GPR_RAX]) {
+	if (((nr | b | c) >> 32) && !vcpu_read(vcpu, VCPU_CS_LONG)) {
+		nr = (u32)nr;
+		b = (u32)b;
+		c = (u32)c;
+	}
+	switch (nr) {
 	case HC_VERSION:
 		ret = HC_ABI_VERSION;
 		break;
 	case HC_CONSOLE_WRITE:
-		ret = hc_console_write(vcpu, a[GPR_RBX], a[GPR_RCX]);
+		ret = hc_console_write(vcpu, b, c);
 		break;
 	case HC_EXIT:
-		vm_exit(vcpu->vm, (u32)a[GPR_RBX]);
+		vm_exit(vcpu->vm, (u32)b);
 		return EXIT_ACTION_END;
 	case HC_TIMER_ONESHOT:
-		ret = hc_timer_oneshot(vcpu, a[GPR_RBX], a[GPR_RCX]);
+		ret = hc_timer_oneshot(vcpu, b, c);
 		break;
 	case HC_CPU_ID:
 		ret = vcpu->index;

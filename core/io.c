@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Port I/O exits: IN/OUT and the string forms INS/OUTS (with REP), routed
- * to the VM's I/O bus (core/iobus.h).
+ * to the VM's I/O bus (core/iobus.h). A string form's address size and
+ * OUTS segment come from the backend, or from the instruction's prefixes
+ * where it cannot tell (core/prefix.h).
  */
 #include "core/handlers.h"
+#include "core/prefix.h"
 #include "core/vm.h"
 #include "core/lib/string.h"
 #include "arch/x86/cpu.h"
@@ -61,6 +64,12 @@ static enum exit_action string_io(struct vcpu *vcpu, struct exit_event *ev)
 	    segment_base(vcpu, ev->io.in ? 0 : ev->io.segment, long_mode);
 	u8 size = ev->io.size;
 	u32 done = 0;
+	/*
+	 * The register bits above the address size: kept, except that in
+	 * 64-bit mode a 32-bit address size writes ECX / ESI / EDI as 32-bit
+	 * results, which clear bits 63:32 (SDM Vol. 1 3.4.1.1).
+	 */
+	u64 keep = long_mode && ev->io.address_size == 4 ? 0 : ~mask;
 
 	for (; count; count--, done++) {
 		u64 offset = g[index_reg] & mask;
@@ -89,10 +98,10 @@ static enum exit_action string_io(struct vcpu *vcpu, struct exit_event *ev)
 			return EXIT_ACTION_END;
 		}
 		offset = down ? offset - size : offset + size;
-		g[index_reg] = (g[index_reg] & ~mask) | (offset & mask);
+		g[index_reg] = (g[index_reg] & keep) | (offset & mask);
 		if (ev->io.rep)
 			g[GPR_RCX] =
-			    (g[GPR_RCX] & ~mask) | ((g[GPR_RCX] - 1) & mask);
+			    (g[GPR_RCX] & keep) | ((g[GPR_RCX] - 1) & mask);
 		if (!vm_running(vcpu->vm))
 			return EXIT_ACTION_END;
 	}
@@ -103,8 +112,17 @@ enum exit_action handle_io(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 *rax = &vcpu->regs.gpr[GPR_RAX];
 
-	if (ev->io.string)
+	if (ev->io.string) {
+		enum exit_action action;
+
+		/* What the backend could not tell, from the prefixes (INS
+		 * always writes ES: its segment is never needed). */
+		if ((ev->io.address_size == IO_ADDRESS_SIZE_UNKNOWN ||
+		     (!ev->io.in && ev->io.segment == IO_SEGMENT_UNKNOWN)) &&
+		    !prefix_string_io(vcpu, ev, &action))
+			return action;
 		return string_io(vcpu, ev);
+	}
 	if (ev->io.in) {
 		u32 v = iobus_read(&vcpu->vm->io, ev->io.port, ev->io.size);
 

@@ -87,10 +87,22 @@ static bool load_modules(const struct guest_image *gi,
 		    .start = next,
 		    .end = next + size,
 		    .string = gi->module_cfgs[i].cmdline,
+		    .path = gi->module_cfgs[i].path,
 		};
 		next = ALIGN_UP(next + size, PAGE_SIZE);
 	}
 	return true;
+}
+
+/*
+ * The first word of a multiboot kernel's command line, where kernels take
+ * argv[0] from (QEMU -kernel and GRUB Legacy put the kernel's path there;
+ * docs/guests.md): the path of its declaration, or its name when the
+ * declaration starts with an option.
+ */
+static const char *kernel_path(const struct guest_image *gi)
+{
+	return gi->cfg.path[0] ? gi->cfg.path : gi->cfg.name;
 }
 
 /*
@@ -124,6 +136,7 @@ static bool load_multiboot(const struct guest_image *gi,
 			  err, len))
 		return false;
 	p = (struct mbguest_params){.ram_size = ram->size,
+				    .cmdline_path = kernel_path(gi),
 				    .cmdline = gi->cfg.cmdline,
 				    .modules = mods,
 				    .module_count = gi->module_count,

@@ -13,9 +13,36 @@
 /* The structure holds 32-bit addresses only. */
 #define LIMIT_32BIT GiB(4)
 
-static const char *module_string(const struct mbguest_module *m)
+/* "PATH ARGS", "PATH" or "ARGS" (core/mbguest.h): its length with NUL. */
+static u64 joined_size(const char *path, const char *args)
 {
-	return m->string ? m->string : "";
+	u64 p = path ? strlen(path) : 0;
+	u64 a = args ? strlen(args) : 0;
+
+	return p + (p && a ? 1 : 0) + a + 1;
+}
+
+/* Writes the joined string at buf + offset; returns the offset after it. */
+static u64 put_joined(u8 *buf, u64 offset, const char *path, const char *args)
+{
+	u64 p = path ? strlen(path) : 0;
+	u64 a = args ? strlen(args) : 0;
+
+	if (p)
+		memcpy(buf + offset, path, p);
+	offset += p;
+	if (p && a)
+		buf[offset++] = ' ';
+	if (a)
+		memcpy(buf + offset, args, a);
+	offset += a;
+	buf[offset] = '\0';
+	return offset + 1;
+}
+
+static bool has_cmdline(const struct mbguest_params *p)
+{
+	return p->cmdline || p->cmdline_path;
 }
 
 static int check_area(const struct mbguest_params *p,
@@ -101,12 +128,13 @@ static struct layout plan(const struct mbguest_params *p)
 	    l.mmap + MBGUEST_MMAP_ENTRIES * sizeof(struct mb1_mmap_entry);
 	at = l.modules + (u64)p->module_count * sizeof(struct mb1_module);
 	l.cmdline = ALIGN_UP(at, 8);
-	at = l.cmdline + (p->cmdline ? strlen(p->cmdline) + 1 : 0);
+	at = l.cmdline +
+	     (has_cmdline(p) ? joined_size(p->cmdline_path, p->cmdline) : 0);
 	l.loader_name = at;
 	l.module_strings = at + sizeof(MBGUEST_LOADER_NAME);
 	at = l.module_strings;
 	for (u32 i = 0; i < p->module_count; i++)
-		at += strlen(module_string(&p->modules[i])) + 1;
+		at += joined_size(p->modules[i].path, p->modules[i].string);
 	l.end = at;
 	return l;
 }
@@ -136,13 +164,10 @@ static void put_mmap(const struct mbguest_params *p, u8 *buf, u64 offset)
 		       MB_MEMORY_AVAILABLE);
 }
 
-/* Copies s with its NUL to buf + offset; returns the offset after it. */
-static u64 put_string(u8 *buf, u64 offset, const char *s)
+/* Copies s with its NUL to buf + offset. */
+static void put_string(u8 *buf, u64 offset, const char *s)
 {
-	u64 len = strlen(s) + 1;
-
-	memcpy(buf + offset, s, len);
-	return offset + len;
+	memcpy(buf + offset, s, strlen(s) + 1);
 }
 
 int mbguest_build(const struct mbguest_params *p, void *buf,
@@ -183,10 +208,10 @@ int mbguest_build(const struct mbguest_params *p, void *buf,
 	info.mmap_length = (u32)(l.modules - l.mmap);
 	put_mmap(p, bytes, l.mmap);
 
-	if (p->cmdline) {
+	if (has_cmdline(p)) {
 		info.flags |= MB1_INFO_CMDLINE;
 		info.cmdline = (u32)(base + l.cmdline);
-		put_string(bytes, l.cmdline, p->cmdline);
+		put_joined(bytes, l.cmdline, p->cmdline_path, p->cmdline);
 	}
 	info.boot_loader_name = (u32)(base + l.loader_name);
 	put_string(bytes, l.loader_name, MBGUEST_LOADER_NAME);
@@ -203,7 +228,7 @@ int mbguest_build(const struct mbguest_params *p, void *buf,
 		};
 
 		memcpy(bytes + l.modules + i * sizeof(e), &e, sizeof(e));
-		at = put_string(bytes, at, module_string(m));
+		at = put_joined(bytes, at, m->path, m->string);
 	}
 
 	memcpy(bytes, &info, sizeof(info));

@@ -40,16 +40,29 @@
 
 #define MBGUEST_LOADER_NAME "Veneer"
 
+/*
+ * Every string the guest gets (its command line, each module's string)
+ * is "PATH ARGS" as QEMU's -kernel / -initrd and GRUB Legacy give them:
+ * the file's path as the first word, then the arguments, so that a kernel
+ * takes argv[0] from it (docs/guests.md, "The command line"). A NULL or
+ * empty path leaves the arguments alone; empty arguments give the path
+ * alone, without a trailing space.
+ */
+
 /* A module the guest's loader (Veneer) already put in guest RAM. */
 struct mbguest_module {
 	u64 start;	    /* gpa of the first byte */
 	u64 end;	    /* gpa one past the last byte */
-	const char *string; /* NULL is the same as "" */
+	const char *string; /* the arguments; NULL is the same as "" */
+	const char *path;   /* first word of its string; NULL: none */
 };
 
 struct mbguest_params {
-	u64 ram_size;	     /* guest RAM is [0, ram_size), > 1 MiB */
-	const char *cmdline; /* NULL: no command line flag */
+	u64 ram_size; /* guest RAM is [0, ram_size), > 1 MiB */
+	/* The kernel's path, first word of the command line; NULL: none. */
+	const char *cmdline_path;
+	/* The arguments; NULL with no cmdline_path: no command line flag. */
+	const char *cmdline;
 	const struct mbguest_module *modules;
 	u32 module_count;
 	u64 area_gpa;  /* where buf is in guest RAM; 8-aligned */

@@ -52,7 +52,7 @@ enum exit_action mmio_emulate(struct vcpu *vcpu, struct exit_event *ev,
 			      const struct mmio_region *r)
 {
 	u8 bytes[DECODE_MAX_INSN_LEN];
-	u32 avail = vcpu_fetch_insn(vcpu, bytes);
+	u32 avail = vcpu_fetch_insn(vcpu, bytes, DECODE_MAX_INSN_LEN);
 	u64 offset = ev->gpa_fault.gpa - r->base;
 	struct mmio_insn insn;
 	char err[120];

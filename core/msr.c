@@ -5,6 +5,7 @@
  * to the backend as guest state; every other index gets #GP(0), as
  * a CPU does for an MSR it does not implement (SDM Vol. 2B RDMSR).
  */
+#include "core/guestcpu.h"
 #include "core/handlers.h"
 #include "core/platform.h"
 #include "core/vm.h"
@@ -20,8 +21,21 @@
 /* MTRR default type: MTRRs enabled, write-back (SDM Vol. 3A 12.11.2.1). */
 #define MTRR_DEF_TYPE_RESET 0xc06ull
 /* Valid bits of IA32_MTRR_DEF_TYPE: type 7:0, FE 10, E 11. */
-#define MTRR_DEF_TYPE_MASK	 0xcffull
-#define MISC_ENABLE_FAST_STRINGS BIT(0)
+#define MTRR_DEF_TYPE_MASK 0xcffull
+/*
+ * AMD's legacy performance counters, on every AMD CPU since the K7 with no
+ * CPUID bit to say so (APM Vol. 2 13.2.1): PerfEvtSel0-3 and PerfCtr0-3.
+ */
+#define MSR_AMD_PERF_CTL0 0xc0010000
+#define MSR_AMD_PERF_CTL3 0xc0010003
+#define MSR_AMD_PERF_CTR0 0xc0010004
+#define MSR_AMD_PERF_CTR3 0xc0010007
+/*
+ * Reserved bits of PerfEvtSeln (APM Vol. 2 13.2.1, Figure 13-7): 19, 21,
+ * 39:36 and 63:42. The rest (event select, unit mask, USR, OS, edge, INT,
+ * EN, INV, counter mask, host/guest only) is kept.
+ */
+#define AMD_PERF_CTL_RESERVED 0xfffffcf000280000ull
 
 /* MSRs that are guest state the backend keeps in the VMCS / VMCB. */
 static const struct {
@@ -53,10 +67,174 @@ static bool state_field(u32 index, enum vcpu_field *field)
 	return false;
 }
 
-/* EFER bits a guest may set: SCE, LME, LMA (read-only), NXE. */
-static bool efer_valid(u64 v)
+/* IA32_MISC_ENABLE as the guest reads it (struct vm keeps the change). */
+static u64 misc_enable(const struct vm *vm)
 {
+	return misc_enable_value(vm->msr_misc_enable_flipped);
+}
+
+/*
+ * EFER bits a guest may set: SCE, LME, LMA (read-only), NXE; NXE not while
+ * IA32_MISC_ENABLE.XD_DISABLE hides NX (SDM Vol. 4 Table 2-2: EFER.NXE is
+ * then reserved).
+ */
+static bool efer_valid(const struct vm *vm, u64 v)
+{
+	if ((v & EFER_NXE) && (misc_enable(vm) & MISC_ENABLE_XD_DISABLE))
+		return false;
 	return !(v & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE));
+}
+
+/* ---- MSRs that depend on the CPU the guest sees (core/guestcpu.h) */
+
+/*
+ * IA32_MISC_ENABLE bits a guest may change (SDM Vol. 4 Table 2-2): fast
+ * strings and automatic thermal control always; limit CPUID maxval where
+ * CPUID.0:EAX > 2; xTPR disable and XD disable where CPUID shows xTPR and
+ * NX. EIST (16) and MONITOR FSM (18) are reserved: CPUID hides both
+ * features (core/cpuid.c), as on a CPU without them.
+ */
+static u64 misc_enable_writable(const struct guestcpu_facts *f)
+{
+	u64 w = MISC_ENABLE_FAST_STRINGS | MISC_ENABLE_AUTO_THERMAL;
+
+	if (f->max_basic_leaf > 2)
+		w |= MISC_ENABLE_LIMIT_CPUID;
+	if (f->xtpr)
+		w |= MISC_ENABLE_XTPR_DISABLE;
+	if (f->nx)
+		w |= MISC_ENABLE_XD_DISABLE;
+	return w;
+}
+
+/*
+ * A write to IA32_MISC_ENABLE: read-only bits keep their value whatever is
+ * written (software writes back what it read), reserved bits are #GP, and
+ * XD disable may not be set while EFER.NXE is on (the CPU could not take NX
+ * away from page tables that use it).
+ */
+static bool write_misc_enable(struct vcpu *vcpu, const struct guestcpu_facts *f,
+			      u64 value)
+{
+	u64 writable = misc_enable_writable(f);
+	u64 old = misc_enable(vcpu->vm);
+	u64 now;
+
+	if (value & ~(writable | MISC_ENABLE_READ_ONLY))
+		return false;
+	now = (old & ~writable) | (value & writable);
+	if ((now & ~old & MISC_ENABLE_XD_DISABLE) &&
+	    (vcpu_read(vcpu, VCPU_EFER) & EFER_NXE))
+		return false;
+	vcpu->vm->msr_misc_enable_flipped = now ^ MISC_ENABLE_POWER_ON;
+	return true;
+}
+
+/*
+ * The guest moves its TSC by `delta` (modulo 2^64), at this instant: the
+ * offset moves (one reading of the clock, so nothing else shifts by the
+ * time between two), and msr_tsc_adjust, the sum of the guest's own moves,
+ * with it. Only the TSC moves: the devices' clock is the TSC less
+ * msr_tsc_adjust (core/platform.c), and a pending HC_TIMER_ONESHOT, kept
+ * as a guest TSC value, moves along so that it still fires the
+ * microseconds after it was armed that the guest asked for
+ * (docs/hypercall.md). The run loop takes its deadlines afresh after this
+ * exit (exit_is_quiet in core/vcpu.c).
+ */
+static void move_tsc(struct vm *vm, u64 delta)
+{
+	vm->tsc_offset += delta;
+	vm->msr_tsc_adjust += delta;
+	for (u32 i = 0; i < vm->vcpu_count; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+
+		if (!vcpu || !vcpu->timer_deadline)
+			continue;
+		vcpu->timer_deadline += delta;
+		if (!vcpu->timer_deadline) /* 0 is "none": one tick on */
+			vcpu->timer_deadline = 1;
+	}
+}
+
+/*
+ * IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3): writing it moves the TSC by the
+ * difference to its old value; writing IA32_TSC moves it by as much as the
+ * TSC moved (move_tsc).
+ */
+static void write_tsc_adjust(struct vm *vm, u64 value)
+{
+	move_tsc(vm, value - vm->msr_tsc_adjust);
+}
+
+static void write_tsc(struct vm *vm, u64 value)
+{
+	move_tsc(vm, value - vm_guest_tsc(vm));
+}
+
+static bool is_amd_perf_ctl(u32 index)
+{
+	return index >= MSR_AMD_PERF_CTL0 && index <= MSR_AMD_PERF_CTL3;
+}
+
+static bool is_amd_perf_ctr(u32 index)
+{
+	return index >= MSR_AMD_PERF_CTR0 && index <= MSR_AMD_PERF_CTR3;
+}
+
+/* The MSRs only some CPUs have: by vendor, or by a CPUID bit. */
+static bool is_cpu_msr(u32 index)
+{
+	return index == MSR_IA32_TSC_ADJUST || index == MSR_IA32_MISC_ENABLE ||
+	       is_amd_perf_ctl(index) || is_amd_perf_ctr(index);
+}
+
+/*
+ * One of them: false (#GP) where the guest's CPU does not have it, as such
+ * a CPU gives.
+ *
+ * AMD's legacy counters are counters that never count: Veneer virtualizes
+ * no PMU. Each PerfEvtSel keeps what was written (a kernel that sets EN
+ * reads EN back); each PerfCtr reads 0 and drops writes, so a kernel that
+ * checks its counters by writing one and reading it back learns there is
+ * no working PMU (docs/guests.md). Intel CPUs have none of them.
+ */
+static bool cpu_msr_read(struct vcpu *vcpu, u32 index, u64 *value)
+{
+	struct guestcpu_facts f;
+
+	guestcpu_facts(&f);
+	if (index == MSR_IA32_TSC_ADJUST && f.tsc_adjust)
+		*value = vcpu->vm->msr_tsc_adjust;
+	else if (index == MSR_IA32_MISC_ENABLE && !f.amd)
+		*value = misc_enable(vcpu->vm);
+	else if (is_amd_perf_ctl(index) && f.amd)
+		*value = vcpu->vm->msr_amd_perf_ctl[index - MSR_AMD_PERF_CTL0];
+	else if (is_amd_perf_ctr(index) && f.amd)
+		*value = 0;
+	else
+		return false;
+	return true;
+}
+
+static bool cpu_msr_write(struct vcpu *vcpu, u32 index, u64 value)
+{
+	struct guestcpu_facts f;
+
+	guestcpu_facts(&f);
+	if (index == MSR_IA32_TSC_ADJUST && f.tsc_adjust) {
+		write_tsc_adjust(vcpu->vm, value);
+		return true;
+	}
+	if (index == MSR_IA32_MISC_ENABLE && !f.amd)
+		return write_misc_enable(vcpu, &f, value);
+	if (is_amd_perf_ctl(index) && f.amd) {
+		if (value & AMD_PERF_CTL_RESERVED)
+			return false;
+		vcpu->vm->msr_amd_perf_ctl[index - MSR_AMD_PERF_CTL0] = value;
+		return true;
+	}
+	/* A counter that never counts holds nothing. */
+	return is_amd_perf_ctr(index) && f.amd;
 }
 
 /* PAT: each of the 8 entries must be a valid type (0,1,4,5,6,7). */
@@ -84,6 +262,8 @@ static bool msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 		*value = vcpu_read(vcpu, field);
 		return true;
 	}
+	if (is_cpu_msr(index))
+		return cpu_msr_read(vcpu, index, value);
 	switch (index) {
 	case MSR_IA32_TSC:
 		*value = vm_guest_tsc(vcpu->vm);
@@ -93,18 +273,14 @@ static bool msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 	case MSR_IA32_BIOS_SIGN_ID: /* no microcode revision */
 	case MSR_IA32_MCG_CAP:	    /* no machine-check banks */
 	case MSR_IA32_MCG_STATUS:
-	case MSR_IA32_TSC_ADJUST:
 	case MSR_AMD_INT_PENDING_MSG: /* no C1E: nothing to report */
 		*value = 0;
 		return true;
 	case MSR_IA32_MTRR_DEF_TYPE:
 		*value = vcpu->vm->msr_mtrr_def_type;
 		return true;
-	case MSR_IA32_MISC_ENABLE:
-		*value = MISC_ENABLE_FAST_STRINGS;
-		return true;
-	case MSR_TSC_AUX:
-		*value = vcpu->vm->msr_tsc_aux;
+	case MSR_TSC_AUX: /* per vCPU; the backends pass it through */
+		*value = vcpu_read(vcpu, VCPU_TSC_AUX);
 		return true;
 	default:
 		return false;
@@ -123,7 +299,7 @@ static bool msr_write(struct vcpu *vcpu, u32 index, u64 value)
 		if (field == VCPU_EFER) {
 			u64 old = vcpu_read(vcpu, VCPU_EFER);
 
-			if (!efer_valid(value))
+			if (!efer_valid(vcpu->vm, value))
 				return false;
 			/* LME may not change while paging is on (SDM Vol. 3A
 			 * 10.8.5, APM Vol. 2 14.6.1); LMA is the CPU's,
@@ -138,9 +314,11 @@ static bool msr_write(struct vcpu *vcpu, u32 index, u64 value)
 		vcpu_write(vcpu, field, value);
 		return true;
 	}
+	if (is_cpu_msr(index))
+		return cpu_msr_write(vcpu, index, value);
 	switch (index) {
 	case MSR_IA32_TSC:
-		vm_set_guest_tsc(vcpu->vm, value);
+		write_tsc(vcpu->vm, value);
 		return true;
 	case MSR_IA32_MTRR_DEF_TYPE:
 		if (value & ~MTRR_DEF_TYPE_MASK)
@@ -150,12 +328,10 @@ static bool msr_write(struct vcpu *vcpu, u32 index, u64 value)
 	case MSR_TSC_AUX:
 		if (value >> 32)
 			return false;
-		vcpu->vm->msr_tsc_aux = value;
+		vcpu_write(vcpu, VCPU_TSC_AUX, value);
 		return true;
 	case MSR_IA32_BIOS_SIGN_ID: /* microcode update probe: ignored */
 	case MSR_IA32_MCG_STATUS:
-	case MSR_IA32_TSC_ADJUST:
-	case MSR_IA32_MISC_ENABLE:
 		return true;
 	default:
 		return false;

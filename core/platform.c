@@ -2,9 +2,15 @@
 /*
  * The virtual PC: wiring of the device models (see core/platform.h).
  *
- * Guest time is the guest's TSC (core/vm.c: host TSC + offset, frozen
- * while Veneer handles an exit) since the platform started, in
- * nanoseconds; the TSC-deadline timer compares against tsc_base + time.
+ * Guest time, the devices' clock, is the guest's TSC (core/vm.c: host TSC
+ * + offset, frozen while Veneer handles an exit with clock=virtual) less
+ * what the guest itself added to it through IA32_TSC and IA32_TSC_ADJUST
+ * (core/msr.c keeps that sum in vm->msr_tsc_adjust, which is what the
+ * architecture says IA32_TSC_ADJUST holds, SDM Vol. 3B 17.17.3), since
+ * the platform started, in nanoseconds. As on a PC, moving the TSC moves
+ * no device's time (the PIT, RTC, PM timer and APIC timer have clocks of
+ * their own); only the TSC-deadline timer, which compares against the
+ * TSC itself, sees it.
  */
 #include "core/platform.h"
 #include "core/lib/format.h"
@@ -24,24 +30,90 @@
 
 /* ---- time ---- */
 
+#define NS_PER_S 1000000000ull
+
+/* The guest's TSC without the guest's own moves of it (file comment). */
+static u64 device_tsc(const struct platform *p)
+{
+	return vm_guest_tsc(p->vm) - p->vm->msr_tsc_adjust;
+}
+
+/* TSC ticks since the platform started. */
+static u64 ticks_now(const struct platform *p)
+{
+	return device_tsc(p) - p->tsc_base;
+}
+
+/*
+ * floor(ticks * 1e9 / hz), exactly, in 64-bit steps (hz <= 16 GHz, so
+ * the remainder times 1e9 fits); saturated at ~0.
+ */
+static u64 ticks_to_ns(const struct platform *p, u64 ticks)
+{
+	u64 whole = ticks / p->tsc_hz, rest = ticks % p->tsc_hz;
+	u64 part = rest * NS_PER_S / p->tsc_hz;
+
+	if (whole > (~0ull - part) / NS_PER_S)
+		return ~0ull;
+	return whole * NS_PER_S + part;
+}
+
+/*
+ * The fewest ticks in which `ns` nanoseconds have passed by
+ * ticks_to_ns(): ceil(ns * hz / 1e9), the exact inverse, so that a
+ * deadline's TSC is never early (not even by the one tick that would
+ * make the vCPU exit for a timer that is not yet due). ~0 when it does
+ * not fit in 64 bits.
+ */
+static u64 ns_to_ticks(const struct platform *p, u64 ns)
+{
+	u64 whole = ns / NS_PER_S, rest = ns % NS_PER_S;
+	u64 part =
+	    rest * p->tsc_hz / NS_PER_S + (rest * p->tsc_hz % NS_PER_S != 0);
+
+	if (whole > (~0ull - part) / p->tsc_hz)
+		return ~0ull;
+	return whole * p->tsc_hz + part;
+}
+
 u64 platform_now_ns(const struct platform *p)
 {
-	u64 ticks = vm_guest_tsc(p->vm) - p->tsc_base;
-
-	return (u64)(((unsigned __int128)ticks * p->ns_per_tick32) >> 32);
+	return ticks_to_ns(p, ticks_now(p));
 }
 
 u64 platform_ns_to_tsc(const struct platform *p, u64 ns)
 {
+	u64 ticks, tsc;
+
 	if (!ns)
 		return 0;
-	return p->tsc_base + tsc_from_us(ns / 1000) + 1;
+	ticks = ns_to_ticks(p, ns);
+	/* Further ahead than the run loop's horizon: never (platform.h). */
+	if (ticks - MIN(ticks, ticks_now(p)) > PLATFORM_TSC_HORIZON)
+		return 0;
+	tsc = ticks + p->tsc_base + p->vm->msr_tsc_adjust;
+	return tsc ? tsc : 1; /* 0 means none: one tick later is the same */
 }
 
 static u64 clock_now(void *opaque)
 {
 	return platform_now_ns(opaque);
 }
+
+/*
+ * The guest moved its TSC since the local APIC last heard: the
+ * TSC-deadline timer compares against the TSC the guest sees
+ * (vlapic_move_tsc re-arms it). Done before anything that asks the APIC.
+ */
+static void sync_lapic_tsc(struct platform *p, u64 now_ns)
+{
+	if (p->lapic_tsc_adjust == p->vm->msr_tsc_adjust)
+		return;
+	p->lapic_tsc_adjust = p->vm->msr_tsc_adjust;
+	vlapic_move_tsc(&p->lapic, p->tsc_base + p->lapic_tsc_adjust, now_ns);
+}
+
+static u64 catch_up(struct platform *p);
 
 /* ---- interrupt lines ---- */
 
@@ -56,10 +128,21 @@ static void isa_irq(void *opaque, u8 irq, bool level)
 }
 
 /*
+ * An NMI for vCPU 0. One waits at most: a second one before the first is
+ * injected is the same one (SDM Vol. 3A 6.7.1).
+ */
+static void raise_nmi(struct platform *p)
+{
+	p->nmi_pending = true;
+}
+
+/*
  * An IOAPIC message: the vector is checked where it arrives, as on
  * hardware: vlapic_accept_irq() refuses 0-15 and records a receive
  * illegal vector error (SDM Vol. 3A 11.5.3), so no message can make a
- * vector the core may not inject.
+ * vector the core may not inject. An NMI message has no vector (82093AA
+ * 3.2.4): any local APIC it names takes it, even a software-disabled one
+ * (SDM Vol. 3A 11.4.7.2).
  */
 static bool ioapic_deliver(void *opaque, const struct vioapic_msg *m)
 {
@@ -71,24 +154,62 @@ static bool ioapic_deliver(void *opaque, const struct vioapic_msg *m)
 		return vlapic_match_dest(&p->lapic, m->dest, m->dest_logical) &&
 		       vlapic_accept_irq(&p->lapic, m->vector,
 					 m->level_triggered);
+	case VIOAPIC_DELIVERY_NMI:
+		if (!vlapic_match_dest(&p->lapic, m->dest, m->dest_logical))
+			return false;
+		raise_nmi(p);
+		return true;
 	default:
-		/* NMI, INIT and ExtINT through the IOAPIC: not routed. */
+		/* SMI, INIT and ExtINT through the IOAPIC: not routed. */
 		return false;
 	}
 }
 
+/*
+ * Does an IPI reach its sender? The self and all-including-self
+ * shorthands name it, all-excluding-self never does, no shorthand when the
+ * destination matches its own APIC (SDM Vol. 3A 11.6.1).
+ */
+static bool ipi_reaches_sender(struct platform *p, const struct vlapic_ipi *ipi)
+{
+	switch (ipi->shorthand) {
+	case VLAPIC_SHORTHAND_SELF:
+	case VLAPIC_SHORTHAND_ALL:
+		return true;
+	case VLAPIC_SHORTHAND_ALL_BUT_SELF:
+		return false;
+	default:
+		return vlapic_match_dest(&p->lapic, ipi->dest,
+					 ipi->dest_logical);
+	}
+}
+
+/*
+ * One vCPU: only IPIs that reach the sender itself do anything. A fixed
+ * IPI with the self shorthand never comes here (the vlapic takes it).
+ * The SDM's table of valid ICR combinations (11.6.1) marks NMI and lowest
+ * priority with the self and all-including-self shorthands invalid for
+ * the Pentium 4 and Xeon xAPIC, without saying what happens; Veneer
+ * delivers them to the sender, which is what a guest writing them asks.
+ */
 static void lapic_send_ipi(void *opaque, const struct vlapic_ipi *ipi)
 {
 	struct platform *p = opaque;
-	bool to_self =
-	    ipi->shorthand == VLAPIC_SHORTHAND_ALL ||
-	    (ipi->shorthand == VLAPIC_SHORTHAND_NONE &&
-	     vlapic_match_dest(&p->lapic, ipi->dest, ipi->dest_logical));
 
-	/* One vCPU: only IPIs that reach the sender itself do anything. */
-	if (to_self && (ipi->delivery_mode == VLAPIC_DELIVERY_FIXED ||
-			ipi->delivery_mode == VLAPIC_DELIVERY_LOWEST))
+	if (!ipi_reaches_sender(p, ipi))
+		return;
+	switch (ipi->delivery_mode) {
+	case VLAPIC_DELIVERY_FIXED:
+	case VLAPIC_DELIVERY_LOWEST:
 		vlapic_accept_irq(&p->lapic, ipi->vector, ipi->level_triggered);
+		return;
+	case VLAPIC_DELIVERY_NMI:
+		raise_nmi(p);
+		return;
+	default:
+		/* SMI, INIT, STARTUP: not emulated (one vCPU, no SMM). */
+		return;
+	}
 }
 
 static void lapic_eoi(void *opaque, u8 vector)
@@ -146,6 +267,27 @@ static u32 pm_read(void *opaque, u16 port, u8 size)
 	return size == 1 ? v & 0xff : v & 0xffff;
 }
 
+/*
+ * SLP_EN written with SLP_TYP `type` (ACPI 6.x 4.8.3.2.1, 7.4.2): the
+ * DSDT offers \_S5 alone, so S5 (power off) is the one sleep state
+ * Veneer implements. Any other type is a state the guest was not offered
+ * (S1-S4 have no \_Sx object); on hardware the machine would sleep, and
+ * nothing here could wake it: the guest is stopped, saying which type it
+ * asked for, never left running as if nothing happened.
+ */
+static void enter_sleep_state(struct platform *p, u16 type)
+{
+	if (type == ACPI_TABLES_S5_SLP_TYP) {
+		printk("veneer: guest %s powered off (ACPI S5)\n", p->vm->name);
+		vm_exit(p->vm, 0);
+		return;
+	}
+	vm_stop(p->vm,
+		"ACPI sleep type %u requested (PM1a_CNT SLP_TYP; S1-S4 are "
+		"not offered, only S5 = %u, power off)",
+		type, ACPI_TABLES_S5_SLP_TYP);
+}
+
 static void pm_write(void *opaque, u16 port, u8 size, u32 value)
 {
 	struct platform *p = opaque;
@@ -162,13 +304,9 @@ static void pm_write(void *opaque, u16 port, u8 size, u32 value)
 		return;
 	case PM1_CONTROL_PORT:
 		p->pm1_control = v & ~ACPI_TABLES_PM1_CNT_SLP_EN;
-		if ((v & ACPI_TABLES_PM1_CNT_SLP_EN) &&
-		    ((v >> ACPI_TABLES_PM1_CNT_SLP_TYP_SHIFT) & 7) ==
-			ACPI_TABLES_S5_SLP_TYP) {
-			printk("veneer: guest %s powered off (ACPI S5)\n",
-			       p->vm->name);
-			vm_exit(p->vm, 0);
-		}
+		if (v & ACPI_TABLES_PM1_CNT_SLP_EN)
+			enter_sleep_state(
+			    p, (v >> ACPI_TABLES_PM1_CNT_SLP_TYP_SHIFT) & 7);
 		return;
 	default:
 		return;
@@ -190,6 +328,19 @@ static u32 pm_timer_read(void *opaque, u16 port, u8 size)
 
 /* ---- MMIO ---- */
 
+/*
+ * The local APIC page answers only while the APIC's xAPIC interface is at
+ * this address: enabled in IA32_APIC_BASE, not in x2APIC mode, not moved
+ * elsewhere. Otherwise the access goes past the processor to the bus
+ * (SDM Vol. 3A 11.4.3: a globally disabled APIC is as if the processor had
+ * none; 11.12.1: in x2APIC mode the page behaves the same), where nothing
+ * claims it: reads give all ones, writes are dropped, no fault.
+ */
+static bool lapic_page_here(const struct platform *p)
+{
+	return vlapic_mmio_base(&p->lapic) == VLAPIC_DEFAULT_MMIO_BASE;
+}
+
 static int lapic_mmio_read(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
 			   u64 *value)
 {
@@ -198,8 +349,11 @@ static int lapic_mmio_read(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
 	int rc;
 
 	(void)vcpu;
-	rc = vlapic_mmio_read(&p->lapic, (u32)offset, size, &v,
-			      platform_now_ns(p));
+	if (!lapic_page_here(p)) {
+		*value = ~0ull;
+		return 0;
+	}
+	rc = vlapic_mmio_read(&p->lapic, (u32)offset, size, &v, catch_up(p));
 	*value = v;
 	return rc < 0 ? -1 : 0;
 }
@@ -210,8 +364,10 @@ static int lapic_mmio_write(void *opaque, struct vcpu *vcpu, u64 offset,
 	struct platform *p = opaque;
 
 	(void)vcpu;
+	if (!lapic_page_here(p))
+		return 0;
 	return vlapic_mmio_write(&p->lapic, (u32)offset, size, (u32)value,
-				 platform_now_ns(p)) < 0
+				 catch_up(p)) < 0
 		   ? -1
 		   : 0;
 }
@@ -223,6 +379,7 @@ static int ioapic_mmio_read(void *opaque, struct vcpu *vcpu, u64 offset,
 	u32 v = 0;
 
 	(void)vcpu;
+	catch_up(p);
 	/* Outside IOREGSEL / IOWIN the window reads as nothing there. */
 	if (offset >= VIOAPIC_MMIO_SIZE ||
 	    vioapic_mmio_read(&p->ioapic, (u32)offset, size, &v) < 0)
@@ -237,9 +394,31 @@ static int ioapic_mmio_write(void *opaque, struct vcpu *vcpu, u64 offset,
 	struct platform *p = opaque;
 
 	(void)vcpu;
+	catch_up(p);
 	if (offset < VIOAPIC_MMIO_SIZE)
 		vioapic_mmio_write(&p->ioapic, (u32)offset, size, (u32)value);
 	return 0;
+}
+
+/*
+ * The 8259s' ports. A read can be an acknowledge cycle (poll mode), a
+ * write can end a request or unmask one: the timers catch up first, so
+ * that what they did before the access meets the controller as it was.
+ */
+static u32 pic_read(void *opaque, u16 port, u8 size)
+{
+	struct platform *p = opaque;
+
+	catch_up(p);
+	return vpic_io_read(&p->pic, port, size);
+}
+
+static void pic_write(void *opaque, u16 port, u8 size, u32 value)
+{
+	struct platform *p = opaque;
+
+	catch_up(p);
+	vpic_io_write(&p->pic, port, size, value);
 }
 
 /* ---- the debug-exit port ---- */
@@ -290,12 +469,12 @@ static bool add_devices(struct platform *p, struct vm *vm)
 					   .opaque = p,
 					   .name = "IOAPIC"};
 
-	return add_ports(vm, VPIC_MASTER_PORT, VPIC_MASTER_PORT + 1,
-			 vpic_io_read, vpic_io_write, &p->pic, "pic1") &&
-	       add_ports(vm, VPIC_SLAVE_PORT, VPIC_SLAVE_PORT + 1, vpic_io_read,
-			 vpic_io_write, &p->pic, "pic2") &&
-	       add_ports(vm, VPIC_ELCR_PORT, VPIC_ELCR_PORT + 1, vpic_io_read,
-			 vpic_io_write, &p->pic, "elcr") &&
+	return add_ports(vm, VPIC_MASTER_PORT, VPIC_MASTER_PORT + 1, pic_read,
+			 pic_write, p, "pic1") &&
+	       add_ports(vm, VPIC_SLAVE_PORT, VPIC_SLAVE_PORT + 1, pic_read,
+			 pic_write, p, "pic2") &&
+	       add_ports(vm, VPIC_ELCR_PORT, VPIC_ELCR_PORT + 1, pic_read,
+			 pic_write, p, "elcr") &&
 	       add_ports(vm, VPIT_PORT, VPIT_PORT + 3, vpit_io_read,
 			 vpit_io_write, &p->pit, "pit") &&
 	       add_ports(vm, VPIT_PORT_B, VPIT_PORT_B, vpit_io_read,
@@ -310,6 +489,8 @@ static bool add_devices(struct platform *p, struct vm *vm)
 	       add_ports(vm, VI8042_COMMAND_PORT, VI8042_COMMAND_PORT,
 			 vi8042_io_read, vi8042_io_write, &p->kbc,
 			 "i8042-command") &&
+	       add_ports(vm, VI8042_PORT_A, VI8042_PORT_A, vi8042_io_read,
+			 vi8042_io_write, &p->kbc, "port-a") &&
 	       add_ports(vm, PM1_STATUS_PORT, PM1_CONTROL_PORT + 1, pm_read,
 			 pm_write, p, "acpi-pm1") &&
 	       add_ports(vm, PM_TIMER_PORT, PM_TIMER_PORT + 3, pm_timer_read,
@@ -340,8 +521,9 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 
 	memset(p, 0, sizeof(*p));
 	p->vm = vm;
-	p->tsc_base = vm_guest_tsc(vm);
-	p->ns_per_tick32 = (1000000000ull << 32) / tsc_hz();
+	p->tsc_base = device_tsc(p);
+	p->tsc_hz = tsc_hz();
+	p->lapic_tsc_adjust = vm->msr_tsc_adjust;
 	vpic_init(&p->pic);
 	vpit_init(&p->pit, isa_irq, p, clock_now, p);
 	vrtc_init(&p->rtc, 0, clock_now, p);
@@ -353,7 +535,7 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 		snformat(err, errlen, "interrupt controllers: bad setup");
 		return false;
 	}
-	vlapic_set_tsc_offset(&p->lapic, p->tsc_base);
+	vlapic_set_tsc_offset(&p->lapic, p->tsc_base + p->lapic_tsc_adjust);
 	if (!add_devices(p, vm)) {
 		snformat(err, errlen, "device ports or MMIO overlap");
 		return false;
@@ -370,38 +552,115 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 
 /* ---- timers and injection ---- */
 
-void platform_tick(struct platform *p)
+/*
+ * The earlier of two device deadlines, 0 meaning none. ~0 is a device's
+ * "never" (a time past 2^64 ns, vpit.h, vlapic.h): none too, even once
+ * guest time itself saturates there.
+ */
+static u64 earliest(u64 a, u64 b)
 {
-	u64 now = platform_now_ns(p);
-
-	vpit_tick(&p->pit, now);
-	vlapic_tick(&p->lapic, now);
-}
-
-u64 platform_advance(struct platform *p)
-{
-	if (platform_timer_due(p))
-		platform_tick(p);
-	return platform_ns_to_tsc(p, platform_next_deadline_ns(p));
-}
-
-bool platform_timer_due(const struct platform *p)
-{
-	u64 deadline = platform_next_deadline_ns(p);
-
-	return deadline && platform_now_ns(p) >= deadline;
-}
-
-u64 platform_next_deadline_ns(const struct platform *p)
-{
-	u64 a = vpit_next_deadline_ns(&p->pit);
-	u64 b = vlapic_next_deadline_ns(&p->lapic);
-
+	a = a == ~0ull ? 0 : a;
+	b = b == ~0ull ? 0 : b;
 	if (!a)
 		return b;
 	if (!b)
 		return a;
 	return MIN(a, b);
+}
+
+/* When a device timer has something to do next (platform_tick), or 0. */
+static u64 next_expiry_ns(const struct platform *p)
+{
+	return earliest(vpit_next_deadline_ns(&p->pit),
+			vlapic_next_deadline_ns(&p->lapic));
+}
+
+/*
+ * Would another pulse on ISA IRQ 0 change nothing? Both of its paths must
+ * hold a request already:
+ *  - the master 8259, edge-triggered input 0: IRR latches one request per
+ *    input until the acknowledge cycle, whatever IMR says (8259A data
+ *    sheet, "Interrupt Sequence"; vpic.c);
+ *  - IOAPIC pin 2: masked, where an edge is lost (vioapic.c), or a fixed
+ *    or lowest-priority edge entry whose vector already waits in the
+ *    local APIC's IRR, which holds one request per vector (SDM Vol. 3A
+ *    11.8.4).
+ * Anything else (a level-triggered input, NMI delivery, ...) counts as a
+ * change: the timer keeps its deadline.
+ */
+static bool irq0_pulse_absorbed(const struct platform *p)
+{
+	const struct vpic_chip *master = &p->pic.chip[0];
+	u64 rte = vioapic_entry(&p->ioapic, 2);
+	u32 mode = (u32)((rte & VIOAPIC_RTE_DELIVERY_MODE) >> 8);
+	u8 vector = (u8)(rte & VIOAPIC_RTE_VECTOR);
+
+	if ((master->elcr & 1) || !(master->irr & 1))
+		return false;
+	if (rte & VIOAPIC_RTE_MASKED)
+		return true;
+	return !(rte & VIOAPIC_RTE_LEVEL) &&
+	       (mode == VIOAPIC_DELIVERY_FIXED ||
+		mode == VIOAPIC_DELIVERY_LOWEST) &&
+	       vector >= 16 && vlapic_irr_holds(&p->lapic, vector);
+}
+
+static void tick_at(struct platform *p, u64 now_ns)
+{
+	vpit_tick(&p->pit, now_ns);
+	vlapic_tick(&p->lapic, now_ns);
+}
+
+/* Timers up to date before the controllers are asked or changed. */
+static u64 catch_up(struct platform *p)
+{
+	u64 now = platform_now_ns(p), next;
+
+	sync_lapic_tsc(p, now);
+	next = next_expiry_ns(p);
+	if (next && now >= next)
+		tick_at(p, now);
+	return now;
+}
+
+void platform_tick(struct platform *p)
+{
+	u64 now = platform_now_ns(p);
+
+	sync_lapic_tsc(p, now);
+	tick_at(p, now);
+}
+
+u64 platform_advance(struct platform *p)
+{
+	catch_up(p);
+	return platform_ns_to_tsc(p, platform_next_deadline_ns(p));
+}
+
+bool platform_timer_due(const struct platform *p)
+{
+	u64 next = next_expiry_ns(p);
+
+	return next && platform_now_ns(p) >= next;
+}
+
+/*
+ * The deadlines of the periodic timers that are held (platform.h) are
+ * left out: a PIT in mode 2 or 3 whose pulse both IRQ 0 paths would
+ * absorb, an APIC timer whose vector waits in IRR. That is what keeps a
+ * guest with interrupts off, a periodic timer running and its interrupt
+ * waiting from exiting at every period for nothing.
+ */
+u64 platform_next_deadline_ns(const struct platform *p)
+{
+	u64 pit = vpit_next_deadline_ns(&p->pit);
+	u64 lapic = vlapic_next_deadline_ns(&p->lapic);
+
+	if (pit && vpit_irq_periodic(&p->pit) && irq0_pulse_absorbed(p))
+		pit = 0;
+	if (lapic && vlapic_timer_held(&p->lapic))
+		lapic = 0;
+	return earliest(pit, lapic);
 }
 
 bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu)
@@ -428,6 +687,52 @@ int platform_take_interrupt(struct platform *p, struct vcpu *vcpu)
 	return -1;
 }
 
+/* ---- NMIs ---- */
+
+bool platform_nmi_pending(struct platform *p, struct vcpu *vcpu)
+{
+	(void)vcpu;
+	return p->nmi_pending;
+}
+
+bool platform_take_nmi(struct platform *p, struct vcpu *vcpu)
+{
+	bool was = p->nmi_pending;
+
+	(void)vcpu;
+	p->nmi_pending = false;
+	return was;
+}
+
+bool platform_nmi_may_arrive(struct platform *p, struct vcpu *vcpu)
+{
+	(void)vcpu;
+	for (u8 pin = 0; pin < VIOAPIC_PINS; pin++) {
+		u64 rte = vioapic_entry(&p->ioapic, pin);
+
+		if (!(rte & VIOAPIC_RTE_MASKED) &&
+		    ((rte & VIOAPIC_RTE_DELIVERY_MODE) >> 8) ==
+			VIOAPIC_DELIVERY_NMI)
+			return true;
+	}
+	return false;
+}
+
+/* Port 0x70 bit 7 gates the board's NMI sources, not APIC messages. */
+void platform_nmi_line_pulse(struct platform *p)
+{
+	if (vrtc_nmi_disabled(&p->rtc))
+		return;
+	if (vlapic_lint_edge(&p->lapic, 1) == VLAPIC_LINT_NMI)
+		raise_nmi(p);
+}
+
+bool platform_apic_enabled(struct platform *p, struct vcpu *vcpu)
+{
+	(void)vcpu;
+	return vlapic_get_apic_base(&p->lapic) & VLAPIC_APIC_BASE_EN;
+}
+
 bool platform_handles_msr(u32 msr)
 {
 	return vlapic_handles_msr(msr);
@@ -437,12 +742,12 @@ int platform_msr_read(struct platform *p, struct vcpu *vcpu, u32 msr,
 		      u64 *value)
 {
 	(void)vcpu;
-	return vlapic_msr_read(&p->lapic, msr, value, platform_now_ns(p));
+	return vlapic_msr_read(&p->lapic, msr, value, catch_up(p));
 }
 
 int platform_msr_write(struct platform *p, struct vcpu *vcpu, u32 msr,
 		       u64 value)
 {
 	(void)vcpu;
-	return vlapic_msr_write(&p->lapic, msr, value, platform_now_ns(p));
+	return vlapic_msr_write(&p->lapic, msr, value, catch_up(p));
 }

@@ -31,10 +31,23 @@
 struct vm;
 struct vcpu;
 
+/*
+ * A timer deadline further ahead than this many TSC ticks (about 48 years
+ * at 3 GHz) is never: platform_ns_to_tsc() gives 0 for it, and the run
+ * loop takes none further ahead (so a deadline's TSC never wraps around
+ * into the past, whatever TSC the guest set).
+ */
+#define PLATFORM_TSC_HORIZON (1ull << 62)
+
 struct platform {
 	struct vm *vm;
-	u64 tsc_base;	   /* guest TSC at guest time 0 */
-	u64 ns_per_tick32; /* guest ns per TSC tick, 32.32 fixed point */
+	/*
+	 * Guest time (core/platform.c): the guest TSC less vm->msr_tsc_adjust
+	 * (the guest's own moves of it), minus tsc_base, at tsc_hz.
+	 */
+	u64 tsc_base;
+	u64 tsc_hz;
+	u64 lapic_tsc_adjust; /* msr_tsc_adjust the local APIC last saw */
 	struct vpic pic;
 	struct vpit pit;
 	struct vrtc rtc;
@@ -42,6 +55,11 @@ struct platform {
 	struct vi8042 kbc;
 	struct vioapic ioapic;
 	struct vlapic lapic; /* of vCPU 0: guests have one vCPU for now */
+	/*
+	 * vCPU 0's NMI waiting to be injected. One at most: NMIs that
+	 * arrive while one waits are that one (SDM Vol. 3A 6.7.1).
+	 */
+	bool nmi_pending;
 	u16 pm1_status, pm1_enable, pm1_control;
 	u64 acpi_rsdp; /* guest-physical, 0 when the tables are not built */
 	bool reset_requested; /* the guest asked for a reboot */
@@ -55,7 +73,12 @@ struct platform {
  */
 bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen);
 
-/* Guest time in nanoseconds since the platform started. */
+/*
+ * Guest time in nanoseconds since the platform started: the devices'
+ * clock. It runs with the guest's TSC but does not move when the guest
+ * writes IA32_TSC or IA32_TSC_ADJUST (docs/guests.md, "The guest's
+ * clock"). Saturates at ~0.
+ */
 u64 platform_now_ns(const struct platform *p);
 
 /* Fire expired device timers, then update derived interrupt lines. */
@@ -68,17 +91,33 @@ void platform_tick(struct platform *p);
  */
 bool platform_timer_due(const struct platform *p);
 
-/* Guest time of the next device timer expiry, or 0 for none. */
+/*
+ * Guest time of the next device timer expiry the vCPU must wake or exit
+ * for, or 0 for none. A periodic timer whose interrupt is already waiting
+ * where it cannot be taken yet (IRR of the 8259 and of the local APIC
+ * hold one request per line or vector) is left out: its expiries would
+ * change nothing until the guest takes that interrupt, and it is ticked
+ * at the next exit anyway (platform_advance). ~0 is never.
+ */
 u64 platform_next_deadline_ns(const struct platform *p);
-/* The same as a guest TSC value (0 for none). */
+/*
+ * The guest TSC at which guest time reaches `ns`: the first TSC value at
+ * which platform_now_ns() >= ns (never earlier). 0 for ns = 0 and for a
+ * time more than PLATFORM_TSC_HORIZON ticks ahead (never).
+ */
 u64 platform_ns_to_tsc(const struct platform *p, u64 ns);
 
 /*
  * The run loop's one call that moves the platform on in time: fire the
  * device timers that are due (platform_tick) and return the guest TSC at
- * which the next one falls due, 0 for none. The other calls the loop makes
- * only ask the interrupt controllers (platform_interrupt_pending,
- * platform_take_interrupt) or classify an MSR (platform_handles_msr).
+ * which the vCPU must next exit for one (platform_next_deadline_ns), 0
+ * for none. Afterwards no timer is due (platform_timer_due() is false)
+ * and the TSC returned is later than the guest's TSC now: a vCPU never
+ * exits for a timer that has nothing to do. The run loop calls it again
+ * after platform_take_interrupt(), which may let a held timer go on. The
+ * other calls the loop makes only ask the interrupt controllers
+ * (platform_interrupt_pending, platform_take_interrupt) or classify an
+ * MSR (platform_handles_msr).
  */
 u64 platform_advance(struct platform *p);
 
@@ -99,6 +138,39 @@ bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu);
  * backend must too.
  */
 int platform_take_interrupt(struct platform *p, struct vcpu *vcpu);
+
+/*
+ * NMIs for `vcpu`: from its local APIC (an NMI IPI it sends itself, the
+ * ICR self and all-including-self shorthands included; LVT LINT0 / LINT1
+ * in NMI mode) and from IOAPIC entries in NMI mode. The platform keeps
+ * one waiting per vCPU (SDM Vol. 3A 6.7.1: NMIs do not queue beyond one);
+ * the run loop injects it when the guest can take it, which RFLAGS.IF
+ * does not decide.
+ *
+ * platform_nmi_pending(): one waits. platform_take_nmi(): take it for
+ * injection; false when none waited. platform_nmi_may_arrive(): one
+ * could come later without the guest doing anything, from a device
+ * through an unmasked IOAPIC entry in NMI mode (HLT with RFLAGS.IF clear
+ * waits for that rather than ending the guest).
+ */
+bool platform_nmi_pending(struct platform *p, struct vcpu *vcpu);
+bool platform_take_nmi(struct platform *p, struct vcpu *vcpu);
+bool platform_nmi_may_arrive(struct platform *p, struct vcpu *vcpu);
+
+/*
+ * The board's NMI line pulses (the chipset's NMI sources, an NMI button):
+ * unless port 0x70 bit 7 masks it, every vCPU's LINT1 sees an edge and
+ * its LVT LINT1 entry decides (vlapic_lint_edge). No device of the
+ * virtual PC drives the line yet; it is the input an operator's "NMI"
+ * command would use.
+ */
+void platform_nmi_line_pulse(struct platform *p);
+
+/*
+ * Is `vcpu`'s local APIC globally enabled (IA32_APIC_BASE.EN)? CPUID.1:
+ * EDX.APIC follows it (SDM Vol. 3A 11.4.3).
+ */
+bool platform_apic_enabled(struct platform *p, struct vcpu *vcpu);
 
 /* Local APIC MSRs (x2APIC range, IA32_APIC_BASE, TSC deadline). */
 bool platform_handles_msr(u32 msr);

@@ -17,6 +17,7 @@
 #include "arch/x86/msr.h"
 #include "arch/x86/percpu.h"
 #include "core/decode.h"
+#include "core/prefix.h"
 #include "core/lib/string.h"
 
 _Static_assert(__builtin_offsetof(struct vcpu, regs) == 0,
@@ -44,6 +45,9 @@ static const char *const exit_kind_names[EXIT_KIND_COUNT] = {
     [EXIT_INVALID_INSN] = "invalid-instruction",
     [EXIT_ENTRY_FAILED] = "entry-failed",
     [EXIT_UNKNOWN] = "unknown",
+    [EXIT_NMI_WINDOW] = "nmi-window",
+    [EXIT_TASK_SWITCH] = "task-switch",
+    [EXIT_CPU_INSN] = "cpu-insn",
 };
 
 const char *exit_kind_name(enum exit_kind kind)
@@ -73,6 +77,58 @@ static bool interrupt_waiting(struct vcpu *vcpu)
 	       platform_interrupt_pending(vcpu->vm->platform, vcpu);
 }
 
+/* ---- NMIs: the platform keeps one waiting; the loop injects it ---- */
+
+/*
+ * An NMI waits that the guest does not block (it blocks them from the
+ * delivery of one to the next IRET, SDM Vol. 3A 6.7.1). RFLAGS.IF does
+ * not mask NMIs: such an NMI wakes HLT either way.
+ */
+static bool nmi_waiting(struct vcpu *vcpu)
+{
+	return platform_nmi_pending(vcpu->vm->platform, vcpu) &&
+	       !vcpu_read(vcpu, VCPU_NMI_BLOCKED);
+}
+
+/* Take the waiting NMI into the entry request (nothing else queued). */
+static void inject_nmi(struct vcpu *vcpu)
+{
+	if (!platform_take_nmi(vcpu->vm->platform, vcpu))
+		return;
+	vcpu->entry.inject = true;
+	vcpu->entry.event = (struct vcpu_event){
+	    .type = VCPU_EVENT_NMI,
+	    .vector = X86_VECTOR_NMI,
+	};
+}
+
+/*
+ * The NMI window the last entry asked for is open: the guest can take an
+ * NMI now (no NMI blocking, no STI / MOV-SS shadow, struct vcpu_entry), so
+ * the waiting one goes in at this entry, before anything can block it
+ * again. (With RFLAGS.IF clear, core cannot tell a shadow from none
+ * without this exit: see apply_nmi.)
+ */
+static enum exit_action handle_nmi_window(struct vcpu *vcpu,
+					  struct exit_event *ev)
+{
+	(void)ev;
+	if (!vcpu->entry.inject && !vcpu_read(vcpu, VCPU_NMI_BLOCKED))
+		inject_nmi(vcpu);
+	return EXIT_ACTION_RESUME;
+}
+
+/*
+ * Has the guest TSC `now` reached `deadline`? The TSC wraps at 2^64 (a
+ * guest may set it anywhere), so the two are compared as a distance: a
+ * deadline at most 2^63 ticks ahead is ahead, anything else is past. The
+ * run loop takes no deadline more than DEADLINE_HORIZON ahead.
+ */
+static bool tsc_reached(u64 now, u64 deadline)
+{
+	return (i64)(now - deadline) >= 0;
+}
+
 /* Guest TSC of the next timer of any kind for this vCPU, or 0. */
 static u64 next_deadline(const struct vcpu *vcpu)
 {
@@ -83,7 +139,7 @@ static u64 next_deadline(const struct vcpu *vcpu)
 		return b;
 	if (!b)
 		return a;
-	return MIN(a, b);
+	return (i64)(a - b) < 0 ? a : b;
 }
 
 /*
@@ -93,29 +149,42 @@ static u64 next_deadline(const struct vcpu *vcpu)
 static void update_events(struct vcpu *vcpu)
 {
 	if (vcpu->timer_deadline &&
-	    vm_guest_tsc(vcpu->vm) >= vcpu->timer_deadline) {
+	    tsc_reached(vm_guest_tsc(vcpu->vm), vcpu->timer_deadline)) {
 		vcpu->timer_deadline = 0;
 		vcpu->intr_pending = true;
 		vcpu->pending_vector = vcpu->timer_vector;
 	}
 	/* Device timers: those due fire; when is the next one? */
 	vcpu->device_deadline = platform_advance(vcpu->vm->platform);
-	console_poll(vcpu->vm);
-	console_flush_stale(vcpu->vm);
+	/*
+	 * The console has work only from console_due on, which every full
+	 * update computes anew (apply_pending): input to poll, a partial
+	 * line to show. Guest output that starts a line is an I/O exit, so
+	 * a new due time is never missed.
+	 */
+	if (rdtsc() >= vcpu->console_due) {
+		console_poll(vcpu->vm);
+		console_flush_stale(vcpu->vm);
+	}
 }
 
 /*
- * HLT: wait until an interrupt is waiting, then complete the instruction
- * (the interrupt is injected at the next entry). With interrupts disabled,
- * or with no timer armed and no console to type into, nothing can ever
- * wake the vCPU: Veneer stops the guest and says why.
+ * HLT: wait until an interrupt or an NMI the guest does not block is
+ * waiting, then complete the instruction (it is injected at the next
+ * entry). With interrupts disabled only an NMI wakes the vCPU (SDM Vol.
+ * 2A HLT); when none can come (no IOAPIC entry routes one, or NMIs are
+ * blocked), or with no timer armed and no console to type into, nothing
+ * can ever wake it: Veneer stops the guest and says why.
  */
 static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 {
+	bool intr_off = !(vcpu_read(vcpu, VCPU_RFLAGS) & RFLAGS_IF);
+
 	(void)ev;
-	if (!(vcpu_read(vcpu, VCPU_RFLAGS) & RFLAGS_IF)) {
-		if (interrupt_waiting(vcpu))
-			return EXIT_ACTION_SKIP; /* e.g. an NMI-less wake-up */
+	if (intr_off && (interrupt_waiting(vcpu) || nmi_waiting(vcpu)))
+		return EXIT_ACTION_SKIP;
+	if (intr_off && (!platform_nmi_may_arrive(vcpu->vm->platform, vcpu) ||
+			 vcpu_read(vcpu, VCPU_NMI_BLOCKED))) {
 		vm_stop(vcpu->vm,
 			"halted with interrupts disabled at rip 0x%llx",
 			(unsigned long long)guest_rip(vcpu));
@@ -125,7 +194,8 @@ static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 	vm_clock_resume(vcpu->vm);
 	for (;;) {
 		update_events(vcpu);
-		if (interrupt_waiting(vcpu) || !vm_running(vcpu->vm)) {
+		if ((!intr_off && interrupt_waiting(vcpu)) ||
+		    nmi_waiting(vcpu) || !vm_running(vcpu->vm)) {
 			vm_clock_freeze(vcpu->vm);
 			return EXIT_ACTION_SKIP;
 		}
@@ -179,6 +249,13 @@ static enum exit_action handle_invalid_insn(struct vcpu *vcpu,
 	return EXIT_ACTION_RESUME;
 }
 
+/* The three bytes of a hypercall instruction, compared in registers. */
+static bool insn_bytes_equal(const u8 *bytes, const u8 *insn)
+{
+	return bytes[0] == insn[0] && bytes[1] == insn[1] &&
+	       bytes[2] == insn[2];
+}
+
 /*
  * Is the instruction at CS:RIP the other vendor's hypercall instruction?
  * VMCALL raises #UD on AMD-V and VMMCALL on VT-x (SDM Vol. 3C 31.3, APM
@@ -188,12 +265,12 @@ static bool insn_is_hypercall(struct vcpu *vcpu)
 {
 	static const u8 vmcall[] = X86_INSN_VMCALL;
 	static const u8 vmmcall[] = X86_INSN_VMMCALL;
-	u8 bytes[DECODE_MAX_INSN_LEN];
-	u32 got = vcpu_fetch_insn(vcpu, bytes);
+	u8 bytes[X86_INSN_HYPERCALL_LEN];
+	u32 got = vcpu_fetch_insn(vcpu, bytes, sizeof(bytes));
 
-	return got >= X86_INSN_HYPERCALL_LEN &&
-	       (memcmp(bytes, vmcall, X86_INSN_HYPERCALL_LEN) == 0 ||
-		memcmp(bytes, vmmcall, X86_INSN_HYPERCALL_LEN) == 0);
+	return got == X86_INSN_HYPERCALL_LEN &&
+	       (insn_bytes_equal(bytes, vmcall) ||
+		insn_bytes_equal(bytes, vmmcall));
 }
 
 static enum exit_action handle_unhandled(struct vcpu *vcpu,
@@ -256,14 +333,55 @@ static bool cr_write_faults(struct vcpu *vcpu, u8 cr, u64 value)
  * so Veneer checks the write as the CPU would and lets the backend apply
  * it. Other control-register exits are not expected: default-deny.
  */
+/*
+ * MOV to CRn (0F 22 /r, SDM Vol. 2B) decoded from the instruction bytes,
+ * for a backend that could not name the source register (AMD-V without
+ * decode assists): legacy prefixes, a REX prefix in 64-bit code, then the
+ * opcode; ModRM.reg is the control register, ModRM.rm the source (the mod
+ * bits are ignored, SDM Vol. 2B "MOV—Move to/from Control Registers").
+ * False when the bytes are not that instruction for `cr`.
+ */
+static bool decode_mov_to_cr(struct vcpu *vcpu, u8 cr, struct exit_event *ev)
+{
+	u8 b[DECODE_MAX_INSN_LEN];
+	u32 got = vcpu_fetch_insn(vcpu, b, sizeof(b));
+	bool long_mode = vcpu_read(vcpu, VCPU_CS_LONG);
+	u32 i = 0;
+	u8 rex = 0, modrm;
+
+	while (i < got &&
+	       (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf2 || b[i] == 0xf3 ||
+		b[i] == 0x26 || b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e ||
+		b[i] == 0x64 || b[i] == 0x65))
+		i++;
+	if (long_mode && i < got && (b[i] & 0xf0) == 0x40)
+		rex = b[i++];
+	if (i + 3 > got || b[i] != 0x0f || b[i + 1] != 0x22)
+		return false;
+	modrm = b[i + 2];
+	if ((u8)(((modrm >> 3) & 7) | ((rex & 4) << 1)) != cr)
+		return false;
+	ev->cr.gpr = (u8)((modrm & 7) | ((rex & 1) << 3));
+	ev->insn_len = i + 3;
+	return true;
+}
+
 static enum exit_action handle_cr_access(struct vcpu *vcpu,
 					 struct exit_event *ev)
 {
 	u8 cr = ev->cr.cr;
-	u64 value = vcpu->regs.gpr[ev->cr.gpr & (GPR_COUNT - 1)];
+	u64 value;
 
 	if (!ev->cr.write || (cr != 0 && cr != 4))
 		return handle_unhandled(vcpu, ev);
+	if (ev->cr.gpr >= GPR_COUNT && !decode_mov_to_cr(vcpu, cr, ev)) {
+		vm_stop(vcpu->vm,
+			"CR%u write at rip 0x%llx: not a MOV to CR%u "
+			"Veneer can decode",
+			cr, (unsigned long long)guest_rip(vcpu), cr);
+		return EXIT_ACTION_END;
+	}
+	value = vcpu->regs.gpr[ev->cr.gpr & (GPR_COUNT - 1)];
 	if (cr_write_faults(vcpu, cr, value)) {
 		vcpu_inject_gp(vcpu);
 		return EXIT_ACTION_RESUME;
@@ -330,11 +448,14 @@ static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
     [EXIT_EXTERNAL_INTR] = handle_resume,
     [EXIT_NMI] = handle_resume,
     [EXIT_INTR_WINDOW] = handle_resume,
+    [EXIT_NMI_WINDOW] = handle_nmi_window,
     [EXIT_PREEMPT_TIMER] = handle_resume,
     [EXIT_TRIPLE_FAULT] = handle_triple_fault,
     [EXIT_GPA_FAULT] = handle_gpa_fault,
     [EXIT_EXCEPTION] = handle_exception,
     [EXIT_CR_ACCESS] = handle_cr_access,
+    [EXIT_TASK_SWITCH] = handle_task_switch,
+    [EXIT_CPU_INSN] = handle_cpu_insn,
     [EXIT_INVALID_INSN] = handle_invalid_insn,
     [EXIT_ENTRY_FAILED] = handle_entry_failed,
     /* INIT, SIPI, unknown: not handled yet (the guest stops). */
@@ -372,7 +493,8 @@ static bool exit_is_quiet(const struct exit_event *ev, u64 rax)
 		return !platform_handles_msr(ev->msr.index);
 	case EXIT_MSR_WRITE:
 		return !platform_handles_msr(ev->msr.index) &&
-		       ev->msr.index != MSR_IA32_TSC;
+		       ev->msr.index != MSR_IA32_TSC &&
+		       ev->msr.index != MSR_IA32_TSC_ADJUST;
 	case EXIT_HYPERCALL:
 		return rax == HC_VERSION || rax == HC_CPU_ID;
 	default:
@@ -389,7 +511,7 @@ static bool events_due(const struct vcpu *vcpu)
 	    (vm->clock_frozen ? vm->frozen_host_tsc : now) + vm->tsc_offset;
 
 	return now >= vcpu->console_due ||
-	       (vcpu->next_deadline && guest >= vcpu->next_deadline);
+	       (vcpu->next_deadline && tsc_reached(guest, vcpu->next_deadline));
 }
 
 /*
@@ -397,6 +519,9 @@ static bool events_due(const struct vcpu *vcpu)
  * instruction completed by that entry (entry.skip) ends its STI / MOV-SS
  * shadow, so then RFLAGS.IF alone decides.
  */
+/* 2^62 TSC ticks: about 48 years at 3 GHz. */
+#define DEADLINE_HORIZON PLATFORM_TSC_HORIZON
+
 static bool can_take_interrupt(struct vcpu *vcpu)
 {
 	if (vcpu->entry.skip)
@@ -405,23 +530,53 @@ static bool can_take_interrupt(struct vcpu *vcpu)
 }
 
 /*
+ * The waiting NMI, before any external interrupt (it has the higher
+ * priority, SDM Vol. 3A 6.9), into the entry request when nothing else is
+ * queued and the guest can take it: no NMI blocking, and no STI / MOV-SS
+ * shadow (VM entry may not inject an NMI into one, SDM Vol. 3C 26.3.1.5).
+ * Core knows there is no shadow when the entry completes an instruction
+ * (skip ends it) or VCPU_INTERRUPTIBLE says so; with RFLAGS.IF clear it
+ * cannot tell, so it asks for an NMI window and the NMI goes in at its
+ * exit (handle_nmi_window), as it does when blocked. Returns whether an
+ * NMI still waits.
+ */
+static bool apply_nmi(struct vcpu *vcpu)
+{
+	struct vcpu_entry *e = &vcpu->entry;
+
+	e->nmi_window = false;
+	if (!platform_nmi_pending(vcpu->vm->platform, vcpu))
+		return false;
+	if (!e->inject && !vcpu_read(vcpu, VCPU_NMI_BLOCKED) &&
+	    (e->skip || vcpu_read(vcpu, VCPU_INTERRUPTIBLE))) {
+		inject_nmi(vcpu);
+		return false;
+	}
+	e->nmi_window = true;
+	return true;
+}
+
+/*
  * Pending work, applied at one point before every entry, into the entry
- * request: expired timers become pending interrupts; one interrupt is
- * injected when the guest can take it and no exception is queued, else
- * an interrupt window is asked for; the next deadline is computed. When
- * the last exits changed nothing and nothing is due, all of that would
- * come out the same (no interrupt waiting, no window): it is skipped.
+ * request: expired timers become pending interrupts; a waiting NMI goes
+ * first (apply_nmi); one interrupt is injected when the guest can take it
+ * and no exception or NMI is queued, else an interrupt window is asked
+ * for; the next deadline is computed. When the last exits changed
+ * nothing and nothing is due, all of that would come out the same (no
+ * interrupt or NMI waiting, no window): it is skipped.
  */
 static void apply_pending(struct vcpu *vcpu)
 {
 	struct vcpu_entry *e = &vcpu->entry;
-	bool waiting;
+	bool waiting, nmi;
 
 	if (vcpu->events_quiet && !events_due(vcpu))
 		return;
 	update_events(vcpu);
+	nmi = apply_nmi(vcpu);
 	waiting = interrupt_waiting(vcpu);
 	if (waiting && !e->inject && can_take_interrupt(vcpu)) {
+		bool from_platform = !vcpu->intr_pending;
 		int vector =
 		    vcpu->intr_pending
 			? vcpu->pending_vector
@@ -435,33 +590,36 @@ static void apply_pending(struct vcpu *vcpu)
 			    .vector = (u8)vector,
 			};
 		}
+		/*
+		 * Taking it may let a held timer go on (its IRR bit is
+		 * free again): its deadline is back (platform_advance).
+		 */
+		if (from_platform)
+			vcpu->device_deadline =
+			    platform_advance(vcpu->vm->platform);
 		waiting = interrupt_waiting(vcpu);
 	}
 	e->intr_window = waiting;
 	vcpu->next_deadline = next_deadline(vcpu);
+	/*
+	 * A deadline further ahead than DEADLINE_HORIZON is "never" (a
+	 * TSC-deadline of 2^64 - 1, say): its host TSC could wrap into the
+	 * past and end every run at once while the guest's timer never falls
+	 * due. One reached by at most as much (a timer that fell due in
+	 * the moment since update_events) ends the run at once, at the
+	 * guest's TSC now, never at a host TSC that wrapped.
+	 */
+	if (vcpu->next_deadline) {
+		u64 now = vm_guest_tsc(vcpu->vm);
+		u64 ahead = vcpu->next_deadline - now;
+
+		if (ahead == 0 || ahead >= -DEADLINE_HORIZON)
+			vcpu->next_deadline = now ? now : 1;
+		else if (ahead > DEADLINE_HORIZON)
+			vcpu->next_deadline = 0;
+	}
 	vcpu->console_due = console_next_due(vcpu->vm);
-	vcpu->events_quiet = !waiting;
-}
-
-/*
- * Host TSC at which the guest's TSC reaches `guest_deadline` (0 = none).
- * A deadline already due is "now"; one so far ahead that the host TSC
- * would wrap is "never" (~0): a guest that arms its TSC-deadline timer at
- * 2^64 - 1 must not get a host deadline in the past, which would end
- * every run at once while its own timer never falls due.
- */
-static u64 host_deadline(const struct vm *vm, u64 guest_deadline)
-{
-	u64 host_now, guest_now, ahead;
-
-	if (!guest_deadline)
-		return 0;
-	host_now = rdtsc();
-	guest_now = host_now + vm->tsc_offset;
-	if (guest_deadline <= guest_now)
-		return host_now | 1;
-	ahead = guest_deadline - guest_now;
-	return ahead > ~0ull - host_now ? ~0ull : host_now + ahead;
+	vcpu->events_quiet = !waiting && !nmi;
 }
 
 /*
@@ -476,13 +634,18 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 
 	vm_clock_resume(vm);
 	e->tsc_offset = vm->tsc_offset;
-	e->deadline = host_deadline(vm, vcpu->next_deadline);
+	/* Host TSC at which the guest's TSC reaches the deadline. */
+	e->deadline =
+	    vcpu->next_deadline ? vcpu->next_deadline - vm->tsc_offset : 0;
 	vcpu_ops->run(vcpu, e, ev);
 	vm_clock_freeze(vm);
 	vcpu->walk_valid = false;
 	e->skip = 0;
 	e->inject = false;
 }
+
+/* A power of two (the run loop masks exits_total with it). */
+#define PAUSE_EVERY_EXITS 1024
 
 enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 {
@@ -504,6 +667,15 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 		if ((u32)ev.kind < EXIT_KIND_COUNT)
 			vcpu->exits[ev.kind]++;
 		vcpu->exits_total++;
+		/*
+		 * A spin-loop hint every 1,024 exits: free on hardware, and
+		 * an emulator that runs all CPUs in turn in one thread (QEMU's
+		 * TCG with -icount) hands the turn on at a PAUSE. Without it a
+		 * vCPU that exits back to back kept the other CPUs, and the
+		 * guests on them, from running at all (issue 16).
+		 */
+		if (!(vcpu->exits_total & (PAUSE_EVERY_EXITS - 1)))
+			cpu_relax();
 		if (!exit_is_quiet(&ev, rax))
 			vcpu->events_quiet = false;
 		if (action == EXIT_ACTION_END)
@@ -514,6 +686,12 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 		}
 		if (action != EXIT_ACTION_SKIP)
 			continue;
+		/* AMD-V without NRIP save: the length from the bytes. */
+		if (ev.insn_len == 0 && !prefix_insn_len(vcpu, &ev, &action)) {
+			if (action == EXIT_ACTION_END)
+				break;
+			continue;
+		}
 		if (ev.insn_len == 0 || ev.insn_len > DECODE_MAX_INSN_LEN) {
 			vm_stop(vcpu->vm,
 				"%s exit at rip 0x%llx: instruction length "

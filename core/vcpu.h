@@ -80,6 +80,59 @@ enum vcpu_field {
 	VCPU_SFMASK,
 	VCPU_INTERRUPTIBLE, /* read-only: RFLAGS.IF=1 and no STI/MOV-SS shadow
 			     */
+	/*
+	 * The rest of the segment state (task switches, SDM Vol. 3A 7.3).
+	 * ATTR is in the VMX access-rights layout (SDM Vol. 3C 25.4.1,
+	 * Table 25-2): type 3:0, S 4, DPL 6:5, P 7, AVL 12, L 13, D/B 14,
+	 * G 15, unusable 16; the AMD-V backend converts.
+	 */
+	VCPU_ES_SELECTOR,
+	VCPU_SS_SELECTOR,
+	VCPU_DS_SELECTOR,
+	VCPU_FS_SELECTOR,
+	VCPU_GS_SELECTOR,
+	VCPU_LDTR_SELECTOR,
+	VCPU_TR_SELECTOR,
+	VCPU_LDTR_BASE,
+	VCPU_TR_BASE,
+	VCPU_ES_LIMIT,
+	VCPU_CS_LIMIT,
+	VCPU_SS_LIMIT,
+	VCPU_DS_LIMIT,
+	VCPU_FS_LIMIT,
+	VCPU_GS_LIMIT,
+	VCPU_LDTR_LIMIT,
+	VCPU_TR_LIMIT,
+	VCPU_ES_ATTR,
+	VCPU_CS_ATTR,
+	VCPU_SS_ATTR,
+	VCPU_DS_ATTR,
+	VCPU_FS_ATTR,
+	VCPU_GS_ATTR,
+	VCPU_LDTR_ATTR,
+	VCPU_TR_ATTR,
+	VCPU_GDTR_LIMIT,
+	VCPU_IDTR_LIMIT,
+	VCPU_DR6,
+	VCPU_DR7,
+	/*
+	 * 1 while the guest's NMIs are blocked: from the delivery of an NMI
+	 * to the next IRET (SDM Vol. 3A 6.7.1, APM Vol. 2 8.2.2). Writable:
+	 * a task switch or a reset sets or clears it.
+	 */
+	VCPU_NMI_BLOCKED,
+	/*
+	 * IA32_TSC_AUX (RDTSCP's ECX, RDPID), per vCPU: the backends pass
+	 * the MSR through to the guest and switch it lazily (docs/svm.md,
+	 * docs/vmx.md); core's RDMSR / WRMSR path goes through this field.
+	 */
+	VCPU_TSC_AUX,
+	/*
+	 * Read-only: the linear address of the next instruction, CS.base +
+	 * RIP, cut to 32 bits outside 64-bit code, where the CS base is
+	 * ignored (SDM Vol. 3A 3.4.4). One read for the instruction fetch.
+	 */
+	VCPU_RIP_LINEAR,
 	VCPU_FIELD_COUNT
 };
 
@@ -121,9 +174,12 @@ struct vcpu_event {
  */
 struct vcpu_entry {
 	/*
-	 * Complete the exiting instruction first: RIP += skip (wrapped to
-	 * 32 bits outside 64-bit code), and the STI / MOV-SS shadow ends.
-	 * 0: RIP stays. The one place guest RIP is advanced.
+	 * Complete the exiting instruction first, as the CPU would: RIP +=
+	 * skip (wrapped to 32 bits outside 64-bit code), the STI / MOV-SS
+	 * shadow ends, and with RFLAGS.TF set the single-step #DB follows
+	 * (DR6.BS, SDM Vol. 3A 17.3.1.4, APM Vol. 2 13.1.3.2), delivered
+	 * before any event below. 0: RIP stays. The one place guest RIP is
+	 * advanced.
 	 */
 	u32 skip;
 	/*
@@ -142,6 +198,12 @@ struct vcpu_entry {
 	 * only, and core states it again before every entry.
 	 */
 	bool intr_window;
+	/*
+	 * Exit with EXIT_NMI_WINDOW as soon as the guest can take an NMI
+	 * (not blocked by an earlier one, no STI / MOV-SS shadow). A level,
+	 * like intr_window.
+	 */
+	bool nmi_window;
 	/* Guest RDTSC reads host TSC + tsc_offset (wrapping) during the run. */
 	u64 tsc_offset;
 	/* Host TSC at which the run ends with EXIT_PREEMPT_TIMER; 0 = none. */

@@ -70,17 +70,22 @@ static const void *vm_memory(void *opaque, u64 g, u64 len)
 	return vm_gpa_to_hva(opaque, gpa(g), len);
 }
 
-/* A page walk through the guest's own paging; remembered for its page. */
+/*
+ * A page walk through the guest's own paging; remembered for its page.
+ * With paging off CR3 and CR4 play no part (guest_walk), and are not read.
+ */
 static __attribute__((noinline)) bool walk(struct vcpu *vcpu, u64 linear,
 					   u64 *gpa_out)
 {
-	const struct guest_paging paging = {
+	struct guest_paging paging = {
 	    .cr0 = vcpu_read(vcpu, VCPU_CR0),
-	    .cr3 = vcpu_read(vcpu, VCPU_CR3),
-	    .cr4 = vcpu_read(vcpu, VCPU_CR4),
 	    .efer = vcpu_read(vcpu, VCPU_EFER),
 	};
 
+	if (paging.cr0 & CR0_PG) {
+		paging.cr3 = vcpu_read(vcpu, VCPU_CR3);
+		paging.cr4 = vcpu_read(vcpu, VCPU_CR4);
+	}
 	if (guest_walk(&paging, linear, vm_memory, vcpu->vm, gpa_out) !=
 	    GUEST_WALK_OK)
 		return false;
@@ -109,70 +114,85 @@ bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out)
 }
 
 /*
- * Copy between a host buffer and guest linear [linear, linear+len), page
- * by page through the guest's page walk: an element that crosses a page
- * lands on two guest pages that need not be adjacent.
+ * Guest linear [linear, linear+len) page by page through the guest's page
+ * walk: an element that crosses a page lands on two guest pages that need
+ * not be adjacent. Returns the host bytes of the first `*chunk` bytes.
  */
-static bool copy_linear(struct vcpu *vcpu, u64 linear, u8 *buf, u32 len,
-			bool to_guest)
+static u8 *linear_chunk(struct vcpu *vcpu, u64 linear, u32 len, u32 *chunk)
 {
-	while (len) {
-		u64 g;
-		u32 chunk = (u32)MIN((u64)len, PAGE_SIZE - (linear & 0xfff));
-		u8 *p;
+	u64 g;
 
-		if (!vcpu_linear_to_gpa(vcpu, linear, &g))
-			return false;
-		p = vm_gpa_to_hva(vcpu->vm, gpa(g), chunk);
+	*chunk = (u32)MIN((u64)len, PAGE_SIZE - (linear & 0xfff));
+	if (!vcpu_linear_to_gpa(vcpu, linear, &g))
+		return NULL;
+	return vm_gpa_to_hva(vcpu->vm, gpa(g), *chunk);
+}
+
+bool vcpu_read_linear_pages(struct vcpu *vcpu, u64 linear, void *dst, u32 len)
+{
+	u8 *out = dst;
+
+	while (len) {
+		u32 chunk;
+		const u8 *p = linear_chunk(vcpu, linear, len, &chunk);
+
 		if (!p)
 			return false;
-		if (to_guest)
-			memcpy(p, buf, chunk);
-		else
-			memcpy(buf, p, chunk);
-		buf += chunk;
+		memcpy(out, p, chunk);
+		out += chunk;
 		linear += chunk;
 		len -= chunk;
 	}
 	return true;
 }
 
-bool vcpu_read_linear_pages(struct vcpu *vcpu, u64 linear, void *dst, u32 len)
-{
-	return copy_linear(vcpu, linear, dst, len, false);
-}
-
 bool vcpu_write_linear(struct vcpu *vcpu, u64 linear, const void *src, u32 len)
 {
-	return copy_linear(vcpu, linear, (u8 *)src, len, true);
+	const u8 *in = src;
+
+	while (len) {
+		u32 chunk;
+		u8 *p = linear_chunk(vcpu, linear, len, &chunk);
+
+		if (!p)
+			return false;
+		memcpy(p, in, chunk);
+		in += chunk;
+		linear += chunk;
+		len -= chunk;
+	}
+	return true;
 }
 
-u32 vcpu_fetch_insn(struct vcpu *vcpu, u8 bytes[DECODE_MAX_INSN_LEN])
+u32 vcpu_fetch_insn(struct vcpu *vcpu, u8 *bytes, u32 max)
 {
-	bool long_mode = vcpu_read(vcpu, VCPU_CS_LONG);
-	u64 linear = vcpu_read(vcpu, VCPU_RIP);
+	u64 linear = vcpu_read(vcpu, VCPU_RIP_LINEAR);
 	u32 first;
-	u64 next;
+	u64 next, g;
 
-	/* 64-bit code ignores the CS base (SDM Vol. 3A 3.4.4); elsewhere
-	 * the linear address wraps at 4 GiB. */
-	if (!long_mode)
-		linear =
-		    (vcpu_read(vcpu, VCPU_CS_BASE) + linear) & 0xffffffffull;
+	if (max > DECODE_MAX_INSN_LEN)
+		max = DECODE_MAX_INSN_LEN;
 	first = PAGE_SIZE - (u32)(linear & (PAGE_SIZE - 1));
 	/* The bytes on RIP's page in one read; those on the next page, if
-	 * the instruction may go on there, in a second that may fail. */
-	if (first > DECODE_MAX_INSN_LEN)
-		first = DECODE_MAX_INSN_LEN;
-	if (!vcpu_read_linear(vcpu, linear, bytes, first))
+	 * the instruction may go on there, in a second that may fail. The
+	 * first comes straight from the page the walk remembers. */
+	if (first > max)
+		first = max;
+	if (!vcpu_linear_to_gpa(vcpu, linear, &g))
 		return 0;
-	if (first == DECODE_MAX_INSN_LEN)
+	if (vcpu->walk_hva)
+		memcpy(bytes, vcpu->walk_hva + (linear & (PAGE_SIZE - 1)),
+		       first);
+	else if (!vcpu_read_linear_pages(vcpu, linear, bytes, first))
+		return 0;
+	if (first == max)
 		return first;
+	/* Outside 64-bit code the linear address wraps at 4 GiB (SDM Vol.
+	 * 3A 3.4.4); asked only when the instruction crosses 4 GiB. */
 	next = linear + first;
-	if (!long_mode)
+	if ((next ^ linear) >> 32 && !vcpu_read(vcpu, VCPU_CS_LONG))
 		next &= 0xffffffffull;
-	if (vcpu_read_linear(vcpu, next, bytes + first,
-			     DECODE_MAX_INSN_LEN - first))
-		return DECODE_MAX_INSN_LEN;
+	if (vcpu_read_linear(vcpu, next, bytes + first, max - first))
+		return max;
 	return first;
 }

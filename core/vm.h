@@ -66,7 +66,10 @@ struct vm {
 	u64 partial_since; /* TSC when its UART line buffer filled */
 	/* MSR state Veneer keeps for the guest (core/msr.c). */
 	u64 msr_mtrr_def_type;
-	u64 msr_tsc_aux;
+	u64 msr_amd_perf_ctl[4];     /* AMD PERF_CTL0-3, never counting */
+	u64 msr_tsc_adjust;	     /* IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3) */
+	u64 msr_misc_enable_flipped; /* IA32_MISC_ENABLE bits the guest
+					changed from their reset value */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) or NULL if not all RAM. */
@@ -114,12 +117,12 @@ static inline bool vm_running(const struct vm *vm)
 bool vcpu_linear_to_gpa(struct vcpu *vcpu, u64 linear, u64 *gpa_out);
 
 /*
- * The instruction bytes at the guest's CS:RIP, up to DECODE_MAX_INSN_LEN
- * (15): how many could be read, fewer when the rest is not mapped RAM
- * (0: none). The one instruction fetch of core (MMIO emulation, the #UD
- * hypercall check); the backends read no guest code.
+ * The instruction bytes at the guest's CS:RIP, up to `max` (at most
+ * DECODE_MAX_INSN_LEN, 15): how many could be read, fewer when the rest is
+ * not mapped RAM (0: none). The one instruction fetch of core (MMIO
+ * emulation, the #UD hypercall check); the backends read no guest code.
  */
-u32 vcpu_fetch_insn(struct vcpu *vcpu, u8 bytes[DECODE_MAX_INSN_LEN]);
+u32 vcpu_fetch_insn(struct vcpu *vcpu, u8 *bytes, u32 max);
 
 /* vcpu_read_linear() page by page, through the guest's page walk. */
 bool vcpu_read_linear_pages(struct vcpu *vcpu, u64 linear, void *dst, u32 len);

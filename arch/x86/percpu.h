@@ -30,6 +30,7 @@ struct percpu {
 	volatile u32 requests;
 	void (*volatile call_fn)(void *);
 	void *volatile call_arg;
+	volatile bool call_taken; /* the CPU has started call_fn */
 };
 
 _Static_assert(__builtin_offsetof(struct percpu, self) == 0,

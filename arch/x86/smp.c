@@ -117,6 +117,7 @@ static void __noreturn ap_entry(struct percpu *cpu)
 			cpu_relax();
 			continue;
 		}
+		__atomic_store_n(&cpu->call_taken, true, __ATOMIC_RELEASE);
 		fn(cpu->call_arg);
 		cpu->call_arg = NULL;
 		__atomic_store_n(&cpu->call_fn, NULL, __ATOMIC_RELEASE);
@@ -246,6 +247,15 @@ bool smp_call_on(u32 index, void (*fn)(void *), void *arg)
 	if (!cpu || !cpu->online || index == 0 || cpu->call_fn)
 		return false;
 	cpu->call_arg = arg;
+	cpu->call_taken = false;
 	__atomic_store_n(&cpu->call_fn, fn, __ATOMIC_RELEASE);
+	/*
+	 * Wait until the CPU has taken the call. The caller may go on to
+	 * run a guest for a long time, and an emulator that runs its CPUs
+	 * in turn (QEMU's TCG with -icount) lets the idle CPU see the call
+	 * only when the caller stops running: PAUSE hands it the turn.
+	 */
+	while (!__atomic_load_n(&cpu->call_taken, __ATOMIC_ACQUIRE))
+		cpu_relax();
 	return true;
 }

@@ -80,7 +80,11 @@ static int insert_sorted(struct mem_range *map, u32 *count, u32 max,
 	return 0;
 }
 
-/* Drops empty ranges, clamps ranges that wrap past 2^64, fixes types. */
+/*
+ * Clamps ranges that wrap past 2^64, then drops empty ones (a range at
+ * base 2^64 - 1 is empty once clamped: an end is exclusive and at most
+ * 2^64 - 1), fixes types.
+ */
 static void drop_empty_and_normalise(struct mem_range *map, u32 *count)
 {
 	u32 i = 0;
@@ -88,16 +92,16 @@ static void drop_empty_and_normalise(struct mem_range *map, u32 *count)
 	while (i < *count) {
 		struct mem_range *r = &map[i];
 
-		if (r->length == 0) {
-			remove_at(map, count, i);
-			continue;
-		}
 		if (r->length > UINT64_MAX - r->base) {
 			printk("memmap: warning: range at 0x%llx of length "
 			       "0x%llx wraps past 2^64, clipped\n",
 			       (unsigned long long)r->base,
 			       (unsigned long long)r->length);
 			r->length = UINT64_MAX - r->base;
+		}
+		if (r->length == 0) {
+			remove_at(map, count, i);
+			continue;
 		}
 		if (r->type < MEM_USABLE || r->type > MEM_BAD)
 			r->type = MEM_RESERVED;

@@ -21,6 +21,18 @@
 #define OUTPUT_PORT_RESET 0x01 /* active low: 0 resets the CPU */
 #define OUTPUT_PORT_A20	  0x02
 
+/*
+ * System control port A (PS/2): bits 7:6 the fixed-disk light and bit 3
+ * the security lock latch are kept as written (the latch stays set until
+ * a reset); bit 4, the watchdog timeout status, is read-only and 0 (no
+ * watchdog); bits 5 and 2 are reserved and read 0.
+ */
+#define PORT_A_LOCK	  0x08
+#define PORT_A_DISK_LIGHT 0xc0
+#define PORT_A_WRITABLE                                                        \
+	(PORT_A_DISK_LIGHT | PORT_A_LOCK | VI8042_PORT_A_A20 |                 \
+	 VI8042_PORT_A_RESET)
+
 enum command {
 	CMD_READ_COMMAND_BYTE = 0x20,
 	CMD_WRITE_COMMAND_BYTE = 0x60,
@@ -52,6 +64,8 @@ void vi8042_init(struct vi8042 *kbc, vi8042_reset_fn reset, void *reset_opaque,
 	kbc->status = STATUS_SYSTEM | STATUS_UNINHIBITED;
 	kbc->command_byte = CB_SYSTEM | CB_KBD_DISABLED | CB_AUX_DISABLED;
 	kbc->output_port = OUTPUT_PORT_RESET | OUTPUT_PORT_A20;
+	/* Firmware turns A20 on through port 0x92 (SeaBIOS does). */
+	kbc->port_a = VI8042_PORT_A_A20;
 	kbc->reset = reset;
 	kbc->reset_opaque = reset_opaque;
 	kbc->set_irq = set_irq;
@@ -192,10 +206,25 @@ static void write_data(struct vi8042 *kbc, u8 value)
 	}
 }
 
+/*
+ * A write to port A: a 0 -> 1 change of bit 0 resets the CPU (it must be
+ * cleared before the next one, as on the PS/2); the latch only sets.
+ */
+static void write_port_a(struct vi8042 *kbc, u8 value)
+{
+	u8 old = kbc->port_a;
+
+	kbc->port_a = (value & PORT_A_WRITABLE) | (old & PORT_A_LOCK);
+	if ((value & VI8042_PORT_A_RESET) && !(old & VI8042_PORT_A_RESET))
+		request_reset(kbc);
+}
+
 u8 vi8042_read(struct vi8042 *kbc, u16 port)
 {
 	if (port == VI8042_COMMAND_PORT)
 		return kbc->status;
+	if (port == VI8042_PORT_A)
+		return kbc->port_a;
 	if (port != VI8042_DATA_PORT)
 		return 0xff;
 	/* Reading empties the buffer; an empty read repeats the last byte. */
@@ -210,13 +239,15 @@ void vi8042_write(struct vi8042 *kbc, u16 port, u8 value)
 		write_command(kbc, value);
 	else if (port == VI8042_DATA_PORT)
 		write_data(kbc, value);
+	else if (port == VI8042_PORT_A)
+		write_port_a(kbc, value);
 }
 
 u32 vi8042_io_read(void *opaque, u16 port, u8 size)
 {
 	u32 value = vi8042_read(opaque, port);
 
-	/* The two ports are not adjacent: wider reads see nothing above. */
+	/* The ports are not adjacent: wider reads see nothing above. */
 	return size > 1 ? value | (0xffffffffu << 8) : value;
 }
 

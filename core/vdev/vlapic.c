@@ -92,6 +92,13 @@ const char *vlapic_error_name(int err)
 
 /* ---- small helpers ---- */
 
+/* now + delta, saturated: a deadline past 2^64 ns is never, not the past
+ * (a guest can set its clock near 2^64 through IA32_TSC). */
+static u64 ns_after(u64 now_ns, u64 delta_ns)
+{
+	return delta_ns > ~0ull - now_ns ? ~0ull : now_ns + delta_ns;
+}
+
 static bool hw_enabled(const struct vlapic *v)
 {
 	return v->apic_base & VLAPIC_APIC_BASE_EN;
@@ -160,6 +167,7 @@ static void reset_registers(struct vlapic *v)
 	v->timer_initial = v->timer_divide_config = 0;
 	v->timer_armed = false;
 	v->timer_deadline_ns = 0;
+	v->timer_irq_not_before_ns = 0;
 	v->tsc_deadline = 0;
 }
 
@@ -411,6 +419,31 @@ bool vlapic_accepts_extint(const struct vlapic *v)
 	       ((lint0 & LVT_DELIVERY_MODE) >> 8) == VLAPIC_DELIVERY_EXTINT;
 }
 
+enum vlapic_lint_action vlapic_lint_edge(struct vlapic *v, u8 pin)
+{
+	u32 lvt;
+
+	if (pin > 1)
+		return VLAPIC_LINT_NONE;
+	if (!hw_enabled(v))
+		return pin == 0 ? VLAPIC_LINT_EXTINT : VLAPIC_LINT_NMI;
+	lvt = v->lvt[pin == 0 ? VLAPIC_LVT_LINT0 : VLAPIC_LVT_LINT1];
+	if (lvt & LVT_MASKED)
+		return VLAPIC_LINT_NONE;
+	switch ((lvt & LVT_DELIVERY_MODE) >> 8) {
+	case VLAPIC_DELIVERY_FIXED:
+		return vlapic_accept_irq(v, (u8)(lvt & LVT_VECTOR), false)
+			   ? VLAPIC_LINT_ACCEPTED
+			   : VLAPIC_LINT_NONE;
+	case VLAPIC_DELIVERY_NMI:
+		return VLAPIC_LINT_NMI;
+	case VLAPIC_DELIVERY_EXTINT:
+		return VLAPIC_LINT_EXTINT;
+	default: /* SMI, INIT, reserved */
+		return VLAPIC_LINT_NONE;
+	}
+}
+
 /* ---- IPIs ---- */
 
 static void send_icr(struct vlapic *v)
@@ -498,42 +531,61 @@ static u32 current_count(const struct vlapic *v, u64 now_ns)
 		if (timer_mode(v) != TIMER_PERIODIC)
 			return 0;
 		/* Periods passed without a tick: find the running one. */
-		deadline +=
-		    ((now_ns - deadline) / period_ns(v) + 1) * period_ns(v);
+		deadline = ns_after(deadline,
+				    ((now_ns - deadline) / period_ns(v) + 1) *
+					period_ns(v));
 	}
-	return (u32)((deadline - now_ns + unit - 1) / unit);
+	return (u32)((deadline - now_ns) / unit +
+		     ((deadline - now_ns) % unit != 0));
 }
 
 static void timer_start(struct vlapic *v, u64 now_ns)
 {
 	v->timer_armed = v->timer_initial != 0;
-	v->timer_deadline_ns = now_ns + period_ns(v);
+	v->timer_deadline_ns = ns_after(now_ns, period_ns(v));
 }
 
-static void fire_lvt_timer(struct vlapic *v)
+/* An expiry: false when the LVT entry is masked and nothing happened. */
+static bool fire_lvt_timer(struct vlapic *v)
 {
 	u32 lvt = v->lvt[VLAPIC_LVT_TIMER];
 
 	if (lvt & LVT_MASKED)
-		return;
+		return false;
 	if ((lvt & LVT_VECTOR) < 16) {
 		raise_error(v, VLAPIC_ESR_RECEIVE_ILLEGAL_VECTOR);
-		return;
+		return true;
 	}
 	set_irr(v, (u8)(lvt & LVT_VECTOR), false);
+	return true;
 }
 
 void vlapic_tick(struct vlapic *v, u64 now_ns)
 {
+	u64 period, last;
+
 	if (!v->timer_armed || now_ns < v->timer_deadline_ns)
 		return;
 	switch (timer_mode(v)) {
 	case TIMER_PERIODIC:
-		/* Several missed periods raise one interrupt: IRR is a bit. */
-		v->timer_deadline_ns +=
-		    ((now_ns - v->timer_deadline_ns) / period_ns(v) + 1) *
-		    period_ns(v);
-		break;
+		/*
+		 * Several missed periods raise one interrupt: IRR is a bit.
+		 * `last` is the latest expiry up to now; one that comes
+		 * sooner than VLAPIC_MIN_PERIODIC_NS after the last interrupt
+		 * was raised raises none (it collapses into the next one, as
+		 * missed periods do). Counted from the tick that raised it,
+		 * not from its expiry: however late that tick came (an exit
+		 * costs time), the guest runs for most of the minimum before
+		 * the timer can make the next timer exit.
+		 */
+		period = period_ns(v);
+		last = v->timer_deadline_ns +
+		       (now_ns - v->timer_deadline_ns) / period * period;
+		v->timer_deadline_ns = ns_after(last, period);
+		if (last >= v->timer_irq_not_before_ns && fire_lvt_timer(v))
+			v->timer_irq_not_before_ns =
+			    ns_after(now_ns, VLAPIC_MIN_PERIODIC_NS);
+		return;
 	case TIMER_TSC_DEADLINE:
 		/* Expiry disarms and clears IA32_TSC_DEADLINE (11.5.4.1). */
 		v->tsc_deadline = 0;
@@ -548,9 +600,35 @@ void vlapic_tick(struct vlapic *v, u64 now_ns)
 
 u64 vlapic_next_deadline_ns(const struct vlapic *v)
 {
+	u64 deadline = v->timer_deadline_ns, period, gap, periods;
+
 	if (!v->timer_armed || (v->lvt[VLAPIC_LVT_TIMER] & LVT_MASKED))
 		return 0;
-	return v->timer_deadline_ns ? v->timer_deadline_ns : 1;
+	/* Periodic: the first expiry that may raise an interrupt (tick). */
+	if (timer_mode(v) == TIMER_PERIODIC &&
+	    v->timer_irq_not_before_ns > deadline) {
+		period = period_ns(v);
+		gap = v->timer_irq_not_before_ns - deadline;
+		periods = gap / period + (gap % period != 0);
+		deadline = periods > (~0ull - deadline) / period
+			       ? ~0ull
+			       : deadline + periods * period;
+	}
+	return deadline ? deadline : 1;
+}
+
+bool vlapic_timer_held(const struct vlapic *v)
+{
+	u32 lvt = v->lvt[VLAPIC_LVT_TIMER];
+
+	return v->timer_armed && timer_mode(v) == TIMER_PERIODIC &&
+	       !(lvt & LVT_MASKED) && (lvt & LVT_VECTOR) >= 16 &&
+	       bit_test(v->irr, (u8)(lvt & LVT_VECTOR));
+}
+
+bool vlapic_irr_holds(const struct vlapic *v, u8 vector)
+{
+	return bit_test(v->irr, vector);
 }
 
 /* Guest TSC at guest time now_ns: offset + floor(now_ns * hz / 1e9). */
@@ -573,20 +651,37 @@ static u64 tsc_ticks_to_ns(const struct vlapic *v, u64 ticks)
 	return whole * NS_PER_S + (rest * NS_PER_S + v->tsc_hz - 1) / v->tsc_hz;
 }
 
+/*
+ * Arm the TSC-deadline timer for the TSC to reach `value` (not 0): the
+ * expiry in guest time from the TSC now. The comparison is the CPU's, of
+ * two unsigned numbers (SDM 11.5.4.1): a value at or below the TSC fires
+ * at once, whatever made the TSC pass it.
+ */
+static void arm_tsc_deadline(struct vlapic *v, u64 value, u64 now_ns)
+{
+	u64 now_tsc = guest_tsc(v, now_ns);
+	u64 wait = value > now_tsc ? tsc_ticks_to_ns(v, value - now_tsc) : 0;
+
+	v->timer_deadline_ns = ns_after(now_ns, wait);
+	vlapic_tick(v, now_ns); /* a deadline in the past fires at once */
+}
+
 static void write_tsc_deadline(struct vlapic *v, u64 value, u64 now_ns)
 {
-	u64 now_tsc = guest_tsc(v, now_ns), wait;
-
 	/* Ignored outside TSC-deadline mode (SDM 11.5.4.1). */
 	if (!hw_enabled(v) || timer_mode(v) != TIMER_TSC_DEADLINE)
 		return;
 	v->tsc_deadline = value;
 	v->timer_armed = value != 0;
-	if (!value)
-		return;
-	wait = value > now_tsc ? tsc_ticks_to_ns(v, value - now_tsc) : 0;
-	v->timer_deadline_ns = wait > ~0ull - now_ns ? ~0ull : now_ns + wait;
-	vlapic_tick(v, now_ns); /* a deadline in the past fires at once */
+	if (value)
+		arm_tsc_deadline(v, value, now_ns);
+}
+
+void vlapic_move_tsc(struct vlapic *v, u64 tsc_offset, u64 now_ns)
+{
+	v->tsc_offset = tsc_offset;
+	if (v->timer_armed && timer_mode(v) == TIMER_TSC_DEADLINE)
+		arm_tsc_deadline(v, v->tsc_deadline, now_ns);
 }
 
 static void write_lvt_timer(struct vlapic *v, u32 value)
@@ -609,7 +704,8 @@ static void write_divide(struct vlapic *v, u32 value, u64 now_ns)
 	v->timer_divide_config = value & DIVIDE_WRITABLE;
 	/* A running count goes on from where it is, at the new rate. */
 	if (v->timer_armed && timer_mode(v) != TIMER_TSC_DEADLINE)
-		v->timer_deadline_ns = now_ns + (u64)left * count_ns(v);
+		v->timer_deadline_ns =
+		    ns_after(now_ns, (u64)left * count_ns(v));
 }
 
 /* ---- register file ---- */

@@ -56,6 +56,14 @@
  */
 #define VLAPIC_TIMER_HZ 1000000000ull
 
+/*
+ * A periodic timer raises its interrupt at most once per 500 us of guest
+ * time: expiries sooner than that after the last one that did collapse
+ * into the next. The current-count register keeps the programmed rate.
+ * Why, and why 500 us: docs/devices.md, "Timer".
+ */
+#define VLAPIC_MIN_PERIODIC_NS 500000ull
+
 /* ICR / LVT delivery modes (SDM Vol. 3A 11.6.1, Figure 11-12). */
 #define VLAPIC_DELIVERY_FIXED	0
 #define VLAPIC_DELIVERY_LOWEST	1
@@ -152,6 +160,7 @@ struct vlapic {
 	/* Timer state: armed means an expiry at timer_deadline_ns is due. */
 	bool timer_armed;
 	u64 timer_deadline_ns;
+	u64 timer_irq_not_before_ns; /* periodic: VLAPIC_MIN_PERIODIC_NS */
 	u64 tsc_deadline; /* IA32_TSC_DEADLINE as written, 0 = disarmed */
 	u64 tsc_hz, tsc_offset;
 	u8 phys_addr_bits;
@@ -179,8 +188,12 @@ void vlapic_init_signal(struct vlapic *v);
 /*
  * The guest TSC the TSC-deadline timer compares against is
  * tsc_offset + now_ns * tsc_hz / 1e9 (rounded down, wrapping). Default 0.
+ * vlapic_move_tsc(): the guest moved its TSC (IA32_TSC, IA32_TSC_ADJUST)
+ * at now_ns; an armed TSC-deadline timer is re-armed against the new TSC
+ * and fires at once if the TSC is now at or past IA32_TSC_DEADLINE.
  */
 void vlapic_set_tsc_offset(struct vlapic *v, u64 tsc_offset);
+void vlapic_move_tsc(struct vlapic *v, u64 tsc_offset, u64 now_ns);
 
 /*
  * IA32_APIC_BASE (SDM Vol. 3A 11.4.4). A write returns 0, or
@@ -253,13 +266,44 @@ bool vlapic_match_dest(const struct vlapic *v, u32 dest, bool logical);
 bool vlapic_accepts_extint(const struct vlapic *v);
 
 /*
+ * What an edge on a local interrupt pin did (vlapic_lint_edge).
+ */
+enum vlapic_lint_action {
+	VLAPIC_LINT_NONE,     /* masked, or a mode that is not emulated */
+	VLAPIC_LINT_ACCEPTED, /* fixed: the LVT vector is now in IRR */
+	VLAPIC_LINT_NMI,      /* the caller delivers an NMI to this CPU */
+	VLAPIC_LINT_EXTINT,   /* the 8259's INTR: the caller's ExtINT path */
+};
+
+/*
+ * An edge on LINT0 (pin 0) or LINT1 (pin 1), handled as its LVT entry
+ * says (SDM Vol. 3A 11.5.1): masked -> NONE; fixed -> the vector is
+ * accepted as vlapic_accept_irq() would (vectors 0-15 are refused with
+ * ESR bit 6, which gives NONE); NMI -> NMI, the vector ignored and the
+ * trigger always edge; ExtINT -> EXTINT; SMI, INIT and the reserved modes
+ * -> NONE (not emulated). A globally disabled APIC passes the pins
+ * straight to the CPU, as a processor without an APIC has them (11.4.3):
+ * LINT0 is INTR (EXTINT), LINT1 is NMI. Other pins: NONE.
+ */
+enum vlapic_lint_action vlapic_lint_edge(struct vlapic *v, u8 pin);
+
+/*
  * Timer: vlapic_tick() raises the LVT timer vector for each expiry up to
- * now_ns (unless masked; missed periods collapse into one) and reloads
- * periodic timers. Register accesses tick first on their own.
- * vlapic_next_deadline_ns() is the guest time of the next expiry that
- * raises an interrupt, or 0 for none.
+ * now_ns (unless masked; missed periods collapse into one, and so do
+ * periodic expiries within VLAPIC_MIN_PERIODIC_NS of the last that raised
+ * one) and reloads periodic timers. Register accesses tick first on their
+ * own. vlapic_next_deadline_ns() is the guest time of the next expiry that
+ * raises an interrupt, or 0 for none; ~0 is never (past 2^64 ns); after
+ * vlapic_tick(now) it is 0, ~0 or later than now.
+ *
+ * vlapic_timer_held(): the timer is periodic and its vector already waits
+ * in IRR, so its next expiry would change nothing the guest can see (IRR
+ * holds one request per vector, SDM 11.8.4): nobody needs to be woken for
+ * it until the vector is taken. vlapic_irr_holds(): vector waits in IRR.
  */
 void vlapic_tick(struct vlapic *v, u64 now_ns);
 u64 vlapic_next_deadline_ns(const struct vlapic *v);
+bool vlapic_timer_held(const struct vlapic *v);
+bool vlapic_irr_holds(const struct vlapic *v, u8 vector);
 
 #endif /* VENEER_CORE_VDEV_VLAPIC_H */

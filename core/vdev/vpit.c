@@ -34,11 +34,24 @@ static u64 ns_to_ticks(u64 ns)
 	       (ns % NS_PER_SEC) * VPIT_HZ / NS_PER_SEC;
 }
 
-/* The fewest nanoseconds in which `ticks` clocks have happened. */
+/*
+ * The fewest nanoseconds in which `ticks` clocks have happened; ~0 when
+ * that is past 2^64 ns (never, not a time that wrapped into the past).
+ */
 static u64 ticks_to_ns(u64 ticks)
 {
-	return (ticks / VPIT_HZ) * NS_PER_SEC +
-	       ((ticks % VPIT_HZ) * NS_PER_SEC + VPIT_HZ - 1) / VPIT_HZ;
+	u64 whole = ticks / VPIT_HZ;
+	u64 part = ((ticks % VPIT_HZ) * NS_PER_SEC + VPIT_HZ - 1) / VPIT_HZ;
+
+	if (whole > (~0ull - part) / NS_PER_SEC)
+		return ~0ull;
+	return whole * NS_PER_SEC + part;
+}
+
+/* now + delta, saturated at ~0 (never). */
+static u64 ns_after(u64 now_ns, u64 delta_ns)
+{
+	return delta_ns > ~0ull - now_ns ? ~0ull : now_ns + delta_ns;
 }
 
 static u64 clocks(const struct vpit_channel *c, u64 now_ns)
@@ -135,6 +148,35 @@ static u64 rising_edges(const struct vpit_channel *c, u64 now_ns)
 	return k - 1 > c->reload ? 1 : 0; /* modes 4, 5: end of the strobe */
 }
 
+/*
+ * When rising edge number `edge` (from 1) of the current run of a periodic
+ * channel happens: OUT rises as the count reloads, at clock edge * reload
+ * + 1 (output()).
+ */
+static u64 edge_ns(const struct vpit_channel *c, u64 edge)
+{
+	u64 k = edge * c->reload + 1;
+
+	if (k <= c->ticks_before)
+		return c->start_ns;
+	return ns_after(c->start_ns, ticks_to_ns(k - c->ticks_before));
+}
+
+/*
+ * The first edge of the current run of a periodic channel that IRQ 0 will
+ * pulse for: after the last one it pulsed for, and not earlier than
+ * VPIT_MIN_IRQ_PERIOD_NS after that pulse (irq_not_before_ns). The edges
+ * in between collapse into it, as edges do that a late tick finds.
+ */
+static u64 next_edge(const struct vpit_channel *c)
+{
+	u64 edge = c->edges_reported + 1;
+
+	if (c->irq_not_before_ns > c->start_ns)
+		edge = MAX(edge, rising_edges(c, c->irq_not_before_ns - 1) + 1);
+	return edge;
+}
+
 static void sync_irq(struct vpit *pit, u64 now_ns)
 {
 	struct vpit_channel *c = &pit->ch[0];
@@ -155,11 +197,18 @@ static void sync_irq(struct vpit *pit, u64 now_ns)
 		c->irq_level = false;
 	}
 	edges = rising_edges(c, now_ns);
-	if (edges > c->edges_reported) {
-		pit->set_irq(pit->irq_opaque, VPIT_IRQ, true);
-		pit->set_irq(pit->irq_opaque, VPIT_IRQ, false);
-		c->edges_reported = edges;
-	}
+	if (edges < (periodic(c) ? next_edge(c) : c->edges_reported + 1))
+		return;
+	pit->set_irq(pit->irq_opaque, VPIT_IRQ, true);
+	pit->set_irq(pit->irq_opaque, VPIT_IRQ, false);
+	c->edges_reported = edges;
+	/*
+	 * Counted from the pulse, not from the edge it stands for: however
+	 * late this tick came (an exit costs time), the guest runs for most
+	 * of the minimum before the PIT can make the next timer exit.
+	 */
+	if (periodic(c))
+		c->irq_not_before_ns = ns_after(now_ns, VPIT_MIN_IRQ_PERIOD_NS);
 }
 
 void vpit_tick(struct vpit *pit, u64 now_ns)
@@ -167,16 +216,16 @@ void vpit_tick(struct vpit *pit, u64 now_ns)
 	sync_irq(pit, now_ns);
 }
 
-u64 vpit_next_deadline_ns(const struct vpit *pit)
+/* When channel 0's line would change next by the count alone, or 0. */
+static u64 next_change_ns(const struct vpit_channel *c)
 {
-	const struct vpit_channel *c = &pit->ch[0];
 	u64 k; /* the clock count at which the line changes next */
 
 	if (!c->counting || !c->running)
 		return 0;
 	if (periodic(c))
-		k = (c->edges_reported + 1) * c->reload + 1;
-	else if (c->mode == 0 || c->mode == 1)
+		return MAX(edge_ns(c, next_edge(c)), 1); /* 0 means none */
+	if (c->mode == 0 || c->mode == 1)
 		k = c->irq_level ? 0 : c->reload + 1;
 	else
 		k = c->edges_reported ? 0 : c->reload + 2;
@@ -185,7 +234,20 @@ u64 vpit_next_deadline_ns(const struct vpit *pit)
 	/* Paused clocks (mode 0 gating) are already in ticks_before. */
 	if (k <= c->ticks_before)
 		return MAX(c->start_ns, 1); /* already due; 0 means none */
-	return c->start_ns + ticks_to_ns(k - c->ticks_before);
+	/* Saturated: a deadline past 2^64 ns is never, not the past. */
+	return ns_after(c->start_ns, ticks_to_ns(k - c->ticks_before));
+}
+
+u64 vpit_next_deadline_ns(const struct vpit *pit)
+{
+	return next_change_ns(&pit->ch[0]);
+}
+
+bool vpit_irq_periodic(const struct vpit *pit)
+{
+	const struct vpit_channel *c = &pit->ch[0];
+
+	return c->counting && c->running && periodic(c);
 }
 
 void vpit_init(struct vpit *pit, isa_irq_fn set_irq, void *irq_opaque,

@@ -28,6 +28,14 @@
 #define VPIT_PORT_B_SPKR   0x02
 #define VPIT_PORT_B_REFRSH 0x10
 #define VPIT_PORT_B_OUT2   0x20
+/*
+ * In the periodic modes (2, 3) channel 0 pulses IRQ 0 at most once per
+ * 500 us (2 kHz) of guest time: the edges in between collapse into the
+ * next pulse. The counter itself keeps VPIT_HZ (a guest reading it sees
+ * the count it programmed). Why, and why 500 us: docs/devices-legacy.md,
+ * "8254 PIT".
+ */
+#define VPIT_MIN_IRQ_PERIOD_NS 500000
 
 struct vpit_channel {
 	u8 mode;	  /* 0-5 as it behaves (6 and 7 become 2 and 3) */
@@ -47,8 +55,9 @@ struct vpit_channel {
 	u16 latched_count;
 	u8 latched_status;
 	/* Channel 0 only: what has been told to the interrupt line. */
-	u64 edges_reported; /* rising edges of this run already pulsed */
-	bool irq_level;	    /* for modes 0/1, whose output is a level */
+	u64 edges_reported;    /* rising edges of this run already pulsed */
+	bool irq_level;	       /* for modes 0/1, whose output is a level */
+	u64 irq_not_before_ns; /* modes 2/3: the next pulse's earliest time */
 };
 
 struct vpit {
@@ -76,15 +85,24 @@ void vpit_write(struct vpit *pit, u16 port, u8 value, u64 now_ns);
  * Brings IRQ 0 up to date with the time: one pulse (high, then low) if
  * channel 0 in a periodic mode passed one or more periods since the last
  * report (late calls collapse missed periods into one, as an edge latch
- * would), or the new level in mode 0/1.
+ * would; a pulse waits until VPIT_MIN_IRQ_PERIOD_NS after the last one),
+ * or the new level in mode 0/1.
  */
 void vpit_tick(struct vpit *pit, u64 now_ns);
 
 /*
  * Guest time at which vpit_tick() has something to report next, or 0 when
- * channel 0 will not change its interrupt line by itself.
+ * channel 0 will not change its interrupt line by itself. ~0 is never (a
+ * time past 2^64 ns); after vpit_tick(now) it is 0, ~0 or later than now.
  */
 u64 vpit_next_deadline_ns(const struct vpit *pit);
+
+/*
+ * Channel 0 counts in a periodic mode (2 or 3): IRQ 0 will pulse again and
+ * again by itself. (The platform leaves out the deadline of a pulse that
+ * could change nothing, core/platform.c.)
+ */
+bool vpit_irq_periodic(const struct vpit *pit);
 
 /* The value channel `channel` would show if latched now (for tests/debug). */
 u16 vpit_counter_value(const struct vpit *pit, u8 channel, u64 now_ns);

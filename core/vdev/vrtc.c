@@ -180,15 +180,26 @@ static bool held(const struct vrtc *rtc)
 	return rtc->reg_b & REG_B_SET;
 }
 
+/*
+ * The last second the clock shows, 9999-12-31 23:59:59: the century
+ * register has two digits, so a year past VRTC_LAST_YEAR could not be
+ * shown (it would read 0xa0 in BCD). The clock stops there.
+ */
+static u64 last_second(void)
+{
+	return days_before_year(VRTC_LAST_YEAR + 1) * SECS_PER_DAY - 1;
+}
+
 u64 vrtc_unix_time(const struct vrtc *rtc, u64 now_ns)
 {
 	i64 t;
 
 	if (held(rtc))
-		return from_calendar(
-		    decode_registers(rtc, rtc->held, rtc->held_century));
+		return MIN(from_calendar(decode_registers(rtc, rtc->held,
+							  rtc->held_century)),
+			   last_second());
 	t = (i64)(rtc->base_epoch_s + now_ns / NS_PER_SEC) + rtc->offset_s;
-	return t < 0 ? 0 : (u64)t;
+	return t < 0 ? 0 : MIN((u64)t, last_second());
 }
 
 /* Moves the running clock so that it shows `unix_time` now. */

@@ -28,7 +28,10 @@
 #define VRTC_CENTURY_INDEX   0x32   /* named by the FADT's CENTURY field */
 #define VRTC_UIP_NS	     244000 /* UIP leads the update by 244 us */
 #define VRTC_NMI_DISABLE_BIT 0x80
-/* Time of day is kept for these years (the century register's range). */
+/*
+ * Time of day is kept for these years (the century register's range): the
+ * clock stops at VRTC_LAST_YEAR-12-31 23:59:59.
+ */
 #define VRTC_FIRST_YEAR 1970
 #define VRTC_LAST_YEAR	9999
 
@@ -68,7 +71,8 @@ void vrtc_write(struct vrtc *rtc, u16 port, u8 value, u64 now_ns);
 /* Whether the guest has set port 0x70 bit 7 (the core may gate NMIs). */
 bool vrtc_nmi_disabled(const struct vrtc *rtc);
 
-/* The Unix time the clock shows at now_ns (whole seconds). */
+/* The Unix time the clock shows at now_ns (whole seconds, at most the
+ * last second of VRTC_LAST_YEAR). */
 u64 vrtc_unix_time(const struct vrtc *rtc, u64 now_ns);
 
 /*

@@ -8,6 +8,20 @@ GUEST_OUT := $(BUILD)/guests
 # 32-bit multiboot ELF guests, one source file each: tests/guests/NAME.c.
 GUESTS_32 := hello cpuid pio msr hlt hypercall ram outside exceptions \
              triplefault spin forge
+# The seeded hostile guest (chaos.c; docs/testing.md, "The chaos guest").
+GUESTS_32 += chaos
+# Issue 16 items 4, 5-6, 11, 12: NMIs, the APIC disabled, port 0x92, sleep.
+GUESTS_32 += nmi apicoff porta acpisleep
+# Issue 16 items 2, 3, 10 (vendor side): TSC_AUX, single steps, CR4.
+GUESTS_32 += tscaux singlestep cr4rsvd
+# Issue 16 items 1, 8, 9 (MSRs), 7 (task switches), 13 (argv[0]).
+GUESTS_32 += msrfid taskgate argv0
+# The guest clock across exits (issue 16, item 14).
+GUESTS_32 += tscsteady
+# Prefixes on instructions Veneer completes (issue 10: AMD-V, no decode assists).
+GUESTS_32 += prefixes
+# INVD, WBINVD, MONITOR, MWAIT as the guest's CPU runs them (issue 10).
+GUESTS_32 += cpuinsn
 # 64-bit (ELF64, switches itself to long mode): tests/guests/NAME.c.
 GUESTS_64 := long64
 

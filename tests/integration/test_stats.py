@@ -13,10 +13,10 @@ grow from one report to the next.
 amd   = QEMU TCG (multi-threaded, no -icount): two spin guests side by side
         (one line per guest per report); the run is stopped after two
         reports, so the test takes the same time however fast exits get.
-        Not -icount: there QEMU runs the three vCPUs round-robin in one
-        thread, and a vCPU that exits back to back starves the others after
-        the first report (seen with builds before and after the exit-path
-        work alike).
+        Not -icount: there QEMU runs the three vCPUs in turn in one thread,
+        so the reports would come at the pace of one host thread shared
+        three ways (that every guest still progresses there is
+        test_progress.py's).
 intel = Bochs: one spin guest runs to its end (about 4,000 exits per
         emulated second there: 40,000 exits leave room for reports even if
         exits get several times cheaper), so the last report can be

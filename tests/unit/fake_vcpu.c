@@ -164,6 +164,11 @@ static u64 fake_read(struct vcpu *vcpu, enum vcpu_field field)
 
 	assert_in_range(field, 0, VCPU_FIELD_COUNT - 1);
 	be->field_reads[field]++;
+	if (field == VCPU_RIP_LINEAR) /* derived, as the backends do */
+		return be->field[VCPU_CS_LONG]
+			   ? be->field[VCPU_RIP]
+			   : (be->field[VCPU_CS_BASE] + be->field[VCPU_RIP]) &
+				 0xffffffffull;
 	return be->field[field];
 }
 
@@ -172,8 +177,8 @@ static void fake_write(struct vcpu *vcpu, enum vcpu_field field, u64 value)
 	struct fake_backend *be = backend(vcpu);
 
 	assert_in_range(field, 0, VCPU_FIELD_COUNT - 1);
-	if (field == VCPU_INTERRUPTIBLE)
-		fail_msg("core wrote the read-only VCPU_INTERRUPTIBLE");
+	if (field == VCPU_INTERRUPTIBLE || field == VCPU_RIP_LINEAR)
+		fail_msg("core wrote read-only field %d", (int)field);
 	be->field_writes[field]++;
 	be->field[field] = value;
 }

@@ -13,6 +13,7 @@
 #include "tests/unit/fake_vcpu.h"
 #include "core/handlers.h"
 #include "core/hypercall.h"
+#include "core/platform.h"
 #include "arch/x86/cpu.h"
 
 /* The bits the filter must take away (core/cpuid.c, SDM Vol. 2A CPUID). */
@@ -33,12 +34,29 @@
 	(BIT(2) | BIT(3) | BIT(8) | BIT(22) | BIT(23) | BIT(24) | BIT(25))
 #define XSAVE_LEGACY_SIZE 576
 
+#define L1_EDX_APIC  BIT(9)
+#define EXT_EDX_APIC BIT(9)
+
 static struct fake_guest guest;
+
+/* ---- the platform: only whether the local APIC is enabled ---- */
+
+static struct platform platform;
+static bool apic_enabled;
+
+bool platform_apic_enabled(struct platform *p, struct vcpu *vcpu)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	return apic_enabled;
+}
 
 static int setup(void **state)
 {
 	(void)state;
 	fake_guest_init(&guest, 0);
+	guest.vm.platform = &platform;
+	apic_enabled = true;
 	return 0;
 }
 
@@ -133,6 +151,32 @@ static void test_leaf1_follows_the_vcpu(void **state)
 	assert_int_equal(r.ebx >> 24, 3);
 }
 
+/*
+ * CPUID.1:EDX.APIC, and AMD's alias in CPUID.80000001H:EDX[9], follow
+ * IA32_APIC_BASE.EN: clear while the guest's APIC is globally disabled
+ * (SDM Vol. 3A 11.4.3), the host's value again once it is enabled.
+ */
+static void test_apic_bit_follows_apic_base_enable(void **state)
+{
+	struct cpuid_regs host1 = cpuid(1);
+	struct cpuid_regs host_ext = cpuid(CPUID_LEAF_EXT_FEATURES);
+	struct cpuid_regs r;
+
+	(void)state;
+	apic_enabled = false;
+	r = guest_cpuid(1, 0);
+	assert_int_equal(r.edx & L1_EDX_APIC, 0);
+	assert_int_equal(r.edx,
+			 host1.edx & ~(u32)(L1_EDX_HIDDEN | L1_EDX_APIC));
+	r = guest_cpuid(CPUID_LEAF_EXT_FEATURES, 0);
+	assert_int_equal(r.edx, host_ext.edx & ~(u32)EXT_EDX_APIC);
+	apic_enabled = true;
+	r = guest_cpuid(1, 0);
+	assert_int_equal(r.edx & L1_EDX_APIC, host1.edx & L1_EDX_APIC);
+	r = guest_cpuid(CPUID_LEAF_EXT_FEATURES, 0);
+	assert_int_equal(r.edx, host_ext.edx);
+}
+
 static void test_power_and_perfmon_leaves(void **state)
 {
 	struct cpuid_regs r;
@@ -172,7 +216,9 @@ static void test_extended_leaves(void **state)
 	r = guest_cpuid(CPUID_LEAF_EXT_FEATURES, 0);
 	assert_int_equal(r.eax, host.eax);
 	assert_int_equal(r.ebx, host.ebx);
-	assert_int_equal(r.ecx, host.ecx & ~(u32)CPUID_EXT_FEATURES_ECX_SVM);
+	/* SVM and MONITORX (bit 29, intercepted and #UD) are hidden. */
+	assert_int_equal(
+	    r.ecx, host.ecx & ~((u32)CPUID_EXT_FEATURES_ECX_SVM | BIT(29)));
 	assert_int_equal(r.edx, host.edx);
 	r = guest_cpuid(CPUID_LEAF_SVM, 0);
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
@@ -302,6 +348,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_leaf1_filter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_leaf1_follows_the_vcpu, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_apic_bit_follows_apic_base_enable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_power_and_perfmon_leaves,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_leaf7_filter, setup, teardown),

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "core/elf_spec.h"
+#include "core/guestcfg.h"
 #include "core/linux.h"
 #include "core/load.h"
 #include "core/mbguest.h"
@@ -161,6 +162,9 @@ static struct guest_image image_of(const struct boot_module *mod,
 {
 	struct guest_image gi = {.mod = mod};
 
+	/* Declared as "/boot/NAME ... -- CMDLINE" (core/guestcfg.h). */
+	str_copy(gi.cfg.path, "/boot/", sizeof(gi.cfg.path));
+	memcpy(gi.cfg.path + 6, name, strlen(name) + 1);
 	str_copy(gi.cfg.name, name, sizeof(gi.cfg.name));
 	str_copy(gi.cfg.cmdline, cmdline, sizeof(gi.cfg.cmdline));
 	gi.cfg.mem = RAM_SIZE;
@@ -248,10 +252,65 @@ static void test_multiboot_guest(void **state)
 	gi.modules[0] = &mod;
 	str_copy(gi.module_cfgs[0].cmdline, "module of a",
 		 sizeof(gi.module_cfgs[0].cmdline));
+	str_copy(gi.module_cfgs[0].path, "boot/data.bin",
+		 sizeof(gi.module_cfgs[0].path));
 	gi.module_count = 1;
 	assert_true(guest_load(&gi, &guest_a, &st, err, sizeof(err)));
-	expect_multiboot_guest(ram_a, &st, "guest a's command line",
-			       "module of a", 0xA1);
+	/* The path first, then the arguments (docs/guests.md). */
+	expect_multiboot_guest(ram_a, &st, "/boot/a guest a's command line",
+			       "boot/data.bin module of a", 0xA1);
+}
+
+/* Loads the guest the module strings declare: the kernel (a multiboot
+ * ELF) and one module. */
+static void load_declared(const char *kernel_decl, const char *module_decl,
+			  struct vcpu_start_state *st)
+{
+	static struct elf_kernel kernel;
+	static u8 data[16];
+	static struct boot_module k, mod;
+	static struct guest_image gi;
+	char err[200];
+
+	build_elf(&kernel, 0x100000, 0xA1);
+	memset(data, 0xA1, sizeof(data));
+	k = module_of(&kernel, sizeof(kernel));
+	mod = module_of(data, sizeof(data));
+	memset(&gi, 0, sizeof(gi));
+	gi.mod = &k;
+	assert_int_equal(guestcfg_parse(kernel_decl, &gi.cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(
+	    guestcfg_parse(module_decl, &gi.module_cfgs[0], err, sizeof(err)),
+	    0);
+	gi.modules[0] = &mod;
+	gi.module_count = 1;
+	memset(ram_a, 0, sizeof(ram_a));
+	assert_true(guest_load(&gi, &guest_a, st, err, sizeof(err)));
+}
+
+/*
+ * Issue 16 item 13: a kernel takes argv[0] from the first word of its
+ * command line, as QEMU -kernel and GRUB Legacy give it; the arguments
+ * after "--" follow, none lost.
+ */
+static void test_command_line_starts_with_the_path(void **state)
+{
+	struct vcpu_start_state st;
+
+	(void)state;
+	load_declared("/boot/argv0.elf name=k mem=16M -- one two=2",
+		      "/boot/initrd.img for=k -- initrd", &st);
+	expect_multiboot_guest(ram_a, &st, "/boot/argv0.elf one two=2",
+			       "/boot/initrd.img initrd", 0xA1);
+	/* Nothing after "--": the path alone, no trailing space. */
+	load_declared("boot/argv0.elf", "boot/m.bin for=k", &st);
+	expect_multiboot_guest(ram_a, &st, "boot/argv0.elf", "boot/m.bin",
+			       0xA1);
+	/* A declaration without a path (a hand-written grub.cfg): the
+	 * guest's name stands in for it; a module keeps its arguments. */
+	load_declared("name=k -- one", "for=k -- initrd", &st);
+	expect_multiboot_guest(ram_a, &st, "k one", "initrd", 0xA1);
 }
 
 /*
@@ -292,10 +351,10 @@ static void test_two_multiboot_guests_at_once(void **state)
 	assert_true(guest_load(&a, &guest_a, &st, err, sizeof(err)));
 	assert_null(cut_in); /* b's load did run in the middle */
 	assert_true(b_load.ok);
-	expect_multiboot_guest(ram_a, &st, "root=/dev/a secret=alpha",
+	expect_multiboot_guest(ram_a, &st, "/boot/a root=/dev/a secret=alpha",
 			       "a's module", 0xA1);
-	expect_multiboot_guest(ram_b, &b_load.st, "b", "the module of guest b",
-			       0xB2);
+	expect_multiboot_guest(ram_b, &b_load.st, "/boot/b b",
+			       "the module of guest b", 0xB2);
 	/* Neither guest's RAM holds the other's strings. */
 	assert_null(memmem(ram_b, RAM_SIZE, "alpha", 5));
 	assert_null(memmem(ram_a, RAM_SIZE, "guest b", 7));
@@ -334,6 +393,7 @@ static void test_linux_guest(void **state)
 	k = module_of(kernel, sizeof(kernel));
 	gi = image_of(&k, "lin", "console=ttyS0", GUEST_FORMAT_ELF);
 	assert_true(guest_load(&gi, &guest_a, &st, err, sizeof(err)));
+	/* The Linux boot protocol's command line has no path in it. */
 	expect_linux_guest(ram_a, &st, MiB(2), "console=ttyS0");
 	assert_string_equal(host_printk_text(),
 			    "veneer: guest lin: Linux (no version), boot "
@@ -449,9 +509,13 @@ static void test_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_multiboot_guest), T(test_two_multiboot_guests_at_once),
-	    T(test_linux_guest),     T(test_two_linux_guests_at_once),
-	    T(test_raw_guest),	     T(test_refusals),
+	    T(test_multiboot_guest),
+	    T(test_two_multiboot_guests_at_once),
+	    T(test_linux_guest),
+	    T(test_two_linux_guests_at_once),
+	    T(test_raw_guest),
+	    T(test_refusals),
+	    T(test_command_line_starts_with_the_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

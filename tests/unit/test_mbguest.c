@@ -132,8 +132,8 @@ static void expect_unused_fields_zero(const struct mb1_info *info)
 }
 
 static const struct mbguest_module two_modules[] = {
-    {0x200000, 0x212345, "initrd.img root=/dev/ram0"},
-    {0x300000, 0x300800, "config"},
+    {0x200000, 0x212345, "initrd.img root=/dev/ram0", NULL},
+    {0x300000, 0x300800, "config", NULL},
 };
 
 static struct mbguest_params params(void)
@@ -210,7 +210,8 @@ static void test_no_cmdline_no_modules(void **state)
 static void test_empty_cmdline_and_module_string(void **state)
 {
 	(void)state;
-	const struct mbguest_module nameless[] = {{0x200000, 0x200000, NULL}};
+	const struct mbguest_module nameless[] = {
+	    {0x200000, 0x200000, NULL, NULL}};
 	struct mbguest_params p = params();
 	struct mbguest_result out;
 	struct mb1_info info;
@@ -227,6 +228,60 @@ static void test_empty_cmdline_and_module_string(void **state)
 	assert_int_equal(m.mod_start, 0x200000);
 	assert_int_equal(m.mod_end, 0x200000);
 	assert_string_equal(string_at(m.string), "");
+}
+
+/*
+ * The path first, as QEMU -kernel / -initrd and GRUB Legacy give it: a
+ * kernel takes argv[0] from the first word (core/mbguest.h).
+ */
+static void test_path_is_the_first_word(void **state)
+{
+	(void)state;
+	const struct mbguest_module mods[] = {
+	    {0x200000, 0x201000, "root=/dev/ram0", "/boot/initrd.img"},
+	    {0x300000, 0x300800, "", "/boot/config"},
+	    {0x400000, 0x400800, NULL, "/boot/none"},
+	    {0x500000, 0x500800, "no path", NULL},
+	    {0x600000, 0x600800, "empty path", ""},
+	};
+	static const char *const want[] = {"/boot/initrd.img root=/dev/ram0",
+					   "/boot/config", "/boot/none",
+					   "no path", "empty path"};
+	struct mbguest_params p = params();
+	struct mbguest_result out;
+	struct mb1_info info;
+
+	p.cmdline_path = "/boot/kernel.elf";
+	p.modules = mods;
+	p.module_count = ARRAY_SIZE(mods);
+	assert_int_equal(build(&p, &out), 0);
+	info = info_at(out.info_gpa);
+	expect_in_area(&out, info.cmdline);
+	assert_string_equal(string_at(info.cmdline),
+			    "/boot/kernel.elf console=ttyS0 quiet");
+	for (unsigned i = 0; i < ARRAY_SIZE(mods); i++) {
+		struct mb1_module m;
+
+		memcpy(&m, at_gpa(info.mods_addr + i * sizeof(m), sizeof(m)),
+		       sizeof(m));
+		expect_in_area(&out, m.string);
+		assert_string_equal(string_at(m.string), want[i]);
+	}
+	/* 120 info + 96 mmap + 5 * 16 modules; the strings with their NULs:
+	 * 37 (padded from 248 + 0 to the cmdline at 8-aligned 296), 7,
+	 * 32 + 13 + 11 + 8 + 11. */
+	assert_int_equal(out.size, 296 + 37 + 7 + 32 + 13 + 11 + 8 + 11);
+
+	/* Only a path: the command line is the path alone. */
+	p.cmdline = NULL;
+	assert_int_equal(build(&p, &out), 0);
+	info = info_at(out.info_gpa);
+	assert_true(info.flags & MB1_INFO_CMDLINE);
+	assert_string_equal(string_at(info.cmdline), "/boot/kernel.elf");
+	p.cmdline = "";
+	assert_int_equal(build(&p, &out), 0);
+	info = info_at(out.info_gpa);
+	assert_string_equal(string_at(info.cmdline), "/boot/kernel.elf");
 }
 
 /* Above 4 GiB of RAM the mmap's 64-bit fields carry the size. */
@@ -303,17 +358,17 @@ static void test_bad_modules(void **state)
 
 	p.modules = m;
 	p.module_count = 1;
-	m[0] = (struct mbguest_module){0x300000, 0x2FF000, "backwards"};
+	m[0] = (struct mbguest_module){0x300000, 0x2FF000, "backwards", NULL};
 	expect_refusal(&p, "module 0 ends at 0x2ff000 before it starts at "
 			   "0x300000");
-	m[0] = (struct mbguest_module){MiB(511), MiB(513), "big"};
+	m[0] = (struct mbguest_module){MiB(511), MiB(513), "big", NULL};
 	expect_refusal(&p, "module 0 [0x1ff00000,0x20100000) is not in guest "
 			   "RAM below 4 GiB (RAM 0x0-0x20000000)");
 	p.ram_size = GiB(8);
-	m[0] = (struct mbguest_module){GiB(4) - KiB(4), GiB(4), "high"};
+	m[0] = (struct mbguest_module){GiB(4) - KiB(4), GiB(4), "high", NULL};
 	expect_refusal(&p, "module 0 [0xfffff000,0x100000000) is not in guest "
 			   "RAM below 4 GiB (RAM 0x0-0x200000000)");
-	m[0] = (struct mbguest_module){0x8000, 0x9001, "onto the info"};
+	m[0] = (struct mbguest_module){0x8000, 0x9001, "onto the info", NULL};
 	expect_refusal(&p, "module 0 [0x8000,0x9001) overlaps the multiboot "
 			   "info area [0x9000,0xa000)");
 	p.modules = NULL;
@@ -341,6 +396,7 @@ int main(void)
 	    cmocka_unit_test(test_every_field),
 	    cmocka_unit_test(test_no_cmdline_no_modules),
 	    cmocka_unit_test(test_empty_cmdline_and_module_string),
+	    cmocka_unit_test(test_path_is_the_first_word),
 	    cmocka_unit_test(test_large_ram),
 	    cmocka_unit_test(test_area_too_small),
 	    cmocka_unit_test(test_bad_area),

@@ -143,6 +143,31 @@ static void test_wrapping_range_is_clipped(void **state)
 	assert_non_null(strstr(host_printk_text(), "wraps past 2^64"));
 }
 
+/*
+ * A range at base 2^64 - 1 is empty once clipped (an end is exclusive and
+ * at most 2^64 - 1): it goes, as every empty range does (the fuzz input
+ * tests/fuzz/corpus/multiboot/memmap-empty-range-at-top found it kept).
+ * memmap_reserve() clips and drops the same way.
+ */
+static void test_range_at_the_top_is_dropped(void **state)
+{
+	struct mem_range map[4] = {
+	    R(0x100000, 0x100000, MEM_USABLE),
+	    R(UINT64_MAX, 0x1000, MEM_RESERVED),
+	    R(UINT64_MAX, 0, MEM_USABLE),
+	};
+	u32 n = 3;
+
+	(void)state;
+	assert_int_equal(memmap_sanitize(map, &n, 4), 0);
+	assert_int_equal(n, 1);
+	assert_range(&map[0], 0x100000, 0x200000, MEM_USABLE);
+	assert_int_equal(
+	    memmap_reserve(map, &n, 4, UINT64_MAX, 1, MEM_RESERVED), 0);
+	assert_int_equal(n, 1);
+	assert_range(&map[0], 0x100000, 0x200000, MEM_USABLE);
+}
+
 static void test_sanitize_overflow(void **state)
 {
 	/* Three ranges inside one usable: needs 7 entries, only 5 fit. */
@@ -309,6 +334,7 @@ int main(void)
 	    T(test_same_type_overlap_merges),
 	    T(test_usable_shrinks_to_pages),
 	    T(test_wrapping_range_is_clipped),
+	    T(test_range_at_the_top_is_dropped),
 	    T(test_sanitize_overflow),
 	    T(test_reserve),
 	    T(test_reserve_errors),

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "tests/unit/fake_vcpu.h"
+#include "core/guestcpu.h"
 #include "core/handlers.h"
 #include "core/platform.h"
 #include "arch/x86/cpu.h"
@@ -22,6 +23,26 @@
 #define MSR_AMD_INT_PENDING_MSG 0xc0010055
 
 static struct fake_guest guest;
+
+/*
+ * The CPU the guest sees (core/guestcpu.c reads the host's CPUID): each
+ * test picks one. The default is an Intel-like CPU with every optional
+ * feature the MSRs look at.
+ */
+static struct guestcpu_facts cpu;
+
+void guestcpu_facts(struct guestcpu_facts *f)
+{
+	*f = cpu;
+}
+
+static const struct guestcpu_facts intel_cpu = {.amd = false,
+						.max_basic_leaf = 0x16,
+						.tsc_adjust = true,
+						.xtpr = true,
+						.nx = true};
+static const struct guestcpu_facts amd_cpu = {
+    .amd = true, .max_basic_leaf = 0xd, .tsc_adjust = false, .nx = true};
 
 /* ---- the platform's MSRs: a stand-in (core/platform.c links the LAPIC) */
 
@@ -72,6 +93,7 @@ static int setup(void **state)
 	guest.vm.platform = fake_platform;  /* only compared, never used */
 	guest.vm.msr_mtrr_def_type = 0xc06; /* as core/guest.c sets it */
 	memset(&plat, 0, sizeof(plat));
+	cpu = intel_cpu;
 	return 0;
 }
 
@@ -208,17 +230,210 @@ static void test_fixed_values(void **state)
 	(void)state;
 	assert_int_equal(rdmsr_ok(MSR_IA32_BIOS_SIGN_ID), 0);
 	assert_int_equal(rdmsr_ok(MSR_IA32_MCG_STATUS), 0);
-	assert_int_equal(rdmsr_ok(MSR_IA32_TSC_ADJUST), 0);
 	assert_int_equal(rdmsr_ok(MSR_AMD_INT_PENDING_MSG), 0);
-	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE), 1); /* fast strings */
 	/* Writes accepted and dropped. */
 	wrmsr_ok(MSR_IA32_BIOS_SIGN_ID, 0x1234567800000000ull);
 	wrmsr_ok(MSR_IA32_MCG_STATUS, 0);
-	wrmsr_ok(MSR_IA32_TSC_ADJUST, 5);
-	wrmsr_ok(MSR_IA32_MISC_ENABLE, 0);
 	assert_int_equal(rdmsr_ok(MSR_IA32_BIOS_SIGN_ID), 0);
-	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE), 1);
 	assert_no_field_written();
+}
+
+/* ---- IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3) */
+
+static void test_tsc_adjust_moves_the_tsc(void **state)
+{
+	u64 start;
+
+	(void)state;
+	/* The clock is frozen (fake_vcpu.h): the TSC moves only by writes. */
+	start = rdmsr_ok(MSR_IA32_TSC);
+	assert_int_equal(rdmsr_ok(MSR_IA32_TSC_ADJUST), 0);
+	wrmsr_ok(MSR_IA32_TSC_ADJUST, 1000);
+	assert_int_equal(rdmsr_ok(MSR_IA32_TSC_ADJUST), 1000);
+	assert_int_equal(rdmsr_ok(MSR_IA32_TSC), start + 1000);
+	/* Back by the difference: a signed value, below zero. */
+	wrmsr_ok(MSR_IA32_TSC_ADJUST, (u64)-500);
+	assert_int_equal(rdmsr_ok(MSR_IA32_TSC_ADJUST), (u64)-500);
+	assert_int_equal(rdmsr_ok(MSR_IA32_TSC), start - 500);
+	assert_int_equal(guest.vm.msr_tsc_adjust, (u64)-500);
+	assert_no_field_written();
+}
+
+static void test_tsc_write_moves_tsc_adjust(void **state)
+{
+	u64 start;
+
+	(void)state;
+	start = rdmsr_ok(MSR_IA32_TSC);
+	wrmsr_ok(MSR_IA32_TSC, start + 0x10000);
+	assert_int_equal(rdmsr_ok(MSR_IA32_TSC_ADJUST), 0x10000);
+	wrmsr_ok(MSR_IA32_TSC, start - 0x30);
+	assert_int_equal(rdmsr_ok(MSR_IA32_TSC_ADJUST), (u64)-0x30);
+	assert_int_equal(rdmsr_ok(MSR_IA32_TSC), start - 0x30);
+	/* And undone through TSC_ADJUST: the TSC is where it began. */
+	wrmsr_ok(MSR_IA32_TSC_ADJUST, 0);
+	assert_int_equal(rdmsr_ok(MSR_IA32_TSC), start);
+}
+
+/* The clock runs on between the read and the write it makes. */
+static void test_tsc_adjust_with_a_running_clock(void **state)
+{
+	u64 before, after;
+
+	(void)state;
+	guest.vm.clock_frozen = false;
+	fake_host_tsc_step = 7;
+	before = rdmsr_ok(MSR_IA32_TSC);
+	wrmsr_ok(MSR_IA32_TSC_ADJUST, 1u << 20);
+	after = rdmsr_ok(MSR_IA32_TSC);
+	/* Moved by 2^20 plus the few steps the reads took, never less. */
+	assert_true(after - before >= (1u << 20));
+	assert_true(after - before < (1u << 20) + 64);
+}
+
+static void test_tsc_adjust_needs_the_cpuid_bit(void **state)
+{
+	(void)state;
+	cpu.tsc_adjust = false;
+	assert_rdmsr_gp(MSR_IA32_TSC_ADJUST);
+	assert_wrmsr_gp(MSR_IA32_TSC_ADJUST, 0);
+	/* IA32_TSC itself still works. */
+	wrmsr_ok(MSR_IA32_TSC, 5);
+	assert_int_equal(rdmsr_ok(MSR_IA32_TSC), 5);
+}
+
+/* ---- IA32_MISC_ENABLE (SDM Vol. 4 Table 2-2) */
+
+static void test_misc_enable_power_on(void **state)
+{
+	(void)state;
+	/* Fast strings, automatic thermal control, BTS and PEBS unavailable,
+	 * no performance monitoring. */
+	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE), 0x1809);
+}
+
+static void test_misc_enable_keeps_writable_bits(void **state)
+{
+	(void)state;
+	/* Read-modify-write as kernels do: clear fast strings, set xTPR
+	 * disable and limit CPUID. */
+	wrmsr_ok(MSR_IA32_MISC_ENABLE, 0x1809 & ~1ull);
+	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE), 0x1808);
+	wrmsr_ok(MSR_IA32_MISC_ENABLE, 0x1808 | BIT(22) | BIT(23));
+	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE),
+			 0x1808 | BIT(22) | BIT(23));
+	wrmsr_ok(MSR_IA32_MISC_ENABLE, 0x1801);
+	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE), 0x1801);
+	/* Read-only bits keep their value whatever is written. */
+	wrmsr_ok(MSR_IA32_MISC_ENABLE, BIT(7) | 1);
+	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE), 0x1801);
+	wrmsr_ok(MSR_IA32_MISC_ENABLE, 0);
+	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE), 0x1800);
+}
+
+static void test_misc_enable_reserved_bits_give_gp(void **state)
+{
+	static const u64 reserved[] = {
+	    BIT(1),  BIT(2),  BIT(6),  BIT(8),	BIT(13), BIT(16), BIT(17),
+	    BIT(18), BIT(19), BIT(24), BIT(33), BIT(35), BIT(63)};
+
+	(void)state;
+	for (u32 i = 0; i < ARRAY_SIZE(reserved); i++)
+		assert_wrmsr_gp(MSR_IA32_MISC_ENABLE, 0x1809 | reserved[i]);
+	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE), 0x1809);
+	/* Bits that exist only with their CPUID feature. */
+	cpu.xtpr = false;
+	cpu.nx = false;
+	cpu.max_basic_leaf = 2;
+	assert_wrmsr_gp(MSR_IA32_MISC_ENABLE, 0x1809 | BIT(22));
+	assert_wrmsr_gp(MSR_IA32_MISC_ENABLE, 0x1809 | BIT(23));
+	assert_wrmsr_gp(MSR_IA32_MISC_ENABLE, 0x1809 | BIT(34));
+	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE), 0x1809);
+}
+
+/* XD disable takes NX away: EFER.NXE is then reserved, and it cannot be
+ * set under a guest whose EFER.NXE is on. */
+static void test_misc_enable_xd_disable(void **state)
+{
+	(void)state;
+	fake_guest_flat32(&guest);
+	wrmsr_ok(MSR_IA32_MISC_ENABLE, 0x1809 | BIT(34));
+	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE), 0x1809 | BIT(34));
+	assert_wrmsr_gp(MSR_EFER, EFER_NXE);
+	wrmsr_ok(MSR_EFER, EFER_SCE);
+	wrmsr_ok(MSR_IA32_MISC_ENABLE, 0x1809);
+	wrmsr_ok(MSR_EFER, EFER_SCE | EFER_NXE);
+	assert_int_equal(fake_get(&guest, VCPU_EFER), EFER_SCE | EFER_NXE);
+	assert_wrmsr_gp(MSR_IA32_MISC_ENABLE, 0x1809 | BIT(34));
+	assert_int_equal(rdmsr_ok(MSR_IA32_MISC_ENABLE), 0x1809);
+}
+
+/* AMD CPUs have no IA32_MISC_ENABLE. */
+static void test_misc_enable_not_on_amd(void **state)
+{
+	(void)state;
+	cpu = amd_cpu;
+	assert_rdmsr_gp(MSR_IA32_MISC_ENABLE);
+	assert_wrmsr_gp(MSR_IA32_MISC_ENABLE, 0x1809);
+	assert_wrmsr_gp(MSR_IA32_MISC_ENABLE, 0);
+}
+
+/* ---- AMD's legacy performance counters (APM Vol. 2 13.2.1) */
+
+#define AMD_PERF_CTL0 0xc0010000
+#define AMD_PERF_CTR0 0xc0010004
+
+static void test_amd_perf_counters_never_count(void **state)
+{
+	(void)state;
+	cpu = amd_cpu;
+	for (u32 i = 0; i < 4; i++) {
+		/* EN | INT | OS | USR, event 0x76 (cycles), counter mask 1,
+		 * event select high nibble and host-only. */
+		u64 ctl = BIT(22) | BIT(20) | BIT(17) | BIT(16) | 0x76 |
+			  (1ull << 24) | (0xfull << 32) | BIT(41) | i;
+
+		assert_int_equal(rdmsr_ok(AMD_PERF_CTL0 + i), 0);
+		assert_int_equal(rdmsr_ok(AMD_PERF_CTR0 + i), 0);
+		wrmsr_ok(AMD_PERF_CTL0 + i, ctl);
+		wrmsr_ok(AMD_PERF_CTR0 + i, 0xabcd);
+		assert_int_equal(rdmsr_ok(AMD_PERF_CTL0 + i), ctl);
+		/* A counter that never counts: always 0. */
+		assert_int_equal(rdmsr_ok(AMD_PERF_CTR0 + i), 0);
+		wrmsr_ok(AMD_PERF_CTR0 + i, 0xffffffffffffull);
+		assert_int_equal(rdmsr_ok(AMD_PERF_CTR0 + i), 0);
+	}
+	/* Each CTL is its own. */
+	wrmsr_ok(AMD_PERF_CTL0 + 2, 0x4300c0);
+	assert_int_equal(rdmsr_ok(AMD_PERF_CTL0 + 2), 0x4300c0);
+	assert_int_equal(rdmsr_ok(AMD_PERF_CTL0 + 1) & 0xff, 0x77);
+	assert_no_field_written();
+}
+
+static void test_amd_perf_ctl_reserved_bits_give_gp(void **state)
+{
+	static const u64 reserved[] = {BIT(19), BIT(21), BIT(36),
+				       BIT(39), BIT(42), BIT(63)};
+
+	(void)state;
+	cpu = amd_cpu;
+	wrmsr_ok(AMD_PERF_CTL0, 0x76);
+	for (u32 i = 0; i < ARRAY_SIZE(reserved); i++)
+		assert_wrmsr_gp(AMD_PERF_CTL0 + 3, 0x76 | reserved[i]);
+	assert_int_equal(rdmsr_ok(AMD_PERF_CTL0 + 3), 0);
+	/* The neighbours of the range are not counters. */
+	assert_rdmsr_gp(AMD_PERF_CTL0 - 1);
+	assert_rdmsr_gp(AMD_PERF_CTR0 + 4);
+}
+
+/* Intel CPUs have none of them: #GP, as hardware gives. */
+static void test_amd_perf_counters_not_on_intel(void **state)
+{
+	(void)state;
+	for (u32 i = 0; i < 8; i++) {
+		assert_rdmsr_gp(AMD_PERF_CTL0 + i);
+		assert_wrmsr_gp(AMD_PERF_CTL0 + i, 0);
+	}
 }
 
 static void test_state_msrs_reach_the_backend(void **state)
@@ -386,6 +601,30 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_read_only_msrs_give_gp_on_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fixed_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tsc_adjust_moves_the_tsc,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tsc_write_moves_tsc_adjust,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_tsc_adjust_with_a_running_clock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tsc_adjust_needs_the_cpuid_bit,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_misc_enable_power_on, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_misc_enable_keeps_writable_bits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_misc_enable_reserved_bits_give_gp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_misc_enable_xd_disable, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_misc_enable_not_on_amd, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_amd_perf_counters_never_count,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_amd_perf_ctl_reserved_bits_give_gp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_amd_perf_counters_not_on_intel,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_state_msrs_reach_the_backend,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_efer, setup, teardown),

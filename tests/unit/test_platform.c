@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for core/platform.c, the wiring of the virtual PC: what vector
- * platform_take_interrupt() hands the core (issue 10, bug 1), and the
- * debug-exit port. The vm functions platform.c calls are stubs here; guest
- * time is a counter the tests move (1 tick = 1 ns).
+ * platform_take_interrupt() hands the core (issue 10, bug 1), the NMIs the
+ * APICs produce, the local APIC page while the APIC is off, ACPI sleep
+ * requests, port 0x92 and the debug-exit port; guest time and timer
+ * deadlines: the guest TSC a deadline becomes, TSC writes, timers whose
+ * interrupt is already waiting (issue 10, the chaos guest's livelocks).
+ * The vm functions platform.c calls are stubs here; the guest TSC is a
+ * counter the tests move (1 tick = 1 ns unless a test sets tsc_hz).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -20,8 +25,9 @@
 
 /* ---- stubs for what the platform calls outside core/vdev ---- */
 
-static u64 guest_tsc;
-static u32 exit_calls, exit_code;
+static u64 guest_tsc, hz = TSC_HZ;
+static u32 exit_calls, exit_code, stop_calls;
+static char stop_reason[200];
 
 u64 vm_guest_tsc(const struct vm *vm)
 {
@@ -44,9 +50,20 @@ void vm_exit(struct vm *vm, u32 code)
 	exit_code = code;
 }
 
+void vm_stop(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)vm;
+	stop_calls++;
+	va_start(ap, fmt);
+	vsnprintf(stop_reason, sizeof(stop_reason), fmt, ap);
+	va_end(ap);
+}
+
 u64 tsc_hz(void)
 {
-	return TSC_HZ;
+	return hz;
 }
 
 u64 tsc_from_us(u64 us)
@@ -78,7 +95,9 @@ static int setup(void **state)
 	vm.platform = &platform;
 	vuart_init(&vm.uart, NULL, NULL);
 	guest_tsc = 1000;
-	exit_calls = exit_code = 0;
+	hz = TSC_HZ;
+	exit_calls = exit_code = stop_calls = 0;
+	stop_reason[0] = 0;
 	assert_true(platform_init(&platform, &vm, err, sizeof(err)));
 	return 0;
 }
@@ -293,6 +312,234 @@ static void test_random_programming_gives_valid_vectors(void **state)
 	assert_true(taken > 0);
 }
 
+/* ---- NMIs (SDM Vol. 3A 6.7.1, 11.6.1) ---- */
+
+#define ICR_LOW	    0x300
+#define ICR_HIGH    0x310
+#define ICR_NMI	    0x400
+#define ICR_SELF    (1u << 18)
+#define ICR_ALL	    (2u << 18)
+#define ICR_ALL_BUT (3u << 18)
+#define RTE_NMI	    0x400
+#define RTE_MASKED  0x10000
+#define LVT_LINT1   0x360
+#define APIC_BASE_ON                                                           \
+	(VLAPIC_DEFAULT_MMIO_BASE | VLAPIC_APIC_BASE_BSP | VLAPIC_APIC_BASE_EN)
+#define APIC_BASE_OFF (VLAPIC_DEFAULT_MMIO_BASE | VLAPIC_APIC_BASE_BSP)
+
+static bool take_nmi(void)
+{
+	return platform_take_nmi(&platform, NULL);
+}
+
+/*
+ * An NMI IPI the vCPU sends itself arrives, by destination or by the self
+ * and all-including-self shorthands; all-excluding-self and another APIC's
+ * ID do not reach it. NMIs do not queue: two before the first is taken
+ * are one.
+ */
+static void test_nmi_ipi_to_self(void **state)
+{
+	(void)state;
+	lapic_write(0xf0, 0x1ff);
+	assert_false(platform_nmi_pending(&platform, NULL));
+	lapic_write(ICR_HIGH, 0); /* APIC ID 0: ours */
+	lapic_write(ICR_LOW, ICR_NMI);
+	assert_true(platform_nmi_pending(&platform, NULL));
+	/* No vector in IRR: the NMI is not an interrupt. */
+	assert_false(platform_interrupt_pending(&platform, NULL));
+	assert_true(take_nmi());
+	assert_false(take_nmi());
+	lapic_write(ICR_LOW, ICR_NMI | ICR_SELF);
+	assert_true(take_nmi());
+	lapic_write(ICR_LOW, ICR_NMI | ICR_ALL);
+	assert_true(take_nmi());
+	lapic_write(ICR_LOW, ICR_NMI | ICR_ALL_BUT);
+	assert_false(take_nmi());
+	lapic_write(ICR_HIGH, 5u << 24);
+	lapic_write(ICR_LOW, ICR_NMI);
+	assert_false(take_nmi());
+	/* Two NMIs before one is taken: one. */
+	lapic_write(ICR_LOW, ICR_NMI | ICR_SELF);
+	lapic_write(ICR_LOW, ICR_NMI | ICR_SELF);
+	assert_true(take_nmi());
+	assert_false(take_nmi());
+	/* x2APIC: the 64-bit ICR, destination 0. */
+	assert_int_equal(
+	    platform_msr_write(&platform, NULL, VLAPIC_MSR_APIC_BASE,
+			       APIC_BASE_ON | VLAPIC_APIC_BASE_EXTD),
+	    0);
+	assert_int_equal(platform_msr_write(&platform, NULL, 0x830, ICR_NMI),
+			 0);
+	assert_true(take_nmi());
+}
+
+/*
+ * An IOAPIC entry in NMI mode sends an NMI for each edge on its pin, to an
+ * APIC it names, software-disabled or not (SDM Vol. 3A 11.4.7.2), but not
+ * to a globally disabled one. platform_nmi_may_arrive() sees the route.
+ */
+static void test_nmi_from_ioapic(void **state)
+{
+	(void)state;
+	assert_false(platform_nmi_may_arrive(&platform, NULL));
+	ioapic_route(4, RTE_NMI | RTE_MASKED);
+	assert_false(platform_nmi_may_arrive(&platform, NULL));
+	uart_irq();
+	assert_false(take_nmi());
+	ioapic_route(4, RTE_NMI); /* SVR still at its power-on 0xFF */
+	assert_true(platform_nmi_may_arrive(&platform, NULL));
+	uart_irq();
+	assert_true(platform_nmi_pending(&platform, NULL));
+	assert_false(platform_interrupt_pending(&platform, NULL));
+	assert_true(take_nmi());
+	uart_irq();
+	assert_true(take_nmi());
+	assert_int_equal(platform_msr_write(&platform, NULL,
+					    VLAPIC_MSR_APIC_BASE,
+					    APIC_BASE_OFF),
+			 0);
+	uart_irq();
+	assert_false(take_nmi());
+}
+
+/*
+ * The board's NMI line reaches LINT1: an NMI in NMI mode, nothing while
+ * masked or while port 0x70 bit 7 disables NMIs; with the APIC globally
+ * disabled LINT1 is the CPU's NMI pin.
+ */
+static void test_nmi_line_through_lint1(void **state)
+{
+	(void)state;
+	platform_nmi_line_pulse(&platform); /* LINT1 masked at power-on */
+	assert_false(take_nmi());
+	lapic_write(0xf0, 0x1ff);
+	lapic_write(LVT_LINT1, 0x400);
+	platform_nmi_line_pulse(&platform);
+	assert_true(take_nmi());
+	iobus_write(&vm.io, 0x70, 1, 0x80); /* NMI disable */
+	platform_nmi_line_pulse(&platform);
+	assert_false(take_nmi());
+	iobus_write(&vm.io, 0x70, 1, 0x00);
+	lapic_write(LVT_LINT1, 0x41); /* fixed: an interrupt, no NMI */
+	platform_nmi_line_pulse(&platform);
+	assert_false(take_nmi());
+	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x41);
+	assert_int_equal(platform_msr_write(&platform, NULL,
+					    VLAPIC_MSR_APIC_BASE,
+					    APIC_BASE_OFF),
+			 0);
+	platform_nmi_line_pulse(&platform);
+	assert_true(take_nmi());
+}
+
+/* ---- the local APIC page while the APIC is off ---- */
+
+static u64 lapic_read_raw(u32 offset, u8 size, int *rc)
+{
+	const struct mmio_region *r = region(VLAPIC_DEFAULT_MMIO_BASE);
+	u64 value = 0x1234;
+
+	*rc = r->read(r->opaque, NULL, offset, size, &value);
+	return value;
+}
+
+/*
+ * With IA32_APIC_BASE.EN clear the page is the bus's: reads give all ones
+ * and writes are dropped, never refused (#GP); the same in x2APIC mode
+ * (SDM Vol. 3A 11.4.3, 11.12.1). platform_apic_enabled() follows EN.
+ */
+static void test_lapic_page_while_disabled(void **state)
+{
+	const struct mmio_region *r = region(VLAPIC_DEFAULT_MMIO_BASE);
+	int rc;
+
+	(void)state;
+	assert_true(platform_apic_enabled(&platform, NULL));
+	assert_int_equal(platform_msr_write(&platform, NULL,
+					    VLAPIC_MSR_APIC_BASE,
+					    APIC_BASE_OFF),
+			 0);
+	assert_false(platform_apic_enabled(&platform, NULL));
+	assert_int_equal(lapic_read_raw(0x30, 4, &rc), ~0ull);
+	assert_int_equal(rc, 0);
+	assert_int_equal(lapic_read_raw(0x20, 1, &rc), ~0ull);
+	assert_int_equal(rc, 0);
+	/* Writes, even of sizes the APIC would refuse, do nothing. */
+	assert_int_equal(r->write(r->opaque, NULL, 0xf0, 4, 0x1ff), 0);
+	assert_int_equal(r->write(r->opaque, NULL, 0xf1, 1, 0xff), 0);
+	assert_int_equal(r->write(r->opaque, NULL, 0x300, 4, ICR_NMI), 0);
+	assert_false(take_nmi());
+	assert_int_equal(platform_msr_write(&platform, NULL,
+					    VLAPIC_MSR_APIC_BASE, APIC_BASE_ON),
+			 0);
+	assert_true(platform_apic_enabled(&platform, NULL));
+	assert_int_equal(lapic_read(0xf0), 0xff); /* the write was dropped */
+	assert_int_equal(lapic_read(0x30), VLAPIC_VERSION);
+	/* Enabled, a refused access is still refused (#GP). */
+	assert_int_equal(r->write(r->opaque, NULL, 0xf1, 1, 0xff), -1);
+	/* x2APIC mode: the page reads all ones too. */
+	assert_int_equal(
+	    platform_msr_write(&platform, NULL, VLAPIC_MSR_APIC_BASE,
+			       APIC_BASE_ON | VLAPIC_APIC_BASE_EXTD),
+	    0);
+	assert_true(platform_apic_enabled(&platform, NULL));
+	assert_int_equal(lapic_read_raw(0x30, 4, &rc), ~0ull);
+	assert_int_equal(r->write(r->opaque, NULL, 0xf0, 4, 0), 0);
+}
+
+/* ---- ACPI sleep states ---- */
+
+#define PM1A_CNT   0x604
+#define SLP_EN	   (1u << 13)
+#define SLP_TYP(n) ((u32)(n) << 10)
+
+/*
+ * S5 powers off; every other sleep type ends the guest with a reason
+ * naming the type (the DSDT offers \_S5 alone), never silently.
+ */
+static void test_acpi_sleep_requests(void **state)
+{
+	(void)state;
+	/* SLP_TYP without SLP_EN is only stored. */
+	iobus_write(&vm.io, PM1A_CNT, 2, SLP_TYP(1));
+	assert_int_equal(stop_calls + exit_calls, 0);
+	assert_int_equal(iobus_read(&vm.io, PM1A_CNT, 2) & ~1u, SLP_TYP(1));
+	for (u32 type = 0; type < 8; type++) {
+		if (type == 5)
+			continue;
+		stop_calls = 0;
+		iobus_write(&vm.io, PM1A_CNT, 2, SLP_TYP(type) | SLP_EN);
+		assert_int_equal(stop_calls, 1);
+		assert_int_equal(exit_calls, 0);
+		char want[40];
+
+		snprintf(want, sizeof(want), "ACPI sleep type %u requested",
+			 type);
+		assert_non_null(strstr(stop_reason, want));
+	}
+	stop_calls = 0;
+	iobus_write(&vm.io, PM1A_CNT, 2, SLP_TYP(5) | SLP_EN);
+	assert_int_equal(stop_calls, 0);
+	assert_int_equal(exit_calls, 1);
+	assert_int_equal(exit_code, 0);
+	/* SLP_EN reads 0 (write-only). */
+	assert_int_equal(iobus_read(&vm.io, PM1A_CNT, 2) & SLP_EN, 0);
+}
+
+/* ---- port 0x92 ---- */
+
+static void test_port_a_fast_reset(void **state)
+{
+	(void)state;
+	assert_int_equal(iobus_read(&vm.io, 0x92, 1), 0x02);
+	iobus_write(&vm.io, 0x92, 1, 0x00);
+	assert_int_equal(iobus_read(&vm.io, 0x92, 1), 0x00);
+	assert_false(platform.reset_requested);
+	iobus_write(&vm.io, 0x92, 1, 0x01);
+	assert_true(platform.reset_requested);
+}
+
 static void test_debug_exit_port(void **state)
 {
 	(void)state;
@@ -308,6 +555,259 @@ static void test_debug_exit_port(void **state)
 	assert_int_equal(exit_calls, 2);
 }
 
+/* ---- guest time and timer deadlines ---- */
+
+/* WRMSR IA32_TSC as core/msr.c does it: the TSC and IA32_TSC_ADJUST move. */
+static void write_tsc(u64 value)
+{
+	vm.msr_tsc_adjust += value - guest_tsc;
+	guest_tsc = value;
+}
+
+/* The platform again, with another TSC frequency. */
+static void reinit(u64 tsc_hz_now)
+{
+	char err[120];
+
+	hz = tsc_hz_now;
+	memset(&vm.io, 0, sizeof(vm.io));
+	memset(&vm.mmio, 0, sizeof(vm.mmio));
+	assert_true(platform_init(&platform, &vm, err, sizeof(err)));
+}
+
+/* The 8259 pair as an OS sets it up: base 0x20, only IRQ 0 unmasked. */
+static void pic_init_irq0(void)
+{
+	iobus_write(&vm.io, 0x20, 1, 0x11);
+	iobus_write(&vm.io, 0x21, 1, 0x20);
+	iobus_write(&vm.io, 0x21, 1, 0x04);
+	iobus_write(&vm.io, 0x21, 1, 0x01);
+	iobus_write(&vm.io, 0x21, 1, 0xfe);
+}
+
+static void pit_mode2(u16 count)
+{
+	iobus_write(&vm.io, 0x43, 1, 0x34);
+	iobus_write(&vm.io, 0x40, 1, count & 0xff);
+	iobus_write(&vm.io, 0x40, 1, count >> 8);
+}
+
+/*
+ * The guest TSC of a deadline is the first at which guest time has reached
+ * it, at any TSC frequency: not one tick early (the vCPU would exit for a
+ * timer that is not due yet; the fuzz input platform/timer-deadline-tsc-
+ * early showed it about 1 ns early per 2^32 ticks), not one tick late.
+ */
+static void test_deadline_tsc_is_the_exact_inverse(void **state)
+{
+	static const u64 rates[] = {1000000,	   3579545,
+				    999999937,	   2999999989ull,
+				    4294967311ull, 16000000000ull};
+	static const u64 times[] = {
+	    1,		999,	    1000000007,		 5332134897153ull,
+	    1ull << 50, 1ull << 60, (1ull << 62) + 12345};
+
+	(void)state;
+	for (u32 i = 0; i < ARRAY_SIZE(rates); i++) {
+		reinit(rates[i]);
+		for (u32 j = 0; j < ARRAY_SIZE(times); j++) {
+			unsigned __int128 exact =
+			    ((unsigned __int128)times[j] * rates[i] +
+			     1000000000 - 1) /
+			    1000000000;
+			u64 tsc = platform_ns_to_tsc(&platform, times[j]);
+			u64 base = platform.tsc_base;
+
+			if (exact > (1ull << 62)) { /* beyond the horizon */
+				assert_int_equal(tsc, 0);
+				continue;
+			}
+			assert_int_equal(tsc - base, (u64)exact);
+			guest_tsc = tsc;
+			assert_true(platform_now_ns(&platform) >= times[j]);
+			guest_tsc = tsc - 1;
+			assert_true(platform_now_ns(&platform) < times[j]);
+		}
+		guest_tsc = 1000;
+	}
+}
+
+/*
+ * The chaos guest's "tsc-write": IA32_TSC set to 0x74073ff27130481e with
+ * the PIT running. Device time does not move; each deadline the platform
+ * gives, once reached, has the PIT fire and gives the next one ahead of
+ * the TSC (before the fix: a deadline always past, the vCPU exiting for
+ * ever). Then near 2^64 and near 0: the deadline wraps with the TSC.
+ */
+static void test_tsc_write_moves_no_device_time(void **state)
+{
+	static const u64 values[] = {0x74073ff27130481eull, ~0ull - 300000, 5,
+				     1000};
+	u64 tsc, ahead;
+
+	(void)state;
+	assert_int_equal(platform_msr_write(&platform, NULL,
+					    VLAPIC_MSR_APIC_BASE,
+					    APIC_BASE_OFF),
+			 0);
+	pic_init_irq0();
+	pit_mode2(1193); /* 1 ms */
+	tsc = platform_advance(&platform);
+	ahead = tsc - guest_tsc;
+	assert_true(ahead > 1000000 && ahead <= 1001000); /* 1194 clocks */
+	for (u32 i = 0; i < ARRAY_SIZE(values); i++) {
+		u64 now_ns = platform_now_ns(&platform);
+
+		write_tsc(values[i]);
+		assert_int_equal(platform_now_ns(&platform), now_ns);
+		assert_false(platform_timer_due(&platform));
+		tsc = platform_advance(&platform);
+		assert_true(tsc - guest_tsc > 0 && tsc - guest_tsc <= ahead);
+		for (int tick = 0; tick < 3; tick++) {
+			guest_tsc = tsc;
+			assert_true(platform_timer_due(&platform));
+			tsc = platform_advance(&platform);
+			assert_false(platform_timer_due(&platform));
+			/* The guest takes it, so the next one counts. */
+			assert_int_equal(
+			    platform_take_interrupt(&platform, NULL), 0x20);
+			iobus_write(&vm.io, 0x20, 1, 0x20);
+			tsc = platform_advance(&platform);
+			assert_true(tsc - guest_tsc > 0 &&
+				    tsc - guest_tsc <= 1001000);
+		}
+		ahead = tsc - guest_tsc;
+	}
+	/* IA32_TSC_ADJUST moves the TSC the same way: no device time. */
+	{
+		u64 now_ns = platform_now_ns(&platform);
+
+		vm.msr_tsc_adjust += 1ull << 63;
+		guest_tsc += 1ull << 63;
+		assert_int_equal(platform_now_ns(&platform), now_ns);
+		assert_int_equal(platform_advance(&platform) - guest_tsc,
+				 ahead);
+	}
+}
+
+/*
+ * The TSC-deadline timer compares against the TSC, so a TSC write moves
+ * it: past its deadline it fires at the next platform_advance(), back
+ * before it the deadline stays the same TSC value.
+ */
+static void test_tsc_deadline_after_a_tsc_write(void **state)
+{
+	u64 deadline;
+
+	(void)state;
+	guest_tsc = 1ull << 40;
+	lapic_write(0xf0, 0x1ff);
+	lapic_write(0x320, (2u << 17) | 0x40); /* TSC-deadline, vector 0x40 */
+	deadline = guest_tsc + 1000000;
+	assert_int_equal(platform_msr_write(&platform, NULL,
+					    VLAPIC_MSR_TSC_DEADLINE, deadline),
+			 0);
+	assert_int_equal(platform_advance(&platform), deadline);
+	write_tsc(guest_tsc - 5000000); /* back: 6 ms to go */
+	assert_int_equal(platform_advance(&platform), deadline);
+	assert_false(platform_interrupt_pending(&platform, NULL));
+	write_tsc(deadline + 1); /* past it */
+	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x40);
+	/* A deadline of 2^64 - 1 from a TSC far below: never. */
+	write_tsc(0x74073ff27130481eull);
+	assert_int_equal(
+	    platform_msr_write(&platform, NULL, VLAPIC_MSR_TSC_DEADLINE, ~0ull),
+	    0);
+	assert_int_equal(platform_advance(&platform), 0);
+}
+
+/*
+ * The chaos guest's "pit-12us": the PIT at count 15 (12.6 us) with IRQ 0
+ * unmasked while the guest keeps interrupts off. Once the 8259 holds the
+ * request, further pulses change nothing: no deadline (the vCPU runs on),
+ * until the guest takes it; then the next pulse comes at least 500 us
+ * after the last (VPIT_MIN_IRQ_PERIOD_NS).
+ */
+static void test_pit_held_while_irq0_waits_at_the_8259(void **state)
+{
+	u64 tsc, taken;
+
+	(void)state;
+	assert_int_equal(platform_msr_write(&platform, NULL,
+					    VLAPIC_MSR_APIC_BASE,
+					    APIC_BASE_OFF),
+			 0);
+	pic_init_irq0();
+	pit_mode2(15);
+	tsc = platform_advance(&platform);
+	assert_true(tsc > guest_tsc && tsc - guest_tsc < 14000); /* 16 clocks */
+	guest_tsc = tsc;
+	assert_int_equal(platform_advance(&platform), 0);
+	assert_true(platform_interrupt_pending(&platform, NULL));
+	guest_tsc += 10000000; /* 10 ms with interrupts off: no exit */
+	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x20);
+	taken = guest_tsc;
+	tsc = platform_advance(&platform);
+	assert_true(tsc - taken >= 500000 && tsc - taken <= 514000);
+	/* Not before the EOI either: the next request waits in IRR again. */
+	guest_tsc = tsc;
+	assert_int_equal(platform_advance(&platform), 0);
+	assert_false(platform_interrupt_pending(&platform, NULL));
+	iobus_write(&vm.io, 0x20, 1, 0x20);
+	assert_true(platform_interrupt_pending(&platform, NULL));
+	/* IRQ 0 masked at the 8259 still latches: held just the same. */
+	iobus_write(&vm.io, 0x21, 1, 0xff);
+	assert_int_equal(platform_advance(&platform), 0);
+}
+
+/* The same through the IOAPIC: the vector waits in the local APIC's IRR. */
+static void test_pit_held_while_its_vector_waits_in_the_apic(void **state)
+{
+	u64 tsc;
+
+	(void)state;
+	lapic_write(0xf0, 0x1ff);
+	ioapic_route(2, 0x30);
+	pit_mode2(1193);
+	tsc = platform_advance(&platform);
+	assert_true(tsc > guest_tsc);
+	guest_tsc = tsc;
+	assert_int_equal(platform_advance(&platform), 0);
+	guest_tsc += 5000000;
+	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x30);
+	tsc = platform_advance(&platform);
+	assert_true(tsc - guest_tsc >= 500000 && tsc - guest_tsc <= 1500000);
+	/* An unmasked level entry is not a held one: the deadline stays. */
+	ioapic_route(2, 0x30 | 0x8000);
+	guest_tsc = tsc;
+	assert_true(platform_advance(&platform) > guest_tsc);
+}
+
+/* The local APIC timer, periodic, while its vector waits in IRR. */
+static void test_lapic_periodic_held_while_its_vector_waits(void **state)
+{
+	u64 tsc;
+
+	(void)state;
+	lapic_write(0xf0, 0x1ff);
+	lapic_write(0x3e0, 0xb);	       /* divide by 1: 1 ns a count */
+	lapic_write(0x320, (1u << 17) | 0x50); /* periodic, vector 0x50 */
+	lapic_write(0x380, 20);		       /* 20 ns */
+	tsc = platform_advance(&platform);
+	assert_int_equal(tsc, guest_tsc + 20);
+	guest_tsc = tsc;
+	assert_int_equal(platform_advance(&platform), 0);
+	assert_true(platform_interrupt_pending(&platform, NULL));
+	guest_tsc += 1000000;
+	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x50);
+	tsc = platform_advance(&platform);
+	assert_true(tsc - guest_tsc >= 500000 && tsc - guest_tsc <= 500020);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,7 +819,23 @@ int main(void)
 				   setup),
 	    cmocka_unit_test_setup(test_random_programming_gives_valid_vectors,
 				   setup),
+	    cmocka_unit_test_setup(test_nmi_ipi_to_self, setup),
+	    cmocka_unit_test_setup(test_nmi_from_ioapic, setup),
+	    cmocka_unit_test_setup(test_nmi_line_through_lint1, setup),
+	    cmocka_unit_test_setup(test_lapic_page_while_disabled, setup),
+	    cmocka_unit_test_setup(test_acpi_sleep_requests, setup),
+	    cmocka_unit_test_setup(test_port_a_fast_reset, setup),
 	    cmocka_unit_test_setup(test_debug_exit_port, setup),
+	    cmocka_unit_test_setup(test_deadline_tsc_is_the_exact_inverse,
+				   setup),
+	    cmocka_unit_test_setup(test_tsc_write_moves_no_device_time, setup),
+	    cmocka_unit_test_setup(test_tsc_deadline_after_a_tsc_write, setup),
+	    cmocka_unit_test_setup(test_pit_held_while_irq0_waits_at_the_8259,
+				   setup),
+	    cmocka_unit_test_setup(
+		test_pit_held_while_its_vector_waits_in_the_apic, setup),
+	    cmocka_unit_test_setup(
+		test_lapic_periodic_held_while_its_vector_waits, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

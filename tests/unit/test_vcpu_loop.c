@@ -46,6 +46,12 @@ static struct {
 	 * when it fires it raises an interrupt unless timer_is_silent. */
 	u64 next_deadline_ns;
 	bool timer_is_silent;
+	/* NMIs: one waiting; a timer may raise one instead of an interrupt;
+	 * an IOAPIC entry may route one (platform_nmi_may_arrive). */
+	bool nmi;
+	u32 nmis_taken;
+	bool timer_raises_nmi;
+	bool nmi_route;
 } plat;
 
 bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu)
@@ -78,8 +84,43 @@ void platform_tick(struct platform *p)
 	if (!platform_timer_due(p))
 		return;
 	plat.next_deadline_ns = 0;
-	if (!plat.timer_is_silent)
+	if (plat.timer_raises_nmi)
+		plat.nmi = true;
+	else if (!plat.timer_is_silent)
 		plat.pending++;
+}
+
+bool platform_nmi_pending(struct platform *p, struct vcpu *vcpu)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	return plat.nmi;
+}
+
+bool platform_take_nmi(struct platform *p, struct vcpu *vcpu)
+{
+	bool was = plat.nmi;
+
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	plat.nmi = false;
+	plat.nmis_taken += was;
+	return was;
+}
+
+bool platform_nmi_may_arrive(struct platform *p, struct vcpu *vcpu)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	return plat.nmi_route;
+}
+
+/* CPUID.1:EDX.APIC asks (core/cpuid.c): the APIC is on here. */
+bool platform_apic_enabled(struct platform *p, struct vcpu *vcpu)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	return true;
 }
 
 u64 platform_next_deadline_ns(const struct platform *p)
@@ -1027,13 +1068,13 @@ static void test_deadline_far_in_the_future(void **state)
 	guest.vm.hide_exit_time = false;
 	guest.vm.clock_frozen = false;
 	guest.vm.tsc_offset = 0;
-	plat.next_deadline_ns = ~0ull - 5; /* guest TSC 2^64 - 6 */
+	plat.next_deadline_ns = (1ull << 40) + (1ull << 62) + 5;
 	fake_host_tsc = 1ull << 40;
 	script(EXIT_CPUID, 2);
 	script_exit(args, 0);
 	run_loop();
-	assert_true(run_request(0)->deadline >= fake_host_tsc);
-	assert_int_equal(run_request(0)->deadline, ~0ull - 5);
+	/* More than 2^62 ticks ahead: never (no host deadline at all). */
+	assert_int_equal(run_request(0)->deadline, 0);
 
 	fake_guest_free(&guest);
 	setup(NULL);
@@ -1048,7 +1089,7 @@ static void test_deadline_far_in_the_future(void **state)
 	run_loop();
 	assert_int_equal(run_request(0)->deadline, 1000 + 90);
 
-	/* So far ahead that the host TSC would wrap: never, not the past. */
+	/* So far ahead that the host TSC could wrap: never, not the past. */
 	fake_guest_free(&guest);
 	setup(NULL);
 	guest.vm.hide_exit_time = false;
@@ -1059,7 +1100,7 @@ static void test_deadline_far_in_the_future(void **state)
 	script(EXIT_CPUID, 2);
 	script_exit(args, 0);
 	run_loop();
-	assert_int_equal(run_request(0)->deadline, ~0ull);
+	assert_int_equal(run_request(0)->deadline, 0);
 }
 
 /* HLT with interrupts off and nothing pending can never wake. */
@@ -1117,6 +1158,212 @@ static void test_hlt_with_interrupt_waiting_completes(void **state)
 	assert_int_equal(run_request(1)->skip, 1);
 	assert_false(run_request(1)->inject);
 	assert_true(run_request(1)->intr_window);
+}
+
+/* ---- NMIs (SDM Vol. 3A 6.7.1; Vol. 3C 26.3.1.5) */
+
+/* A device raises an NMI while the guest runs. */
+static void raise_nmi_in_run(struct vcpu *vcpu, void *arg)
+{
+	(void)vcpu;
+	(void)arg;
+	plat.nmi = true;
+}
+
+static void assert_nmi(const struct vcpu_entry *e)
+{
+	assert_true(e->inject);
+	assert_int_equal(e->event.type, VCPU_EVENT_NMI);
+	assert_int_equal(e->event.vector, X86_VECTOR_NMI);
+	assert_false(e->nmi_window);
+}
+
+/* A waiting NMI goes in at the next entry the guest can take it. */
+static void test_nmi_injected_when_the_guest_can_take_it(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	plat.nmi = true;
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	assert_nmi(run_request(0));
+	assert_false(run_request(0)->intr_window);
+	assert_int_equal(plat.nmis_taken, 1);
+	/* Delivered once. */
+	assert_false(run_request(1)->inject);
+	assert_false(run_request(1)->nmi_window);
+}
+
+/* NMI before an external interrupt; the interrupt waits for a window. */
+static void test_nmi_goes_before_an_interrupt(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	plat.nmi = true;
+	plat.pending = 1;
+	plat.vector = 0x33;
+	script(EXIT_INTR_WINDOW, 0);
+	script_exit(args, 0);
+	run_loop();
+	assert_nmi(run_request(0));
+	assert_true(run_request(0)->intr_window);
+	assert_int_equal(plat.taken, 1); /* at entry 1, not 0 */
+	assert_true(run_request(1)->inject);
+	assert_int_equal(run_request(1)->event.type, VCPU_EVENT_EXTERNAL_INTR);
+	assert_int_equal(run_request(1)->event.vector, 0x33);
+}
+
+/*
+ * RFLAGS.IF does not mask NMIs, but with IF clear core cannot tell a
+ * MOV-SS shadow from none: it asks for an NMI window, and the NMI goes in
+ * at that exit, IF still clear. A skip ends any shadow: the NMI goes in.
+ */
+static void test_nmi_with_interrupts_off(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_FIXED);
+	fake_set(&guest, VCPU_INTERRUPTIBLE, 0);
+	plat.nmi = true;
+	script(EXIT_NMI_WINDOW, 0);
+	script_exit(args, 0);
+	run_loop();
+	assert_false(run_request(0)->inject);
+	assert_true(run_request(0)->nmi_window);
+	assert_false(run_request(0)->intr_window);
+	assert_nmi(run_request(1));
+	assert_int_equal(plat.nmis_taken, 1);
+	assert_int_equal(guest.vcpu.exits[EXIT_NMI_WINDOW], 1);
+
+	fake_guest_free(&guest);
+	setup(NULL);
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_FIXED);
+	fake_set(&guest, VCPU_INTERRUPTIBLE, 0);
+	plat.nmi = true;
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	assert_true(run_request(0)->nmi_window);
+	assert_int_equal(run_request(1)->skip, 2);
+	assert_nmi(run_request(1));
+}
+
+static void unblock_nmis(struct vcpu *vcpu, void *arg)
+{
+	struct fake_backend *be = vcpu->vendor;
+
+	(void)arg;
+	be->field[VCPU_NMI_BLOCKED] = 0;
+}
+
+/*
+ * While the guest blocks NMIs (from one NMI to its IRET) the next one
+ * waits, even across a completed instruction, for the NMI window that the
+ * IRET opens.
+ */
+static void test_nmi_waits_for_the_iret(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	fake_set(&guest, VCPU_NMI_BLOCKED, 1);
+	plat.nmi = true;
+	script(EXIT_CPUID, 2);
+	script(EXIT_NMI_WINDOW, 0)->before = unblock_nmis;
+	script_exit(args, 0);
+	run_loop();
+	assert_false(run_request(0)->inject);
+	assert_true(run_request(0)->nmi_window);
+	assert_int_equal(run_request(1)->skip, 2);
+	assert_false(run_request(1)->inject);
+	assert_true(run_request(1)->nmi_window);
+	assert_nmi(run_request(2));
+}
+
+/*
+ * An exception a handler queued goes first; the NMI that arrived with the
+ * same exit (say, an ICR write) waits for the window after it.
+ */
+static void test_nmi_waits_behind_an_exception(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	script(EXIT_INVALID_INSN, 3)->before = raise_nmi_in_run;
+	script(EXIT_NMI_WINDOW, 0);
+	script_exit(args, 0);
+	run_loop();
+	assert_false(run_request(0)->inject);
+	assert_exception(run_request(1), X86_VECTOR_UD, false, 0);
+	assert_true(run_request(1)->nmi_window);
+	assert_nmi(run_request(2));
+}
+
+/* An NMI window exit with no NMI waiting just resumes. */
+static void test_stray_nmi_window_resumes(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	script(EXIT_NMI_WINDOW, 0);
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(guest.vm.state, VM_STATE_EXITED);
+	assert_false(run_request(1)->inject);
+	assert_int_equal(run_request(1)->skip, 0);
+}
+
+/* HLT with IF clear: a waiting NMI completes it and goes in. */
+static void test_hlt_wakes_on_an_nmi_with_interrupts_off(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_FIXED);
+	fake_set(&guest, VCPU_INTERRUPTIBLE, 0);
+	script(EXIT_HLT, 1)->before = raise_nmi_in_run;
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(run_request(1)->skip, 1);
+	assert_nmi(run_request(1));
+}
+
+/*
+ * HLT with IF clear and an IOAPIC entry routing NMIs waits for a device
+ * to send one (the guest's clock runs meanwhile), instead of stopping the
+ * guest; one that blocks NMIs can never wake and is stopped.
+ */
+static void test_hlt_waits_for_a_routed_nmi(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	fake_host_tsc_step = 100;
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_FIXED);
+	fake_set(&guest, VCPU_INTERRUPTIBLE, 0);
+	plat.nmi_route = true;
+	plat.timer_raises_nmi = true;
+	plat.next_deadline_ns = vm_guest_tsc(&guest.vm) + 5000;
+	script(EXIT_HLT, 1);
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(run_request(1)->skip, 1);
+	assert_nmi(run_request(1));
+	assert_true(vm_guest_tsc(&guest.vm) > 5000);
+
+	fake_guest_free(&guest);
+	setup(NULL);
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_FIXED);
+	fake_set(&guest, VCPU_NMI_BLOCKED, 1);
+	plat.nmi_route = true;
+	plat.next_deadline_ns = 1;
+	script(EXIT_HLT, 1);
+	run_loop();
+	assert_stopped("halted with interrupts disabled", 1);
 }
 
 /* ---- statistics */
@@ -1183,6 +1430,14 @@ int main(void)
 	    T(test_hlt_wakes_on_the_pv_timer),
 	    T(test_hlt_with_interrupt_waiting_completes),
 	    T(test_exit_counts),
+	    T(test_nmi_injected_when_the_guest_can_take_it),
+	    T(test_nmi_goes_before_an_interrupt),
+	    T(test_nmi_with_interrupts_off),
+	    T(test_nmi_waits_for_the_iret),
+	    T(test_nmi_waits_behind_an_exception),
+	    T(test_stray_nmi_window_resumes),
+	    T(test_hlt_wakes_on_an_nmi_with_interrupts_off),
+	    T(test_hlt_waits_for_a_routed_nmi),
 	};
 #undef T
 

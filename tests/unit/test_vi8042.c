@@ -150,6 +150,51 @@ static void test_io_bus_shape(void **state)
 	assert_int_equal(obs.resets, 1);
 }
 
+/*
+ * System control port A (0x92, PS/2): A20 reads back on as firmware left
+ * it and keeps what is written; a 0 -> 1 change of bit 0 resets once (it
+ * must be cleared before the next); the lock latch only sets; the disk
+ * light bits are kept; bits 2, 4 and 5 read 0.
+ */
+static void test_port_a(void **state)
+{
+	struct observer obs;
+	struct vi8042 kbc;
+
+	(void)state;
+	setup(&kbc, &obs);
+	assert_int_equal(vi8042_read(&kbc, VI8042_PORT_A), VI8042_PORT_A_A20);
+	vi8042_write(&kbc, VI8042_PORT_A, 0x00);
+	assert_int_equal(vi8042_read(&kbc, VI8042_PORT_A), 0x00);
+	vi8042_write(&kbc, VI8042_PORT_A, 0xc2);
+	assert_int_equal(vi8042_read(&kbc, VI8042_PORT_A), 0xc2);
+	vi8042_write(&kbc, VI8042_PORT_A, 0x3c); /* 2, 4, 5 reserved/RO */
+	assert_int_equal(vi8042_read(&kbc, VI8042_PORT_A), 0x08);
+	vi8042_write(&kbc, VI8042_PORT_A, 0x02); /* the latch stays */
+	assert_int_equal(vi8042_read(&kbc, VI8042_PORT_A), 0x0a);
+	assert_int_equal(obs.resets, 0);
+	assert_false(kbc.reset_requested);
+	/* Fast reset: once per 0 -> 1 change. */
+	vi8042_write(&kbc, VI8042_PORT_A, 0x03);
+	assert_int_equal(obs.resets, 1);
+	assert_true(kbc.reset_requested);
+	vi8042_write(&kbc, VI8042_PORT_A, 0x03);
+	assert_int_equal(obs.resets, 1);
+	vi8042_write(&kbc, VI8042_PORT_A, 0x02);
+	vi8042_write(&kbc, VI8042_PORT_A, 0x01);
+	assert_int_equal(obs.resets, 2);
+	/* The 8042's own A20 is a separate gate. */
+	assert_int_equal(vi8042_read(&kbc, VI8042_PORT_A) & VI8042_PORT_A_A20,
+			 0);
+	vi8042_write(&kbc, STATUS, 0xd0);
+	assert_int_equal(vi8042_read(&kbc, DATA) & 0x02, 0x02);
+	/* Through the I/O bus: one port, ones above it. */
+	assert_int_equal(vi8042_io_read(&kbc, VI8042_PORT_A, 2) & 0xffff,
+			 0xff09);
+	vi8042_io_write(&kbc, VI8042_PORT_A, 2, 0xff02);
+	assert_int_equal(vi8042_io_read(&kbc, VI8042_PORT_A, 1), 0x0a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +203,7 @@ int main(void)
 	    cmocka_unit_test(test_reset_through_the_output_port),
 	    cmocka_unit_test(test_command_byte_and_interrupts),
 	    cmocka_unit_test(test_io_bus_shape),
+	    cmocka_unit_test(test_port_a),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,6 +31,7 @@
 #define OFF_ICR_HIGH	  0x310
 #define OFF_LVT_TIMER	  0x320
 #define OFF_LVT_LINT0	  0x350
+#define OFF_LVT_LINT1	  0x360
 #define OFF_LVT_ERROR	  0x370
 #define OFF_TIMER_INITIAL 0x380
 #define OFF_TIMER_CURRENT 0x390
@@ -896,23 +897,101 @@ static void test_timer_periodic(void **state)
 	make_enabled(&v, 0);
 	wr(&v, OFF_TIMER_DIVIDE, DIVIDE_BY_1, 0);
 	wr(&v, OFF_LVT_TIMER, TIMER_PERIODIC | TIMER_VECTOR, 0);
-	wr(&v, OFF_TIMER_INITIAL, 100, 500);
-	assert_int_equal(vlapic_next_deadline_ns(&v), 600);
-	vlapic_tick(&v, 600);
+	/* 1000000 counts at 1 GHz: 1 ms, as Linux at HZ=1000 asks. */
+	wr(&v, OFF_TIMER_INITIAL, 1000000, 500);
+	assert_int_equal(vlapic_next_deadline_ns(&v), 1000500);
+	vlapic_tick(&v, 1000500);
 	assert_true(irr_has(&v, TIMER_VECTOR));
-	assert_int_equal(vlapic_next_deadline_ns(&v), 700);
-	/* Reloaded: counting down from 100 again. */
-	assert_int_equal(rd(&v, OFF_TIMER_CURRENT, 600), 100);
-	assert_int_equal(rd(&v, OFF_TIMER_CURRENT, 630), 70);
+	assert_int_equal(vlapic_next_deadline_ns(&v), 2000500);
+	/* Reloaded: counting down from 1000000 again. */
+	assert_int_equal(rd(&v, OFF_TIMER_CURRENT, 1000500), 1000000);
+	assert_int_equal(rd(&v, OFF_TIMER_CURRENT, 1300500), 700000);
 	vlapic_inject_done(&v, TIMER_VECTOR);
-	wr(&v, OFF_EOI, 0, 640);
-	/* Missed periods (700, 800, 900) collapse into one interrupt. */
-	vlapic_tick(&v, 950);
+	wr(&v, OFF_EOI, 0, 1400500);
+	/* Missed periods (2000500, 3000500) collapse into one interrupt. */
+	vlapic_tick(&v, 3500500);
 	assert_true(irr_has(&v, TIMER_VECTOR));
-	assert_int_equal(vlapic_next_deadline_ns(&v), 1000);
-	assert_int_equal(rd(&v, OFF_TIMER_CURRENT, 950), 50);
+	assert_int_equal(vlapic_next_deadline_ns(&v), 4000500);
+	assert_int_equal(rd(&v, OFF_TIMER_CURRENT, 3500500), 500000);
 	/* Current count is right even without a tick for a while. */
-	assert_int_equal(rd(&v, OFF_TIMER_CURRENT, 1210), 90);
+	assert_int_equal(rd(&v, OFF_TIMER_CURRENT, 12100500), 900000);
+	/* The read ticked (expiry 12000500). One at 13000500 ticked 400 us
+	 * late does not delay the next expiry. */
+	vlapic_inject_done(&v, TIMER_VECTOR);
+	vlapic_tick(&v, 13400500);
+	assert_true(irr_has(&v, TIMER_VECTOR));
+	assert_int_equal(vlapic_next_deadline_ns(&v), 14000500);
+}
+
+/*
+ * A period below VLAPIC_MIN_PERIODIC_NS: the counter keeps the programmed
+ * rate, the interrupts come at most once per 500 us (the expiries in
+ * between collapse, as missed ones do).
+ */
+static void test_timer_periodic_minimum_period(void **state)
+{
+	struct vlapic v;
+
+	(void)state;
+	make_enabled(&v, 0);
+	wr(&v, OFF_TIMER_DIVIDE, DIVIDE_BY_1, 0);
+	wr(&v, OFF_LVT_TIMER, TIMER_PERIODIC | TIMER_VECTOR, 0);
+	wr(&v, OFF_TIMER_INITIAL, 100, 0);
+	assert_int_equal(vlapic_next_deadline_ns(&v), 100);
+	vlapic_tick(&v, 100);
+	assert_true(irr_has(&v, TIMER_VECTOR));
+	/* The next interrupt: the first expiry 500 us after this one. */
+	assert_int_equal(vlapic_next_deadline_ns(&v), 100 + 500000);
+	assert_int_equal(rd(&v, OFF_TIMER_CURRENT, 130), 70);
+	vlapic_inject_done(&v, TIMER_VECTOR);
+	wr(&v, OFF_EOI, 0, 140);
+	vlapic_tick(&v, 50000);
+	assert_false(irr_has(&v, TIMER_VECTOR));
+	assert_int_equal(rd(&v, OFF_TIMER_CURRENT, 50030), 70);
+	vlapic_tick(&v, 500099);
+	assert_false(irr_has(&v, TIMER_VECTOR));
+	vlapic_tick(&v, 500100);
+	assert_true(irr_has(&v, TIMER_VECTOR));
+	assert_int_equal(vlapic_next_deadline_ns(&v), 1000100);
+	/* A masked expiry raises nothing and so delays nothing. */
+	vlapic_inject_done(&v, TIMER_VECTOR);
+	wr(&v, OFF_LVT_TIMER, LVT_MASKED | TIMER_PERIODIC | TIMER_VECTOR,
+	   600000);
+	vlapic_tick(&v, 1100000);
+	wr(&v, OFF_LVT_TIMER, TIMER_PERIODIC | TIMER_VECTOR, 1100010);
+	assert_int_equal(vlapic_next_deadline_ns(&v), 1100100);
+}
+
+/*
+ * A periodic timer whose vector waits in IRR is held: its next expiry
+ * would change nothing (vlapic_timer_held), until the vector is taken.
+ */
+static void test_timer_held_while_its_vector_waits(void **state)
+{
+	struct vlapic v;
+
+	(void)state;
+	make_enabled(&v, 0);
+	wr(&v, OFF_TIMER_DIVIDE, DIVIDE_BY_1, 0);
+	wr(&v, OFF_LVT_TIMER, TIMER_PERIODIC | TIMER_VECTOR, 0);
+	wr(&v, OFF_TIMER_INITIAL, 1000000, 0);
+	assert_false(vlapic_timer_held(&v));
+	vlapic_tick(&v, 1000000);
+	assert_true(irr_has(&v, TIMER_VECTOR));
+	assert_true(vlapic_timer_held(&v));
+	/* The deadline is still there for whoever ticks the timer. */
+	assert_int_equal(vlapic_next_deadline_ns(&v), 2000000);
+	vlapic_inject_done(&v, TIMER_VECTOR);
+	assert_false(vlapic_timer_held(&v));
+	/* In service but not requested: the next expiry requests it again. */
+	vlapic_tick(&v, 2000000);
+	assert_true(vlapic_timer_held(&v));
+	/* Masked, or one-shot: never held. */
+	wr(&v, OFF_LVT_TIMER, LVT_MASKED | TIMER_PERIODIC | TIMER_VECTOR,
+	   2000001);
+	assert_false(vlapic_timer_held(&v));
+	wr(&v, OFF_LVT_TIMER, TIMER_VECTOR, 2000002);
+	assert_false(vlapic_timer_held(&v));
 }
 
 static void test_masked_timer_does_not_raise(void **state)
@@ -935,14 +1014,14 @@ static void test_masked_timer_does_not_raise(void **state)
 	assert_false(irr_has(&v, TIMER_VECTOR));
 	/* Masked periodic: runs silently, unmask picks up the next period. */
 	wr(&v, OFF_LVT_TIMER, LVT_MASKED | TIMER_PERIODIC | TIMER_VECTOR, 1000);
-	wr(&v, OFF_TIMER_INITIAL, 100, 1000);
-	vlapic_tick(&v, 1350);
+	wr(&v, OFF_TIMER_INITIAL, 100000, 1000);
+	vlapic_tick(&v, 350000);
 	assert_false(irr_has(&v, TIMER_VECTOR));
-	wr(&v, OFF_LVT_TIMER, TIMER_PERIODIC | TIMER_VECTOR, 1360);
-	assert_int_equal(vlapic_next_deadline_ns(&v), 1400);
-	vlapic_tick(&v, 1399);
+	wr(&v, OFF_LVT_TIMER, TIMER_PERIODIC | TIMER_VECTOR, 360000);
+	assert_int_equal(vlapic_next_deadline_ns(&v), 401000);
+	vlapic_tick(&v, 400999);
 	assert_false(irr_has(&v, TIMER_VECTOR));
-	vlapic_tick(&v, 1400);
+	vlapic_tick(&v, 401000);
 	assert_true(irr_has(&v, TIMER_VECTOR));
 }
 
@@ -1021,6 +1100,38 @@ static void test_tsc_deadline(void **state)
 	assert_int_equal(vlapic_next_deadline_ns(&v), 0);
 	wr(&v, OFF_LVT_TIMER, TIMER_TSC_DEADLINE | TIMER_VECTOR, 1000002);
 	assert_int_equal(rdmsr(&v, VLAPIC_MSR_TSC_DEADLINE, 1000002), 0);
+}
+
+/*
+ * The guest moves its TSC (IA32_TSC, IA32_TSC_ADJUST): an armed
+ * TSC-deadline timer compares against the TSC, so it moves with it, and
+ * fires at once when the TSC jumped past its deadline.
+ */
+static void test_tsc_deadline_follows_a_moved_tsc(void **state)
+{
+	struct vlapic v;
+
+	(void)state;
+	make_enabled(&v, 0);
+	vlapic_set_tsc_offset(&v, 1000);
+	wr(&v, OFF_LVT_TIMER, TIMER_TSC_DEADLINE | TIMER_VECTOR, 0);
+	/* As in test_tsc_deadline: 3200 is reached at 1100 ns. */
+	wrmsr(&v, VLAPIC_MSR_TSC_DEADLINE, 3200, 100);
+	assert_int_equal(vlapic_next_deadline_ns(&v), 1100);
+	/* 2000 ticks (1 us) back at 600 ns: reached 1 us later. */
+	vlapic_move_tsc(&v, 1000 - 2000, 600);
+	assert_int_equal(vlapic_next_deadline_ns(&v), 2100);
+	assert_int_equal(rdmsr(&v, VLAPIC_MSR_TSC_DEADLINE, 600), 3200);
+	/* Far ahead, past 3200: it fires now and disarms. */
+	vlapic_move_tsc(&v, 0x74073ff27130481eull, 700);
+	assert_true(irr_has(&v, TIMER_VECTOR));
+	assert_int_equal(vlapic_next_deadline_ns(&v), 0);
+	assert_int_equal(rdmsr(&v, VLAPIC_MSR_TSC_DEADLINE, 700), 0);
+	/* Nothing armed: moving the TSC changes nothing. */
+	vlapic_inject_done(&v, TIMER_VECTOR);
+	vlapic_move_tsc(&v, 0, 800);
+	assert_false(irr_has(&v, TIMER_VECTOR));
+	assert_int_equal(vlapic_next_deadline_ns(&v), 0);
 }
 
 static void test_tsc_deadline_rounds_up(void **state)
@@ -1114,6 +1225,73 @@ static void test_accepts_extint(void **state)
 	assert_true(vlapic_accepts_extint(&v)); /* no APIC: plain INTR */
 }
 
+/*
+ * NMI IPIs with a shorthand (self, all including self) leave through
+ * send_ipi like every IPI but a fixed one to self: the core delivers the
+ * NMI (SDM Vol. 3A 11.6.1).
+ */
+static void test_nmi_ipis_go_to_the_core(void **state)
+{
+	struct vlapic v;
+
+	(void)state;
+	make_enabled(&v, 0);
+	wr(&v, OFF_ICR_LOW, 0x00040400, 0); /* NMI, self */
+	wr(&v, OFF_ICR_LOW, 0x00080400, 0); /* NMI, all including self */
+	assert_int_equal(rec.ipis, 2);
+	assert_int_equal(rec.ipi[0].delivery_mode, VLAPIC_DELIVERY_NMI);
+	assert_int_equal(rec.ipi[0].shorthand, VLAPIC_SHORTHAND_SELF);
+	assert_int_equal(rec.ipi[1].delivery_mode, VLAPIC_DELIVERY_NMI);
+	assert_int_equal(rec.ipi[1].shorthand, VLAPIC_SHORTHAND_ALL);
+	/* The vector field of an NMI is no vector: 0 is no error. */
+	assert_int_equal(rd(&v, OFF_ESR, 0), 0);
+	wr(&v, OFF_ESR, 0, 0);
+	assert_int_equal(rd(&v, OFF_ESR, 0), 0);
+	assert_int_equal(vlapic_pending_vector(&v), -1);
+}
+
+/* LINT0 / LINT1 edges as their LVT entries say (SDM Vol. 3A 11.5.1). */
+static void test_lint_edges(void **state)
+{
+	struct vlapic v;
+
+	(void)state;
+	make(&v, 0);
+	/* Power-on: both masked. */
+	assert_int_equal(vlapic_lint_edge(&v, 0), VLAPIC_LINT_NONE);
+	assert_int_equal(vlapic_lint_edge(&v, 1), VLAPIC_LINT_NONE);
+	/* Software-disabled: the masks cannot be cleared. */
+	wr(&v, OFF_LVT_LINT1, 0x400, 0);
+	assert_int_equal(vlapic_lint_edge(&v, 1), VLAPIC_LINT_NONE);
+	wr(&v, OFF_SVR, SVR_ENABLED, 0);
+	/* NMI mode: the vector is ignored, the trigger is edge. */
+	wr(&v, OFF_LVT_LINT1, 0x8400 | 0x03, 0);
+	assert_int_equal(vlapic_lint_edge(&v, 1), VLAPIC_LINT_NMI);
+	assert_int_equal(vlapic_pending_vector(&v), -1);
+	wr(&v, OFF_LVT_LINT1, LVT_MASKED | 0x400, 0);
+	assert_int_equal(vlapic_lint_edge(&v, 1), VLAPIC_LINT_NONE);
+	/* Fixed: the vector goes to IRR; below 16 it is refused (ESR 6). */
+	wr(&v, OFF_LVT_LINT1, 0x41, 0);
+	assert_int_equal(vlapic_lint_edge(&v, 1), VLAPIC_LINT_ACCEPTED);
+	assert_int_equal(vlapic_pending_vector(&v), 0x41);
+	wr(&v, OFF_LVT_LINT0, 0x05, 0);
+	assert_int_equal(vlapic_lint_edge(&v, 0), VLAPIC_LINT_NONE);
+	wr(&v, OFF_ESR, 0, 0);
+	assert_int_equal(rd(&v, OFF_ESR, 0), VLAPIC_ESR_RECEIVE_ILLEGAL_VECTOR);
+	/* ExtINT on LINT0 is the 8259's path; SMI and INIT do nothing. */
+	wr(&v, OFF_LVT_LINT0, 0x700, 0);
+	assert_int_equal(vlapic_lint_edge(&v, 0), VLAPIC_LINT_EXTINT);
+	wr(&v, OFF_LVT_LINT0, 0x200, 0);
+	assert_int_equal(vlapic_lint_edge(&v, 0), VLAPIC_LINT_NONE);
+	wr(&v, OFF_LVT_LINT0, 0x500, 0);
+	assert_int_equal(vlapic_lint_edge(&v, 0), VLAPIC_LINT_NONE);
+	assert_int_equal(vlapic_lint_edge(&v, 2), VLAPIC_LINT_NONE);
+	/* Globally disabled: the pins are the CPU's INTR and NMI. */
+	assert_int_equal(vlapic_set_apic_base(&v, VLAPIC_DEFAULT_MMIO_BASE), 0);
+	assert_int_equal(vlapic_lint_edge(&v, 0), VLAPIC_LINT_EXTINT);
+	assert_int_equal(vlapic_lint_edge(&v, 1), VLAPIC_LINT_NMI);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1139,13 +1317,18 @@ int main(void)
 	    cmocka_unit_test(test_self_ipi_x2apic),
 	    cmocka_unit_test(test_timer_one_shot),
 	    cmocka_unit_test(test_timer_periodic),
+	    cmocka_unit_test(test_timer_periodic_minimum_period),
+	    cmocka_unit_test(test_timer_held_while_its_vector_waits),
 	    cmocka_unit_test(test_masked_timer_does_not_raise),
 	    cmocka_unit_test(test_timer_divide_config),
 	    cmocka_unit_test(test_tsc_deadline),
+	    cmocka_unit_test(test_tsc_deadline_follows_a_moved_tsc),
 	    cmocka_unit_test(test_tsc_deadline_rounds_up),
 	    cmocka_unit_test(test_init_signal_keeps_id_and_mode),
 	    cmocka_unit_test(test_match_dest),
 	    cmocka_unit_test(test_accepts_extint),
+	    cmocka_unit_test(test_nmi_ipis_go_to_the_core),
+	    cmocka_unit_test(test_lint_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

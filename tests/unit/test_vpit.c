@@ -213,6 +213,83 @@ static void test_mode2_channel0_pulses_irq0_each_period(void **state)
 	assert_int_equal(vpit_counter_value(&pit, 0, T0 + ns_for_ticks(n)), 1);
 }
 
+/*
+ * Channel 0 at count 15 (12.6 us): the counter keeps that rate, IRQ 0
+ * pulses at most once per VPIT_MIN_IRQ_PERIOD_NS (500 us), at the first
+ * edge that long after the last pulse (docs/devices-legacy.md).
+ */
+static void test_short_period_pulses_at_most_every_500us(void **state)
+{
+	struct irq_log log = {0};
+	struct vpit pit;
+	u64 first = T0 + ns_for_ticks(16), second;
+	u64 edge = 2;
+
+	(void)state;
+	vpit_init(&pit, record_irq, &log, NULL, NULL);
+	program(&pit, CH0_LOHI_MODE2, CH0, 15, T0);
+	assert_int_equal(vpit_next_deadline_ns(&pit), first);
+	vpit_tick(&pit, first);
+	assert_int_equal(log.count, 2);
+	while (T0 + ns_for_ticks(edge * 15 + 1) < first + 500000)
+		edge++;
+	second = T0 + ns_for_ticks(edge * 15 + 1);
+	assert_int_equal(vpit_next_deadline_ns(&pit), second);
+	/* The edges in between raise nothing, however often it ticks. */
+	for (u64 t = first + 1000; t < second; t += 1000)
+		vpit_tick(&pit, t);
+	vpit_tick(&pit, second - 1);
+	assert_int_equal(log.count, 2);
+	vpit_tick(&pit, second);
+	assert_int_equal(log.count, 4);
+	assert_true(vpit_next_deadline_ns(&pit) >= second + 500000);
+	/* The count itself runs at the programmed rate: 15 - 5 after 5. */
+	assert_int_equal(vpit_counter_value(&pit, 0, T0 + ns_for_ticks(21)),
+			 10);
+}
+
+/*
+ * Linux at HZ=1000 (count 1193, 999.85 us) loses no pulse, even with
+ * ticks up to 400 us late.
+ */
+static void test_hz1000_loses_no_pulse(void **state)
+{
+	struct irq_log log = {0};
+	struct vpit pit;
+	u16 n = 1193;
+
+	(void)state;
+	vpit_init(&pit, record_irq, &log, NULL, NULL);
+	program(&pit, CH0_LOHI_MODE2, CH0, n, T0);
+	for (u64 e = 1; e <= 20; e++) {
+		u64 due = T0 + ns_for_ticks(e * n + 1);
+
+		assert_int_equal(vpit_next_deadline_ns(&pit), due);
+		vpit_tick(&pit, due + (e % 2 ? 400000 : 0)); /* some late */
+		assert_int_equal(log.count, (int)(2 * e));
+	}
+}
+
+/*
+ * Guest time near 2^64 ns: the next edge would be past 2^64 ns. The
+ * deadline is "never" (~0), not a time that wrapped into the past.
+ */
+static void test_deadline_past_2e64_is_never(void **state)
+{
+	struct irq_log log = {0};
+	struct vpit pit;
+	u64 deadline;
+
+	(void)state;
+	vpit_init(&pit, record_irq, &log, NULL, NULL);
+	program(&pit, CH0_LOHI_MODE2, CH0, 2, 0);
+	vpit_tick(&pit, ~0ull);
+	deadline = vpit_next_deadline_ns(&pit);
+	assert_true(deadline == ~0ull);
+	program(&pit, CH0_LOHI_MODE0, CH0, 0, ~0ull - 1000);
+	assert_int_equal(vpit_next_deadline_ns(&pit), ~0ull);
+}
+
 static void test_mode0_channel0_raises_irq0_once(void **state)
 {
 	struct irq_log log = {0};
@@ -392,6 +469,9 @@ int main(void)
 	    cmocka_unit_test(test_gate_low_holds_mode0_count),
 	    cmocka_unit_test(test_first_byte_of_a_mode0_count_stops_it),
 	    cmocka_unit_test(test_mode2_channel0_pulses_irq0_each_period),
+	    cmocka_unit_test(test_short_period_pulses_at_most_every_500us),
+	    cmocka_unit_test(test_hz1000_loses_no_pulse),
+	    cmocka_unit_test(test_deadline_past_2e64_is_never),
 	    cmocka_unit_test(test_mode0_channel0_raises_irq0_once),
 	    cmocka_unit_test(test_mode4_strobe_pulses_once),
 	    cmocka_unit_test(test_mode3_square_wave_on_out2),

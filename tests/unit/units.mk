@@ -87,3 +87,23 @@ UNIT_SRCS_test_platform := core/platform.c core/iobus.c core/vdev/vpic.c \
 	core/vdev/vioapic.c core/vdev/vlapic.c core/vdev/vuart.c \
 	core/vdev/acpi_tables.c core/lib/format.c core/lib/string.c \
 	tests/unit/host_printk.c
+# Issue 16 (h16m): core/msr.c asks core/guestcpu.c about the guest's CPU
+# (test_msr supplies its own); the task-switch exit handler.
+UNIT_SRCS_test_vcpu_loop += core/guestcpu.c core/taskswitch.c
+UNIT_TESTS += test_taskswitch
+UNIT_SRCS_test_taskswitch := core/taskswitch.c core/vm.c core/guest_walk.c \
+	core/vdev/vuart.c $(DECIDE_FAKES)
+# Item 13: test_load parses declarations to load them (core/guestcfg.c).
+UNIT_SRCS_test_load += core/guestcfg.c
+# Issue 10: prefixes of exiting instructions an AMD-V backend without NRIP
+# save or decode assists cannot describe (core/prefix.c, core/decode.c).
+UNIT_TESTS += test_prefix
+UNIT_SRCS_test_prefix := core/prefix.c core/decode.c core/io.c core/iobus.c \
+	core/vm.c core/guest_walk.c core/vdev/vuart.c $(DECIDE_FAKES)
+UNIT_SRCS_test_io += core/prefix.c core/decode.c
+UNIT_SRCS_test_vcpu_loop += core/prefix.c
+# Issue 10: INVD, MONITOR, MWAIT (core/cpuinsn.c); the loop dispatches to it.
+UNIT_TESTS += test_cpuinsn
+UNIT_SRCS_test_cpuinsn := core/cpuinsn.c core/decode.c core/vm.c \
+	core/guest_walk.c core/vdev/vuart.c $(DECIDE_FAKES)
+UNIT_SRCS_test_vcpu_loop += core/cpuinsn.c

@@ -38,6 +38,9 @@
 #define CPUID_7_EBX_SMAP      BIT(20)
 #define CPUID_7_ECX_UMIP      BIT(2)
 #define CPUID_7_ECX_PKU	      BIT(3)
+#define CPUID_7_ECX_LA57      BIT(16)
+#define CPUID_EXT1_EDX_RDTSCP BIT(27)
+#define CPUID_EXT1_EDX_LM     BIT(29)
 
 /* CR4 bits arch/x86/cpu.h does not name (APM Vol. 2 3.1.3). */
 #define CR4_VME	     BIT(0)
@@ -50,6 +53,7 @@
 #define CR4_SMEP     BIT(20)
 #define CR4_SMAP     BIT(21)
 #define CR4_PKE	     BIT(22)
+#define CR4_LA57     BIT(12)
 
 /* ASIDs handed out: 1..63 at most, far more than VM_MAX. */
 #define SVM_ASID_LIMIT 64
@@ -78,9 +82,14 @@ static void feature_add(struct vcpu_caps *caps, const char *name)
  * The CR4 bits this CPU implements, by the CPUID feature bit that says so
  * (APM Vol. 2 3.1.3, "CR4 Register"): a guest may set those and no others,
  * since VMRUN refuses a guest CR4 with a reserved (MBZ) bit set (APM Vol. 2
- * 15.5.1). PCE has no CPUID bit: every AMD64 CPU implements it. Not
- * offered: VMXE and SMXE (Intel's), LA57 and CET (core's guest page walker
- * and Veneer do not handle them).
+ * 15.5.1). PCE has no CPUID bit: every AMD64 CPU implements it. LA57 is
+ * offered where CPUID has it (core's guest page walker knows 5-level
+ * paging, and a Linux guest that sees LA57 sets it). Not offered: VMXE
+ * and SMXE (Intel's), CET (Veneer does not switch its MSRs).
+ *
+ * Every MOV to CR4 is intercepted and checked against this mask (svm_vmcb.c),
+ * so a bit CPUID reports to the guest must be here, or the guest gets #GP
+ * for a feature it was told about.
  */
 static u64 svm_cr4_allowed(void)
 {
@@ -122,6 +131,8 @@ static u64 svm_cr4_allowed(void)
 		cr4 |= CR4_UMIP;
 	if (s.ecx & CPUID_7_ECX_PKU)
 		cr4 |= CR4_PKE;
+	if (s.ecx & CPUID_7_ECX_LA57)
+		cr4 |= CR4_LA57;
 	return cr4;
 }
 
@@ -159,6 +170,11 @@ void svm_probe(struct vcpu_caps *caps)
 	svm_caps.asid_count = svm.ebx;
 	svm_caps.features = svm.edx;
 	svm_caps.phys_addr_bits = cpuid(CPUID_LEAF_ADDRESS_SIZES).eax & 0xff;
+	svm_caps.long_mode =
+	    cpuid(CPUID_LEAF_EXT_FEATURES).edx & CPUID_EXT1_EDX_LM;
+	svm_caps.rdtscp =
+	    cpuid(CPUID_LEAF_EXT_FEATURES).edx & CPUID_EXT1_EDX_RDTSCP;
+	svm_caps.cr4_allowed = caps->cr4_allowed;
 
 	if (svm_has(SVM_FEATURE_NP))
 		feature_add(caps, "npt");
@@ -330,6 +346,18 @@ static const u32 svm_msr_pass_through[] = {
     MSR_SFMASK,
 };
 
+/*
+ * IA32_TSC_AUX is guest state too, but VMRUN / VMLOAD do not switch it:
+ * svm_vmcb.c loads the guest's value before VMRUN when another vCPU used
+ * this CPU last. The host never reads it (no RDTSCP, no RDPID).
+ */
+void svm_tsc_aux_forget(struct vcpu *vcpu)
+{
+	for (u32 i = 0; i < MAX_CPUS; i++)
+		if (svm_cpus[i].tsc_aux_owner == vcpu)
+			svm_cpus[i].tsc_aux_owner = NULL;
+}
+
 int svm_vm_init(struct vm *vm)
 {
 	if (!svm_caps.usable) {
@@ -364,6 +392,9 @@ int svm_vm_init(struct vm *vm)
 	memset(msrpm, 0xff, SVM_MSRPM_PAGES * PAGE_SIZE);
 	for (size_t i = 0; i < ARRAY_SIZE(svm_msr_pass_through); i++)
 		svm_msrpm_pass_through(msrpm, svm_msr_pass_through[i]);
+	/* RDTSCP reads it from the CPU: the guest's must be there. */
+	if (svm_caps.rdtscp)
+		svm_msrpm_pass_through(msrpm, MSR_TSC_AUX);
 
 	vm->vendor = sm;
 	return 0;

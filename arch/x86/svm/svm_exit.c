@@ -15,13 +15,6 @@
 #include "core/vm.h"
 #include "core/lib/printk.h"
 
-/* Instruction lengths for CPUs without NRIP save (opcode maps, APM Vol. 3). */
-#define INSN_LEN_CPUID	 2 /* 0F A2 */
-#define INSN_LEN_HLT	 1 /* F4 */
-#define INSN_LEN_MSR	 2 /* 0F 32 / 0F 30 */
-#define INSN_LEN_VMMCALL 3 /* 0F 01 D9 */
-#define INSN_LEN_XSETBV	 3 /* 0F 01 D1 */
-
 /* Name of an SVM exit code (APM Vol. 2 appendix C), for messages. */
 static const char *svm_exit_name(u64 code)
 {
@@ -108,20 +101,24 @@ static const char *svm_exit_name(u64 code)
 	return "unknown";
 }
 
-/* Length of the intercepted instruction: NRIP save or the fixed size. */
-static u32 svm_insn_len(const struct vmcb *vmcb, u32 fixed_len)
+/*
+ * Length of the intercepted instruction from NRIP save (15.7.1), or 0:
+ * without it the length is not known here (a CPUID may carry redundant
+ * prefixes, 66 0F A2), and core decodes it from the bytes (core/prefix.h).
+ */
+static u32 svm_insn_len(const struct vmcb *vmcb)
 {
 	if (svm_has(SVM_FEATURE_NRIP_SAVE) && vmcb->control.next_rip)
 		return (u32)(vmcb->control.next_rip - vmcb->save.rip);
-	return fixed_len;
+	return 0;
 }
 
 /*
  * Address size of a string I/O instruction: EXITINFO1 bits 9:7 (15.10.2).
- * QEMU 7.2 leaves all three clear; then the code segment's default is the
- * best answer without decoding an address-size prefix (0x67).
+ * QEMU 7.2 leaves all three clear: then it is unknown here, and core
+ * decodes the 0x67 prefix.
  */
-static u8 svm_io_address_size(const struct vmcb *vmcb, u64 info)
+static u8 svm_io_address_size(u64 info)
 {
 	if (info & SVM_IOIO_ADDR64)
 		return 8;
@@ -129,9 +126,7 @@ static u8 svm_io_address_size(const struct vmcb *vmcb, u64 info)
 		return 4;
 	if (info & SVM_IOIO_ADDR16)
 		return 2;
-	if (svm_in_64bit_code(&vmcb->save))
-		return 8;
-	return (vmcb->save.cs.attrib & VMCB_ATTR_DB) ? 4 : 2;
+	return IO_ADDRESS_SIZE_UNKNOWN;
 }
 
 static void svm_decode_io(const struct vmcb *vmcb, struct exit_event *ev)
@@ -146,13 +141,36 @@ static void svm_decode_io(const struct vmcb *vmcb, struct exit_event *ev)
 	ev->io.size = (info & SVM_IOIO_SIZE32)	 ? 4
 		      : (info & SVM_IOIO_SIZE16) ? 2
 						 : 1;
-	ev->io.address_size = svm_io_address_size(vmcb, info);
-	/* The segment field is filled only with decode assists (15.10.2). */
+	ev->io.address_size = svm_io_address_size(info);
+	/* The segment field is filled only with decode assists (15.10.2);
+	 * without them core decodes the override. */
 	ev->io.segment = svm_has(SVM_FEATURE_DECODE_ASSISTS)
 			     ? (info >> SVM_IOIO_SEG_SHIFT) & 7
-			     : 3;
+			     : IO_SEGMENT_UNKNOWN;
 	/* EXITINFO2 is the RIP of the next instruction, always. */
 	ev->insn_len = (u32)(vmcb->control.exit_info2 - vmcb->save.rip);
+}
+
+/*
+ * MOV to CRn (15.9; only CR4 is intercepted: svm_vmcb.c). With decode
+ * assists EXITINFO1 names the source register (15.35.1); without them
+ * (QEMU's TCG) it holds nothing: gpr is then 0xff and the length 0 unless
+ * NRIP save gives it, and core decodes MOV CRn, reg (0F 22 /r) from the
+ * instruction bytes.
+ */
+static void svm_decode_cr_write(const struct vmcb *vmcb, u64 code,
+				struct exit_event *ev)
+{
+	u64 info = vmcb->control.exit_info1;
+
+	ev->kind = EXIT_CR_ACCESS;
+	ev->cr.cr = (u8)(code - SVM_EXIT_CR0_WRITE);
+	ev->cr.write = true;
+	ev->cr.gpr =
+	    svm_has(SVM_FEATURE_DECODE_ASSISTS) && (info & SVM_CR_INFO_MOV)
+		? (u8)(info & SVM_CR_INFO_GPR_MASK)
+		: SVM_CR_GPR_UNKNOWN;
+	ev->insn_len = svm_insn_len(vmcb);
 }
 
 /* Nested page fault (15.25.6): EXITINFO1 error code, EXITINFO2 the GPA. */
@@ -191,14 +209,69 @@ static void svm_decode_exception(struct vcpu *vcpu, const struct vmcb *vmcb,
 		ev->exc.cr2 = vmcb->control.exit_info2;
 }
 
-void svm_decode_exit(struct vcpu *vcpu, const struct vmcb *vmcb,
-		     struct exit_event *ev)
+/*
+ * The exits every guest makes all the time, first and without a name:
+ * core needs the name only for an exit it does not handle (core/vcpu.c),
+ * and each of these has a handler. Fills every field the kind uses; false
+ * for any other exit.
+ */
+static bool svm_decode_common(struct vcpu *vcpu, const struct vmcb *vmcb,
+			      u64 code, struct exit_event *ev)
 {
-	u64 code = vmcb->control.exit_code;
+	switch (code) {
+	case SVM_EXIT_CPUID:
+		ev->kind = EXIT_CPUID;
+		ev->insn_len = svm_insn_len(vmcb);
+		return true;
+	case SVM_EXIT_IOIO:
+		svm_decode_io(vmcb, ev);
+		return true;
+	case SVM_EXIT_MSR:
+		/* EXITINFO1: 0 = RDMSR, 1 = WRMSR (15.11). */
+		ev->kind =
+		    vmcb->control.exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		ev->msr.index = (u32)vcpu->regs.gpr[GPR_RCX];
+		ev->insn_len = svm_insn_len(vmcb);
+		return true;
+	case SVM_EXIT_NPF:
+		svm_decode_npf(vmcb, ev);
+		return true;
+	case SVM_EXIT_VMMCALL:
+		ev->kind = EXIT_HYPERCALL;
+		ev->insn_len = svm_insn_len(vmcb);
+		return true;
+	case SVM_EXIT_HLT:
+		ev->kind = EXIT_HLT;
+		ev->insn_len = svm_insn_len(vmcb);
+		return true;
+	case SVM_EXIT_EXCEPTION_BASE + X86_VECTOR_UD:
+		/* VMCALL, say: core decides (svm_decode_exception). */
+		ev->kind = EXIT_EXCEPTION;
+		ev->exc.vector = X86_VECTOR_UD;
+		ev->exc.has_error_code = false;
+		ev->exc.error_code = 0;
+		ev->exc.cr2 = 0;
+		return true;
+	case SVM_EXIT_INTR:
+		ev->kind = EXIT_EXTERNAL_INTR;
+		return true;
+	case SVM_EXIT_VINTR:
+		/* The window core asked for is open (svm_vmcb.c). */
+		ev->kind = EXIT_INTR_WINDOW;
+		return true;
+	default:
+		return false;
+	}
+}
 
-	ev->vendor_reason = code;
-	ev->vendor_name = svm_exit_name(code);
-
+/* Every other exit: all fields 0 but the ones it sets, and named. */
+static __attribute__((noinline)) void svm_decode_named(struct vcpu *vcpu,
+						       const struct vmcb *vmcb,
+						       u64 code,
+						       struct exit_event *ev)
+{
+	*ev = (struct exit_event){.vendor_reason = code,
+				  .vendor_name = svm_exit_name(code)};
 	if ((u32)code == SVM_EXIT_INVALID_LOW32) {
 		const char *rule = svm_vmcb_violation(vmcb);
 		ev->kind = EXIT_ENTRY_FAILED;
@@ -209,6 +282,10 @@ void svm_decode_exit(struct vcpu *vcpu, const struct vmcb *vmcb,
 				      "broken";
 		return;
 	}
+	if (code >= SVM_EXIT_CR0_WRITE && code < SVM_EXIT_DR0_READ) {
+		svm_decode_cr_write(vmcb, code, ev);
+		return;
+	}
 	if (code >= SVM_EXIT_EXCEPTION_BASE && code < SVM_EXIT_INTR) {
 		svm_decode_exception(vcpu, vmcb,
 				     (u8)(code - SVM_EXIT_EXCEPTION_BASE), ev);
@@ -216,47 +293,30 @@ void svm_decode_exit(struct vcpu *vcpu, const struct vmcb *vmcb,
 	}
 
 	switch (code) {
-	case SVM_EXIT_CPUID:
-		ev->kind = EXIT_CPUID;
-		ev->insn_len = svm_insn_len(vmcb, INSN_LEN_CPUID);
-		break;
-	case SVM_EXIT_HLT:
-		ev->kind = EXIT_HLT;
-		ev->insn_len = svm_insn_len(vmcb, INSN_LEN_HLT);
-		break;
-	case SVM_EXIT_IOIO:
-		svm_decode_io(vmcb, ev);
-		break;
-	case SVM_EXIT_MSR:
-		/* EXITINFO1: 0 = RDMSR, 1 = WRMSR (15.11). */
-		ev->kind =
-		    vmcb->control.exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
-		ev->msr.index = (u32)vcpu->regs.gpr[GPR_RCX];
-		ev->insn_len = svm_insn_len(vmcb, INSN_LEN_MSR);
-		break;
-	case SVM_EXIT_VMMCALL:
-		ev->kind = EXIT_HYPERCALL;
-		ev->insn_len = svm_insn_len(vmcb, INSN_LEN_VMMCALL);
-		break;
 	case SVM_EXIT_XSETBV:
 		ev->kind = EXIT_XSETBV;
-		ev->insn_len = svm_insn_len(vmcb, INSN_LEN_XSETBV);
+		ev->insn_len = svm_insn_len(vmcb);
+		break;
+	case SVM_EXIT_INVD:
+		ev->kind = EXIT_CPU_INSN;
+		ev->cpu_insn = CPU_INSN_INVD;
+		ev->insn_len = svm_insn_len(vmcb);
+		break;
+	case SVM_EXIT_MONITOR: /* MONITOR or MONITORX */
+		ev->kind = EXIT_CPU_INSN;
+		ev->cpu_insn = CPU_INSN_MONITOR;
+		ev->insn_len = svm_insn_len(vmcb);
+		break;
+	case SVM_EXIT_MWAIT: /* MWAIT or MWAITX */
+		ev->kind = EXIT_CPU_INSN;
+		ev->cpu_insn = CPU_INSN_MWAIT;
+		ev->insn_len = svm_insn_len(vmcb);
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		ev->kind = EXIT_TRIPLE_FAULT;
 		break;
-	case SVM_EXIT_NPF:
-		svm_decode_npf(vmcb, ev);
-		break;
-	case SVM_EXIT_INTR:
-		ev->kind = EXIT_EXTERNAL_INTR;
-		break;
 	case SVM_EXIT_NMI:
 		ev->kind = EXIT_NMI;
-		break;
-	case SVM_EXIT_VINTR:
-		/* The window core asked for is open (svm_vmcb.c). */
-		ev->kind = EXIT_INTR_WINDOW;
 		break;
 	case SVM_EXIT_INIT:
 		ev->kind = EXIT_INIT;
@@ -275,6 +335,18 @@ void svm_decode_exit(struct vcpu *vcpu, const struct vmcb *vmcb,
 		ev->kind = EXIT_UNKNOWN;
 		break;
 	}
+}
+
+void svm_decode_exit(struct vcpu *vcpu, const struct vmcb *vmcb,
+		     struct exit_event *ev)
+{
+	u64 code = vmcb->control.exit_code;
+
+	ev->vendor_reason = code;
+	ev->vendor_name = NULL;
+	ev->insn_len = 0;
+	if (!svm_decode_common(vcpu, vmcb, code, ev))
+		svm_decode_named(vcpu, vmcb, code, ev);
 }
 
 /* ---- the VMCB dump, for messages ---- */
@@ -300,6 +372,12 @@ void svm_dump(struct vcpu *vcpu)
 	       "virq %#x next %#x int_state %#lx next_rip %#lx\n",
 	       c->event_inject, sv->pending, sv->reinject, c->v_intr, sv->virq,
 	       sv->virq_next, c->int_state, c->next_rip);
+	printk("  nmi-blocked %u iret-seen %u step %u db-trap %u "
+	       "intercept-cr-write "
+	       "%#x exceptions %#x misc1 %#x\n",
+	       sv->nmi_blocked, sv->iret_seen, sv->step, sv->db_trap,
+	       c->intercept_cr_write, c->intercept_exceptions,
+	       c->intercept_misc1);
 	printk("  rip %016lx rsp %016lx rax %016lx rflags %08lx cpl %u\n",
 	       s->rip, s->rsp, s->rax, s->rflags, s->cpl);
 	printk("  cr0 %08lx cr2 %016lx cr3 %016lx cr4 %08lx efer %08lx\n",

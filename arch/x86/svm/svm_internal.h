@@ -50,6 +50,9 @@ struct svm_caps {
 	u32 asid_count;	    /* ASIDs including 0, the host's */
 	u32 features;	    /* CPUID 0x8000000A EDX: SVM_FEATURE_* */
 	u32 phys_addr_bits; /* CPUID 0x80000008 EAX[7:0] */
+	bool long_mode;	    /* CPUID 0x80000001 EDX[29] */
+	bool rdtscp;	    /* CPUID 0x80000001 EDX[27]: IA32_TSC_AUX exists */
+	u64 cr4_allowed;    /* struct vcpu_caps.cr4_allowed, for the checks */
 };
 
 extern struct svm_caps svm_caps;
@@ -63,6 +66,12 @@ static inline bool svm_has(u32 feature)
 struct svm_cpu {
 	u64 hsave_pa;	  /* VM_HSAVE_PA: VMRUN's host save area */
 	u64 host_vmcb_pa; /* the host's VMSAVE state around each VMRUN */
+	/*
+	 * The vCPU whose IA32_TSC_AUX is in this CPU's register. VMRUN does
+	 * not switch it and the host never uses it (no RDTSCP, no RDPID), so
+	 * it is loaded only when another vCPU runs here (svm_vmcb.c).
+	 */
+	struct vcpu *tsc_aux_owner;
 };
 
 /*
@@ -78,8 +87,22 @@ struct svm_vm {
 
 #define SVM_VM_PAGES (SVM_IOPM_PAGES + SVM_MSRPM_PAGES + 1)
 
+/* svm_vcpu.last_cpu before the first VMRUN: no CPU has that index. */
+#define SVM_NO_CPU 0xffffffffu
+
 /* svm_vcpu.virq: an external interrupt waiting in V_IRQ for the guest. */
 #define SVM_VIRQ_QUEUED 0x100
+
+/*
+ * svm_vcpu.step: one guest instruction run with RFLAGS.TF forced and #DB
+ * intercepted, so that the backend gets control right after it (AMD-V has
+ * no NMI-window intercept). Armed for one VMRUN, settled at its #VMEXIT.
+ */
+enum svm_step {
+	SVM_STEP_NONE,
+	SVM_STEP_IRET,	 /* the IRET that ends NMI blocking */
+	SVM_STEP_SHADOW, /* the instruction in an STI / MOV SS shadow */
+};
 
 /* Per vCPU, reached through vcpu->vendor; lives in the page after the VMCB. */
 struct svm_vcpu {
@@ -88,8 +111,16 @@ struct svm_vcpu {
 	u32 dirty;	/* SVM_CLEAN_* bits written since the last VMRUN */
 	bool tsc_dirty; /* only TSC_OFFSET changed in clean bit 0's area */
 	u8 tlb_control; /* SVM_TLB_* for the next VMRUN */
-	u32 last_cpu;	/* host CPU of the last VMRUN */
-	bool ran;	/* last_cpu is valid */
+	u32 last_cpu;	/* host CPU of the last VMRUN, or SVM_NO_CPU */
+	/*
+	 * Rare work: set whenever one of the events and NMI states below may
+	 * be held or armed, or a virtual interrupt, window or IRET intercept
+	 * be left in the VMCB; cleared by run() only after a pass that finds
+	 * none (svm_vmcb.c). While clear, an entry and its exit test this
+	 * one flag instead of each of them. Whatever sets one of them sets
+	 * it too.
+	 */
+	bool rare;
 	/*
 	 * External interrupts the backend holds, oldest first: `virq` is in
 	 * V_IRQ (SVM_VIRQ_QUEUED | vector), `virq_next` waits for V_IRQ to be
@@ -99,6 +130,25 @@ struct svm_vcpu {
 	u16 virq_next;
 	u64 reinject; /* EVENTINJ from EXITINTINFO, or 0: goes first */
 	u64 pending;  /* EVENTINJ of an exception / NMI asked for, or 0 */
+	/*
+	 * The single-step #DB after a skipped instruction (RFLAGS.TF, APM
+	 * Vol. 2 13.1.3.2): injected after `reinject`, before `pending`.
+	 */
+	bool db_trap;
+	/*
+	 * NMIs are blocked: an NMI was injected and the guest has not yet
+	 * completed an IRET (APM Vol. 2 8.2.2, 15.21.3). VMRUN does not track
+	 * an injected NMI, so the backend does, with the IRET intercept.
+	 */
+	bool nmi_blocked;
+	bool iret_seen; /* the IRET intercept fired: let it run next */
+	bool
+	    iret_passing; /* it runs in this VMRUN, unwatched: see svm_vmcb.c */
+	u64 iret_rip;	  /* where that IRET is */
+	u8 step;	  /* enum svm_step, armed for the current VMRUN */
+	bool step_tf;	  /* the guest's own RFLAGS.TF before the step */
+	u64 step_dr6;	  /* the guest's DR6 before the step */
+	u64 tsc_aux;	  /* IA32_TSC_AUX while not in this CPU's register */
 };
 
 _Static_assert(sizeof(struct svm_vcpu) <= PAGE_SIZE, "svm_vcpu fits a page");
@@ -120,6 +170,9 @@ void svm_probe(struct vcpu_caps *caps);
 int svm_cpu_enable(void);
 int svm_vm_init(struct vm *vm);
 void svm_vm_destroy(struct vm *vm);
+
+/* No CPU holds the vCPU's IA32_TSC_AUX any more (destroy, reset). */
+void svm_tsc_aux_forget(struct vcpu *vcpu);
 
 /* ---- svm_check.c ---- */
 

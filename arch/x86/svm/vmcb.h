@@ -197,6 +197,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one 4 KiB page");
 #define SVM_INTERCEPT1_INIT	   BIT(3)
 #define SVM_INTERCEPT1_VINTR	   BIT(4)
 #define SVM_INTERCEPT1_CPUID	   BIT(18)
+#define SVM_INTERCEPT1_IRET	   BIT(20)
 #define SVM_INTERCEPT1_INVD	   BIT(22)
 #define SVM_INTERCEPT1_HLT	   BIT(24)
 #define SVM_INTERCEPT1_INVLPGA	   BIT(26)
@@ -213,7 +214,22 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one 4 KiB page");
 #define SVM_INTERCEPT2_STGI    BIT(4)
 #define SVM_INTERCEPT2_CLGI    BIT(5)
 #define SVM_INTERCEPT2_SKINIT  BIT(6)
+#define SVM_INTERCEPT2_MONITOR BIT(10) /* also MONITORX */
+#define SVM_INTERCEPT2_MWAIT   BIT(11) /* also MWAITX */
 #define SVM_INTERCEPT2_XSETBV  BIT(13)
+
+/* CR write intercepts at 0x002: bit n = MOV to CRn (APM Vol. 2 15.9). */
+#define SVM_INTERCEPT_CR4_WRITE BIT(4)
+
+/*
+ * EXITINFO1 of a CR access intercept with decode assists (APM Vol. 2
+ * 15.35.1): bit 63 set for MOV CRn (clear for LMSW / CLTS), bits 3:0 the
+ * general-purpose register. Without decode assists it holds nothing.
+ */
+#define SVM_CR_INFO_MOV	     BIT(63)
+#define SVM_CR_INFO_GPR_MASK 0xfull
+/* struct exit_event.cr.gpr when the CPU did not say (no decode assists). */
+#define SVM_CR_GPR_UNKNOWN 0xff
 
 /* TLB_CONTROL values (APM Vol. 2 15.15.1). */
 #define SVM_TLB_NOTHING	   0
@@ -279,7 +295,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one 4 KiB page");
 
 /* #VMEXIT codes (APM Vol. 2 appendix C). */
 #define SVM_EXIT_CR0_READ	     0x000
-#define SVM_EXIT_CR0_WRITE	     0x010
+#define SVM_EXIT_CR0_WRITE	     0x010 /* + n: MOV to CRn, 0x10-0x1f */
 #define SVM_EXIT_DR0_READ	     0x020
 #define SVM_EXIT_DR0_WRITE	     0x030
 #define SVM_EXIT_EXCEPTION_BASE	     0x040 /* + vector, 0x40-0x5f */

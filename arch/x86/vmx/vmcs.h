@@ -150,6 +150,7 @@
 #define PROC_MWAIT_EXITING	 (1u << 10)
 #define PROC_CR3_LOAD_EXITING	 (1u << 15)
 #define PROC_CR3_STORE_EXITING	 (1u << 16)
+#define PROC_NMI_WINDOW_EXITING	 (1u << 22)
 #define PROC_UNCONDITIONAL_IO	 (1u << 24)
 #define PROC_USE_IO_BITMAPS	 (1u << 25)
 #define PROC_USE_MSR_BITMAPS	 (1u << 28)
@@ -199,6 +200,28 @@
 #define INTERRUPTIBILITY_MOV_SS (1u << 1)
 #define INTERRUPTIBILITY_SMI	(1u << 2)
 #define INTERRUPTIBILITY_NMI	(1u << 3)
+
+/* Pending debug exceptions (25.4.2, Table 25-4): BS, a single step. */
+#define PENDING_DEBUG_BS (1ull << 14)
+
+/* IA32_DEBUGCTL.BTF: TF single-steps branches only (SDM Vol. 3B 18.4.1). */
+#define DEBUGCTL_BTF (1ull << 1)
+
+/*
+ * Exit qualification of an EPT violation, bit 12 (28.2.1, Table 28-7),
+ * and exit interruption information bit 12 (28.2.2): the exit came from
+ * a fault in an IRET that had already unblocked (virtual) NMIs.
+ */
+#define EPT_QUAL_NMI_UNBLOCKING (1ull << 12)
+
+/* Task-switch exit qualification (28.2.1, Table 28-2). */
+#define TASK_SWITCH_QUAL_SELECTOR_MASK 0xffffull
+#define TASK_SWITCH_QUAL_SOURCE_SHIFT  30
+#define TASK_SWITCH_QUAL_SOURCE_MASK   3u
+#define TASK_SWITCH_SOURCE_CALL	       0u
+#define TASK_SWITCH_SOURCE_IRET	       1u
+#define TASK_SWITCH_SOURCE_JMP	       2u
+#define TASK_SWITCH_SOURCE_TASK_GATE   3u
 
 /* Guest activity states (25.4.2). */
 #define ACTIVITY_ACTIVE 0u
@@ -290,6 +313,8 @@
 #define VMX_BASIC_TRUE_CONTROLS	  (1ull << 55)
 /* IA32_VMX_MISC (A.6) */
 #define VMX_MISC_PREEMPTION_RATE_MASK 0x1full
+/* VM exits store EFER.LMA into the "IA-32e mode guest" entry control. */
+#define VMX_MISC_EXIT_STORES_LMA (1ull << 5)
 /* IA32_VMX_EPT_VPID_CAP (A.10) */
 #define EPT_CAP_WALK_LENGTH_4	(1ull << 6)
 #define EPT_CAP_MEMTYPE_WB	(1ull << 14)

@@ -140,7 +140,7 @@ static bool read_controls(struct vmx_caps *c)
 				   PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
 				   PROC_SECONDARY_CONTROLS |
 				   PROC_MWAIT_EXITING | PROC_MONITOR_EXITING,
-			       0, &c->proc);
+			       PROC_NMI_WINDOW_EXITING, &c->proc);
 	/* IA32_VMX_PROCBASED_CTLS2 exists only with secondary controls. */
 	if (!ok)
 		return false;
@@ -154,12 +154,14 @@ static bool read_controls(struct vmx_caps *c)
 	    "VM-exit",
 	    true_msr(c, MSR_IA32_VMX_EXIT_CTLS, MSR_IA32_VMX_TRUE_EXIT_CTLS),
 	    EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER |
-		EXIT_LOAD_IA32_EFER | EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT,
+		EXIT_LOAD_IA32_EFER | EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT |
+		EXIT_SAVE_DEBUG_CONTROLS,
 	    0, &c->exit);
 	ok &= compute_controls(
 	    "VM-entry",
 	    true_msr(c, MSR_IA32_VMX_ENTRY_CTLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS),
-	    ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT | ENTRY_IA32E_MODE_GUEST,
+	    ENTRY_LOAD_IA32_EFER | ENTRY_LOAD_IA32_PAT |
+		ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_DEBUG_CONTROLS,
 	    0, &c->entry);
 	if (!ok)
 		return false;
@@ -173,6 +175,15 @@ static bool read_controls(struct vmx_caps *c)
 	/* The preemption timer is armed per entry from the deadline. */
 	c->has_preemption_timer = c->pin & PIN_PREEMPTION_TIMER;
 	c->pin &= ~PIN_PREEMPTION_TIMER;
+	/*
+	 * NMI-window exiting is set per entry, and only with virtual NMIs
+	 * (27.2.1.1). The debug controls keep the guest's DR7 and
+	 * IA32_DEBUGCTL across exits: a VM exit sets DR7 to 0x400 (28.5.1);
+	 * both are default-1 bits, so every CPU has them.
+	 */
+	c->has_nmi_window =
+	    (c->pin & PIN_VIRTUAL_NMIS) && (c->proc & PROC_NMI_WINDOW_EXITING);
+	c->proc &= ~PROC_NMI_WINDOW_EXITING;
 	return true;
 }
 

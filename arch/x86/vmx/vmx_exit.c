@@ -96,6 +96,17 @@ static const char *exit_reason_name(u32 basic)
 	return "unknown VMX exit reason";
 }
 
+/*
+ * An exit core may not handle, or seldom sees: every field 0 but the ones
+ * its decoder sets, and the reason's name for core's message. The common
+ * exits skip both (vmx_decode_exit).
+ */
+static void decode_named(struct exit_event *ev, u32 basic)
+{
+	*ev = (struct exit_event){.vendor_reason = basic,
+				  .vendor_name = exit_reason_name(basic)};
+}
+
 void vmx_entry_failed(struct exit_event *ev, int rc)
 {
 	ev->kind = EXIT_ENTRY_FAILED;
@@ -129,6 +140,23 @@ void vmx_entry_failed(struct exit_event *ev, int rc)
 }
 
 /*
+ * An exit for a fault in an IRET that had already unblocked NMIs (the
+ * "NMI unblocking due to IRET" bit, 28.2.2 / Table 28-7) leaves them
+ * unblocked; the IRET runs again on re-entry, so the blocking is set again
+ * (28.3.4, the SDM's advice to a VMM that resumes the guest). Only without
+ * an event being delivered: then the bit is undefined.
+ */
+static void restore_nmi_blocking(bool unblocked_by_iret)
+{
+	if (!unblocked_by_iret || !vmx_caps.has_nmi_window ||
+	    (vmcs_read(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		return;
+	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
+		   vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) |
+		       INTERRUPTIBILITY_NMI);
+}
+
+/*
  * SDM Vol. 3C 28.2.2: exit interruption information. A host NMI is
  * EXIT_NMI; an intercepted guest exception goes to core as it is. The
  * exception bitmap holds #UD only (vmx_vmcs.c): core checks whether it
@@ -145,13 +173,15 @@ static void decode_exception(struct exit_event *ev)
 		ev->kind = EXIT_NMI;
 		return;
 	}
+	restore_nmi_blocking(info & INTR_INFO_NMI_UNBLOCKING);
 	ev->kind = EXIT_EXCEPTION;
 	ev->exc.vector = vector;
 	ev->exc.has_error_code = info & INTR_INFO_ERROR_CODE;
-	if (ev->exc.has_error_code)
-		ev->exc.error_code = (u32)vmcs_read(VMCS_EXIT_INTR_ERROR);
-	if (vector == X86_VECTOR_PF) /* 28.2.1: the qualification is CR2 */
-		ev->exc.cr2 = vmcs_read(VMCS_EXIT_QUALIFICATION);
+	ev->exc.error_code =
+	    ev->exc.has_error_code ? (u32)vmcs_read(VMCS_EXIT_INTR_ERROR) : 0;
+	/* 28.2.1: the qualification of a #PF is CR2. */
+	ev->exc.cr2 =
+	    vector == X86_VECTOR_PF ? vmcs_read(VMCS_EXIT_QUALIFICATION) : 0;
 }
 
 /* SDM Vol. 3C 28.2.1, Table 28-5; instruction info: 28.2.5. */
@@ -174,12 +204,13 @@ static void decode_io(struct exit_event *ev)
 		ev->io.segment = (u8)((info >> 15) & 7);
 		return;
 	}
-	/* Without the information field: the default of the code segment. */
-	u32 cs_ar = (u32)vmcs_read(VMCS_GUEST_CS_AR);
-	if ((vmcs_read(VMCS_GUEST_IA32_EFER) & EFER_LMA) && (cs_ar & AR_L))
-		ev->io.address_size = 8;
-	else
-		ev->io.address_size = (cs_ar & AR_DB) ? 4 : 2;
+	/*
+	 * Without the information field (SDM Vol. 3C A.1, IA32_VMX_BASIC
+	 * bit 54) the exit names neither the address size nor the segment:
+	 * core decodes both from the instruction's prefixes.
+	 */
+	ev->io.address_size = IO_ADDRESS_SIZE_UNKNOWN;
+	ev->io.segment = ev->io.in ? 0 /* ES, always */ : IO_SEGMENT_UNKNOWN;
 }
 
 /*
@@ -211,6 +242,7 @@ static void decode_ept_violation(struct exit_event *ev)
 {
 	u64 q = vmcs_read(VMCS_EXIT_QUALIFICATION);
 
+	restore_nmi_blocking(q & EPT_QUAL_NMI_UNBLOCKING);
 	ev->kind = EXIT_GPA_FAULT;
 	ev->gpa_fault.gpa = vmcs_read(VMCS_GUEST_PHYSICAL_ADDRESS);
 	ev->gpa_fault.read = q & BIT(0);
@@ -220,6 +252,56 @@ static void decode_ept_violation(struct exit_event *ev)
 	ev->gpa_fault.gla_valid = q & BIT(7);
 	if (ev->gpa_fault.gla_valid)
 		ev->gpa_fault.gla = vmcs_read(VMCS_GUEST_LINEAR_ADDRESS);
+}
+
+/*
+ * A task switch (SDM Vol. 3C 28.2.1, Table 28-2): the new TSS selector and
+ * what started it. Through a task gate in the IDT, the IDT-vectoring
+ * information holds the event (28.2.4); the task switch is its delivery,
+ * so it is not re-injected (core emulates the switch, core/taskswitch.c).
+ * insn_len is that of the instruction when one started it: CALL, JMP,
+ * IRET, and INT n / INT3 / INTO / INT1 through a task gate (28.2.5);
+ * 0 for an exception, interrupt or NMI. An NMI is vector 2 with insn_len
+ * 0 (INT 2 has a length; no exception has vector 2).
+ */
+static void decode_task_switch(struct exit_event *ev)
+{
+	u64 q = vmcs_read(VMCS_EXIT_QUALIFICATION);
+	u32 source = (u32)(q >> TASK_SWITCH_QUAL_SOURCE_SHIFT) &
+		     TASK_SWITCH_QUAL_SOURCE_MASK;
+	u32 idt = (u32)vmcs_read(VMCS_IDT_VECTORING_INFO);
+	bool from_insn = source != TASK_SWITCH_SOURCE_TASK_GATE;
+
+	ev->kind = EXIT_TASK_SWITCH;
+	ev->task_switch.selector = (u16)(q & TASK_SWITCH_QUAL_SELECTOR_MASK);
+	switch (source) {
+	case TASK_SWITCH_SOURCE_CALL:
+		ev->task_switch.source = TASK_SWITCH_CALL;
+		break;
+	case TASK_SWITCH_SOURCE_IRET:
+		ev->task_switch.source = TASK_SWITCH_IRET;
+		break;
+	case TASK_SWITCH_SOURCE_JMP:
+		ev->task_switch.source = TASK_SWITCH_JMP;
+		break;
+	default:
+		ev->task_switch.source = TASK_SWITCH_GATE;
+		break;
+	}
+	if (source == TASK_SWITCH_SOURCE_TASK_GATE && (idt & INTR_INFO_VALID)) {
+		u32 type = (idt & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
+
+		ev->task_switch.idt_vectoring = true;
+		ev->task_switch.vector = idt & INTR_INFO_VECTOR_MASK;
+		ev->task_switch.has_error_code = idt & INTR_INFO_ERROR_CODE;
+		if (ev->task_switch.has_error_code)
+			ev->task_switch.error_code =
+			    (u32)vmcs_read(VMCS_IDT_VECTORING_ERROR);
+		from_insn = type == INTR_TYPE_SW_INTERRUPT ||
+			    type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+			    type == INTR_TYPE_SW_EXCEPTION;
+	}
+	ev->insn_len = from_insn ? (u32)vmcs_read(VMCS_EXIT_INSN_LEN) : 0;
 }
 
 static const char *diagnose_guest_state(struct vmx_vcpu *v);
@@ -247,32 +329,46 @@ static void decode_entry_failure(struct vmx_vcpu *v, u32 basic,
 static bool decode_instruction_exit(struct vcpu *vcpu, u32 basic,
 				    struct exit_event *ev)
 {
-	ev->insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN);
 	switch (basic) {
 	case VMX_EXIT_CPUID:
 		ev->kind = EXIT_CPUID;
-		return true;
+		break;
 	case VMX_EXIT_HLT:
 		ev->kind = EXIT_HLT;
-		return true;
+		break;
 	case VMX_EXIT_IO:
 		decode_io(ev);
-		return true;
+		break;
 	case VMX_EXIT_RDMSR:
 	case VMX_EXIT_WRMSR:
 		ev->kind =
 		    basic == VMX_EXIT_RDMSR ? EXIT_MSR_READ : EXIT_MSR_WRITE;
 		ev->msr.index = (u32)vcpu->regs.gpr[GPR_RCX];
-		return true;
+		break;
 	case VMX_EXIT_VMCALL:
 		ev->kind = EXIT_HYPERCALL;
-		return true;
+		break;
 	case VMX_EXIT_XSETBV:
 		ev->kind = EXIT_XSETBV;
-		return true;
+		break;
+	/*
+	 * INVD exits always (SDM Vol. 3C 26.1.2); MONITOR and MWAIT because
+	 * their exiting controls are on (26.1.3, vmx.c). At CPL > 0 the CPU
+	 * raises their #GP / #UD itself and never exits (26.1.1).
+	 */
+	case VMX_EXIT_INVD:
+	case VMX_EXIT_MONITOR:
+	case VMX_EXIT_MWAIT:
+		decode_named(ev, basic);
+		ev->kind = EXIT_CPU_INSN;
+		ev->cpu_insn = basic == VMX_EXIT_INVD	   ? CPU_INSN_INVD
+			       : basic == VMX_EXIT_MONITOR ? CPU_INSN_MONITOR
+							   : CPU_INSN_MWAIT;
+		break;
 	case VMX_EXIT_CR_ACCESS:
+		decode_named(ev, basic);
 		decode_cr_access(ev);
-		return true;
+		break;
 	case VMX_EXIT_VMCLEAR:
 	case VMX_EXIT_VMLAUNCH:
 	case VMX_EXIT_VMPTRLD:
@@ -285,12 +381,16 @@ static bool decode_instruction_exit(struct vcpu *vcpu, u32 basic,
 	case VMX_EXIT_INVEPT:
 	case VMX_EXIT_INVVPID:
 	case VMX_EXIT_VMFUNC:
+		decode_named(ev, basic);
 		ev->kind = EXIT_INVALID_INSN;
-		return true;
+		break;
 	default:
+		decode_named(ev, basic);
 		ev->kind = EXIT_UNKNOWN;
-		return true;
+		break;
 	}
+	ev->insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN);
+	return true;
 }
 
 bool vmx_decode_exit(struct vcpu *vcpu, struct vmx_vcpu *v,
@@ -299,36 +399,57 @@ bool vmx_decode_exit(struct vcpu *vcpu, struct vmx_vcpu *v,
 	u32 reason = (u32)vmcs_read(VMCS_EXIT_REASON);
 	u32 basic = reason & EXIT_REASON_BASIC_MASK;
 
+	/* Named below only where core may not handle the exit. */
 	ev->vendor_reason = basic;
-	ev->vendor_name = exit_reason_name(basic);
+	ev->vendor_name = NULL;
+	ev->insn_len = 0;
 	if (reason & EXIT_REASON_ENTRY_FAILURE) {
+		decode_named(ev, basic);
 		decode_entry_failure(v, basic, ev);
+		return true;
+	}
+	/* Its IDT-vectoring event is the task switch itself. */
+	if (basic == VMX_EXIT_TASK_SWITCH) {
+		decode_named(ev, basic);
+		decode_task_switch(ev);
 		return true;
 	}
 	vmx_reinject_interrupted_event(v);
 
 	switch (basic) {
 	case VMX_EXIT_EXCEPTION_NMI:
+		ev->vendor_name = exit_reason_name(basic);
 		decode_exception(ev);
 		return true;
 	case VMX_EXIT_EXTERNAL_INTR:
 		ev->kind = EXIT_EXTERNAL_INTR;
 		return true;
 	case VMX_EXIT_TRIPLE_FAULT:
+		decode_named(ev, basic);
 		ev->kind = EXIT_TRIPLE_FAULT;
 		return true;
 	case VMX_EXIT_INIT:
+		decode_named(ev, basic);
 		ev->kind = EXIT_INIT;
 		return true;
 	case VMX_EXIT_SIPI:
+		decode_named(ev, basic);
 		ev->kind = EXIT_SIPI;
 		ev->sipi_vector = (u8)vmcs_read(VMCS_EXIT_QUALIFICATION);
 		return true;
 	case VMX_EXIT_INTR_WINDOW:
 		/* Opened for a queued event only: deliver it and go on. */
-		if (!v->core_wants_window)
+		if (!v->core_wants_window &&
+		    !(v->core_wants_nmi_window && !vmx_caps.has_nmi_window))
 			return false;
-		ev->kind = EXIT_INTR_WINDOW;
+		ev->kind =
+		    v->core_wants_window ? EXIT_INTR_WINDOW : EXIT_NMI_WINDOW;
+		return true;
+	case VMX_EXIT_NMI_WINDOW:
+		/* Likewise for a queued NMI (or an event behind a #DB). */
+		if (!v->core_wants_nmi_window)
+			return false;
+		ev->kind = EXIT_NMI_WINDOW;
 		return true;
 	case VMX_EXIT_PREEMPTION_TIMER:
 		ev->kind = EXIT_PREEMPT_TIMER;
@@ -337,6 +458,7 @@ bool vmx_decode_exit(struct vcpu *vcpu, struct vmx_vcpu *v,
 		decode_ept_violation(ev);
 		return true;
 	case VMX_EXIT_EPT_MISCONFIG:
+		decode_named(ev, basic);
 		ev->kind = EXIT_UNKNOWN;
 		ev->gpa_fault.gpa = vmcs_read(VMCS_GUEST_PHYSICAL_ADDRESS);
 		printk("vmx: VM %s: EPT misconfiguration at guest-physical "

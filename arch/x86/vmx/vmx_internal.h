@@ -50,6 +50,13 @@ struct vmx_caps {
 	u32 preemption_rate; /* timer ticks = TSC >> rate */
 	bool has_rdtscp;
 	bool has_preemption_timer;
+	/*
+	 * Virtual NMIs with NMI-window exiting (25.6.1, 25.6.2): the guest's
+	 * NMI blocking is in the interruptibility state and the backend can
+	 * ask for an exit when it ends. Without them an NMI waits for the
+	 * interrupt window (docs/vmx.md).
+	 */
+	bool has_nmi_window;
 	struct pt_format ept_format;
 };
 
@@ -63,8 +70,9 @@ struct vmx_cpu {
 	u64 vmxon_hpa;
 	u64 current_vmcs; /* hpa of the VMCS last VMPTRLDed here, or 0 */
 	/*
-	 * The vCPU whose SYSCALL MSRs, KERNEL_GS_BASE and TSC_AUX are in the
-	 * hardware registers of this CPU (switched lazily; docs/vmx.md).
+	 * The vCPU whose SYSCALL MSRs, KERNEL_GS_BASE, TSC_AUX, CR2 and DR6
+	 * are in the hardware registers of this CPU (switched lazily;
+	 * docs/vmx.md).
 	 */
 	struct vcpu *msr_owner;
 };
@@ -157,16 +165,27 @@ struct vmx_vcpu {
 	bool host_state_written;
 	u32 pin, proc; /* current pin-based and primary controls */
 	u64 eptp;
-	/* Core asked for an interrupt window on this entry (vcpu_entry). */
+	/* Core asked for an interrupt / NMI window on this entry. */
 	bool core_wants_window;
+	bool core_wants_nmi_window;
+	/*
+	 * The skip left a single-step #DB in the pending debug exceptions
+	 * (BS): no event may be injected on the entry that delivers it, or
+	 * it would be lost (27.7.3). Cleared by the next VM entry.
+	 */
+	bool db_trap_pending;
 	/* Events run() was asked to inject and could not yet deliver, in
 	 * order; each goes in when the guest can take it. */
 	struct vcpu_event deferred[VMX_DEFERRED_EVENTS_MAX];
 	u32 deferred_count;
 	bool entry_event_valid; /* VM-entry interruption info holds one */
 	bool flush_pending;	/* INVEPT/INVVPID before the next entry */
+	/* Veneer changed EFER.LMA or the entry controls since the last
+	 * exit: the "IA-32e mode guest" control follows before the entry. */
+	bool ia32e_stale;
 	u64 lazy_msr[LAZY_MSR_COUNT];
 	u64 cr2; /* CR2 is not in the VMCS either */
+	u64 dr6; /* nor DR6: the guest's is the CPU's while it runs */
 	/* What the VMCS holds, so that unchanged values are not written. */
 	u64 tsc_offset; /* VMCS_TSC_OFFSET */
 	u64 rsp;	/* VMCS_GUEST_RSP */

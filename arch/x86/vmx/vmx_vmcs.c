@@ -25,6 +25,22 @@
 /* Power-on guest values (SDM Vol. 3A, "Processor State After Reset"). */
 #define GUEST_RESET_PAT 0x0007040600070406ull
 #define GUEST_RESET_DR7 0x400ull
+#define GUEST_RESET_DR6 0xffff0ff0ull
+
+/* Access-rights bits VM entry checks as reserved (25.4.1, Table 25-2). */
+#define AR_DEFINED_MASK 0x1f0ffull
+
+static u64 read_dr6(void)
+{
+	u64 value;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(value));
+	return value;
+}
+
+static void write_dr6(u64 value)
+{
+	__asm__ volatile("mov %0, %%dr6" : : "r"(value));
+}
 
 /* ---------------------------------------------------------------------
  * Host state (SDM Vol. 3C 25.5, checked by 27.2.2-27.2.4).
@@ -250,9 +266,12 @@ static void write_guest_cr4(struct vcpu *vcpu, u64 value)
 
 /*
  * The "IA-32e mode guest" entry control must equal the guest's EFER.LMA
- * (SDM Vol. 3C 27.3.1.1). A VM exit stores LMA into it (28.3), but a
- * write of CR0 or EFER through vmx_write() changes LMA without an exit;
- * refresh it before every entry.
+ * (SDM Vol. 3C 27.3.1.1). A VM exit stores LMA into it (28.3; every CPU
+ * with unrestricted guest does, IA32_VMX_MISC bit 5, A.6), but a write of
+ * CR0 or EFER through vmx_write() changes LMA without an exit, and a
+ * reset writes the controls: refreshed before the entry after those
+ * (vmx_vcpu.ia32e_stale), and before every entry on a CPU that does not
+ * store LMA.
  */
 static void sync_ia32e_mode(void)
 {
@@ -265,11 +284,13 @@ static void sync_ia32e_mode(void)
 }
 
 /* ---------------------------------------------------------------------
- * Lazily switched guest state: the MSRs in enum vmx_lazy_msr and CR2 are
- * not part of the VMCS. The host never uses them (no SYSCALL, no SWAPGS,
- * no RDTSCP, no page faults in normal operation), so they stay loaded
- * while the host runs and are switched only when another vCPU enters on
- * this CPU (docs/vmx.md).
+ * Lazily switched guest state: the MSRs in enum vmx_lazy_msr, CR2 and DR6
+ * are not part of the VMCS. The host never uses them (no SYSCALL, no
+ * SWAPGS, no RDTSCP, no page faults in normal operation, no debug
+ * registers), so they stay loaded while the host runs and are switched
+ * only when another vCPU enters on this CPU (docs/vmx.md). DR6 is the
+ * guest's while it runs: its MOV to DR6 and the #DB it takes change the
+ * CPU's register, which VM entry and exit leave alone (28.5.1).
  */
 
 static void lazy_state_save(struct vcpu *vcpu)
@@ -279,6 +300,7 @@ static void lazy_state_save(struct vcpu *vcpu)
 		if (vmx_lazy_msr_present(i))
 			v->lazy_msr[i] = rdmsr(vmx_lazy_msr_index[i]);
 	v->cr2 = read_cr2();
+	v->dr6 = read_dr6();
 }
 
 static void lazy_state_load(struct vcpu *vcpu)
@@ -288,6 +310,7 @@ static void lazy_state_load(struct vcpu *vcpu)
 		if (vmx_lazy_msr_present(i))
 			wrmsr(vmx_lazy_msr_index[i], v->lazy_msr[i]);
 	write_cr2(v->cr2);
+	write_dr6(v->dr6);
 }
 
 static void lazy_state_switch(struct vcpu *vcpu)
@@ -306,16 +329,17 @@ static bool lazy_state_in_hardware(struct vcpu *vcpu)
 	return this_cpu()->vendor && vmx_this_cpu()->msr_owner == vcpu;
 }
 
+/* An MSR the CPU lacks (TSC_AUX without RDTSCP) lives in lazy_msr[]. */
 static u64 lazy_msr_read(struct vcpu *vcpu, enum vmx_lazy_msr i)
 {
-	if (lazy_state_in_hardware(vcpu))
+	if (vmx_lazy_msr_present(i) && lazy_state_in_hardware(vcpu))
 		return rdmsr(vmx_lazy_msr_index[i]);
 	return to_vmx(vcpu)->lazy_msr[i];
 }
 
 static void lazy_msr_write(struct vcpu *vcpu, enum vmx_lazy_msr i, u64 value)
 {
-	if (lazy_state_in_hardware(vcpu))
+	if (vmx_lazy_msr_present(i) && lazy_state_in_hardware(vcpu))
 		wrmsr(vmx_lazy_msr_index[i], value);
 	else
 		to_vmx(vcpu)->lazy_msr[i] = value;
@@ -345,6 +369,7 @@ static void write_controls(struct vcpu *vcpu)
 	vmcs_write(VMCS_PROC_CONTROLS2, vmx_caps.proc2);
 	vmcs_write(VMCS_EXIT_CONTROLS, vmx_caps.exit);
 	vmcs_write(VMCS_ENTRY_CONTROLS, vmx_caps.entry);
+	v->ia32e_stale = true;
 	/* #UD: VMMCALL raises it on Intel; core decides what it was. */
 	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(X86_VECTOR_UD));
 	vmcs_write(VMCS_PF_ERROR_MASK, 0);
@@ -499,10 +524,13 @@ void vmx_vcpu_reset(struct vcpu *vcpu, const struct vcpu_start_state *s)
 
 	memset(v->lazy_msr, 0, sizeof(v->lazy_msr));
 	v->cr2 = 0;
+	v->dr6 = GUEST_RESET_DR6;
 	lazy_state_forget(vcpu); /* reload on entry */
 	v->deferred_count = 0;
 	v->entry_event_valid = false;
 	v->core_wants_window = false;
+	v->core_wants_nmi_window = false;
+	v->db_trap_pending = false;
 	v->flush_pending = true;
 	vmcs_deactivate(vcpu); /* as in vmx_vcpu_create */
 }
@@ -581,17 +609,50 @@ static void queue_event(struct vcpu *vcpu, struct vmx_vcpu *v,
 	v->deferred[v->deferred_count++] = *e;
 }
 
-/* Moves the oldest queued event into the VMCS when the guest can take it. */
+/*
+ * Moves the oldest queued event the guest can take now into the VMCS: one
+ * that must wait (an NMI for the end of NMI blocking, an interrupt for
+ * RFLAGS.IF) does not hold back another kind behind it, as on bare metal
+ * (an NMI arrives with IF=0; an interrupt in an NMI handler that set IF).
+ * Events of one kind keep their order: all of them wait or none. Nothing
+ * goes in while a single-step #DB is pending: an injected event would
+ * take its place (27.7.3).
+ */
 static void deliver_queued_event(struct vmx_vcpu *v)
 {
-	if (v->entry_event_valid || v->deferred_count == 0)
+	if (v->entry_event_valid || v->deferred_count == 0 ||
+	    v->db_trap_pending)
 		return;
-	if (!event_deliverable(&v->deferred[0]))
+	for (u32 i = 0; i < v->deferred_count; i++) {
+		if (!event_deliverable(&v->deferred[i]))
+			continue;
+		write_entry_event(v, &v->deferred[i]);
+		v->deferred_count--;
+		memmove(&v->deferred[i], &v->deferred[i + 1],
+			(v->deferred_count - i) * sizeof(v->deferred[0]));
 		return;
-	write_entry_event(v, &v->deferred[0]);
-	v->deferred_count--;
-	memmove(&v->deferred[0], &v->deferred[1],
-		v->deferred_count * sizeof(v->deferred[0]));
+	}
+}
+
+/*
+ * The windows the queued events need: an interrupt waits for RFLAGS.IF=1
+ * and no STI / MOV-SS blocking (interrupt-window exiting), an NMI for the
+ * end of NMI and MOV-SS blocking (NMI-window exiting), an exception only
+ * for a pending single-step #DB to go first: debug traps take priority
+ * over window exits, so the exit follows the #DB's delivery at once (SDM
+ * Vol. 3C 27.7.5, 27.7.6). Without NMI-window exiting, NMIs and exceptions
+ * use the interrupt window.
+ */
+static void queued_windows(const struct vmx_vcpu *v, bool *intr, bool *nmi)
+{
+	for (u32 i = 0; i < v->deferred_count; i++) {
+		bool nmi_like = v->deferred[i].type != VCPU_EVENT_EXTERNAL_INTR;
+
+		if (nmi_like && vmx_caps.has_nmi_window)
+			*nmi = true;
+		else
+			*intr = true;
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -603,9 +664,15 @@ static void deliver_queued_event(struct vmx_vcpu *v)
  * this backend advances RIP. Outside 64-bit code RIP wraps at 32 bits;
  * only a step across a 4 GiB line can need that, so the code-segment mode
  * is read only then. The instruction's STI / MOV-SS shadow ends with it
- * (SDM Vol. 3C 25.4.2, Table 25-3).
+ * (SDM Vol. 3C 25.4.2, Table 25-3). With RFLAGS.TF (and not
+ * IA32_DEBUGCTL.BTF) the instruction ends with a single-step #DB (SDM Vol.
+ * 3B 18.3.1.4): BS goes into the pending debug exceptions, and VM entry
+ * delivers the #DB before the guest runs anything, updating DR6 (27.7.3;
+ * an exit for an instruction behind MOV SS already saved the MOV SS's own
+ * BS there: one #DB for both, as on bare metal). The TF test costs one
+ * VMREAD of RFLAGS per skip.
  */
-static void skip_instruction(u32 len)
+static void skip_instruction(struct vmx_vcpu *v, u32 len)
 {
 	u64 rip = vmcs_read(VMCS_GUEST_RIP);
 	u64 next = rip + len;
@@ -620,6 +687,13 @@ static void skip_instruction(u32 len)
 		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY,
 			   blocking & ~(INTERRUPTIBILITY_STI |
 					INTERRUPTIBILITY_MOV_SS));
+	if ((vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_TF) &&
+	    !(vmcs_read(VMCS_GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF)) {
+		vmcs_write(VMCS_GUEST_PENDING_DEBUG,
+			   vmcs_read(VMCS_GUEST_PENDING_DEBUG) |
+			       PENDING_DEBUG_BS);
+		v->db_trap_pending = true;
+	}
 }
 
 static void set_proc_control(struct vmx_vcpu *v, u32 bit, bool on)
@@ -658,6 +732,22 @@ static void flush_guest_tlb(struct vcpu *vcpu, struct vmx_vcpu *v)
 	v->flush_pending = false;
 }
 
+/* Exit as soon as a queued event can be taken, or core asked. */
+static void sync_windows(struct vmx_vcpu *v)
+{
+	bool intr_window = v->core_wants_window;
+	bool nmi_window = v->core_wants_nmi_window && vmx_caps.has_nmi_window;
+
+	if (v->deferred_count)
+		queued_windows(v, &intr_window, &nmi_window);
+	/* Without NMI-window exiting, core's NMI window is this one. */
+	if (v->core_wants_nmi_window && !vmx_caps.has_nmi_window)
+		intr_window = true;
+	set_proc_control(v, PROC_INTR_WINDOW_EXITING, intr_window);
+	if (vmx_caps.has_nmi_window)
+		set_proc_control(v, PROC_NMI_WINDOW_EXITING, nmi_window);
+}
+
 /*
  * Everything the VMCS needs before an entry. Returns false (and fills
  * *ev) when the vCPU is not to be entered: no valid EPT root, or the
@@ -670,8 +760,10 @@ static bool prepare_entry(struct vcpu *vcpu, struct vmx_vcpu *v, u64 deadline,
 	if (deadline) {
 		u64 now = rdtsc();
 		if (deadline <= now) {
-			ev->kind = EXIT_PREEMPT_TIMER;
-			ev->vendor_name = "deadline passed before VM entry";
+			*ev = (struct exit_event){
+			    .kind = EXIT_PREEMPT_TIMER,
+			    .vendor_name = "deadline passed before VM entry",
+			};
 			return false;
 		}
 		/* SDM Vol. 3C 26.5.1: the timer counts down at TSC >> rate. */
@@ -679,20 +771,22 @@ static bool prepare_entry(struct vcpu *vcpu, struct vmx_vcpu *v, u64 deadline,
 				  0xffffffffull);
 	}
 	u64 root = vcpu->vm->nested_root;
-	if (!root || !IS_ALIGNED(root, PAGE_SIZE)) {
-		ev->kind = EXIT_ENTRY_FAILED;
-		ev->fail.what = "the VM has no valid EPT root table";
-		ev->fail.field = VMCS_EPT_POINTER;
-		return false;
-	}
-	/* SDM 25.6.11: WB paging structures, 4-level walk, A/D flags. */
-	u64 eptp =
-	    root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 |
-	    ((vmx_caps.ept_vpid & EPT_CAP_ACCESSED_DIRTY) ? EPTP_ACCESSED_DIRTY
-							  : 0);
-	if (eptp != v->eptp) {
-		vmcs_write(VMCS_EPT_POINTER, eptp);
-		v->eptp = eptp;
+	/* The root of the EPTP written last was checked then. */
+	if (!v->eptp || root != (v->eptp & ~(u64)(PAGE_SIZE - 1))) {
+		if (!root || !IS_ALIGNED(root, PAGE_SIZE)) {
+			*ev = (struct exit_event){
+			    .kind = EXIT_ENTRY_FAILED,
+			    .fail.what = "the VM has no valid EPT root table",
+			    .fail.field = VMCS_EPT_POINTER,
+			};
+			return false;
+		}
+		/* SDM 25.6.11: WB paging structures, 4-level walk, A/D. */
+		v->eptp = root | EPTP_MEMTYPE_WB | EPTP_WALK_LENGTH_4 |
+			  ((vmx_caps.ept_vpid & EPT_CAP_ACCESSED_DIRTY)
+			       ? EPTP_ACCESSED_DIRTY
+			       : 0);
+		vmcs_write(VMCS_EPT_POINTER, v->eptp);
 		v->flush_pending = true;
 	}
 	if (v->flush_pending)
@@ -701,12 +795,17 @@ static bool prepare_entry(struct vcpu *vcpu, struct vmx_vcpu *v, u64 deadline,
 		v->rsp = vcpu->regs.gpr[GPR_RSP];
 		vmcs_write(VMCS_GUEST_RSP, v->rsp);
 	}
-	sync_ia32e_mode();
+	if (v->ia32e_stale || !(vmx_caps.misc & VMX_MISC_EXIT_STORES_LMA)) {
+		sync_ia32e_mode();
+		v->ia32e_stale = false;
+	}
 	lazy_state_switch(vcpu);
 	deliver_queued_event(v);
-	/* Exit as soon as a queued event can be taken, or core asked. */
-	set_proc_control(v, PROC_INTR_WINDOW_EXITING,
-			 v->core_wants_window || v->deferred_count > 0);
+	/* Nothing queued, no window asked for or left open: none to set. */
+	if (v->deferred_count || v->core_wants_window ||
+	    v->core_wants_nmi_window ||
+	    (v->proc & (PROC_INTR_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING)))
+		sync_windows(v);
 	/* Without the timer a deadline waits for the next host interrupt. */
 	bool timer = deadline && vmx_caps.has_preemption_timer;
 	set_pin_control(v, PIN_PREEMPTION_TIMER, timer);
@@ -724,10 +823,11 @@ static bool prepare_entry(struct vcpu *vcpu, struct vmx_vcpu *v, u64 deadline,
  * without a line), the interrupt-window level, the TSC offset (written
  * only when it changed) and the deadline.
  *
- * Internal re-entries, the exits core never sees (the only one):
- *   - VMX_EXIT_INTR_WINDOW when core did not ask for a window on this
- *     entry: the window was opened only for an event this backend still
- *     holds in v->deferred. It is delivered and the guest entered again.
+ * Internal re-entries, the exits core never sees:
+ *   - VMX_EXIT_INTR_WINDOW / VMX_EXIT_NMI_WINDOW when core did not ask
+ *     for that window on this entry: it was opened only for an event this
+ *     backend still holds in v->deferred. It is delivered and the guest
+ *     entered again.
  */
 void vmx_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 	     struct exit_event *ev)
@@ -736,26 +836,28 @@ void vmx_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 
 	vmcs_activate(vcpu);
 	if (e->skip)
-		skip_instruction(e->skip);
+		skip_instruction(v, e->skip);
 	if (e->inject)
 		queue_event(vcpu, v, &e->event);
 	v->core_wants_window = e->intr_window;
+	v->core_wants_nmi_window = e->nmi_window;
 	/* TSC offsetting (SDM Vol. 3C 26.6.5): guest TSC = host + offset. */
 	if (e->tsc_offset != v->tsc_offset) {
 		vmcs_write(VMCS_TSC_OFFSET, e->tsc_offset);
 		v->tsc_offset = e->tsc_offset;
 	}
 	for (;;) {
-		*ev = (struct exit_event){.kind = EXIT_NONE};
 		if (!prepare_entry(vcpu, v, e->deadline, ev))
 			return;
 		int rc = vmx_enter(&vcpu->regs, v->launched, 0);
 		if (rc != VMX_ENTER_EXITED) {
+			*ev = (struct exit_event){.kind = EXIT_NONE};
 			vmx_entry_failed(ev, rc);
 			return;
 		}
 		v->launched = true;
 		v->entry_event_valid = false; /* every exit clears it (28.2) */
+		v->db_trap_pending = false;   /* the entry delivered it */
 		v->rsp = vmcs_read(VMCS_GUEST_RSP);
 		vcpu->regs.gpr[GPR_RSP] = v->rsp;
 		if (vmx_decode_exit(vcpu, v, ev))
@@ -807,6 +909,97 @@ static u64 plain_field(enum vcpu_field field)
 	}
 }
 
+/*
+ * The other segment fields (task switches): their VMCS encoding and what a
+ * write keeps, so that no value core passes makes VM entry fail on a
+ * reserved bit (access rights: 25.4.1, Table 25-2).
+ */
+enum vmx_seg_width {
+	SEG_NONE,
+	SEG_16,
+	SEG_32,
+	SEG_NATURAL,
+	SEG_AR,
+};
+
+struct vmx_seg_field {
+	u16 encoding;
+	u8 width; /* enum vmx_seg_width */
+};
+
+static const struct vmx_seg_field vmx_seg_fields[VCPU_FIELD_COUNT] = {
+    [VCPU_ES_SELECTOR] = {VMCS_GUEST_ES_SELECTOR, SEG_16},
+    [VCPU_SS_SELECTOR] = {VMCS_GUEST_SS_SELECTOR, SEG_16},
+    [VCPU_DS_SELECTOR] = {VMCS_GUEST_DS_SELECTOR, SEG_16},
+    [VCPU_FS_SELECTOR] = {VMCS_GUEST_FS_SELECTOR, SEG_16},
+    [VCPU_GS_SELECTOR] = {VMCS_GUEST_GS_SELECTOR, SEG_16},
+    [VCPU_LDTR_SELECTOR] = {VMCS_GUEST_LDTR_SELECTOR, SEG_16},
+    [VCPU_TR_SELECTOR] = {VMCS_GUEST_TR_SELECTOR, SEG_16},
+    [VCPU_LDTR_BASE] = {VMCS_GUEST_LDTR_BASE, SEG_NATURAL},
+    [VCPU_TR_BASE] = {VMCS_GUEST_TR_BASE, SEG_NATURAL},
+    [VCPU_ES_LIMIT] = {VMCS_GUEST_ES_LIMIT, SEG_32},
+    [VCPU_CS_LIMIT] = {VMCS_GUEST_CS_LIMIT, SEG_32},
+    [VCPU_SS_LIMIT] = {VMCS_GUEST_SS_LIMIT, SEG_32},
+    [VCPU_DS_LIMIT] = {VMCS_GUEST_DS_LIMIT, SEG_32},
+    [VCPU_FS_LIMIT] = {VMCS_GUEST_FS_LIMIT, SEG_32},
+    [VCPU_GS_LIMIT] = {VMCS_GUEST_GS_LIMIT, SEG_32},
+    [VCPU_LDTR_LIMIT] = {VMCS_GUEST_LDTR_LIMIT, SEG_32},
+    [VCPU_TR_LIMIT] = {VMCS_GUEST_TR_LIMIT, SEG_32},
+    [VCPU_ES_ATTR] = {VMCS_GUEST_ES_AR, SEG_AR},
+    [VCPU_CS_ATTR] = {VMCS_GUEST_CS_AR, SEG_AR},
+    [VCPU_SS_ATTR] = {VMCS_GUEST_SS_AR, SEG_AR},
+    [VCPU_DS_ATTR] = {VMCS_GUEST_DS_AR, SEG_AR},
+    [VCPU_FS_ATTR] = {VMCS_GUEST_FS_AR, SEG_AR},
+    [VCPU_GS_ATTR] = {VMCS_GUEST_GS_AR, SEG_AR},
+    [VCPU_LDTR_ATTR] = {VMCS_GUEST_LDTR_AR, SEG_AR},
+    [VCPU_TR_ATTR] = {VMCS_GUEST_TR_AR, SEG_AR},
+    [VCPU_GDTR_LIMIT] = {VMCS_GUEST_GDTR_LIMIT, SEG_16},
+    [VCPU_IDTR_LIMIT] = {VMCS_GUEST_IDTR_LIMIT, SEG_16},
+};
+
+static u64 seg_width_mask(u8 width)
+{
+	switch (width) {
+	case SEG_16:
+		return 0xffffull;
+	case SEG_32:
+		return 0xffffffffull;
+	case SEG_AR:
+		return AR_DEFINED_MASK;
+	default:
+		return ~0ull;
+	}
+}
+
+/*
+ * NMIs are blocked from an NMI's delivery to the next IRET: with virtual
+ * NMIs that is the interruptibility state's bit 3 (25.4.2; the CPU sets it
+ * when it injects an NMI, 27.6.1.2, and IRET clears it, 26.3). An NMI the
+ * backend still holds (queued, or in the entry's event) counts as well,
+ * so that core does not pass another behind it.
+ */
+static bool guest_nmi_blocked(const struct vmx_vcpu *v)
+{
+	if (vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI)
+		return true;
+	for (u32 i = 0; i < v->deferred_count; i++)
+		if (v->deferred[i].type == VCPU_EVENT_NMI)
+			return true;
+	return v->entry_event_valid &&
+	       ((vmcs_read(VMCS_ENTRY_INTR_INFO) & INTR_INFO_TYPE_MASK) >>
+		INTR_INFO_TYPE_SHIFT) == INTR_TYPE_NMI;
+}
+
+static void set_guest_nmi_blocked(bool blocked)
+{
+	u32 state = (u32)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	u32 want = blocked ? state | INTERRUPTIBILITY_NMI
+			   : state & ~INTERRUPTIBILITY_NMI;
+
+	if (want != state)
+		vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, want);
+}
+
 static int lazy_msr_of(enum vcpu_field field)
 {
 	switch (field) {
@@ -820,6 +1013,8 @@ static int lazy_msr_of(enum vcpu_field field)
 		return LAZY_CSTAR;
 	case VCPU_SFMASK:
 		return LAZY_SFMASK;
+	case VCPU_TSC_AUX:
+		return LAZY_TSC_AUX;
 	default:
 		return -1;
 	}
@@ -828,16 +1023,30 @@ static int lazy_msr_of(enum vcpu_field field)
 static bool guest_interruptible(struct vmx_vcpu *v)
 {
 	u32 blocking = (u32)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
-	if (v->entry_event_valid || v->deferred_count)
+	if (v->entry_event_valid || v->deferred_count || v->db_trap_pending)
 		return false; /* another event goes first */
 	return (vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
 	       !(blocking & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+/* CS.base + RIP, cut to 32 bits outside 64-bit code (SDM Vol. 3A 3.4.4). */
+static u64 guest_rip_linear(void)
+{
+	u64 rip = vmcs_read(VMCS_GUEST_RIP);
+
+	if ((vmcs_read(VMCS_GUEST_CS_AR) & AR_L) &&
+	    (vmcs_read(VMCS_GUEST_IA32_EFER) & EFER_LMA))
+		return rip;
+	return (vmcs_read(VMCS_GUEST_CS_BASE) + rip) & 0xffffffffull;
 }
 
 u64 vmx_read(struct vcpu *vcpu, enum vcpu_field field)
 {
 	struct vmx_vcpu *v = to_vmx(vcpu);
 	vmcs_activate(vcpu);
+
+	if (field == VCPU_RIP_LINEAR) /* the instruction fetch: first */
+		return guest_rip_linear();
 
 	u64 vmcs_field = plain_field(field);
 	if (vmcs_field != ~0ull)
@@ -865,9 +1074,17 @@ u64 vmx_read(struct vcpu *vcpu, enum vcpu_field field)
 		return (vmcs_read(VMCS_GUEST_SS_AR) >> AR_DPL_SHIFT) & 3;
 	case VCPU_INTERRUPTIBLE:
 		return guest_interruptible(v);
+	case VCPU_DR6:
+		return lazy_state_in_hardware(vcpu) ? read_dr6() : v->dr6;
+	case VCPU_DR7:
+		return vmcs_read(VMCS_GUEST_DR7);
+	case VCPU_NMI_BLOCKED:
+		return guest_nmi_blocked(v);
 	default:
 		break;
 	}
+	if ((u32)field < VCPU_FIELD_COUNT && vmx_seg_fields[field].width)
+		return vmcs_read(vmx_seg_fields[field].encoding);
 	printk("vmx: read of unknown vCPU field %d\n", field);
 	return 0;
 }
@@ -893,13 +1110,22 @@ void vmx_write(struct vcpu *vcpu, enum vcpu_field field, u64 value)
 	}
 	int lazy = lazy_msr_of(field);
 	if (lazy >= 0) {
+		/* TSC_AUX bits 63:32 are reserved (core gives #GP). */
+		if (field == VCPU_TSC_AUX)
+			value = (u32)value;
 		lazy_msr_write(vcpu, (enum vmx_lazy_msr)lazy, value);
+		return;
+	}
+	if ((u32)field < VCPU_FIELD_COUNT && vmx_seg_fields[field].width) {
+		const struct vmx_seg_field *f = &vmx_seg_fields[field];
+		vmcs_write(f->encoding, value & seg_width_mask(f->width));
 		return;
 	}
 	switch (field) {
 	case VCPU_CR0:
 		write_guest_cr0(vcpu, value);
 		v->flush_pending = true;
+		v->ia32e_stale = true;
 		return;
 	case VCPU_CR2:
 		if (lazy_state_in_hardware(vcpu))
@@ -916,6 +1142,26 @@ void vmx_write(struct vcpu *vcpu, enum vcpu_field field, u64 value)
 		 * Mode"). */
 		vmcs_write(VMCS_GUEST_IA32_EFER, value & ~EFER_LMA);
 		update_lma();
+		v->ia32e_stale = true;
+		return;
+	case VCPU_CPL:
+		/* The CPL is SS.DPL (25.4.1). */
+		vmcs_write(VMCS_GUEST_SS_AR, (vmcs_read(VMCS_GUEST_SS_AR) &
+					      ~(3ull << AR_DPL_SHIFT)) |
+						 ((value & 3) << AR_DPL_SHIFT));
+		return;
+	/* Bits 63:32 of DR6 and DR7 are reserved (MOV to DRn: #GP). */
+	case VCPU_DR6:
+		if (lazy_state_in_hardware(vcpu))
+			write_dr6((u32)value);
+		else
+			v->dr6 = (u32)value;
+		return;
+	case VCPU_DR7:
+		vmcs_write(VMCS_GUEST_DR7, (u32)value);
+		return;
+	case VCPU_NMI_BLOCKED:
+		set_guest_nmi_blocked(value != 0);
 		return;
 	default:
 		break;

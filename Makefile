@@ -36,7 +36,7 @@ HV_C    := $(filter-out arch/x86/asm-offsets.c,$(foreach d,$(HV_DIRS),$(wildcard
 HV_S    := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.S))
 HV_OBJ  := $(patsubst %,$(BUILD)/hv/%.o,$(HV_C) $(HV_S))
 
-.PHONY: all iso run run-bochs test unit guests deps check-deps format format-check \
+.PHONY: all iso run run-bochs test unit guests soak deps check-deps format format-check \
         headers bench clean integration linux run-test-guest fuzz fuzz-smoke
 all: $(BUILD)/veneer.elf
 
@@ -74,6 +74,9 @@ $(BUILD)/veneer.elf: $(HV_OBJ) linker.ld
 # ---- test guests (tests/guests/guests.mk defines GUEST_ELFS) ----
 include tests/guests/guests.mk
 guests: $(GUEST_ELFS)
+
+# ---- make soak: Linux beside the chaos guest, not in make test (docs/testing.md) ----
+include tests/guests/soak.mk
 
 # ---- benchmarks (bench/bench.mk defines BENCH_ELF and BENCH_RUN; docs/benchmarks.md) ----
 include bench/bench.mk

@@ -41,12 +41,14 @@ void console_poll(struct vm *vm)
 		platform_console_input(vm->platform, (u8)c);
 }
 
+/*
+ * The delay runs from the guest's last write, not from the first byte of
+ * the line: a guest that writes a long line slowly (Bochs with four CPUs,
+ * or its CPU held up while another prints) must not see it cut in two.
+ */
 void console_output_started(struct vm *vm)
 {
-	if (vm->uart.line_len && !vm->partial_since)
-		vm->partial_since = rdtsc();
-	else if (!vm->uart.line_len)
-		vm->partial_since = 0;
+	vm->partial_since = vm->uart.line_len ? rdtsc() : 0;
 }
 
 void console_flush_stale(struct vm *vm)

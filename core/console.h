@@ -36,7 +36,8 @@ bool console_has_focus(const struct vm *vm);
  */
 void console_poll(struct vm *vm);
 
-/* The guest wrote to its UART: start the clock for showing a partial line. */
+/* The guest wrote to its UART: (re)start the clock for showing a partial
+ * line. */
 void console_output_started(struct vm *vm);
 
 /*

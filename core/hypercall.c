@@ -43,6 +43,18 @@ enum exit_action handle_hypercall(struct vcpu *vcpu, struct exit_event *ev)
 
 	(void)ev;
 	/*
+	 * Hypercalls are for the guest kernel only (docs/hypercall.md). The
+	 * CPU exits on VMCALL / VMMCALL at any CPL (SDM Vol. 3C 26.1.2;
+	 * APM Vol. 3 "VMMCALL"), and the other vendor's instruction reaches
+	 * us through its #UD (core/vcpu.c): at CPL > 0, virtual-8086 mode
+	 * included, the guest gets the #UD a CPU without a hypervisor
+	 * interface raises, with RIP and every register left as they were.
+	 */
+	if (vcpu_read(vcpu, VCPU_CPL) != 0) {
+		vcpu_inject_ud(vcpu);
+		return EXIT_ACTION_RESUME;
+	}
+	/*
 	 * Outside 64-bit code only the low halves are the guest's: the upper
 	 * ones are undefined after a mode switch (docs/hypercall.md).
 	 */

@@ -319,6 +319,7 @@ struct vcpu {
 	const u8 *walk_hva; /* the page in host memory, NULL if not all RAM */
 	u64 exits[EXIT_KIND_COUNT];
 	u64 exits_total;
+	u64 pause_at; /* host TSC of the run loop's next PAUSE (vcpu.c) */
 };
 
 /* Why vcpu_run_loop() returned. */

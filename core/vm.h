@@ -63,7 +63,8 @@ struct vm {
 	bool hide_exit_time;
 	bool clock_frozen;
 	u64 frozen_host_tsc;
-	u64 partial_since; /* TSC when its UART line buffer filled */
+	u64 partial_since; /* TSC of its last UART write, while a line is
+			      partial */
 	/* MSR state Veneer keeps for the guest (core/msr.c). */
 	u64 msr_mtrr_def_type;
 	u64 msr_amd_perf_ctl[4];     /* AMD PERF_CTL0-3, never counting */

@@ -19,6 +19,11 @@
  * is when a console that continues a partial line without its tag would
  * let the fake start a line of its own.
  *
+ * role=slow prints one line of `slow: ` and SLOW_CHARS letters, SLOW_GAP_MS
+ * apart (longer in all than the 20 ms partial-line delay, each gap
+ * shorter), then PASS: the console must show it as one line, since the
+ * guest never stopped writing for 20 ms.
+ *
  * The waits poll the PIT's channel 2 through port 0x61 (as Linux calibrates
  * its TSC), so the guest keeps exiting while it waits, as a guest that
  * polls its UART or a timer does.
@@ -103,6 +108,20 @@ static void noise(u32 lines)
 	}
 }
 
+#define SLOW_CHARS  40
+#define SLOW_GAP_MS 5
+
+static void slow_line(void)
+{
+	guest_printf("slow: ");
+	for (u32 i = 0; i < SLOW_CHARS; i++) {
+		wait_ms(SLOW_GAP_MS);
+		serial_putc((char)('a' + i % 26));
+	}
+	serial_putc('\n');
+	guest_printf("PASS\n");
+}
+
 /* serial_putc, not serial_puts: no '\r' may be added before a '\n'. */
 static void put_raw(const char *s)
 {
@@ -131,6 +150,10 @@ void guest_main(const struct multiboot_info *mbi)
 {
 	const char *role = cmdline_value(guest_cmdline(mbi), "role");
 
+	if (role && str_starts_with(role, "slow")) {
+		slow_line();
+		return;
+	}
 	if (role && str_starts_with(role, "noise")) {
 		noise(number_option(mbi, "lines", DEFAULT_LINES));
 		return;

@@ -22,6 +22,8 @@ GUESTS_32 += tscsteady
 GUESTS_32 += prefixes
 # INVD, WBINVD, MONITOR, MWAIT as the guest's CPU runs them (issue 10).
 GUESTS_32 += cpuinsn
+# Hypercalls refused at CPL 3 with #UD (issue 10).
+GUESTS_32 += hcuser
 # 64-bit (ELF64, switches itself to long mode): tests/guests/NAME.c.
 GUESTS_64 := long64
 

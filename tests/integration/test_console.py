@@ -91,3 +91,20 @@ def test_control_characters_are_shown_not_sent(forged_run):
         assert raw not in text, "%r reached the log\n%s" % (raw, info)
     own = [line for line in forged_run.lines if line.startswith("[forge] ")]
     assert not [line for line in own if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", line)], info
+
+
+@pytest.mark.parametrize("vendor", ["amd", pytest.param("intel", marks=pytest.mark.slow)])
+def test_a_slowly_written_line_stays_whole(tmp_path, vendor):
+    """forge role=slow writes one line a letter every 5 ms (200 ms in all)
+    while noise prints a line every 3 ms on the other CPU: the 20 ms
+    partial-line delay runs from the guest's last write, so the line is
+    never shown early and cut by noise's lines (it was, when the delay ran
+    from the line's first byte)."""
+    result = launch(tmp_path, emulator=EMULATOR[vendor], smp=2, memory=512,
+                    guests=["%s:name=noise mem=4M -- veneer=1 role=noise lines=300" % FORGE,
+                            "%s:name=slow mem=4M -- veneer=1 role=slow" % FORGE],
+                    timeout=TIMEOUT_S[vendor])
+    info = result.describe()
+    letters = "".join(chr(ord("a") + i % 26) for i in range(40))
+    assert result.lines_matching(r"^\[slow\] slow: %s$" % letters), info
+    assert result.lines_matching(r"^veneer: guest slow exited with code 0$"), info

@@ -2,7 +2,7 @@
 """The virtual CPU as hardware behaves (issue 16, items 1, 7, 8, 9, 13;
 issue 10), on both vendors: AMD-V under QEMU TCG, VT-x under Bochs.
 
-One boot per vendor runs four guests side by side, one CPU each:
+One boot per vendor runs five guests side by side, one CPU each:
 
 - msrfid:   AMD's legacy performance counters on AMD (kept PERF_CTLs,
             counters that never count), #GP on Intel; IA32_MISC_ENABLE's
@@ -17,7 +17,11 @@ One boot per vendor runs four guests side by side, one CPU each:
             arguments after it (item 13);
 - cpuinsn:  INVD (bare and prefixed) and WBINVD complete, MONITOR, MWAIT,
             MONITORX and MWAITX raise #UD, their CPUID bits read 0 (issue
-            10: INVD and MONITOR stopped the guest on VT-x).
+            10: INVD and MONITOR stopped the guest on VT-x);
+- hcuser:   VMCALL and VMMCALL at CPL 3 raise #UD and do nothing (no
+            HC_CONSOLE_WRITE line, HC_EXIT does not end the guest); at
+            CPL 0 HC_VERSION still works (issue 10: hypercalls were taken
+            at any privilege level).
 
 The guests come from build/guests, or VENEER_GUEST_DIR.
 """
@@ -33,7 +37,7 @@ GUEST_DIR = os.environ.get("VENEER_GUEST_DIR", os.path.join(REPO_ROOT, "build", 
 EMULATOR = {"amd": "qemu", "intel": "bochs"}
 TIMEOUT = {"amd": 90, "intel": 600}
 VENDORS = ["amd", "intel"]
-GUESTS = ["msrfid", "taskgate", "argv0", "cpuinsn"]
+GUESTS = ["msrfid", "taskgate", "argv0", "cpuinsn", "hcuser"]
 # argv1= first, so that a lost first argument shows; argc= counts argv[0].
 ARGV0_ARGS = "argv1=first veneer=1 argc=4"
 TASKGATE_CHECKS = [
@@ -82,6 +86,15 @@ CPUINSN_CHECKS = [
 MUST_PASS[("amd", "cpuinsn")] = CPUINSN_CHECKS
 MUST_PASS[("intel", "cpuinsn")] = CPUINSN_CHECKS + [
     "IA32_MISC_ENABLE.ENABLE_MONITOR_FSM reads 0"]
+HCUSER_CHECKS = [
+    "ring 3 came back through INT 0x80", "INT 0x80 came from CPL 3",
+    "one #UD per ring-3 hypercall",
+    "CPL 3 vmcall HC_CONSOLE_WRITE raises #UD", "CPL 3 vmmcall HC_CONSOLE_WRITE raises #UD",
+    "CPL 3 vmcall HC_EXIT raises #UD", "CPL 3 vmmcall HC_EXIT raises #UD",
+    "CPL 0 vmcall HC_VERSION is 1.0", "CPL 0 vmmcall HC_VERSION is 1.0",
+    "no #UD at CPL 0"]
+MUST_PASS[("amd", "hcuser")] = HCUSER_CHECKS
+MUST_PASS[("intel", "hcuser")] = HCUSER_CHECKS
 # cpu-insn exits of the cpuinsn guest: two INVDs, MONITOR and MWAIT. QEMU
 # 7.2's TCG checks the WBINVD intercept for INVD (a bug fixed upstream), so
 # under it only MONITOR and MWAIT exit; their #UD then comes from Veneer.
@@ -165,6 +178,17 @@ def test_cpu_insns_are_exits(side_by_side):
     line = result.value(r"^veneer: guest cpuinsn vcpu 0 exits: (.*)$")
     match = re.search(r"\bcpu-insn=(\d+)", line)
     assert match and int(match.group(1)) >= CPUINSN_EXITS[vendor], result.describe()
+
+
+@pytest.mark.slow
+def test_user_mode_hypercalls_reach_veneer(side_by_side):
+    """The four ring-3 calls and the two at CPL 0 all reach Veneer (the
+    other vendor's instruction through its #UD): the ring-3 #UD is Veneer's
+    refusal, not the emulator's own."""
+    _, result = side_by_side
+    line = result.value(r"^veneer: guest hcuser vcpu 0 exits: (.*)$")
+    match = re.search(r"\bhypercall=(\d+)", line)
+    assert match and int(match.group(1)) == 6, result.describe()
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@
 Under QEMU -icount, QEMU runs all CPUs in turn in one thread. A vCPU whose
 guest exits back to back used to keep that thread: a guest on another CPU
 did not even start until the busy one had ended. Veneer now hands the turn
-on (a PAUSE every 1,024 exits, and the boot CPU waits until each CPU has
+on (a PAUSE every 100 us of exits, and the boot CPU waits until each CPU has
 taken its guest), so here the short guest must end while the long one still
 runs, whichever CPU the long one is on. Each guest is tests/guests/spin.elf:
 port writes to an unowned port, one exit each.

@@ -256,6 +256,60 @@ static void test_32bit_guest_uses_the_low_halves(void **state)
 	assert_string_equal(sink.last, "hi");
 }
 
+/*
+ * docs/hypercall.md: no call from CPL > 0. The guest gets #UD, as from a
+ * CPU without a hypervisor interface (SDM Vol. 3C 31.3 "VMCALL", APM
+ * Vol. 3 "VMMCALL"): no skip, no register changed, no effect of the call.
+ */
+static void test_user_mode_gets_ud(void **state)
+{
+	static const u64 nr[] = {HC_VERSION,	   HC_CONSOLE_WRITE, HC_EXIT,
+				 HC_TIMER_ONESHOT, HC_CPU_ID,	     0xff};
+	u64 rip = fake_get(&guest, VCPU_RIP);
+
+	(void)state;
+	memcpy(guest.ram + 0x1000, "user\n", 5);
+	for (u32 cpl = 1; cpl <= 3; cpl++) {
+		fake_set(&guest, VCPU_CPL, cpl);
+		for (u32 i = 0; i < ARRAY_SIZE(nr); i++) {
+			struct exit_event ev = fake_exit(EXIT_HYPERCALL, 3);
+			u64 before[GPR_COUNT];
+
+			for (u32 r = 0; r < GPR_COUNT; r++)
+				gpr()[r] = 0x0101010101010101ull * r;
+			gpr()[GPR_RAX] = nr[i];
+			gpr()[GPR_RBX] =
+			    nr[i] == HC_TIMER_ONESHOT ? 0x40 : 0x1000;
+			gpr()[GPR_RCX] = 5;
+			memcpy(before, gpr(), sizeof(before));
+			guest.vcpu.entry.inject = false;
+			assert_int_equal(handle_hypercall(&guest.vcpu, &ev),
+					 EXIT_ACTION_RESUME);
+			assert_memory_equal(gpr(), before, sizeof(before));
+			assert_true(guest.vcpu.entry.inject);
+			assert_int_equal(guest.vcpu.entry.event.type,
+					 VCPU_EVENT_EXCEPTION);
+			assert_int_equal(guest.vcpu.entry.event.vector,
+					 X86_VECTOR_UD);
+			assert_false(guest.vcpu.entry.event.has_error_code);
+			assert_int_equal(fake_get(&guest, VCPU_RIP), rip);
+		}
+	}
+	assert_int_equal(guest.vm.state, VM_STATE_RUNNING);
+	assert_int_equal(sink.count, 0);
+	assert_int_equal(guest.vm.uart.line_len, 0);
+	assert_int_equal(guest.vcpu.timer_deadline, 0);
+
+	/* Back at CPL 0 the calls work. */
+	fake_set(&guest, VCPU_CPL, 0);
+	guest.vcpu.entry.inject = false;
+	assert_int_equal(call_ok(HC_VERSION, 0, 0), HC_ABI_VERSION);
+	assert_int_equal(call_ok(HC_CONSOLE_WRITE, 0x1000, 5), 5);
+	assert_string_equal(sink.last, "user");
+	assert_int_equal(call(HC_EXIT, 7, 0), EXIT_ACTION_END);
+	assert_int_equal(guest.vm.exit_code, 7);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -270,6 +324,7 @@ int main(void)
 	    T(test_timer_oneshot_bad_arguments),
 	    T(test_timer_near_the_end_of_the_tsc),
 	    T(test_32bit_guest_uses_the_low_halves),
+	    T(test_user_mode_gets_ud),
 	};
 #undef T
 

@@ -282,7 +282,7 @@ def test_chaos_final_phase(tmp_path, vendor, kind):
 
 LINUX_DIR = os.path.join(REPO_ROOT, "build", "linux")
 LINUX_SEED = 0x5eed
-LINUX_OPS = {"amd": 5000, "intel": 1000}  # per round: a round ends while Linux boots
+LINUX_OPS = {"amd": 2000, "intel": 1000}  # per round: a round ends while Linux boots
 LINUX_WORKLOADS = 2
 
 

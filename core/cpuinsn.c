@@ -36,22 +36,12 @@
  */
 #include "core/handlers.h"
 #include "core/decode.h"
+#include "core/prefix.h"
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
 
 /* INVD is 0F 08 after any prefixes (SDM Vol. 2A "INVD"). */
 static const struct decode_opcode op_invd[] = {{2, {0x0f, 0x08}, 0}};
-
-/* The code segment's default sizes: real and virtual-8086 mode are 16-bit
- * whatever CS holds (SDM Vol. 3A, "8086 Emulation"). */
-static enum decode_mode guest_mode(struct vcpu *vcpu)
-{
-	if (!(vcpu_read(vcpu, VCPU_CR0) & CR0_PE) ||
-	    (vcpu_read(vcpu, VCPU_RFLAGS) & RFLAGS_VM))
-		return DECODE_MODE_16;
-	return decode_mode_from_cs(vcpu_read(vcpu, VCPU_CS_LONG),
-				   vcpu_read(vcpu, VCPU_CS_DB));
-}
 
 /*
  * The length of the INVD at RIP, for a backend that could not tell (AMD-V
@@ -67,8 +57,8 @@ static enum exit_action invd_length(struct vcpu *vcpu, struct exit_event *ev)
 	struct decode_prefixes p;
 	u32 len = 0;
 
-	switch (decode_match_opcode(bytes, got, guest_mode(vcpu), op_invd, 1,
-				    &p, &len)) {
+	switch (decode_match_opcode(bytes, got, prefix_guest_mode(vcpu),
+				    op_invd, 1, &p, &len)) {
 	case DECODE_MATCH_OK:
 		ev->insn_len = len;
 		return EXIT_ACTION_SKIP;

@@ -42,9 +42,7 @@ static const struct {
     [EXIT_CR_ACCESS] = {op_mov_to_cr, 1, "MOV to CR"},
 };
 
-/* The code segment's default sizes: real and virtual-8086 mode are 16-bit
- * whatever CS holds (SDM Vol. 3A, "8086 Emulation"). */
-static enum decode_mode guest_mode(struct vcpu *vcpu)
+enum decode_mode prefix_guest_mode(struct vcpu *vcpu)
 {
 	if (!(vcpu_read(vcpu, VCPU_CR0) & CR0_PE) ||
 	    (vcpu_read(vcpu, VCPU_RFLAGS) & RFLAGS_VM))
@@ -151,7 +149,7 @@ bool prefix_insn_len(struct vcpu *vcpu, struct exit_event *ev,
 	if (!len &&
 	    !match_fetched(vcpu, bytes, got, exit_insns[ev->kind].what,
 			   exit_insns[ev->kind].ops, exit_insns[ev->kind].n, 0,
-			   guest_mode(vcpu), &p, &len, action))
+			   prefix_guest_mode(vcpu), &p, &len, action))
 		return false;
 	ev->insn_len = len;
 	return true;
@@ -163,7 +161,7 @@ bool prefix_string_io(struct vcpu *vcpu, struct exit_event *ev,
 	/* INS 6C (byte) / 6D, OUTS 6E (byte) / 6F (SDM Vol. 2B). */
 	const struct decode_opcode op = {
 	    1, {(u8)((ev->io.in ? 0x6c : 0x6e) + (ev->io.size != 1))}, 0};
-	enum decode_mode mode = guest_mode(vcpu);
+	enum decode_mode mode = prefix_guest_mode(vcpu);
 	struct decode_prefixes p;
 	u32 len;
 

@@ -18,7 +18,12 @@
 #ifndef VENEER_CORE_PREFIX_H
 #define VENEER_CORE_PREFIX_H
 
+#include "core/decode.h"
 #include "core/handlers.h"
+
+/* The code segment's default sizes: real and virtual-8086 mode are 16-bit
+ * whatever CS holds (SDM Vol. 3A, "8086 Emulation"). */
+enum decode_mode prefix_guest_mode(struct vcpu *vcpu);
 
 /*
  * A handler completed the instruction of `ev` and ev->insn_len is 0: find

@@ -344,26 +344,23 @@ static bool cr_write_faults(struct vcpu *vcpu, u8 cr, u64 value)
  */
 static bool decode_mov_to_cr(struct vcpu *vcpu, u8 cr, struct exit_event *ev)
 {
+	static const struct decode_opcode mov_to_cr = {2, {0x0f, 0x22}, 1};
 	u8 b[DECODE_MAX_INSN_LEN];
 	u32 got = vcpu_fetch_insn(vcpu, b, sizeof(b));
-	bool long_mode = vcpu_read(vcpu, VCPU_CS_LONG);
-	u32 i = 0;
-	u8 rex = 0, modrm;
+	struct decode_prefixes p;
+	u32 len;
+	u8 modrm;
 
-	while (i < got &&
-	       (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf2 || b[i] == 0xf3 ||
-		b[i] == 0x26 || b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e ||
-		b[i] == 0x64 || b[i] == 0x65))
-		i++;
-	if (long_mode && i < got && (b[i] & 0xf0) == 0x40)
-		rex = b[i++];
-	if (i + 3 > got || b[i] != 0x0f || b[i + 1] != 0x22)
+	/* LOCK is not taken as a prefix here (AMD's LOCK MOV CR0 is CR8). */
+	if (decode_match_opcode(b, got, prefix_guest_mode(vcpu), &mov_to_cr, 1,
+				&p, &len) != DECODE_MATCH_OK ||
+	    p.lock)
 		return false;
-	modrm = b[i + 2];
-	if ((u8)(((modrm >> 3) & 7) | ((rex & 4) << 1)) != cr)
+	modrm = b[len - 1];
+	if ((u8)(((modrm >> 3) & 7) | ((p.rex & 4) << 1)) != cr)
 		return false;
-	ev->cr.gpr = (u8)((modrm & 7) | ((rex & 1) << 3));
-	ev->insn_len = i + 3;
+	ev->cr.gpr = (u8)((modrm & 7) | ((p.rex & 1) << 3));
+	ev->insn_len = len;
 	return true;
 }
 

@@ -104,6 +104,6 @@ UNIT_SRCS_test_io += core/prefix.c core/decode.c
 UNIT_SRCS_test_vcpu_loop += core/prefix.c
 # Issue 10: INVD, MONITOR, MWAIT (core/cpuinsn.c); the loop dispatches to it.
 UNIT_TESTS += test_cpuinsn
-UNIT_SRCS_test_cpuinsn := core/cpuinsn.c core/decode.c core/vm.c \
+UNIT_SRCS_test_cpuinsn := core/cpuinsn.c core/prefix.c core/decode.c core/vm.c \
 	core/guest_walk.c core/vdev/vuart.c $(DECIDE_FAKES)
 UNIT_SRCS_test_vcpu_loop += core/cpuinsn.c

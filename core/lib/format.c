@@ -50,8 +50,12 @@ static void out_string(struct fmt_out *o, const struct fmt_spec *sp,
 
 	if (!s)
 		s = "(null)";
-	/* With a precision, s need not be NUL-terminated beyond it (C11). */
-	while (s[len] && (sp->precision < 0 || len < sp->precision))
+	/*
+	 * With a precision, s need not be NUL-terminated beyond it (C11
+	 * 7.21.6.1): the precision is checked before the byte is read, so
+	 * s[precision] is never touched.
+	 */
+	while ((sp->precision < 0 || len < sp->precision) && s[len])
 		len++;
 	if (!sp->left)
 		out_repeat(o, ' ', sp->width - len);

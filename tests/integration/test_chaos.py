@@ -174,18 +174,7 @@ def vendor_param(vendor, *rest, marks=(), id=None):
 
 SEEDS = [1, 2]
 
-# An open bug, not yet understood (issue 10): in two of four fresh-clone
-# make test runs the chaos guest with seed 2 on AMD-V (QEMU, multi-threaded
-# TCG) stopped making progress, once before its first line, once after
-# 4,000 operations, until the launcher's timeout; nine replays by hand all
-# passed. Not strict: it passes most of the time. Remove once found.
-FLAKY = {("amd", 2): pytest.mark.xfail(
-    strict=False, reason="AMD-V chaos seed 2 sometimes stops making progress (open bug)")}
-
-
-@pytest.mark.parametrize("vendor,seed", [vendor_param(v, s, marks=[FLAKY[(v, s)]]
-                                                      if (v, s) in FLAKY else (),
-                                                      id="%s-seed%d" % (v, s))
+@pytest.mark.parametrize("vendor,seed", [vendor_param(v, s, id="%s-seed%d" % (v, s))
                                          for v in VENDORS for s in SEEDS])
 def test_chaos_beside_a_guest(tmp_path, vendor, seed):
     """No panic, status 0, the neighbour passes, chaos finds nothing."""
@@ -229,6 +218,13 @@ FIXED_BUGS = [
     # 0x27)', '(INVD, vendor reason 0xd)'); core/cpuinsn.c answers them.
     ("intel", "monitor", 3, 1434, "first=1433 cats=insn", None, ""),
     ("intel", "invd", 3, 2411, "first=2410 cats=insn", None, ""),
+    # AMD-V under QEMU: an interrupt window asked for inside an STI shadow
+    # opened before the HLT after the STI (QEMU's VMRUN ignores the VMCB's
+    # interrupt shadow), so the guest took its timer interrupt and then
+    # slept for ever in HLT (seen as seed 2's intermittent hang, issue 10).
+    # The window now waits for a step over the shadowed instruction
+    # (svm_prepare_events). Only statistical: about 3 runs in 5 hung.
+    ("amd", "sti-hlt-shadow", 2, 60000, "cats=hlt", 60, ""),
 ]
 
 

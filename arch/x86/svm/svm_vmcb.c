@@ -608,15 +608,29 @@ static bool svm_rare_work(const struct svm_vcpu *sv)
 static void svm_prepare_events(struct svm_vcpu *sv, const struct vcpu_entry *e)
 {
 	struct vmcb *vmcb = sv->vmcb;
-	u64 event;
+	u64 event = svm_next_event(sv);
+	/*
+	 * An interrupt window asked for inside an STI / MOV SS shadow: the
+	 * window must not open before the shadowed instruction completes
+	 * (APM Vol. 2 15.21.5). VMRUN is meant to take the shadow from the
+	 * VMCB's INTERRUPT_SHADOW, but QEMU's TCG (7.2) ignores it there and
+	 * takes V_IRQ at once, e.g. between a guest's STI and its HLT, which
+	 * then sleeps through the interrupt it was waiting for. So the
+	 * window waits: the shadowed instruction is stepped over first, and
+	 * the VMRUN after that step arms the window.
+	 */
+	bool shadow_first = e->intr_window && !sv->virq && !event &&
+			    !sv->nmi_blocked &&
+			    (vmcb->control.int_state & SVM_INT_SHADOW);
 
-	svm_sync_vintr(sv, e->intr_window);
-	event = svm_next_event(sv);
+	svm_sync_vintr(sv, e->intr_window && !shadow_first);
 	vmcb->control.event_inject = event;
 	/* The rare cases in one test: NMIs, a held event, a window. */
 	if (sv->nmi_blocked || sv->pending || e->nmi_window ||
 	    (vmcb->control.intercept_misc1 & SVM_INTERCEPT1_IRET))
 		svm_sync_nmi(sv, e, event);
+	if (shadow_first && sv->step == SVM_STEP_NONE)
+		svm_arm_step(sv, SVM_STEP_SHADOW);
 	sv->rare = svm_rare_work(sv);
 }
 

@@ -187,10 +187,23 @@ static int apply_stats(struct word value, struct hv_options *o, char *err,
 	return 0;
 }
 
+static int apply_shell(struct word value, struct hv_options *o, char *err,
+		       size_t errlen)
+{
+	if (word_equals(value, "on") || word_equals(value, "off")) {
+		o->shell = word_equals(value, "on");
+		return 0;
+	}
+	snformat(err, errlen, "shell: '%.*s' is not 'on' or 'off'",
+		 (int)value.len, value.s);
+	return -1;
+}
+
 static const struct option_def cmdline_options[] = {
-    {"serial", true, apply_serial},	{"baud", true, apply_baud},
-    {"smp", true, apply_smp},		{"nosmp", false, apply_nosmp},
-    {"selftest", true, apply_selftest}, {"stats", true, apply_stats},
+    {"shell", true, apply_shell},  {"serial", true, apply_serial},
+    {"baud", true, apply_baud},	   {"smp", true, apply_smp},
+    {"nosmp", false, apply_nosmp}, {"selftest", true, apply_selftest},
+    {"stats", true, apply_stats},
 };
 
 void cmdline_defaults(struct hv_options *o)
@@ -200,6 +213,7 @@ void cmdline_defaults(struct hv_options *o)
 	o->max_cpus = 0;
 	o->selftest = SELFTEST_NONE;
 	o->stats_seconds = 0;
+	o->shell = true;
 }
 
 /* Returns the next word at or after *pos, advancing *pos past it. */

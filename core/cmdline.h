@@ -10,6 +10,8 @@
  *   stats=SECONDS                         every SECONDS (1-86400) of host
  *                                         time, print each running vCPU's
  *                                         exit counts (0: never, the default)
+ *   shell=on|off                          the operator shell in the
+ *                                         console's focus ring (default on)
  *   selftest=fault                        a host #UD after boot
  * A first word without '=' that contains '/' or ends in ".elf" is the image
  * path that QEMU and GRUB put there; it is skipped.
@@ -34,6 +36,7 @@ struct hv_options {
 	u32 max_cpus;	   /* 0 = every CPU the firmware lists */
 	u32 selftest;	   /* SELFTEST_*: a deliberate failure after boot */
 	u32 stats_seconds; /* periodic exit statistics; 0 = off */
+	bool shell;	   /* the operator shell (docs/console.md) */
 };
 
 /* stats=SECONDS: at most a day between two reports. */
@@ -45,7 +48,7 @@ struct hv_options {
 
 /*
  * Fills o with the defaults: COM1, 115200 baud, all CPUs, no self-test, no
- * periodic statistics.
+ * periodic statistics, the operator shell on.
  */
 void cmdline_defaults(struct hv_options *o);
 

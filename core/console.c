@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/console.h"
 #include "core/platform.h"
+#include "core/shell.h"
+#include "core/lib/spinlock.h"
 #include "core/lib/printk.h"
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
@@ -10,35 +12,197 @@
 #define POLL_INTERVAL_US      1000
 #define PARTIAL_LINE_DELAY_US 20000
 
-static struct vm *focus;
+/* Ctrl-A typed this many times in a row moves the input on (docs/console.md).
+ */
+#define FOCUS_KEY	0x01
+#define FOCUS_KEY_COUNT 3
+#define FOCUS_SHELL	VM_MAX /* focus_at: the operator shell */
+
+/*
+ * Who gets console input, under input_lock: the guests in the order they
+ * were offered the focus, then the operator shell (when on). focus_at is
+ * an index into ring[] or FOCUS_SHELL. Any CPU may take bytes from the
+ * host UART (console_poll); a guest's go to its input queue (below).
+ * focus_keys counts the Ctrl-A typed in a row so far; fewer than three
+ * go to the guest after all, before the next byte.
+ */
+static struct vm *ring[VM_MAX];
+static u32 ring_count;
+static volatile u32 focus_at;
+static u32 focus_keys;
+static bool shell_on = true;
+static struct shell shell;
+static spinlock_t input_lock = SPINLOCK_INIT;
 static u64 next_poll;
 static u64 partial_line_delay; /* PARTIAL_LINE_DELAY_US in TSC ticks */
 
+void console_set_shell(bool on)
+{
+	shell_on = on;
+}
+
+static void announce_focus(void)
+{
+	if (focus_at == FOCUS_SHELL) {
+		printk("veneer: console: input goes to the operator shell "
+		       "(help lists its commands; Ctrl-A three times moves "
+		       "on)\n");
+		shell_prompt(&shell);
+	} else {
+		printk("veneer: console: input goes to guest %s (Ctrl-A three "
+		       "times moves on)\n",
+		       ring[focus_at]->name);
+	}
+}
+
 void console_offer_focus(struct vm *vm)
 {
-	if (!focus)
-		focus = vm;
+	spin_lock(&input_lock);
+	if (ring_count < VM_MAX) {
+		ring[ring_count++] = vm;
+		if (ring_count == 1)
+			focus_at = 0;
+	}
+	spin_unlock(&input_lock);
+}
+
+void console_announce_focus(void)
+{
+	spin_lock(&input_lock);
+	if (ring_count || shell_on) {
+		if (!ring_count)
+			focus_at = FOCUS_SHELL;
+		announce_focus();
+	}
+	spin_unlock(&input_lock);
 }
 
 bool console_has_focus(const struct vm *vm)
 {
-	return vm && focus == vm;
+	u32 at = focus_at;
+
+	return vm && at < ring_count && ring[at] == vm;
+}
+
+bool console_reaches(const struct vm *vm)
+{
+	for (u32 i = 0; i < ring_count; i++)
+		if (ring[i] == vm)
+			return true;
+	return false;
+}
+
+bool console_can_wake(const struct vm *vm)
+{
+	return console_reaches(vm) && vuart_rx_irq_enabled(&vm->uart);
+}
+
+/*
+ * The next in the ring after the current focus: guests that still run,
+ * in start order, then the shell. With no other place to go it stays.
+ */
+static void focus_next(void)
+{
+	u32 at = focus_at;
+
+	focus_keys = 0;
+	for (u32 tries = 0; tries <= ring_count; tries++) {
+		at = at == FOCUS_SHELL ? 0 : at + 1;
+		if (at >= ring_count)
+			at = shell_on ? FOCUS_SHELL : 0;
+		if (at == FOCUS_SHELL || vm_running(ring[at]))
+			break;
+	}
+	if (at != FOCUS_SHELL && !vm_running(ring[at]))
+		return; /* no guest runs and no shell: nowhere to go */
+	focus_at = at;
+	announce_focus();
+}
+
+/*
+ * Bytes for a guest go through its input queue (struct vm.input): the CPU
+ * that reads the host UART (any CPU, under input_lock) is the only
+ * producer, the guest's own vCPU the only consumer, so no CPU ever writes
+ * another guest's devices, and a guest that hangs with the focus cannot
+ * keep the focus keys from being seen by the other CPUs. A full queue
+ * drops what comes (a guest that does not read its UART).
+ */
+static void queue_put(struct vm *vm, u8 c)
+{
+	struct console_queue *q = &vm->input;
+	u32 head = q->head;
+
+	if (head - __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE) >=
+	    CONSOLE_QUEUE_SIZE) {
+		q->dropped++;
+		return;
+	}
+	q->buf[head % CONSOLE_QUEUE_SIZE] = c;
+	__atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);
+}
+
+/* On `vm`'s CPU: from its queue into its UART while the FIFO has room. */
+static void queue_drain(struct vm *vm)
+{
+	struct console_queue *q = &vm->input;
+	u32 tail = q->tail;
+
+	while (tail != __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) &&
+	       vm->uart.rx_count < VUART_RX_SIZE) {
+		platform_console_input(vm->platform,
+				       q->buf[tail % CONSOLE_QUEUE_SIZE]);
+		tail++;
+	}
+	__atomic_store_n(&q->tail, tail, __ATOMIC_RELEASE);
+}
+
+/*
+ * Route the bytes waiting in the host UART to whoever has the focus: the
+ * shell, or a guest's input queue. input_lock held.
+ */
+static void route_input(void)
+{
+	int c;
+
+	while ((c = uart_getc()) >= 0) {
+		u32 at = focus_at;
+
+		/* With one guest and no shell Ctrl-A is just a byte. */
+		if (c == FOCUS_KEY && (ring_count > 1 || shell_on)) {
+			if (++focus_keys == FOCUS_KEY_COUNT)
+				focus_next();
+			continue;
+		}
+		if (at == FOCUS_SHELL) {
+			const struct shell_guests g = {ring, ring_count};
+
+			focus_keys = 0;
+			shell_input(&shell, (u8)c, &g);
+			continue;
+		}
+		if (at >= ring_count)
+			continue;
+		/* Ctrl-A typed short of a switch: the guest's after all. */
+		for (; focus_keys; focus_keys--)
+			queue_put(ring[at], FOCUS_KEY);
+		queue_put(ring[at], (u8)c);
+	}
 }
 
 void console_poll(struct vm *vm)
 {
-	u64 now;
-	int c;
+	u64 now = rdtsc();
 
-	if (!console_has_focus(vm))
-		return;
-	now = rdtsc();
-	if (now < next_poll)
-		return;
-	next_poll = now + tsc_from_us(POLL_INTERVAL_US);
-	/* Leave bytes in the host UART while the guest's FIFO is full. */
-	while (vm->uart.rx_count < VUART_RX_SIZE && (c = uart_getc()) >= 0)
-		platform_console_input(vm->platform, (u8)c);
+	if (now >= next_poll && spin_trylock(&input_lock)) {
+		if (now >= next_poll) {
+			next_poll = now + tsc_from_us(POLL_INTERVAL_US);
+			route_input();
+		}
+		spin_unlock(&input_lock);
+	}
+	/* Whoever read the UART this time, the guest takes its own bytes. */
+	if (vm)
+		queue_drain(vm);
 }
 
 /*
@@ -62,7 +226,9 @@ void console_flush_stale(struct vm *vm)
 
 u64 console_next_due(const struct vm *vm)
 {
-	u64 due = console_has_focus(vm) ? next_poll : ~0ull;
+	/* Every guest polls: the focus may come to it, or the shell may
+	 * have it, at any time. */
+	u64 due = console_reaches(vm) ? next_poll : ~0ull;
 
 	if (vm->partial_since) {
 		if (!partial_line_delay)

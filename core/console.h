@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The hypervisor console, guest side: characters typed on the serial
- * console go to the guest that has the focus (the first guest started);
+ * console go to the guest that has the focus (see below) or the operator
+ * shell (core/shell.h);
  * guests' output is shown as "[NAME] text" lines, and a partial line (a
  * prompt) is shown once the guest has stopped writing for a moment.
  *
@@ -27,12 +28,33 @@ struct vm;
  */
 void console_attach(struct vm *vm);
 
-/* Give the console input to `vm` if no guest has it yet. */
-void console_offer_focus(struct vm *vm);
-bool console_has_focus(const struct vm *vm);
 /*
- * On the CPU running `vm`: move bytes waiting in the host UART into the
- * guest's UART, at most every millisecond. Does nothing without focus.
+ * Console input (docs/console.md): one guest, or the operator shell, has
+ * the focus; Ctrl-A typed three times in a row moves it to the next guest
+ * in start order, then to the shell, then back to the first guest.
+ */
+
+/* Put `vm` in the focus ring; the first guest offered gets the focus. */
+void console_offer_focus(struct vm *vm);
+/* The operator shell on (the default) or off: shell=off on the command
+ * line. Set before the guests start. */
+void console_set_shell(bool on);
+/* Say on the console who has the focus (once the guests are created). */
+void console_announce_focus(void);
+bool console_has_focus(const struct vm *vm);
+/* Whether input can ever reach `vm`: it is in the focus ring. */
+bool console_reaches(const struct vm *vm);
+/*
+ * Whether typing could wake `vm` from HLT: input can reach it and its
+ * UART raises an interrupt when a byte arrives (IER bit 0). A guest that
+ * polls its UART, or never reads it, cannot be woken by the console.
+ */
+bool console_can_wake(const struct vm *vm);
+/*
+ * On the CPU running `vm` (NULL: an idle CPU), at most every millisecond:
+ * move bytes waiting in the host UART into `vm`'s UART while it has the
+ * focus, or into the operator shell while that has it. Never touches
+ * another guest.
  */
 void console_poll(struct vm *vm);
 

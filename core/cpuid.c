@@ -5,11 +5,15 @@
  * Hidden: VMX and SVM (no nested virtualization), MONITOR/MWAIT (they
  * exit and are not emulated), the host's hypervisor
  * leaves; set: the hypervisor-present bit (CPUID.1:ECX[31], reserved for
- * this use by both vendors) and Veneer's own leaves at 0x40000000.
+ * this use by both vendors), x2APIC and the TSC-deadline timer (the
+ * virtual local APIC has both, whatever the host CPU has), Veneer's own
+ * leaves at 0x40000000 and, for guests that have it, the KVM-compatible
+ * leaves at 0x40000100 (core/kvmpv.c).
  */
 #include "core/guestcpu.h"
 #include "core/handlers.h"
 #include "core/hypercall.h"
+#include "core/kvmpv.h"
 #include "core/platform.h"
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
@@ -23,6 +27,12 @@
 #define LEAF_HV_BASE	 0x40000000
 #define LEAF_HV_INFO	 0x40000001
 #define LEAF_HV_LAST	 0x400000ff
+/*
+ * The range Linux scans for hypervisor signatures (every 0x100 leaves up
+ * to 0x4000ff00): never the host's answer, which on a CPU without these
+ * leaves is the highest basic leaf's data (SDM Vol. 2A CPUID).
+ */
+#define LEAF_HV_SCAN_LAST 0x4000ffff
 
 /*
  * CPUID.1:EDX.APIC and its AMD alias CPUID.80000001H:EDX[9] ("same as
@@ -38,6 +48,13 @@
 #define F1_ECX_MONITOR	 BIT(3)
 #define F1_ECX_SMX	 BIT(6)
 #define F1_ECX_OSXSAVE	 BIT(27)
+/*
+ * Offered to every guest: the virtual local APIC implements x2APIC mode
+ * (SDM Vol. 3A 11.12) and the TSC-deadline timer (11.5.4.1) whether or
+ * not the host CPU has them (core/vdev/vlapic.c, docs/devices.md).
+ */
+#define F1_ECX_X2APIC	    BIT(21)
+#define F1_ECX_TSC_DEADLINE BIT(24)
 
 /* "VENEERVENEER" in EBX, ECX, EDX (docs/hypercall.md). */
 #define VENEER_SIG_EBX 0x454e4556 /* "VENE" */
@@ -139,6 +156,12 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 			r.eax = HC_ABI_VERSION;
 		return r;
 	}
+	if (leaf > LEAF_HV_LAST && leaf <= LEAF_HV_SCAN_LAST) {
+		u32 kvm[4] = {0, 0, 0, 0};
+
+		kvmpv_cpuid(vcpu->vm, leaf, kvm); /* zeros if not KVM's */
+		return (struct cpuid_regs){kvm[0], kvm[1], kvm[2], kvm[3]};
+	}
 	if (leaf == LEAF_XSAVE)
 		return xsave_leaf(subleaf);
 	r = cpuid_count(leaf, subleaf);
@@ -156,7 +179,8 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 		r.edx &= ~F1_EDX_HIDDEN;
 		if (!platform_apic_enabled(vcpu->vm->platform, vcpu))
 			r.edx &= ~F1_EDX_APIC;
-		r.ecx |= CPUID_1_ECX_HYPERVISOR;
+		r.ecx |= CPUID_1_ECX_HYPERVISOR | F1_ECX_X2APIC |
+			 F1_ECX_TSC_DEADLINE;
 		/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not the host's. */
 		if (vcpu_read(vcpu, VCPU_CR4) & CR4_OSXSAVE)
 			r.ecx |= F1_ECX_OSXSAVE;

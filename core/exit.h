@@ -139,7 +139,7 @@ struct exit_event {
 	};
 };
 
-/* Short human-readable name of an exit kind, e.g. "cpuid". */
+/* Short human-readable name of an exit kind, e.g. "cpuid" (core/exit.c). */
 const char *exit_kind_name(enum exit_kind kind);
 
 #endif /* VENEER_CORE_EXIT_H */

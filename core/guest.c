@@ -11,6 +11,7 @@
  */
 #include "core/guest.h"
 #include "core/console.h"
+#include "core/linux.h"
 #include "core/load.h"
 #include "core/mm.h"
 #include "core/placement.h"
@@ -121,8 +122,10 @@ static void vm_release_memory(struct vm *vm)
 	if (vm->ram_hpa)
 		mm_free_pages(vm->ram_hpa, vm->ram_alloc_pages);
 	vm->nested_root = 0;
+	vm->nested_tables = 0;
 	vm->ram_hpa = 0;
 	vm->ram_size = 0;
+	vm->ram_alloc_pages = 0;
 }
 
 /* ---- the reset path ---- */
@@ -152,8 +155,24 @@ static bool guest_reset(struct vm *vm, struct vcpu *vcpu, char *err, size_t len)
 	 * request afresh (core/vcpu.c). */
 	vcpu->timer_deadline = 0;
 	vcpu->intr_pending = false;
+	/* kvm-clock off: the guest enables it again (its RAM was zeroed). */
+	kvmpv_reset(&vm->kvmpv);
 	vcpu_ops->vcpu_reset(vcpu, &st);
 	return true;
+}
+
+/*
+ * A Linux kernel: declared format=linux, or a bzImage declared as the
+ * default format, which guest_load() boots as Linux too.
+ */
+static bool guest_is_linux(const struct guest_image *gi)
+{
+	struct linux_kernel k;
+
+	if (gi->cfg.format != GUEST_FORMAT_ELF)
+		return gi->cfg.format == GUEST_FORMAT_LINUX;
+	return linux_check(hpa_to_ptr(gi->mod->start),
+			   gi->mod->end - gi->mod->start, &k) == 0;
 }
 
 /*
@@ -176,6 +195,9 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 	vm->tsc_offset = 0;
 	vm->frozen_host_tsc = rdtsc();
 	vm->clock_frozen = vm->hide_exit_time;
+	/* The KVM-compatible interface: Linux speaks it (docs/hypercall.md). */
+	vm->kvm_pv = gi->cfg.pv == GUEST_PV_KVM ||
+		     (gi->cfg.pv == GUEST_PV_DEFAULT && guest_is_linux(gi));
 	if (!vm_setup_memory(vm, gi->cfg.mem, err, len))
 		goto no_vm;
 	rc = vcpu_ops->vm_init(vm);
@@ -222,10 +244,71 @@ static bool guest_reboot(struct vcpu *vcpu)
 		vm_stop(vm, "reboot failed: %s", err);
 		return false;
 	}
+	vm->started_tsc = rdtsc();
 	return true;
 }
 
-/* Runs on the guest's host CPU until the guest has ended. */
+/*
+ * The guest's lifecycle policy (struct guest_cfg.on_*, docs/config.md)
+ * after its vCPU loop returned `end`: true when it is to run again (its
+ * reset path is then due), false when it stays ended. A reset the guest
+ * asked for follows on_reboot, an exit or power off on_poweroff, a stop
+ * by Veneer on_crash; what the operator asked for is done as asked.
+ * Restarts by policy count against max_restarts.
+ */
+static bool guest_runs_again(struct vm *vm, enum vcpu_loop_end end)
+{
+	const struct guest_cfg *cfg =
+	    &((const struct guest_image *)vm->image)->cfg;
+	bool by_operator = vm->by_operator;
+	enum guest_policy policy;
+	const char *key;
+
+	vm->by_operator = false;
+	if (by_operator)
+		return end == VCPU_LOOP_RESET;
+	if (end == VCPU_LOOP_RESET) {
+		key = "on_reboot";
+		policy = cfg->on_reboot;
+	} else if (vm->state == VM_STATE_EXITED) {
+		key = "on_poweroff";
+		policy = cfg->on_poweroff;
+	} else if (vm->state == VM_STATE_STOPPED) {
+		key = "on_crash";
+		policy = cfg->on_crash;
+	} else {
+		return false;
+	}
+	if (policy == GUEST_POLICY_STOP) {
+		if (end == VCPU_LOOP_RESET)
+			vm_stop(vm, "it asked for a reset (on_reboot = stop)");
+		return false;
+	}
+	if (vm->policy_restarts >= cfg->max_restarts) {
+		printk("veneer: guest %s: %s = restart, but max_restarts (%u) "
+		       "is reached: it stays ended\n",
+		       vm->name, key, vm->policy_restarts);
+		if (end == VCPU_LOOP_RESET)
+			vm_stop(vm,
+				"it asked for a reset after %u restarts "
+				"(max_restarts)",
+				vm->policy_restarts);
+		return false;
+	}
+	vm->policy_restarts++;
+	if (end != VCPU_LOOP_RESET) {
+		printk("veneer: guest %s: %s = restart (%u)\n", vm->name, key,
+		       vm->policy_restarts);
+		/* Running again: its exit code or stop reason are history. */
+		vm->exit_code = 0;
+		vm->stop_reason[0] = '\0';
+		__atomic_store_n(&vm->state, VM_STATE_RUNNING,
+				 __ATOMIC_SEQ_CST);
+	}
+	return true;
+}
+
+/* Runs on the guest's host CPU until the guest has ended for good. */
 static void guest_cpu_main(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -233,15 +316,24 @@ static void guest_cpu_main(void *arg)
 
 	vcpu->host_cpu = this_cpu()->index;
 	this_cpu()->vcpu = vcpu;
+	vm->started_tsc = rdtsc();
 	printk("veneer: guest %s started on cpu %u\n", vm->name,
 	       vcpu->host_cpu);
-	while (vcpu_run_loop(vcpu) == VCPU_LOOP_RESET) {
+	while (guest_runs_again(vm, vcpu_run_loop(vcpu))) {
 		if (!guest_reboot(vcpu))
 			break;
 	}
 	if (vm_running(vm))
 		vm_stop(vm, "its vCPU loop ended");
 	stats_print_vcpu(vcpu, "");
+	/*
+	 * Ended for good: its memory and vendor state go back to the pool
+	 * (the operator shell's mem shows it), on this CPU, where the VMCS
+	 * was last active. struct vm and struct vcpu stay for the summary.
+	 */
+	vcpu_ops->vcpu_destroy(vcpu);
+	vcpu_ops->vm_destroy(vm);
+	vm_release_memory(vm);
 	this_cpu()->vcpu = NULL;
 	__atomic_fetch_sub(&guests_running, 1, __ATOMIC_SEQ_CST);
 }
@@ -322,6 +414,8 @@ static void wait_for_guests(u32 seconds)
 			uart_rx_drain();
 			next_drain = now + drain_period;
 		}
+		/* Input for the operator shell, while it has the focus. */
+		console_poll(NULL);
 		if (!interval || now < next)
 			continue;
 		stats_report(vms, vm_count,
@@ -372,7 +466,7 @@ enum power_status guests_run(const struct boot_info *bi)
 			failed++;
 			continue;
 		}
-		if (!placement_pick(&pl, images[i].cfg.name, &cpu)) {
+		if (!placement_pick(&pl, &images[i].cfg, &cpu)) {
 			failed++;
 			continue;
 		}
@@ -396,7 +490,8 @@ enum power_status guests_run(const struct boot_info *bi)
 		    !smp_call_on(cpu, guest_cpu_main, on_cpu[cpu]))
 			panic("cpu %u did not take guest %s", cpu,
 			      on_cpu[cpu]->vm->name);
-	stats = stats_interval(bi);
+	console_announce_focus();
+	stats = placement_stats_interval(bi);
 	if (on_boot_cpu) {
 		/* The boot CPU is busy: the reports need a CPU of their own. */
 		if (stats)

@@ -87,7 +87,7 @@ static void copy_field(char *dst, size_t size, const char *src, size_t len)
 	dst[len] = '\0';
 }
 
-static bool valid_name(const char *s, size_t len)
+bool guestcfg_valid_name(const char *s, size_t len)
 {
 	if (len == 0 || len >= GUESTCFG_NAME_MAX)
 		return false;
@@ -116,40 +116,28 @@ static void default_name(struct guest_cfg *cfg, const char *path, size_t len)
 			break;
 		}
 	}
-	if (end <= start || !valid_name(path + start, end - start)) {
+	if (end <= start || !guestcfg_valid_name(path + start, end - start)) {
 		copy_field(cfg->name, sizeof(cfg->name), "guest", 5);
 		return;
 	}
 	copy_field(cfg->name, sizeof(cfg->name), path + start, end - start);
 }
 
-static bool ends_with(const char *s, size_t len, const char *suffix)
+bool guestcfg_raw_by_name(const char *path, size_t len)
 {
-	size_t n = strlen(suffix);
+	static const char suffix[] = ".bin";
+	size_t n = sizeof(suffix) - 1;
 
-	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+	return len >= n && memcmp(path + len - n, suffix, n) == 0;
 }
 
-/* mode_given: set when the word is mode=, which then wins over the default. */
-static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
-			bool *mode_given, char *err, size_t errlen)
+int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,
+		 const char *v, size_t vlen, bool *mode_given, char *err,
+		 size_t errlen)
 {
-	const char *eq = find_char(tok, len, '=');
-	size_t klen, vlen;
-	const char *v;
-
-	if (!eq) {
-		snformat(err, errlen,
-			 "unknown option '%.*s' (expected key=value)", (int)len,
-			 tok);
-		return -1;
-	}
-	klen = (size_t)(eq - tok);
-	v = eq + 1;
-	vlen = len - klen - 1;
-#define KEY(k) (klen == sizeof(k) - 1 && memcmp(tok, k, klen) == 0)
+#define KEY(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
 	if (KEY("name")) {
-		if (!valid_name(v, vlen)) {
+		if (!guestcfg_valid_name(v, vlen)) {
 			snformat(err, errlen,
 				 "name: '%.*s' is not 1-%d letters, digits, "
 				 "'-', '_' or '.'",
@@ -209,18 +197,92 @@ static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
 				 (int)vlen, v);
 			return -1;
 		}
+	} else if (KEY("pv")) {
+		if (vlen == 3 && memcmp(v, "kvm", 3) == 0) {
+			cfg->pv = GUEST_PV_KVM;
+		} else if (vlen == 4 && memcmp(v, "none", 4) == 0) {
+			cfg->pv = GUEST_PV_NONE;
+		} else {
+			snformat(err, errlen, "pv: '%.*s' is not kvm or none",
+				 (int)vlen, v);
+			return -1;
+		}
 	} else if (KEY("for")) {
-		if (!valid_name(v, vlen)) {
+		if (!guestcfg_valid_name(v, vlen)) {
 			snformat(err, errlen, "for: '%.*s' is not a guest name",
 				 (int)vlen, v);
 			return -1;
 		}
 		copy_field(cfg->for_guest, sizeof(cfg->for_guest), v, vlen);
 	} else {
+		return 1;
+	}
+#undef KEY
+	return 0;
+}
+
+/* One word of a module string: key=value, or an error naming it. */
+static int apply_option(struct guest_cfg *cfg, const char *tok, size_t len,
+			bool *mode_given, char *err, size_t errlen)
+{
+	const char *eq = find_char(tok, len, '=');
+	size_t klen;
+	int rc;
+
+	if (!eq) {
+		snformat(err, errlen,
+			 "unknown option '%.*s' (expected key=value)", (int)len,
+			 tok);
+		return -1;
+	}
+	klen = (size_t)(eq - tok);
+	rc = guestcfg_set(cfg, tok, klen, eq + 1, len - klen - 1, mode_given,
+			  err, errlen);
+	if (rc > 0) {
 		snformat(err, errlen, "unknown option '%.*s'", (int)len, tok);
 		return -1;
 	}
-#undef KEY
+	return rc;
+}
+
+void guestcfg_defaults(struct guest_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem = GUESTCFG_DEFAULT_MEM;
+	cfg->format = GUEST_FORMAT_ELF;
+	cfg->load = GUESTCFG_RAW_LOAD;
+	cfg->on_poweroff = GUEST_POLICY_STOP;
+	cfg->on_reboot = GUEST_POLICY_RESTART;
+	cfg->on_crash = GUEST_POLICY_STOP;
+	cfg->max_restarts = GUESTCFG_RESTARTS_UNLIMITED;
+	copy_field(cfg->name, sizeof(cfg->name), "guest", 5);
+}
+
+int guestcfg_finish(struct guest_cfg *cfg, bool mode_given, char *err,
+		    size_t errlen)
+{
+	/*
+	 * A raw image starts in real mode unless mode= says otherwise, whatever
+	 * the order of the words. A multiboot ELF always starts in protected
+	 * mode (multiboot spec 3.2), so mode=real there would be ignored.
+	 */
+	if (!mode_given)
+		cfg->real_mode = cfg->format == GUEST_FORMAT_RAW;
+	else if (cfg->real_mode && cfg->format == GUEST_FORMAT_ELF) {
+		snformat(err, errlen,
+			 "mode: real needs format=raw (an ELF guest starts in "
+			 "protected mode)");
+		return -1;
+	}
+	if (cfg->format == GUEST_FORMAT_RAW &&
+	    (cfg->load >= cfg->mem ||
+	     (cfg->real_mode && cfg->load >= MiB(1)))) {
+		snformat(err, errlen,
+			 "load: 0x%llx is outside the guest's RAM%s",
+			 (unsigned long long)cfg->load,
+			 cfg->real_mode ? " below 1 MiB (real mode)" : "");
+		return -1;
+	}
 	return 0;
 }
 
@@ -231,11 +293,7 @@ int guestcfg_parse(const char *modstr, struct guest_cfg *cfg, char *err,
 	bool have_path = false, mode_given = false;
 	size_t cmdline_len;
 
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->mem = GUESTCFG_DEFAULT_MEM;
-	cfg->format = GUEST_FORMAT_ELF;
-	cfg->load = GUESTCFG_RAW_LOAD;
-	copy_field(cfg->name, sizeof(cfg->name), "guest", 5);
+	guestcfg_defaults(cfg);
 	for (;;) {
 		const char *tok;
 		size_t len;
@@ -273,7 +331,7 @@ int guestcfg_parse(const char *modstr, struct guest_cfg *cfg, char *err,
 			}
 			copy_field(cfg->path, sizeof(cfg->path), tok, len);
 			default_name(cfg, tok, len);
-			if (ends_with(tok, len, ".bin"))
+			if (guestcfg_raw_by_name(tok, len))
 				cfg->format = GUEST_FORMAT_RAW;
 			continue;
 		}
@@ -281,27 +339,5 @@ int guestcfg_parse(const char *modstr, struct guest_cfg *cfg, char *err,
 		if (apply_option(cfg, tok, len, &mode_given, err, errlen))
 			return -1;
 	}
-	/*
-	 * A raw image starts in real mode unless mode= says otherwise, whatever
-	 * the order of the words. A multiboot ELF always starts in protected
-	 * mode (multiboot spec 3.2), so mode=real there would be ignored.
-	 */
-	if (!mode_given)
-		cfg->real_mode = cfg->format == GUEST_FORMAT_RAW;
-	else if (cfg->real_mode && cfg->format == GUEST_FORMAT_ELF) {
-		snformat(err, errlen,
-			 "mode: real needs format=raw (an ELF guest starts in "
-			 "protected mode)");
-		return -1;
-	}
-	if (cfg->format == GUEST_FORMAT_RAW &&
-	    (cfg->load >= cfg->mem ||
-	     (cfg->real_mode && cfg->load >= MiB(1)))) {
-		snformat(err, errlen,
-			 "load: 0x%llx is outside the guest's RAM%s",
-			 (unsigned long long)cfg->load,
-			 cfg->real_mode ? " below 1 MiB (real mode)" : "");
-		return -1;
-	}
-	return 0;
+	return guestcfg_finish(cfg, mode_given, err, errlen);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Guest declarations in multiboot module strings (interim format until the
- * configuration file lands; docs/guests.md):
+ * Guest declarations: the values both ways of declaring a guest produce,
+ * the configuration file (core/config.h, docs/config.md) and the multiboot
+ * module strings (docs/guests.md):
  *
  *   PATH [name=NAME] [mem=SIZE] [format=elf|raw|linux] [load=ADDR]
  *        [mode=protected|real] [clock=virtual|host] [for=GUEST]
@@ -28,6 +29,11 @@
 #define GUESTCFG_RAW_LOAD    0x7c00
 
 enum guest_format { GUEST_FORMAT_ELF, GUEST_FORMAT_RAW, GUEST_FORMAT_LINUX };
+/* pv=: the KVM-compatible interface (docs/hypercall.md); default: by format. */
+enum guest_pv { GUEST_PV_DEFAULT, GUEST_PV_KVM, GUEST_PV_NONE };
+enum guest_policy { GUEST_POLICY_STOP, GUEST_POLICY_RESTART };
+#define GUESTCFG_RESTARTS_UNLIMITED 0xffffffffu
+#define GUESTCFG_RESTARTS_MAX	    1000000u /* the largest max_restarts */
 
 struct guest_cfg {
 	char name[GUESTCFG_NAME_MAX];
@@ -37,8 +43,23 @@ struct guest_cfg {
 	bool real_mode; /* start in real mode (default for raw images) */
 	char for_guest[GUESTCFG_NAME_MAX]; /* non-empty: a module of a guest */
 	bool virtual_clock; /* clock=virtual: exit time hidden from its TSC */
+	enum guest_pv pv;   /* pv=kvm|none; GUEST_PV_DEFAULT: kvm for linux */
 	char path[GUESTCFG_PATH_MAX];	    /* PATH as written; "" when none */
 	char cmdline[GUESTCFG_CMDLINE_MAX]; /* the text after "--" */
+	bool cpu_fixed; /* the configuration gave its host CPU: cpu */
+	u32 cpu;
+	/*
+	 * What ends the guest for good and what restarts it from its
+	 * images (docs/config.md, "Lifecycle"): a power off (or an exit
+	 * with a code), a reset the guest asks for, a stop by Veneer for an
+	 * error (a crash). The operator's stop always stops. Restarts by
+	 * policy are bounded by max_restarts (GUESTCFG_RESTARTS_UNLIMITED:
+	 * no bound).
+	 */
+	enum guest_policy on_poweroff; /* default: stop */
+	enum guest_policy on_reboot;   /* default: restart */
+	enum guest_policy on_crash;    /* default: stop */
+	u32 max_restarts;
 };
 
 /*
@@ -50,5 +71,31 @@ int guestcfg_parse(const char *modstr, struct guest_cfg *cfg, char *err,
 
 /* Parse a size such as "64M", "512K", "1G" or "1048576". */
 bool guestcfg_parse_size(const char *s, size_t len, u64 *out);
+
+/*
+ * The pieces guestcfg_parse() is made of, shared with the configuration
+ * file (core/config.c) so that a value means the same in both:
+ *
+ * guestcfg_defaults: 32M, format elf, load 0x7c00, name "guest", no CPU.
+ * guestcfg_set: apply one KEY = VALUE of the module string (name, mem,
+ *   format, load, mode, clock, for). 0; -1 with err naming the key and why;
+ *   1 when KEY is none of these (err untouched). *mode_given is set for
+ *   mode.
+ * guestcfg_finish: what depends on several keys once all are set: the
+ *   default mode (real for raw), mode=real only for raw, load inside RAM.
+ *   0, or -1 with err naming the key.
+ */
+void guestcfg_defaults(struct guest_cfg *cfg);
+int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,
+		 const char *value, size_t vlen, bool *mode_given, char *err,
+		 size_t errlen);
+int guestcfg_finish(struct guest_cfg *cfg, bool mode_given, char *err,
+		    size_t errlen);
+
+/* 1 to GUESTCFG_NAME_MAX - 1 letters, digits, '-', '_' or '.'. */
+bool guestcfg_valid_name(const char *s, size_t len);
+
+/* A file whose name ends in ".bin" is a raw image unless format= says. */
+bool guestcfg_raw_by_name(const char *path, size_t len);
 
 #endif /* VENEER_CORE_GUESTCFG_H */

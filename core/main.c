@@ -7,6 +7,7 @@
  */
 #include "core/bootinfo.h"
 #include "core/cmdline.h"
+#include "core/console.h"
 #include "core/lib/memmap.h"
 #include "core/mm.h"
 #include "core/multiboot.h"
@@ -43,6 +44,7 @@ static void parse_boot_info(u32 magic, u64 info)
 		panic("command line: %s", err);
 	if (options.serial_port != UART_COM1 || options.baud != 115200)
 		uart_init(options.serial_port, options.baud);
+	console_set_shell(options.shell);
 }
 
 /*

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * RDMSR / WRMSR policy: an allow list. MSRs on it are emulated here,
- * handed to the local APIC model (IA32_APIC_BASE, TSC deadline, x2APIC) or
- * to the backend as guest state; every other index gets #GP(0), as
- * a CPU does for an MSR it does not implement (SDM Vol. 2B RDMSR).
+ * handed to the local APIC model (IA32_APIC_BASE, TSC deadline, x2APIC), to
+ * the KVM-compatible interface (kvm-clock, core/kvmpv.c, for guests that
+ * have it) or to the backend as guest state; every other index gets #GP(0),
+ * as a CPU does for an MSR it does not implement (SDM Vol. 2B RDMSR).
  */
 #include "core/guestcpu.h"
 #include "core/handlers.h"
+#include "core/kvmpv.h"
 #include "core/platform.h"
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
@@ -154,6 +156,8 @@ static void move_tsc(struct vm *vm, u64 delta)
 		if (!vcpu->timer_deadline) /* 0 is "none": one tick on */
 			vcpu->timer_deadline = 1;
 	}
+	/* kvm-clock follows the devices' clock, not the TSC the guest set. */
+	kvmpv_tsc_moved(vm);
 }
 
 /*
@@ -264,6 +268,8 @@ static bool msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 	}
 	if (is_cpu_msr(index))
 		return cpu_msr_read(vcpu, index, value);
+	if (kvmpv_handles_msr(vcpu->vm, index))
+		return kvmpv_msr_read(vcpu, index, value);
 	switch (index) {
 	case MSR_IA32_TSC:
 		*value = vm_guest_tsc(vcpu->vm);
@@ -316,6 +322,8 @@ static bool msr_write(struct vcpu *vcpu, u32 index, u64 value)
 	}
 	if (is_cpu_msr(index))
 		return cpu_msr_write(vcpu, index, value);
+	if (kvmpv_handles_msr(vcpu->vm, index))
+		return kvmpv_msr_write(vcpu, index, value);
 	switch (index) {
 	case MSR_IA32_TSC:
 		write_tsc(vcpu->vm, value);

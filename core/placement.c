@@ -1,12 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Guests from the boot modules and their host CPUs (contract in
- * core/placement.h). A module that cannot be used is reported and counted
- * as failed; the others still run.
+ * core/placement.h). With a configuration module, any error in it stops
+ * every guest from starting (docs/config.md); without one, a module that
+ * cannot be used is reported and counted as failed and the others still
+ * run.
  */
 #include "core/placement.h"
+#include "core/console.h"
+#include "core/config.h"
+#include "core/mm.h"
+#include "core/stats.h"
+#include "core/vm.h"
 #include "core/lib/printk.h"
 #include "core/lib/string.h"
+#include "arch/x86/percpu.h"
+
+_Static_assert(CONFIG_GUESTS_MAX >= VM_MAX, "a configuration holds VM_MAX");
+_Static_assert(MAX_CPUS <= 64, "struct cpu_placement: one u64 of CPUs");
+
+/*
+ * The configuration's [veneer] stats, for placement_stats_interval(): set
+ * once by placement_collect() on the boot CPU before any guest runs.
+ */
+static bool config_stats_given;
+static u32 config_stats_seconds;
 
 /* The loader's string of module i was longer than boot_info keeps. */
 static bool module_string_cut(const struct boot_info *bi, u32 i)
@@ -90,36 +108,130 @@ static void attach_modules(const struct boot_info *bi,
 	}
 }
 
+/* ---- the configuration module ---- */
+
+/* Boot modules are read in place (host memory is identity mapped). */
+static const void *config_module_data(const struct boot_module *m)
+{
+	return hpa_to_ptr(m->start);
+}
+
+static void config_report(void *ctx, const char *message)
+{
+	(void)ctx;
+	printk("veneer: config: %s\n", message);
+}
+
+/* The module whose string is "PATH config": the first such, or -1. */
+static int find_config_module(const struct boot_info *bi)
+{
+	for (u32 i = 0; i < bi->module_count; i++)
+		if (config_is_module_string(bi->modules[i].string))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The guests of configuration module `index`, all checked before any is
+ * returned; one summary line either way.
+ */
+static u32 collect_from_config(const struct boot_info *bi, u32 index,
+			       struct guest_image *images, u32 max, u32 *failed)
+{
+	const struct boot_module *m = &bi->modules[index];
+	char file[96];
+	size_t len;
+	const char *path = config_module_path(m->string, &len);
+	struct config_result res;
+	struct config_env env = {.file = file,
+				 .modules = bi->modules,
+				 .module_count = bi->module_count,
+				 .config_module = index,
+				 .cpus = cpus_online(),
+				 .free_bytes = mm_free_bytes(),
+				 .module_data = config_module_data,
+				 .report = config_report};
+	u32 errors;
+
+	str_copy(file, path, len + 1 < sizeof(file) ? len + 1 : sizeof(file));
+	errors = config_parse(hpa_to_ptr(m->start), m->end - m->start, &env,
+			      images, max, &res);
+	if (errors) {
+		if (errors > CONFIG_ERRORS_SHOWN)
+			printk("veneer: config: %s: %u errors (the first %u "
+			       "shown): no guest started\n",
+			       file, errors, CONFIG_ERRORS_SHOWN);
+		else
+			printk("veneer: config: %s: %u error%s: no guest "
+			       "started\n",
+			       file, errors, errors == 1 ? "" : "s");
+		(*failed)++;
+		return 0;
+	}
+	printk("veneer: config: %s: %u guest%s\n", file, res.guests,
+	       res.guests == 1 ? "" : "s");
+	config_stats_given = res.stats_given;
+	config_stats_seconds = res.stats_seconds;
+	/* Before any guest is offered the focus (guests_run). */
+	if (res.shell_given)
+		console_set_shell(res.shell);
+	return res.guests;
+}
+
 u32 placement_collect(const struct boot_info *bi, struct guest_image *images,
 		      u32 max, u32 *failed)
 {
-	u32 n = collect_guests(bi, images, max, failed);
+	int config = find_config_module(bi);
+	u32 n;
 
+	if (config >= 0)
+		return collect_from_config(bi, (u32)config, images, max,
+					   failed);
+	n = collect_guests(bi, images, max, failed);
 	attach_modules(bi, images, n, failed);
 	return n;
 }
 
-void placement_init(struct cpu_placement *pl, u32 cpus)
+u32 placement_stats_interval(const struct boot_info *bi)
 {
-	*pl = (struct cpu_placement){.cpus = cpus, .next = 1};
+	return config_stats_given ? config_stats_seconds : stats_interval(bi);
 }
 
-bool placement_pick(const struct cpu_placement *pl, const char *name, u32 *cpu)
+/* ---- host CPUs ---- */
+
+void placement_init(struct cpu_placement *pl, u32 cpus)
 {
-	*cpu = pl->next < pl->cpus ? pl->next : 0;
-	if (*cpu == 0 && pl->boot_cpu_taken) {
-		printk("veneer: guest %s: no free CPU (%u CPUs, one guest "
-		       "each)\n",
-		       name, pl->cpus);
+	*pl = (struct cpu_placement){.cpus = cpus};
+}
+
+static bool cpu_taken(const struct cpu_placement *pl, u32 cpu)
+{
+	return pl->taken & (1ull << cpu);
+}
+
+bool placement_pick(const struct cpu_placement *pl, const struct guest_cfg *cfg,
+		    u32 *cpu)
+{
+	if (cfg->cpu_fixed) {
+		*cpu = cfg->cpu;
+		if (cfg->cpu < pl->cpus && !cpu_taken(pl, cfg->cpu))
+			return true;
+		printk("veneer: guest %s: cpu %u is not free (%u CPUs, one "
+		       "guest each)\n",
+		       cfg->name, cfg->cpu, pl->cpus);
 		return false;
 	}
-	return true;
+	for (u32 step = 1; step <= pl->cpus; step++) {
+		*cpu = step % pl->cpus;
+		if (!cpu_taken(pl, *cpu))
+			return true;
+	}
+	printk("veneer: guest %s: no free CPU (%u CPUs, one guest each)\n",
+	       cfg->name, pl->cpus);
+	return false;
 }
 
 void placement_take(struct cpu_placement *pl, u32 cpu)
 {
-	if (cpu == 0)
-		pl->boot_cpu_taken = true;
-	else
-		pl->next++;
+	pl->taken |= 1ull << cpu;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Which guests there are and where they run: the guest declarations
- * collected from the boot modules' strings (core/guestcfg.h), and the host
- * CPU each guest gets. Placement is static partitioning: one guest per
- * host CPU, CPUs 1, 2, ... first, the boot CPU last.
+ * Which guests there are and where they run: the guests of the
+ * configuration module (core/config.h, docs/config.md) when there is one,
+ * else the declarations in the boot modules' strings (core/guestcfg.h);
+ * and the host CPU each guest gets. Placement is static partitioning: one
+ * guest per host CPU, the one the configuration gives it, else CPUs 1,
+ * 2, ... first, the boot CPU last.
  */
 #ifndef VENEER_CORE_PLACEMENT_H
 #define VENEER_CORE_PLACEMENT_H
@@ -13,29 +15,42 @@
 #include "core/load.h"
 
 /*
- * Parse every module string: the guests (at most `max`, in module order)
- * into images[], then the modules declared for=GUEST attached to theirs.
- * Each module refused is reported on the console and counted in *failed.
- * Returns the number of guests.
+ * The guests, at most `max`, into images[]. With a configuration module
+ * (its string is "PATH config"): the guests it declares, in its order,
+ * after checking all of it against the other modules, the CPUs online and
+ * the free memory; any error is reported, counted once in *failed and no
+ * guest is returned. Without one: every module string is parsed, the
+ * guests in module order, then the modules declared for=GUEST attached
+ * to theirs; each module refused is reported and counted in *failed, and
+ * the others are returned. Returns the number of guests.
  */
 u32 placement_collect(const struct boot_info *bi, struct guest_image *images,
 		      u32 max, u32 *failed);
 
+/*
+ * The periodic statistics interval in seconds (0: off): the
+ * configuration's [veneer] stats when it gives one, else the hypervisor
+ * command line's stats= (stats_interval()). Call after placement_collect().
+ */
+u32 placement_stats_interval(const struct boot_info *bi);
+
+/* Host CPUs 0-63 (MAX_CPUS, arch/x86/percpu.h): one bit each. */
 struct cpu_placement {
-	u32 cpus;	     /* host CPUs online; CPU 0 is the boot CPU */
-	u32 next;	     /* the next other CPU to give out */
-	bool boot_cpu_taken; /* the boot CPU has its guest */
+	u32 cpus;  /* host CPUs online; CPU 0 is the boot CPU */
+	u64 taken; /* bit N: CPU N has its guest */
 };
 
 void placement_init(struct cpu_placement *pl, u32 cpus);
 
 /*
- * The host CPU for the next guest, `name`: CPUs 1, 2, ... while there are,
- * then the boot CPU. False, with a line saying so, when none is free.
- * The CPU stays free until placement_take() (a guest that fails to start
- * leaves its CPU to the next).
+ * The host CPU for the next guest: cfg->cpu when cfg->cpu_fixed (the
+ * configuration gave it), else the first free of CPUs 1, 2, ..., then the
+ * boot CPU. False, with a line saying so, when it is not free. The CPU
+ * stays free until placement_take() (a guest that fails to start leaves
+ * its CPU to the next).
  */
-bool placement_pick(const struct cpu_placement *pl, const char *name, u32 *cpu);
+bool placement_pick(const struct cpu_placement *pl, const struct guest_cfg *cfg,
+		    u32 *cpu);
 void placement_take(struct cpu_placement *pl, u32 cpu);
 
 #endif /* VENEER_CORE_PLACEMENT_H */

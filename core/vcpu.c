@@ -24,40 +24,6 @@
 _Static_assert(__builtin_offsetof(struct vcpu, regs) == 0,
 	       "the backends hand &vcpu->regs to the entry stubs");
 
-static const char *const exit_kind_names[EXIT_KIND_COUNT] = {
-    [EXIT_NONE] = "none",
-    [EXIT_CPUID] = "cpuid",
-    [EXIT_IO] = "io",
-    [EXIT_MSR_READ] = "rdmsr",
-    [EXIT_MSR_WRITE] = "wrmsr",
-    [EXIT_HLT] = "hlt",
-    [EXIT_HYPERCALL] = "hypercall",
-    [EXIT_CR_ACCESS] = "cr-access",
-    [EXIT_XSETBV] = "xsetbv",
-    [EXIT_EXTERNAL_INTR] = "external-interrupt",
-    [EXIT_NMI] = "nmi",
-    [EXIT_INTR_WINDOW] = "interrupt-window",
-    [EXIT_PREEMPT_TIMER] = "preemption-timer",
-    [EXIT_TRIPLE_FAULT] = "triple-fault",
-    [EXIT_GPA_FAULT] = "gpa-fault",
-    [EXIT_EXCEPTION] = "exception",
-    [EXIT_INIT] = "init",
-    [EXIT_SIPI] = "sipi",
-    [EXIT_INVALID_INSN] = "invalid-instruction",
-    [EXIT_ENTRY_FAILED] = "entry-failed",
-    [EXIT_UNKNOWN] = "unknown",
-    [EXIT_NMI_WINDOW] = "nmi-window",
-    [EXIT_TASK_SWITCH] = "task-switch",
-    [EXIT_CPU_INSN] = "cpu-insn",
-};
-
-const char *exit_kind_name(enum exit_kind kind)
-{
-	if ((u32)kind >= EXIT_KIND_COUNT || !exit_kind_names[kind])
-		return "invalid";
-	return exit_kind_names[kind];
-}
-
 static u64 guest_rip(struct vcpu *vcpu)
 {
 	return vcpu_read(vcpu, VCPU_RIP);
@@ -143,6 +109,28 @@ static u64 next_deadline(const struct vcpu *vcpu)
 	return (i64)(a - b) < 0 ? a : b;
 }
 
+/* The operator shell asked for something (core/shell.h). */
+static bool vm_requests(const struct vm *vm)
+{
+	return vm->stop_request || vm->restart_request;
+}
+
+/* Carry out the operator's request; VCPU_LOOP_RUN: none after all. */
+static enum vcpu_loop_end operator_request(struct vm *vm)
+{
+	if (__atomic_exchange_n(&vm->stop_request, false, __ATOMIC_SEQ_CST)) {
+		vm->by_operator = true;
+		vm_stop(vm, "stopped by the operator");
+		return VCPU_LOOP_ENDED;
+	}
+	if (__atomic_exchange_n(&vm->restart_request, false,
+				__ATOMIC_SEQ_CST)) {
+		vm->by_operator = true;
+		return VCPU_LOOP_RESET;
+	}
+	return VCPU_LOOP_RUN;
+}
+
 /*
  * Make expired timers into pending interrupts and take console input:
  * everything that can happen to a vCPU while it is not running.
@@ -174,8 +162,9 @@ static void update_events(struct vcpu *vcpu)
  * waiting, then complete the instruction (it is injected at the next
  * entry). With interrupts disabled only an NMI wakes the vCPU (SDM Vol.
  * 2A HLT); when none can come (no IOAPIC entry routes one, or NMIs are
- * blocked), or with no timer armed and no console to type into, nothing
- * can ever wake it: Veneer stops the guest and says why.
+ * blocked), or with no timer armed and no console input that raises an
+ * interrupt (console_can_wake), nothing can ever wake it: Veneer stops
+ * the guest and says why.
  */
 static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 {
@@ -200,7 +189,11 @@ static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 			vm_clock_freeze(vcpu->vm);
 			return EXIT_ACTION_SKIP;
 		}
-		if (!next_deadline(vcpu) && !console_has_focus(vcpu->vm)) {
+		if (vm_requests(vcpu->vm)) {
+			vm_clock_freeze(vcpu->vm);
+			return EXIT_ACTION_SKIP;
+		}
+		if (!next_deadline(vcpu) && !console_can_wake(vcpu->vm)) {
 			vm_stop(vcpu->vm,
 				"halted at rip 0x%llx with no interrupt source "
 				"armed",
@@ -695,6 +688,11 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 		if (vcpu->vm->platform->reset_requested) {
 			end = VCPU_LOOP_RESET;
 			break;
+		}
+		if (vm_requests(vcpu->vm)) {
+			end = operator_request(vcpu->vm);
+			if (end != VCPU_LOOP_RUN)
+				break;
 		}
 		if (action != EXIT_ACTION_SKIP)
 			continue;

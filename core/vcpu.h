@@ -325,7 +325,9 @@ struct vcpu {
 /* Why vcpu_run_loop() returned. */
 enum vcpu_loop_end {
 	VCPU_LOOP_ENDED, /* the VM exited or was stopped */
-	VCPU_LOOP_RESET, /* the guest asked for a reset: reload, run again */
+	VCPU_LOOP_RESET, /* a reset (the guest's or the operator's): reload,
+			    run again */
+	VCPU_LOOP_RUN,	 /* not returned: the loop goes on */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include "core/iobus.h"
 #include "core/decode.h"
 #include "core/mmio.h"
+#include "core/kvmpv.h"
 #include "core/vdev/vuart.h"
 #include "core/lib/string.h"
 #include "arch/x86/cpu.h"
@@ -27,6 +28,18 @@ enum vm_state {
 	VM_STATE_RUNNING,
 	VM_STATE_EXITED,  /* the guest ended itself: exit_code is valid */
 	VM_STATE_STOPPED, /* Veneer stopped it: stop_reason says why */
+};
+
+/*
+ * Bytes typed for a guest: written by whichever CPU reads the console
+ * (core/console.c), read by the guest's own vCPU. Free-running indices.
+ */
+#define CONSOLE_QUEUE_SIZE 256
+struct console_queue {
+	u8 buf[CONSOLE_QUEUE_SIZE];
+	volatile u32 head; /* next byte written */
+	volatile u32 tail; /* next byte read */
+	u64 dropped;	   /* full: lost */
 };
 
 struct vm {
@@ -71,6 +84,24 @@ struct vm {
 	u64 msr_tsc_adjust;	     /* IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3) */
 	u64 msr_misc_enable_flipped; /* IA32_MISC_ENABLE bits the guest
 					changed from their reset value */
+	/*
+	 * The KVM-compatible para-virtual interface (core/kvmpv.h): offered
+	 * to this guest or not (on by default for format=linux), and its
+	 * kvm-clock state.
+	 */
+	bool kvm_pv;
+	struct kvmpv kvmpv;
+	/* Console input on its way to the guest's UART (core/console.c). */
+	struct console_queue input;
+	/*
+	 * The operator shell's requests (core/shell.h), set from any CPU
+	 * and carried out by the guest's own vCPU loop at its next exit.
+	 */
+	volatile bool stop_request;
+	volatile bool restart_request;
+	bool by_operator;    /* the loop ended for one of them (its own CPU) */
+	u32 policy_restarts; /* restarts by its lifecycle policy so far */
+	u64 started_tsc;     /* host TSC when its vCPU first ran; 0 before */
 };
 
 /* Host pointer to guest-physical [gpa, gpa+len) or NULL if not all RAM. */

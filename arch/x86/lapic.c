@@ -122,6 +122,12 @@ void lapic_send_sipi(u32 apic_id, u8 vector)
 	lapic_send_ipi(apic_id, ICR_STARTUP | vector);
 }
 
+void lapic_send_fixed(u32 apic_id, u8 vector)
+{
+	/* Fixed delivery mode is 000b in ICR bits 10:8 (SDM Vol. 3A 11.6.1). */
+	lapic_send_ipi(apic_id, ICR_LEVEL_ASSERT | vector);
+}
+
 void lapic_eoi(void)
 {
 	xapic_write(LAPIC_EOI, 0);

@@ -15,6 +15,8 @@ u32 lapic_id(void);
 /* INIT, then STARTUP with `vector` (page number of the trampoline). */
 void lapic_send_init(u32 apic_id);
 void lapic_send_sipi(u32 apic_id, u8 vector);
+/* A fixed interrupt with `vector` to one CPU. */
+void lapic_send_fixed(u32 apic_id, u8 vector);
 bool lapic_x2apic_mode(void);
 
 /* Host vectors: the LAPIC timer used to end guest runs, and spurious. */

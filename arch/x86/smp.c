@@ -259,3 +259,11 @@ bool smp_call_on(u32 index, void (*fn)(void *), void *arg)
 		cpu_relax();
 	return true;
 }
+
+void smp_kick(u32 index)
+{
+	struct percpu *cpu = percpu_of(index);
+
+	if (cpu && cpu->online && cpu != this_cpu())
+		lapic_send_fixed(cpu->apic_id, HOST_TIMER_VECTOR);
+}

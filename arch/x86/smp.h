@@ -23,4 +23,12 @@ u32 smp_start_aps(const u32 *apic_ids, u32 count, u32 max,
 /* Run fn(arg) on idle CPU `index` (asynchronously). False if busy/offline. */
 bool smp_call_on(u32 index, void (*fn)(void *), void *arg);
 
+/*
+ * Make CPU `index` leave guest mode soon: an interrupt on the host timer
+ * vector, which every backend takes as an external-interrupt exit and
+ * the host only acknowledges. Nothing happens to the current CPU or one
+ * that is offline.
+ */
+void smp_kick(u32 index);
+
 #endif /* VENEER_ARCH_X86_SMP_H */

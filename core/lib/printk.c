@@ -118,6 +118,43 @@ out:
 	spin_unlock(&console_lock);
 }
 
+/* Trusted text of `owner` on its open line; lock held. */
+static void put_owned(const void *owner, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n') {
+			new_line();
+			continue;
+		}
+		put(*s);
+		midline = true;
+		midline_owner = owner;
+	}
+}
+
+bool console_continue_owned(const void *owner, const char *s)
+{
+	bool ours;
+
+	spin_lock(&console_lock);
+	ours = midline && midline_owner == owner;
+	if (ours && console_putc)
+		put_owned(owner, s);
+	spin_unlock(&console_lock);
+	return ours;
+}
+
+void console_start_owned(const void *owner, const char *s)
+{
+	spin_lock(&console_lock);
+	if (console_putc) {
+		if (midline)
+			new_line();
+		put_owned(owner, s);
+	}
+	spin_unlock(&console_lock);
+}
+
 void console_end_line(const void *owner)
 {
 	spin_lock(&console_lock);

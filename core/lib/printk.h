@@ -42,6 +42,17 @@ void console_write(const char *s);
 void console_write_tagged(const void *owner, const char *tag, const char *text,
 			  size_t len, bool line_end);
 
+/*
+ * The operator shell's own line (a prompt and what is typed), trusted
+ * text that `owner` keeps open: "\n" ends it, and the hypervisor's next
+ * line starts on a fresh line. Returns false, writing nothing, when the
+ * open line is not `owner`'s (something else was written since): the
+ * caller then writes its whole line again.
+ */
+bool console_continue_owned(const void *owner, const char *s);
+/* Start `owner`'s line afresh with `s` (ending whatever line is open). */
+void console_start_owned(const void *owner, const char *s);
+
 /* If `owner` left its line open, end it (a guest that stops or reboots). */
 void console_end_line(const void *owner);
 

@@ -25,6 +25,15 @@ static inline void spin_lock(spinlock_t *l)
 		__asm__ volatile("pause");
 }
 
+/* Take the lock if nobody holds or waits for it; true when taken. */
+static inline bool spin_trylock(spinlock_t *l)
+{
+	u32 ticket = __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE);
+
+	return __atomic_compare_exchange_n(&l->next, &ticket, ticket + 1, false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 static inline void spin_unlock(spinlock_t *l)
 {
 	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);

@@ -123,6 +123,11 @@ static u8 pending_iir(const struct vuart *u)
 	return IIR_NONE;
 }
 
+bool vuart_rx_irq_enabled(const struct vuart *u)
+{
+	return u->ier & IER_RDA;
+}
+
 bool vuart_irq_pending(const struct vuart *u)
 {
 	return pending_iir(u) != IIR_NONE;

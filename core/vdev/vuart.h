@@ -52,5 +52,7 @@ void vuart_flush(struct vuart *u);
 bool vuart_receive(struct vuart *u, u8 byte);
 /* The interrupt line level the UART drives (IRQ 4 for COM1). */
 bool vuart_irq_pending(const struct vuart *u);
+/* The guest enabled the received-data interrupt (IER bit 0). */
+bool vuart_rx_irq_enabled(const struct vuart *u);
 
 #endif /* VENEER_CORE_VDEV_VUART_H */

@@ -28,6 +28,8 @@ FUZZ_TARGETS += cmdline
 FUZZ_SRCS_cmdline := $(UNIT_SRCS_test_cmdline)
 FUZZ_TARGETS += guestcfg
 FUZZ_SRCS_guestcfg := $(UNIT_SRCS_test_guestcfg)
+FUZZ_TARGETS += config
+FUZZ_SRCS_config := $(UNIT_SRCS_test_config)
 
 # The guest image loaders, writing into a struct guest_mem view;
 # tests/fuzz/guestmem_probe.c (core/guestmem.c with every write counted)

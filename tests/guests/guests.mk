@@ -24,6 +24,10 @@ GUESTS_32 += prefixes
 GUESTS_32 += cpuinsn
 # Hypercalls refused at CPL 3 with #UD (issue 10).
 GUESTS_32 += hcuser
+# Console input: answers each line it reads (the focus and shell tests).
+GUESTS_32 += echo
+# The KVM-compatible interface, x2APIC and TSC-deadline (issue 15).
+GUESTS_32 += kvmpv
 # 64-bit (ELF64, switches itself to long mode): tests/guests/NAME.c.
 GUESTS_64 := long64
 

@@ -19,6 +19,27 @@ bool console_has_focus(const struct vm *vm)
 	return fake_console_calls.has_focus;
 }
 
+bool console_reaches(const struct vm *vm)
+{
+	(void)vm;
+	return fake_console_calls.has_focus;
+}
+
+bool console_can_wake(const struct vm *vm)
+{
+	(void)vm;
+	return fake_console_calls.has_focus;
+}
+
+void console_set_shell(bool on)
+{
+	(void)on;
+}
+
+void console_announce_focus(void)
+{
+}
+
 void console_poll(struct vm *vm)
 {
 	(void)vm;

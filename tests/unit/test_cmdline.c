@@ -47,6 +47,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.max_cpus, 0);
 	assert_int_equal(o.selftest, SELFTEST_NONE);
 	assert_int_equal(o.stats_seconds, 0);
+	assert_true(o.shell);
 	o = parse_ok(NULL);
 	assert_int_equal(o.serial_port, 0x3f8);
 	o = parse_ok("   \t  ");
@@ -113,6 +114,18 @@ static void test_stats(void **state)
 	assert_string_equal(parse_err("stats=99999999999999999999999"),
 			    "stats: '99999999999999999999999' is not a number "
 			    "of seconds from 0 to 86400");
+}
+
+static void test_shell(void **state)
+{
+	(void)state;
+	assert_false(parse_ok("shell=off").shell);
+	assert_true(parse_ok("shell=on").shell);
+	assert_true(parse_ok("shell=off shell=on").shell);
+	assert_string_equal(parse_err("shell=yes"),
+			    "shell: 'yes' is not 'on' or 'off'");
+	assert_string_equal(parse_err("shell"),
+			    "shell: needs a value (shell=...)");
 }
 
 static void test_image_path_is_skipped(void **state)
@@ -202,6 +215,7 @@ int main(void)
 	    cmocka_unit_test(test_serial),
 	    cmocka_unit_test(test_baud_and_smp),
 	    cmocka_unit_test(test_stats),
+	    cmocka_unit_test(test_shell),
 	    cmocka_unit_test(test_image_path_is_skipped),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_error_message_truncated_safely),

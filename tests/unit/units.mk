@@ -78,7 +78,7 @@ UNIT_SRCS_test_load := core/load.c core/elf.c core/guestmem.c \
 	tests/unit/wrap_mbguest.c tests/unit/wrap_linux.c core/lib/format.c \
 	core/lib/string.c tests/unit/host_printk.c
 UNIT_TESTS += test_vcpu_loop
-UNIT_SRCS_test_vcpu_loop := core/vcpu.c core/cpuid.c core/io.c core/iobus.c \
+UNIT_SRCS_test_vcpu_loop := core/vcpu.c core/exit.c core/cpuid.c core/io.c core/iobus.c \
 	core/msr.c core/hypercall.c core/mmio.c core/decode.c core/vm.c \
 	core/guest_walk.c core/vdev/vuart.c arch/x86/tsc.c $(DECIDE_FAKES)
 UNIT_TESTS += test_platform
@@ -107,3 +107,25 @@ UNIT_TESTS += test_cpuinsn
 UNIT_SRCS_test_cpuinsn := core/cpuinsn.c core/prefix.c core/decode.c core/vm.c \
 	core/guest_walk.c core/vdev/vuart.c $(DECIDE_FAKES)
 UNIT_SRCS_test_vcpu_loop += core/cpuinsn.c
+# test_shell: the operator shell with the real console line logic; the host
+# facts it shows (CPUs, free memory, exit counts, the kick) are faked.
+UNIT_TESTS += test_shell
+UNIT_SRCS_test_shell := core/shell.c core/lib/printk.c core/lib/format.c \
+	core/lib/string.c
+# test_config: the configuration file's parser and every check (core/config.c).
+UNIT_TESTS += test_config
+UNIT_SRCS_test_config := core/config.c core/guestcfg.c core/lib/format.c \
+	core/lib/string.c
+# Issue 15: the KVM-compatible interface (core/kvmpv.c) and its pvclock
+# arithmetic (core/pvclock.c); CPUID and MSR policy hand leaves and MSRs
+# to it.
+KVMPV_SRCS := core/kvmpv.c core/pvclock.c core/vdev/vrtc.c
+UNIT_TESTS += test_pvclock
+UNIT_SRCS_test_pvclock := core/pvclock.c
+UNIT_TESTS += test_kvmpv
+UNIT_SRCS_test_kvmpv := core/cpuid.c core/msr.c core/vm.c core/guest_walk.c \
+	core/vdev/vuart.c $(KVMPV_SRCS) $(DECIDE_FAKES)
+UNIT_SRCS_test_cpuid += $(KVMPV_SRCS) core/vm.c core/guest_walk.c \
+	core/vdev/vuart.c
+UNIT_SRCS_test_msr += $(KVMPV_SRCS)
+UNIT_SRCS_test_vcpu_loop += $(KVMPV_SRCS)

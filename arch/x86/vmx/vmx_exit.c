@@ -422,6 +422,17 @@ bool vmx_decode_exit(struct vcpu *vcpu, struct vmx_vcpu *v,
 		decode_exception(ev);
 		return true;
 	case VMX_EXIT_EXTERNAL_INTR:
+		/*
+		 * Without "acknowledge interrupt on exit" the LAPIC still
+		 * holds the interrupt (SDM Vol. 3C 25.7.1, 28.2.2): the host
+		 * takes it now (its handler acknowledges it), or its IRR bit
+		 * would stay set and swallow the next one of that vector (a
+		 * kick from the operator shell, arch/x86/smp.c). STI's
+		 * shadow covers the NOP; the interrupt comes before CLI.
+		 */
+		sti();
+		__asm__ volatile("nop");
+		cli();
 		ev->kind = EXIT_EXTERNAL_INTR;
 		return true;
 	case VMX_EXIT_TRIPLE_FAULT:

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The KVM-compatible interface (core/kvmpv.h): CPUID leaves and kvm-clock.
+ *
+ * kvm-clock is the devices' clock (core/platform.c: the guest's TSC less
+ * its own moves of it, since the platform started) scaled by the pvclock
+ * mul and shift. A time structure is written when the guest enables it
+ * and again only when the guest moves its TSC; in between the guest
+ * extrapolates from its own TSC. Because both tsc_timestamp and
+ * system_time are taken from the guest's TSC, never the host's, the
+ * structure stays right in both clock modes: with clock=virtual Veneer
+ * moves the TSC offset at every entry to hide the exit, and the guest's
+ * TSC, and kvm-clock with it, simply does not advance over the exit.
+ */
+#include "core/kvmpv.h"
+#include "core/platform.h"
+#include "core/pvclock.h"
+#include "core/vdev/vrtc.h"
+#include "core/vm.h"
+
+_Static_assert(VM_MAX_VCPUS <= KVMPV_MAX_VCPUS,
+	       "kvm-clock state for every vCPU a VM can have");
+
+#define NS_PER_S 1000000000ull
+/* The time structure's address is 4-byte aligned: bit 1 must be 0. */
+#define SYSTEM_TIME_MISALIGNED BIT(1)
+#define WALL_CLOCK_MISALIGNED  3ull
+
+void kvmpv_reset(struct kvmpv *k)
+{
+	*k = (struct kvmpv){0};
+}
+
+static bool clock_scale(const struct vm *vm, struct pvclock_scale *s)
+{
+	return vm->platform && pvclock_scale_for(vm->platform->tsc_hz, s);
+}
+
+u32 kvmpv_features(const struct vm *vm)
+{
+	struct pvclock_scale s;
+
+	if (!vm->kvm_pv || !clock_scale(vm, &s))
+		return 0;
+	/*
+	 * One TSC offset per guest, so every vCPU reads the same TSC (the
+	 * host's TSCs are synchronized): the clock is stable across vCPUs.
+	 */
+	return KVMPV_FEATURE_CLOCKSOURCE2 | KVMPV_FEATURE_CLOCKSOURCE_STABLE;
+}
+
+bool kvmpv_cpuid(const struct vm *vm, u32 leaf, u32 out[4])
+{
+	if (!vm->kvm_pv || leaf < KVMPV_LEAF_SIGNATURE ||
+	    leaf > KVMPV_LEAF_LAST)
+		return false;
+	out[0] = out[1] = out[2] = out[3] = 0;
+	if (leaf == KVMPV_LEAF_SIGNATURE) {
+		out[0] =
+		    KVMPV_LEAF_FEATURES; /* the highest leaf of the range */
+		out[1] = KVMPV_SIG_EBX;
+		out[2] = KVMPV_SIG_ECX;
+		out[3] = KVMPV_SIG_EDX;
+	} else if (leaf == KVMPV_LEAF_FEATURES) {
+		out[0] = kvmpv_features(vm); /* EDX, the hints: none */
+	}
+	return true;
+}
+
+bool kvmpv_handles_msr(const struct vm *vm, u32 index)
+{
+	if (!(kvmpv_features(vm) & KVMPV_FEATURE_CLOCKSOURCE2))
+		return false;
+	return index == KVMPV_MSR_WALL_CLOCK_NEW ||
+	       index == KVMPV_MSR_SYSTEM_TIME_NEW;
+}
+
+/* kvm-clock at guest TSC `tsc`: the devices' clock, pvclock-scaled. */
+static u64 clock_ns(const struct vm *vm, u64 tsc, struct pvclock_scale s)
+{
+	u64 ticks = tsc - vm->msr_tsc_adjust - vm->platform->tsc_base;
+
+	return pvclock_ticks_to_ns(ticks, s);
+}
+
+/* Write vCPU i's time structure for guest TSC `tsc`, if it is enabled. */
+static void update_time(struct vm *vm, u32 i, u64 tsc)
+{
+	struct kvmpv *k = &vm->kvmpv;
+	struct pvclock_vcpu_time t = {0}, *dst;
+	struct pvclock_scale s;
+	u64 msr = k->system_time_msr[i];
+
+	if (!(msr & KVMPV_MSR_SYSTEM_TIME_ON) || !clock_scale(vm, &s))
+		return;
+	/* Checked when written; guest RAM does not move or shrink. */
+	dst = vm_gpa_to_hva(vm, gpa(msr & ~KVMPV_MSR_SYSTEM_TIME_ON),
+			    sizeof(*dst));
+	if (!dst)
+		return;
+	pvclock_fill(&t, tsc, clock_ns(vm, tsc, s), s, PVCLOCK_FLAG_TSC_STABLE);
+	pvclock_write_time(dst, &k->system_time_version[i], &t);
+}
+
+void kvmpv_tsc_moved(struct vm *vm)
+{
+	u64 tsc = vm_guest_tsc(vm);
+
+	for (u32 i = 0; i < vm->vcpu_count && i < KVMPV_MAX_VCPUS; i++)
+		update_time(vm, i, tsc);
+}
+
+/*
+ * MSR_KVM_SYSTEM_TIME_NEW: bit 0 enables, the rest is the guest-physical
+ * address of the 32-byte structure, 4-byte aligned. Enabling with the
+ * structure not all in the guest's RAM, or with bit 1 set, is #GP and
+ * changes nothing: Veneer never writes outside the guest's RAM.
+ */
+static bool write_system_time(struct vcpu *vcpu, u64 value)
+{
+	struct vm *vm = vcpu->vm;
+	gpa_t at = gpa(value & ~KVMPV_MSR_SYSTEM_TIME_ON);
+
+	if (value & SYSTEM_TIME_MISALIGNED)
+		return false;
+	if ((value & KVMPV_MSR_SYSTEM_TIME_ON) &&
+	    !vm_gpa_to_hva(vm, at, sizeof(struct pvclock_vcpu_time)))
+		return false;
+	vm->kvmpv.system_time_msr[vcpu->index] = value;
+	update_time(vm, vcpu->index, vm_guest_tsc(vm));
+	return true;
+}
+
+/*
+ * MSR_KVM_WALL_CLOCK_NEW: the guest-physical address (4-byte aligned) of
+ * the 12-byte wall clock, written once per MSR write: the Unix time the
+ * guest's RTC (core/vdev/vrtc.c) showed at kvm-clock 0, which is when the
+ * devices' clock started. The RTC counts whole seconds from there, so the
+ * nanoseconds are 0. #GP for an address outside RAM or misaligned.
+ */
+static bool write_wall_clock(struct vcpu *vcpu, u64 value)
+{
+	struct vm *vm = vcpu->vm;
+	struct pvclock_wall_clock *dst;
+	struct pvclock_scale s;
+	u64 ns, now_s, boot_s;
+
+	if (value & WALL_CLOCK_MISALIGNED || !clock_scale(vm, &s))
+		return false;
+	dst = vm_gpa_to_hva(vm, gpa(value), sizeof(*dst));
+	if (!dst)
+		return false;
+	ns = clock_ns(vm, vm_guest_tsc(vm), s);
+	now_s = vrtc_unix_time(&vm->platform->rtc, ns);
+	boot_s = now_s > ns / NS_PER_S ? now_s - ns / NS_PER_S : 0;
+	vm->kvmpv.wall_clock_msr = value;
+	pvclock_write_wall(dst, &vm->kvmpv.wall_clock_version, (u32)boot_s, 0);
+	return true;
+}
+
+bool kvmpv_msr_read(struct vcpu *vcpu, u32 index, u64 *value)
+{
+	const struct kvmpv *k = &vcpu->vm->kvmpv;
+
+	if (!kvmpv_handles_msr(vcpu->vm, index))
+		return false;
+	*value = index == KVMPV_MSR_WALL_CLOCK_NEW
+		     ? k->wall_clock_msr
+		     : k->system_time_msr[vcpu->index];
+	return true;
+}
+
+bool kvmpv_msr_write(struct vcpu *vcpu, u32 index, u64 value)
+{
+	if (!kvmpv_handles_msr(vcpu->vm, index))
+		return false;
+	if (index == KVMPV_MSR_WALL_CLOCK_NEW)
+		return write_wall_clock(vcpu, value);
+	return write_system_time(vcpu, value);
+}

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvmpv: the KVM-compatible para-virtual interface, x2APIC and the
+ * TSC-deadline timer (issue 15; docs/hypercall.md, docs/devices.md).
+ *
+ * With `kvm=1` (the guest was declared with the interface on):
+ * - CPUID 0x40000100 holds "KVMKVMKVM\0\0\0" with EAX >= 0x40000101, and
+ *   0x40000101 EAX advertises exactly kvm-clock (CLOCKSOURCE2, bit 3) and
+ *   its stable bit (24);
+ * - kvm-clock: MSR 0x4b564d01 refuses a structure outside RAM or with bit
+ *   1 set (#GP), accepts one in RAM and reads back; the structure's
+ *   version is even, its stable flag set; the time it gives never goes
+ *   back over many reads, advances as the ACPI PM timer does (3.579545
+ *   MHz, within 1%), and goes on without a jump when the guest moves its
+ *   TSC by 2^40 forward and back (IA32_TSC); disabled, it is not written
+ *   again;
+ * - the wall clock (MSR 0x4b564d00) plus kvm-clock is the RTC's time to
+ *   within 2 s;
+ * - every other KVM MSR (0x11, 0x12, 0x4b564d02-0x4b564dff) is #GP.
+ * With `kvm=0`: the leaves read 0 and every KVM MSR is #GP.
+ * Always (under Veneer; natively where CPUID offers them):
+ * - x2APIC (CPUID.1:ECX[21]): IA32_APIC_BASE.EXTD switches the APIC to its
+ *   MSRs; ID, version and LDR read as SDM Vol. 3A 11.12 says; the #GP
+ *   cases (read of SELF IPI, write of ID, reserved TPR bits, ICR high and
+ *   DFR absent, a non-zero EOI, a reserved ICR bit); a SELF IPI, an ICR
+ *   self IPI and an ICR IPI to its own x2APIC ID each arrive once;
+ * - TSC-deadline (CPUID.1:ECX[24], 11.5.4.1): IA32_TSC_DEADLINE reads
+ *   back what was written, the interrupt arrives once, not before the
+ *   deadline, and the MSR reads 0 after; a deadline in the past fires at
+ *   once.
+ */
+#include "tests/guests/lib/guest.h"
+#include "tests/guests/lib/multiboot.h"
+#include "tests/guests/lib/trap.h"
+
+#define LEAF_KVM_SIG	  0x40000100U
+#define LEAF_KVM_FEATURES 0x40000101U
+#define KVM_SIG_EBX	  0x4b4d564bU /* "KVMK" */
+#define KVM_SIG_ECX	  0x564b4d56U /* "VMKV" */
+#define KVM_SIG_EDX	  0x0000004dU /* "M\0\0\0" */
+#define KVM_F_CLOCK2	  BIT(3)
+#define KVM_F_STABLE	  BIT(24)
+#define MSR_KVM_WALL_OLD  0x11
+#define MSR_KVM_TIME_OLD  0x12
+#define MSR_KVM_WALL	  0x4b564d00U
+#define MSR_KVM_TIME	  0x4b564d01U
+#define MSR_KVM_LAST	  0x4b564dffU
+#define PVCLOCK_STABLE	  0x01
+#define MSR_IA32_TSC	  0x10
+#define MSR_APIC_BASE	  0x1b
+#define MSR_TSC_DEADLINE  0x6e0
+#define APIC_BASE_EN	  BIT(11)
+#define APIC_BASE_EXTD	  BIT(10)
+#define X2APIC_ID	  0x802
+#define X2APIC_VERSION	  0x803
+#define X2APIC_TPR	  0x808
+#define X2APIC_EOI	  0x80b
+#define X2APIC_LDR	  0x80d
+#define X2APIC_DFR	  0x80e
+#define X2APIC_SVR	  0x80f
+#define X2APIC_ICR	  0x830
+#define X2APIC_ICR_HIGH	  0x831
+#define X2APIC_LVT_TIMER  0x832
+#define X2APIC_SELF_IPI	  0x83f
+#define SVR_ENABLE	  BIT(8)
+#define ICR_SELF	  (1U << 18)
+#define LVT_TSC_DEADLINE  (2U << 17)
+#define CPUID1_ECX_X2APIC BIT(21)
+#define CPUID1_ECX_TSCDL  BIT(24)
+#define VEC_IPI		  0x50
+#define VEC_TIMER	  0x60
+#define PM_TIMER_PORT	  0x608 /* Veneer's FADT PM_TMR_BLK */
+#define PM_TIMER_HZ	  3579545U
+#define PM_TIMER_MASK	  0xffffffU
+#define PIC_MASTER_DATA	  0x21
+#define PIC_SLAVE_DATA	  0xa1
+#define TSC_JUMP	  (1ULL << 40)
+#define DEADLINE_TICKS	  (1ULL << 24)
+#define NS_PER_S	  1000000000U
+
+/* The guest-memory structures (Documentation/virt/kvm/x86/msr.rst). */
+struct pvclock_time {
+	u32 version, pad0;
+	u64 tsc_timestamp, system_time;
+	u32 mul;
+	signed char shift;
+	u8 flags, pad[2];
+} __attribute__((packed));
+struct pvclock_wall {
+	u32 version, sec, nsec;
+} __attribute__((packed));
+
+static volatile struct pvclock_time kclock __aligned(64);
+static volatile struct pvclock_wall kwall __aligned(64);
+static volatile unsigned ipi_count, timer_count;
+static volatile u64 timer_tsc;
+
+static bool faulted(void)
+{
+	return trap_last.count != 0;
+}
+
+static bool rdmsr_gp(u32 index, u64 *value)
+{
+	trap_record_reset();
+	*value = rdmsr(index);
+	return faulted();
+}
+
+static bool wrmsr_gp(u32 index, u64 value)
+{
+	trap_record_reset();
+	wrmsr(index, value);
+	return faulted();
+}
+
+/* floor(a * mul / 2^32), 64 x 32 bits kept to 96 (no libgcc needed). */
+static u64 mul_shr32(u64 a, u32 mul)
+{
+	return (a >> 32) * mul + (((a & 0xffffffffULL) * mul) >> 32);
+}
+
+/* a / b for a 32-bit b, by long division (no __udivdi3 in the guest). */
+static u64 div32(u64 a, u32 b)
+{
+	u64 q = 0, r = 0;
+
+	for (int i = 63; i >= 0; i--) {
+		r = (r << 1) | ((a >> i) & 1);
+		if (r >= b) {
+			r -= b;
+			q |= 1ULL << i;
+		}
+	}
+	return q;
+}
+
+/* kvm-clock now, read as the protocol says (retry while odd or changed). */
+static u64 kvmclock_read(void)
+{
+	u32 version;
+	u64 ns;
+
+	do {
+		u64 delta;
+
+		version = kclock.version;
+		__asm__ volatile("" ::: "memory");
+		delta = rdtsc() - kclock.tsc_timestamp;
+		if (kclock.shift < 0)
+			delta >>= -kclock.shift;
+		else
+			delta <<= kclock.shift;
+		ns = kclock.system_time + mul_shr32(delta, kclock.mul);
+		__asm__ volatile("" ::: "memory");
+	} while ((version & 1) || version != kclock.version);
+	return ns;
+}
+
+static u32 pm_timer(void)
+{
+	return inl(PM_TIMER_PORT) & PM_TIMER_MASK;
+}
+
+static void check_leaves(bool kvm)
+{
+	struct cpuid_regs r = cpuid(LEAF_KVM_SIG, 0);
+
+	if (!kvm) {
+		EXPECT_EQ(r.eax | r.ebx | r.ecx | r.edx, 0,
+			  "kvm=0: leaf 0x40000100 reads 0");
+		r = cpuid(LEAF_KVM_FEATURES, 0);
+		EXPECT_EQ(r.eax | r.ebx | r.ecx | r.edx, 0,
+			  "kvm=0: leaf 0x40000101 reads 0");
+		return;
+	}
+	EXPECT_TRUE(r.ebx == KVM_SIG_EBX && r.ecx == KVM_SIG_ECX &&
+			r.edx == KVM_SIG_EDX,
+		    "leaf 0x40000100: KVMKVMKVM signature");
+	EXPECT_TRUE(r.eax >= LEAF_KVM_FEATURES,
+		    "leaf 0x40000100: EAX names the features leaf");
+	r = cpuid(LEAF_KVM_FEATURES, 0);
+	EXPECT_EQ(
+	    r.eax, KVM_F_CLOCK2 | KVM_F_STABLE,
+	    "leaf 0x40000101: kvm-clock and its stable bit, nothing else");
+	EXPECT_EQ(r.edx, 0, "leaf 0x40000101: no hints");
+	/* Veneer's own leaf stays at 0x40000000. */
+	EXPECT_TRUE(under_veneer(), "Veneer's signature still at 0x40000000");
+}
+
+/* Every KVM MSR not advertised is #GP (all of them with kvm=0). */
+static void check_other_msrs(bool kvm)
+{
+	u32 first = kvm ? MSR_KVM_TIME + 1 : MSR_KVM_WALL;
+	unsigned bad = 0;
+	u64 v;
+
+	for (u32 m = first; m <= MSR_KVM_LAST; m++)
+		if (!rdmsr_gp(m, &v) || !wrmsr_gp(m, 0))
+			bad++;
+	EXPECT_EQ(bad, 0,
+		  kvm ? "KVM MSRs 0x4b564d02-ff are #GP"
+		      : "kvm=0: KVM MSRs 0x4b564d00-ff are #GP");
+	EXPECT_TRUE(rdmsr_gp(MSR_KVM_WALL_OLD, &v) &&
+			wrmsr_gp(MSR_KVM_WALL_OLD, (u32)&kwall),
+		    "old wall clock MSR 0x11 is #GP");
+	EXPECT_TRUE(rdmsr_gp(MSR_KVM_TIME_OLD, &v) &&
+			wrmsr_gp(MSR_KVM_TIME_OLD, (u32)&kclock | 1),
+		    "old system time MSR 0x12 is #GP");
+}
+
+/* The RTC's time as Unix seconds (BCD, 24-hour: Veneer's power-on mode). */
+static u8 cmos(u8 index)
+{
+	outb(0x70, index);
+	return inb(0x71);
+}
+
+static u32 bcd(u8 v)
+{
+	return (v >> 4) * 10 + (v & 0xf);
+}
+
+static u64 rtc_unix_time(void)
+{
+	u32 s, mi, h, d, mo, y;
+	u64 days;
+
+	while (cmos(0x0a) & 0x80) /* update in progress */
+		;
+	s = bcd(cmos(0)), mi = bcd(cmos(2)), h = bcd(cmos(4));
+	d = bcd(cmos(7)), mo = bcd(cmos(8));
+	y = bcd(cmos(0x32)) * 100 + bcd(cmos(9));
+	/* Days since 1970-01-01 (the civil-calendar count, March-based). */
+	if (mo <= 2) {
+		y--;
+		mo += 12;
+	}
+	days = 365ULL * y + y / 4 - y / 100 + y / 400 +
+	       (153 * (mo - 3) + 2) / 5 + d - 1 - 719468;
+	return days * 86400 + h * 3600 + mi * 60 + s;
+}
+
+static void check_kvmclock(void)
+{
+	u64 v, last, now, start_ns, tsc_after;
+	u32 pm_start, pm_ticks, version;
+	unsigned backwards = 0;
+	u64 bad_at = 0xfff00000ULL; /* far above any test guest's RAM */
+
+	EXPECT_TRUE(wrmsr_gp(MSR_KVM_TIME, bad_at | 1),
+		    "kvm-clock outside RAM is #GP");
+	EXPECT_TRUE(wrmsr_gp(MSR_KVM_TIME, (u32)&kclock | 3),
+		    "kvm-clock with bit 1 set is #GP");
+	EXPECT_EQ(kclock.version, 0, "nothing written for a refused MSR");
+	EXPECT_TRUE(!wrmsr_gp(MSR_KVM_TIME, (u32)&kclock | 1),
+		    "kvm-clock enabled");
+	EXPECT_TRUE(!rdmsr_gp(MSR_KVM_TIME, &v) && v == ((u32)&kclock | 1),
+		    "MSR_KVM_SYSTEM_TIME_NEW reads back");
+	EXPECT_TRUE(kclock.version && !(kclock.version & 1),
+		    "time structure written (version even)");
+	EXPECT_TRUE(kclock.flags & PVCLOCK_STABLE, "PVCLOCK_TSC_STABLE set");
+	EXPECT_TRUE(kclock.mul >= 0x80000000U, "mul normalized");
+	guest_printf("kvmpv: mul 0x%x shift %d system_time %llu\n", kclock.mul,
+		     kclock.shift, (unsigned long long)kclock.system_time);
+
+	last = kvmclock_read();
+	for (unsigned i = 0; i < 20000; i++) {
+		now = kvmclock_read();
+		if (now < last)
+			backwards++;
+		last = now;
+	}
+	EXPECT_EQ(backwards, 0, "kvm-clock never goes back (20000 reads)");
+
+	/* Against the PM timer: 20 ms of it, kvm-clock within 1%. */
+	pm_start = pm_timer();
+	start_ns = kvmclock_read();
+	do
+		pm_ticks = (pm_timer() - pm_start) & PM_TIMER_MASK;
+	while (pm_ticks < PM_TIMER_HZ / 50);
+	now = kvmclock_read() - start_ns;
+	{
+		u64 want = div32((u64)pm_ticks * NS_PER_S, PM_TIMER_HZ);
+		u64 diff = now > want ? now - want : want - now;
+
+		guest_printf("kvmpv: %u PM timer ticks, kvm-clock %llu ns, "
+			     "expected %llu\n",
+			     pm_ticks, (unsigned long long)now,
+			     (unsigned long long)want);
+		EXPECT_TRUE(diff <= div32(want, 100) + 200000,
+			    "kvm-clock runs with the PM timer (1%)");
+	}
+
+	/* The guest moves its TSC: kvm-clock goes on without a jump. */
+	version = kclock.version;
+	last = kvmclock_read();
+	wrmsr(MSR_IA32_TSC, rdtsc() + TSC_JUMP);
+	now = kvmclock_read();
+	EXPECT_TRUE(kclock.version == version + 2,
+		    "TSC moved: the structure is written afresh");
+	EXPECT_TRUE(now >= last && now - last < 50000000ULL,
+		    "TSC moved 2^40 forward: kvm-clock goes on, no jump");
+	last = kvmclock_read();
+	wrmsr(MSR_IA32_TSC, rdtsc() - TSC_JUMP);
+	now = kvmclock_read();
+	EXPECT_TRUE(now >= last && now - last < 50000000ULL,
+		    "TSC moved 2^40 back: kvm-clock goes on, no jump");
+
+	/* The wall clock: boot time + kvm-clock = the RTC, within 2 s. */
+	EXPECT_TRUE(wrmsr_gp(MSR_KVM_WALL, bad_at),
+		    "wall clock outside RAM #GP");
+	EXPECT_TRUE(!wrmsr_gp(MSR_KVM_WALL, (u32)&kwall), "wall clock written");
+	EXPECT_TRUE(kwall.version && !(kwall.version & 1),
+		    "wall clock version even");
+	{
+		u64 wall = kwall.sec + div32(kvmclock_read(), NS_PER_S);
+		u64 rtc = rtc_unix_time();
+		u64 diff = wall > rtc ? wall - rtc : rtc - wall;
+
+		guest_printf("kvmpv: wall clock %u s at kvm-clock 0, now %llu, "
+			     "RTC %llu\n",
+			     kwall.sec, (unsigned long long)wall,
+			     (unsigned long long)rtc);
+		EXPECT_TRUE(diff <= 2,
+			    "wall clock + kvm-clock = the RTC (2 s)");
+	}
+
+	/* Disabled: no more writes (a TSC move would write it). */
+	EXPECT_TRUE(!wrmsr_gp(MSR_KVM_TIME, 0), "kvm-clock disabled");
+	version = kclock.version;
+	tsc_after = rdtsc();
+	wrmsr(MSR_IA32_TSC, tsc_after + 1000);
+	EXPECT_EQ(kclock.version, version, "disabled: not written again");
+}
+
+static void ipi_handler(struct trap_frame *frame)
+{
+	(void)frame;
+	ipi_count++;
+	wrmsr(X2APIC_EOI, 0);
+}
+
+static void timer_handler(struct trap_frame *frame)
+{
+	(void)frame;
+	timer_tsc = rdtsc();
+	timer_count++;
+	wrmsr(X2APIC_EOI, 0);
+}
+
+/* Let a pending interrupt in: STI then a few instructions, CLI. */
+static void open_window(void)
+{
+	cpu_sti();
+	for (int i = 0; i < 100; i++)
+		__asm__ volatile("pause" ::: "memory");
+	cpu_cli();
+}
+
+static bool check_x2apic(bool veneer)
+{
+	u64 v, id;
+	unsigned before;
+
+	if (!(cpuid(1, 0).ecx & CPUID1_ECX_X2APIC)) {
+		if (veneer)
+			guest_fail("CPUID.1:ECX[21] x2APIC offered");
+		else
+			guest_skip("x2APIC (CPUID.1:ECX[21] clear)");
+		return false;
+	}
+	guest_pass("CPUID.1:ECX[21] x2APIC offered");
+	v = rdmsr(MSR_APIC_BASE);
+	EXPECT_TRUE(!wrmsr_gp(MSR_APIC_BASE, v | APIC_BASE_EN | APIC_BASE_EXTD),
+		    "IA32_APIC_BASE.EXTD: x2APIC mode");
+	EXPECT_TRUE(rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD, "EXTD reads back");
+	EXPECT_TRUE(!wrmsr_gp(X2APIC_SVR, SVR_ENABLE | 0xff),
+		    "x2APIC SVR enabled");
+	id = rdmsr(X2APIC_ID);
+	EXPECT_EQ(id, 0, "x2APIC ID is the vCPU index");
+	EXPECT_EQ(rdmsr(X2APIC_VERSION) & 0xff, 0x14, "x2APIC version 0x14");
+	EXPECT_EQ(rdmsr(X2APIC_LDR), 1, "x2APIC LDR derived from the ID");
+	EXPECT_TRUE(rdmsr_gp(X2APIC_SELF_IPI, &v), "read of SELF IPI is #GP");
+	EXPECT_TRUE(wrmsr_gp(X2APIC_ID, 0), "write of the ID is #GP");
+	EXPECT_TRUE(wrmsr_gp(X2APIC_TPR, 0x100), "reserved TPR bit is #GP");
+	EXPECT_TRUE(rdmsr_gp(X2APIC_ICR_HIGH, &v), "no ICR high: #GP");
+	EXPECT_TRUE(rdmsr_gp(X2APIC_DFR, &v), "no DFR: #GP");
+	EXPECT_TRUE(wrmsr_gp(X2APIC_EOI, 1), "non-zero EOI is #GP");
+	EXPECT_TRUE(wrmsr_gp(X2APIC_ICR, ICR_SELF | BIT(13) | VEC_IPI),
+		    "reserved ICR bit 13 is #GP");
+	EXPECT_TRUE(!wrmsr_gp(X2APIC_TPR, 0), "TPR 0");
+
+	before = ipi_count;
+	wrmsr(X2APIC_SELF_IPI, VEC_IPI);
+	open_window();
+	EXPECT_EQ(ipi_count - before, 1, "SELF IPI arrives once");
+	before = ipi_count;
+	wrmsr(X2APIC_ICR, ICR_SELF | VEC_IPI);
+	open_window();
+	EXPECT_EQ(ipi_count - before, 1, "ICR self IPI arrives once");
+	before = ipi_count;
+	wrmsr(X2APIC_ICR, (id << 32) | VEC_IPI);
+	open_window();
+	EXPECT_EQ(ipi_count - before, 1, "ICR IPI to its own x2APIC ID");
+	return true;
+}
+
+static void check_tsc_deadline(bool veneer)
+{
+	u64 deadline, v, now;
+	unsigned spins = 0;
+
+	if (!(cpuid(1, 0).ecx & CPUID1_ECX_TSCDL)) {
+		if (veneer)
+			guest_fail("CPUID.1:ECX[24] TSC-deadline offered");
+		else
+			guest_skip("TSC-deadline (CPUID.1:ECX[24] clear)");
+		return;
+	}
+	guest_pass("CPUID.1:ECX[24] TSC-deadline offered");
+	wrmsr(X2APIC_LVT_TIMER, LVT_TSC_DEADLINE | VEC_TIMER);
+	deadline = rdtsc() + DEADLINE_TICKS;
+	wrmsr(MSR_TSC_DEADLINE, deadline);
+	v = rdmsr(MSR_TSC_DEADLINE);
+	now = rdtsc();
+	while (!timer_count && spins++ < 1000)
+		cpu_sti_hlt(); /* the deadline wakes it */
+	cpu_cli();
+	/* 0 only once it fired: the TSC runs on through an emulated exit. */
+	EXPECT_TRUE(v == deadline || (v == 0 && now >= deadline),
+		    "IA32_TSC_DEADLINE reads back");
+	EXPECT_EQ(timer_count, 1, "TSC-deadline interrupt arrives");
+	EXPECT_TRUE(timer_tsc >= deadline, "not before the deadline");
+	guest_printf(
+	    "kvmpv: deadline interrupt %llu ticks after the deadline\n",
+	    (unsigned long long)(timer_tsc - deadline));
+	EXPECT_TRUE(!rdmsr_gp(MSR_TSC_DEADLINE, &v) && v == 0,
+		    "IA32_TSC_DEADLINE reads 0 after it fired");
+	open_window();
+	EXPECT_EQ(timer_count, 1, "it fires once");
+	/* A deadline already passed fires at once. */
+	wrmsr(MSR_TSC_DEADLINE, rdtsc() - 1);
+	open_window();
+	EXPECT_EQ(timer_count, 2, "a deadline in the past fires at once");
+}
+
+void guest_main(const struct multiboot_info *mbi)
+{
+	const char *want = cmdline_value(guest_cmdline(mbi), "kvm");
+	bool veneer = under_veneer(), kvm = want && want[0] == '1';
+	bool x2apic;
+
+	outb(PIC_MASTER_DATA, 0xff);
+	outb(PIC_SLAVE_DATA, 0xff);
+	trap_catch(VEC_GP);
+	trap_skip_bytes = MSR_INSN_LEN;
+	trap_set_handler(VEC_IPI, ipi_handler);
+	trap_set_handler(VEC_TIMER, timer_handler);
+	if (!veneer) {
+		guest_skip("KVM leaves and kvm-clock: not under Veneer");
+	} else {
+		check_leaves(kvm);
+		check_other_msrs(kvm);
+		if (kvm)
+			check_kvmclock();
+	}
+	x2apic = check_x2apic(veneer);
+	if (x2apic)
+		check_tsc_deadline(veneer);
+	else
+		guest_skip("TSC-deadline (checked in x2APIC mode)");
+}

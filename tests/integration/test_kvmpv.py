@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: MIT
+"""The KVM-compatible interface, x2APIC and TSC-deadline (issue 15), on both
+vendors: AMD-V under QEMU TCG, VT-x under Bochs (slow).
+
+One boot per vendor runs the kvmpv guest three times side by side, one CPU
+each:
+
+- kvm:     declared pv=kvm: the KVM leaves, kvm-clock (against the PM timer,
+           across TSC moves), the wall clock against the RTC, every other
+           KVM MSR #GP, x2APIC mode and a TSC-deadline interrupt;
+- kvmvirt: the same with clock=virtual (exit time hidden by moving the TSC
+           offset: kvm-clock must not see it either);
+- nokvm:   the default for a multiboot guest, the interface off: the leaves
+           read 0 and every KVM MSR is #GP; x2APIC and TSC-deadline all the
+           same.
+
+The guests come from build/guests, or VENEER_GUEST_DIR.
+"""
+
+import os
+
+import pytest
+
+from conftest import REPO_ROOT, launch
+
+GUEST_DIR = os.environ.get("VENEER_GUEST_DIR", os.path.join(REPO_ROOT, "build", "guests"))
+EMULATOR = {"amd": "qemu", "intel": "bochs"}
+TIMEOUT = {"amd": 120, "intel": 600}
+RUNS = {
+    "kvm": "pv=kvm -- veneer=1 kvm=1",
+    "kvmvirt": "pv=kvm clock=virtual -- veneer=1 kvm=1",
+    "nokvm": "-- veneer=1 kvm=0",
+}
+BOTH = ["CPUID.1:ECX[21] x2APIC offered", "IA32_APIC_BASE.EXTD: x2APIC mode",
+        "read of SELF IPI is #GP", "write of the ID is #GP", "no ICR high: #GP",
+        "non-zero EOI is #GP", "SELF IPI arrives once", "ICR self IPI arrives once",
+        "ICR IPI to its own x2APIC ID", "CPUID.1:ECX[24] TSC-deadline offered",
+        "IA32_TSC_DEADLINE reads back", "TSC-deadline interrupt arrives",
+        "not before the deadline", "IA32_TSC_DEADLINE reads 0 after it fired",
+        "a deadline in the past fires at once"]
+MUST_PASS = {
+    "kvm": BOTH + [
+        "leaf 0x40000100: KVMKVMKVM signature",
+        "leaf 0x40000101: kvm-clock and its stable bit, nothing else",
+        "Veneer's signature still at 0x40000000",
+        "KVM MSRs 0x4b564d02-ff are #GP", "old wall clock MSR 0x11 is #GP",
+        "old system time MSR 0x12 is #GP", "kvm-clock outside RAM is #GP",
+        "kvm-clock with bit 1 set is #GP", "time structure written (version even)",
+        "PVCLOCK_TSC_STABLE set", "kvm-clock never goes back (20000 reads)",
+        "kvm-clock runs with the PM timer (1%)",
+        "TSC moved: the structure is written afresh",
+        "TSC moved 2^40 forward: kvm-clock goes on, no jump",
+        "TSC moved 2^40 back: kvm-clock goes on, no jump",
+        "wall clock + kvm-clock = the RTC (2 s)", "disabled: not written again"],
+    "nokvm": BOTH + ["kvm=0: leaf 0x40000100 reads 0", "kvm=0: leaf 0x40000101 reads 0",
+                     "kvm=0: KVM MSRs 0x4b564d00-ff are #GP"],
+}
+MUST_PASS["kvmvirt"] = MUST_PASS["kvm"]
+
+_runs = {}
+
+
+def run_for(vendor, tmp_path_factory):
+    if vendor not in _runs:
+        guests = ["%s:name=%s mem=16M %s" % (os.path.join(GUEST_DIR, "kvmpv.elf"), name, args)
+                  for name, args in RUNS.items()]
+        _runs[vendor] = launch(tmp_path_factory.mktemp("kvmpv-" + vendor),
+                               emulator=EMULATOR[vendor], smp=4, memory=256,
+                               timeout=TIMEOUT[vendor], guests=guests)
+    return _runs[vendor]
+
+
+@pytest.mark.parametrize("vendor", [
+    "amd", pytest.param("intel", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("name", list(RUNS))
+def test_kvmpv_guest(vendor, name, tmp_path_factory):
+    result = run_for(vendor, tmp_path_factory)
+    lines = [line[len("[%s] " % name):] for line in result.lines
+             if line.startswith("[%s] " % name)]
+    assert "veneer: panic" not in result.log, result.describe()
+    assert "veneer: guest %s exited with code 0" % name in result.log, result.describe()
+    assert lines and lines[-1] == "PASS", result.describe()
+    for what in MUST_PASS[name]:
+        assert "PASS: " + what in lines, "%s: no 'PASS: %s'\n%s" % (
+            name, what, result.describe())
+    assert not any(line.startswith("FAIL") for line in lines), result.describe()

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for core/kvmpv.c, the KVM-compatible interface, through the
+ * CPUID and MSR exit handlers and the fake backend: the leaves, kvm-clock
+ * and the wall clock written into guest RAM, the #GP cases, and the clock
+ * across TSC moves and hidden exit time.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tests/unit/fake_vcpu.h"
+#include "core/guestcpu.h"
+#include "core/handlers.h"
+#include "core/kvmpv.h"
+#include "core/platform.h"
+#include "core/pvclock.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/msr.h"
+
+#define RAM_SIZE    MiB(1)
+#define TSC_HZ	    2500000000ull
+#define TSC_BASE    7777777ull /* the guest TSC when the platform started */
+#define RTC_EPOCH   1700000000ull
+#define TIME_AT	    0x2000ull /* where the guest puts its time structure */
+#define WALL_AT	    0x3000ull
+#define L1_X2APIC   BIT(21)
+#define L1_DEADLINE BIT(24)
+
+static struct fake_guest guest;
+static struct platform platform;
+
+/* ---- what msr.c and cpuid.c ask of the rest */
+
+void guestcpu_facts(struct guestcpu_facts *f)
+{
+	*f = (struct guestcpu_facts){.max_basic_leaf = 0x16,
+				     .tsc_adjust = true,
+				     .xtpr = true,
+				     .nx = true};
+}
+
+bool platform_handles_msr(u32 msr)
+{
+	(void)msr;
+	return false;
+}
+
+int platform_msr_read(struct platform *p, struct vcpu *vcpu, u32 msr,
+		      u64 *value)
+{
+	(void)p, (void)vcpu, (void)msr, (void)value;
+	fail();
+	return -1;
+}
+
+int platform_msr_write(struct platform *p, struct vcpu *vcpu, u32 msr,
+		       u64 value)
+{
+	(void)p, (void)vcpu, (void)msr, (void)value;
+	fail();
+	return -1;
+}
+
+bool platform_apic_enabled(struct platform *p, struct vcpu *vcpu)
+{
+	(void)p, (void)vcpu;
+	return true;
+}
+
+static int setup_pv(bool on)
+{
+	fake_guest_init(&guest, RAM_SIZE);
+	memset(&platform, 0, sizeof(platform));
+	platform.vm = &guest.vm;
+	platform.tsc_hz = TSC_HZ;
+	platform.tsc_base = TSC_BASE;
+	vrtc_init(&platform.rtc, RTC_EPOCH, NULL, NULL);
+	guest.vm.platform = &platform;
+	guest.vm.kvm_pv = on;
+	/* The guest TSC now: TSC_BASE + 3 s. */
+	guest.vm.tsc_offset = TSC_BASE + 3 * TSC_HZ - fake_host_tsc;
+	return 0;
+}
+
+static int setup_on(void **state)
+{
+	(void)state;
+	return setup_pv(true);
+}
+
+static int setup_off(void **state)
+{
+	(void)state;
+	return setup_pv(false);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	fake_guest_free(&guest);
+	return 0;
+}
+
+/* ---- exits */
+
+static struct cpuid_regs cpuid_exit(u32 leaf)
+{
+	struct exit_event ev = fake_exit(EXIT_CPUID, 2);
+	u64 *g = guest.vcpu.regs.gpr;
+
+	g[GPR_RAX] = leaf;
+	g[GPR_RCX] = 0;
+	assert_int_equal(handle_cpuid(&guest.vcpu, &ev), EXIT_ACTION_SKIP);
+	return (struct cpuid_regs){(u32)g[GPR_RAX], (u32)g[GPR_RBX],
+				   (u32)g[GPR_RCX], (u32)g[GPR_RDX]};
+}
+
+static enum exit_action msr_exit(bool write, u32 index, u64 value)
+{
+	struct exit_event ev =
+	    fake_exit(write ? EXIT_MSR_WRITE : EXIT_MSR_READ, 2);
+	u64 *g = guest.vcpu.regs.gpr;
+
+	ev.msr.index = index;
+	g[GPR_RCX] = index;
+	g[GPR_RAX] = (u32)value;
+	g[GPR_RDX] = value >> 32;
+	memset(&guest.vcpu.entry, 0, sizeof(guest.vcpu.entry));
+	return write ? handle_msr_write(&guest.vcpu, &ev)
+		     : handle_msr_read(&guest.vcpu, &ev);
+}
+
+static void assert_gp(void)
+{
+	assert_true(guest.vcpu.entry.inject);
+	assert_int_equal(guest.vcpu.entry.event.vector, X86_VECTOR_GP);
+	assert_int_equal(guest.vcpu.entry.event.error_code, 0);
+}
+
+static void wrmsr_ok(u32 index, u64 value)
+{
+	assert_int_equal(msr_exit(true, index, value), EXIT_ACTION_SKIP);
+	assert_false(guest.vcpu.entry.inject);
+}
+
+static u64 rdmsr_ok(u32 index)
+{
+	u64 *g = guest.vcpu.regs.gpr;
+
+	assert_int_equal(msr_exit(false, index, 0), EXIT_ACTION_SKIP);
+	assert_false(guest.vcpu.entry.inject);
+	return ((u64)(u32)g[GPR_RDX] << 32) | (u32)g[GPR_RAX];
+}
+
+static void assert_msr_gp(u32 index, u64 value)
+{
+	assert_int_equal(msr_exit(false, index, 0), EXIT_ACTION_RESUME);
+	assert_gp();
+	assert_int_equal(msr_exit(true, index, value), EXIT_ACTION_RESUME);
+	assert_gp();
+}
+
+static struct pvclock_vcpu_time *time_in_ram(void)
+{
+	return (struct pvclock_vcpu_time *)(guest.ram + TIME_AT);
+}
+
+static u64 guest_tsc(void)
+{
+	return vm_guest_tsc(&guest.vm);
+}
+
+/* What the guest reads from its time structure at its TSC now. */
+static u64 kvmclock_now(void)
+{
+	const struct pvclock_vcpu_time *t = time_in_ram();
+	struct pvclock_scale s = {t->tsc_to_system_mul, t->tsc_shift};
+
+	assert_int_equal(t->version & 1, 0);
+	return t->system_time +
+	       pvclock_scale_delta(guest_tsc() - t->tsc_timestamp, s);
+}
+
+/* The guest's time passes (clock frozen in the fake: move it by hand). */
+static void run_for(u64 ticks)
+{
+	guest.vm.frozen_host_tsc += ticks;
+}
+
+/* ---- tests */
+
+static void test_x2apic_and_deadline_for_every_guest(void **state)
+{
+	(void)state;
+	assert_true(cpuid_exit(1).ecx & L1_X2APIC);
+	assert_true(cpuid_exit(1).ecx & L1_DEADLINE);
+	guest.vm.kvm_pv = !guest.vm.kvm_pv;
+	assert_true(cpuid_exit(1).ecx & L1_X2APIC);
+	assert_true(cpuid_exit(1).ecx & L1_DEADLINE);
+}
+
+static void test_leaves_off(void **state)
+{
+	(void)state;
+	for (u32 leaf = 0x40000100; leaf <= 0x4000ff00; leaf += 0x100) {
+		struct cpuid_regs r = cpuid_exit(leaf);
+
+		assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+		r = cpuid_exit(leaf + 1);
+		assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	}
+	/* Veneer's own leaves do not change. */
+	assert_int_equal(cpuid_exit(0x40000000).eax, 0x40000001);
+	assert_int_equal(cpuid_exit(0x40000000).ebx, 0x454e4556);
+}
+
+static void test_leaves_on(void **state)
+{
+	struct cpuid_regs r;
+	char sig[13] = {0};
+
+	(void)state;
+	r = cpuid_exit(0x40000100);
+	assert_int_equal(r.eax, 0x40000101);
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	assert_memory_equal(sig, "KVMKVMKVM\0\0\0", 12);
+	r = cpuid_exit(0x40000101);
+	assert_int_equal(r.eax, BIT(3) | BIT(24)); /* CLOCKSOURCE2, STABLE */
+	assert_int_equal(r.ebx | r.ecx | r.edx, 0);
+	for (u32 leaf = 0x40000102; leaf <= 0x400001ff; leaf++) {
+		r = cpuid_exit(leaf);
+		assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	}
+	r = cpuid_exit(0x40000200);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	/* Veneer's own leaves stay where they are. */
+	r = cpuid_exit(0x40000000);
+	assert_int_equal(r.eax, 0x40000001);
+	assert_int_equal(r.ebx, 0x454e4556);
+}
+
+/* Every KVM MSR outside the advertised features gives #GP. */
+static void test_other_kvm_msrs_gp(void **state)
+{
+	(void)state;
+	assert_msr_gp(0x11, TIME_AT | 1); /* the old kvm-clock pair */
+	assert_msr_gp(0x12, TIME_AT | 1);
+	for (u32 m = 0x4b564d02; m <= 0x4b564dff; m++)
+		assert_msr_gp(m, 0x4000 | 1);
+	assert_int_equal(time_in_ram()->version, 0);
+}
+
+static void test_kvm_msrs_gp_when_off(void **state)
+{
+	(void)state;
+	for (u32 m = 0x4b564d00; m <= 0x4b564d08; m++)
+		assert_msr_gp(m, TIME_AT | 1);
+	assert_int_equal(time_in_ram()->version, 0);
+}
+
+static void test_system_time(void **state)
+{
+	struct pvclock_vcpu_time *t = time_in_ram();
+	struct pvclock_scale s;
+	u64 before, after;
+
+	(void)state;
+	assert_true(pvclock_scale_for(TSC_HZ, &s));
+	assert_int_equal(rdmsr_ok(KVMPV_MSR_SYSTEM_TIME_NEW), 0);
+	wrmsr_ok(KVMPV_MSR_SYSTEM_TIME_NEW, TIME_AT | 1);
+	assert_int_equal(rdmsr_ok(KVMPV_MSR_SYSTEM_TIME_NEW), TIME_AT | 1);
+	assert_int_equal(t->version, 2);
+	assert_int_equal(t->tsc_timestamp, guest_tsc());
+	/* 3 s since the platform started, in the devices' clock. */
+	assert_int_equal(t->system_time, 3000000000ull);
+	assert_int_equal(t->tsc_to_system_mul, s.mul);
+	assert_int_equal(t->tsc_shift, s.shift);
+	assert_int_equal(t->flags, PVCLOCK_FLAG_TSC_STABLE);
+	/* It follows the guest's TSC: 0.5 s of ticks later, 3.5 s. */
+	before = kvmclock_now();
+	run_for(TSC_HZ / 2);
+	after = kvmclock_now();
+	assert_true(after - before >= 499999999 && after - before <= 500000001);
+	/* Written once: nothing is rewritten while it just runs. */
+	assert_int_equal(t->version, 2);
+	/* Off: the structure stays as it was, and is no longer updated. */
+	wrmsr_ok(KVMPV_MSR_SYSTEM_TIME_NEW, TIME_AT);
+	wrmsr_ok(MSR_IA32_TSC, 5);
+	assert_int_equal(t->version, 2);
+}
+
+/* An address not all in RAM, or misaligned: #GP, nothing written. */
+static void test_system_time_refused(void **state)
+{
+	static const u64 bad[] = {
+	    RAM_SIZE | 1,	  (RAM_SIZE - 16) | 1, (RAM_SIZE - 32) | 3,
+	    TIME_AT | 3,	  (1ull << 63) | 1,    ~0ull,
+	    (~0ull - 30) & ~2ull, GiB(4) | 1,
+	};
+
+	(void)state;
+	for (u32 i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(
+		    msr_exit(true, KVMPV_MSR_SYSTEM_TIME_NEW, bad[i]),
+		    EXIT_ACTION_RESUME);
+		assert_gp();
+		assert_int_equal(rdmsr_ok(KVMPV_MSR_SYSTEM_TIME_NEW), 0);
+	}
+	/* The last 32 bytes of RAM are fine. */
+	wrmsr_ok(KVMPV_MSR_SYSTEM_TIME_NEW, (RAM_SIZE - 32) | 1);
+	assert_int_equal(*(u32 *)(guest.ram + RAM_SIZE - 32), 2);
+}
+
+/*
+ * The guest moves its TSC (IA32_TSC forward and back, IA32_TSC_ADJUST):
+ * the structure is written afresh and kvm-clock goes on without a jump
+ * back, following the devices' clock, which the move does not touch.
+ */
+static void test_tsc_moves(void **state)
+{
+	static const u64 to[] = {0, 1ull << 62, 12345, ~0ull - 1000};
+	struct pvclock_vcpu_time *t = time_in_ram();
+	u64 last;
+
+	(void)state;
+	wrmsr_ok(KVMPV_MSR_SYSTEM_TIME_NEW, TIME_AT | 1);
+	last = kvmclock_now();
+	for (u32 i = 0; i < ARRAY_SIZE(to); i++) {
+		u32 version = t->version;
+		u64 now;
+
+		run_for(TSC_HZ / 1000);
+		wrmsr_ok(MSR_IA32_TSC, to[i]);
+		assert_int_equal(t->version, version + 2);
+		assert_int_equal(t->tsc_timestamp, to[i]);
+		now = kvmclock_now();
+		assert_true(now >= last + 1000000 - 2 && now <= last + 1000002);
+		last = now;
+	}
+	run_for(TSC_HZ);
+	wrmsr_ok(MSR_IA32_TSC_ADJUST, 77);
+	assert_true(kvmclock_now() >= last + 1000000000 - 2);
+	assert_true(kvmclock_now() <= last + 1000000002);
+}
+
+/*
+ * clock=virtual: from the exit to the entry the guest's TSC is frozen and
+ * the offset moves back by the time Veneer took (core/vm.h). kvm-clock,
+ * made of the guest's TSC, does not see the exit either.
+ */
+static void test_hidden_exit_time(void **state)
+{
+	u64 before;
+
+	(void)state;
+	wrmsr_ok(KVMPV_MSR_SYSTEM_TIME_NEW, TIME_AT | 1);
+	before = kvmclock_now();
+	/* An exit of 1 s of host time, hidden from the guest. */
+	guest.vm.frozen_host_tsc += TSC_HZ;
+	guest.vm.tsc_offset -= TSC_HZ;
+	assert_int_equal(kvmclock_now(), before);
+	/* And with clock=host: the same structure, the host TSC running. */
+	guest.vm.clock_frozen = false;
+	guest.vm.hide_exit_time = false;
+	fake_host_tsc = guest.vm.frozen_host_tsc;
+	fake_host_tsc_step = 0;
+	assert_int_equal(kvmclock_now(), before);
+	fake_host_tsc += TSC_HZ / 4;
+	assert_true(kvmclock_now() - before >= 249999999 &&
+		    kvmclock_now() - before <= 250000001);
+}
+
+static void test_wall_clock(void **state)
+{
+	struct pvclock_wall_clock *w =
+	    (struct pvclock_wall_clock *)(guest.ram + WALL_AT);
+
+	(void)state;
+	run_for(TSC_HZ / 3); /* 3.33 s since the platform started */
+	wrmsr_ok(KVMPV_MSR_WALL_CLOCK_NEW, WALL_AT);
+	assert_int_equal(rdmsr_ok(KVMPV_MSR_WALL_CLOCK_NEW), WALL_AT);
+	assert_int_equal(w->version, 2);
+	assert_int_equal(w->sec, RTC_EPOCH); /* the RTC at kvm-clock 0 */
+	assert_int_equal(w->nsec, 0);
+	/* Written once per MSR write. */
+	wrmsr_ok(KVMPV_MSR_WALL_CLOCK_NEW, WALL_AT);
+	assert_int_equal(w->version, 4);
+	/* Outside RAM, across its end, misaligned: #GP. */
+	assert_int_equal(msr_exit(true, KVMPV_MSR_WALL_CLOCK_NEW, RAM_SIZE),
+			 EXIT_ACTION_RESUME);
+	assert_gp();
+	assert_int_equal(msr_exit(true, KVMPV_MSR_WALL_CLOCK_NEW, RAM_SIZE - 8),
+			 EXIT_ACTION_RESUME);
+	assert_gp();
+	assert_int_equal(msr_exit(true, KVMPV_MSR_WALL_CLOCK_NEW, WALL_AT + 2),
+			 EXIT_ACTION_RESUME);
+	assert_gp();
+	assert_int_equal(rdmsr_ok(KVMPV_MSR_WALL_CLOCK_NEW), WALL_AT);
+}
+
+static void test_reset(void **state)
+{
+	(void)state;
+	wrmsr_ok(KVMPV_MSR_SYSTEM_TIME_NEW, TIME_AT | 1);
+	wrmsr_ok(KVMPV_MSR_WALL_CLOCK_NEW, WALL_AT);
+	kvmpv_reset(&guest.vm.kvmpv);
+	assert_int_equal(rdmsr_ok(KVMPV_MSR_SYSTEM_TIME_NEW), 0);
+	assert_int_equal(rdmsr_ok(KVMPV_MSR_WALL_CLOCK_NEW), 0);
+	/* A TSC move after the reset writes nothing into the (new) RAM. */
+	memset(guest.ram, 0, RAM_SIZE);
+	wrmsr_ok(MSR_IA32_TSC, 1);
+	for (u64 i = 0; i < RAM_SIZE; i++)
+		assert_int_equal(guest.ram[i], 0);
+}
+
+#define T_ON(f)	 cmocka_unit_test_setup_teardown(f, setup_on, teardown)
+#define T_OFF(f) cmocka_unit_test_setup_teardown(f, setup_off, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T_ON(test_x2apic_and_deadline_for_every_guest),
+	    T_OFF(test_leaves_off),
+	    T_ON(test_leaves_on),
+	    T_ON(test_other_kvm_msrs_gp),
+	    T_OFF(test_kvm_msrs_gp_when_off),
+	    T_ON(test_system_time),
+	    T_ON(test_system_time_refused),
+	    T_ON(test_tsc_moves),
+	    T_ON(test_hidden_exit_time),
+	    T_ON(test_wall_clock),
+	    T_ON(test_reset),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

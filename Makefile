@@ -143,7 +143,7 @@ run-test-guest: check-deps all guests
 	$(PYTHON) tools/veneer-run --emulator qemu --smp 2 --interactive $(DEFAULT_GUESTS_ARGS)
 
 run-bochs: check-deps all guests linux
-	$(PYTHON) tools/veneer-run --emulator bochs --interactive $(LINUX_GUEST_ARGS)
+	$(PYTHON) tools/veneer-run --emulator bochs --ips 50000000 --interactive $(LINUX_GUEST_ARGS)
 
 deps:
 	tools/deps install

@@ -29,6 +29,12 @@ def test_bochs_refuses_uefi(run_veneer):
     assert "--boot uefi" in result.stderr, result.describe()
 
 
+def test_ips_is_for_bochs_only(run_veneer):
+    result = run_veneer(emulator="qemu", ips=50000000, timeout=10)
+    assert result.status == EXIT_LAUNCHER_ERROR, result.describe()
+    assert "--ips applies to Bochs only" in result.stderr, result.describe()
+
+
 def test_timeout_stops_the_emulator(run_veneer):
     # -S keeps QEMU's CPUs stopped, so the run can only end by the timeout.
     result = run_veneer(extra_qemu=["-S"], timeout=1)

@@ -54,13 +54,10 @@ static void new_line(void)
 	midline_owner = NULL;
 }
 
-/* The hypervisor's own text: it never continues somebody else's line. */
-static void console_write_locked(const char *s)
+/* Trusted text of `owner` (NULL: the hypervisor) on its open line; lock
+ * held. */
+static void put_owned(const void *owner, const char *s)
 {
-	if (!console_putc)
-		return;
-	if (midline && midline_owner)
-		new_line();
 	for (; *s; s++) {
 		if (*s == '\n') {
 			new_line();
@@ -68,8 +65,18 @@ static void console_write_locked(const char *s)
 		}
 		put(*s);
 		midline = true;
-		midline_owner = NULL;
+		midline_owner = owner;
 	}
+}
+
+/* The hypervisor's own text: it never continues somebody else's line. */
+static void console_write_locked(const char *s)
+{
+	if (!console_putc)
+		return;
+	if (midline && midline_owner)
+		new_line();
+	put_owned(NULL, s);
 }
 
 /*
@@ -116,20 +123,6 @@ void console_write_tagged(const void *owner, const char *tag, const char *text,
 	}
 out:
 	spin_unlock(&console_lock);
-}
-
-/* Trusted text of `owner` on its open line; lock held. */
-static void put_owned(const void *owner, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\n') {
-			new_line();
-			continue;
-		}
-		put(*s);
-		midline = true;
-		midline_owner = owner;
-	}
 }
 
 bool console_continue_owned(const void *owner, const char *s)

@@ -96,6 +96,7 @@ struct guest_state {
 	u32 key_line[GK_COUNT];		   /* first line of each key; 0: none */
 	u32 module_line[GUEST_MODULES_MAX];
 	bool mode_given;
+	bool vcpus_refused; /* vcpus was given and refused: cfg.vcpus is 1 */
 };
 
 struct parser {
@@ -111,6 +112,9 @@ struct parser {
 	/* Per guest, for the checks across guests. */
 	u32 guest_line[CONFIG_GUESTS_MAX];
 	u32 cpu_line[CONFIG_GUESTS_MAX];
+	/* Host CPUs the guest holds in cfg.cpu[]: listed by its cpu key, or
+	 * assigned at the end (assign_cpus); 0 while it has none. */
+	u32 cpu_count[CONFIG_GUESTS_MAX];
 	u64 mem_used; /* RAM and overhead of the guests so far */
 	bool module_used[BOOTINFO_MAX_MODULES];
 	/* The line being read, NUL-terminated: messages may quote any span
@@ -575,58 +579,141 @@ static void add_module(struct parser *p, int key)
 	gi->modules[gi->module_count++] = &p->env->modules[m];
 }
 
+/* The guest of images[0 .. upto) that holds host CPU cpu, or -1. */
+static int cpu_holder(const struct parser *p, u32 upto, u32 cpu)
+{
+	for (u32 i = 0; i < upto; i++)
+		for (u32 j = 0; j < p->cpu_count[i]; j++)
+			if (p->images[i].cfg.cpu[j] == cpu)
+				return (int)i;
+	return -1;
+}
+
+/* The next item of a cpu list at value[*at..len): blanks around it cut. */
+static struct span next_cpu_item(const char *value, size_t len, size_t *at)
+{
+	size_t i = *at, end;
+
+	while (i < len && is_blank(value[i]))
+		i++;
+	end = i;
+	while (end < len && value[end] != ',')
+		end++;
+	*at = end + 1; /* past the comma (or len + 1 after the last item) */
+	while (end > i && is_blank(value[end - 1]))
+		end--;
+	return (struct span){value + i, end - i};
+}
+
+/*
+ * cpu = A or cpu = A, B, ...: the host CPU of each vCPU, in order. Every
+ * item is checked (each wrong one is an error of its own); the guest gets
+ * the list only when all are right. That the list is as long as vcpus is
+ * checked at the end of the section (finish_guest), since vcpus may come
+ * after cpu.
+ */
 static void set_cpu(struct parser *p)
 {
 	struct guest_image *gi = p->g.gi;
 	u32 self = (u32)(gi - p->images);
-	u64 n;
+	const char *v = p->value;
+	size_t len = p->value_len, at = 0;
+	u32 list[GUESTCFG_VCPUS_MAX], items = 1, count = 0;
+	bool bad = false;
 
-	if (!parse_decimal(p->value, p->value_len, &n)) {
+	for (size_t i = 0; i < len; i++)
+		items += v[i] == ',';
+	if (items > GUESTCFG_VCPUS_MAX) {
 		error_at(p, p->line, p->g.where,
-			 "cpu: '%.*s' is not a CPU number", (int)p->value_len,
-			 p->value);
+			 "cpu: '%.*s' lists %u CPUs: a guest has at most %d "
+			 "vCPUs, one CPU each",
+			 (int)len, v, items, GUESTCFG_VCPUS_MAX);
 		return;
 	}
-	if (n >= p->env->cpus) {
-		error_at(p, p->line, p->g.where,
-			 "cpu: %llu does not exist: %u CPU%s online (0-%u)",
-			 (unsigned long long)n, p->env->cpus,
-			 p->env->cpus == 1 ? "" : "s", p->env->cpus - 1);
-		return;
-	}
-	for (u32 i = 0; i < self; i++) {
-		const struct guest_cfg *other = &p->images[i].cfg;
+	while (at <= len) {
+		struct span item = next_cpu_item(v, len, &at);
+		u64 n;
+		bool twice = false;
+		int holder;
 
-		if (other->cpu_fixed && other->cpu == n) {
+		if (!parse_decimal(item.s, item.len, &n)) {
+			if (items == 1)
+				error_at(p, p->line, p->g.where,
+					 "cpu: '%.*s' is not a CPU number",
+					 (int)len, v);
+			else
+				error_at(p, p->line, p->g.where,
+					 "cpu: '%.*s' is not a CPU number (in "
+					 "the list '%.*s')",
+					 (int)item.len, item.s, (int)len, v);
+			bad = true;
+			continue;
+		}
+		if (n >= p->env->cpus) {
+			error_at(p, p->line, p->g.where,
+				 "cpu: %llu does not exist: %u CPU%s online "
+				 "(0-%u)",
+				 (unsigned long long)n, p->env->cpus,
+				 p->env->cpus == 1 ? "" : "s",
+				 p->env->cpus - 1);
+			bad = true;
+			continue;
+		}
+		for (u32 i = 0; i < count; i++)
+			twice |= list[i] == n;
+		if (twice) {
+			error_at(p, p->line, p->g.where,
+				 "cpu: %llu is listed twice: each vCPU needs a "
+				 "host CPU of its own",
+				 (unsigned long long)n);
+			bad = true;
+			continue;
+		}
+		list[count++] = (u32)n;
+		holder = cpu_holder(p, self, (u32)n);
+		if (holder >= 0) {
 			error_at(p, p->line, p->g.where,
 				 "cpu: %llu is already given to guest %s "
-				 "(line %u): one guest per CPU",
-				 (unsigned long long)n, other->name,
-				 p->cpu_line[i]);
-			return;
+				 "(line %u): one vCPU per CPU",
+				 (unsigned long long)n,
+				 p->images[holder].cfg.name,
+				 p->cpu_line[holder]);
+			bad = true;
 		}
 	}
-	gi->cfg.cpu = (u32)n;
+	if (bad)
+		return;
+	memcpy(gi->cfg.cpu, list, count * sizeof(list[0]));
 	gi->cfg.cpu_fixed = true;
+	p->cpu_count[self] = count;
 	p->cpu_line[self] = p->line;
 }
 
+/*
+ * vcpus = N: the module strings' rule (1 to GUESTCFG_VCPUS_MAX,
+ * core/guestcfg.c), and no more than the CPUs online: each vCPU runs on a
+ * host CPU of its own. A refused value leaves the guest one vCPU.
+ */
 static void set_vcpus(struct parser *p)
 {
-	u64 n;
+	struct guest_cfg *cfg = &p->g.gi->cfg;
+	char err[160];
 
-	if (!parse_decimal(p->value, p->value_len, &n))
+	if (guestcfg_set(cfg, "vcpus", 5, p->value, p->value_len,
+			 &p->g.mode_given, err, sizeof(err))) {
+		error_at(p, p->line, p->g.where, "%s", err);
+		p->g.vcpus_refused = true;
+		return;
+	}
+	if (cfg->vcpus > p->env->cpus) {
 		error_at(p, p->line, p->g.where,
-			 "vcpus: '%.*s' is not a number", (int)p->value_len,
-			 p->value);
-	else if (n == 0)
-		error_at(p, p->line, p->g.where,
-			 "vcpus: 0: a guest has at least one vCPU");
-	else if (n > 1)
-		error_at(p, p->line, p->g.where,
-			 "vcpus: %llu: not supported yet (a guest has one "
-			 "vCPU)",
-			 (unsigned long long)n);
+			 "vcpus: %.*s: more than the %u CPU%s online (each "
+			 "vCPU needs a host CPU of its own)",
+			 (int)p->value_len, p->value, p->env->cpus,
+			 p->env->cpus == 1 ? "" : "s");
+		cfg->vcpus = 1;
+		p->g.vcpus_refused = true;
+	}
 }
 
 /*
@@ -854,6 +941,32 @@ static void check_memory(struct parser *p)
 		 (unsigned long long)(CONFIG_GUEST_OVERHEAD >> 10));
 }
 
+/* The line of the key a guestcfg_finish() error names ("KEY: ..."). */
+static u32 finish_error_line(const struct guest_state *g, const char *err)
+{
+	if (strncmp(err, "mode:", 5) == 0)
+		return g->key_line[GK_MODE];
+	return g->key_line[GK_LOAD] ? g->key_line[GK_LOAD] : g->guest_line;
+}
+
+/*
+ * A cpu list names one host CPU per vCPU. Not checked when vcpus was
+ * refused: that error says what is wrong.
+ */
+static void check_cpu_count(struct parser *p)
+{
+	struct guest_state *g = &p->g;
+	u32 listed = p->cpu_count[g->gi - p->images];
+	u32 vcpus = g->gi->cfg.vcpus;
+
+	if (!listed || listed == vcpus || g->vcpus_refused)
+		return;
+	error_at(p, g->key_line[GK_CPU], g->where,
+		 "cpu: %u CPU%s listed, but vcpus = %u: one host CPU per "
+		 "vCPU, in order",
+		 listed, listed == 1 ? "" : "s", vcpus);
+}
+
 static void finish_guest(struct parser *p)
 {
 	struct guest_state *g = &p->g;
@@ -874,12 +987,7 @@ static void finish_guest(struct parser *p)
 	format = gi->mod ? check_kernel(p) : gi->cfg.format;
 	gi->cfg.format = format;
 	if (guestcfg_finish(&gi->cfg, g->mode_given, err, sizeof(err)))
-		error_at(p,
-			 err[0] == 'm'
-			     ? g->key_line[GK_MODE]
-			     : (g->key_line[GK_LOAD] ? g->key_line[GK_LOAD]
-						     : g->guest_line),
-			 g->where, "%s", err);
+		error_at(p, finish_error_line(g, err), g->where, "%s", err);
 	else if (g->mode_given && gi->cfg.real_mode &&
 		 format != GUEST_FORMAT_RAW)
 		error_at(p, g->key_line[GK_MODE], g->where,
@@ -890,6 +998,7 @@ static void finish_guest(struct parser *p)
 			 "load: only a raw image (format = raw) has a load "
 			 "address");
 	check_modules(p, format);
+	check_cpu_count(p);
 	check_memory(p);
 	g->gi = NULL;
 }
@@ -1106,13 +1215,16 @@ static void apply_key(struct parser *p, struct span key)
 }
 
 /*
- * VALUE at s[*at..len): "quoted" (with \" and \\) or one bare word, into
- * p->value. False after reporting what is wrong.
+ * VALUE at s[*at..len): "quoted" (with \" and \\) or one bare word (for
+ * cpu, bare words joined by commas), into p->value. False after reporting
+ * what is wrong.
  */
 static bool read_value(struct parser *p, struct span key, const char *s,
 		       size_t len, size_t *at)
 {
 	size_t i = *at, out = 0;
+	/* cpu = A, B: blanks beside a list's commas belong to the value. */
+	bool list = span_is(key, "cpu");
 
 	if (i == len || s[i] == '#') {
 		error_at(p, p->line, NULL, "%.*s: no value after '='",
@@ -1120,7 +1232,22 @@ static bool read_value(struct parser *p, struct span key, const char *s,
 		return false;
 	}
 	if (s[i] != '"') {
-		while (i < len && !is_blank(s[i]) && s[i] != '#') {
+		while (i < len && s[i] != '#') {
+			if (is_blank(s[i])) {
+				size_t j = i;
+
+				/* Blanks end the value, unless a comma of a
+				 * list is on either side of them (s[i - 1] is
+				 * the value's: its first byte is no blank). */
+				while (j < len && is_blank(s[j]))
+					j++;
+				if (!list || j == len || s[j] == '#' ||
+				    (s[i - 1] != ',' && s[j] != ','))
+					break;
+				while (i < j)
+					p->value[out++] = s[i++];
+				continue;
+			}
 			if (s[i] == '"') {
 				error_at(p, p->line, NULL,
 					 "%.*s: a '\"' inside a value: quote "
@@ -1245,38 +1372,38 @@ static bool check_text(struct parser *p, const char *text, u64 len)
 	return true;
 }
 
-/* Guests without cpu get the free CPUs: 1, 2, ... first, the boot CPU
- * last (core/placement.h). */
+/*
+ * Guests without cpu get a free CPU for each vCPU, in file order: CPUs 1,
+ * 2, ... first, the boot CPU last (core/placement.h). All or none: a guest
+ * that cannot have them all takes none, and the guests after it may still
+ * find theirs.
+ */
 static void assign_cpus(struct parser *p)
 {
 	u32 n = p->res->guests < p->max ? p->res->guests : p->max;
+	u32 cpus = p->env->cpus;
 
 	for (u32 i = 0; i < n; i++) {
 		struct guest_cfg *cfg = &p->images[i].cfg;
-		bool found = false;
+		u32 picked[GUESTCFG_VCPUS_MAX], found = 0;
 
-		if (cfg->cpu_fixed)
+		if (p->cpu_count[i])
 			continue;
-		for (u32 step = 1; step <= p->env->cpus && !found; step++) {
-			u32 cpu = step % p->env->cpus;
-			bool taken = false;
-
-			for (u32 j = 0; j < n; j++)
-				if (p->images[j].cfg.cpu_fixed &&
-				    p->images[j].cfg.cpu == cpu)
-					taken = true;
-			if (!taken) {
-				cfg->cpu = cpu;
-				cfg->cpu_fixed = true;
-				found = true;
-			}
-		}
-		if (!found)
+		for (u32 step = 1; step <= cpus && found < cfg->vcpus; step++)
+			if (cpu_holder(p, n, step % cpus) < 0)
+				picked[found++] = step % cpus;
+		if (found < cfg->vcpus) {
 			error_at(p, p->guest_line[i], NULL,
-				 "guest %s: cpu: no CPU is left for it: %u "
-				 "CPU%s, one guest each",
-				 cfg->name, p->env->cpus,
-				 p->env->cpus == 1 ? "" : "s");
+				 "guest %s: cpu: not enough CPUs left for its "
+				 "%u vCPU%s: %u left of %u online (one vCPU "
+				 "each)",
+				 cfg->name, cfg->vcpus,
+				 cfg->vcpus == 1 ? "" : "s", found, cpus);
+			continue;
+		}
+		memcpy(cfg->cpu, picked, found * sizeof(picked[0]));
+		cfg->cpu_fixed = true;
+		p->cpu_count[i] = found;
 	}
 }
 

@@ -66,8 +66,9 @@ struct config_result {
  * CONFIG_ERRORS_SHOWN are reported, each naming the file, the line (when
  * there is one), the guest or section, the key and why. Returns the number
  * of errors. With none, images[0 .. res->guests) hold the guests in file
- * order, each with its kernel, its modules and its host CPU (cfg.cpu_fixed
- * set); with any, images[] holds nothing usable.
+ * order, each with its kernel, its modules, its vCPUs and a host CPU for
+ * each (cfg.cpu_fixed set, cfg.cpu[0 .. cfg.vcpus) distinct across every
+ * guest); with any, images[] holds nothing usable.
  */
 u32 config_parse(const char *text, u64 len, const struct config_env *env,
 		 struct guest_image *images, u32 max,

@@ -24,9 +24,19 @@
 #define LEAF_TOPOLOGY	 0xb
 #define LEAF_TOPOLOGY_V2 0x1f
 #define LEAF_EXT_APIC_ID 0x8000001eu
-#define LEAF_HV_BASE	 0x40000000
-#define LEAF_HV_INFO	 0x40000001
-#define LEAF_HV_LAST	 0x400000ff
+/*
+ * Invariant TSC: CPUID.80000007H:EDX[8] (SDM Vol. 2A CPUID, "Invariant
+ * TSC"; APM Vol. 3 E.4.6, TscInvariant). A guest's TSC is the host's plus
+ * one offset for all its vCPUs (core/vm.h), at a constant rate: every
+ * vCPU's reads one synchronized clock. Offered whatever the host says, so
+ * that a guest with several vCPUs trusts its TSC (Linux otherwise marks
+ * it unstable on an AMD CPU with more than one processor).
+ */
+#define LEAF_POWER_MGMT		0x80000007u
+#define POWER_EDX_INVARIANT_TSC BIT(8)
+#define LEAF_HV_BASE		0x40000000
+#define LEAF_HV_INFO		0x40000001
+#define LEAF_HV_LAST		0x400000ff
 /*
  * The range Linux scans for hypervisor signatures (every 0x100 leaves up
  * to 0x4000ff00): never the host's answer, which on a CPU without these
@@ -204,6 +214,12 @@ static struct cpuid_regs guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 subleaf)
 		break;
 	case LEAF_EXT_APIC_ID:
 		r.eax = vcpu->index;
+		break;
+	case LEAF_POWER_MGMT:
+		/* Only where the leaf exists: above the highest extended
+		 * leaf the CPU answers with another leaf's data. */
+		if (cpuid_count(0x80000000u, 0).eax >= LEAF_POWER_MGMT)
+			r.edx |= POWER_EDX_INVARIANT_TSC;
 		break;
 	case LEAF_PERFMON:
 		/* No performance counters are virtualized. */

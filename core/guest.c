@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Guests' lives: created from their declarations (core/placement.h), given
- * RAM and nested page tables, loaded (core/load.h), started one per host
- * CPU, reset when they ask, and accounted for when they end.
+ * RAM and nested page tables, loaded (core/load.h), started with each vCPU
+ * on a host CPU of its own, reset when they ask, and accounted for when
+ * they end.
  *
  * One reset path, guest_reset(), puts a guest in its power-on state, at
  * creation and at every reboot: zeroed RAM, fresh devices, its images
- * loaded again, its vCPU reset. A guest that cannot be created is
- * reported, what it took is given back, and the others still run.
+ * loaded again, vCPU 0 reset to the loader's state and the others waiting
+ * for a STARTUP IPI, as a PC's application processors do (SDM Vol. 3A
+ * 9.4). A guest that cannot be created is reported, what it took is given
+ * back, and the others still run.
+ *
+ * vCPU 0's CPU owns the guest's life (guest_cpu_main): it decides a
+ * reset or the end, and waits for the other vCPUs' CPUs (guest_ap_main)
+ * to leave their loops first. Those only run their vCPU between a SIPI
+ * and the next INIT, reset or end.
  */
 #include "core/guest.h"
 #include "core/console.h"
@@ -32,13 +40,17 @@
  * default write-back (SDM Vol. 3A 12.11.2.1; core/msr.c's reset value). */
 #define GUEST_MTRR_DEF_TYPE 0xc06
 
+_Static_assert(VM_MAX_VCPUS == GUESTCFG_VCPUS_MAX &&
+		   VM_MAX_VCPUS == PLATFORM_MAX_VCPUS,
+	       "one limit on vCPUs per guest");
+
 /*
- * One slot per guest: slot i is vms[i], its vCPU vcpus[i] and its virtual
- * PC platforms[i]. images[] holds the declarations in module order; a
- * guest keeps pointing at its own (vm->image) to load it again.
+ * One slot per guest: slot i is vms[i], its vCPUs vcpus[i][] and its
+ * virtual PC platforms[i]. images[] holds the declarations in module
+ * order; a guest keeps pointing at its own (vm->image) to load it again.
  */
 static struct vm vms[VM_MAX];
-static struct vcpu vcpus[VM_MAX];
+static struct vcpu vcpus[VM_MAX][VM_MAX_VCPUS];
 static struct platform platforms[VM_MAX];
 static struct guest_image images[VM_MAX];
 static u32 vm_count;
@@ -130,11 +142,21 @@ static void vm_release_memory(struct vm *vm)
 
 /* ---- the reset path ---- */
 
+/* A vCPU's own timer and requests, as at power-on. */
+static void vcpu_clear(struct vcpu *vcpu, enum vcpu_mp_state mp)
+{
+	vcpu->timer_deadline = 0;
+	vcpu->intr_pending = false;
+	vcpu->init_pending = false;
+	vcpu->mp_state = mp;
+}
+
 /*
  * The guest's power-on state, at creation and at every reboot, on the CPU
- * that creates or runs it: zeroed RAM, fresh devices, its images loaded
- * again and its vCPU reset with nothing pending. False with err set when
- * the images cannot be loaded.
+ * that creates it or runs vCPU 0, while no other vCPU runs: zeroed RAM,
+ * fresh devices, its images loaded again, vCPU 0 reset with nothing
+ * pending and the others waiting for a SIPI. False with err set when the
+ * images cannot be loaded.
  */
 static bool guest_reset(struct vm *vm, struct vcpu *vcpu, char *err, size_t len)
 {
@@ -153,8 +175,9 @@ static bool guest_reset(struct vm *vm, struct vcpu *vcpu, char *err, size_t len)
 		return false;
 	/* Its para-virtual timer is off; the run loop starts its own entry
 	 * request afresh (core/vcpu.c). */
-	vcpu->timer_deadline = 0;
-	vcpu->intr_pending = false;
+	vcpu_clear(vcpu, VCPU_MP_RUNNABLE);
+	for (u32 i = 1; i < vm->vcpu_count; i++)
+		vcpu_clear(vm->vcpus[i], VCPU_MP_WAIT_SIPI);
 	/* kvm-clock off: the guest enables it again (its RAM was zeroed). */
 	kvmpv_reset(&vm->kvmpv);
 	vcpu_ops->vcpu_reset(vcpu, &st);
@@ -184,6 +207,7 @@ static bool guest_is_linux(const struct guest_image *gi)
 static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 		      const struct guest_image *gi, char *err, size_t len)
 {
+	u32 n = gi->cfg.vcpus ? gi->cfg.vcpus : 1;
 	int rc;
 
 	vm->msr_mtrr_def_type = GUEST_MTRR_DEF_TYPE;
@@ -206,19 +230,26 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 			 vcpu_ops->name, rc);
 		goto no_vm;
 	}
-	vcpu->vm = vm;
-	vcpu->index = 0;
-	vm->vcpus[0] = vcpu;
-	vm->vcpu_count = 1;
-	rc = vcpu_ops->vcpu_create(vcpu);
-	if (rc) {
-		snformat(err, len, "%s could not create the vCPU (%d)",
-			 vcpu_ops->name, rc);
-		goto no_vcpu;
+	vm->vcpu_count = n;
+	for (u32 i = 0; i < n; i++) {
+		vcpu[i].vm = vm;
+		vcpu[i].index = i;
+		vm->vcpus[i] = &vcpu[i];
+	}
+	for (u32 i = 0; i < n; i++) {
+		rc = vcpu_ops->vcpu_create(&vcpu[i]);
+		if (rc) {
+			snformat(err, len, "%s could not create vCPU %u (%d)",
+				 vcpu_ops->name, i, rc);
+			while (i--)
+				vcpu_ops->vcpu_destroy(&vcpu[i]);
+			goto no_vcpu;
+		}
 	}
 	if (guest_reset(vm, vcpu, err, len))
 		return true;
-	vcpu_ops->vcpu_destroy(vcpu);
+	for (u32 i = 0; i < n; i++)
+		vcpu_ops->vcpu_destroy(&vcpu[i]);
 no_vcpu:
 	vm->vcpu_count = 0;
 	vcpu_ops->vm_destroy(vm);
@@ -229,8 +260,8 @@ no_vm:
 
 /*
  * The guest asked for a reset (vcpu_run_loop() said so): the reset path
- * again, on its own CPU. False when its images cannot be loaded again:
- * the guest is then stopped.
+ * again, on vCPU 0's CPU, no other vCPU running. False when its images
+ * cannot be loaded again: the guest is then stopped.
  */
 static bool guest_reboot(struct vcpu *vcpu)
 {
@@ -246,6 +277,142 @@ static bool guest_reboot(struct vcpu *vcpu)
 	}
 	vm->started_tsc = rdtsc();
 	return true;
+}
+
+/* ---- several vCPUs: the start-up protocol ---- */
+
+/*
+ * A STARTUP IPI has come for the vCPU (mp_state): take it, under the VM
+ * lock, unless the guest ended or is being reset meanwhile, and start the
+ * vCPU in real mode at CS = vector << 8, IP = 0 (SDM Vol. 3A 9.4.4.1,
+ * 11.6.1: the vector names the 4-KiB page it starts in). True when it may
+ * run.
+ */
+static bool start_at_sipi(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	struct vcpu_start_state st = {.mode = VCPU_START_REAL};
+	bool start = false;
+
+	vm_lock(vm);
+	if (vm_running(vm) && !vm->resetting &&
+	    vcpu->mp_state == VCPU_MP_SIPI_RECEIVED) {
+		vcpu->mp_state = VCPU_MP_RUNNABLE;
+		vcpu->init_pending = false;
+		vcpu->in_loop = true;
+		st.cs_selector = (u16)(vcpu->sipi_vector << 8);
+		start = true;
+	}
+	vm_unlock(vm);
+	if (!start)
+		return false;
+	vcpu->timer_deadline = 0;
+	vcpu->intr_pending = false;
+	vcpu->starts++;
+	if (!vcpu->up_since)
+		vcpu->up_since = rdtsc();
+	vcpu_ops->vcpu_reset(vcpu, &st);
+	return true;
+}
+
+/* Nothing to do until a SIPI comes, the guest ends or is reset. */
+static void wait_for_sipi(const struct vcpu *vcpu)
+{
+	const struct vm *vm = vcpu->vm;
+
+	while (vcpu->mp_state != VCPU_MP_SIPI_RECEIVED && vm_running(vm) &&
+	       !vm->resetting && !vm->gone)
+		cpu_relax();
+}
+
+/*
+ * Every vCPU of the guest waits for a SIPI (INIT reached them all, or the
+ * one vCPU of a guest sent itself one): nothing can ever start one again.
+ */
+static bool all_wait_for_sipi(struct vm *vm)
+{
+	bool all = true;
+
+	vm_lock(vm);
+	for (u32 i = 0; i < vm->vcpu_count; i++)
+		if (vm->vcpus[i]->mp_state != VCPU_MP_WAIT_SIPI)
+			all = false;
+	vm_unlock(vm);
+	return all;
+}
+
+/*
+ * Run the vCPU until its loop ends for a reason other than an INIT: after
+ * an INIT it waits for a SIPI and runs again from there. Its CPU is marked
+ * in the loop while it runs (struct vcpu.in_loop).
+ */
+static enum vcpu_loop_end vcpu_life(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	for (;;) {
+		enum vcpu_loop_end end = vcpu_run_loop(vcpu);
+
+		__atomic_store_n(&vcpu->in_loop, false, __ATOMIC_SEQ_CST);
+		if (end != VCPU_LOOP_INIT)
+			return end;
+		if (all_wait_for_sipi(vm)) {
+			vm_stop(vm,
+				"vCPU %u got an INIT and every vCPU now waits "
+				"for a SIPI: none is left to send one",
+				vcpu->index);
+			return VCPU_LOOP_ENDED;
+		}
+		wait_for_sipi(vcpu);
+		if (!start_at_sipi(vcpu))
+			return vm_running(vm) ? VCPU_LOOP_RESET
+					      : VCPU_LOOP_ENDED;
+	}
+}
+
+/*
+ * The guest ended or is being reset: every other vCPU leaves its loop
+ * (they were woken, struct vm.resetting), and vCPU 0's CPU waits for
+ * that before it changes anything of theirs.
+ */
+static void stop_other_vcpus(struct vm *vm)
+{
+	vm_lock(vm);
+	vm->resetting = true;
+	for (u32 i = 1; i < vm->vcpu_count; i++)
+		vm_wake_vcpu(vm, i);
+	vm_unlock(vm);
+	for (u32 i = 1; i < vm->vcpu_count; i++)
+		while (
+		    __atomic_load_n(&vm->vcpus[i]->in_loop, __ATOMIC_SEQ_CST))
+			cpu_relax();
+}
+
+/*
+ * Runs on the CPU of vCPU 1, 2, ...: wait-for-SIPI, run, and again, until
+ * the guest has ended for good; then its vCPU is given back here, where
+ * its VMCS was last active.
+ */
+static void guest_ap_main(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+
+	vcpu->host_cpu = this_cpu()->index;
+	this_cpu()->vcpu = vcpu;
+	printk("veneer: guest %s vcpu %u on cpu %u, waiting for a SIPI\n",
+	       vm->name, vcpu->index, vcpu->host_cpu);
+	while (!vm->gone) {
+		wait_for_sipi(vcpu);
+		if (start_at_sipi(vcpu))
+			vcpu_life(vcpu);
+		else
+			cpu_relax();
+	}
+	stats_print_vcpu(vcpu, "");
+	vcpu_ops->vcpu_destroy(vcpu);
+	this_cpu()->vcpu = NULL;
+	__atomic_fetch_sub(&vm->aps_alive, 1, __ATOMIC_SEQ_CST);
 }
 
 /*
@@ -308,7 +475,10 @@ static bool guest_runs_again(struct vm *vm, enum vcpu_loop_end end)
 	return true;
 }
 
-/* Runs on the guest's host CPU until the guest has ended for good. */
+/*
+ * Runs on vCPU 0's host CPU until the guest has ended for good: its life,
+ * its resets and its end, for all its vCPUs.
+ */
 static void guest_cpu_main(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -317,14 +487,27 @@ static void guest_cpu_main(void *arg)
 	vcpu->host_cpu = this_cpu()->index;
 	this_cpu()->vcpu = vcpu;
 	vm->started_tsc = rdtsc();
+	vcpu->up_since = vm->started_tsc;
 	printk("veneer: guest %s started on cpu %u\n", vm->name,
 	       vcpu->host_cpu);
-	while (guest_runs_again(vm, vcpu_run_loop(vcpu))) {
-		if (!guest_reboot(vcpu))
+	for (;;) {
+		enum vcpu_loop_end end;
+
+		vcpu->in_loop = true;
+		end = vcpu_life(vcpu);
+		stop_other_vcpus(vm);
+		if (!guest_runs_again(vm, end) || !guest_reboot(vcpu))
 			break;
+		vm_lock(vm);
+		vm->resetting = false;
+		vm_unlock(vm);
 	}
 	if (vm_running(vm))
 		vm_stop(vm, "its vCPU loop ended");
+	/* The other vCPUs' CPUs give theirs back first (guest_ap_main). */
+	vm->gone = true;
+	while (__atomic_load_n(&vm->aps_alive, __ATOMIC_SEQ_CST))
+		cpu_relax();
 	stats_print_vcpu(vcpu, "");
 	/*
 	 * Ended for good: its memory and vendor state go back to the pool
@@ -350,10 +533,10 @@ static struct vm *vm_by_name(const char *name)
 
 /*
  * Create the guest of `gi` in the next slot and report what it costs.
- * Returns its vCPU, or NULL when it could not be created (the slot stays
- * taken by a stopped VM, counted with the others at the end).
+ * Returns it, or NULL when it could not be created (the slot stays taken
+ * by a stopped VM, counted with the others at the end).
  */
-static struct vcpu *guest_start(const struct guest_image *gi)
+static struct vm *guest_start(const struct guest_image *gi)
 {
 	struct vm *vm = &vms[vm_count];
 	u64 free_before;
@@ -364,7 +547,7 @@ static struct vcpu *guest_start(const struct guest_image *gi)
 	vm->id = vm_count;
 	vm_count++;
 	free_before = mm_free_bytes();
-	if (!vm_create(vm, &vcpus[vm->id], gi, err, sizeof(err))) {
+	if (!vm_create(vm, vcpus[vm->id], gi, err, sizeof(err))) {
 		printk("veneer: guest %s: not started: %s\n", vm->name, err);
 		vm->state = VM_STATE_STOPPED;
 		str_copy(vm->stop_reason, err, sizeof(vm->stop_reason));
@@ -378,10 +561,20 @@ static struct vcpu *guest_start(const struct guest_image *gi)
 				     vm->ram_alloc_pages * PAGE_SIZE) >>
 				    10),
 	       (unsigned long long)vm->nested_tables);
+	if (vm->vcpu_count > 1)
+		printk("veneer: guest %s: %u vCPUs\n", vm->name,
+		       vm->vcpu_count);
+	vm->aps_alive = vm->vcpu_count - 1;
 	vm->state = VM_STATE_RUNNING;
 	console_offer_focus(vm);
 	__atomic_fetch_add(&guests_running, 1, __ATOMIC_SEQ_CST);
-	return &vcpus[vm->id];
+	return vm;
+}
+
+/* What a host CPU runs for a vCPU: the guest's life for vCPU 0. */
+static void (*vcpu_main(const struct vcpu *vcpu))(void *)
+{
+	return vcpu->index == 0 ? guest_cpu_main : guest_ap_main;
 }
 
 /*
@@ -456,8 +649,8 @@ enum power_status guests_run(const struct boot_info *bi)
 	}
 	placement_init(&pl, cpus_online());
 	for (u32 i = 0; i < n; i++) {
-		struct vcpu *vcpu;
-		u32 cpu;
+		u32 cpus[VM_MAX_VCPUS];
+		struct vm *vm;
 
 		if (vm_by_name(images[i].cfg.name)) {
 			printk("veneer: guest %s: a guest with this name "
@@ -466,18 +659,21 @@ enum power_status guests_run(const struct boot_info *bi)
 			failed++;
 			continue;
 		}
-		if (!placement_pick(&pl, &images[i].cfg, &cpu)) {
+		if (!placement_pick(&pl, &images[i].cfg, cpus)) {
 			failed++;
 			continue;
 		}
-		vcpu = guest_start(&images[i]);
-		if (!vcpu)
+		vm = guest_start(&images[i]);
+		if (!vm)
 			continue; /* counted with the other VMs below */
-		placement_take(&pl, cpu);
-		if (cpu == 0)
-			on_boot_cpu = vcpu;
-		else
-			on_cpu[cpu] = vcpu;
+		placement_take(&pl, cpus, vm->vcpu_count);
+		for (u32 v = 0; v < vm->vcpu_count; v++) {
+			vm->vcpus[v]->host_cpu = cpus[v];
+			if (cpus[v] == 0)
+				on_boot_cpu = vm->vcpus[v];
+			else
+				on_cpu[cpus[v]] = vm->vcpus[v];
+		}
 	}
 	/*
 	 * Every guest is created before any starts: a guest running on
@@ -487,7 +683,7 @@ enum power_status guests_run(const struct boot_info *bi)
 	 */
 	for (u32 cpu = 1; cpu < MAX_CPUS; cpu++)
 		if (on_cpu[cpu] &&
-		    !smp_call_on(cpu, guest_cpu_main, on_cpu[cpu]))
+		    !smp_call_on(cpu, vcpu_main(on_cpu[cpu]), on_cpu[cpu]))
 			panic("cpu %u did not take guest %s", cpu,
 			      on_cpu[cpu]->vm->name);
 	console_announce_focus();
@@ -500,7 +696,7 @@ enum power_status guests_run(const struct boot_info *bi)
 			    "cpu 0): no periodic statistics\n",
 			    on_boot_cpu->vm->name);
 		stats = 0;
-		guest_cpu_main(on_boot_cpu);
+		vcpu_main(on_boot_cpu)(on_boot_cpu);
 	}
 	wait_for_guests(stats);
 	return guests_summary(failed);

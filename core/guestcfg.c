@@ -123,6 +123,27 @@ static void default_name(struct guest_cfg *cfg, const char *path, size_t len)
 	copy_field(cfg->name, sizeof(cfg->name), path + start, end - start);
 }
 
+/*
+ * vcpus=N: decimal digits only. A long run of digits saturates rather than
+ * failing, so that "vcpus=99999999999" is told it is too many, not that it
+ * is no number.
+ */
+static bool parse_count(const char *s, size_t len, u32 *out)
+{
+	u64 v = 0;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (v <= 0xffffffffull)
+			v = v * 10 + (u64)(s[i] - '0');
+	}
+	*out = v > 0xffffffffull ? 0xffffffffu : (u32)v;
+	return true;
+}
+
 bool guestcfg_raw_by_name(const char *path, size_t len)
 {
 	static const char suffix[] = ".bin";
@@ -207,6 +228,27 @@ int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,
 				 (int)vlen, v);
 			return -1;
 		}
+	} else if (KEY("vcpus")) {
+		u32 n;
+
+		if (!parse_count(v, vlen, &n)) {
+			snformat(err, errlen, "vcpus: '%.*s' is not a number",
+				 (int)vlen, v);
+			return -1;
+		}
+		if (n == 0) {
+			snformat(err, errlen,
+				 "vcpus: %.*s: a guest has at least one vCPU",
+				 (int)vlen, v);
+			return -1;
+		}
+		if (n > GUESTCFG_VCPUS_MAX) {
+			snformat(err, errlen,
+				 "vcpus: %.*s: a guest has at most %d vCPUs",
+				 (int)vlen, v, GUESTCFG_VCPUS_MAX);
+			return -1;
+		}
+		cfg->vcpus = n;
 	} else if (KEY("for")) {
 		if (!guestcfg_valid_name(v, vlen)) {
 			snformat(err, errlen, "for: '%.*s' is not a guest name",
@@ -251,6 +293,7 @@ void guestcfg_defaults(struct guest_cfg *cfg)
 	cfg->mem = GUESTCFG_DEFAULT_MEM;
 	cfg->format = GUEST_FORMAT_ELF;
 	cfg->load = GUESTCFG_RAW_LOAD;
+	cfg->vcpus = 1;
 	cfg->on_poweroff = GUEST_POLICY_STOP;
 	cfg->on_reboot = GUEST_POLICY_RESTART;
 	cfg->on_crash = GUEST_POLICY_STOP;

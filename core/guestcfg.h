@@ -5,8 +5,8 @@
  * module strings (docs/guests.md):
  *
  *   PATH [name=NAME] [mem=SIZE] [format=elf|raw|linux] [load=ADDR]
- *        [mode=protected|real] [clock=virtual|host] [for=GUEST]
- *        [-- GUEST COMMAND LINE]
+ *        [mode=protected|real] [clock=virtual|host] [pv=kvm|none]
+ *        [vcpus=N] [for=GUEST] [-- GUEST COMMAND LINE]
  *
  * A module with for=GUEST is not a guest: it becomes a multiboot module of
  * guest GUEST, with the text after "--" as its string.
@@ -27,6 +27,8 @@
 #define GUESTCFG_DEFAULT_MEM MiB(32)
 #define GUESTCFG_MIN_MEM     MiB(2)
 #define GUESTCFG_RAW_LOAD    0x7c00
+/* vcpus=: the most vCPUs one guest may have (VM_MAX_VCPUS, core/vm.h). */
+#define GUESTCFG_VCPUS_MAX 8
 
 enum guest_format { GUEST_FORMAT_ELF, GUEST_FORMAT_RAW, GUEST_FORMAT_LINUX };
 /* pv=: the KVM-compatible interface (docs/hypercall.md); default: by format. */
@@ -46,8 +48,16 @@ struct guest_cfg {
 	enum guest_pv pv;   /* pv=kvm|none; GUEST_PV_DEFAULT: kvm for linux */
 	char path[GUESTCFG_PATH_MAX];	    /* PATH as written; "" when none */
 	char cmdline[GUESTCFG_CMDLINE_MAX]; /* the text after "--" */
-	bool cpu_fixed; /* the configuration gave its host CPU: cpu */
-	u32 cpu;
+	/*
+	 * vCPUs (vcpus=N, 1 to GUESTCFG_VCPUS_MAX; default 1), each on a
+	 * host CPU of its own (static partitioning). cpu[i] is the host CPU
+	 * of vCPU i, valid for i < vcpus when cpu_fixed: the configuration
+	 * gave them (cpu = A, B, ...) or assigned free ones. Without
+	 * cpu_fixed, placement_pick() (core/placement.h) chooses.
+	 */
+	u32 vcpus;
+	bool cpu_fixed;
+	u32 cpu[GUESTCFG_VCPUS_MAX];
 	/*
 	 * What ends the guest for good and what restarts it from its
 	 * images (docs/config.md, "Lifecycle"): a power off (or an exit
@@ -78,8 +88,8 @@ bool guestcfg_parse_size(const char *s, size_t len, u64 *out);
  *
  * guestcfg_defaults: 32M, format elf, load 0x7c00, name "guest", no CPU.
  * guestcfg_set: apply one KEY = VALUE of the module string (name, mem,
- *   format, load, mode, clock, for). 0; -1 with err naming the key and why;
- *   1 when KEY is none of these (err untouched). *mode_given is set for
+ *   format, load, mode, clock, pv, vcpus, for). 0; -1 with err naming the key
+ * and why; 1 when KEY is none of these (err untouched). *mode_given is set for
  *   mode.
  * guestcfg_finish: what depends on several keys once all are set: the
  *   default mode (real for raw), mode=real only for raw, load inside RAM.

@@ -206,32 +206,66 @@ void placement_init(struct cpu_placement *pl, u32 cpus)
 
 static bool cpu_taken(const struct cpu_placement *pl, u32 cpu)
 {
-	return pl->taken & (1ull << cpu);
+	/* One bit per CPU (MAX_CPUS <= 64): any other is never free. */
+	return cpu >= 64 || (pl->taken & (1ull << cpu));
+}
+
+/*
+ * The CPUs the configuration gave (or assigned): config_parse() checked
+ * them against the CPUs online and the other guests, so a refusal here
+ * means a CPU was taken by a guest started another way, or went away.
+ */
+static bool pick_fixed(const struct cpu_placement *pl,
+		       const struct guest_cfg *cfg, u32 *cpus)
+{
+	for (u32 i = 0; i < cfg->vcpus; i++) {
+		u32 cpu = cfg->cpu[i];
+		bool twice = false;
+
+		for (u32 j = 0; j < i; j++)
+			twice |= cpus[j] == cpu;
+		if (cpu >= pl->cpus || cpu_taken(pl, cpu) || twice) {
+			printk("veneer: guest %s: cpu %u (vCPU %u) is not free "
+			       "(%u CPU%s, one vCPU each)\n",
+			       cfg->name, cpu, i, pl->cpus,
+			       pl->cpus == 1 ? "" : "s");
+			return false;
+		}
+		cpus[i] = cpu;
+	}
+	return true;
 }
 
 bool placement_pick(const struct cpu_placement *pl, const struct guest_cfg *cfg,
-		    u32 *cpu)
+		    u32 *cpus)
 {
-	if (cfg->cpu_fixed) {
-		*cpu = cfg->cpu;
-		if (cfg->cpu < pl->cpus && !cpu_taken(pl, cfg->cpu))
-			return true;
-		printk("veneer: guest %s: cpu %u is not free (%u CPUs, one "
-		       "guest each)\n",
-		       cfg->name, cfg->cpu, pl->cpus);
+	u32 want = cfg->vcpus, found = 0;
+
+	/* guestcfg_set() and config_parse() allow no other count. */
+	if (want == 0 || want > GUESTCFG_VCPUS_MAX) {
+		printk("veneer: guest %s: %u vCPUs: a guest has 1 to %d\n",
+		       cfg->name, want, GUESTCFG_VCPUS_MAX);
 		return false;
 	}
-	for (u32 step = 1; step <= pl->cpus; step++) {
-		*cpu = step % pl->cpus;
-		if (!cpu_taken(pl, *cpu))
-			return true;
-	}
-	printk("veneer: guest %s: no free CPU (%u CPUs, one guest each)\n",
-	       cfg->name, pl->cpus);
+	if (cfg->cpu_fixed)
+		return pick_fixed(pl, cfg, cpus);
+	/* All or nothing: a guest never runs with fewer vCPUs than declared. */
+	for (u32 step = 1; step <= pl->cpus && found < want; step++)
+		if (!cpu_taken(pl, step % pl->cpus))
+			cpus[found++] = step % pl->cpus;
+	if (found == want)
+		return true;
+	printk("veneer: guest %s: %u vCPU%s need%s %u free CPU%s, %u %s free "
+	       "(%u CPU%s, one vCPU each)\n",
+	       cfg->name, want, want == 1 ? "" : "s", want == 1 ? "s" : "",
+	       want, want == 1 ? "" : "s", found, found == 1 ? "is" : "are",
+	       pl->cpus, pl->cpus == 1 ? "" : "s");
 	return false;
 }
 
-void placement_take(struct cpu_placement *pl, u32 cpu)
+void placement_take(struct cpu_placement *pl, const u32 *cpus, u32 count)
 {
-	pl->taken |= 1ull << cpu;
+	for (u32 i = 0; i < count; i++)
+		if (cpus[i] < MAX_CPUS)
+			pl->taken |= 1ull << cpus[i];
 }

@@ -3,9 +3,9 @@
  * Which guests there are and where they run: the guests of the
  * configuration module (core/config.h, docs/config.md) when there is one,
  * else the declarations in the boot modules' strings (core/guestcfg.h);
- * and the host CPU each guest gets. Placement is static partitioning: one
- * guest per host CPU, the one the configuration gives it, else CPUs 1,
- * 2, ... first, the boot CPU last.
+ * and the host CPUs each guest gets. Placement is static partitioning: one
+ * vCPU per host CPU, the ones the configuration gives, else CPUs 1, 2,
+ * ... first, the boot CPU last.
  */
 #ifndef VENEER_CORE_PLACEMENT_H
 #define VENEER_CORE_PLACEMENT_H
@@ -37,20 +37,22 @@ u32 placement_stats_interval(const struct boot_info *bi);
 /* Host CPUs 0-63 (MAX_CPUS, arch/x86/percpu.h): one bit each. */
 struct cpu_placement {
 	u32 cpus;  /* host CPUs online; CPU 0 is the boot CPU */
-	u64 taken; /* bit N: CPU N has its guest */
+	u64 taken; /* bit N: CPU N has its vCPU */
 };
 
 void placement_init(struct cpu_placement *pl, u32 cpus);
 
 /*
- * The host CPU for the next guest: cfg->cpu when cfg->cpu_fixed (the
- * configuration gave it), else the first free of CPUs 1, 2, ..., then the
- * boot CPU. False, with a line saying so, when it is not free. The CPU
- * stays free until placement_take() (a guest that fails to start leaves
- * its CPU to the next).
+ * The host CPUs for the next guest, one per vCPU: cpus[i] for vCPU i,
+ * i < cfg->vcpus. cfg->cpu[] when cfg->cpu_fixed (the configuration gave
+ * or assigned them), else the first free of CPUs 1, 2, ..., then the boot
+ * CPU. False, with a line naming the guest and what is missing, when any
+ * is not free or does not exist. The CPUs stay free until
+ * placement_take() (a guest that fails to start leaves its CPUs to the
+ * next).
  */
 bool placement_pick(const struct cpu_placement *pl, const struct guest_cfg *cfg,
-		    u32 *cpu);
-void placement_take(struct cpu_placement *pl, u32 cpu);
+		    u32 *cpus);
+void placement_take(struct cpu_placement *pl, const u32 *cpus, u32 count);
 
 #endif /* VENEER_CORE_PLACEMENT_H */

@@ -18,6 +18,7 @@
 #include "core/lib/string.h"
 #include "core/vdev/acpi_tables.h"
 #include "core/vm.h"
+#include "core/vcpu.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
 
@@ -110,30 +111,147 @@ static void sync_lapic_tsc(struct platform *p, u64 now_ns)
 	if (p->lapic_tsc_adjust == p->vm->msr_tsc_adjust)
 		return;
 	p->lapic_tsc_adjust = p->vm->msr_tsc_adjust;
-	vlapic_move_tsc(&p->lapic, p->tsc_base + p->lapic_tsc_adjust, now_ns);
+	for (u32 i = 0; i < p->vcpus; i++)
+		vlapic_move_tsc(&p->lapic[i], p->tsc_base + p->lapic_tsc_adjust,
+				now_ns);
 }
 
 static u64 catch_up(struct platform *p);
+
+/* ---- vCPUs ---- */
+
+/* The vCPU's index: its local APIC, its NMI (NULL: vCPU 0). */
+static u32 cpu_index(const struct vcpu *vcpu)
+{
+	return vcpu && vcpu->index < PLATFORM_MAX_VCPUS ? vcpu->index : 0;
+}
+
+/*
+ * Something for vCPU `i` changed: with several vCPUs it may be running
+ * or waiting on another CPU, which must look again (core/vm.h). With
+ * one, the change was made by its own exit, which the loop sees anyway.
+ */
+static void wake(struct platform *p, u32 i)
+{
+	if (p->vcpus > 1)
+		vm_wake_vcpu(p->vm, i);
+}
+
+/*
+ * The effect of INIT on vCPU `i` (SDM Vol. 3A 9.4.4, 11.4.7.3): its local
+ * APIC back to its INIT state, its waiting NMI gone, and the vCPU waits
+ * for a STARTUP IPI. One that was running leaves its loop for that
+ * (init_pending); one started by a SIPI but not yet running waits again.
+ */
+static void init_vcpu(struct platform *p, u32 i)
+{
+	struct vcpu *v = i < p->vm->vcpu_count ? p->vm->vcpus[i] : NULL;
+
+	if (!v)
+		return;
+	vlapic_init_signal(&p->lapic[i]);
+	p->nmi_pending[i] = false;
+	if (v->mp_state == VCPU_MP_RUNNABLE)
+		v->init_pending = true;
+	v->mp_state = VCPU_MP_WAIT_SIPI;
+	wake(p, i);
+}
+
+/*
+ * A STARTUP IPI (SDM Vol. 3A 11.6.1): a vCPU waiting for one starts in
+ * real mode at vector << 12 (core/guest.c); any other ignores it, as a
+ * processor that is not in the wait-for-SIPI state does.
+ */
+static void sipi_vcpu(struct platform *p, u32 i, u8 vector)
+{
+	struct vcpu *v = i < p->vm->vcpu_count ? p->vm->vcpus[i] : NULL;
+
+	if (!v || v->mp_state != VCPU_MP_WAIT_SIPI)
+		return;
+	v->sipi_vector = vector;
+	v->mp_state = VCPU_MP_SIPI_RECEIVED;
+	wake(p, i);
+}
 
 /* ---- interrupt lines ---- */
 
 /* ISA IRQ n goes to PIC input n and IOAPIC pin n, IRQ 0 to pin 2 (the MADT
  * interrupt source override, ACPI 6.x 5.2.12.5). */
+/*
+ * The 8259s may have raised INTR, which reaches vCPU 0 alone: with
+ * several vCPUs, the change may come from another one's exit.
+ */
+static void pic_changed(struct platform *p)
+{
+	if (p->vcpus > 1 && vpic_pending_vector(&p->pic) >= 0)
+		wake(p, 0);
+}
+
 static void isa_irq(void *opaque, u8 irq, bool level)
 {
 	struct platform *p = opaque;
 
 	vpic_set_irq(&p->pic, irq, level);
+	pic_changed(p);
 	vioapic_set_irq(&p->ioapic, irq == 0 ? 2 : irq, level);
 }
 
 /*
- * An NMI for vCPU 0. One waits at most: a second one before the first is
- * injected is the same one (SDM Vol. 3A 6.7.1).
+ * An NMI for vCPU `i`. One waits at most: a second one before the first
+ * is injected is the same one (SDM Vol. 3A 6.7.1).
  */
-static void raise_nmi(struct platform *p)
+static void raise_nmi(struct platform *p, u32 i)
 {
-	p->nmi_pending = true;
+	p->nmi_pending[i] = true;
+	wake(p, i);
+}
+
+/* A fixed interrupt into vCPU `i`'s local APIC, which wakes it. */
+static bool accept_irq(struct platform *p, u32 i, u8 vector, bool level)
+{
+	if (!vlapic_accept_irq(&p->lapic[i], vector, level))
+		return false;
+	wake(p, i);
+	return true;
+}
+
+/*
+ * Lowest-priority delivery among the APICs in `set` (a bit per vCPU):
+ * the one with the lowest PPR (SDM Vol. 3A 11.6.2.4; the focus processor
+ * and the arbitration ID are not modelled); equal ones take turns, from
+ * the one after the last chosen. -1 for an empty set.
+ */
+static int lowest_priority(struct platform *p, u32 set)
+{
+	int best = -1;
+	u8 best_ppr = 0xff;
+
+	for (u32 k = 0; k < p->vcpus; k++) {
+		u32 i = (p->lowest_next + k) % p->vcpus;
+		u8 ppr;
+
+		if (!(set & (1u << i)))
+			continue;
+		ppr = vlapic_ppr(&p->lapic[i]);
+		if (best < 0 || ppr < best_ppr) {
+			best = (int)i;
+			best_ppr = ppr;
+		}
+	}
+	if (best >= 0)
+		p->lowest_next = (u32)best + 1;
+	return best;
+}
+
+/* The vCPUs whose local APIC a message for `dest` reaches, a bit each. */
+static u32 dest_set(struct platform *p, u32 dest, bool logical)
+{
+	u32 set = 0;
+
+	for (u32 i = 0; i < p->vcpus; i++)
+		if (vlapic_match_dest(&p->lapic[i], dest, logical))
+			set |= 1u << i;
+	return set;
 }
 
 /*
@@ -147,18 +265,26 @@ static void raise_nmi(struct platform *p)
 static bool ioapic_deliver(void *opaque, const struct vioapic_msg *m)
 {
 	struct platform *p = opaque;
+	u32 set = dest_set(p, m->dest, m->dest_logical);
+	bool taken = false;
+	int one;
 
 	switch (m->delivery_mode) {
-	case VIOAPIC_DELIVERY_FIXED:
 	case VIOAPIC_DELIVERY_LOWEST:
-		return vlapic_match_dest(&p->lapic, m->dest, m->dest_logical) &&
-		       vlapic_accept_irq(&p->lapic, m->vector,
-					 m->level_triggered);
+		one = lowest_priority(p, set);
+		return one >= 0 &&
+		       accept_irq(p, (u32)one, m->vector, m->level_triggered);
+	case VIOAPIC_DELIVERY_FIXED:
+		for (u32 i = 0; i < p->vcpus; i++)
+			if (set & (1u << i))
+				taken |= accept_irq(p, i, m->vector,
+						    m->level_triggered);
+		return taken;
 	case VIOAPIC_DELIVERY_NMI:
-		if (!vlapic_match_dest(&p->lapic, m->dest, m->dest_logical))
-			return false;
-		raise_nmi(p);
-		return true;
+		for (u32 i = 0; i < p->vcpus; i++)
+			if (set & (1u << i))
+				raise_nmi(p, i);
+		return set != 0;
 	default:
 		/* SMI, INIT and ExtINT through the IOAPIC: not routed. */
 		return false;
@@ -166,57 +292,89 @@ static bool ioapic_deliver(void *opaque, const struct vioapic_msg *m)
 }
 
 /*
- * Does an IPI reach its sender? The self and all-including-self
- * shorthands name it, all-excluding-self never does, no shorthand when the
- * destination matches its own APIC (SDM Vol. 3A 11.6.1).
+ * The vCPUs an IPI from vCPU `from` reaches, a bit each (SDM Vol. 3A
+ * 11.6.1): the self and all-including-self shorthands name the sender,
+ * all-excluding-self every other vCPU, no shorthand those whose APIC
+ * matches the destination (the sender's own included).
  */
-static bool ipi_reaches_sender(struct platform *p, const struct vlapic_ipi *ipi)
+static u32 ipi_targets(struct platform *p, u32 from,
+		       const struct vlapic_ipi *ipi)
 {
+	u32 all = (u32)((1ull << p->vcpus) - 1);
+
 	switch (ipi->shorthand) {
 	case VLAPIC_SHORTHAND_SELF:
+		return 1u << from;
 	case VLAPIC_SHORTHAND_ALL:
-		return true;
+		return all;
 	case VLAPIC_SHORTHAND_ALL_BUT_SELF:
-		return false;
+		return all & ~(1u << from);
 	default:
-		return vlapic_match_dest(&p->lapic, ipi->dest,
-					 ipi->dest_logical);
+		return dest_set(p, ipi->dest, ipi->dest_logical);
+	}
+}
+
+static void deliver_ipi(struct platform *p, u32 i, const struct vlapic_ipi *ipi)
+{
+	switch (ipi->delivery_mode) {
+	case VLAPIC_DELIVERY_FIXED:
+	case VLAPIC_DELIVERY_LOWEST:
+		accept_irq(p, i, ipi->vector, ipi->level_triggered);
+		return;
+	case VLAPIC_DELIVERY_NMI:
+		raise_nmi(p, i);
+		return;
+	case VLAPIC_DELIVERY_INIT:
+		/* INIT level de-assert: ignored (vlapic.h). */
+		if (!ipi->level_assert && ipi->level_triggered)
+			return;
+		init_vcpu(p, i);
+		return;
+	case VLAPIC_DELIVERY_STARTUP:
+		sipi_vcpu(p, i, ipi->vector);
+		return;
+	default:
+		/* SMI: not emulated (no SMM). */
+		return;
 	}
 }
 
 /*
- * One vCPU: only IPIs that reach the sender itself do anything. A fixed
- * IPI with the self shorthand never comes here (the vlapic takes it).
- * The SDM's table of valid ICR combinations (11.6.1) marks NMI and lowest
- * priority with the self and all-including-self shorthands invalid for
- * the Pentium 4 and Xeon xAPIC, without saying what happens; Veneer
- * delivers them to the sender, which is what a guest writing them asks.
+ * An IPI from vCPU ctx->index, to every vCPU it reaches. Lowest priority
+ * without a shorthand goes to one of them (lowest_priority). A fixed IPI
+ * with the self shorthand never comes here (the vlapic takes it). The
+ * SDM's table of valid ICR combinations (11.6.1) marks NMI, INIT, SIPI
+ * and lowest priority with the self and all-including-self shorthands
+ * invalid for the Pentium 4 and Xeon xAPIC, without saying what happens;
+ * Veneer delivers them as written. An IPI that reaches no vCPU (an APIC
+ * ID none has) is dropped and counted (vm->ipis_dropped).
  */
 static void lapic_send_ipi(void *opaque, const struct vlapic_ipi *ipi)
 {
-	struct platform *p = opaque;
+	struct platform_lapic_ctx *c = opaque;
+	struct platform *p = c->p;
+	u32 set = ipi_targets(p, c->index, ipi);
+	int one;
 
-	if (!ipi_reaches_sender(p, ipi))
-		return;
-	switch (ipi->delivery_mode) {
-	case VLAPIC_DELIVERY_FIXED:
-	case VLAPIC_DELIVERY_LOWEST:
-		vlapic_accept_irq(&p->lapic, ipi->vector, ipi->level_triggered);
-		return;
-	case VLAPIC_DELIVERY_NMI:
-		raise_nmi(p);
-		return;
-	default:
-		/* SMI, INIT, STARTUP: not emulated (one vCPU, no SMM). */
+	if (!set) {
+		p->vm->ipis_dropped++;
 		return;
 	}
+	if (ipi->delivery_mode == VLAPIC_DELIVERY_LOWEST &&
+	    ipi->shorthand == VLAPIC_SHORTHAND_NONE) {
+		one = lowest_priority(p, set);
+		set = one >= 0 ? 1u << one : 0;
+	}
+	for (u32 i = 0; i < p->vcpus; i++)
+		if (set & (1u << i))
+			deliver_ipi(p, i, ipi);
 }
 
 static void lapic_eoi(void *opaque, u8 vector)
 {
-	struct platform *p = opaque;
+	struct platform_lapic_ctx *c = opaque;
 
-	vioapic_eoi(&p->ioapic, vector);
+	vioapic_eoi(&c->p->ioapic, vector);
 }
 
 static const struct vlapic_ops lapic_ops = {
@@ -336,24 +494,24 @@ static u32 pm_timer_read(void *opaque, u16 port, u8 size)
  * none; 11.12.1: in x2APIC mode the page behaves the same), where nothing
  * claims it: reads give all ones, writes are dropped, no fault.
  */
-static bool lapic_page_here(const struct platform *p)
+static bool lapic_page_here(const struct vlapic *l)
 {
-	return vlapic_mmio_base(&p->lapic) == VLAPIC_DEFAULT_MMIO_BASE;
+	return vlapic_mmio_base(l) == VLAPIC_DEFAULT_MMIO_BASE;
 }
 
 static int lapic_mmio_read(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
 			   u64 *value)
 {
 	struct platform *p = opaque;
+	struct vlapic *l = &p->lapic[cpu_index(vcpu)];
 	u32 v;
 	int rc;
 
-	(void)vcpu;
-	if (!lapic_page_here(p)) {
+	if (!lapic_page_here(l)) {
 		*value = ~0ull;
 		return 0;
 	}
-	rc = vlapic_mmio_read(&p->lapic, (u32)offset, size, &v, catch_up(p));
+	rc = vlapic_mmio_read(l, (u32)offset, size, &v, catch_up(p));
 	*value = v;
 	return rc < 0 ? -1 : 0;
 }
@@ -362,11 +520,11 @@ static int lapic_mmio_write(void *opaque, struct vcpu *vcpu, u64 offset,
 			    u8 size, u64 value)
 {
 	struct platform *p = opaque;
+	struct vlapic *l = &p->lapic[cpu_index(vcpu)];
 
-	(void)vcpu;
-	if (!lapic_page_here(p))
+	if (!lapic_page_here(l))
 		return 0;
-	return vlapic_mmio_write(&p->lapic, (u32)offset, size, (u32)value,
+	return vlapic_mmio_write(l, (u32)offset, size, (u32)value,
 				 catch_up(p)) < 0
 		   ? -1
 		   : 0;
@@ -419,6 +577,7 @@ static void pic_write(void *opaque, u16 port, u8 size, u32 value)
 
 	catch_up(p);
 	vpic_io_write(&p->pic, port, size, value);
+	pic_changed(p);
 }
 
 /* ---- the debug-exit port ---- */
@@ -504,14 +663,10 @@ static bool add_devices(struct platform *p, struct vm *vm)
 
 bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 {
-	const struct vlapic_config lc = {.vcpu_index = 0,
-					 .bsp = true,
-					 .tsc_hz = tsc_hz(),
-					 .phys_addr_bits =
-					     GUEST_PHYS_ADDR_BITS};
+	u32 vcpus = vm->vcpu_count ? vm->vcpu_count : 1;
 	const struct acpi_tables_config ac = {
 	    .base_gpa = PLATFORM_ACPI_GPA,
-	    .cpu_count = 1,
+	    .cpu_count = vcpus,
 	    .ioapic_address = (u32)PLATFORM_IOAPIC_BASE,
 	    .ioapic_id = PLATFORM_IOAPIC_ID,
 	};
@@ -519,8 +674,14 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 	void *area =
 	    vm_gpa_to_hva(vm, gpa(PLATFORM_ACPI_GPA), PLATFORM_ACPI_SIZE);
 
+	if (vcpus > PLATFORM_MAX_VCPUS) {
+		snformat(err, errlen, "%u vCPUs: at most %u", vcpus,
+			 PLATFORM_MAX_VCPUS);
+		return false;
+	}
 	memset(p, 0, sizeof(*p));
 	p->vm = vm;
+	p->vcpus = vcpus;
 	p->tsc_base = device_tsc(p);
 	p->tsc_hz = tsc_hz();
 	p->lapic_tsc_adjust = vm->msr_tsc_adjust;
@@ -530,12 +691,26 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 	vrtc_set_memory_size(&p->rtc, vm->ram_size, 0);
 	vpci_init(&p->pci);
 	vi8042_init(&p->kbc, kbc_reset, p, isa_irq, p);
-	if (!vioapic_init(&p->ioapic, PLATFORM_IOAPIC_ID, ioapic_deliver, p) ||
-	    vlapic_init(&p->lapic, &lc, &lapic_ops, p) < 0) {
+	if (!vioapic_init(&p->ioapic, PLATFORM_IOAPIC_ID, ioapic_deliver, p)) {
 		snformat(err, errlen, "interrupt controllers: bad setup");
 		return false;
 	}
-	vlapic_set_tsc_offset(&p->lapic, p->tsc_base + p->lapic_tsc_adjust);
+	for (u32 i = 0; i < vcpus; i++) {
+		const struct vlapic_config lc = {.vcpu_index = i,
+						 .bsp = i == 0,
+						 .tsc_hz = tsc_hz(),
+						 .phys_addr_bits =
+						     GUEST_PHYS_ADDR_BITS};
+
+		p->lapic_ctx[i] = (struct platform_lapic_ctx){p, i};
+		if (vlapic_init(&p->lapic[i], &lc, &lapic_ops,
+				&p->lapic_ctx[i]) < 0) {
+			snformat(err, errlen, "local APIC %u: bad setup", i);
+			return false;
+		}
+		vlapic_set_tsc_offset(&p->lapic[i],
+				      p->tsc_base + p->lapic_tsc_adjust);
+	}
 	if (!add_devices(p, vm)) {
 		snformat(err, errlen, "device ports or MMIO overlap");
 		return false;
@@ -571,8 +746,11 @@ static u64 earliest(u64 a, u64 b)
 /* When a device timer has something to do next (platform_tick), or 0. */
 static u64 next_expiry_ns(const struct platform *p)
 {
-	return earliest(vpit_next_deadline_ns(&p->pit),
-			vlapic_next_deadline_ns(&p->lapic));
+	u64 next = vpit_next_deadline_ns(&p->pit);
+
+	for (u32 i = 0; i < p->vcpus; i++)
+		next = earliest(next, vlapic_next_deadline_ns(&p->lapic[i]));
+	return next;
 }
 
 /*
@@ -599,16 +777,33 @@ static bool irq0_pulse_absorbed(const struct platform *p)
 		return false;
 	if (rte & VIOAPIC_RTE_MASKED)
 		return true;
-	return !(rte & VIOAPIC_RTE_LEVEL) &&
+	/* With several vCPUs the one that would take it is not known here:
+	 * the pulse counts as a change. */
+	return p->vcpus == 1 && !(rte & VIOAPIC_RTE_LEVEL) &&
 	       (mode == VIOAPIC_DELIVERY_FIXED ||
 		mode == VIOAPIC_DELIVERY_LOWEST) &&
-	       vector >= 16 && vlapic_irr_holds(&p->lapic, vector);
+	       vector >= 16 && vlapic_irr_holds(&p->lapic[0], vector);
 }
 
+/*
+ * Every timer up to now_ns. A vCPU's APIC timer may fire while another
+ * vCPU's exit ticks it: the owner is woken when that leaves it an
+ * interrupt to take.
+ */
 static void tick_at(struct platform *p, u64 now_ns)
 {
 	vpit_tick(&p->pit, now_ns);
-	vlapic_tick(&p->lapic, now_ns);
+	if (p->vcpus == 1) {
+		vlapic_tick(&p->lapic[0], now_ns);
+		return;
+	}
+	for (u32 i = 0; i < p->vcpus; i++) {
+		int before = vlapic_pending_vector(&p->lapic[i]);
+
+		vlapic_tick(&p->lapic[i], now_ns);
+		if (vlapic_pending_vector(&p->lapic[i]) != before)
+			wake(p, i);
+	}
 }
 
 /* Timers up to date before the controllers are asked or changed. */
@@ -631,10 +826,10 @@ void platform_tick(struct platform *p)
 	tick_at(p, now);
 }
 
-u64 platform_advance(struct platform *p)
+u64 platform_advance(struct platform *p, const struct vcpu *vcpu)
 {
 	catch_up(p);
-	return platform_ns_to_tsc(p, platform_next_deadline_ns(p));
+	return platform_ns_to_tsc(p, platform_next_deadline_ns(p, vcpu));
 }
 
 bool platform_timer_due(const struct platform *p)
@@ -651,38 +846,44 @@ bool platform_timer_due(const struct platform *p)
  * guest with interrupts off, a periodic timer running and its interrupt
  * waiting from exiting at every period for nothing.
  */
-u64 platform_next_deadline_ns(const struct platform *p)
+u64 platform_next_deadline_ns(const struct platform *p, const struct vcpu *vcpu)
 {
+	const struct vlapic *l = &p->lapic[cpu_index(vcpu)];
 	u64 pit = vpit_next_deadline_ns(&p->pit);
-	u64 lapic = vlapic_next_deadline_ns(&p->lapic);
+	u64 lapic = vlapic_next_deadline_ns(l);
 
 	if (pit && vpit_irq_periodic(&p->pit) && irq0_pulse_absorbed(p))
 		pit = 0;
-	if (lapic && vlapic_timer_held(&p->lapic))
+	if (lapic && vlapic_timer_held(l))
 		lapic = 0;
 	return earliest(pit, lapic);
 }
 
+/* The 8259s' INTR reaches vCPU `i` (vCPU 0, through LINT0, platform.h). */
+static bool extint_reaches(const struct platform *p, u32 i)
+{
+	return i == 0 && vlapic_accepts_extint(&p->lapic[0]);
+}
+
 bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu)
 {
-	(void)vcpu;
-	return vlapic_pending_vector(&p->lapic) >= 0 ||
-	       (vlapic_accepts_extint(&p->lapic) &&
-		vpic_pending_vector(&p->pic) >= 0);
+	u32 i = cpu_index(vcpu);
+
+	return vlapic_pending_vector(&p->lapic[i]) >= 0 ||
+	       (extint_reaches(p, i) && vpic_pending_vector(&p->pic) >= 0);
 }
 
 int platform_take_interrupt(struct platform *p, struct vcpu *vcpu)
 {
-	int v = vlapic_pending_vector(&p->lapic);
+	u32 i = cpu_index(vcpu);
+	int v = vlapic_pending_vector(&p->lapic[i]);
 
-	(void)vcpu;
 	if (v >= 0) {
-		vlapic_inject_done(&p->lapic, (u8)v);
+		vlapic_inject_done(&p->lapic[i], (u8)v);
 		return v;
 	}
 	/* The 8259's INTA cycle names the vector (spurious IRQ 7/15 too). */
-	if (vlapic_accepts_extint(&p->lapic) &&
-	    vpic_pending_vector(&p->pic) >= 0)
+	if (extint_reaches(p, i) && vpic_pending_vector(&p->pic) >= 0)
 		return vpic_ack(&p->pic);
 	return -1;
 }
@@ -691,16 +892,15 @@ int platform_take_interrupt(struct platform *p, struct vcpu *vcpu)
 
 bool platform_nmi_pending(struct platform *p, struct vcpu *vcpu)
 {
-	(void)vcpu;
-	return p->nmi_pending;
+	return p->nmi_pending[cpu_index(vcpu)];
 }
 
 bool platform_take_nmi(struct platform *p, struct vcpu *vcpu)
 {
-	bool was = p->nmi_pending;
+	u32 i = cpu_index(vcpu);
+	bool was = p->nmi_pending[i];
 
-	(void)vcpu;
-	p->nmi_pending = false;
+	p->nmi_pending[i] = false;
 	return was;
 }
 
@@ -723,14 +923,15 @@ void platform_nmi_line_pulse(struct platform *p)
 {
 	if (vrtc_nmi_disabled(&p->rtc))
 		return;
-	if (vlapic_lint_edge(&p->lapic, 1) == VLAPIC_LINT_NMI)
-		raise_nmi(p);
+	for (u32 i = 0; i < p->vcpus; i++)
+		if (vlapic_lint_edge(&p->lapic[i], 1) == VLAPIC_LINT_NMI)
+			raise_nmi(p, i);
 }
 
 bool platform_apic_enabled(struct platform *p, struct vcpu *vcpu)
 {
-	(void)vcpu;
-	return vlapic_get_apic_base(&p->lapic) & VLAPIC_APIC_BASE_EN;
+	return vlapic_get_apic_base(&p->lapic[cpu_index(vcpu)]) &
+	       VLAPIC_APIC_BASE_EN;
 }
 
 bool platform_handles_msr(u32 msr)
@@ -741,13 +942,15 @@ bool platform_handles_msr(u32 msr)
 int platform_msr_read(struct platform *p, struct vcpu *vcpu, u32 msr,
 		      u64 *value)
 {
-	(void)vcpu;
-	return vlapic_msr_read(&p->lapic, msr, value, catch_up(p));
+	u64 now = catch_up(p);
+
+	return vlapic_msr_read(&p->lapic[cpu_index(vcpu)], msr, value, now);
 }
 
 int platform_msr_write(struct platform *p, struct vcpu *vcpu, u32 msr,
 		       u64 value)
 {
-	(void)vcpu;
-	return vlapic_msr_write(&p->lapic, msr, value, catch_up(p));
+	u64 now = catch_up(p);
+
+	return vlapic_msr_write(&p->lapic[cpu_index(vcpu)], msr, value, now);
 }

@@ -24,6 +24,8 @@
 #define PLATFORM_ACPI_GPA    0xe0000ull /* ACPI tables: 0xE0000-0xFFFFF */
 #define PLATFORM_ACPI_SIZE   0x20000ull
 #define PLATFORM_UART_IRQ    4
+/* The most vCPUs a virtual PC has (VM_MAX_VCPUS, core/vm.h). */
+#define PLATFORM_MAX_VCPUS 8
 /* QEMU isa-debug-exit compatible: a write of N ends the guest with code N. */
 #define PLATFORM_DEBUG_EXIT_PORT      0xf4
 #define PLATFORM_DEBUG_EXIT_PORT_LAST 0xf7
@@ -54,19 +56,28 @@ struct platform {
 	struct vpci pci;
 	struct vi8042 kbc;
 	struct vioapic ioapic;
-	struct vlapic lapic; /* of vCPU 0: guests have one vCPU for now */
+	/* One local APIC per vCPU, APIC ID = vCPU index. */
+	u32 vcpus;
+	struct vlapic lapic[PLATFORM_MAX_VCPUS];
+	/* What each local APIC's callbacks need: the platform, the sender. */
+	struct platform_lapic_ctx {
+		struct platform *p;
+		u32 index;
+	} lapic_ctx[PLATFORM_MAX_VCPUS];
 	/*
-	 * vCPU 0's NMI waiting to be injected. One at most: NMIs that
+	 * Each vCPU's NMI waiting to be injected. One at most: NMIs that
 	 * arrive while one waits are that one (SDM Vol. 3A 6.7.1).
 	 */
-	bool nmi_pending;
+	bool nmi_pending[PLATFORM_MAX_VCPUS];
+	u32 lowest_next; /* lowest-priority ties go round (platform.c) */
 	u16 pm1_status, pm1_enable, pm1_control;
 	u64 acpi_rsdp; /* guest-physical, 0 when the tables are not built */
 	bool reset_requested; /* the guest asked for a reboot */
 };
 
 /*
- * Wire every device of `vm` onto its buses, the debug-exit port
+ * Wire every device of `vm` onto its buses (one local APIC for each of its
+ * vm->vcpu_count vCPUs, listed in the MADT), the debug-exit port
  * (PLATFORM_DEBUG_EXIT_PORT) included, all but the UART (console_attach(),
  * core/console.h, comes first). Its RAM must exist (the ACPI tables are
  * written into it). Returns false with err naming what failed.
@@ -93,13 +104,15 @@ bool platform_timer_due(const struct platform *p);
 
 /*
  * Guest time of the next device timer expiry the vCPU must wake or exit
- * for, or 0 for none. A periodic timer whose interrupt is already waiting
- * where it cannot be taken yet (IRR of the 8259 and of the local APIC
- * hold one request per line or vector) is left out: its expiries would
- * change nothing until the guest takes that interrupt, and it is ticked
- * at the next exit anyway (platform_advance). ~0 is never.
+ * for (the board's timers and its own local APIC's; another vCPU's APIC
+ * timer is that vCPU's to wait for), or 0 for none. A periodic timer whose
+ * interrupt is already waiting where it cannot be taken yet (IRR of the 8259
+ * and of the local APIC hold one request per line or vector) is left out: its
+ * expiries would change nothing until the guest takes that interrupt, and it is
+ * ticked at the next exit anyway (platform_advance). ~0 is never.
  */
-u64 platform_next_deadline_ns(const struct platform *p);
+u64 platform_next_deadline_ns(const struct platform *p,
+			      const struct vcpu *vcpu);
 /*
  * The guest TSC at which guest time reaches `ns`: the first TSC value at
  * which platform_now_ns() >= ns (never earlier). 0 for ns = 0 and for a
@@ -119,7 +132,16 @@ u64 platform_ns_to_tsc(const struct platform *p, u64 ns);
  * (platform_interrupt_pending, platform_take_interrupt) or classify an
  * MSR (platform_handles_msr).
  */
-u64 platform_advance(struct platform *p);
+u64 platform_advance(struct platform *p, const struct vcpu *vcpu);
+
+/*
+ * With several vCPUs, the calls below that name a vCPU act on its own
+ * local APIC and NMI; the 8259s' INTR reaches vCPU 0 alone (the other
+ * vCPUs' LINT0 is not wired to them, as a BIOS leaves an MP system). A
+ * change that concerns another vCPU (an IPI, an IOAPIC message, its
+ * timer, the 8259 for vCPU 0, an INIT or SIPI) wakes it (vm_wake_vcpu).
+ * A NULL vcpu means vCPU 0. The caller holds the VM lock (core/vm.h).
+ */
 
 /* An interrupt is waiting for `vcpu` (it would wake a HLT). */
 bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu);

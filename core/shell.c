@@ -136,7 +136,8 @@ static void cmd_cpus(const struct shell_guests *g)
 	u32 n = cpus_online();
 
 	for (u32 cpu = 0; cpu < n; cpu++) {
-		const char *who = NULL;
+		const struct vm *who = NULL;
+		u32 which = 0;
 
 		for (u32 i = 0; i < g->count && !who; i++) {
 			const struct vm *vm = g->vms[i];
@@ -144,11 +145,18 @@ static void cmd_cpus(const struct shell_guests *g)
 			for (u32 v = 0; v < vm->vcpu_count; v++)
 				if (vm->vcpus[v] &&
 				    vm->vcpus[v]->host_cpu == cpu &&
-				    vm->state == VM_STATE_RUNNING)
-					who = vm->name;
+				    vm->state == VM_STATE_RUNNING) {
+					who = vm;
+					which = v;
+				}
 		}
-		printk("  cpu %u: %s%s\n", cpu, who ? "guest " : "idle",
-		       who ? who : "");
+		if (!who)
+			printk("  cpu %u: idle\n", cpu);
+		else if (who->vcpu_count == 1)
+			printk("  cpu %u: guest %s\n", cpu, who->name);
+		else
+			printk("  cpu %u: guest %s vcpu %u\n", cpu, who->name,
+			       which);
 	}
 }
 

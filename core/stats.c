@@ -15,6 +15,8 @@
 #include "core/vm.h"
 #include "core/lib/format.h"
 #include "core/lib/printk.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/tsc.h"
 
 /* Attempts at a consistent copy of a running vCPU's exit counters. */
 #define STATS_COPY_TRIES 4
@@ -54,6 +56,30 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
 				(unsigned long long)counts[k]);
 	}
 	printk("%s\n", line);
+	stats_print_vcpu_time(vcpu, prefix);
+}
+
+/* Host TSC ticks in milliseconds. */
+static u64 tsc_to_ms(u64 ticks)
+{
+	u64 per_ms = tsc_hz() / 1000;
+
+	return ticks / (per_ms ? per_ms : 1);
+}
+
+void stats_print_vcpu_time(const struct vcpu *vcpu, const char *prefix)
+{
+	u64 since = __atomic_load_n(&vcpu->up_since, __ATOMIC_RELAXED);
+	u64 up = since ? rdtsc() - since : 0;
+	u64 halted = __atomic_load_n(&vcpu->halted_tsc, __ATOMIC_RELAXED);
+
+	printk("veneer: %sguest %s vcpu %u time: up %llu ms, halted %llu ms, "
+	       "wakeups %llu, sipi starts %llu\n",
+	       prefix, vcpu->vm->name, vcpu->index,
+	       (unsigned long long)tsc_to_ms(up),
+	       (unsigned long long)tsc_to_ms(MIN(halted, up)),
+	       (unsigned long long)vcpu->wakeups,
+	       (unsigned long long)vcpu->starts);
 }
 
 void stats_report(const struct vm *vms, u32 count, u64 elapsed_ms)

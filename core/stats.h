@@ -2,7 +2,8 @@
 /*
  * Exit statistics: the exits of each vCPU by kind, printed when the vCPU
  * ends and, with stats=SECONDS on the hypervisor command line, for every
- * running guest periodically (docs/boot-log.md).
+ * running guest periodically (docs/boot-log.md), with how long each vCPU
+ * has been up and halted.
  */
 #ifndef VENEER_CORE_STATS_H
 #define VENEER_CORE_STATS_H
@@ -20,6 +21,15 @@ struct vcpu;
  * vCPU runs on another CPU.
  */
 void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix);
+
+/*
+ * The line after it (stats_print_vcpu prints both): "veneer: PREFIXguest
+ * NAME vcpu N time: up MS ms, halted MS ms, wakeups N, sipi starts N":
+ * how long since it first ran and how much of that it spent halted, how
+ * often an event for it was raised (an interrupt, an IPI, an NMI, a
+ * kick), and how many STARTUP IPIs started it.
+ */
+void stats_print_vcpu_time(const struct vcpu *vcpu, const char *prefix);
 
 /*
  * The periodic report, `elapsed_ms` after the guests started: one line

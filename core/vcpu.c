@@ -115,6 +115,33 @@ static bool vm_requests(const struct vm *vm)
 	return vm->stop_request || vm->restart_request;
 }
 
+/*
+ * The whole guest is to be reset (a reboot, the operator's restart):
+ * every vCPU leaves its loop, and vCPU 0's CPU reloads the guest once
+ * none runs (core/guest.c).
+ */
+static void vm_start_reset(struct vm *vm)
+{
+	vm->resetting = true;
+	for (u32 i = 0; i < vm->vcpu_count; i++)
+		vm_wake_vcpu(vm, i);
+}
+
+/*
+ * Why this vCPU's loop must end before its next entry, or VCPU_LOOP_RUN:
+ * the guest ended, it is being reset, or this vCPU got an INIT.
+ */
+static enum vcpu_loop_end loop_must_end(const struct vcpu *vcpu)
+{
+	if (!vm_running(vcpu->vm))
+		return VCPU_LOOP_ENDED;
+	if (vcpu->vm->resetting)
+		return VCPU_LOOP_RESET;
+	if (vcpu->init_pending)
+		return VCPU_LOOP_INIT;
+	return VCPU_LOOP_RUN;
+}
+
 /* Carry out the operator's request; VCPU_LOOP_RUN: none after all. */
 static enum vcpu_loop_end operator_request(struct vm *vm)
 {
@@ -126,6 +153,7 @@ static enum vcpu_loop_end operator_request(struct vm *vm)
 	if (__atomic_exchange_n(&vm->restart_request, false,
 				__ATOMIC_SEQ_CST)) {
 		vm->by_operator = true;
+		vm_start_reset(vm);
 		return VCPU_LOOP_RESET;
 	}
 	return VCPU_LOOP_RUN;
@@ -144,7 +172,7 @@ static void update_events(struct vcpu *vcpu)
 		vcpu->pending_vector = vcpu->timer_vector;
 	}
 	/* Device timers: those due fire; when is the next one? */
-	vcpu->device_deadline = platform_advance(vcpu->vm->platform);
+	vcpu->device_deadline = platform_advance(vcpu->vm->platform, vcpu);
 	/*
 	 * The console has work only from console_due on, which every full
 	 * update computes anew (apply_pending): input to poll, a partial
@@ -164,17 +192,47 @@ static void update_events(struct vcpu *vcpu)
  * 2A HLT); when none can come (no IOAPIC entry routes one, or NMIs are
  * blocked), or with no timer armed and no console input that raises an
  * interrupt (console_can_wake), nothing can ever wake it: Veneer stops
- * the guest and says why.
+ * the guest and says why. With several vCPUs another one can always
+ * wake it (an IPI, an NMI, an INIT): it waits, without the VM lock.
  */
+/* HLT's wait (handle_hlt): until something wakes the vCPU or ends it. */
+static enum exit_action hlt_wait(struct vcpu *vcpu, bool intr_off, u32 smp)
+{
+	for (;;) {
+		update_events(vcpu);
+		if ((!intr_off && interrupt_waiting(vcpu)) ||
+		    nmi_waiting(vcpu) || !vm_running(vcpu->vm))
+			return EXIT_ACTION_SKIP;
+		if (vm_requests(vcpu->vm) ||
+		    loop_must_end(vcpu) != VCPU_LOOP_RUN)
+			return EXIT_ACTION_SKIP;
+		if (smp == 1 && !next_deadline(vcpu) &&
+		    !console_can_wake(vcpu->vm)) {
+			vm_stop(vcpu->vm,
+				"halted at rip 0x%llx with no interrupt source "
+				"armed",
+				(unsigned long long)guest_rip(vcpu));
+			return EXIT_ACTION_END;
+		}
+		vm_unlock(vcpu->vm);
+		cpu_relax();
+		vm_lock(vcpu->vm);
+	}
+}
+
 static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 {
 	bool intr_off = !(vcpu_read(vcpu, VCPU_RFLAGS) & RFLAGS_IF);
+	u32 smp = vcpu->vm->vcpu_count;
+	enum exit_action action;
+	u64 since;
 
 	(void)ev;
 	if (intr_off && (interrupt_waiting(vcpu) || nmi_waiting(vcpu)))
 		return EXIT_ACTION_SKIP;
-	if (intr_off && (!platform_nmi_may_arrive(vcpu->vm->platform, vcpu) ||
-			 vcpu_read(vcpu, VCPU_NMI_BLOCKED))) {
+	if (intr_off && smp == 1 &&
+	    (!platform_nmi_may_arrive(vcpu->vm->platform, vcpu) ||
+	     vcpu_read(vcpu, VCPU_NMI_BLOCKED))) {
 		vm_stop(vcpu->vm,
 			"halted with interrupts disabled at rip 0x%llx",
 			(unsigned long long)guest_rip(vcpu));
@@ -182,26 +240,11 @@ static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 	}
 	/* Waiting is guest time: the guest's clock runs meanwhile. */
 	vm_clock_resume(vcpu->vm);
-	for (;;) {
-		update_events(vcpu);
-		if ((!intr_off && interrupt_waiting(vcpu)) ||
-		    nmi_waiting(vcpu) || !vm_running(vcpu->vm)) {
-			vm_clock_freeze(vcpu->vm);
-			return EXIT_ACTION_SKIP;
-		}
-		if (vm_requests(vcpu->vm)) {
-			vm_clock_freeze(vcpu->vm);
-			return EXIT_ACTION_SKIP;
-		}
-		if (!next_deadline(vcpu) && !console_can_wake(vcpu->vm)) {
-			vm_stop(vcpu->vm,
-				"halted at rip 0x%llx with no interrupt source "
-				"armed",
-				(unsigned long long)guest_rip(vcpu));
-			return EXIT_ACTION_END;
-		}
-		cpu_relax();
-	}
+	since = rdtsc();
+	action = hlt_wait(vcpu, intr_off, smp);
+	vcpu->halted_tsc += rdtsc() - since;
+	vm_clock_freeze(vcpu->vm);
+	return action;
 }
 
 static enum exit_action handle_gpa_fault(struct vcpu *vcpu,
@@ -587,7 +630,7 @@ static void apply_pending(struct vcpu *vcpu)
 		 */
 		if (from_platform)
 			vcpu->device_deadline =
-			    platform_advance(vcpu->vm->platform);
+			    platform_advance(vcpu->vm->platform, vcpu);
 		waiting = interrupt_waiting(vcpu);
 	}
 	e->intr_window = waiting;
@@ -616,7 +659,8 @@ static void apply_pending(struct vcpu *vcpu)
 /*
  * Enter with the guest's clock running and the request complete; after
  * the exit the one-shot parts of the request are spent, and the guest
- * may have changed its page tables.
+ * may have changed its page tables. Called with the VM lock held, which
+ * guest mode runs without.
  */
 static void enter(struct vcpu *vcpu, struct exit_event *ev)
 {
@@ -628,7 +672,9 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 	/* Host TSC at which the guest's TSC reaches the deadline. */
 	e->deadline =
 	    vcpu->next_deadline ? vcpu->next_deadline - vm->tsc_offset : 0;
+	vm_unlock(vm);
 	vcpu_ops->run(vcpu, e, ev);
+	vm_lock(vm);
 	vm_clock_freeze(vm);
 	vcpu->walk_valid = false;
 	e->skip = 0;
@@ -644,13 +690,19 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 
 enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 {
-	enum vcpu_loop_end end = VCPU_LOOP_ENDED;
+	struct vm *vm = vcpu->vm;
+	enum vcpu_loop_end end;
 	struct exit_event ev;
 
 	vcpu->state = VCPU_STATE_RUNNING;
 	vcpu->events_quiet = false;
 	vcpu->entry = (struct vcpu_entry){0};
-	while (vm_running(vcpu->vm)) {
+	/*
+	 * The VM lock is held from here on but for guest mode (and a HLT's
+	 * wait): exits of the guest's vCPUs are handled one at a time.
+	 */
+	vm_lock(vm);
+	while ((end = loop_must_end(vcpu)) == VCPU_LOOP_RUN) {
 		enum exit_action action;
 		u64 rax;
 
@@ -683,14 +735,14 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 		}
 		if (!exit_is_quiet(&ev, rax))
 			vcpu->events_quiet = false;
-		if (action == EXIT_ACTION_END)
-			break;
-		if (vcpu->vm->platform->reset_requested) {
-			end = VCPU_LOOP_RESET;
+		if (action == EXIT_ACTION_END) {
+			end = VCPU_LOOP_ENDED;
 			break;
 		}
-		if (vm_requests(vcpu->vm)) {
-			end = operator_request(vcpu->vm);
+		if (vm->platform->reset_requested && !vm->resetting)
+			vm_start_reset(vm);
+		if (vm_requests(vm)) {
+			end = operator_request(vm);
 			if (end != VCPU_LOOP_RUN)
 				break;
 		}
@@ -698,8 +750,10 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 			continue;
 		/* AMD-V without NRIP save: the length from the bytes. */
 		if (ev.insn_len == 0 && !prefix_insn_len(vcpu, &ev, &action)) {
-			if (action == EXIT_ACTION_END)
+			if (action == EXIT_ACTION_END) {
+				end = VCPU_LOOP_ENDED;
 				break;
+			}
 			continue;
 		}
 		if (ev.insn_len == 0 || ev.insn_len > DECODE_MAX_INSN_LEN) {
@@ -708,10 +762,12 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 				"unknown",
 				exit_kind_name(ev.kind),
 				(unsigned long long)guest_rip(vcpu));
+			end = VCPU_LOOP_ENDED;
 			break;
 		}
 		vcpu->entry.skip = ev.insn_len;
 	}
+	vm_unlock(vm);
 	vcpu->state = VCPU_STATE_ENDED;
 	return end;
 }

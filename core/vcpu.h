@@ -280,6 +280,19 @@ enum vcpu_state {
 	VCPU_STATE_ENDED, /* exited or stopped: see vm */
 };
 
+/*
+ * Where a vCPU is in the multiprocessor start-up protocol (SDM Vol. 3A
+ * 9.4.4, 11.6.1): runnable, or waiting for a STARTUP IPI after an INIT
+ * (every AP at power-on), or started by one and about to run at its
+ * vector. Changed under the VM lock (struct vm.lock): by the vCPU that
+ * sends the INIT or SIPI, and by the vCPU's own CPU when it starts.
+ */
+enum vcpu_mp_state {
+	VCPU_MP_RUNNABLE,
+	VCPU_MP_WAIT_SIPI,
+	VCPU_MP_SIPI_RECEIVED,
+};
+
 struct vcpu {
 	/* Must stay first: the entry stubs address it at offset 0. */
 	struct guest_gprs regs;
@@ -320,6 +333,22 @@ struct vcpu {
 	u64 exits[EXIT_KIND_COUNT];
 	u64 exits_total;
 	u64 pause_at; /* host TSC of the run loop's next PAUSE (vcpu.c) */
+	/*
+	 * Several vCPUs per guest (core/guest.c): the start-up protocol's
+	 * state and the SIPI vector (its page number), an INIT that arrived
+	 * while it ran (its loop ends with VCPU_LOOP_INIT), and whether its
+	 * CPU is inside vcpu_run_loop() (a reset of the guest waits until no
+	 * vCPU is).
+	 */
+	volatile enum vcpu_mp_state mp_state;
+	u8 sipi_vector;
+	volatile bool init_pending;
+	volatile bool in_loop;
+	/* Statistics (core/stats.c): host TSC. */
+	u64 wakeups;	/* times an event for it was raised (vm_wake_vcpu) */
+	u64 starts;	/* STARTUP IPIs that started it */
+	u64 up_since;	/* when it first ran; 0 before */
+	u64 halted_tsc; /* time spent halted (HLT) */
 };
 
 /* Why vcpu_run_loop() returned. */
@@ -327,6 +356,7 @@ enum vcpu_loop_end {
 	VCPU_LOOP_ENDED, /* the VM exited or was stopped */
 	VCPU_LOOP_RESET, /* a reset (the guest's or the operator's): reload,
 			    run again */
+	VCPU_LOOP_INIT,	 /* an INIT IPI: wait for a STARTUP IPI */
 	VCPU_LOOP_RUN,	 /* not returned: the loop goes on */
 };
 

@@ -13,6 +13,7 @@
 #include "core/lib/string.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
+#include "arch/x86/smp.h"
 
 void *vm_gpa_to_hva(struct vm *vm, gpa_t g, u64 len)
 {
@@ -33,13 +34,34 @@ void vm_set_guest_tsc(struct vm *vm, u64 value)
 	    value - (vm->clock_frozen ? vm->frozen_host_tsc : rdtsc());
 }
 
-/* First transition out of RUNNING wins; later ones are ignored. */
+void vm_wake_vcpu(struct vm *vm, u32 index)
+{
+	struct vcpu *v;
+
+	if (index >= vm->vcpu_count || !(v = vm->vcpus[index]))
+		return;
+	__atomic_store_n(&v->events_quiet, false, __ATOMIC_SEQ_CST);
+	v->wakeups++;
+	/* Its CPU may be in guest mode: it exits at once (none for this
+	 * CPU, which is in Veneer now). */
+	if (v->in_loop)
+		smp_kick(v->host_cpu);
+}
+
+/*
+ * First transition out of RUNNING wins; later ones are ignored. The
+ * guest's other vCPUs are made to see it at once.
+ */
 static bool vm_end(struct vm *vm, enum vm_state to)
 {
 	enum vm_state expected = VM_STATE_RUNNING;
 
-	return __atomic_compare_exchange_n(&vm->state, &expected, to, false,
-					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	if (!__atomic_compare_exchange_n(&vm->state, &expected, to, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return false;
+	for (u32 i = 0; i < vm->vcpu_count; i++)
+		vm_wake_vcpu(vm, i);
+	return true;
 }
 
 void vm_exit(struct vm *vm, u32 code)

@@ -14,6 +14,7 @@
 #include "core/kvmpv.h"
 #include "core/vdev/vuart.h"
 #include "core/lib/string.h"
+#include "core/lib/spinlock.h"
 #include "arch/x86/cpu.h"
 
 struct platform;
@@ -60,6 +61,23 @@ struct vm {
 	void *vendor;
 	u32 vcpu_count;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
+	/*
+	 * With several vCPUs, their exits are handled under this lock (the
+	 * devices, the local APICs, the UART are one per guest): taken by
+	 * vm_lock() around everything but guest mode and waiting. A guest
+	 * with one vCPU takes no lock.
+	 */
+	spinlock_t lock;
+	/*
+	 * A reset of the whole guest is under way (a reboot, the operator's
+	 * restart): every vCPU leaves its loop, and vCPU 0's CPU reloads the
+	 * guest once none runs (core/guest.c). gone: the guest has ended for
+	 * good, its other vCPUs' CPUs give them back.
+	 */
+	volatile bool resetting;
+	volatile bool gone;
+	volatile u32 aps_alive; /* vCPUs 1.. whose CPU still holds them */
+	u64 ipis_dropped;	/* IPIs to an APIC ID no vCPU has */
 	struct iobus io;
 	struct mmio_bus mmio;
 	struct vuart uart;
@@ -67,14 +85,17 @@ struct vm {
 	const void *image;	   /* how it was loaded, for a reboot */
 	u32 reboots;
 	/*
-	 * The guest's clock (core/vm.c): guest TSC = host TSC + tsc_offset.
-	 * With hide_exit_time, the time Veneer spends handling an exit is
-	 * taken out of the guest's clock (the clock is frozen from the exit
-	 * to the next entry), so a guest never sees an exit as lost time.
+	 * The guest's clock (core/vm.c): guest TSC = host TSC + tsc_offset,
+	 * one offset for all its vCPUs. With hide_exit_time, the time Veneer
+	 * spends handling exits while no vCPU is in guest time is taken out
+	 * of the guest's clock (vm_clock_freeze), so a guest with one vCPU
+	 * never sees an exit as lost time. clock_users: its vCPUs in guest
+	 * time now.
 	 */
 	u64 tsc_offset;
 	bool hide_exit_time;
 	bool clock_frozen;
+	u32 clock_users;
 	u64 frozen_host_tsc;
 	u64 partial_since; /* TSC of its last UART write, while a line is
 			      partial */
@@ -113,22 +134,58 @@ void vm_exit(struct vm *vm, u32 code);
 /* Stop the guest and log REASON: a guest-fatal error. */
 void vm_stop(struct vm *vm, const char *fmt, ...) __printf(2, 3);
 
+/*
+ * Wake vCPU `index` of `vm` for new work (an interrupt, an NMI, an INIT or
+ * SIPI, the guest's end): its run loop looks again at its events before
+ * its next entry, and a CPU running it in guest mode is made to exit (an
+ * IPI, smp_kick). Cheap for the calling CPU's own vCPU.
+ */
+void vm_wake_vcpu(struct vm *vm, u32 index);
+
+/* The VM lock (struct vm.lock), taken only when the guest has several
+ * vCPUs. */
+static inline void vm_lock(struct vm *vm)
+{
+	if (vm->vcpu_count > 1)
+		spin_lock(&vm->lock);
+}
+
+static inline void vm_unlock(struct vm *vm)
+{
+	if (vm->vcpu_count > 1)
+		spin_unlock(&vm->lock);
+}
+
 /* The guest's TSC now: frozen at the exit while Veneer handles it. */
 u64 vm_guest_tsc(const struct vm *vm);
 /* The guest set its TSC (IA32_TSC) to `value`. */
 void vm_set_guest_tsc(struct vm *vm, u64 value);
-/* Stop the guest's clock at an exit (with hide_exit_time). */
+/*
+ * With hide_exit_time (clock=virtual), the guest's clock stands still
+ * while none of its vCPUs is in guest time (guest mode, or halted): it
+ * stops when the last one leaves for an exit and goes on, the frozen time
+ * taken out of the guest's TSC, when the first one enters again. While
+ * any vCPU is in guest time the offset does not move, so every vCPU reads
+ * one TSC (docs/guests.md, "The guest's clock"). Balanced calls, under
+ * the VM lock: vm_clock_resume() before a vCPU enters guest time,
+ * vm_clock_freeze() when it leaves it.
+ */
 static inline void vm_clock_freeze(struct vm *vm)
 {
-	if (!vm->hide_exit_time || vm->clock_frozen)
+	if (!vm->hide_exit_time)
+		return;
+	if (vm->clock_users && --vm->clock_users)
+		return; /* another vCPU is still in guest time */
+	if (vm->clock_frozen)
 		return;
 	vm->frozen_host_tsc = rdtsc();
 	vm->clock_frozen = true;
 }
 
-/* Let it run again, the frozen time taken out of the guest's TSC. */
 static inline void vm_clock_resume(struct vm *vm)
 {
+	if (vm->hide_exit_time)
+		vm->clock_users++;
 	if (!vm->clock_frozen)
 		return;
 	vm->tsc_offset -= rdtsc() - vm->frozen_host_tsc;

@@ -11,8 +11,9 @@
  * Checks: every reported line is a terminated sentence shorter than
  * CONFIG_MSG_MAX; with no error, every guest has a valid name, a kernel
  * that is one of the modules but not the configuration, RAM of at least
- * the minimum in whole pages, a CPU that exists and no other guest has,
- * and all of them fit in the free memory.
+ * the minimum in whole pages, 1 to GUESTCFG_VCPUS_MAX vCPUs, each vCPU
+ * on a CPU that exists and that
+ * no other vCPU of any guest has, and all of them fit in the free memory.
  */
 #include <string.h>
 
@@ -108,11 +109,18 @@ static void check_guests(const struct config_result *res)
 			       IS_ALIGNED(cfg->mem, PAGE_SIZE),
 			   "guest %s: mem 0x%llx", cfg->name,
 			   (unsigned long long)cfg->mem);
-		FUZZ_CHECK(cfg->cpu_fixed && cfg->cpu < CPUS &&
-			       !cpu_taken[cfg->cpu],
-			   "guest %s: cpu %u (fixed %d)", cfg->name, cfg->cpu,
-			   cfg->cpu_fixed);
-		cpu_taken[cfg->cpu] = true;
+		FUZZ_CHECK(cfg->vcpus >= 1 &&
+			       cfg->vcpus <= GUESTCFG_VCPUS_MAX &&
+			       cfg->vcpus <= CPUS,
+			   "guest %s: %u vCPUs", cfg->name, cfg->vcpus);
+		FUZZ_CHECK(cfg->cpu_fixed, "guest %s: no CPUs", cfg->name);
+		for (u32 v = 0; v < cfg->vcpus; v++) {
+			FUZZ_CHECK(cfg->cpu[v] < CPUS &&
+				       !cpu_taken[cfg->cpu[v]],
+				   "guest %s: vCPU %u on cpu %u", cfg->name, v,
+				   cfg->cpu[v]);
+			cpu_taken[cfg->cpu[v]] = true;
+		}
 		FUZZ_CHECK(fuzz_terminated(cfg->cmdline, sizeof(cfg->cmdline)),
 			   "guest %s: command line not terminated", cfg->name);
 		mem += cfg->mem;

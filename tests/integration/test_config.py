@@ -51,7 +51,7 @@ baud = 9600
 kernal = hello.elf
 mem = 16Q
 cpu = 7
-vcpus = 2
+vcpus = 3
 
 [guest hello]
 kernel = missing.elf
@@ -66,7 +66,8 @@ BROKEN_ERRORS = [
     r"^veneer: config: boot/bad\.cfg:7: guest hello: mem: '16Q' is not a size",
     r"^veneer: config: boot/bad\.cfg:8: guest hello: cpu: 7 does not exist: 2 CPUs online "
     r"\(0-1\)$",
-    r"^veneer: config: boot/bad\.cfg:9: guest hello: vcpus: 2: not supported yet",
+    r"^veneer: config: boot/bad\.cfg:9: guest hello: vcpus: 3: more than the 2 CPUs online "
+    r"\(each vCPU needs a host CPU of its own\)$",
     r"^veneer: config: boot/bad\.cfg:5: guest hello: kernel: missing",
     r"^veneer: config: boot/bad\.cfg:11: guest hello: a second guest with this name \(the "
     r"first is at line 5\)$",

@@ -248,7 +248,8 @@ static void test_two_guests_every_key(void **state)
 	assert_true(a->cfg.virtual_clock);
 	assert_false(a->cfg.real_mode);
 	assert_true(a->cfg.cpu_fixed);
-	assert_int_equal(a->cfg.cpu, 2);
+	assert_int_equal(a->cfg.vcpus, 1);
+	assert_int_equal(a->cfg.cpu[0], 2);
 	assert_string_equal(a->cfg.for_guest, "");
 	assert_int_equal(a->module_count, 2);
 	assert_ptr_equal(a->modules[0], &modules[3]);
@@ -265,7 +266,8 @@ static void test_two_guests_every_key(void **state)
 	assert_int_equal(b->module_count, 0);
 	/* The first free CPU other than the boot CPU. */
 	assert_true(b->cfg.cpu_fixed);
-	assert_int_equal(b->cfg.cpu, 1);
+	assert_int_equal(b->cfg.vcpus, 1);
+	assert_int_equal(b->cfg.cpu[0], 1);
 }
 
 /* The configuration gives what the module string would (core/guestcfg.c). */
@@ -282,6 +284,7 @@ static void test_same_values_as_module_string(void **state)
 					"clock=virtual -- veneer=1 x",
 					&from_string, err, sizeof(err)),
 			 0);
+	assert_int_equal(from_string.vcpus, images[0].cfg.vcpus);
 	assert_string_equal(from_string.name, images[0].cfg.name);
 	assert_int_equal(from_string.mem, images[0].cfg.mem);
 	assert_int_equal(from_string.format, images[0].cfg.format);
@@ -295,6 +298,13 @@ static void test_same_values_as_module_string(void **state)
 	/* Only the configuration gives the CPU. */
 	assert_false(from_string.cpu_fixed);
 	assert_true(images[0].cfg.cpu_fixed);
+	/* vcpus too: one rule, one number. */
+	parse_ok("[guest h]\nkernel = hello.elf\nvcpus = 3\n");
+	assert_int_equal(guestcfg_parse("boot/hello.elf vcpus=3", &from_string,
+					err, sizeof(err)),
+			 0);
+	assert_int_equal(from_string.vcpus, 3);
+	assert_int_equal(images[0].cfg.vcpus, 3);
 }
 
 static void test_defaults_and_cpu_order(void **state)
@@ -308,10 +318,12 @@ static void test_defaults_and_cpu_order(void **state)
 	assert_int_equal(res.guests, 3);
 	assert_false(res.stats_given);
 	/* CPUs 1, 2, ... first, the boot CPU last; a kernel may be shared. */
-	assert_int_equal(images[0].cfg.cpu, 1);
-	assert_int_equal(images[1].cfg.cpu, 2);
-	assert_int_equal(images[2].cfg.cpu, 0);
+	assert_int_equal(images[0].cfg.cpu[0], 1);
+	assert_int_equal(images[1].cfg.cpu[0], 2);
+	assert_int_equal(images[2].cfg.cpu[0], 0);
 	for (u32 i = 0; i < 3; i++) {
+		assert_int_equal(images[i].cfg.vcpus, 1);
+		assert_true(images[i].cfg.cpu_fixed);
 		assert_int_equal(images[i].cfg.mem, MiB(32));
 		assert_int_equal(images[i].cfg.format, GUEST_FORMAT_ELF);
 		assert_int_equal(images[i].cfg.load, GUESTCFG_RAW_LOAD);
@@ -326,9 +338,9 @@ static void test_pinned_cpus_leave_the_rest(void **state)
 	parse_ok("[guest a]\nkernel = hello.elf\n"
 		 "[guest b]\nkernel = hello.elf\ncpu = 1\n"
 		 "[guest c]\nkernel = hello.elf\n");
-	assert_int_equal(images[0].cfg.cpu, 2);
-	assert_int_equal(images[1].cfg.cpu, 1);
-	assert_int_equal(images[2].cfg.cpu, 0);
+	assert_int_equal(images[0].cfg.cpu[0], 2);
+	assert_int_equal(images[1].cfg.cpu[0], 1);
+	assert_int_equal(images[2].cfg.cpu[0], 0);
 }
 
 static void test_raw_image(void **state)
@@ -430,7 +442,7 @@ static void test_all_errors_reported(void **state)
 	      "cpu = 9\n"
 	      "[guest b]\n"
 	      "kernel = spinn.elf\n"
-	      "vcpus = 2\n");
+	      "vcpus = 9\n");
 	ERRORS(8,
 	       "boot/two.cfg:2: guest a: kernal: unknown key (did you mean "
 	       "kernel?)",
@@ -440,7 +452,7 @@ static void test_all_errors_reported(void **state)
 	       "boot/two.cfg:1: guest a: kernel: missing",
 	       "boot/two.cfg:6: guest b: kernel: no module 'spinn.elf' (did "
 	       "you mean 'spin.elf'?)",
-	       "boot/two.cfg:7: guest b: vcpus: 2: not supported yet",
+	       "boot/two.cfg:7: guest b: vcpus: 9: a guest has at most 8 vCPUs",
 	       /* Modules the guests would have named, had they been right. */
 	       "boot/two.cfg: module 1 (boot/hello.elf) is named by no guest",
 	       "boot/two.cfg: module 2 (boot/spin.elf) is named by no guest");
@@ -609,6 +621,10 @@ static void test_bad_values(void **state)
 		  "vcpus: 0: a guest has at least one vCPU");
 	one_error("[guest a]\nkernel = hello.elf\nvcpus = many\n",
 		  "vcpus: 'many' is not a number");
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 9\n",
+		  ":3: guest a: vcpus: 9: a guest has at most 8 vCPUs");
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 0x2\n",
+		  "vcpus: '0x2' is not a number");
 	one_error("[guest a]\nkernel = hello.elf\nconsole = tty\n",
 		  "console: 'tty' is not hypervisor");
 	one_error("[guest a]\nkernel = hello.elf\non_crash = explode\n",
@@ -638,8 +654,6 @@ static void test_not_supported_yet(void **state)
 	static const struct {
 		const char *line, *error;
 	} cases[] = {
-	    {"vcpus = 2", "guest a: vcpus: 2: not supported yet (a guest has "
-			  "one vCPU)"},
 	    {"console = com2", "guest a: console: com2: not supported yet"},
 	    {"console = ttyS1", "guest a: console: ttyS1: not supported yet"},
 	    {"start = later", "start: later: not supported yet"},
@@ -821,16 +835,207 @@ static void test_cpus(void **state)
 	one_error("[guest a]\nkernel = hello.elf\ncpu = 3\n"
 		  "[guest b]\nkernel = hello.elf\ncpu = 3\n",
 		  ":6: guest b: cpu: 3 is already given to guest a (line 3): "
-		  "one guest per CPU");
+		  "one vCPU per CPU");
 	env.cpus = 2;
-	one_error("[guest a]\nkernel = hello.elf\n[guest b]\n"
-		  "kernel = hello.elf\n[guest c]\nkernel = hello.elf\n",
-		  "boot/two.cfg:5: guest c: cpu: no CPU is left for it: 2 "
-		  "CPUs, one guest each");
+	one_error(
+	    "[guest a]\nkernel = hello.elf\n[guest b]\n"
+	    "kernel = hello.elf\n[guest c]\nkernel = hello.elf\n",
+	    "boot/two.cfg:5: guest c: cpu: not enough CPUs left for its 1 "
+	    "vCPU: 0 left of 2 online (one vCPU each)");
 	parse_ok("[guest a]\nkernel = hello.elf\ncpu = 0\n"
 		 "[guest b]\nkernel = hello.elf\n");
-	assert_int_equal(images[0].cfg.cpu, 0);
-	assert_int_equal(images[1].cfg.cpu, 1);
+	assert_int_equal(images[0].cfg.cpu[0], 0);
+	assert_int_equal(images[1].cfg.cpu[0], 1);
+}
+
+/* ---- several vCPUs ---- */
+
+static void test_vcpus_accepted(void **state)
+{
+	(void)state;
+	env.cpus = 8;
+	parse_ok("[guest a]\nkernel = hello.elf\nvcpus = 8\n");
+	assert_int_equal(images[0].cfg.vcpus, 8);
+	assert_true(images[0].cfg.cpu_fixed);
+	/* Every CPU, the boot CPU last. */
+	for (u32 i = 0; i < 8; i++)
+		assert_int_equal(images[0].cfg.cpu[i], (i + 1) % 8);
+	env.cpus = 2;
+	parse_ok("[guest a]\nkernel = hello.elf\nvcpus = 2\n");
+	assert_int_equal(images[0].cfg.cpu[0], 1);
+	assert_int_equal(images[0].cfg.cpu[1], 0);
+	parse_ok("[guest a]\nkernel = hello.elf\nvcpus = 1\nclock = virtual\n");
+	assert_int_equal(images[0].cfg.vcpus, 1);
+	assert_true(images[0].cfg.virtual_clock);
+}
+
+/* Guests without cpu: a free CPU per vCPU, in file order. */
+static void test_vcpus_assigned(void **state)
+{
+	(void)state;
+	env.cpus = 4;
+	parse_ok("[guest a]\nkernel = hello.elf\nvcpus = 2\n"
+		 "[guest b]\nkernel = hello.elf\nvcpus = 2\n");
+	assert_int_equal(images[0].cfg.cpu[0], 1);
+	assert_int_equal(images[0].cfg.cpu[1], 2);
+	assert_int_equal(images[1].cfg.cpu[0], 3);
+	assert_int_equal(images[1].cfg.cpu[1], 0);
+	/* Around a guest that lists its CPUs, wherever it is in the file. */
+	parse_ok("[guest a]\nkernel = hello.elf\nvcpus = 2\n"
+		 "[guest b]\nkernel = hello.elf\ncpu = 2, 1\nvcpus = 2\n");
+	assert_int_equal(images[0].cfg.cpu[0], 3);
+	assert_int_equal(images[0].cfg.cpu[1], 0);
+	assert_int_equal(images[1].cfg.cpu[0], 2);
+	assert_int_equal(images[1].cfg.cpu[1], 1);
+	/* All or nothing: b cannot have two, so c gets the one left. */
+	parse("[guest a]\nkernel = hello.elf\nvcpus = 3\n"
+	      "[guest b]\nkernel = hello.elf\nvcpus = 2\n"
+	      "[guest c]\nkernel = hello.elf\n");
+	ERRORS(1, "boot/two.cfg:4: guest b: cpu: not enough CPUs left for its "
+		  "2 vCPUs: 1 left of 4 online (one vCPU each)");
+	assert_int_equal(images[2].cfg.cpu[0], 0);
+	one_error(
+	    "[guest a]\nkernel = hello.elf\ncpu = 1, 2, 3\nvcpus = 3\n"
+	    "[guest b]\nkernel = hello.elf\nvcpus = 4\n",
+	    "boot/two.cfg:5: guest b: cpu: not enough CPUs left for its 4 "
+	    "vCPUs: 1 left of 4 online (one vCPU each)");
+}
+
+static void test_vcpus_refused(void **state)
+{
+	(void)state;
+	env.cpus = 4;
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 5\n",
+		  "boot/two.cfg:3: guest a: vcpus: 5: more than the 4 CPUs "
+		  "online (each vCPU needs a host CPU of its own)");
+	env.cpus = 1;
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 2\n",
+		  ":3: guest a: vcpus: 2: more than the 1 CPU online (each "
+		  "vCPU needs a host CPU of its own)");
+	/* The limit of a guest comes first, whatever the CPUs online. */
+	env.cpus = 64;
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 9\n",
+		  ":3: guest a: vcpus: 9: a guest has at most 8 vCPUs");
+	env.cpus = 4;
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 0\n",
+		  ":3: guest a: vcpus: 0: a guest has at least one vCPU");
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = \"2 \"\n",
+		  "vcpus: '2 ' is not a number");
+	/* A refused vcpus leaves one vCPU, so nothing else follows from it. */
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 5\ncpu = 1, 2\n",
+		  ":3: guest a: vcpus: 5: more than the 4 CPUs online");
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 5\n"
+		  "[guest b]\nkernel = hello.elf\nvcpus = 3\n",
+		  ":3: guest a: vcpus: 5: more than");
+}
+
+/*
+ * One TSC for every vCPU, which clock = virtual stops only while none is
+ * in guest time: it goes with any vcpus (docs/guests.md).
+ */
+static void test_virtual_clock_with_vcpus(void **state)
+{
+	(void)state;
+	parse_ok("[guest a]\nkernel = hello.elf\nclock = virtual\n"
+		 "vcpus = 2\n");
+	assert_true(images[0].cfg.virtual_clock);
+	assert_int_equal(images[0].cfg.vcpus, 2);
+	parse_ok("[guest a]\nkernel = hello.elf\nvcpus = 2\nclock = host\n");
+	assert_false(images[0].cfg.virtual_clock);
+}
+
+/* cpu = A, B, ...: the host CPU of each vCPU, in order. */
+static void test_cpu_lists(void **state)
+{
+	static const struct {
+		const char *line;
+		u32 cpu[3];
+	} good[] = {
+	    {"cpu = 3, 1, 2", {3, 1, 2}},
+	    {"cpu = 3,1,2", {3, 1, 2}},
+	    {"cpu = 3 ,1 , 2", {3, 1, 2}},
+	    {"cpu = 3,\t1,  2 # c", {3, 1, 2}},
+	    {"cpu = \"0, 1, 2\"", {0, 1, 2}},
+	    {"cpu = 002, 0, 01", {2, 0, 1}},
+	};
+	char text[256];
+
+	(void)state;
+	env.cpus = 4;
+	for (u32 i = 0; i < ARRAY_SIZE(good); i++) {
+		/* vcpus before cpu, then after it. */
+		snprintf(text, sizeof(text),
+			 "[guest a]\nkernel = hello.elf\nvcpus = 3\n%s\n",
+			 good[i].line);
+		parse_ok(text);
+		for (u32 j = 0; j < 3; j++)
+			assert_int_equal(images[0].cfg.cpu[j], good[i].cpu[j]);
+		snprintf(text, sizeof(text),
+			 "[guest a]\nkernel = hello.elf\n%s\nvcpus = 3\n",
+			 good[i].line);
+		parse_ok(text);
+		assert_int_equal(images[0].cfg.vcpus, 3);
+		for (u32 j = 0; j < 3; j++)
+			assert_int_equal(images[0].cfg.cpu[j], good[i].cpu[j]);
+	}
+	/* The longest list. */
+	env.cpus = 8;
+	parse_ok("[guest a]\nkernel = hello.elf\nvcpus = 8\n"
+		 "cpu = 7, 6, 5, 4, 3, 2, 1, 0\n");
+	for (u32 j = 0; j < 8; j++)
+		assert_int_equal(images[0].cfg.cpu[j], 7 - j);
+}
+
+static void test_cpu_list_errors(void **state)
+{
+	(void)state;
+	env.cpus = 4;
+	/* As long as vcpus, checked at the section's end: at the cpu line. */
+	one_error("[guest a]\nkernel = hello.elf\ncpu = 1\nvcpus = 2\n",
+		  "boot/two.cfg:3: guest a: cpu: 1 CPU listed, but vcpus = 2: "
+		  "one host CPU per vCPU, in order");
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 2\ncpu = 1, 2, 3\n",
+		  ":4: guest a: cpu: 3 CPUs listed, but vcpus = 2: one host "
+		  "CPU per vCPU");
+	one_error("[guest a]\nkernel = hello.elf\ncpu = 1, 2\n",
+		  ":3: guest a: cpu: 2 CPUs listed, but vcpus = 1");
+	/* Each item a CPU number. */
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 2\ncpu = 1, x\n",
+		  ":4: guest a: cpu: 'x' is not a CPU number (in the list "
+		  "'1, x')");
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 3\ncpu = 1,,2\n",
+		  "cpu: '' is not a CPU number (in the list '1,,2')");
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 2\ncpu = 1,\n",
+		  "cpu: '' is not a CPU number (in the list '1,')");
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 2\ncpu = ,1\n",
+		  "cpu: '' is not a CPU number (in the list ',1')");
+	one_error("[guest a]\nkernel = hello.elf\ncpu = \"\"\n",
+		  "cpu: '' is not a CPU number");
+	/* Blanks join a list only beside a comma. */
+	one_error("[guest a]\nkernel = hello.elf\ncpu = 1 2\n",
+		  ":3: cpu: text after the value ('2')");
+	one_error("[guest a]\nkernel = hello.elf\ncmdline = a, b\n",
+		  ":3: cmdline: text after the value ('b')");
+	/* Each CPU exists, once, and is no other guest's. */
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 2\ncpu = 1, 7\n",
+		  ":4: guest a: cpu: 7 does not exist: 4 CPUs online (0-3)");
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 2\ncpu = 2, 2\n",
+		  ":4: guest a: cpu: 2 is listed twice: each vCPU needs a host "
+		  "CPU of its own");
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 2\ncpu = 1, 2\n"
+		  "[guest b]\nkernel = hello.elf\nvcpus = 2\ncpu = 3, 2\n",
+		  ":8: guest b: cpu: 2 is already given to guest a (line 4): "
+		  "one vCPU per CPU");
+	/* Every wrong item is an error of its own. */
+	parse("[guest a]\nkernel = hello.elf\nvcpus = 3\ncpu = 9, x, 0, 0\n");
+	ERRORS(3, ":4: guest a: cpu: 9 does not exist",
+	       ":4: guest a: cpu: 'x' is not a CPU number",
+	       ":4: guest a: cpu: 0 is listed twice");
+	/* More CPUs than a guest may have vCPUs. */
+	env.cpus = 16;
+	one_error("[guest a]\nkernel = hello.elf\ncpu = 0,1,2,3,4,5,6,7,8\n",
+		  ":3: guest a: cpu: '0,1,2,3,4,5,6,7,8' lists 9 CPUs: a guest "
+		  "has at most 8 vCPUs, one CPU each");
 }
 
 static void test_memory_fit(void **state)
@@ -975,7 +1180,8 @@ static void test_every_prefix_of_a_good_file(void **state)
 {
 	static const char text[] =
 	    "[veneer]\nstats = 5 # x\n[guest a]\nkernel = hello.elf\n"
-	    "cmdline = \"a \\\"b\\\\ c\"\nmem = 16M\ncpu = 1\n";
+	    "cmdline = \"a \\\"b\\\\ c\"\nmem = 16M\ncpu = 1, 2\n"
+	    "vcpus = 2\n";
 
 	(void)state;
 	for (size_t len = 0; len < sizeof(text) - 1; len++) {
@@ -1024,6 +1230,12 @@ int main(void)
 	    cmocka_unit_test_setup(test_module_limits, setup),
 	    cmocka_unit_test_setup(test_formats_and_modules, setup),
 	    cmocka_unit_test_setup(test_cpus, setup),
+	    cmocka_unit_test_setup(test_vcpus_accepted, setup),
+	    cmocka_unit_test_setup(test_vcpus_assigned, setup),
+	    cmocka_unit_test_setup(test_vcpus_refused, setup),
+	    cmocka_unit_test_setup(test_virtual_clock_with_vcpus, setup),
+	    cmocka_unit_test_setup(test_cpu_lists, setup),
+	    cmocka_unit_test_setup(test_cpu_list_errors, setup),
 	    cmocka_unit_test_setup(test_memory_fit, setup),
 	    cmocka_unit_test_setup(test_too_many_guests, setup),
 	    cmocka_unit_test_setup(test_empty_and_no_guest, setup),

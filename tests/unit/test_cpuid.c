@@ -258,6 +258,24 @@ static void test_topology_leaves_report_the_vcpu_apic_id(void **state)
 	assert_int_equal(guest_cpuid(1, 0).ebx >> 24, guest.vcpu.index);
 }
 
+/*
+ * Issue 11: every vCPU of a guest reads one synchronized, constant-rate
+ * TSC, and CPUID says so (invariant TSC, 80000007H:EDX[8]), whatever the
+ * host reports; the leaf's other bits are the host's.
+ */
+static void test_invariant_tsc_is_offered(void **state)
+{
+	struct cpuid_regs host, r;
+
+	(void)state;
+	if (cpuid(0x80000000u).eax < 0x80000007u)
+		skip(); /* no such leaf on this host */
+	host = cpuid_count(0x80000007u, 0);
+	r = guest_cpuid(0x80000007u, 0);
+	assert_true(r.edx & (1u << 8));
+	assert_int_equal(r.edx & ~(1u << 8), host.edx & ~(1u << 8));
+}
+
 /* Offered XCR0: x87, SSE and AVX as far as the host has them. */
 static u64 offered_xcr0(void)
 {
@@ -359,6 +377,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_topology_leaves_report_the_vcpu_apic_id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invariant_tsc_is_offered,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_xsave_leaf, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_xsave_size_follows_xcr0_in_force, setup, teardown),

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for core/guestcfg.c: the guest module string
- *   PATH [name=NAME] [mem=SIZE] [format=elf|raw] [load=ADDR]
- *        [mode=protected|real] [for=GUEST] [-- GUEST COMMAND LINE]
+ *   PATH [name=NAME] [mem=SIZE] [format=elf|raw|linux] [load=ADDR]
+ *        [mode=protected|real] [clock=virtual|host] [pv=kvm|none]
+ *        [vcpus=N] [for=GUEST] [-- GUEST COMMAND LINE]
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,6 +53,9 @@ static void test_defaults(void **state)
 	assert_false(cfg.real_mode);
 	assert_string_equal(cfg.for_guest, "");
 	assert_string_equal(cfg.cmdline, "");
+	/* One vCPU, its host CPU chosen by placement (core/placement.h). */
+	assert_int_equal(cfg.vcpus, 1);
+	assert_false(cfg.cpu_fixed);
 }
 
 static void test_empty_string_is_a_default_guest(void **state)
@@ -322,6 +326,62 @@ static void test_load_outside_ram(void **state)
 	    0x3000000);
 }
 
+static void test_vcpus(void **state)
+{
+	char word[32];
+
+	(void)state;
+	assert_int_equal(parse_ok("k vcpus=1").vcpus, 1);
+	assert_int_equal(parse_ok("k vcpus=2").vcpus, 2);
+	assert_int_equal(parse_ok("k vcpus=008").vcpus, 8);
+	assert_int_equal(parse_ok("k vcpus=8 vcpus=3").vcpus, 3);
+	for (u32 n = 1; n <= GUESTCFG_VCPUS_MAX; n++) {
+		snprintf(word, sizeof(word), "k vcpus=%u", n);
+		assert_int_equal(parse_ok(word).vcpus, n);
+	}
+	/* The module strings never give host CPUs: placement picks them. */
+	assert_false(parse_ok("k vcpus=4").cpu_fixed);
+	assert_string_equal(parse_err("k vcpus=0"),
+			    "vcpus: 0: a guest has at least one vCPU");
+	assert_string_equal(parse_err("k vcpus=000"),
+			    "vcpus: 000: a guest has at least one vCPU");
+	assert_string_equal(parse_err("k vcpus=9"),
+			    "vcpus: 9: a guest has at most 8 vCPUs");
+	assert_string_equal(parse_err("k vcpus=4294967296"),
+			    "vcpus: 4294967296: a guest has at most 8 vCPUs");
+	assert_string_equal(
+	    parse_err("k vcpus=99999999999999999999999"),
+	    "vcpus: 99999999999999999999999: a guest has at most 8 vCPUs");
+	assert_string_equal(parse_err("k vcpus="), "vcpus: '' is not a number");
+	assert_string_equal(parse_err("k vcpus=two"),
+			    "vcpus: 'two' is not a number");
+	assert_string_equal(parse_err("k vcpus=-1"),
+			    "vcpus: '-1' is not a number");
+	assert_string_equal(parse_err("k vcpus=0x2"),
+			    "vcpus: '0x2' is not a number");
+	assert_string_equal(parse_err("k vcpus=2k"),
+			    "vcpus: '2k' is not a number");
+}
+
+/*
+ * clock=virtual goes with any vCPU count: the clock stops only while no
+ * vCPU is in guest time (docs/guests.md, "The guest's clock").
+ */
+static void test_virtual_clock_with_vcpus(void **state)
+{
+	struct guest_cfg c;
+
+	(void)state;
+	assert_true(parse_ok("k clock=virtual").virtual_clock);
+	c = parse_ok("k clock=virtual vcpus=2");
+	assert_true(c.virtual_clock);
+	assert_int_equal(c.vcpus, 2);
+	c = parse_ok("k vcpus=8 clock=virtual");
+	assert_true(c.virtual_clock);
+	assert_int_equal(c.vcpus, 8);
+	assert_int_equal(parse_ok("k clock=host vcpus=8").vcpus, 8);
+}
+
 static void test_for(void **state)
 {
 	struct guest_cfg cfg;
@@ -433,6 +493,8 @@ int main(void)
 	    cmocka_unit_test(test_format_and_mode),
 	    cmocka_unit_test(test_load),
 	    cmocka_unit_test(test_load_outside_ram),
+	    cmocka_unit_test(test_vcpus),
+	    cmocka_unit_test(test_virtual_clock_with_vcpus),
 	    cmocka_unit_test(test_for),
 	    cmocka_unit_test(test_command_line),
 	    cmocka_unit_test(test_separators),

@@ -61,6 +61,15 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* vCPUs woken by the platform (several-vCPU tests): a bit each. */
+static u32 woken;
+
+void vm_wake_vcpu(struct vm *vm, u32 index)
+{
+	(void)vm;
+	woken |= 1u << index;
+}
+
 u64 tsc_hz(void)
 {
 	return hz;
@@ -98,6 +107,7 @@ static int setup(void **state)
 	hz = TSC_HZ;
 	exit_calls = exit_code = stop_calls = 0;
 	stop_reason[0] = 0;
+	woken = 0;
 	assert_true(platform_init(&platform, &vm, err, sizeof(err)));
 	return 0;
 }
@@ -294,7 +304,7 @@ static void test_random_programming_gives_valid_vectors(void **state)
 				(r & 0x300 ? VLAPIC_APIC_BASE_EN : 0));
 			break;
 		default:
-			from_lapic = vlapic_pending_vector(&platform.lapic);
+			from_lapic = vlapic_pending_vector(&platform.lapic[0]);
 			if (!platform_interrupt_pending(&platform, NULL))
 				break;
 			vector = platform_take_interrupt(&platform, NULL);
@@ -652,7 +662,7 @@ static void test_tsc_write_moves_no_device_time(void **state)
 			 0);
 	pic_init_irq0();
 	pit_mode2(1193); /* 1 ms */
-	tsc = platform_advance(&platform);
+	tsc = platform_advance(&platform, NULL);
 	ahead = tsc - guest_tsc;
 	assert_true(ahead > 1000000 && ahead <= 1001000); /* 1194 clocks */
 	for (u32 i = 0; i < ARRAY_SIZE(values); i++) {
@@ -661,18 +671,18 @@ static void test_tsc_write_moves_no_device_time(void **state)
 		write_tsc(values[i]);
 		assert_int_equal(platform_now_ns(&platform), now_ns);
 		assert_false(platform_timer_due(&platform));
-		tsc = platform_advance(&platform);
+		tsc = platform_advance(&platform, NULL);
 		assert_true(tsc - guest_tsc > 0 && tsc - guest_tsc <= ahead);
 		for (int tick = 0; tick < 3; tick++) {
 			guest_tsc = tsc;
 			assert_true(platform_timer_due(&platform));
-			tsc = platform_advance(&platform);
+			tsc = platform_advance(&platform, NULL);
 			assert_false(platform_timer_due(&platform));
 			/* The guest takes it, so the next one counts. */
 			assert_int_equal(
 			    platform_take_interrupt(&platform, NULL), 0x20);
 			iobus_write(&vm.io, 0x20, 1, 0x20);
-			tsc = platform_advance(&platform);
+			tsc = platform_advance(&platform, NULL);
 			assert_true(tsc - guest_tsc > 0 &&
 				    tsc - guest_tsc <= 1001000);
 		}
@@ -685,7 +695,7 @@ static void test_tsc_write_moves_no_device_time(void **state)
 		vm.msr_tsc_adjust += 1ull << 63;
 		guest_tsc += 1ull << 63;
 		assert_int_equal(platform_now_ns(&platform), now_ns);
-		assert_int_equal(platform_advance(&platform) - guest_tsc,
+		assert_int_equal(platform_advance(&platform, NULL) - guest_tsc,
 				 ahead);
 	}
 }
@@ -707,19 +717,19 @@ static void test_tsc_deadline_after_a_tsc_write(void **state)
 	assert_int_equal(platform_msr_write(&platform, NULL,
 					    VLAPIC_MSR_TSC_DEADLINE, deadline),
 			 0);
-	assert_int_equal(platform_advance(&platform), deadline);
+	assert_int_equal(platform_advance(&platform, NULL), deadline);
 	write_tsc(guest_tsc - 5000000); /* back: 6 ms to go */
-	assert_int_equal(platform_advance(&platform), deadline);
+	assert_int_equal(platform_advance(&platform, NULL), deadline);
 	assert_false(platform_interrupt_pending(&platform, NULL));
 	write_tsc(deadline + 1); /* past it */
-	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_advance(&platform, NULL), 0);
 	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x40);
 	/* A deadline of 2^64 - 1 from a TSC far below: never. */
 	write_tsc(0x74073ff27130481eull);
 	assert_int_equal(
 	    platform_msr_write(&platform, NULL, VLAPIC_MSR_TSC_DEADLINE, ~0ull),
 	    0);
-	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_advance(&platform, NULL), 0);
 }
 
 /*
@@ -740,26 +750,26 @@ static void test_pit_held_while_irq0_waits_at_the_8259(void **state)
 			 0);
 	pic_init_irq0();
 	pit_mode2(15);
-	tsc = platform_advance(&platform);
+	tsc = platform_advance(&platform, NULL);
 	assert_true(tsc > guest_tsc && tsc - guest_tsc < 14000); /* 16 clocks */
 	guest_tsc = tsc;
-	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_advance(&platform, NULL), 0);
 	assert_true(platform_interrupt_pending(&platform, NULL));
 	guest_tsc += 10000000; /* 10 ms with interrupts off: no exit */
-	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_advance(&platform, NULL), 0);
 	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x20);
 	taken = guest_tsc;
-	tsc = platform_advance(&platform);
+	tsc = platform_advance(&platform, NULL);
 	assert_true(tsc - taken >= 500000 && tsc - taken <= 514000);
 	/* Not before the EOI either: the next request waits in IRR again. */
 	guest_tsc = tsc;
-	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_advance(&platform, NULL), 0);
 	assert_false(platform_interrupt_pending(&platform, NULL));
 	iobus_write(&vm.io, 0x20, 1, 0x20);
 	assert_true(platform_interrupt_pending(&platform, NULL));
 	/* IRQ 0 masked at the 8259 still latches: held just the same. */
 	iobus_write(&vm.io, 0x21, 1, 0xff);
-	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_advance(&platform, NULL), 0);
 }
 
 /* The same through the IOAPIC: the vector waits in the local APIC's IRR. */
@@ -771,19 +781,19 @@ static void test_pit_held_while_its_vector_waits_in_the_apic(void **state)
 	lapic_write(0xf0, 0x1ff);
 	ioapic_route(2, 0x30);
 	pit_mode2(1193);
-	tsc = platform_advance(&platform);
+	tsc = platform_advance(&platform, NULL);
 	assert_true(tsc > guest_tsc);
 	guest_tsc = tsc;
-	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_advance(&platform, NULL), 0);
 	guest_tsc += 5000000;
-	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_advance(&platform, NULL), 0);
 	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x30);
-	tsc = platform_advance(&platform);
+	tsc = platform_advance(&platform, NULL);
 	assert_true(tsc - guest_tsc >= 500000 && tsc - guest_tsc <= 1500000);
 	/* An unmasked level entry is not a held one: the deadline stays. */
 	ioapic_route(2, 0x30 | 0x8000);
 	guest_tsc = tsc;
-	assert_true(platform_advance(&platform) > guest_tsc);
+	assert_true(platform_advance(&platform, NULL) > guest_tsc);
 }
 
 /* The local APIC timer, periodic, while its vector waits in IRR. */
@@ -796,16 +806,277 @@ static void test_lapic_periodic_held_while_its_vector_waits(void **state)
 	lapic_write(0x3e0, 0xb);	       /* divide by 1: 1 ns a count */
 	lapic_write(0x320, (1u << 17) | 0x50); /* periodic, vector 0x50 */
 	lapic_write(0x380, 20);		       /* 20 ns */
-	tsc = platform_advance(&platform);
+	tsc = platform_advance(&platform, NULL);
 	assert_int_equal(tsc, guest_tsc + 20);
 	guest_tsc = tsc;
-	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_advance(&platform, NULL), 0);
 	assert_true(platform_interrupt_pending(&platform, NULL));
 	guest_tsc += 1000000;
-	assert_int_equal(platform_advance(&platform), 0);
+	assert_int_equal(platform_advance(&platform, NULL), 0);
 	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x50);
-	tsc = platform_advance(&platform);
+	tsc = platform_advance(&platform, NULL);
 	assert_true(tsc - guest_tsc >= 500000 && tsc - guest_tsc <= 500020);
+}
+
+/* ---- a guest with several vCPUs (issue 11) ---- */
+
+#define SMP_VCPUS 4
+static struct vcpu smp_vcpu[SMP_VCPUS];
+
+/* Four vCPUs: vCPU 0 runs, the others wait for a SIPI, as at power-on. */
+static int setup_smp(void **state)
+{
+	char err[120];
+
+	memset(smp_vcpu, 0, sizeof(smp_vcpu));
+	vm.vcpu_count = SMP_VCPUS;
+	for (u32 i = 0; i < SMP_VCPUS; i++) {
+		smp_vcpu[i].vm = &vm;
+		smp_vcpu[i].index = i;
+		smp_vcpu[i].mp_state = i ? VCPU_MP_WAIT_SIPI : VCPU_MP_RUNNABLE;
+		vm.vcpus[i] = &smp_vcpu[i];
+	}
+	setup(state);
+	vm.vcpu_count = SMP_VCPUS;
+	for (u32 i = 0; i < SMP_VCPUS; i++)
+		vm.vcpus[i] = &smp_vcpu[i];
+	vm.io.count = 0;
+	vm.mmio.count = 0;
+	assert_true(platform_init(&platform, &vm, err, sizeof(err)));
+	assert_int_equal(platform.vcpus, SMP_VCPUS);
+	return 0;
+}
+
+static void lapic_write_on(u32 cpu, u32 offset, u32 value)
+{
+	const struct mmio_region *r = region(VLAPIC_DEFAULT_MMIO_BASE);
+
+	assert_int_equal(r->write(r->opaque, &smp_vcpu[cpu], offset, 4, value),
+			 0);
+}
+
+/* Every APIC software-enabled, in flat logical mode with LDR bit i. */
+static void smp_enable_all(void)
+{
+	for (u32 i = 0; i < SMP_VCPUS; i++) {
+		lapic_write_on(i, 0xf0, 0x1ff);
+		lapic_write_on(i, 0xe0, 0xffffffff);	 /* DFR: flat */
+		lapic_write_on(i, 0xd0, 1u << (24 + i)); /* LDR */
+	}
+	woken = 0;
+}
+
+/* An IPI from `from` through its xAPIC ICR. */
+static void send_ipi(u32 from, u8 dest, u32 icr_low)
+{
+	lapic_write_on(from, 0x310, (u32)dest << 24);
+	lapic_write_on(from, 0x300, icr_low);
+}
+
+/* Which vCPUs have `vector` to take now, a bit each (taken: IRR->ISR). */
+static u32 took(u8 vector)
+{
+	u32 set = 0;
+
+	for (u32 i = 0; i < SMP_VCPUS; i++) {
+		int v = platform_take_interrupt(&platform, &smp_vcpu[i]);
+
+		if (v == vector) {
+			set |= 1u << i;
+			lapic_write_on(i, 0xb0, 0); /* EOI */
+		} else {
+			assert_int_equal(v, -1);
+		}
+	}
+	return set;
+}
+
+static void test_smp_ipi_destinations(void **state)
+{
+	(void)state;
+	smp_enable_all();
+	/* Physical: APIC ID 2 alone, and it is woken. */
+	send_ipi(0, 2, 0x40);
+	assert_int_equal(woken, 1u << 2);
+	assert_int_equal(took(0x40), 1u << 2);
+	/* Logical flat: LDR bits of vCPUs 1 and 3. */
+	send_ipi(0, 0x0a, 0x800 | 0x41);
+	assert_int_equal(took(0x41), 0x0a);
+	/* The shorthands from vCPU 1: self, all, all but self. */
+	lapic_write_on(1, 0x300, (1u << 18) | 0x42);
+	assert_int_equal(took(0x42), 1u << 1);
+	lapic_write_on(1, 0x300, (2u << 18) | 0x43);
+	assert_int_equal(took(0x43), 0x0f);
+	lapic_write_on(1, 0x300, (3u << 18) | 0x44);
+	assert_int_equal(took(0x44), 0x0d);
+	/* Physical broadcast 0xFF reaches every APIC, the sender's too. */
+	send_ipi(3, 0xff, 0x45);
+	assert_int_equal(took(0x45), 0x0f);
+	assert_int_equal(vm.ipis_dropped, 0);
+}
+
+/* Logical cluster mode: cluster 0 bits 0-3 (SDM Vol. 3A 11.6.2.2). */
+static void test_smp_ipi_logical_cluster(void **state)
+{
+	(void)state;
+	smp_enable_all();
+	for (u32 i = 0; i < SMP_VCPUS; i++) {
+		lapic_write_on(i, 0xe0, 0x0fffffff); /* DFR: cluster */
+		lapic_write_on(i, 0xd0,
+			       (0x10u | (1u << i)) << 24); /* cluster 1 */
+	}
+	/* Cluster 1, members 0 and 2 (bits 0 and 2 of the low nibble). */
+	send_ipi(1, 0x15, 0x800 | 0x50);
+	assert_int_equal(took(0x50), 0x05);
+	/* Cluster 2: nobody. Dropped and counted. */
+	send_ipi(1, 0x2f, 0x800 | 0x51);
+	assert_int_equal(took(0x51), 0);
+	assert_int_equal(vm.ipis_dropped, 1);
+}
+
+/* Lowest priority to a set goes to exactly one; the lowest PPR wins. */
+static void test_smp_lowest_priority(void **state)
+{
+	(void)state;
+	smp_enable_all();
+	for (u32 n = 0; n < 6; n++) {
+		u32 got;
+
+		send_ipi(0, 0x06, 0x800 | 0x100 | 0x60);
+		got = took(0x60);
+		assert_true(got == 0x02 || got == 0x04);
+	}
+	/* vCPU 1 raises its TPR: vCPU 2 takes every one. */
+	lapic_write_on(1, 0x80, 0x50);
+	for (u32 n = 0; n < 3; n++) {
+		send_ipi(0, 0x06, 0x800 | 0x100 | 0x61);
+		assert_int_equal(took(0x61), 0x04);
+	}
+}
+
+/* NMI IPIs: to one APIC, and to all but the sender. */
+static void test_smp_nmi_ipi(void **state)
+{
+	(void)state;
+	smp_enable_all();
+	send_ipi(0, 3, 0x400);
+	for (u32 i = 0; i < SMP_VCPUS; i++)
+		assert_int_equal(platform_nmi_pending(&platform, &smp_vcpu[i]),
+				 i == 3);
+	assert_true(woken & (1u << 3));
+	assert_true(platform_take_nmi(&platform, &smp_vcpu[3]));
+	lapic_write_on(2, 0x300, (3u << 18) | 0x400);
+	for (u32 i = 0; i < SMP_VCPUS; i++)
+		assert_int_equal(platform_take_nmi(&platform, &smp_vcpu[i]),
+				 i != 2);
+}
+
+/*
+ * INIT and STARTUP (SDM Vol. 3A 9.4.4, 11.6.1): a waiting vCPU takes the
+ * first SIPI and ignores the second; a running one ignores a SIPI; INIT
+ * makes a running one wait (and leave its loop); an INIT de-assert does
+ * nothing.
+ */
+static void test_smp_init_and_sipi(void **state)
+{
+	(void)state;
+	smp_enable_all();
+	send_ipi(0, 1, 0x600 | 0x08); /* SIPI, vector 8: starts at 0x8000 */
+	assert_int_equal(smp_vcpu[1].mp_state, VCPU_MP_SIPI_RECEIVED);
+	assert_int_equal(smp_vcpu[1].sipi_vector, 0x08);
+	send_ipi(0, 1, 0x600 | 0x09); /* the second of the pair: ignored */
+	assert_int_equal(smp_vcpu[1].sipi_vector, 0x08);
+	/* vCPU 1 runs now: a SIPI is ignored, an INIT stops it. */
+	smp_vcpu[1].mp_state = VCPU_MP_RUNNABLE;
+	send_ipi(0, 1, 0x600 | 0x0a);
+	assert_int_equal(smp_vcpu[1].mp_state, VCPU_MP_RUNNABLE);
+	send_ipi(0, 1, 0x8000 | 0x500); /* INIT level de-assert */
+	assert_int_equal(smp_vcpu[1].mp_state, VCPU_MP_RUNNABLE);
+	assert_false(smp_vcpu[1].init_pending);
+	send_ipi(0, 1, 0x4000 | 0x500); /* INIT, assert */
+	assert_int_equal(smp_vcpu[1].mp_state, VCPU_MP_WAIT_SIPI);
+	assert_true(smp_vcpu[1].init_pending);
+	assert_true(woken & (1u << 1));
+	/* INIT put its APIC back: software-disabled (SVR 0xFF). */
+	lapic_write_on(1, 0x310, 0);
+	assert_int_equal(platform_take_interrupt(&platform, &smp_vcpu[1]), -1);
+	/* INIT to all but self from vCPU 0: every other vCPU waits. */
+	smp_vcpu[2].mp_state = VCPU_MP_RUNNABLE;
+	lapic_write_on(0, 0x300, (3u << 18) | 0x4000 | 0x500);
+	for (u32 i = 1; i < SMP_VCPUS; i++)
+		assert_int_equal(smp_vcpu[i].mp_state, VCPU_MP_WAIT_SIPI);
+	assert_int_equal(smp_vcpu[0].mp_state, VCPU_MP_RUNNABLE);
+}
+
+/* x2APIC: one WRMSR to the ICR (0x830), 32-bit destination. */
+static void test_smp_x2apic_icr(void **state)
+{
+	(void)state;
+	smp_enable_all();
+	for (u32 i = 0; i < SMP_VCPUS; i++)
+		assert_int_equal(
+		    platform_msr_write(
+			&platform, &smp_vcpu[i], VLAPIC_MSR_APIC_BASE,
+			VLAPIC_DEFAULT_MMIO_BASE | VLAPIC_APIC_BASE_EN |
+			    VLAPIC_APIC_BASE_EXTD |
+			    (i ? 0 : VLAPIC_APIC_BASE_BSP)),
+		    0);
+	assert_int_equal(platform_msr_write(&platform, &smp_vcpu[1], 0x830,
+					    (3ull << 32) | 0x70),
+			 0);
+	assert_int_equal(took(0x70), 1u << 3);
+	/* Logical x2APIC: cluster 0, bits 0 and 2 (LDR is read-only). */
+	assert_int_equal(platform_msr_write(&platform, &smp_vcpu[3], 0x830,
+					    (0x5ull << 32) | 0x800 | 0x71),
+			 0);
+	assert_int_equal(took(0x71), 0x05);
+	/* An APIC ID no vCPU has: dropped, counted. */
+	assert_int_equal(platform_msr_write(&platform, &smp_vcpu[0], 0x830,
+					    (0x1000ull << 32) | 0x72),
+			 0);
+	assert_int_equal(took(0x72), 0);
+	assert_int_equal(vm.ipis_dropped, 1);
+}
+
+/*
+ * The IOAPIC routes to any vCPU by destination, and the 8259s reach vCPU
+ * 0 alone (through its LINT0), which they wake when another vCPU's exit
+ * raised their INTR.
+ */
+static void test_smp_ioapic_and_8259(void **state)
+{
+	const struct mmio_region *r = region(PLATFORM_IOAPIC_BASE);
+
+	(void)state;
+	smp_enable_all();
+	/* Pin 4 (the UART) to APIC ID 2, vector 0x80, edge. */
+	r->write(r->opaque, NULL, 0x00, 4, 0x11 + 2 * 4);
+	r->write(r->opaque, NULL, 0x10, 4, 2u << 24);
+	r->write(r->opaque, NULL, 0x00, 4, 0x10 + 2 * 4);
+	r->write(r->opaque, NULL, 0x10, 4, 0x80);
+	iobus_write(&vm.io, 0x21, 1, 0xff); /* 8259: all masked */
+	uart_irq();
+	assert_true(woken & (1u << 2));
+	assert_int_equal(took(0x80), 1u << 2);
+	/* The 8259 only: LINT0 ExtINT on every APIC, IOAPIC pin masked. */
+	r->write(r->opaque, NULL, 0x00, 4, 0x10 + 2 * 4);
+	r->write(r->opaque, NULL, 0x10, 4, 0x10000);
+	for (u32 i = 0; i < SMP_VCPUS; i++)
+		lapic_write_on(i, 0x350, 0x700);
+	iobus_write(&vm.io, 0x20, 1, 0x11); /* ICW1..4: base 0x20 */
+	iobus_write(&vm.io, 0x21, 1, 0x20);
+	iobus_write(&vm.io, 0x21, 1, 0x04);
+	iobus_write(&vm.io, 0x21, 1, 0x01);
+	iobus_write(&vm.io, 0x21, 1, 0xef);
+	woken = 0;
+	vuart_read(&vm.uart, 0); /* the byte taken: the line falls */
+	uart_irq();
+	assert_true(woken & 1u);
+	for (u32 i = 1; i < SMP_VCPUS; i++)
+		assert_false(
+		    platform_interrupt_pending(&platform, &smp_vcpu[i]));
+	assert_int_equal(platform_take_interrupt(&platform, &smp_vcpu[0]),
+			 0x24);
 }
 
 int main(void)
@@ -836,6 +1107,13 @@ int main(void)
 		test_pit_held_while_its_vector_waits_in_the_apic, setup),
 	    cmocka_unit_test_setup(
 		test_lapic_periodic_held_while_its_vector_waits, setup),
+	    cmocka_unit_test_setup(test_smp_ipi_destinations, setup_smp),
+	    cmocka_unit_test_setup(test_smp_ipi_logical_cluster, setup_smp),
+	    cmocka_unit_test_setup(test_smp_lowest_priority, setup_smp),
+	    cmocka_unit_test_setup(test_smp_nmi_ipi, setup_smp),
+	    cmocka_unit_test_setup(test_smp_init_and_sipi, setup_smp),
+	    cmocka_unit_test_setup(test_smp_x2apic_icr, setup_smp),
+	    cmocka_unit_test_setup(test_smp_ioapic_and_8259, setup_smp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,6 +195,24 @@ static void test_cpus_shows_idle_and_busy(void **state)
 	assert_output_has("cpu 2: idle\r\n");
 }
 
+/* A guest with two vCPUs: each CPU names the vCPU it runs. */
+static void test_cpus_names_the_vcpu_of_a_guest_with_several(void **state)
+{
+	static struct vcpu second;
+
+	(void)state;
+	memset(&second, 0, sizeof(second));
+	second.vm = &vm_b;
+	second.index = 1;
+	second.host_cpu = 0;
+	vm_b.vcpus[1] = &second;
+	vm_b.vcpu_count = 2;
+	type("cpus\r");
+	assert_output_has("cpu 0: guest beta vcpu 1\r\n");
+	assert_output_has("cpu 1: guest alpha\r\n");
+	assert_output_has("cpu 2: guest beta vcpu 0\r\n");
+}
+
 static void test_stop_asks_the_guest_and_kicks_its_cpu(void **state)
 {
 	(void)state;
@@ -319,6 +337,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_stats_of_a_guest, setup),
 	    cmocka_unit_test_setup(test_mem_adds_up, setup),
 	    cmocka_unit_test_setup(test_cpus_shows_idle_and_busy, setup),
+	    cmocka_unit_test_setup(
+		test_cpus_names_the_vcpu_of_a_guest_with_several, setup),
 	    cmocka_unit_test_setup(test_stop_asks_the_guest_and_kicks_its_cpu,
 				   setup),
 	    cmocka_unit_test_setup(

@@ -123,9 +123,10 @@ bool platform_apic_enabled(struct platform *p, struct vcpu *vcpu)
 	return true;
 }
 
-u64 platform_next_deadline_ns(const struct platform *p)
+u64 platform_next_deadline_ns(const struct platform *p, const struct vcpu *vcpu)
 {
 	(void)p;
+	(void)vcpu;
 	return plat.next_deadline_ns;
 }
 
@@ -137,11 +138,11 @@ u64 platform_ns_to_tsc(const struct platform *p, u64 ns)
 }
 
 /* As core/platform.c: fire what is due, say when the next one is. */
-u64 platform_advance(struct platform *p)
+u64 platform_advance(struct platform *p, const struct vcpu *vcpu)
 {
 	if (platform_timer_due(p))
 		platform_tick(p);
-	return platform_ns_to_tsc(p, platform_next_deadline_ns(p));
+	return platform_ns_to_tsc(p, platform_next_deadline_ns(p, vcpu));
 }
 
 bool platform_handles_msr(u32 msr)
@@ -1389,6 +1390,50 @@ static void test_exit_counts(void **state)
 			 MSR_X2APIC_FIRST + 3);
 }
 
+/*
+ * Issue 11: with clock=virtual and several vCPUs, the guest's clock stands
+ * still only while none of them is in guest time, and its offset moves
+ * only then: every vCPU reads one TSC.
+ */
+static void test_virtual_clock_stops_only_when_no_vcpu_runs(void **state)
+{
+	struct vm *vm = &guest.vm;
+	u64 offset;
+
+	(void)state;
+	vm->hide_exit_time = true;
+	vm->clock_frozen = true;
+	vm->clock_users = 0;
+	vm->tsc_offset = 0;
+	fake_host_tsc = 1000;
+	vm->frozen_host_tsc = 1000;
+	fake_host_tsc = 1500;
+	vm_clock_resume(vm); /* vCPU 0 enters: 500 ticks hidden */
+	assert_false(vm->clock_frozen);
+	assert_int_equal(vm->tsc_offset, (u64)-500);
+	offset = vm->tsc_offset;
+	fake_host_tsc = 1600;
+	vm_clock_resume(vm); /* vCPU 1 enters: nothing moves */
+	fake_host_tsc = 1700;
+	vm_clock_freeze(vm); /* vCPU 0 exits; vCPU 1 still runs */
+	assert_false(vm->clock_frozen);
+	fake_host_tsc = 1900;
+	assert_int_equal(vm_guest_tsc(vm), 1900 + offset);
+	vm_clock_resume(vm); /* vCPU 0 back: the offset is the same */
+	assert_int_equal(vm->tsc_offset, offset);
+	vm_clock_freeze(vm);
+	fake_host_tsc = 2000;
+	vm_clock_freeze(vm); /* the last one leaves: frozen at 2000 */
+	assert_true(vm->clock_frozen);
+	assert_int_equal(vm->clock_users, 0);
+	fake_host_tsc = 5000;
+	assert_int_equal(vm_guest_tsc(vm), 2000 + offset);
+	vm_clock_resume(vm);
+	assert_int_equal(vm->tsc_offset, offset - 3000);
+	vm_clock_freeze(vm);
+	vm->hide_exit_time = false;
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1438,6 +1483,7 @@ int main(void)
 	    T(test_stray_nmi_window_resumes),
 	    T(test_hlt_wakes_on_an_nmi_with_interrupts_off),
 	    T(test_hlt_waits_for_a_routed_nmi),
+	    T(test_virtual_clock_stops_only_when_no_vcpu_runs),
 	};
 #undef T
 

@@ -129,3 +129,8 @@ UNIT_SRCS_test_cpuid += $(KVMPV_SRCS) core/vm.c core/guest_walk.c \
 	core/vdev/vuart.c
 UNIT_SRCS_test_msr += $(KVMPV_SRCS)
 UNIT_SRCS_test_vcpu_loop += $(KVMPV_SRCS)
+# Issue 11: host CPUs for every vCPU (core/placement.c), from module strings
+# and from a configuration.
+UNIT_TESTS += test_guestcfg_placement
+UNIT_SRCS_test_guestcfg_placement := core/placement.c core/config.c core/guestcfg.c \
+	core/lib/format.c core/lib/string.c tests/unit/host_printk.c

@@ -22,12 +22,27 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
 
-#define PM1_STATUS_PORT	     ACPI_TABLES_PM1A_EVT_PORT
-#define PM1_ENABLE_PORT	     (ACPI_TABLES_PM1A_EVT_PORT + 2)
-#define PM1_CONTROL_PORT     ACPI_TABLES_PM1A_CNT_PORT
-#define PM_TIMER_PORT	     ACPI_TABLES_PM_TMR_PORT
-#define PM_TIMER_MASK	     0xffffffu /* a 24-bit PM timer (FADT TMR_VAL_EXT 0) */
-#define GUEST_PHYS_ADDR_BITS 39
+#define PM1_STATUS_PORT	 ACPI_TABLES_PM1A_EVT_PORT
+#define PM1_ENABLE_PORT	 (ACPI_TABLES_PM1A_EVT_PORT + 2)
+#define PM1_CONTROL_PORT ACPI_TABLES_PM1A_CNT_PORT
+#define PM_TIMER_PORT	 ACPI_TABLES_PM_TMR_PORT
+#define PM_TIMER_MASK	 0xffffffu /* a 24-bit PM timer (FADT TMR_VAL_EXT 0) */
+
+/*
+ * The guest's physical-address width, MAXPHYADDR: what its CPUID leaf
+ * 80000008H EAX[7:0] says (core/cpuid.c passes the host's through; SDM
+ * Vol. 3A 4.1.4), 36 when the leaf is missing (SDM Vol. 2A CPUID). The
+ * local APIC reserves IA32_APIC_BASE bits from there up (SDM Vol. 3A
+ * 11.4.4). Held to what vlapic_init() takes, 32-52.
+ */
+static u8 guest_phys_addr_bits(void)
+{
+	u8 bits = 36;
+
+	if (cpuid(0x80000000u).eax >= 0x80000008u)
+		bits = (u8)cpuid(0x80000008u).eax;
+	return bits < 32 ? 32 : bits > 52 ? 52 : bits;
+}
 
 /* ---- time ---- */
 
@@ -700,7 +715,7 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 						 .bsp = i == 0,
 						 .tsc_hz = tsc_hz(),
 						 .phys_addr_bits =
-						     GUEST_PHYS_ADDR_BITS};
+						     guest_phys_addr_bits()};
 
 		p->lapic_ctx[i] = (struct platform_lapic_ctx){p, i};
 		if (vlapic_init(&p->lapic[i], &lc, &lapic_ops,

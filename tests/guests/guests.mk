@@ -28,6 +28,10 @@ GUESTS_32 += hcuser
 GUESTS_32 += echo
 # The KVM-compatible interface, x2APIC and TSC-deadline (issue 15).
 GUESTS_32 += kvmpv
+# Isolation: every attempt to reach past its partition (issue 12).
+GUESTS_32 += isolation
+# Several vCPUs: APs started by INIT and SIPI, IPIs in every mode (issue 11).
+GUESTS_32 += smp
 # 64-bit (ELF64, switches itself to long mode): tests/guests/NAME.c.
 GUESTS_64 := long64
 

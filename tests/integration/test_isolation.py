@@ -32,12 +32,14 @@ By hand:
 import hashlib
 import os
 import re
-import signal
 import time
 
+import pexpect
 import pytest
 
-from conftest import IMAGE, LAUNCHER, REPO_ROOT, launch
+from conftest import REPO_ROOT, launch
+from console_session import INITRAMFS, KERNEL, LinuxShell
+from console_session import guest_lines as console_lines
 
 GUEST_DIR = os.environ.get("VENEER_GUEST_DIR", os.path.join(REPO_ROOT, "build", "guests"))
 ISOLATION = os.path.join(GUEST_DIR, "isolation.elf")
@@ -298,11 +300,6 @@ def test_isolation_final(tmp_path, vendor, final):
 
 # ---- beside the Debian Linux guest (QEMU)
 
-LINUX_DIR = os.path.join(REPO_ROOT, "build", "linux")
-KERNEL = os.path.join(LINUX_DIR, "vmlinuz")
-INITRAMFS = os.path.join(LINUX_DIR, "initramfs.cpio.gz")
-PROMPT = "~ # "
-END = "__ISOLATION_END__"
 BOOT_TIMEOUT = 300
 COMMAND_TIMEOUT = 180
 # seq 1 N: about 6.9 MB of pattern in the tmpfs, 110 KB of workload.
@@ -317,63 +314,27 @@ def seq_sha256(n):
     return hashlib.sha256(data).hexdigest()
 
 
-class LinuxBoot:
+class LinuxBoot(LinuxShell):
     """Veneer with the Debian guest (first: it has the console input) and
     the isolation guest going round after round, on a terminal."""
 
     def __init__(self, final):
-        import pexpect
-        self.pexpect = pexpect
-        self.chunks = []
-        args = [LAUNCHER, "--interactive", "--smp", "2", "--memory", str(MACHINE_MIB),
-                "--emulator", "qemu", "--icount", "--image", IMAGE,
-                # no_timer_check: see tools/soak (QEMU -icount runs the
-                # CPUs in turn, which Linux's early timer check can take
-                # for a broken IOAPIC timer).
-                "--guest", "%s:name=linux mem=256M -- console=ttyS0 no_timer_check" % KERNEL,
-                "--module", "%s:for=linux" % INITRAMFS,
-                "--guest", iso_module("rounds=0 final=" + final, SKIP["amd"])]
-        self.command = args
-        boot = self
-
-        class Sink:
-            def write(self, text):
-                boot.chunks.append(text)
-
-            def flush(self):
-                pass
-
-        self.child = pexpect.spawn("/usr/bin/python3", args, cwd=REPO_ROOT, encoding="utf-8",
-                                   codec_errors="replace", dimensions=(50, 200),
-                                   timeout=COMMAND_TIMEOUT)
-        self.child.logfile_read = Sink()
+        super().__init__(
+            ["--smp", "2", "--memory", str(MACHINE_MIB), "--emulator", "qemu", "--icount",
+             # no_timer_check: see tools/soak (QEMU -icount runs the CPUs
+             # in turn, which Linux's early timer check can take for a
+             # broken IOAPIC timer).
+             "--guest", "%s:name=linux mem=256M -- console=ttyS0 no_timer_check" % KERNEL,
+             "--module", "%s:for=linux" % INITRAMFS,
+             "--guest", iso_module("rounds=0 final=" + final, SKIP["amd"])],
+            COMMAND_TIMEOUT, COMMAND_TIMEOUT)
 
     @property
     def lines(self):
-        text = "".join(self.chunks).replace("\r", "")
-        return [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line) for line in text.split("\n")]
+        return [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line) for line in self.text.split("\n")]
 
     def own(self, name):
-        prefix = "[%s] " % name
-        return [line[len(prefix):] for line in self.lines if line.startswith(prefix)]
-
-    def wait_prompt(self, timeout=COMMAND_TIMEOUT):
-        self.child.expect_exact(PROMPT, timeout=timeout)
-
-    def run(self, command):
-        """Type COMMAND at the shell; its output lines (kernel log lines and
-        the echo of the typed line left out)."""
-        marker = END[:4] + '""' + END[4:]
-        self.child.send(command + "; echo " + marker + "\r")
-        self.child.expect(r"\[linux\] " + re.escape(END))
-        before = self.child.before.replace("\r", "")
-        self.wait_prompt()
-        out = []
-        for line in before.split("\n"):
-            line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line)
-            if line.startswith("[linux] ") and marker not in line and END not in line:
-                out.append(line[len("[linux] "):])
-        return out
+        return console_lines(self.text, name)
 
     def rounds(self):
         """Rounds the isolation guest finished (the first has no line)."""
@@ -393,12 +354,6 @@ class LinuxBoot:
                 return
         raise AssertionError("the focus never came to guest %s" % name)
 
-    def close(self):
-        try:
-            os.killpg(self.child.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.child.close(force=True)
 
 
 @pytest.mark.slow
@@ -441,8 +396,8 @@ def test_isolation_beside_linux():
         got["pattern after"] = run.hashes("sha256sum " + pattern_file)
         got["workload after"] = run.hashes("seq 1 %d | sha256sum" % WORKLOAD_N)
         run.child.send("poweroff -f\r")
-        run.child.expect(run.pexpect.EOF, timeout=COMMAND_TIMEOUT)
-    except (run.pexpect.TIMEOUT, run.pexpect.EOF) as e:
+        run.child.expect(pexpect.EOF, timeout=COMMAND_TIMEOUT)
+    except (pexpect.TIMEOUT, pexpect.EOF) as e:
         got["error"] = type(e).__name__
     finally:
         run.close()

@@ -23,16 +23,12 @@ so the meminfo check is not tuned to one value.
 import hashlib
 import os
 import re
-import signal
 import time
 
 import pexpect
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LINUX = os.path.join(ROOT, "build", "linux")
-KERNEL = os.path.join(LINUX, "vmlinuz")
-INITRAMFS = os.path.join(LINUX, "initramfs.cpio.gz")
+from console_session import INITRAMFS, KERNEL, LINUX, LinuxShell, emulator_args, guest_lines
 # Guest RAM per vendor (MiB): two sizes, so meminfo is checked against each.
 MEM_MIB = {"amd": 256, "intel": 192}
 # Boot-to-prompt budgets: seconds on QEMU TCG; Bochs takes minutes (the
@@ -41,12 +37,10 @@ BOOT_TIMEOUT = {"amd": 240, "intel": 1200}
 COMMAND_TIMEOUT = {"amd": 120, "intel": 600}
 # `seq 1 N | sha256sum`: a CPU workload with a known answer.
 SEQ_N = {"amd": 20000, "intel": 3000}
-PROMPT = "~ # "
 # available_clocksource, then current_clocksource of
 # /sys/devices/system/clocksource/clocksource0 (the only [ac]* there), in a
 # command short enough for busybox's 80-column line editing.
 CLOCKSOURCES = "/sys/*/*/*/clocksource0/[ac]*"
-END = "__VENEER_END__"
 
 pytestmark = [
     pytest.mark.slow,
@@ -60,82 +54,21 @@ def expected_release():
         return f.read().strip()
 
 
-def guest_lines(text):
-    """The guest's own console lines (prefix '[linux] ' removed)."""
-    out = []
-    for line in text.replace("\r", "").split("\n"):
-        line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line)
-        if line.startswith("[linux] "):
-            out.append(line[len("[linux] "):])
-    return out
-
-
-# Instructions per emulated second of the Bochs runs (tools/veneer-run --ips).
-BOCHS_IPS = 50000000
-
-class Session:
+class Session(LinuxShell):
     """A booted guest on a terminal, and everything it printed."""
 
     def __init__(self, vendor):
         self.vendor = vendor
-        self.chunks = []
         self.answers = {}
         self.boot_seconds = {}
         self.failure = None
         self.status = None
         self.boot_log = None  # the console up to the first prompt
-        args = [os.path.join(ROOT, "tools", "veneer-run"), "--interactive", "--smp", "2",
-                "--memory", "512",
-                "--guest", f"{KERNEL}:name=linux mem={MEM_MIB[vendor]}M -- console=ttyS0",
-                "--module", f"{INITRAMFS}:for=linux"]
-        # Bochs: a 50 MHz CPU (docs/launcher.md, --ips); at its default
-        # 4 MHz the kernel's 250 Hz tick leaves too little for the boot
-        # and the soft-lockup watchdog fires.
-        args += ["--emulator", "qemu", "--icount"] if vendor == "amd" else \
-            ["--emulator", "bochs", "--ips", str(BOCHS_IPS)]
-        # VENEER_IMAGE tests another build, as in conftest.py.
-        if os.environ.get("VENEER_IMAGE"):
-            args += ["--image", os.path.abspath(os.environ["VENEER_IMAGE"])]
-        self.command = args
-        session = self
-
-        class Sink:
-            def write(self, text):
-                session.chunks.append(text)
-
-            def flush(self):
-                pass
-
-        self.child = pexpect.spawn("/usr/bin/python3", args, cwd=ROOT, encoding="utf-8",
-                                   codec_errors="replace", dimensions=(50, 200),
-                                   timeout=COMMAND_TIMEOUT[vendor])
-        self.child.logfile_read = Sink()
-
-    @property
-    def text(self):
-        return "".join(self.chunks).replace("\r", "")
-
-    def wait_prompt(self, timeout):
-        self.child.expect_exact(PROMPT, timeout=timeout)
-
-    def run(self, command):
-        """Type COMMAND, return its output lines (without the echo)."""
-        # The marker is split in the typed text, whole only in the output.
-        marker = END[:4] + '""' + END[4:]
-        self.child.send(command + "; echo " + marker + "\r")
-        self.child.expect(r"\[linux\] " + re.escape(END))
-        before = self.child.before.replace("\r", "")
-        self.wait_prompt(COMMAND_TIMEOUT[self.vendor])
-        lines = guest_lines(before + "\n")
-        # Drop the echo of the typed line (it ends with the split marker).
-        return [line for line in lines if marker not in line and END not in line]
-
-    def close(self):
-        try:
-            os.killpg(self.child.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.child.close(force=True)
+        super().__init__(
+            ["--smp", "2", "--memory", "512",
+             "--guest", f"{KERNEL}:name=linux mem={MEM_MIB[vendor]}M -- console=ttyS0",
+             "--module", f"{INITRAMFS}:for=linux"] + emulator_args(vendor),
+            COMMAND_TIMEOUT[vendor], COMMAND_TIMEOUT[vendor])
 
 
 def play(vendor):

@@ -25,17 +25,16 @@ part of what it answered:
 import hashlib
 import os
 import re
-import signal
 import time
 
 import pexpect
 import pytest
 
-# The kernel, the initramfs, the prompt and the console helpers of the
-# one-vCPU test (tests/integration is on sys.path: pytest's rootdir-based
-# import puts a test file's directory there).
-from test_linux import (BOCHS_IPS, END, INITRAMFS, KERNEL, PROMPT, ROOT, expected_release,
-                        guest_lines)
+# The console helpers (tests/integration is on sys.path: pytest's
+# rootdir-based import puts a test file's directory there) and the kernel's
+# release, as the one-vCPU test reads it.
+from console_session import INITRAMFS, KERNEL, LinuxShell, emulator_args, guest_lines
+from test_linux import expected_release
 
 # vCPUs per vendor: 4 on QEMU (its TCG runs them round-robin on one host
 # thread with -icount), 2 on Bochs (which is several times slower).
@@ -60,67 +59,24 @@ pytestmark = [
 ]
 
 
-class Session:
+class Session(LinuxShell):
     """A booted guest with several vCPUs on a terminal, and what it printed."""
 
     def __init__(self, vendor):
         self.vendor = vendor
         self.vcpus = VCPUS[vendor]
-        self.chunks = []
         self.answers = {}
         self.failure = None
         self.status = None
         self.boot_log = None
         self.seconds = {}
         n = self.vcpus
-        args = [os.path.join(ROOT, "tools", "veneer-run"), "--interactive", "--smp", str(n),
-                "--memory", "512",
-                "--guest", f"{KERNEL}:name=linux mem={MEM_MIB[vendor]}M vcpus={n}"
-                " -- console=ttyS0",
-                "--module", f"{INITRAMFS}:for=linux"]
-        args += ["--emulator", "qemu", "--icount"] if vendor == "amd" else \
-            ["--emulator", "bochs", "--ips", str(BOCHS_IPS)]
-        if os.environ.get("VENEER_IMAGE"):
-            args += ["--image", os.path.abspath(os.environ["VENEER_IMAGE"])]
-        self.command = args
-        session = self
-
-        class Sink:
-            def write(self, text):
-                session.chunks.append(text)
-
-            def flush(self):
-                pass
-
-        self.child = pexpect.spawn("/usr/bin/python3", args, cwd=ROOT, encoding="utf-8",
-                                   codec_errors="replace", dimensions=(50, 200),
-                                   timeout=COMMAND_TIMEOUT[vendor])
-        self.child.logfile_read = Sink()
-
-    @property
-    def text(self):
-        return "".join(self.chunks).replace("\r", "")
-
-    def wait_prompt(self, timeout):
-        self.child.expect_exact(PROMPT, timeout=timeout)
-
-    def run(self, command):
-        """Type COMMAND, return its output lines (without the echo)."""
-        # The marker is split in the typed text, whole only in the output.
-        marker = END[:4] + '""' + END[4:]
-        self.child.send(command + "; echo " + marker + "\r")
-        self.child.expect(r"\[linux\] " + re.escape(END))
-        before = self.child.before.replace("\r", "")
-        self.wait_prompt(COMMAND_TIMEOUT[self.vendor])
-        return [line for line in guest_lines(before + "\n")
-                if marker not in line and END not in line]
-
-    def close(self):
-        try:
-            os.killpg(self.child.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.child.close(force=True)
+        super().__init__(
+            ["--smp", str(n), "--memory", "512",
+             "--guest", f"{KERNEL}:name=linux mem={MEM_MIB[vendor]}M vcpus={n}"
+             " -- console=ttyS0",
+             "--module", f"{INITRAMFS}:for=linux"] + emulator_args(vendor),
+            COMMAND_TIMEOUT[vendor], COMMAND_TIMEOUT[vendor])
 
 
 def commands(vendor):

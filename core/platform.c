@@ -362,7 +362,7 @@ static void deliver_ipi(struct platform *p, u32 i, const struct vlapic_ipi *ipi)
  * and lowest priority with the self and all-including-self shorthands
  * invalid for the Pentium 4 and Xeon xAPIC, without saying what happens;
  * Veneer delivers them as written. An IPI that reaches no vCPU (an APIC
- * ID none has) is dropped and counted (vm->ipis_dropped).
+ * ID none has) is dropped and counted (the sender's ipis_dropped).
  */
 static void lapic_send_ipi(void *opaque, const struct vlapic_ipi *ipi)
 {
@@ -372,7 +372,12 @@ static void lapic_send_ipi(void *opaque, const struct vlapic_ipi *ipi)
 	int one;
 
 	if (!set) {
-		p->vm->ipis_dropped++;
+		struct vcpu *from = c->index < p->vm->vcpu_count
+					? p->vm->vcpus[c->index]
+					: NULL;
+
+		if (from)
+			from->ipis_dropped++;
 		return;
 	}
 	if (ipi->delivery_mode == VLAPIC_DELIVERY_LOWEST &&

@@ -74,12 +74,13 @@ void stats_print_vcpu_time(const struct vcpu *vcpu, const char *prefix)
 	u64 halted = __atomic_load_n(&vcpu->halted_tsc, __ATOMIC_RELAXED);
 
 	printk("veneer: %sguest %s vcpu %u time: up %llu ms, halted %llu ms, "
-	       "wakeups %llu, sipi starts %llu\n",
+	       "wakeups %llu, sipi starts %llu, ipis dropped %llu\n",
 	       prefix, vcpu->vm->name, vcpu->index,
 	       (unsigned long long)tsc_to_ms(up),
 	       (unsigned long long)tsc_to_ms(MIN(halted, up)),
 	       (unsigned long long)vcpu->wakeups,
-	       (unsigned long long)vcpu->starts);
+	       (unsigned long long)vcpu->starts,
+	       (unsigned long long)vcpu->ipis_dropped);
 }
 
 void stats_report(const struct vm *vms, u32 count, u64 elapsed_ms)

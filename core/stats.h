@@ -24,10 +24,11 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix);
 
 /*
  * The line after it (stats_print_vcpu prints both): "veneer: PREFIXguest
- * NAME vcpu N time: up MS ms, halted MS ms, wakeups N, sipi starts N":
- * how long since it first ran and how much of that it spent halted, how
- * often an event for it was raised (an interrupt, an IPI, an NMI, a
- * kick), and how many STARTUP IPIs started it.
+ * NAME vcpu N time: up MS ms, halted MS ms, wakeups N, sipi starts N,
+ * ipis dropped N": how long since it first ran and how much of that it
+ * spent halted, how often an event for it was raised (an interrupt, an
+ * IPI, an NMI, a kick), how many STARTUP IPIs started it, and how many
+ * IPIs it sent reached no vCPU (an APIC ID none has).
  */
 void stats_print_vcpu_time(const struct vcpu *vcpu, const char *prefix);
 

@@ -345,10 +345,11 @@ struct vcpu {
 	volatile bool init_pending;
 	volatile bool in_loop;
 	/* Statistics (core/stats.c): host TSC. */
-	u64 wakeups;	/* times an event for it was raised (vm_wake_vcpu) */
-	u64 starts;	/* STARTUP IPIs that started it */
-	u64 up_since;	/* when it first ran; 0 before */
-	u64 halted_tsc; /* time spent halted (HLT) */
+	u64 wakeups;	  /* times an event for it was raised (vm_wake_vcpu) */
+	u64 starts;	  /* STARTUP IPIs that started it */
+	u64 up_since;	  /* when it first ran; 0 before */
+	u64 halted_tsc;	  /* time spent halted (HLT) */
+	u64 ipis_dropped; /* IPIs it sent that reached no vCPU */
 };
 
 /* Why vcpu_run_loop() returned. */

@@ -77,7 +77,6 @@ struct vm {
 	volatile bool resetting;
 	volatile bool gone;
 	volatile u32 aps_alive; /* vCPUs 1.. whose CPU still holds them */
-	u64 ipis_dropped;	/* IPIs to an APIC ID no vCPU has */
 	struct iobus io;
 	struct mmio_bus mmio;
 	struct vuart uart;

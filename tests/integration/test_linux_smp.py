@@ -297,4 +297,4 @@ def test_each_vcpu_reports_its_exits_and_sipi_starts(session):
             info(s)
         starts = 0 if i == 0 else 2 if i == 1 else 1
         assert re.search(rf"^veneer: guest linux vcpu {i} time: up \d+ ms, halted \d+ ms, "
-                         rf"wakeups \d+, sipi starts {starts}$", text, re.MULTILINE), info(s)
+                         rf"wakeups \d+, sipi starts {starts}, ipis dropped 0$", text, re.MULTILINE), info(s)

@@ -119,7 +119,8 @@ def assert_smp_passed(result, name, n):
 def assert_vcpus_placed(result, name, n):
     """Each vCPU on a host CPU of its own (docs/boot-log.md), and the
     statistics count the STARTUP IPIs that started each: one per AP, three
-    for the one restarted in each APIC mode, none for the BSP."""
+    for the one restarted in each APIC mode, none for the BSP; and the IPIs
+    each sent to no vCPU."""
     info = result.describe()
     cpus = [int(result.value(r"^veneer: guest %s started on cpu (\d+)$" % name))]
     for v in range(1, n):
@@ -134,6 +135,15 @@ def assert_vcpus_placed(result, name, n):
             r"^veneer: guest %s vcpu %d time: .*sipi starts (\d+)" % (name, v)))
         assert starts == want[v], "vcpu %d: %d SIPI starts, want %d\n%s" % (
             v, starts, want[v], info)
+    # IPIs to nobody, counted by the sender: vCPU 0 sends four (APIC IDs
+    # 0x7f and 0x1000, a flat mask and an x2APIC cluster no vCPU has),
+    # vCPU 1 two (the two IDs); every other IPI reaches someone.
+    dropped = {0: 4, 1: 2}
+    for v in range(n):
+        got = int(result.value(
+            r"^veneer: guest %s vcpu %d time: .*ipis dropped (\d+)$" % (name, v)))
+        assert got == dropped.get(v, 0), "vcpu %d: %d IPIs dropped, want %d\n%s" % (
+            v, got, dropped.get(v, 0), info)
 
 
 @pytest.mark.parametrize("vendor,vcpus", [

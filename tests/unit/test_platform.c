@@ -912,7 +912,7 @@ static void test_smp_ipi_destinations(void **state)
 	/* Physical broadcast 0xFF reaches every APIC, the sender's too. */
 	send_ipi(3, 0xff, 0x45);
 	assert_int_equal(took(0x45), 0x0f);
-	assert_int_equal(vm.ipis_dropped, 0);
+	assert_int_equal(smp_vcpu[3].ipis_dropped, 0);
 }
 
 /* Logical cluster mode: cluster 0 bits 0-3 (SDM Vol. 3A 11.6.2.2). */
@@ -931,7 +931,7 @@ static void test_smp_ipi_logical_cluster(void **state)
 	/* Cluster 2: nobody. Dropped and counted. */
 	send_ipi(1, 0x2f, 0x800 | 0x51);
 	assert_int_equal(took(0x51), 0);
-	assert_int_equal(vm.ipis_dropped, 1);
+	assert_int_equal(smp_vcpu[1].ipis_dropped, 1);
 }
 
 /* Lowest priority to a set goes to exactly one; the lowest PPR wins. */
@@ -1035,7 +1035,7 @@ static void test_smp_x2apic_icr(void **state)
 					    (0x1000ull << 32) | 0x72),
 			 0);
 	assert_int_equal(took(0x72), 0);
-	assert_int_equal(vm.ipis_dropped, 1);
+	assert_int_equal(smp_vcpu[0].ipis_dropped, 1);
 }
 
 /*

@@ -115,6 +115,8 @@ struct parser {
 	/* Host CPUs the guest holds in cfg.cpu[]: listed by its cpu key, or
 	 * assigned at the end (assign_cpus); 0 while it has none. */
 	u32 cpu_count[CONFIG_GUESTS_MAX];
+	/* The line of its start = later; 0: it starts at boot. */
+	u32 later_line[CONFIG_GUESTS_MAX];
 	u64 mem_used; /* RAM and overhead of the guests so far */
 	bool module_used[BOOTINFO_MAX_MODULES];
 	/* The line being read, NUL-terminated: messages may quote any span
@@ -468,10 +470,15 @@ static void veneer_key(struct parser *p, int key)
 			 k, vlen, v, k, vlen, v);
 		return;
 	case VK_LOG_LEVEL:
-		error_at(p, p->line, "veneer",
-			 "log_level: %.*s: not supported yet (Veneer has no "
-			 "log levels)",
-			 vlen, v);
+		/* The console's level from the start of the guests on. */
+		if (!log_level_parse(v, p->value_len, &p->res->log_level)) {
+			error_at(
+			    p, p->line, "veneer",
+			    "log_level: '%.*s' is not error, info or debug",
+			    vlen, v);
+			return;
+		}
+		p->res->log_level_given = true;
 		return;
 	default: /* VK_SHELL: the operator shell (docs/console.md) */
 		if (!span_is((struct span){v, p->value_len}, "on") &&
@@ -816,14 +823,15 @@ static void guest_key(struct parser *p, int key)
 		return;
 	}
 	case GK_START:
-		if (value_is(p, "later"))
-			error_at(p, p->line, p->g.where,
-				 "start: later: not supported yet (every guest "
-				 "starts at boot)");
-		else if (!value_is(p, "boot"))
+		/* later: created and placed now, run on the shell's start. */
+		if (value_is(p, "later")) {
+			gi->cfg.start_later = true;
+			p->later_line[gi - p->images] = p->line;
+		} else if (!value_is(p, "boot")) {
 			error_at(p, p->line, p->g.where,
 				 "start: '%.*s' is not boot or later",
 				 (int)p->value_len, p->value);
+		}
 		return;
 	default: /* GK_DEVICES */
 		error_at(p, p->line, p->g.where,
@@ -1407,6 +1415,36 @@ static void assign_cpus(struct parser *p)
 	}
 }
 
+/*
+ * A guest with start = later runs only when the operator types `start
+ * NAME` in the shell, and only while another guest runs (Veneer powers off
+ * once no guest runs): so without the shell, or with no guest that starts
+ * at boot, it could never run.
+ */
+static void check_start_later(struct parser *p)
+{
+	u32 n = p->res->guests < p->max ? p->res->guests : p->max;
+	u32 later = 0;
+
+	for (u32 i = 0; i < n; i++) {
+		if (!p->later_line[i])
+			continue;
+		later++;
+		if (p->res->shell_given && !p->res->shell)
+			error_at(p, p->later_line[i], NULL,
+				 "guest %s: start: later needs the operator "
+				 "shell to start it, but [veneer] has shell = "
+				 "off (line %u)",
+				 p->images[i].cfg.name,
+				 p->veneer_key_line[VK_SHELL]);
+	}
+	if (n && later == n)
+		error_at(p, 0, NULL,
+			 "every guest has start = later: none would run at "
+			 "boot, and Veneer powers off when no guest runs; "
+			 "give one start = boot");
+}
+
 /* In configuration mode every other module is named by it, by its path
  * alone. */
 static void check_boot_modules(struct parser *p)
@@ -1515,6 +1553,7 @@ u32 config_parse(const char *text, u64 len, const struct config_env *env,
 		error_at(&p, 0, NULL,
 			 "it declares no guest: add a [guest NAME] section");
 	assign_cpus(&p);
+	check_start_later(&p);
 	check_boot_modules(&p);
 	return res->errors;
 }

@@ -18,6 +18,7 @@
 #include "core/bootinfo.h"
 #include "core/guestcfg.h"
 #include "core/load.h"
+#include "core/lib/printk.h"
 
 /* Limits (docs/config.md, "Limits"). */
 #define CONFIG_SIZE_MAX	    KiB(64) /* bytes in the file */
@@ -58,6 +59,8 @@ struct config_result {
 	u32 stats_seconds;
 	bool shell_given; /* [veneer] shell = on | off */
 	bool shell;
+	bool log_level_given; /* [veneer] log_level = error | info | debug */
+	enum log_level log_level;
 };
 
 /*

@@ -16,6 +16,13 @@
  * reset or the end, and waits for the other vCPUs' CPUs (guest_ap_main)
  * to leave their loops first. Those only run their vCPU between a SIPI
  * and the next INIT, reset or end.
+ *
+ * A guest's CPUs are its own for the whole run, also while it does not
+ * run: a guest declared start = later waits on them from boot, and one
+ * that has ended for good waits there with its memory given back, until
+ * the operator's `start NAME` (core/shell.c leaves the request in struct
+ * vm, and these CPUs carry it out) or the end of the run (no guest runs
+ * any more), which they leave their wait for.
  */
 #include "core/guest.h"
 #include "core/console.h"
@@ -53,8 +60,43 @@ static struct vm vms[VM_MAX];
 static struct vcpu vcpus[VM_MAX][VM_MAX_VCPUS];
 static struct platform platforms[VM_MAX];
 static struct guest_image images[VM_MAX];
+/*
+ * What slot i's guest needs beyond struct vm for a start after its end:
+ * the host CPU of each vCPU, placed at boot and kept for it for the whole
+ * run (never given to another guest), and the number of its lives (0:
+ * the one it was created for at boot; each start after it ended for good
+ * adds one), which the CPUs of vCPUs 1.. wait on between two lives.
+ */
+struct guest_slot {
+	u32 cpus[VM_MAX_VCPUS];
+	volatile u32 life;
+};
+static struct guest_slot slots[VM_MAX];
 static u32 vm_count;
+/*
+ * The guests that run or are being started again. Once it is 0 the run is
+ * over and it stays 0 (guests_running_add() never revives it): the CPUs
+ * that wait for a start leave, and Veneer powers off.
+ */
 static volatile u32 guests_running;
+
+static bool run_over(void)
+{
+	return __atomic_load_n(&guests_running, __ATOMIC_SEQ_CST) == 0;
+}
+
+/* One more guest runs; false when the run is over already. */
+static bool guests_running_add(void)
+{
+	u32 n = __atomic_load_n(&guests_running, __ATOMIC_SEQ_CST);
+
+	while (n)
+		if (__atomic_compare_exchange_n(&guests_running, &n, n + 1,
+						false, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return true;
+	return false;
+}
 
 /* ---- memory ---- */
 
@@ -258,6 +300,22 @@ no_vm:
 	return false;
 }
 
+/* Everything the guest costs the host beyond its RAM. */
+static void report_cost(const struct vm *vm, u64 free_before)
+{
+	printk_at(LOG_INFO,
+		  "veneer: guest %s: %llu MiB RAM, overhead %llu KiB "
+		  "(%llu nested page-table pages)\n",
+		  vm->name, (unsigned long long)(vm->ram_size >> 20),
+		  (unsigned long long)((free_before - mm_free_bytes() -
+					vm->ram_alloc_pages * PAGE_SIZE) >>
+				       10),
+		  (unsigned long long)vm->nested_tables);
+	if (vm->vcpu_count > 1)
+		printk_at(LOG_INFO, "veneer: guest %s: %u vCPUs\n", vm->name,
+			  vm->vcpu_count);
+}
+
 /*
  * The guest asked for a reset (vcpu_run_loop() said so): the reset path
  * again, on vCPU 0's CPU, no other vCPU running. False when its images
@@ -270,7 +328,8 @@ static bool guest_reboot(struct vcpu *vcpu)
 
 	vm->reboots++;
 	console_end_guest_output(vm);
-	printk("veneer: guest %s rebooting (%u)\n", vm->name, vm->reboots);
+	printk_at(LOG_INFO, "veneer: guest %s rebooting (%u)\n", vm->name,
+		  vm->reboots);
 	if (!guest_reset(vm, vcpu, err, sizeof(err))) {
 		vm_stop(vm, "reboot failed: %s", err);
 		return false;
@@ -311,6 +370,11 @@ static bool start_at_sipi(struct vcpu *vcpu)
 	vcpu->starts++;
 	if (!vcpu->up_since)
 		vcpu->up_since = rdtsc();
+	printk_at(LOG_DEBUG,
+		  "veneer: guest %s vcpu %u: SIPI start at %04x:0000 (start "
+		  "%llu)\n",
+		  vm->name, vcpu->index, st.cs_selector,
+		  (unsigned long long)vcpu->starts);
 	vcpu_ops->vcpu_reset(vcpu, &st);
 	return true;
 }
@@ -356,6 +420,9 @@ static enum vcpu_loop_end vcpu_life(struct vcpu *vcpu)
 		__atomic_store_n(&vcpu->in_loop, false, __ATOMIC_SEQ_CST);
 		if (end != VCPU_LOOP_INIT)
 			return end;
+		printk_at(LOG_DEBUG,
+			  "veneer: guest %s vcpu %u: INIT: waits for a SIPI\n",
+			  vm->name, vcpu->index);
 		if (all_wait_for_sipi(vm)) {
 			vm_stop(vm,
 				"vCPU %u got an INIT and every vCPU now waits "
@@ -389,30 +456,53 @@ static void stop_other_vcpus(struct vm *vm)
 }
 
 /*
- * Runs on the CPU of vCPU 1, 2, ...: wait-for-SIPI, run, and again, until
- * the guest has ended for good; then its vCPU is given back here, where
- * its VMCS was last active.
+ * Runs on the CPU of vCPU 1, 2, ... for the whole run. In each life of the
+ * guest: wait-for-SIPI, run, and again, until the guest has ended for
+ * good; then its vCPU is given back here, where its VMCS was last active,
+ * and the CPU waits for the guest's next life (the operator's start:
+ * guest_start_again() makes the vCPU anew and counts the life) or the end
+ * of the run. A guest that never started (start = later) leaves at the
+ * end of the run without giving back: Veneer powers off.
  */
 static void guest_ap_main(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
+	struct guest_slot *slot = &slots[vm->id];
+	u32 life = __atomic_load_n(&slot->life, __ATOMIC_ACQUIRE);
 
-	vcpu->host_cpu = this_cpu()->index;
-	this_cpu()->vcpu = vcpu;
-	printk("veneer: guest %s vcpu %u on cpu %u, waiting for a SIPI\n",
-	       vm->name, vcpu->index, vcpu->host_cpu);
-	while (!vm->gone) {
-		wait_for_sipi(vcpu);
-		if (start_at_sipi(vcpu))
-			vcpu_life(vcpu);
-		else
+	for (;;) {
+		vcpu->host_cpu = this_cpu()->index;
+		this_cpu()->vcpu = vcpu;
+		printk_at(LOG_INFO,
+			  "veneer: guest %s vcpu %u on cpu %u, waiting for a "
+			  "SIPI\n",
+			  vm->name, vcpu->index, vcpu->host_cpu);
+		/* A started guest counts as running until it is gone. */
+		while (!vm->gone && !run_over()) {
+			wait_for_sipi(vcpu);
+			if (start_at_sipi(vcpu))
+				vcpu_life(vcpu);
+			else
+				cpu_relax();
+		}
+		if (!vm->gone) {
+			this_cpu()->vcpu = NULL;
+			return;
+		}
+		if (printk_wants(LOG_INFO))
+			stats_print_vcpu(vcpu, "");
+		vcpu_ops->vcpu_destroy(vcpu);
+		this_cpu()->vcpu = NULL;
+		__atomic_fetch_sub(&vm->aps_alive, 1, __ATOMIC_SEQ_CST);
+		/* Kept for this guest: its next life, or the end of the run. */
+		while (__atomic_load_n(&slot->life, __ATOMIC_ACQUIRE) == life &&
+		       !run_over())
 			cpu_relax();
+		if (__atomic_load_n(&slot->life, __ATOMIC_ACQUIRE) == life)
+			return;
+		life = __atomic_load_n(&slot->life, __ATOMIC_ACQUIRE);
 	}
-	stats_print_vcpu(vcpu, "");
-	vcpu_ops->vcpu_destroy(vcpu);
-	this_cpu()->vcpu = NULL;
-	__atomic_fetch_sub(&vm->aps_alive, 1, __ATOMIC_SEQ_CST);
 }
 
 /*
@@ -452,9 +542,10 @@ static bool guest_runs_again(struct vm *vm, enum vcpu_loop_end end)
 		return false;
 	}
 	if (vm->policy_restarts >= cfg->max_restarts) {
-		printk("veneer: guest %s: %s = restart, but max_restarts (%u) "
-		       "is reached: it stays ended\n",
-		       vm->name, key, vm->policy_restarts);
+		printk_at(LOG_INFO,
+			  "veneer: guest %s: %s = restart, but max_restarts "
+			  "(%u) is reached: it stays ended\n",
+			  vm->name, key, vm->policy_restarts);
 		if (end == VCPU_LOOP_RESET)
 			vm_stop(vm,
 				"it asked for a reset after %u restarts "
@@ -464,8 +555,8 @@ static bool guest_runs_again(struct vm *vm, enum vcpu_loop_end end)
 	}
 	vm->policy_restarts++;
 	if (end != VCPU_LOOP_RESET) {
-		printk("veneer: guest %s: %s = restart (%u)\n", vm->name, key,
-		       vm->policy_restarts);
+		printk_at(LOG_INFO, "veneer: guest %s: %s = restart (%u)\n",
+			  vm->name, key, vm->policy_restarts);
 		/* Running again: its exit code or stop reason are history. */
 		vm->exit_code = 0;
 		vm->stop_reason[0] = '\0';
@@ -476,26 +567,30 @@ static bool guest_runs_again(struct vm *vm, enum vcpu_loop_end end)
 }
 
 /*
- * Runs on vCPU 0's host CPU until the guest has ended for good: its life,
- * its resets and its end, for all its vCPUs.
+ * One run of the guest, on vCPU 0's CPU, from its start until it has
+ * ended for good: its resets and its lifecycle policy, for all its vCPUs.
  */
-static void guest_cpu_main(void *arg)
+static void guest_life(struct vcpu *vcpu)
 {
-	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 
-	vcpu->host_cpu = this_cpu()->index;
-	this_cpu()->vcpu = vcpu;
 	vm->started_tsc = rdtsc();
 	vcpu->up_since = vm->started_tsc;
-	printk("veneer: guest %s started on cpu %u\n", vm->name,
-	       vcpu->host_cpu);
+	printk_at(LOG_INFO, "veneer: guest %s started on cpu %u\n", vm->name,
+		  vcpu->host_cpu);
 	for (;;) {
 		enum vcpu_loop_end end;
 
 		vcpu->in_loop = true;
 		end = vcpu_life(vcpu);
 		stop_other_vcpus(vm);
+		/*
+		 * A reset that met the guest's end (another vCPU ended it
+		 * meanwhile, or the operator's restart was taken as it
+		 * ended): it has ended, and its policy says what follows.
+		 */
+		if (end == VCPU_LOOP_RESET && !vm_running(vm))
+			end = VCPU_LOOP_ENDED;
 		if (!guest_runs_again(vm, end) || !guest_reboot(vcpu))
 			break;
 		vm_lock(vm);
@@ -504,21 +599,175 @@ static void guest_cpu_main(void *arg)
 	}
 	if (vm_running(vm))
 		vm_stop(vm, "its vCPU loop ended");
-	/* The other vCPUs' CPUs give theirs back first (guest_ap_main). */
+}
+
+/*
+ * The guest has ended for good. The other vCPUs' CPUs give theirs back
+ * first (guest_ap_main); then its memory and the vendor's state go back to
+ * the pool (the operator shell's mem shows it), on this CPU, where the
+ * VMCS was last active. struct vm and struct vcpu stay, for the shell, the
+ * summary and a start; so do its CPUs.
+ */
+static void guest_give_back(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	u64 held_kib;
+
+	/* A stop that came as it ended has nothing left to stop. */
+	__atomic_store_n(&vm->stop_request, false, __ATOMIC_SEQ_CST);
 	vm->gone = true;
 	while (__atomic_load_n(&vm->aps_alive, __ATOMIC_SEQ_CST))
 		cpu_relax();
-	stats_print_vcpu(vcpu, "");
-	/*
-	 * Ended for good: its memory and vendor state go back to the pool
-	 * (the operator shell's mem shows it), on this CPU, where the VMCS
-	 * was last active. struct vm and struct vcpu stay for the summary.
-	 */
+	if (printk_wants(LOG_INFO))
+		stats_print_vcpu(vcpu, "");
+	/* What the shell's mem showed for it: RAM and nested tables. */
+	held_kib =
+	    (vm->ram_alloc_pages + vm->nested_tables) * (PAGE_SIZE >> 10);
 	vcpu_ops->vcpu_destroy(vcpu);
 	vcpu_ops->vm_destroy(vm);
 	vm_release_memory(vm);
 	this_cpu()->vcpu = NULL;
+	printk_at(LOG_DEBUG,
+		  "veneer: guest %s: ended for good: %llu KiB back to the "
+		  "pool; cpu %u waits for start %s\n",
+		  vm->name, (unsigned long long)held_kib, this_cpu()->index,
+		  vm->name);
 	__atomic_fetch_sub(&guests_running, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * On vCPU 0's CPU of a guest that waits (start = later) or has ended for
+ * good: until the operator's `start NAME` or the end of the run. The shell
+ * asks by setting struct vm.restart_request on a guest none of whose vCPUs
+ * is in its loop (core/shell.c), so only this wait takes it. The CPU
+ * polls the console meanwhile, as the boot CPU does when it has no guest:
+ * it may be the boot CPU. True when a start was asked in time: the guest
+ * counts as running again; its request stays set until it runs (the
+ * shell says it is starting meanwhile).
+ */
+static bool wait_for_start(struct vm *vm)
+{
+	while (!__atomic_load_n(&vm->restart_request, __ATOMIC_SEQ_CST)) {
+		if (run_over())
+			return false;
+		console_poll(NULL);
+		cpu_relax();
+	}
+	if (!guests_running_add())
+		return false;
+	printk_at(LOG_DEBUG, "veneer: guest %s: start taken on cpu %u\n",
+		  vm->name, this_cpu()->index);
+	return true;
+}
+
+/*
+ * It runs from now on: what the operator's start and its last end left
+ * behind is cleared first.
+ */
+static void guest_set_running(struct vm *vm)
+{
+	vm->exit_code = 0;
+	vm->stop_reason[0] = '\0';
+	vm->by_operator = false;
+	__atomic_store_n(&vm->stop_request, false, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&vm->restart_request, false, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&vm->state, VM_STATE_RUNNING, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A start after the guest ended for good, on vCPU 0's CPU: it is made
+ * again as at boot (fresh vCPUs; RAM and nested tables from the pool; the
+ * vendor's state; the reset path, which loads its images from the
+ * modules), with the CPUs kept for it. False with the `not started` line
+ * when that fails (host memory: its RAM must be one free range): it then
+ * stays as it ended, and may be started again.
+ */
+static bool guest_recreate(struct vm *vm)
+{
+	const struct guest_slot *slot = &slots[vm->id];
+	struct vcpu *vcpu = vcpus[vm->id];
+	u32 n = vm->vcpu_count;
+	u64 free_before = mm_free_bytes();
+	char err[200];
+
+	memset(vcpu, 0, n * sizeof(*vcpu));
+	for (u32 i = 0; i < n; i++) {
+		vcpu[i].vm = vm;
+		vcpu[i].index = i;
+		vcpu[i].host_cpu = slot->cpus[i];
+	}
+	/* The power-on values of what survives a reboot (core/msr.c). */
+	memset(vm->msr_amd_perf_ctl, 0, sizeof(vm->msr_amd_perf_ctl));
+	vm->msr_tsc_adjust = 0;
+	vm->msr_misc_enable_flipped = 0;
+	vm->clock_users = 0;
+	vm->resetting = false;
+	if (!vm_create(vm, vcpu, vm->image, err, sizeof(err))) {
+		vm->vcpu_count = n; /* its CPUs stay its own */
+		printk("veneer: guest %s: not started: %s\n", vm->name, err);
+		return false;
+	}
+	vm->reboots++;
+	vm->policy_restarts = 0;
+	report_cost(vm, free_before);
+	vm->aps_alive = n - 1;
+	vm->gone = false;
+	return true;
+}
+
+/*
+ * After the guest's end for good, on vCPU 0's CPU: wait for a start and
+ * carry it out, until one succeeds (true) or the run is over (false). The
+ * CPUs of vCPUs 1.. take their vCPUs when the life count moves on.
+ */
+static bool guest_start_again(struct vm *vm)
+{
+	struct guest_slot *slot = &slots[vm->id];
+
+	for (;;) {
+		if (!wait_for_start(vm))
+			return false;
+		if (guest_recreate(vm))
+			break;
+		/* Asked and failed: the request is done, the count back. */
+		__atomic_store_n(&vm->restart_request, false, __ATOMIC_SEQ_CST);
+		__atomic_fetch_sub(&guests_running, 1, __ATOMIC_SEQ_CST);
+	}
+	this_cpu()->vcpu = vm->vcpus[0];
+	__atomic_store_n(&slot->life, slot->life + 1, __ATOMIC_RELEASE);
+	guest_set_running(vm);
+	return true;
+}
+
+/*
+ * Runs on vCPU 0's host CPU for the whole run: the guest's lives, their
+ * resets and ends, for all its vCPUs; between them (and before the first,
+ * for start = later) the wait for the operator's start.
+ */
+static void guest_cpu_main(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+
+	vcpu->host_cpu = this_cpu()->index;
+	this_cpu()->vcpu = vcpu;
+	if (vm->state == VM_STATE_CREATED) {
+		printk_at(LOG_INFO,
+			  "veneer: guest %s: start = later: it waits on cpu %u "
+			  "for start %s in the shell\n",
+			  vm->name, vcpu->host_cpu, vm->name);
+		/* Nothing printed once the run is over: the boot CPU's
+		 * summary and power-off line are the last. */
+		if (!wait_for_start(vm)) {
+			this_cpu()->vcpu = NULL;
+			return;
+		}
+		guest_set_running(vm);
+	}
+	do {
+		guest_life(vcpu);
+		guest_give_back(vcpu);
+	} while (guest_start_again(vm));
 }
 
 /* ---- all guests ---- */
@@ -553,18 +802,11 @@ static struct vm *guest_start(const struct guest_image *gi)
 		str_copy(vm->stop_reason, err, sizeof(vm->stop_reason));
 		return NULL;
 	}
-	/* Everything the guest costs the host beyond its RAM. */
-	printk("veneer: guest %s: %llu MiB RAM, overhead %llu KiB "
-	       "(%llu nested page-table pages)\n",
-	       vm->name, (unsigned long long)(vm->ram_size >> 20),
-	       (unsigned long long)((free_before - mm_free_bytes() -
-				     vm->ram_alloc_pages * PAGE_SIZE) >>
-				    10),
-	       (unsigned long long)vm->nested_tables);
-	if (vm->vcpu_count > 1)
-		printk("veneer: guest %s: %u vCPUs\n", vm->name,
-		       vm->vcpu_count);
+	report_cost(vm, free_before);
 	vm->aps_alive = vm->vcpu_count - 1;
+	/* start = later: it stays VM_STATE_CREATED and waits on its CPU. */
+	if (gi->cfg.start_later)
+		return vm;
 	vm->state = VM_STATE_RUNNING;
 	console_offer_focus(vm);
 	__atomic_fetch_add(&guests_running, 1, __ATOMIC_SEQ_CST);
@@ -620,16 +862,27 @@ static void wait_for_guests(u32 seconds)
 	}
 }
 
-/* The power-off status: every guest exited with code 0, or not. */
+/*
+ * The power-off status: every guest exited with code 0, or not. A guest
+ * declared start = later that was never started counts as ok: nothing
+ * went wrong with it (and it never kept the run from ending).
+ */
 static enum power_status guests_summary(u32 failed)
 {
 	u32 ok = 0;
 
 	for (u32 i = 0; i < vm_count; i++) {
-		if (vms[i].state == VM_STATE_EXITED && vms[i].exit_code == 0)
+		if (vms[i].state == VM_STATE_CREATED) {
+			printk("veneer: guest %s: never started (start = "
+			       "later): counted as ok\n",
+			       vms[i].name);
 			ok++;
-		else
+		} else if (vms[i].state == VM_STATE_EXITED &&
+			   vms[i].exit_code == 0) {
+			ok++;
+		} else {
 			failed++;
+		}
 	}
 	printk("veneer: all guests ended: %u ok, %u failed\n", ok, failed);
 	return failed ? POWER_STATUS_FAILED : POWER_STATUS_OK;
@@ -643,6 +896,7 @@ enum power_status guests_run(const struct boot_info *bi)
 	u32 failed = 0, stats;
 	u32 n = placement_collect(bi, images, VM_MAX, &failed);
 
+	printk_set_level(placement_log_level());
 	if (n == 0 && failed == 0) {
 		printk("veneer: no guests configured\n");
 		return POWER_STATUS_OK;
@@ -669,12 +923,20 @@ enum power_status guests_run(const struct boot_info *bi)
 		placement_take(&pl, cpus, vm->vcpu_count);
 		for (u32 v = 0; v < vm->vcpu_count; v++) {
 			vm->vcpus[v]->host_cpu = cpus[v];
+			slots[vm->id].cpus[v] = cpus[v];
 			if (cpus[v] == 0)
 				on_boot_cpu = vm->vcpus[v];
 			else
 				on_cpu[cpus[v]] = vm->vcpus[v];
 		}
 	}
+	/*
+	 * Guests that start later follow those that run in the focus ring,
+	 * so the focus goes to a running guest at boot (core/console.h).
+	 */
+	for (u32 i = 0; i < vm_count; i++)
+		if (vms[i].state == VM_STATE_CREATED)
+			console_offer_focus(&vms[i]);
 	/*
 	 * Every guest is created before any starts: a guest running on
 	 * another CPU could otherwise hold an emulator that runs its CPUs in
@@ -691,9 +953,10 @@ enum power_status guests_run(const struct boot_info *bi)
 	if (on_boot_cpu) {
 		/* The boot CPU is busy: the reports need a CPU of their own. */
 		if (stats)
-			printk(
-			    "veneer: stats: no CPU to spare (guest %s runs on "
-			    "cpu 0): no periodic statistics\n",
+			printk_at(
+			    LOG_INFO,
+			    "veneer: stats: no CPU to spare (guest %s runs "
+			    "on cpu 0): no periodic statistics\n",
 			    on_boot_cpu->vm->name);
 		stats = 0;
 		vcpu_main(on_boot_cpu)(on_boot_cpu);

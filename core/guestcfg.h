@@ -70,6 +70,12 @@ struct guest_cfg {
 	enum guest_policy on_reboot;   /* default: restart */
 	enum guest_policy on_crash;    /* default: stop */
 	u32 max_restarts;
+	/*
+	 * start = later (the configuration file only): created at boot, its
+	 * CPUs kept for it, but it runs only once the operator types `start
+	 * NAME` in the shell (docs/console.md). Default: it runs at boot.
+	 */
+	bool start_later;
 };
 
 /*

@@ -25,6 +25,8 @@ _Static_assert(MAX_CPUS <= 64, "struct cpu_placement: one u64 of CPUs");
  */
 static bool config_stats_given;
 static u32 config_stats_seconds;
+/* Its [veneer] log_level, for placement_log_level(): set the same way. */
+static enum log_level config_log_level = LOG_INFO;
 
 /* The loader's string of module i was longer than boot_info keeps. */
 static bool module_string_cut(const struct boot_info *bi, u32 i)
@@ -172,6 +174,8 @@ static u32 collect_from_config(const struct boot_info *bi, u32 index,
 	       res.guests == 1 ? "" : "s");
 	config_stats_given = res.stats_given;
 	config_stats_seconds = res.stats_seconds;
+	if (res.log_level_given)
+		config_log_level = res.log_level;
 	/* Before any guest is offered the focus (guests_run). */
 	if (res.shell_given)
 		console_set_shell(res.shell);
@@ -195,6 +199,11 @@ u32 placement_collect(const struct boot_info *bi, struct guest_image *images,
 u32 placement_stats_interval(const struct boot_info *bi)
 {
 	return config_stats_given ? config_stats_seconds : stats_interval(bi);
+}
+
+enum log_level placement_log_level(void)
+{
+	return config_log_level;
 }
 
 /* ---- host CPUs ---- */

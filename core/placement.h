@@ -13,6 +13,7 @@
 #include "core/lib/types.h"
 #include "core/bootinfo.h"
 #include "core/load.h"
+#include "core/lib/printk.h"
 
 /*
  * The guests, at most `max`, into images[]. With a configuration module
@@ -33,6 +34,13 @@ u32 placement_collect(const struct boot_info *bi, struct guest_image *images,
  * command line's stats= (stats_interval()). Call after placement_collect().
  */
 u32 placement_stats_interval(const struct boot_info *bi);
+
+/*
+ * The console's log level for the run: the configuration's [veneer]
+ * log_level when it gives one, else LOG_INFO (core/lib/printk.h). Call
+ * after placement_collect(); the caller sets it (printk_set_level).
+ */
+enum log_level placement_log_level(void);
 
 /* Host CPUs 0-63 (MAX_CPUS, arch/x86/percpu.h): one bit each. */
 struct cpu_placement {

@@ -5,6 +5,7 @@
  * wrote is never read here. Commands print plain hypervisor lines.
  */
 #include "core/shell.h"
+#include "core/load.h"
 #include "core/mm.h"
 #include "core/stats.h"
 #include "core/vcpu.h"
@@ -47,7 +48,7 @@ static const char *state_name(enum vm_state s)
 {
 	switch (s) {
 	case VM_STATE_CREATED:
-		return "created";
+		return "waiting"; /* start = later, not started yet */
 	case VM_STATE_RUNNING:
 		return "running";
 	case VM_STATE_EXITED:
@@ -68,9 +69,14 @@ static struct vm *find(const struct shell_guests *g, const char *name)
 
 static void kick(struct vm *vm)
 {
-	for (u32 i = 0; i < vm->vcpu_count; i++)
-		if (vm->vcpus[i])
-			smp_kick(vm->vcpus[i]->host_cpu);
+	for (u32 i = 0; i < vm->vcpu_count; i++) {
+		if (!vm->vcpus[i])
+			continue;
+		printk_at(LOG_DEBUG,
+			  "veneer: shell: kick cpu %u (guest %s vcpu %u)\n",
+			  vm->vcpus[i]->host_cpu, vm->name, i);
+		smp_kick(vm->vcpus[i]->host_cpu);
+	}
 }
 
 static void cmd_help(void)
@@ -83,8 +89,11 @@ static void cmd_help(void)
 	       "  stop NAME     stop guest NAME\n"
 	       "  restart NAME  reload guest NAME from its images and run it "
 	       "again\n"
+	       "  start NAME    run guest NAME that waits (start = later) or "
+	       "has ended\n"
 	       "  mem           host memory: free, per guest\n"
 	       "  cpus          host CPUs and the guests on them\n"
+	       "  log [LEVEL]   Veneer's log level: error, info or debug\n"
 	       "Ctrl-A three times moves the console input to the next guest "
 	       "or the shell.\n");
 }
@@ -138,25 +147,32 @@ static void cmd_cpus(const struct shell_guests *g)
 	for (u32 cpu = 0; cpu < n; cpu++) {
 		const struct vm *who = NULL;
 		u32 which = 0;
+		char vcpu[16];
 
 		for (u32 i = 0; i < g->count && !who; i++) {
 			const struct vm *vm = g->vms[i];
 
 			for (u32 v = 0; v < vm->vcpu_count; v++)
 				if (vm->vcpus[v] &&
-				    vm->vcpus[v]->host_cpu == cpu &&
-				    vm->state == VM_STATE_RUNNING) {
+				    vm->vcpus[v]->host_cpu == cpu) {
 					who = vm;
 					which = v;
 				}
 		}
-		if (!who)
+		if (!who) {
 			printk("  cpu %u: idle\n", cpu);
-		else if (who->vcpu_count == 1)
-			printk("  cpu %u: guest %s\n", cpu, who->name);
+			continue;
+		}
+		/* A guest that does not run keeps its CPUs (start NAME). */
+		if (who->vcpu_count > 1)
+			snformat(vcpu, sizeof(vcpu), " vcpu %u", which);
 		else
-			printk("  cpu %u: guest %s vcpu %u\n", cpu, who->name,
-			       which);
+			vcpu[0] = '\0';
+		if (who->state == VM_STATE_RUNNING)
+			printk("  cpu %u: guest %s%s\n", cpu, who->name, vcpu);
+		else
+			printk("  cpu %u: kept for guest %s%s (%s)\n", cpu,
+			       who->name, vcpu, state_name(who->state));
 	}
 }
 
@@ -177,12 +193,96 @@ static struct vm *running_guest(const struct shell_guests *g, const char *cmd,
 		       cmd, name);
 		return NULL;
 	}
+	if (vm->state == VM_STATE_CREATED) {
+		printk("%s: guest %s has not started (start %s runs it)\n", cmd,
+		       vm->name, vm->name);
+		return NULL;
+	}
 	if (vm->state != VM_STATE_RUNNING) {
-		printk("%s: guest %s has %s already\n", cmd, vm->name,
-		       vm->state == VM_STATE_EXITED ? "exited" : "stopped");
+		printk("%s: guest %s has %s already (start %s runs it again)\n",
+		       cmd, vm->name,
+		       vm->state == VM_STATE_EXITED ? "exited" : "stopped",
+		       vm->name);
 		return NULL;
 	}
 	return vm;
+}
+
+/*
+ * start NAME: a guest that does not run, waiting for its first start
+ * (start = later) or ended for good, runs (again) from its images. The
+ * request (struct vm.restart_request) is taken by the guest's vCPU 0 CPU,
+ * which waits for it (core/guest.c); it is set only when no vCPU of the
+ * guest is in its run loop (the guest waits, or is gone), so no loop can
+ * take it for a restart. The RAM it needs is checked here too, to say at
+ * once when it is not there; the guest's CPU has the last word.
+ */
+static void cmd_start(const struct shell_guests *g, const char *name)
+{
+	struct vm *vm;
+	const struct guest_image *gi;
+
+	if (!*name) {
+		printk("start: which guest? (start NAME; list shows the "
+		       "names)\n");
+		return;
+	}
+	vm = find(g, name);
+	if (!vm) {
+		printk("start: no guest is called '%s' (list shows the "
+		       "names)\n",
+		       name);
+		return;
+	}
+	if (vm->state == VM_STATE_RUNNING) {
+		printk("start: guest %s runs already (restart %s reloads "
+		       "it)\n",
+		       vm->name, vm->name);
+		return;
+	}
+	if (__atomic_load_n(&vm->restart_request, __ATOMIC_SEQ_CST)) {
+		printk("start: guest %s is starting already\n", vm->name);
+		return;
+	}
+	if (vm->state != VM_STATE_CREATED && !vm->gone) {
+		printk("start: guest %s is still ending: try again in a "
+		       "moment\n",
+		       vm->name);
+		return;
+	}
+	gi = vm->image;
+	if (gi && !vm->ram_hpa &&
+	    ALIGN_UP(gi->cfg.mem, MiB(2)) > mm_free_bytes()) {
+		printk(
+		    "start: guest %s needs %llu MiB of RAM, %llu MiB are "
+		    "free: it is not started\n",
+		    vm->name,
+		    (unsigned long long)(ALIGN_UP(gi->cfg.mem, MiB(2)) >> 20),
+		    (unsigned long long)(mm_free_bytes() >> 20));
+		return;
+	}
+	__atomic_store_n(&vm->restart_request, true, __ATOMIC_SEQ_CST);
+	printk("start: guest %s is asked to start (on cpu %u)\n", vm->name,
+	       vm->vcpus[0] ? vm->vcpus[0]->host_cpu : 0);
+}
+
+/* log: the level; log LEVEL: a new one (core/lib/printk.h). */
+static void cmd_log(const char *arg)
+{
+	enum log_level level;
+
+	if (!*arg) {
+		printk("log: level %s (log error, log info or log debug "
+		       "changes it)\n",
+		       log_level_name(printk_level()));
+		return;
+	}
+	if (!log_level_parse(arg, strlen(arg), &level)) {
+		printk("log: '%s' is not error, info or debug\n", arg);
+		return;
+	}
+	printk_set_level(level);
+	printk("log: level %s from now on\n", log_level_name(level));
 }
 
 static void cmd_stats(const struct shell_guests *g, const char *name)
@@ -270,6 +370,10 @@ void shell_run(const char *text, const struct shell_guests *g)
 			kick(vm);
 			printk("stop: guest %s is asked to stop\n", vm->name);
 		}
+	} else if (strcmp(cmd, "start") == 0) {
+		cmd_start(g, arg);
+	} else if (strcmp(cmd, "log") == 0) {
+		cmd_log(arg);
 	} else if (strcmp(cmd, "restart") == 0) {
 		vm = running_guest(g, cmd, arg);
 		if (vm) {

@@ -7,8 +7,11 @@
  *
  * The shell changes a guest only through requests its own vCPU carries
  * out at its next exit (struct vm.stop_request, .restart_request), and
- * makes that exit come soon (an IPI to its CPU, smp_kick); everything
- * else it only reads.
+ * makes that exit come soon (an IPI to its CPU, smp_kick); a guest that
+ * does not run (it waits for its first start, or has ended) is started
+ * by .restart_request too, which its vCPU 0's CPU waits for
+ * (core/guest.c). Everything else it only reads; `log` sets the console's
+ * log level (core/lib/printk.h).
  */
 #ifndef VENEER_CORE_SHELL_H
 #define VENEER_CORE_SHELL_H

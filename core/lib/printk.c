@@ -18,6 +18,8 @@
 
 static spinlock_t console_lock = SPINLOCK_INIT;
 static volatile bool panicking;
+/* The console's one log level (printk_at); read without a lock. */
+static enum log_level log_level = LOG_INFO;
 static void (*console_putc)(char c);
 static void (*panic_stop)(void);
 
@@ -176,6 +178,35 @@ void printk(const char *fmt, ...)
 	char buf[512];
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnformat(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	console_write(buf);
+}
+
+void printk_set_level(enum log_level level)
+{
+	if ((u32)level < LOG_LEVEL_COUNT)
+		__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
+}
+
+enum log_level printk_level(void)
+{
+	return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
+}
+
+bool printk_wants(enum log_level level)
+{
+	return level <= printk_level();
+}
+
+void printk_at(enum log_level level, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	if (!printk_wants(level))
+		return;
 	va_start(ap, fmt);
 	vsnformat(buf, sizeof(buf), fmt, ap);
 	va_end(ap);

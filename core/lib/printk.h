@@ -66,6 +66,66 @@ void console_write_unlocked(const char *s);
 /* Formats like snformat() (core/lib/format.h) and writes to the console. */
 void printk(const char *fmt, ...) __printf(1, 2);
 
+/*
+ * Log levels of the hypervisor's own lines (docs/console.md, "Log
+ * levels"): one level for the whole console, LOG_INFO at boot, set by
+ * [veneer] log_level (docs/config.md) and the shell's `log LEVEL`. A line
+ * printed with printk_at() appears when its level is at or below the
+ * current one; printk() always prints (errors, the promised end of a run),
+ * and so does every guest line (console_write_tagged()): levels filter
+ * only the hypervisor's narration.
+ *   LOG_ERROR: what went wrong and how the run ends, nothing else;
+ *   LOG_INFO:  a guest's life as well (created, started, rebooting, ...);
+ *   LOG_DEBUG: detail worth having when looking for a problem.
+ */
+enum log_level { LOG_ERROR, LOG_INFO, LOG_DEBUG, LOG_LEVEL_COUNT };
+
+/* The level from now on (any CPU; a level out of range is ignored). */
+void printk_set_level(enum log_level level);
+enum log_level printk_level(void);
+/* Whether a line of `level` is printed now. */
+bool printk_wants(enum log_level level);
+/* printk() when printk_wants(level), else nothing (not even formatting). */
+void printk_at(enum log_level level, const char *fmt, ...) __printf(2, 3);
+
+/* "error", "info", "debug". */
+static inline const char *log_level_name(enum log_level level)
+{
+	switch (level) {
+	case LOG_ERROR:
+		return "error";
+	case LOG_INFO:
+		return "info";
+	case LOG_DEBUG:
+		return "debug";
+	default:
+		return "?";
+	}
+}
+
+/*
+ * The level named by s[0, len) (not NUL-terminated; case-sensitive, as
+ * every word of the configuration and the shell): true with *out set, or
+ * false. Header-only, so that the configuration's parser, which links no
+ * console, can use it.
+ */
+static inline bool log_level_parse(const char *s, size_t len,
+				   enum log_level *out)
+{
+	for (int l = 0; l < LOG_LEVEL_COUNT; l++) {
+		const char *name = log_level_name((enum log_level)l);
+		size_t i = 0;
+
+		while (i < len && name[i] && name[i] == s[i])
+			i++;
+		if (i == len && !name[i]) {
+			*out = (enum log_level)l;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Prints the message and stops the machine: a host-fatal error. */
 void panic(const char *fmt, ...) __printf(1, 2) __noreturn;
 

@@ -9,7 +9,10 @@ line from the file reaches the guest byte for byte, quotes, '#' and all. A
 broken file makes every one of its errors appear, one line each naming
 the file, the line and the key, then one summary line; no guest starts and
 Veneer powers off with status 1. Bad input (empty, binary, 1 MiB) gets one
-clear line each.
+clear line each. A guest with start = later that nobody starts never
+runs, counts as ok and keeps nothing from ending; with log_level = error
+Veneer leaves out the lines that narrate the guests' lives, never their
+output or how the run ends.
 """
 
 import os
@@ -245,3 +248,77 @@ def test_lifecycle_policies(run_veneer, tmp_path, vendor):
     assert result.lines_matching(r"^veneer: guest hello: on_poweroff = restart \(1\)$"), info
     assert result.lines_matching(r"^veneer: all guests ended: 1 ok, 1 failed$"), info
     assert result.status == 1, info
+
+
+# start = later, never started, and log_level = error (docs/config.md): the
+# waiting guest (on the boot CPU) is created but never runs; the run ends
+# when hello does, with both counted ok. At log_level = error the creation,
+# start and exit-count lines are left out; guest output and the end stay.
+NEVER = """\
+[veneer]
+log_level = error
+
+[guest hello]
+kernel = hello.elf
+mem = 4M
+cpu = 1
+cmdline = veneer=1
+
+[guest waits]
+kernel = hello.elf
+mem = 4M
+cpu = 0
+start = later
+cmdline = veneer=1
+"""
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_later_guest_never_started_at_log_level_error(run_veneer, tmp_path, vendor):
+    result = boot(tmp_path, vendor, "never.cfg", NEVER, ["hello.elf"])
+    info = result.describe()
+    assert result.lines_matching(r"^veneer: config: /?boot/never\.cfg: 2 guests$"), info
+    hello = guest_lines(result, "hello")
+    assert hello and hello[-1] == "PASS", info
+    assert not guest_lines(result, "waits"), info
+    assert result.lines_matching(r"^veneer: guest hello exited with code 0$"), info
+    for narration in [r"^veneer: guest \S+: \d+ MiB RAM", r"^veneer: guest \S+ started on cpu",
+                      r"^veneer: guest waits: start = later", r"^veneer: guest \S+ vcpu 0 exits"]:
+        assert not result.lines_matching(narration), "%s\n%s" % (narration, info)
+    assert result.lines_matching(
+        r"^veneer: guest waits: never started \(start = later\): counted as ok$"), info
+    assert result.lines_matching(r"^veneer: all guests ended: 2 ok, 0 failed$"), info
+    assert result.lines_matching(r"^veneer: power off: status 0$"), info
+    assert result.status == 0, info
+
+
+# log_level = debug (docs/console.md, "Log levels"): the smp guest starts
+# its AP with INIT and SIPI, and at the end sends it INIT and SIPI again;
+# each start by a SIPI and each INIT that sends a running vCPU back to
+# wait are debug lines, and the guest passes as always.
+DEBUG = """\
+[veneer]
+log_level = debug
+
+[guest smp]
+kernel = smp.elf
+mem = 16M
+vcpus = 2
+cmdline = veneer=1
+"""
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_log_level_debug_shows_sipi_starts_and_inits(run_veneer, tmp_path, vendor):
+    result = boot(tmp_path, vendor, "debug.cfg", DEBUG, ["smp.elf"], smp=2)
+    info = result.describe()
+    smp = guest_lines(result, "smp")
+    assert smp and smp[-1] == "PASS", info
+    starts = result.lines_matching(
+        r"^veneer: guest smp vcpu 1: SIPI start at [0-9a-f]{2}00:0000 \(start \d+\)$")
+    assert len(starts) >= 2, info
+    assert result.lines_matching(r"^veneer: guest smp vcpu 1: INIT: waits for a SIPI$"), info
+    # The info lines are there too, the same as at the default level.
+    assert result.lines_matching(r"^veneer: guest smp started on cpu 1$"), info
+    assert result.lines_matching(r"^veneer: guest smp vcpu 1 exits: "), info
+    assert result.status == 0, info

@@ -13,6 +13,15 @@ line through tools/veneer-run --interactive, as a person would:
   and makes no exit at all (only the kick of its CPU can end its run), bad
   commands and arguments (one line each, nothing happens);
 - the other guest keeps running throughout and ends normally.
+
+A second session boots two echo guests from a configuration file, the
+second with `start = later` and two vCPUs (one of them on the boot CPU):
+it waits, on the CPUs kept for it, until `start two`; it runs again after
+the operator's stop and after it exited (memory taken again, fresh
+images, both vCPUs on their CPUs); `log error` hides the lines that
+narrate a guest's life and `log debug` adds detail, while guest output
+always shows; the run still ends with `2 ok` and status 0
+(docs/console.md, "Starting a guest", "Log levels").
 """
 
 import os
@@ -35,14 +44,14 @@ PROMPT = "veneer> "
 
 
 class Console:
-    def __init__(self, vendor):
+    def __init__(self, vendor, launch=None):
         self.vendor = vendor
         self.chunks = []
         args = [os.path.join(REPO_ROOT, "tools", "veneer-run"), "--interactive",
                 "--emulator", EMULATOR[vendor], "--smp", "3", "--memory", "256",
-                "--image", IMAGE,
-                "--guest", "%s:name=one mem=4M -- tag=one" % ECHO,
-                "--guest", "%s:name=two mem=4M -- tag=two" % ECHO]
+                "--image", IMAGE]
+        args += launch or ["--guest", "%s:name=one mem=4M -- tag=one" % ECHO,
+                           "--guest", "%s:name=two mem=4M -- tag=two" % ECHO]
         self.argv = args
         sink_owner = self
 
@@ -90,6 +99,18 @@ class Console:
                 self.child.expect(pexpect.TIMEOUT, timeout=0.2)
             except pexpect.EOF:
                 raise
+
+    def wait_count(self, text, count):
+        """Until TEXT appears COUNT times in the console output so far."""
+        deadline = time.monotonic() + STEP_TIMEOUT[self.vendor]
+        while self.text.count(text) < count:
+            if time.monotonic() > deadline:
+                raise pexpect.TIMEOUT("'%s' %d times" % (text, count))
+            self.child.expect(pexpect.TIMEOUT, timeout=0.2)
+
+    def since(self, mark):
+        """The console output after position MARK of self.text."""
+        return self.text[mark:]
 
     def close(self):
         try:
@@ -235,3 +256,225 @@ def test_bad_commands_get_one_line_each(session):
 def test_no_hypervisor_line_continues_the_prompt(session):
     """Hypervisor lines start at a line start even while the prompt is open."""
     assert not re.search(r"veneer> .*veneer: ", session["log"]), info(session)
+
+
+# ---- start = later, start after an end, log levels (docs/console.md) ----
+
+# Guest two has two vCPUs: on QEMU vCPU 0 waits on CPU 2 and vCPU 1 on the
+# boot CPU; on Bochs the other way round, so that the boot CPU is the one
+# that waits for the start (and polls the console meanwhile).
+TWO_CPUS = {"amd": (2, 0), "intel": (0, 2)}
+LATER_CONFIG = """\
+[guest one]
+kernel = echo.elf
+mem = 4M
+cpu = 1
+cmdline = tag=one
+
+[guest two]
+kernel = echo.elf
+mem = 4M
+vcpus = 2
+cpu = %d, %d
+start = later
+cmdline = tag=two
+"""
+READY_TWO = "[two] echo two: ready for input"
+
+
+def start(c, name):
+    """`start NAME`, again while the guest's CPUs still give back what it
+    held (the shell then says it is still ending); its answer."""
+    for _ in range(20):
+        out = c.shell("start " + name)
+        if "is still ending" not in out:
+            return out
+        time.sleep(0.5)
+    return out
+
+
+def play_later(vendor, config_path):
+    """The start = later session; never raises (see play())."""
+    c = Console(vendor, ["--smp", "3", "--config", config_path, "--module", ECHO])
+    seen = {}
+    step = "boot"
+    cpu = TWO_CPUS[vendor][0]
+    try:
+        c.expect(r"veneer: console: input goes to guest one \(Ctrl-A three times moves on\)")
+        c.wait_text("veneer: guest two: start = later: it waits on cpu %d for start two in "
+                    "the shell" % cpu)
+        c.wait_text("veneer: guest two vcpu 1 on cpu %d, waiting for a SIPI" % TWO_CPUS[vendor][1])
+        c.wait_text("[one] echo one: ready for input")
+        step = "focus to the shell, past the waiting guest"
+        c.type(FOCUS)
+        c.expect(r"veneer: console: input goes to the operator shell")
+        c.child.expect_exact(PROMPT)
+        seen["boot"] = c.text
+        for command in ["list", "cpus", "stop two", "restart two", "start one"]:
+            step = "shell: " + command
+            seen["waiting: " + command] = c.shell(command)
+        step = "start two (start = later)"
+        seen["start two"] = start(c, "two")
+        c.wait_text("veneer: guest two started on cpu %d" % cpu)
+        c.wait_count(READY_TWO, 1)
+        seen["list started"] = c.shell("list")
+        step = "stop two, then start it again"
+        c.shell("stop two")
+        c.wait_text("veneer: guest two stopped: stopped by the operator")
+        c.wait_text("veneer: guest two vcpu 0 exits: ")
+        seen["mem stopped"] = c.shell("mem")
+        seen["list stopped"] = c.shell("list")
+        mark = len(c.text)
+        start(c, "two")
+        c.wait_count(READY_TWO, 2)
+        step = "two answers, then exits"
+        c.type(FOCUS + FOCUS)
+        c.expect(r"veneer: console: input goes to guest two")
+        c.type("hello two\r")
+        c.expect(r"\[two\] echo two: got 'hello two'")
+        seen["restart after stop"] = c.since(mark)
+        c.type("quit\r")
+        c.expect(r"veneer: guest two exited with code 0")
+        c.type(FOCUS)
+        c.expect(r"veneer: console: input goes to the operator shell")
+        c.child.expect_exact(PROMPT)
+        step = "log"
+        seen["log"] = c.shell("log")
+        seen["log error"] = c.shell("log error")
+        step = "start two at log error"
+        mark = len(c.text)
+        start(c, "two")
+        c.wait_count(READY_TWO, 3)
+        # Veneer's lines of the start come before the guest's first.
+        c.shell("list")
+        seen["start at error"] = c.since(mark)
+        step = "restart, stop and start two at log debug"
+        c.shell("log debug")
+        mark = len(c.text)
+        c.shell("restart two")
+        c.wait_count(READY_TWO, 4)
+        c.shell("stop two")
+        c.wait_text("veneer: guest two: ended for good: ")
+        start(c, "two")
+        c.wait_count(READY_TWO, 5)
+        seen["restart at debug"] = c.since(mark)
+        c.shell("log info")
+        seen["list at end"] = c.shell("list")
+        step = "both guests quit"
+        c.type(FOCUS + FOCUS)
+        c.expect(r"veneer: console: input goes to guest two")
+        c.type("quit\r")
+        c.expect(r"veneer: guest two exited with code 0")
+        c.type(FOCUS + FOCUS)
+        c.expect(r"veneer: console: input goes to guest one")
+        c.type("quit\r")
+        c.expect(r"veneer: guest one exited with code 0")
+        c.expect(r"veneer: all guests ended: 2 ok, 0 failed")
+        c.expect(r"veneer: power off: status 0")
+        c.child.expect(pexpect.EOF)
+        step = None
+    except (pexpect.TIMEOUT, pexpect.EOF) as e:
+        seen["failure"] = "step '%s': %s" % (step, type(e).__name__)
+    finally:
+        c.close()
+    seen["log text"] = c.text
+    seen["command"] = " ".join(c.argv)
+    seen["cpus"] = TWO_CPUS[vendor]
+    return seen
+
+
+@pytest.fixture(scope="module", params=["amd", pytest.param("intel", marks=pytest.mark.slow)])
+def later(request, tmp_path_factory):
+    if not os.path.isfile(ECHO):
+        pytest.fail("%s is missing: run make guests" % ECHO)
+    config = tmp_path_factory.mktemp("later") / "later.cfg"
+    config.write_text(LATER_CONFIG % TWO_CPUS[request.param])
+    return play_later(request.param, str(config))
+
+
+def answer(out):
+    """A shell command's own answer: the line that is not a hypervisor line
+    of a guest's CPU (one may be printed before the next prompt)."""
+    lines = [line.strip() for line in out.splitlines()
+             if line.strip() and not line.startswith(("veneer: ", "["))]
+    return "\n".join(lines)
+
+
+def later_info(session):
+    return "%s\n--- replay: %s\n--- console:\n%s" % (
+        session.get("failure", ""), session["command"], session["log text"][-6000:])
+
+
+def test_later_session_ran(later):
+    """Every step got its answer, and Veneer powered off with status 0."""
+    assert "failure" not in later, later_info(later)
+
+
+def test_a_later_guest_waits_until_start(later):
+    info, (cpu, ap_cpu) = later_info(later), later["cpus"]
+    boot = later.get("boot", "")
+    # Created and placed at boot, but silent: no start, no output.
+    assert re.search(r"^veneer: guest two: 4 MiB RAM", boot, re.M), info
+    assert "veneer: guest two started" not in boot, info
+    assert "[two]" not in boot, info
+    assert re.search(r"^two +waiting +%d +4 M +0:00 +0$" % cpu,
+                     later.get("waiting: list", ""), re.M), info
+    cpus = later.get("waiting: cpus", "")
+    assert "cpu %d: kept for guest two vcpu 0 (waiting)" % cpu in cpus, info
+    assert "cpu %d: kept for guest two vcpu 1 (waiting)" % ap_cpu in cpus, info
+    expected = {
+        "waiting: stop two": "stop: guest two has not started (start two runs it)",
+        "waiting: restart two": "restart: guest two has not started (start two runs it)",
+        "waiting: start one": "start: guest one runs already (restart one reloads it)",
+        "start two": "start: guest two is asked to start (on cpu %d)" % cpu,
+    }
+    for command, line in expected.items():
+        assert answer(later.get(command, "")) == line, info
+    assert re.search(r"^two +running +%d +4 M +\d+:\d\d +0$" % cpu,
+                     later.get("list started", ""), re.M), info
+
+
+def test_start_after_the_operators_stop_and_after_an_exit(later):
+    """Memory given back at the end and taken again at start; fresh images,
+    both vCPUs on the CPUs kept for the guest."""
+    info, (cpu, ap_cpu) = later_info(later), later["cpus"]
+    assert re.search(r"guest two +0 KiB", later.get("mem stopped", "")), info
+    assert re.search(r"^two +stopped +%d +0 M " % cpu, later.get("list stopped", ""),
+                     re.M), info
+    again = later.get("restart after stop", "")
+    assert "start: guest two is asked to start (on cpu %d)" % cpu in again, info
+    assert re.search(r"^veneer: guest two: 4 MiB RAM, overhead", again, re.M), info
+    assert re.search(r"^veneer: guest two: 2 vCPUs$", again, re.M), info
+    assert re.search(r"^veneer: guest two started on cpu %d$" % cpu, again, re.M), info
+    assert re.search(r"^veneer: guest two vcpu 1 on cpu %d, waiting for a SIPI$" % ap_cpu,
+                     again, re.M), info
+    assert READY_TWO in again, info
+    # Started four times after its first start, and reloaded once.
+    assert re.search(r"^two +running +%d +4 M +\d+:\d\d +4$" % cpu,
+                     later.get("list at end", ""), re.M), info
+
+
+def test_log_levels_change_what_is_printed(later):
+    info, (cpu, ap_cpu) = later_info(later), later["cpus"]
+    assert answer(later.get("log", "")) == \
+        "log: level info (log error, log info or log debug changes it)", info
+    assert answer(later.get("log error", "")) == "log: level error from now on", info
+    quiet = later.get("start at error", "")
+    # The guest's output always; Veneer's narration of its start not.
+    assert READY_TWO in quiet, info
+    assert "start: guest two is asked to start" in quiet, info
+    assert "veneer: guest two started on cpu" not in quiet, info
+    assert "MiB RAM, overhead" not in quiet, info
+    assert "waiting for a SIPI" not in quiet, info
+    loud = later.get("restart at debug", "")
+    assert READY_TWO in loud, info
+    for line in [r"veneer: shell: kick cpu %d \(guest two vcpu 0\)" % cpu,
+                 r"veneer: shell: kick cpu %d \(guest two vcpu 1\)" % ap_cpu,
+                 r"veneer: guest two rebooting \(\d+\)",
+                 r"veneer: guest two: ended for good: \d+ KiB back to the pool; "
+                 r"cpu %d waits for start two" % cpu,
+                 r"veneer: guest two: start taken on cpu %d" % cpu,
+                 r"veneer: guest two started on cpu %d" % cpu]:
+        assert re.search("^" + line + "$", loud, re.M), "%s\n%s" % (line, info)
+    # Back at info by the end: the guests' ends are narrated again.
+    assert re.search(r"^veneer: guest one vcpu 0 exits: ", later["log text"], re.M), info

@@ -656,7 +656,6 @@ static void test_not_supported_yet(void **state)
 	} cases[] = {
 	    {"console = com2", "guest a: console: com2: not supported yet"},
 	    {"console = ttyS1", "guest a: console: ttyS1: not supported yet"},
-	    {"start = later", "start: later: not supported yet"},
 	    {"devices = vga", "devices: not supported yet"},
 	};
 	static const struct {
@@ -668,8 +667,6 @@ static void test_not_supported_yet(void **state)
 			    "line"},
 	    {"serial = ttyS1", "veneer: serial: ttyS1: not supported yet"},
 	    {"smp = 2", "veneer: smp: 2: not supported yet"},
-	    {"log_level = debug", "veneer: log_level: debug: not supported "
-				  "yet"},
 	    {"shell = maybe", "veneer: shell: 'maybe' is not on or off"},
 	};
 	char text[256];
@@ -686,6 +683,115 @@ static void test_not_supported_yet(void **state)
 			 global[i].line);
 		one_error(text, global[i].error);
 	}
+}
+
+/* ---- start = later, log_level ---- */
+
+static void test_start_later_accepted(void **state)
+{
+	(void)state;
+	env.cpus = 3;
+	parse_ok("[guest a]\nkernel = hello.elf\n"
+		 "[guest b]\nkernel = hello.elf\nstart = later\nvcpus = 2\n");
+	assert_int_equal(res.guests, 2);
+	assert_false(images[0].cfg.start_later);
+	assert_true(images[1].cfg.start_later);
+	/* Placed like any guest: its CPUs are its own from boot on. */
+	assert_true(images[1].cfg.cpu_fixed);
+	assert_int_equal(images[0].cfg.cpu[0], 1);
+	assert_int_equal(images[1].cfg.cpu[0], 2);
+	assert_int_equal(images[1].cfg.cpu[1], 0);
+	/* boot is the default, written out or not. */
+	parse_ok("[guest a]\nkernel = hello.elf\nstart = boot\n"
+		 "[guest b]\nkernel = hello.elf\nstart = later\n"
+		 "[veneer]\nshell = on\n");
+	assert_false(images[0].cfg.start_later);
+	assert_true(images[1].cfg.start_later);
+	/* Its memory is counted like any guest's: it is created at boot. */
+	env.free_bytes = MiB(40);
+	parse("[guest a]\nkernel = hello.elf\nmem = 16M\n"
+	      "[guest b]\nkernel = hello.elf\nmem = 32M\nstart = later\n");
+	ERRORS(1, ":6: guest b: mem: 32 MiB does not fit");
+}
+
+static void test_start_later_refused(void **state)
+{
+	(void)state;
+	one_error("[guest a]\nkernel = hello.elf\nstart = Later\n",
+		  ":3: guest a: start: 'Later' is not boot or later");
+	one_error("[guest a]\nkernel = hello.elf\nstart = \"\"\n",
+		  "guest a: start: '' is not boot or later");
+	one_error("[guest a]\nkernel = hello.elf\nstart = later\n"
+		  "[guest b]\nkernel = hello.elf\n"
+		  "start = boot\nstart = later\n",
+		  ":7: guest b: start: given twice (first at line 6)");
+	/* Nothing would run, so nothing could ever start it. */
+	one_error("[guest a]\nkernel = hello.elf\nstart = later\n",
+		  CFG_FILE ": every guest has start = later: none would run "
+			   "at boot, and Veneer powers off when no guest runs; "
+			   "give one start = boot");
+	parse("[guest a]\nkernel = hello.elf\nstart = later\n"
+	      "[guest b]\nkernel = hello.elf\nstart = later\n");
+	ERRORS(1, "every guest has start = later");
+	/* Without the shell nobody could type start NAME. */
+	parse("[veneer]\nshell = off\n"
+	      "[guest a]\nkernel = hello.elf\n"
+	      "[guest b]\nkernel = hello.elf\nstart = later\n"
+	      "[guest c]\nkernel = hello.elf\nstart = later\n");
+	ERRORS(2,
+	       CFG_FILE ":7: guest b: start: later needs the operator shell "
+			"to start it, but [veneer] has shell = off (line 2)",
+	       ":10: guest c: start: later needs the operator shell");
+	/* A later guest that is wrong otherwise is still only that. */
+	parse("[guest a]\nkernel = hello.elf\n"
+	      "[guest b]\nkernel = nothere.elf\nstart = later\n");
+	ERRORS(1, ":4: guest b: kernel: no module 'nothere.elf'");
+}
+
+static void test_log_level(void **state)
+{
+	static const struct {
+		const char *value;
+		enum log_level level;
+	} good[] = {
+	    {"error", LOG_ERROR},
+	    {"info", LOG_INFO},
+	    {"\"debug\"", LOG_DEBUG},
+	};
+	char text[128];
+
+	(void)state;
+	for (u32 i = 0; i < ARRAY_SIZE(good); i++) {
+		snprintf(text, sizeof(text),
+			 "[veneer]\nlog_level = %s # comment\n"
+			 "[guest a]\nkernel = hello.elf\n",
+			 good[i].value);
+		parse_ok(text);
+		assert_true(res.log_level_given);
+		assert_int_equal(res.log_level, good[i].level);
+	}
+	parse_ok("[veneer]\nstats = 1\n[guest a]\nkernel = hello.elf\n");
+	assert_false(res.log_level_given);
+	one_error("[veneer]\nlog_level = verbose\n[guest a]\nkernel = "
+		  "hello.elf\n",
+		  CFG_FILE
+		  ":2: veneer: log_level: 'verbose' is not error, info "
+		  "or debug");
+	one_error("[veneer]\nlog_level = INFO\n[guest a]\nkernel = "
+		  "hello.elf\n",
+		  ":2: veneer: log_level: 'INFO' is not error, info or debug");
+	one_error("[veneer]\nlog_level = info\nlog_level = debug\n"
+		  "[guest a]\nkernel = hello.elf\n",
+		  ":3: veneer: log_level: given twice (first at line 2)");
+	one_error("[veneer]\nlog_level =\n[guest a]\nkernel = hello.elf\n",
+		  ":2: log_level: no value after '='");
+	one_error("[guest a]\nkernel = hello.elf\nlog_level = debug\n",
+		  ":3: guest a: log_level: a key of [veneer], not of a guest");
+	one_error("[veneer]\nloglevel = debug\n[guest a]\nkernel = "
+		  "hello.elf\n",
+		  "loglevel: unknown key (did you mean log_level?)");
+	/* A refused value is not taken. */
+	assert_false(res.log_level_given);
 }
 
 /* ---- modules ---- */
@@ -1224,6 +1330,9 @@ int main(void)
 	    cmocka_unit_test_setup(test_unknown_keys, setup),
 	    cmocka_unit_test_setup(test_bad_values, setup),
 	    cmocka_unit_test_setup(test_not_supported_yet, setup),
+	    cmocka_unit_test_setup(test_start_later_accepted, setup),
+	    cmocka_unit_test_setup(test_start_later_refused, setup),
+	    cmocka_unit_test_setup(test_log_level, setup),
 	    cmocka_unit_test_setup(test_missing_modules, setup),
 	    cmocka_unit_test_setup(test_ambiguous_modules, setup),
 	    cmocka_unit_test_setup(test_boot_module_strings, setup),

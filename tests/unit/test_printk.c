@@ -4,7 +4,8 @@
  * one, not tests/unit/host_printk.c): a guest's text always sits on a line
  * of its own that starts with "[NAME] ", a hypervisor line never continues
  * a guest's partial line, and control characters from a guest are shown,
- * not sent to the terminal (issue 10, bug 3). The last tests drive it
+ * not sent to the terminal (issue 10, bug 3). The log levels (printk_at)
+ * filter the hypervisor's lines, never a guest's. The last tests drive it
  * through a vuart the way core/console.c does.
  */
 #include <setjmp.h>
@@ -38,6 +39,14 @@ static int setup(void **state)
 	console_write("\n");
 	out_len = 0;
 	out[0] = '\0';
+	return 0;
+}
+
+/* The tests that change the log level leave the default behind them. */
+static int default_level(void **state)
+{
+	(void)state;
+	printk_set_level(LOG_INFO);
 	return 0;
 }
 
@@ -205,6 +214,93 @@ static void test_unlocked_writes_start_a_fresh_line(void **state)
 				 "veneer: panic: x\r\n");
 }
 
+/* ---- log levels ---- */
+
+/* One line at each level, and one that printk() prints at any level. */
+static void print_each_level(void)
+{
+	printk_at(LOG_ERROR, "veneer: e\n");
+	printk_at(LOG_INFO, "veneer: i %d\n", 1);
+	printk_at(LOG_DEBUG, "veneer: d\n");
+	printk("veneer: always\n");
+}
+
+/* Runs before any test that changes the level: the level at boot. */
+static void test_info_is_the_default_level(void **state)
+{
+	(void)state;
+	assert_int_equal(printk_level(), LOG_INFO);
+	print_each_level();
+	assert_string_equal(out, "veneer: e\r\nveneer: i 1\r\n"
+				 "veneer: always\r\n");
+	assert_true(printk_wants(LOG_ERROR));
+	assert_true(printk_wants(LOG_INFO));
+	assert_false(printk_wants(LOG_DEBUG));
+}
+
+static void test_each_level_prints_what_it_should(void **state)
+{
+	(void)state;
+	printk_set_level(LOG_ERROR);
+	print_each_level();
+	assert_string_equal(out, "veneer: e\r\nveneer: always\r\n");
+	assert_false(printk_wants(LOG_INFO));
+	out_len = 0;
+	printk_set_level(LOG_DEBUG);
+	print_each_level();
+	assert_string_equal(out, "veneer: e\r\nveneer: i 1\r\nveneer: d\r\n"
+				 "veneer: always\r\n");
+	/* A level out of range changes nothing. */
+	printk_set_level((enum log_level)7);
+	assert_int_equal(printk_level(), LOG_DEBUG);
+	printk_set_level(LOG_LEVEL_COUNT);
+	assert_int_equal(printk_level(), LOG_DEBUG);
+}
+
+/* Guest lines are never filtered, and a filtered line ends no guest line. */
+static void test_levels_never_filter_a_guest(void **state)
+{
+	(void)state;
+	printk_set_level(LOG_ERROR);
+	guest(guest_a, "prompt> ", false);
+	printk_at(LOG_INFO, "veneer: hidden\n");
+	guest(guest_a, "typed", true);
+	guest(guest_b, "text", true);
+	assert_string_equal(out, "[alpha] prompt> typed\r\n[beta] text\r\n");
+	assert_clean_lines();
+}
+
+static void test_level_names(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		int level; /* -1: not a level */
+	} cases[] = {
+	    {"error", 5, LOG_ERROR}, {"info", 4, LOG_INFO},
+	    {"debug", 5, LOG_DEBUG}, {"infox", 4, LOG_INFO}, /* by length */
+	    {"inf", 3, -1},	     {"infos", 5, -1},
+	    {"INFO", 4, -1},	     {"", 0, -1},
+	    {"warn", 4, -1},	     {"debug ", 6, -1},
+	};
+	enum log_level level;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		level = LOG_LEVEL_COUNT;
+		bool ok = log_level_parse(cases[i].text, cases[i].len, &level);
+
+		if (ok != (cases[i].level >= 0) ||
+		    (ok && (int)level != cases[i].level))
+			fail_msg("'%.*s': %d, level %d", (int)cases[i].len,
+				 cases[i].text, ok, (int)level);
+	}
+	assert_string_equal(log_level_name(LOG_ERROR), "error");
+	assert_string_equal(log_level_name(LOG_INFO), "info");
+	assert_string_equal(log_level_name(LOG_DEBUG), "debug");
+	assert_string_equal(log_level_name(LOG_LEVEL_COUNT), "?");
+}
+
 /* ---- through a vuart, as core/console.c wires it ---- */
 
 static void to_console(void *opaque, const char *line, u32 len, bool complete)
@@ -265,6 +361,12 @@ int main(void)
 	    cmocka_unit_test_setup(test_unlocked_writes_start_a_fresh_line,
 				   setup),
 	    cmocka_unit_test_setup(test_a_guest_through_its_uart, setup),
+	    cmocka_unit_test_setup(test_info_is_the_default_level, setup),
+	    cmocka_unit_test_setup_teardown(
+		test_each_level_prints_what_it_should, setup, default_level),
+	    cmocka_unit_test_setup_teardown(test_levels_never_filter_a_guest,
+					    setup, default_level),
+	    cmocka_unit_test_setup(test_level_names, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,9 @@
  * line logic (core/lib/printk.c) capturing the output: every command, its
  * bad arguments, line editing, and the requests it leaves for a guest's
  * vCPU loop (struct vm.stop_request / .restart_request) with the kick of
- * the guest's CPU. The host facts it shows come from fakes below.
+ * the guest's CPU; `start` of a guest that waits or has ended (the request
+ * its waiting CPU takes), and `log`. The host facts it shows come from
+ * fakes below.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <cmocka.h>
 
 #include "core/shell.h"
+#include "core/load.h"
 #include "core/stats.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
@@ -75,15 +78,21 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
 
 static struct vm vm_a, vm_b;
 static struct vcpu cpu_a, cpu_b;
+static struct guest_image image_a, image_b;
 static struct vm *vms[2] = {&vm_a, &vm_b};
 static const struct shell_guests guests = {vms, 2};
 static struct shell sh;
 
-static void make_guest(struct vm *vm, struct vcpu *vcpu, const char *name,
+static void make_guest(struct vm *vm, struct vcpu *vcpu,
+		       struct guest_image *image, const char *name,
 		       u32 host_cpu, u64 mib)
 {
 	memset(vm, 0, sizeof(*vm));
 	memset(vcpu, 0, sizeof(*vcpu));
+	memset(image, 0, sizeof(*image));
+	image->cfg.mem = mib << 20;
+	vm->image = image;
+	vm->ram_hpa = 0x40000000;
 	strcpy(vm->name, name);
 	vm->state = VM_STATE_RUNNING;
 	vm->ram_size = mib << 20;
@@ -102,13 +111,21 @@ static void clear_output(void)
 	out[0] = '\0';
 }
 
+/* Back to the console's default level (the shell's log changes it). */
+static int teardown(void **state)
+{
+	(void)state;
+	printk_set_level(LOG_INFO);
+	return 0;
+}
+
 static int setup(void **state)
 {
 	(void)state;
 	printk_set_output(capture);
 	console_write("\n");
-	make_guest(&vm_a, &cpu_a, "alpha", 1, 16);
-	make_guest(&vm_b, &cpu_b, "beta", 2, 64);
+	make_guest(&vm_a, &cpu_a, &image_a, "alpha", 1, 16);
+	make_guest(&vm_b, &cpu_b, &image_b, "beta", 2, 64);
 	kicks = 0;
 	memset(&sh, 0, sizeof(sh));
 	shell_prompt(&sh);
@@ -188,11 +205,22 @@ static void test_mem_adds_up(void **state)
 static void test_cpus_shows_idle_and_busy(void **state)
 {
 	(void)state;
-	vm_b.state = VM_STATE_EXITED;
 	type("cpus\r");
 	assert_output_has("cpu 0: idle\r\n");
 	assert_output_has("cpu 1: guest alpha\r\n");
-	assert_output_has("cpu 2: idle\r\n");
+	assert_output_has("cpu 2: guest beta\r\n");
+	/* A guest that does not run keeps its CPU for its start. */
+	vm_b.state = VM_STATE_EXITED;
+	clear_output();
+	type("cpus\r");
+	assert_output_has("cpu 2: kept for guest beta (exited)\r\n");
+	vm_b.state = VM_STATE_CREATED;
+	vm_a.state = VM_STATE_STOPPED;
+	clear_output();
+	type("cpus\r");
+	assert_output_has("cpu 0: idle\r\n");
+	assert_output_has("cpu 1: kept for guest alpha (stopped)\r\n");
+	assert_output_has("cpu 2: kept for guest beta (waiting)\r\n");
 }
 
 /* A guest with two vCPUs: each CPU names the vCPU it runs. */
@@ -211,6 +239,11 @@ static void test_cpus_names_the_vcpu_of_a_guest_with_several(void **state)
 	assert_output_has("cpu 0: guest beta vcpu 1\r\n");
 	assert_output_has("cpu 1: guest alpha\r\n");
 	assert_output_has("cpu 2: guest beta vcpu 0\r\n");
+	vm_b.state = VM_STATE_CREATED;
+	clear_output();
+	type("cpus\r");
+	assert_output_has("cpu 0: kept for guest beta vcpu 1 (waiting)\r\n");
+	assert_output_has("cpu 2: kept for guest beta vcpu 0 (waiting)\r\n");
 }
 
 static void test_stop_asks_the_guest_and_kicks_its_cpu(void **state)
@@ -268,6 +301,162 @@ static void test_unknown_commands_and_stray_arguments(void **state)
 	clear_output();
 	type("   \r");
 	assert_string_equal(out, "   \r\nveneer> ");
+}
+
+/* ---- start NAME, a guest that waits, log ---- */
+
+static void test_help_lists_start_and_log(void **state)
+{
+	(void)state;
+	type("help\r");
+	assert_output_has("  start NAME    run guest NAME that waits (start = "
+			  "later) or has ended\r\n");
+	assert_output_has("  log [LEVEL]   Veneer's log level: error, info or "
+			  "debug\r\n");
+}
+
+static void test_list_shows_a_waiting_guest(void **state)
+{
+	(void)state;
+	vm_b.state = VM_STATE_CREATED;
+	type("list\r");
+	assert_output_has(
+	    "beta             waiting  2        64 M      0:00        0");
+}
+
+/* A guest with start = later: its CPU waits for the request, no kick. */
+static void test_start_a_waiting_guest(void **state)
+{
+	(void)state;
+	vm_b.state = VM_STATE_CREATED;
+	type("start beta\r");
+	assert_true(vm_b.restart_request);
+	assert_false(vm_b.stop_request || vm_a.restart_request);
+	assert_int_equal(kicks, 0);
+	assert_output_has("start: guest beta is asked to start (on cpu 2)\r\n");
+	/* Until its CPU takes it, a second start says so. */
+	clear_output();
+	type("start beta\r");
+	assert_output_has("start: guest beta is starting already\r\n");
+}
+
+/* Ended for good (memory given back, vCPUs gone): it may run again. */
+static void test_start_an_ended_guest(void **state)
+{
+	static const enum vm_state ended[] = {VM_STATE_EXITED,
+					      VM_STATE_STOPPED};
+
+	(void)state;
+	for (u32 i = 0; i < 2; i++) {
+		vm_a.state = ended[i];
+		vm_a.gone = true;
+		vm_a.ram_hpa = 0;
+		vm_a.restart_request = false;
+		clear_output();
+		type("start alpha\r");
+		assert_true(vm_a.restart_request);
+		assert_output_has(
+		    "start: guest alpha is asked to start (on cpu 1)");
+	}
+	assert_int_equal(kicks, 0);
+}
+
+static void test_start_refuses_what_it_cannot_do(void **state)
+{
+	(void)state;
+	type("start\r");
+	assert_output_has(
+	    "start: which guest? (start NAME; list shows the names)\r\n");
+	type("start gamma\r");
+	assert_output_has(
+	    "start: no guest is called 'gamma' (list shows the names)\r\n");
+	type("start alpha\r");
+	assert_output_has(
+	    "start: guest alpha runs already (restart alpha reloads it)\r\n");
+	type("start alpha beta\r");
+	assert_output_has("start: too many words");
+	/* Ended, but its vCPUs still give back what they hold. */
+	vm_a.state = VM_STATE_EXITED;
+	type("start alpha\r");
+	assert_output_has(
+	    "start: guest alpha is still ending: try again in a moment\r\n");
+	/* Gone, but its RAM (1 GiB) is more than is free (100 MiB). */
+	vm_a.gone = true;
+	vm_a.ram_hpa = 0;
+	image_a.cfg.mem = 1023ull << 20;
+	type("start alpha\r");
+	assert_output_has("start: guest alpha needs 1024 MiB of RAM, 100 MiB "
+			  "are free: it is not started\r\n");
+	assert_false(vm_a.restart_request || vm_b.restart_request ||
+		     vm_a.stop_request || vm_b.stop_request);
+	assert_int_equal(kicks, 0);
+	/* 100 MiB fit exactly. */
+	image_a.cfg.mem = 100ull << 20;
+	type("start alpha\r");
+	assert_true(vm_a.restart_request);
+}
+
+/* stop and restart are for a guest that runs; each says what to type. */
+static void test_stop_and_restart_of_a_guest_that_does_not_run(void **state)
+{
+	(void)state;
+	vm_b.state = VM_STATE_CREATED;
+	type("stop beta\r");
+	assert_output_has("stop: guest beta has not started (start beta runs "
+			  "it)\r\n");
+	type("restart beta\r");
+	assert_output_has("restart: guest beta has not started (start beta "
+			  "runs it)\r\n");
+	vm_b.state = VM_STATE_STOPPED;
+	type("restart beta\r");
+	assert_output_has("restart: guest beta has stopped already (start beta "
+			  "runs it again)\r\n");
+	assert_false(vm_b.stop_request || vm_b.restart_request);
+	assert_int_equal(kicks, 0);
+}
+
+static void test_log_shows_and_sets_the_level(void **state)
+{
+	(void)state;
+	type("log\r");
+	assert_output_has("log: level info (log error, log info or log debug "
+			  "changes it)\r\n");
+	type("log debug\r");
+	assert_output_has("log: level debug from now on\r\n");
+	assert_int_equal(printk_level(), LOG_DEBUG);
+	type("log error\r");
+	assert_int_equal(printk_level(), LOG_ERROR);
+	/* The shell's own answers are printed at every level. */
+	clear_output();
+	type("log\r");
+	assert_output_has("log: level error (");
+	type("log info\r");
+	assert_int_equal(printk_level(), LOG_INFO);
+}
+
+static void test_log_refuses_what_is_no_level(void **state)
+{
+	(void)state;
+	type("log verbose\r");
+	assert_output_has("log: 'verbose' is not error, info or debug\r\n");
+	type("log Debug\r");
+	assert_output_has("log: 'Debug' is not error, info or debug\r\n");
+	type("log debug now\r");
+	assert_output_has("log: too many words");
+	assert_int_equal(printk_level(), LOG_INFO);
+}
+
+/* A kick is a debug line: not shown at info, shown at debug. */
+static void test_kicks_are_shown_at_debug(void **state)
+{
+	(void)state;
+	type("stop beta\r");
+	assert_output_lacks("kick");
+	type("log debug\r");
+	clear_output();
+	type("restart alpha\r");
+	assert_output_has("veneer: shell: kick cpu 1 (guest alpha vcpu 0)\r\n");
+	assert_int_equal(kicks, 2);
 }
 
 /* ---- line editing and bad input ---- */
@@ -351,6 +540,19 @@ int main(void)
 	    cmocka_unit_test_setup(test_a_too_long_line_is_refused, setup),
 	    cmocka_unit_test_setup(
 		test_a_guest_line_in_between_redraws_the_prompt, setup),
+	    cmocka_unit_test_setup(test_help_lists_start_and_log, setup),
+	    cmocka_unit_test_setup(test_list_shows_a_waiting_guest, setup),
+	    cmocka_unit_test_setup(test_start_a_waiting_guest, setup),
+	    cmocka_unit_test_setup(test_start_an_ended_guest, setup),
+	    cmocka_unit_test_setup(test_start_refuses_what_it_cannot_do, setup),
+	    cmocka_unit_test_setup(
+		test_stop_and_restart_of_a_guest_that_does_not_run, setup),
+	    cmocka_unit_test_setup_teardown(test_log_shows_and_sets_the_level,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_log_refuses_what_is_no_level,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kicks_are_shown_at_debug,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -228,7 +228,12 @@ static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 	u64 since;
 
 	(void)ev;
-	if (intr_off && (interrupt_waiting(vcpu) || nmi_waiting(vcpu)))
+	/*
+	 * With RFLAGS.IF clear a waiting maskable interrupt does not end the
+	 * halt (SDM Vol. 2A HLT: only an enabled interrupt, NMI, SMI, INIT
+	 * or reset resumes it): an NMI the guest does not block does.
+	 */
+	if (intr_off && nmi_waiting(vcpu))
 		return EXIT_ACTION_SKIP;
 	if (intr_off && smp == 1 &&
 	    (!platform_nmi_may_arrive(vcpu->vm->platform, vcpu) ||

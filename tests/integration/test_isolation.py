@@ -387,8 +387,10 @@ def test_isolation_beside_linux():
         got["rounds during the workloads"] = run.rounds() - rounds
         run.focus("iso")
         run.child.send("\r")
-        run.child.expect(r"veneer: guest iso stopped: [^\r\n]*", timeout=COMMAND_TIMEOUT)
-        got["stop"] = run.child.match.group(0)
+        # The whole line: a match that ends with what has arrived so far
+        # could cut it short.
+        run.child.expect(r"veneer: guest iso stopped: [^\r\n]*[\r\n]", timeout=COMMAND_TIMEOUT)
+        got["stop"] = run.child.match.group(0).strip()
         run.focus("linux")
         # A fresh prompt: the first line typed after the focus moved.
         run.child.send("\r")

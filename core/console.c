@@ -6,11 +6,19 @@
 #include "core/lib/printk.h"
 #include "core/vm.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/tsc.h"
 #include "drivers/uart.h"
 
-#define POLL_INTERVAL_US      1000
-#define PARTIAL_LINE_DELAY_US 20000
+#define POLL_INTERVAL_US 1000
+/*
+ * A partial line is shown at once when the vCPU that wrote it halts (a
+ * prompt: the guest waits for input), else after this long without a
+ * write. Long, because the delay is wall-clock time: on a busy machine
+ * an emulated CPU can stall for tens of milliseconds in the middle of a
+ * line, and the line must not be cut there.
+ */
+#define PARTIAL_LINE_DELAY_US 200000
 
 /* Ctrl-A typed this many times in a row moves the input on (docs/console.md).
  */
@@ -213,6 +221,15 @@ void console_poll(struct vm *vm)
 void console_output_started(struct vm *vm)
 {
 	vm->partial_since = vm->uart.line_len ? rdtsc() : 0;
+	vm->partial_cpu = this_cpu()->index;
+}
+
+void console_writer_halted(struct vm *vm)
+{
+	if (!vm->partial_since || vm->partial_cpu != this_cpu()->index)
+		return;
+	vm->partial_since = 0;
+	vuart_flush(&vm->uart);
 }
 
 void console_flush_stale(struct vm *vm)

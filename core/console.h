@@ -63,10 +63,16 @@ void console_poll(struct vm *vm);
 void console_output_started(struct vm *vm);
 
 /*
- * Show what the guest wrote without a newline once it has waited 20 ms
- * (a prompt); called on the guest's CPU with console_poll().
+ * Show what the guest wrote without a newline once it has written
+ * nothing for 200 ms; called on the guest's CPU with console_poll().
  */
 void console_flush_stale(struct vm *vm);
+
+/*
+ * A vCPU of `vm` halts on this CPU: if it wrote the partial line, the
+ * guest waits (a prompt waits for input), so show the line now.
+ */
+void console_writer_halted(struct vm *vm);
 
 /*
  * Host TSC at which console_poll() or console_flush_stale() next has work

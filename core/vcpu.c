@@ -243,6 +243,7 @@ static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 			(unsigned long long)guest_rip(vcpu));
 		return EXIT_ACTION_END;
 	}
+	console_writer_halted(vcpu->vm);
 	/* Waiting is guest time: the guest's clock runs meanwhile. */
 	vm_clock_resume(vcpu->vm);
 	since = rdtsc();

@@ -98,6 +98,7 @@ struct vm {
 	u64 frozen_host_tsc;
 	u64 partial_since; /* TSC of its last UART write, while a line is
 			      partial */
+	u32 partial_cpu;   /* the host CPU (so the vCPU) that made it */
 	/* MSR state Veneer keeps for the guest (core/msr.c). */
 	u64 msr_mtrr_def_type;
 	u64 msr_amd_perf_ctl[4];     /* AMD PERF_CTL0-3, never counting */

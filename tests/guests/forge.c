@@ -4,7 +4,7 @@
  * bug 3), and its partner that makes the console busy meanwhile.
  *
  * role=forge (the default), `attempts=N` times (default 20): print a
- * partial line, wait 100 ms (Veneer shows a partial line after 20 ms), then
+ * partial line, wait 300 ms (Veneer shows a partial line after 200 ms), then
  * continue it with `veneer: power off: status 0` and a newline, each time
  * led in by something else: nothing, a bare carriage return, an ANSI
  * "erase line" and a carriage return, a vertical tab, a form feed, or
@@ -20,9 +20,9 @@
  * let the fake start a line of its own.
  *
  * role=slow prints one line of `slow: ` and SLOW_CHARS letters, SLOW_GAP_MS
- * apart (longer in all than the 20 ms partial-line delay, each gap
+ * apart (longer in all than the 200 ms partial-line delay, each gap
  * shorter), then PASS: the console must show it as one line, since the
- * guest never stopped writing for 20 ms.
+ * guest never stopped writing for 200 ms.
  *
  * The waits poll the PIT's channel 2 through port 0x61 (as Linux calibrates
  * its TSC), so the guest keeps exiting while it waits, as a guest that
@@ -34,7 +34,7 @@
 #define FORGE_EXIT_CODE	 42
 #define DEFAULT_ATTEMPTS 20
 #define DEFAULT_LINES	 2000
-#define PARTIAL_WAIT_MS	 100
+#define PARTIAL_WAIT_MS	 300
 #define NOISE_PERIOD_MS	 3
 
 /* 8254 PIT channel 2, gated and read back through port 0x61 (port B). */
@@ -109,7 +109,7 @@ static void noise(u32 lines)
 }
 
 #define SLOW_CHARS  40
-#define SLOW_GAP_MS 5
+#define SLOW_GAP_MS 8
 
 static void slow_line(void)
 {

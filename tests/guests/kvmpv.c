@@ -136,22 +136,27 @@ static u64 div32(u64 a, u32 b)
 }
 
 /* kvm-clock now, read as the protocol says (retry while odd or changed). */
+/* TSC ticks to nanoseconds by the structure's tsc_to_system_mul and
+ * tsc_shift, the scaling the pvclock ABI gives (docs/hypercall.md). */
+static u64 kvmclock_scale(u64 delta)
+{
+	if (kclock.shift < 0)
+		delta >>= -kclock.shift;
+	else
+		delta <<= kclock.shift;
+	return mul_shr32(delta, kclock.mul);
+}
+
 static u64 kvmclock_read(void)
 {
 	u32 version;
 	u64 ns;
 
 	do {
-		u64 delta;
-
 		version = kclock.version;
 		__asm__ volatile("" ::: "memory");
-		delta = rdtsc() - kclock.tsc_timestamp;
-		if (kclock.shift < 0)
-			delta >>= -kclock.shift;
-		else
-			delta <<= kclock.shift;
-		ns = kclock.system_time + mul_shr32(delta, kclock.mul);
+		ns = kclock.system_time +
+		     kvmclock_scale(rdtsc() - kclock.tsc_timestamp);
 		__asm__ volatile("" ::: "memory");
 	} while ((version & 1) || version != kclock.version);
 	return ns;
@@ -160,6 +165,30 @@ static u64 kvmclock_read(void)
 static u32 pm_timer(void)
 {
 	return inl(PM_TIMER_PORT) & PM_TIMER_MASK;
+}
+
+/*
+ * kvm-clock read between two PM timer reads: *pm is the first of them,
+ * *width the PM ticks between the two. Of a few tries it keeps the
+ * narrowest bracket.
+ */
+static u64 pm_bracketed_kvmclock(u32 *pm, u32 *width)
+{
+	u64 best_ns = 0;
+
+	*width = ~0U;
+	for (unsigned i = 0; i < 8; i++) {
+		u32 before = pm_timer();
+		u64 ns = kvmclock_read();
+		u32 w = (pm_timer() - before) & PM_TIMER_MASK;
+
+		if (w < *width) {
+			*width = w;
+			*pm = before;
+			best_ns = ns;
+		}
+	}
+	return best_ns;
 }
 
 static void check_leaves(bool kvm)
@@ -243,8 +272,8 @@ static u64 rtc_unix_time(void)
 
 static void check_kvmclock(void)
 {
-	u64 v, last, now, start_ns, tsc_after;
-	u32 pm_start, pm_ticks, version;
+	u64 v, last, now, start_ns, tsc_after, jump_ns;
+	u32 pm_start, pm_end, pm_ticks, version, slack, end_slack;
 	unsigned backwards = 0;
 	u64 bad_at = 0xfff00000ULL; /* far above any test guest's RAM */
 
@@ -273,38 +302,55 @@ static void check_kvmclock(void)
 	}
 	EXPECT_EQ(backwards, 0, "kvm-clock never goes back (20000 reads)");
 
-	/* Against the PM timer: 20 ms of it, kvm-clock within 1%. */
-	pm_start = pm_timer();
-	start_ns = kvmclock_read();
+	/*
+	 * Against the PM timer: 20 ms of it, kvm-clock within 1%. Each
+	 * kvm-clock read is bracketed by two PM timer reads, so a host that
+	 * is slow to run this vCPU between them widens the allowed error
+	 * instead of failing the check.
+	 */
+	start_ns = pm_bracketed_kvmclock(&pm_start, &slack);
 	do
 		pm_ticks = (pm_timer() - pm_start) & PM_TIMER_MASK;
 	while (pm_ticks < PM_TIMER_HZ / 50);
-	now = kvmclock_read() - start_ns;
+	now = pm_bracketed_kvmclock(&pm_end, &end_slack) - start_ns;
+	pm_ticks = (pm_end - pm_start) & PM_TIMER_MASK;
+	slack += end_slack;
 	{
 		u64 want = div32((u64)pm_ticks * NS_PER_S, PM_TIMER_HZ);
 		u64 diff = now > want ? now - want : want - now;
+		u64 slack_ns = div32((u64)slack * NS_PER_S, PM_TIMER_HZ);
 
 		guest_printf("kvmpv: %u PM timer ticks, kvm-clock %llu ns, "
 			     "expected %llu\n",
 			     pm_ticks, (unsigned long long)now,
 			     (unsigned long long)want);
-		EXPECT_TRUE(diff <= div32(want, 100) + 200000,
+		EXPECT_TRUE(diff <= div32(want, 100) + slack_ns + 200000,
 			    "kvm-clock runs with the PM timer (1%)");
 	}
 
 	/* The guest moves its TSC: kvm-clock goes on without a jump. */
 	version = kclock.version;
+	jump_ns = kvmclock_scale(TSC_JUMP);
 	last = kvmclock_read();
 	wrmsr(MSR_IA32_TSC, rdtsc() + TSC_JUMP);
 	now = kvmclock_read();
+	guest_printf("kvmpv: TSC forward: kvm-clock %llu ns then %llu ns\n",
+		     (unsigned long long)last, (unsigned long long)now);
 	EXPECT_TRUE(kclock.version == version + 2,
 		    "TSC moved: the structure is written afresh");
-	EXPECT_TRUE(now >= last && now - last < 50000000ULL,
+	/*
+	 * A jump would be the whole 2^40 ticks (minutes at any TSC rate);
+	 * an eighth of it still allows for a host that takes seconds to
+	 * run the exit.
+	 */
+	EXPECT_TRUE(now >= last && now - last < jump_ns / 8,
 		    "TSC moved 2^40 forward: kvm-clock goes on, no jump");
 	last = kvmclock_read();
 	wrmsr(MSR_IA32_TSC, rdtsc() - TSC_JUMP);
 	now = kvmclock_read();
-	EXPECT_TRUE(now >= last && now - last < 50000000ULL,
+	guest_printf("kvmpv: TSC back: kvm-clock %llu ns then %llu ns\n",
+		     (unsigned long long)last, (unsigned long long)now);
+	EXPECT_TRUE(now >= last && now - last < jump_ns / 8,
 		    "TSC moved 2^40 back: kvm-clock goes on, no jump");
 
 	/* The wall clock: boot time + kvm-clock = the RTC, within 2 s. */

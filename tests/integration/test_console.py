@@ -2,7 +2,7 @@
 """A guest cannot forge hypervisor log lines (issue 10, bug 3), on both vendors.
 
 tests/guests/forge.c: the `forge` guest prints a partial line, waits past the
-20 ms after which Veneer shows it, then continues it with
+200 ms after which Veneer shows it, then continues it with
 `veneer: power off: status 0`, led in by nothing, a bare carriage return, an
 ANSI erase-line, a vertical tab, a form feed or U+2028; `noise`, started first
 on the other CPU, prints a line every 3 ms meanwhile, so other lines come
@@ -28,9 +28,10 @@ FAKE = "veneer: power off: status 0"
 FORGE_EXIT_CODE = 42
 EMULATOR = {"amd": "qemu", "intel": "bochs"}
 TIMEOUT_S = {"amd": 120, "intel": 900}
-# forge: 20 attempts of about 100 ms; noise: 2000 lines 3 ms apart, ~6 s of
-# guest time, so it is still printing however long forge takes to be created.
-ATTEMPTS = 20
+# forge: 12 attempts (each lead-in twice) of about 300 ms; noise: 2000 lines
+# 3 ms apart, ~6 s of guest time, so it is still printing however long forge
+# takes to be created.
+ATTEMPTS = 12
 NOISE_LINES = 2000
 
 
@@ -95,8 +96,8 @@ def test_control_characters_are_shown_not_sent(forged_run):
 
 @pytest.mark.parametrize("vendor", ["amd", pytest.param("intel", marks=pytest.mark.slow)])
 def test_a_slowly_written_line_stays_whole(tmp_path, vendor):
-    """forge role=slow writes one line a letter every 5 ms (200 ms in all)
-    while noise prints a line every 3 ms on the other CPU: the 20 ms
+    """forge role=slow writes one line a letter every 8 ms (320 ms in all)
+    while noise prints a line every 3 ms on the other CPU: the 200 ms
     partial-line delay runs from the guest's last write, so the line is
     never shown early and cut by noise's lines (it was, when the delay ran
     from the line's first byte)."""

@@ -64,7 +64,7 @@ def own_lines(result, name):
 
 def own_text(result, name):
     """The guest's lines run together: the console may cut a slow guest's
-    line in two (a partial line is shown after 20 ms, docs/guests.md), so
+    line in two (a partial line is shown after 200 ms, docs/guests.md), so
     checks search this text rather than whole lines."""
     return "".join(own_lines(result, name))
 

@@ -57,6 +57,12 @@ void console_flush_stale(struct vm *vm)
 	fake_console_calls.flushes++;
 }
 
+void console_writer_halted(struct vm *vm)
+{
+	(void)vm;
+	fake_console_calls.writer_halts++;
+}
+
 u64 console_next_due(const struct vm *vm)
 {
 	(void)vm;

@@ -9,7 +9,7 @@
 
 struct fake_console_calls {
 	bool has_focus; /* what console_has_focus() answers */
-	u32 polls, flushes, ends;
+	u32 polls, flushes, ends, writer_halts;
 };
 
 extern struct fake_console_calls fake_console_calls;

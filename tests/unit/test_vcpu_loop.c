@@ -1138,6 +1138,8 @@ static void test_hlt_wakes_on_the_pv_timer(void **state)
 	script(EXIT_HLT, 1);
 	script_exit(args, 0);
 	run_loop();
+	/* A halting vCPU lets the console show its partial line (a prompt). */
+	assert_int_equal(fake_console_calls.writer_halts, 1);
 	assert_int_equal(guest.be.run_count, 3);
 	assert_int_equal(run_request(2)->skip, 1);
 	assert_true(run_request(2)->inject);

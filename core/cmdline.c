@@ -199,11 +199,23 @@ static int apply_shell(struct word value, struct hv_options *o, char *err,
 	return -1;
 }
 
+static int apply_color(struct word value, struct hv_options *o, char *err,
+		       size_t errlen)
+{
+	if (word_equals(value, "on") || word_equals(value, "off")) {
+		o->color = word_equals(value, "on");
+		return 0;
+	}
+	snformat(err, errlen, "color: '%.*s' is not 'on' or 'off'",
+		 (int)value.len, value.s);
+	return -1;
+}
+
 static const struct option_def cmdline_options[] = {
-    {"shell", true, apply_shell},  {"serial", true, apply_serial},
-    {"baud", true, apply_baud},	   {"smp", true, apply_smp},
-    {"nosmp", false, apply_nosmp}, {"selftest", true, apply_selftest},
-    {"stats", true, apply_stats},
+    {"color", true, apply_color},	{"shell", true, apply_shell},
+    {"serial", true, apply_serial},	{"baud", true, apply_baud},
+    {"smp", true, apply_smp},		{"nosmp", false, apply_nosmp},
+    {"selftest", true, apply_selftest}, {"stats", true, apply_stats},
 };
 
 void cmdline_defaults(struct hv_options *o)
@@ -214,6 +226,7 @@ void cmdline_defaults(struct hv_options *o)
 	o->selftest = SELFTEST_NONE;
 	o->stats_seconds = 0;
 	o->shell = true;
+	o->color = false;
 }
 
 /* Returns the next word at or after *pos, advancing *pos past it. */

@@ -12,6 +12,8 @@
  *                                         exit counts (0: never, the default)
  *   shell=on|off                          the operator shell in the
  *                                         console's focus ring (default on)
+ *   color=on|off                          each guest's [NAME] tag in a
+ *                                         colour of its own (default off)
  *   selftest=fault                        a host #UD after boot
  * A first word without '=' that contains '/' or ends in ".elf" is the image
  * path that QEMU and GRUB put there; it is skipped.
@@ -37,6 +39,7 @@ struct hv_options {
 	u32 selftest;	   /* SELFTEST_*: a deliberate failure after boot */
 	u32 stats_seconds; /* periodic exit statistics; 0 = off */
 	bool shell;	   /* the operator shell (docs/console.md) */
+	bool color;	   /* guests' tags in colour (docs/console.md) */
 };
 
 /* stats=SECONDS: at most a day between two reports. */
@@ -48,7 +51,7 @@ struct hv_options {
 
 /*
  * Fills o with the defaults: COM1, 115200 baud, all CPUs, no self-test, no
- * periodic statistics, the operator shell on.
+ * periodic statistics, the operator shell on, tags without colour.
  */
 void cmdline_defaults(struct hv_options *o);
 

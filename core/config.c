@@ -12,6 +12,7 @@
  */
 #include "core/config.h"
 #include "core/linux_spec.h"
+#include "core/serialport.h"
 #include "core/lib/format.h"
 #include "core/lib/string.h"
 
@@ -69,12 +70,14 @@ enum veneer_key {
 	VK_SMP,
 	VK_LOG_LEVEL,
 	VK_SHELL,
+	VK_COLOR,
 	VK_COUNT
 };
 
 static const char *const veneer_keys[VK_COUNT] = {
     [VK_STATS] = "stats", [VK_BAUD] = "baud",		[VK_SERIAL] = "serial",
     [VK_SMP] = "smp",	  [VK_LOG_LEVEL] = "log_level", [VK_SHELL] = "shell",
+    [VK_COLOR] = "color",
 };
 
 /* stats = SECONDS: the hypervisor command line's range (core/cmdline.h). */
@@ -112,6 +115,8 @@ struct parser {
 	/* Per guest, for the checks across guests. */
 	u32 guest_line[CONFIG_GUESTS_MAX];
 	u32 cpu_line[CONFIG_GUESTS_MAX];
+	/* The line of its console = comN; 0: the hypervisor console. */
+	u32 console_line[CONFIG_GUESTS_MAX];
 	/* Host CPUs the guest holds in cfg.cpu[]: listed by its cpu key, or
 	 * assigned at the end (assign_cpus); 0 while it has none. */
 	u32 cpu_count[CONFIG_GUESTS_MAX];
@@ -480,6 +485,16 @@ static void veneer_key(struct parser *p, int key)
 		}
 		p->res->log_level_given = true;
 		return;
+	case VK_COLOR: /* the guests' tags in colour (docs/console.md) */
+		if (!span_is((struct span){v, p->value_len}, "on") &&
+		    !span_is((struct span){v, p->value_len}, "off")) {
+			error_at(p, p->line, "veneer",
+				 "color: '%.*s' is not on or off", vlen, v);
+			return;
+		}
+		p->res->color_given = true;
+		p->res->color = span_is((struct span){v, p->value_len}, "on");
+		return;
 	default: /* VK_SHELL: the operator shell (docs/console.md) */
 		if (!span_is((struct span){v, p->value_len}, "on") &&
 		    !span_is((struct span){v, p->value_len}, "off")) {
@@ -500,16 +515,52 @@ static bool value_is(const struct parser *p, const char *s)
 	return span_is((struct span){p->value, p->value_len}, s);
 }
 
-/* A serial port a guest could one day own (not supported yet). */
-static bool value_is_serial_port(const struct parser *p)
+/*
+ * console = hypervisor, or a serial port of the guest's own: com1-com4
+ * (ttyS0-ttyS3), never Veneer's own console port, one guest per port.
+ * Whether a UART answers there is found when the guest is created
+ * (core/console.h, console_attach).
+ */
+static void set_console(struct parser *p)
 {
-	static const char *const ports[] = {"com1",  "com2",  "com3",  "com4",
-					    "ttyS0", "ttyS1", "ttyS2", "ttyS3"};
+	struct guest_image *gi = p->g.gi;
+	u32 self = (u32)(gi - p->images);
+	int port;
+	u16 base;
 
-	for (u32 i = 0; i < ARRAY_SIZE(ports); i++)
-		if (value_is(p, ports[i]))
-			return true;
-	return false;
+	if (value_is(p, "hypervisor")) {
+		gi->cfg.console_port = 0;
+		return;
+	}
+	port = serialport_parse(p->value, p->value_len);
+	if (port < 0) {
+		error_at(p, p->line, p->g.where,
+			 "console: '%.*s' is not hypervisor or a serial port "
+			 "com1-com4 (ttyS0-ttyS3)",
+			 (int)p->value_len, p->value);
+		return;
+	}
+	base = serialport_defs[port].base;
+	if (base == p->env->console_port) {
+		error_at(p, p->line, p->g.where,
+			 "console: %.*s (0x%x) is Veneer's own console: a "
+			 "guest cannot have it (serial= on the command line "
+			 "moves Veneer's)",
+			 (int)p->value_len, p->value, base);
+		return;
+	}
+	for (u32 i = 0; i < self; i++) {
+		if (p->images[i].cfg.console_port != base)
+			continue;
+		error_at(p, p->line, p->g.where,
+			 "console: %.*s (0x%x) is already guest %s's (line "
+			 "%u): one guest per port",
+			 (int)p->value_len, p->value, base,
+			 p->images[i].cfg.name, p->console_line[i]);
+		return;
+	}
+	gi->cfg.console_port = base;
+	p->console_line[self] = p->line;
 }
 
 static void set_kernel(struct parser *p)
@@ -784,19 +835,7 @@ static void guest_key(struct parser *p, int key)
 		set_vcpus(p);
 		return;
 	case GK_CONSOLE:
-		if (value_is(p, "hypervisor"))
-			return;
-		if (value_is_serial_port(p))
-			error_at(p, p->line, p->g.where,
-				 "console: %.*s: not supported yet (a guest's "
-				 "serial output goes to the hypervisor "
-				 "console); hypervisor is the only value",
-				 (int)p->value_len, p->value);
-		else
-			error_at(p, p->line, p->g.where,
-				 "console: '%.*s' is not hypervisor (or a "
-				 "serial port com1-com4, not supported yet)",
-				 (int)p->value_len, p->value);
+		set_console(p);
 		return;
 	case GK_ON_POWEROFF:
 		set_policy(p, k, &gi->cfg.on_poweroff);

@@ -44,6 +44,7 @@ struct config_env {
 	u32 module_count;
 	u32 config_module; /* the configuration's own index in modules[] */
 	u32 cpus;	   /* host CPUs that can run guests: 0 .. cpus-1 */
+	u16 console_port;  /* Veneer's console UART, no guest's (0: any) */
 	u64 free_bytes;	   /* host memory free for guests */
 	/* A module's bytes, for the kernel format checks (NULL: none). */
 	const void *(*module_data)(const struct boot_module *m);
@@ -61,6 +62,8 @@ struct config_result {
 	bool shell;
 	bool log_level_given; /* [veneer] log_level = error | info | debug */
 	enum log_level log_level;
+	bool color_given; /* [veneer] color = on | off */
+	bool color;
 };
 
 /*

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/console.h"
 #include "core/platform.h"
+#include "core/serialport.h"
 #include "core/shell.h"
+#include "core/tagcolor.h"
 #include "core/lib/spinlock.h"
 #include "core/lib/printk.h"
 #include "core/vm.h"
@@ -44,6 +46,24 @@ static spinlock_t input_lock = SPINLOCK_INIT;
 static u64 next_poll;
 static u64 partial_line_delay; /* PARTIAL_LINE_DELAY_US in TSC ticks */
 
+/*
+ * Serial ports guests own (docs/console.md, "A serial port of its own"):
+ * who owns each, claimed when the guest is created and kept for its whole
+ * life, under ports_lock; and when each is polled next. Machine state, one
+ * entry per COM port; the guest's own state stays in its struct vm.
+ */
+_Static_assert(SERIALPORT_COUNT == UART_LINES,
+	       "one driver line per COM port a guest may own");
+static struct serialport_owners port_owners;
+static spinlock_t ports_lock = SPINLOCK_INIT;
+static u64 port_next_poll[SERIALPORT_COUNT];
+
+/* The line of the port `vm` owns, or -1: it writes to the console. */
+static int owned_line(const struct vm *vm)
+{
+	return serialport_owned_by(&port_owners, vm);
+}
+
 void console_set_shell(bool on)
 {
 	shell_on = on;
@@ -65,6 +85,9 @@ static void announce_focus(void)
 
 void console_offer_focus(struct vm *vm)
 {
+	/* Its input comes from its own port, and from nowhere else. */
+	if (owned_line(vm) >= 0)
+		return;
 	spin_lock(&input_lock);
 	if (ring_count < VM_MAX) {
 		ring[ring_count++] = vm;
@@ -102,6 +125,10 @@ bool console_reaches(const struct vm *vm)
 
 bool console_can_wake(const struct vm *vm)
 {
+	/* Its own port's bytes, and room to send more, come as it polls. */
+	if (owned_line(vm) >= 0)
+		return vuart_rx_irq_enabled(&vm->uart) ||
+		       vuart_tx_irq_waiting(&vm->uart);
 	return console_reaches(vm) && vuart_rx_irq_enabled(&vm->uart);
 }
 
@@ -197,19 +224,47 @@ static void route_input(void)
 	}
 }
 
+/*
+ * On the CPU of `vm`, which owns `line`, at most every millisecond: its
+ * port's bytes into its UART while the receive FIFO has room (the rest
+ * wait in the driver's ring), and THR empty again once the transmit ring
+ * has room. Nothing here reaches the console, the shell or another guest.
+ */
+static void port_poll(struct vm *vm, int line, u64 now)
+{
+	if (now < port_next_poll[line])
+		return;
+	port_next_poll[line] = now + tsc_from_us(POLL_INTERVAL_US);
+	uart_line_service((u32)line);
+	while (vm->uart.rx_count < VUART_RX_SIZE) {
+		int c = uart_line_getc((u32)line);
+
+		if (c < 0)
+			break;
+		platform_console_input(vm->platform, (u8)c);
+	}
+	if (vuart_tx_room(&vm->uart))
+		platform_uart_update_irq(vm->platform);
+}
+
 void console_poll(struct vm *vm)
 {
 	u64 now = rdtsc();
+	int line = vm ? owned_line(vm) : -1;
 
 	if (now >= next_poll && spin_trylock(&input_lock)) {
 		if (now >= next_poll) {
 			next_poll = now + tsc_from_us(POLL_INTERVAL_US);
 			route_input();
+			/* A CPU with no guest keeps the guests' ports going. */
+			if (!vm)
+				uart_lines_service();
 		}
 		spin_unlock(&input_lock);
 	}
-	/* Whoever read the UART this time, the guest takes its own bytes. */
-	if (vm)
+	if (line >= 0)
+		port_poll(vm, line, now);
+	else if (vm) /* whoever read the UART, the guest takes its bytes */
 		queue_drain(vm);
 }
 
@@ -244,8 +299,11 @@ void console_flush_stale(struct vm *vm)
 u64 console_next_due(const struct vm *vm)
 {
 	/* Every guest polls: the focus may come to it, or the shell may
-	 * have it, at any time. */
-	u64 due = console_reaches(vm) ? next_poll : ~0ull;
+	 * have it, at any time; a guest with a port of its own polls that. */
+	int line = owned_line(vm);
+	u64 due = line >= 0		? port_next_poll[line]
+		  : console_reaches(vm) ? next_poll
+					: ~0ull;
 
 	if (vm->partial_since) {
 		if (!partial_line_delay)
@@ -298,6 +356,86 @@ static void uart_write(void *opaque, u16 port, u8 size, u32 value)
 	console_output_started(vm);
 }
 
+/*
+ * A port of its own: each byte the guest sends goes into the port's
+ * transmit ring as it is (no tag, no lines); the guest sees THR empty
+ * while the ring has room for a FIFO's worth, so a guest that writes
+ * faster than the port's speed waits, as on a real UART.
+ */
+static void port_send(void *opaque, u8 byte)
+{
+	int line = owned_line(opaque);
+
+	if (line >= 0)
+		uart_line_send((u32)line, byte);
+}
+
+static bool port_ready(void *opaque)
+{
+	int line = owned_line(opaque);
+
+	return line < 0 || uart_line_room((u32)line) >= VUART_TX_FIFO;
+}
+
+static bool port_idle(void *opaque)
+{
+	int line = owned_line(opaque);
+
+	return line < 0 || uart_line_idle((u32)line);
+}
+
+static const struct vuart_tx port_tx = {
+    .send = port_send,
+    .ready = port_ready,
+    .idle = port_idle,
+};
+
+bool console_claim_port(struct vm *vm, u16 base, char *err, size_t len)
+{
+	int had, line;
+
+	spin_lock(&ports_lock);
+	had = owned_line(vm);
+	line = serialport_claim(&port_owners, base, vm, vm->name, uart_port(),
+				uart_probe, err, len);
+	spin_unlock(&ports_lock);
+	if (line < 0)
+		return false;
+	if (had == line)
+		return true;
+	uart_line_open((u32)line, base);
+	printk_at(LOG_INFO,
+		  "veneer: guest %s: console on %s (0x%x, %u baud 8N1), a "
+		  "serial port of its own\n",
+		  vm->name, serialport_defs[line].name, base, uart_baud());
+	return true;
+}
+
+void console_release_port(struct vm *vm)
+{
+	int line;
+
+	spin_lock(&ports_lock);
+	line = serialport_release(&port_owners, vm);
+	if (line >= 0)
+		uart_line_close((u32)line);
+	spin_unlock(&ports_lock);
+}
+
+static volatile bool color_on;
+
+void console_set_color(bool on)
+{
+	color_on = on;
+}
+
+const char *console_tag_style(const void *owner)
+{
+	const struct vm *vm = owner;
+
+	return color_on ? tagcolor_sgr(vm->id) : NULL;
+}
+
 void console_attach(struct vm *vm)
 {
 	const struct io_handler uart = {
@@ -308,9 +446,16 @@ void console_attach(struct vm *vm)
 	    .opaque = vm,
 	    .name = "uart",
 	};
+	int line;
 
 	vuart_init(&vm->uart, console_line, vm);
 	vm->partial_since = 0;
 	/* The first handler on an empty bus: it cannot clash or be full. */
 	iobus_register(&vm->io, &uart);
+	line = owned_line(vm);
+	if (line < 0)
+		return;
+	/* Its UART is new: what its port received meanwhile is not for it. */
+	uart_line_discard_input((u32)line);
+	vuart_set_tx(&vm->uart, &port_tx);
 }

@@ -264,6 +264,11 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 	/* The KVM-compatible interface: Linux speaks it (docs/hypercall.md). */
 	vm->kvm_pv = gi->cfg.pv == GUEST_PV_KVM ||
 		     (gi->cfg.pv == GUEST_PV_DEFAULT && guest_is_linux(gi));
+	/* A serial port of its own (console = comN, docs/console.md), kept
+	 * for its whole life; refused before anything else is taken. */
+	if (gi->cfg.console_port &&
+	    !console_claim_port(vm, gi->cfg.console_port, err, len))
+		return false;
 	if (!vm_setup_memory(vm, gi->cfg.mem, err, len))
 		goto no_vm;
 	rc = vcpu_ops->vm_init(vm);
@@ -797,6 +802,7 @@ static struct vm *guest_start(const struct guest_image *gi)
 	vm_count++;
 	free_before = mm_free_bytes();
 	if (!vm_create(vm, vcpus[vm->id], gi, err, sizeof(err))) {
+		console_release_port(vm);
 		printk("veneer: guest %s: not started: %s\n", vm->name, err);
 		vm->state = VM_STATE_STOPPED;
 		str_copy(vm->stop_reason, err, sizeof(vm->stop_reason));

@@ -76,6 +76,13 @@ struct guest_cfg {
 	 * NAME` in the shell (docs/console.md). Default: it runs at boot.
 	 */
 	bool start_later;
+	/*
+	 * console = com1-com4 (the configuration file only): the I/O base
+	 * of a physical serial port the guest owns instead of the
+	 * hypervisor console (core/serialport.h, docs/console.md); 0: the
+	 * hypervisor console, tagged [NAME] (the default).
+	 */
+	u16 console_port;
 };
 
 /*

@@ -45,6 +45,8 @@ static void parse_boot_info(u32 magic, u64 info)
 	if (options.serial_port != UART_COM1 || options.baud != 115200)
 		uart_init(options.serial_port, options.baud);
 	console_set_shell(options.shell);
+	console_set_color(options.color);
+	printk_set_tag_style(console_tag_style);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include "core/lib/printk.h"
 #include "core/lib/string.h"
 #include "arch/x86/percpu.h"
+#include "drivers/uart.h"
 
 _Static_assert(CONFIG_GUESTS_MAX >= VM_MAX, "a configuration holds VM_MAX");
 _Static_assert(MAX_CPUS <= 64, "struct cpu_placement: one u64 of CPUs");
@@ -150,6 +151,7 @@ static u32 collect_from_config(const struct boot_info *bi, u32 index,
 				 .module_count = bi->module_count,
 				 .config_module = index,
 				 .cpus = cpus_online(),
+				 .console_port = uart_port(),
 				 .free_bytes = mm_free_bytes(),
 				 .module_data = config_module_data,
 				 .report = config_report};
@@ -179,6 +181,8 @@ static u32 collect_from_config(const struct boot_info *bi, u32 index,
 	/* Before any guest is offered the focus (guests_run). */
 	if (res.shell_given)
 		console_set_shell(res.shell);
+	if (res.color_given)
+		console_set_color(res.color);
 	return res.guests;
 }
 

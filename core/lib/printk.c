@@ -22,6 +22,11 @@ static volatile bool panicking;
 static enum log_level log_level = LOG_INFO;
 static void (*console_putc)(char c);
 static void (*panic_stop)(void);
+/* printk_set_tag_style(); read under console_lock, set at any time. */
+static const char *(*tag_style)(const void *owner);
+
+/* SGR 0 (ECMA-48 8.3.117): every attribute back to the default. */
+#define SGR_RESET "\033[0m"
 
 /*
  * The line being written, under console_lock: `midline` when the cursor is
@@ -39,6 +44,11 @@ void printk_set_output(void (*putc)(char c))
 void panic_set_stop(void (*stop)(void))
 {
 	panic_stop = stop;
+}
+
+void printk_set_tag_style(const char *(*style)(const void *owner))
+{
+	__atomic_store_n(&tag_style, style, __ATOMIC_RELEASE);
 }
 
 static void put(char c)
@@ -107,12 +117,22 @@ void console_write_tagged(const void *owner, const char *tag, const char *text,
 	if (!console_putc)
 		goto out;
 	if (!midline || midline_owner != owner) {
+		const char *(*style)(const void *) =
+		    __atomic_load_n(&tag_style, __ATOMIC_ACQUIRE);
+		const char *sgr = style ? style(owner) : NULL;
+
 		if (midline)
 			new_line();
+		/* The colour is trusted text; only the tag inside it is
+		 * the guest's (its name), shown visibly. */
+		for (const char *c = sgr; c && *c; c++)
+			put(*c);
 		put('[');
 		for (const char *t = tag; *t; t++)
 			put_visible(*t);
 		put(']');
+		for (const char *c = sgr ? SGR_RESET : NULL; c && *c; c++)
+			put(*c);
 		put(' ');
 	}
 	for (size_t i = 0; i < len; i++)

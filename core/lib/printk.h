@@ -26,6 +26,15 @@ void panic_set_stop(void (*stop)(void));
  * move the cursor: a guest cannot print what looks like a hypervisor line.
  */
 
+/*
+ * How a tag looks: `style(owner)` gives an SGR sequence (ANSI colour,
+ * trusted text: core/tagcolor.h) that console_write_tagged() writes
+ * before the tag's '[', ending it with SGR 0 ("\033[0m") right after its
+ * ']', or NULL for a plain tag. NULL `style` (the default): every tag
+ * plain. `style` runs under the console's lock and must not print.
+ */
+void printk_set_tag_style(const char *(*style)(const void *owner));
+
 /* Write a string to the console without formatting (any context). */
 void console_write(const char *s);
 

@@ -35,6 +35,46 @@ void vuart_init(struct vuart *u, vuart_line_fn line_out, void *opaque)
 	u->dll = 1; /* 115200 baud */
 }
 
+void vuart_set_tx(struct vuart *u, const struct vuart_tx *tx)
+{
+	u->tx = tx;
+}
+
+/* THR empty: always for lines (a byte leaves at once), else the
+ * transmitter's word. */
+static bool tx_ready(const struct vuart *u)
+{
+	return !u->tx || u->tx->ready(u->opaque);
+}
+
+static bool tx_idle(const struct vuart *u)
+{
+	return !u->tx || u->tx->idle(u->opaque);
+}
+
+/*
+ * A byte written to THR has left it: THR empty again (and its interrupt)
+ * at once when the transmitter has room, else once vuart_tx_room() says
+ * it has. A 16550 clears the THRE interrupt when THR is written (PC16550D,
+ * "Interrupt Identification Register"), so the condition is restated.
+ */
+static void thr_written(struct vuart *u)
+{
+	u->thre_pending = tx_ready(u);
+	u->tx_waiting = !u->thre_pending;
+}
+
+bool vuart_tx_room(struct vuart *u)
+{
+	bool was = vuart_irq_pending(u);
+
+	if (!u->tx_waiting || !tx_ready(u))
+		return false;
+	u->tx_waiting = false;
+	u->thre_pending = true;
+	return vuart_irq_pending(u) != was;
+}
+
 static void emit(struct vuart *u, bool complete)
 {
 	u->line[u->line_len] = '\0';
@@ -64,6 +104,10 @@ static void append(struct vuart *u, char c)
  */
 static void put_char(struct vuart *u, char c)
 {
+	if (u->tx) {
+		u->tx->send(u->opaque, (u8)c);
+		return;
+	}
 	if (c == '\r') {
 		u->cr_pending = true;
 		return;
@@ -133,6 +177,11 @@ bool vuart_irq_pending(const struct vuart *u)
 	return pending_iir(u) != IIR_NONE;
 }
 
+bool vuart_tx_irq_waiting(const struct vuart *u)
+{
+	return u->tx_waiting && (u->ier & IER_THRE);
+}
+
 u8 vuart_read(struct vuart *u, u16 offset)
 {
 	switch (offset) {
@@ -155,8 +204,12 @@ u8 vuart_read(struct vuart *u, u16 offset)
 	case REG_MCR:
 		return u->mcr;
 	case REG_LSR:
-		/* Output is taken at once: the transmitter is always empty. */
-		return LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0);
+		/*
+		 * Lines take output at once: the transmitter is always empty.
+		 * A transmitter of the guest's own says (struct vuart_tx).
+		 */
+		return (tx_ready(u) ? LSR_THRE : 0) |
+		       (tx_idle(u) ? LSR_TEMT : 0) | (u->rx_count ? LSR_DR : 0);
 	case REG_MSR:
 		if (u->mcr & MCR_LOOP) /* loopback: outputs appear as inputs */
 			return (u8)(((u->mcr & 0x0c) << 4) |
@@ -180,22 +233,28 @@ void vuart_write(struct vuart *u, u16 offset, u8 value)
 		}
 		/*
 		 * The byte leaves the THR at once, to the receiver in loopback
-		 * or to the console, so THR-empty is raised again either way.
+		 * or to the console, so THR-empty is raised again either way;
+		 * a transmitter of the guest's own may hold it back.
 		 */
-		if (u->mcr & MCR_LOOP)
+		if (u->mcr & MCR_LOOP) {
 			vuart_receive(u, value);
-		else
-			put_char(u, (char)value);
-		u->thre_pending = true;
+			u->thre_pending = true;
+			return;
+		}
+		put_char(u, (char)value);
+		thr_written(u);
 		return;
 	case REG_IER:
 		if (u->lcr & LCR_DLAB) {
 			u->dlm = value;
 			return;
 		}
-		/* Enabling THRE while the THR is empty raises it at once. */
-		if ((value & IER_THRE) && !(u->ier & IER_THRE))
-			u->thre_pending = true;
+		/* Enabling THRE while the THR is empty raises it at once;
+		 * with a transmitter that has no room, once it has. */
+		if ((value & IER_THRE) && !(u->ier & IER_THRE)) {
+			u->thre_pending = tx_ready(u);
+			u->tx_waiting = !u->thre_pending;
+		}
 		u->ier = value & 0x0f;
 		return;
 	case REG_IIR:

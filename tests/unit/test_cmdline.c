@@ -48,6 +48,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.selftest, SELFTEST_NONE);
 	assert_int_equal(o.stats_seconds, 0);
 	assert_true(o.shell);
+	assert_false(o.color);
 	o = parse_ok(NULL);
 	assert_int_equal(o.serial_port, 0x3f8);
 	o = parse_ok("   \t  ");
@@ -114,6 +115,21 @@ static void test_stats(void **state)
 	assert_string_equal(parse_err("stats=99999999999999999999999"),
 			    "stats: '99999999999999999999999' is not a number "
 			    "of seconds from 0 to 86400");
+}
+
+static void test_color(void **state)
+{
+	(void)state;
+	assert_false(parse_ok("").color);
+	assert_true(parse_ok("color=on").color);
+	assert_false(parse_ok("color=off").color);
+	assert_false(parse_ok("color=on color=off").color);
+	assert_string_equal(parse_err("color=1"),
+			    "color: '1' is not 'on' or 'off'");
+	assert_string_equal(parse_err("color"),
+			    "color: needs a value (color=...)");
+	assert_string_equal(parse_err("colour=on"),
+			    "unknown option 'colour=on'");
 }
 
 static void test_shell(void **state)
@@ -216,6 +232,7 @@ int main(void)
 	    cmocka_unit_test(test_baud_and_smp),
 	    cmocka_unit_test(test_stats),
 	    cmocka_unit_test(test_shell),
+	    cmocka_unit_test(test_color),
 	    cmocka_unit_test(test_image_path_is_skipped),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_error_message_truncated_safely),

@@ -115,6 +115,7 @@ static int setup(void **state)
 				  .modules = modules,
 				  .config_module = 0,
 				  .cpus = 4,
+				  .console_port = 0x3f8,
 				  .free_bytes = MiB(512),
 				  .module_data = module_data,
 				  .report = report,
@@ -654,8 +655,6 @@ static void test_not_supported_yet(void **state)
 	static const struct {
 		const char *line, *error;
 	} cases[] = {
-	    {"console = com2", "guest a: console: com2: not supported yet"},
-	    {"console = ttyS1", "guest a: console: ttyS1: not supported yet"},
 	    {"devices = vga", "devices: not supported yet"},
 	};
 	static const struct {
@@ -792,6 +791,65 @@ static void test_log_level(void **state)
 		  "loglevel: unknown key (did you mean log_level?)");
 	/* A refused value is not taken. */
 	assert_false(res.log_level_given);
+}
+
+/* ---- console = comN, [veneer] color ---- */
+
+static void test_console_ports(void **state)
+{
+	(void)state;
+	parse_ok("[guest a]\nkernel = hello.elf\nconsole = com2\n"
+		 "[guest b]\nkernel = hello.elf\nconsole = ttyS2\n"
+		 "[guest c]\nkernel = hello.elf\nconsole = hypervisor\n"
+		 "[guest d]\nkernel = hello.elf\n");
+	assert_int_equal(images[0].cfg.console_port, 0x2f8);
+	assert_int_equal(images[1].cfg.console_port, 0x3e8);
+	assert_int_equal(images[2].cfg.console_port, 0);
+	assert_int_equal(images[3].cfg.console_port, 0);
+	one_error("[guest a]\nkernel = hello.elf\nconsole = com1\n",
+		  CFG_FILE ":3: guest a: console: com1 (0x3f8) is Veneer's own "
+			   "console: a guest cannot have it (serial= on the "
+			   "command line moves Veneer's)");
+	one_error("[guest a]\nkernel = hello.elf\nconsole = ttyS0\n",
+		  ":3: guest a: console: ttyS0 (0x3f8) is Veneer's own");
+	one_error("[guest a]\nkernel = hello.elf\nconsole = com2\n"
+		  "[guest b]\nkernel = hello.elf\nconsole = ttyS1\n",
+		  CFG_FILE ":6: guest b: console: ttyS1 (0x2f8) is already "
+			   "guest a's (line 3): one guest per port");
+	one_error("[guest a]\nkernel = hello.elf\nconsole = com5\n",
+		  ":3: guest a: console: 'com5' is not hypervisor or a serial "
+		  "port com1-com4 (ttyS0-ttyS3)");
+	one_error("[guest a]\nkernel = hello.elf\nconsole = COM2\n",
+		  "console: 'COM2' is not hypervisor or a serial port");
+	one_error("[guest a]\nkernel = hello.elf\nconsole = com2\n"
+		  "console = com3\n",
+		  ":4: guest a: console: given twice");
+	/* Veneer's console elsewhere (serial=ttyS1): COM1 is free. */
+	env.console_port = 0x2f8;
+	parse_ok("[guest a]\nkernel = hello.elf\nconsole = com1\n");
+	assert_int_equal(images[0].cfg.console_port, 0x3f8);
+	one_error("[guest a]\nkernel = hello.elf\nconsole = com2\n",
+		  "console: com2 (0x2f8) is Veneer's own console");
+}
+
+static void test_color(void **state)
+{
+	(void)state;
+	parse_ok("[veneer]\ncolor = on\n[guest a]\nkernel = hello.elf\n");
+	assert_true(res.color_given);
+	assert_true(res.color);
+	parse_ok("[veneer]\ncolor = off\n[guest a]\nkernel = hello.elf\n");
+	assert_true(res.color_given);
+	assert_false(res.color);
+	parse_ok("[veneer]\nstats = 1\n[guest a]\nkernel = hello.elf\n");
+	assert_false(res.color_given);
+	one_error("[veneer]\ncolor = yes\n[guest a]\nkernel = hello.elf\n",
+		  CFG_FILE ":2: veneer: color: 'yes' is not on or off");
+	assert_false(res.color_given);
+	one_error("[guest a]\nkernel = hello.elf\ncolor = on\n",
+		  ":3: guest a: color: a key of [veneer], not of a guest");
+	one_error("[veneer]\ncolour = on\n[guest a]\nkernel = hello.elf\n",
+		  "colour: unknown key (did you mean color?)");
 }
 
 /* ---- modules ---- */
@@ -1333,6 +1391,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_start_later_accepted, setup),
 	    cmocka_unit_test_setup(test_start_later_refused, setup),
 	    cmocka_unit_test_setup(test_log_level, setup),
+	    cmocka_unit_test_setup(test_console_ports, setup),
+	    cmocka_unit_test_setup(test_color, setup),
 	    cmocka_unit_test_setup(test_missing_modules, setup),
 	    cmocka_unit_test_setup(test_ambiguous_modules, setup),
 	    cmocka_unit_test_setup(test_boot_module_strings, setup),

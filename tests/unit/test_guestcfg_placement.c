@@ -25,6 +25,7 @@
 #include "core/stats.h"
 #include "core/lib/string.h"
 #include "arch/x86/percpu.h"
+#include "drivers/uart.h"
 #include "tests/unit/host_printk.h"
 
 /* ---- what core/placement.c asks the rest of the hypervisor ---- */
@@ -32,6 +33,16 @@
 void console_set_shell(bool on)
 {
 	(void)on;
+}
+
+void console_set_color(bool on)
+{
+	(void)on;
+}
+
+u16 uart_port(void)
+{
+	return 0x3f8;
 }
 
 u32 cpus_online(void)

@@ -449,6 +449,165 @@ static void test_loopback(void **state)
 	assert_string_equal(s.lines[0], "out");
 }
 
+/* ---- a transmitter of the guest's own (vuart_set_tx) ---- */
+
+/* A port with `room` bytes left, recording what it was sent. */
+struct port {
+	struct sink lines; /* must stay empty: no lines are made */
+	char sent[64];
+	u32 count;
+	u32 room;
+	bool idle;
+};
+
+static void port_send(void *opaque, u8 byte)
+{
+	struct port *p = opaque;
+
+	assert_true(p->count < sizeof(p->sent) - 1);
+	p->sent[p->count++] = (char)byte;
+	if (p->room)
+		p->room--;
+	p->idle = false;
+}
+
+static bool port_ready(void *opaque)
+{
+	return ((struct port *)opaque)->room >= VUART_TX_FIFO;
+}
+
+static bool port_idle(void *opaque)
+{
+	return ((struct port *)opaque)->idle;
+}
+
+static const struct vuart_tx port_tx = {
+    .send = port_send,
+    .ready = port_ready,
+    .idle = port_idle,
+};
+
+static void port_uart(struct vuart *u, struct port *p, u32 room)
+{
+	memset(p, 0, sizeof(*p));
+	p->lines.prefix = "";
+	p->room = room;
+	p->idle = true;
+	vuart_init(u, collect_line, p);
+	vuart_set_tx(u, &port_tx);
+}
+
+/* Every byte goes out as written: no lines, CR and control bytes kept. */
+static void test_tx_bytes_go_out_as_written(void **state)
+{
+	struct vuart u;
+	struct port p;
+
+	(void)state;
+	port_uart(&u, &p, 1000);
+	write_string(&u, "a\r\n\x01\x1b[2J");
+	vuart_output(&u, "hc\n", 3); /* HC_CONSOLE_WRITE: the same way */
+	vuart_flush(&u);
+	assert_int_equal(p.count, 11);
+	assert_memory_equal(p.sent, "a\r\n\x01\x1b[2Jhc\n", 11);
+	assert_int_equal(p.lines.count, 0);
+}
+
+/* LSR shows the transmitter's room (THRE) and whether it drained (TEMT). */
+static void test_tx_line_status_follows_the_port(void **state)
+{
+	struct vuart u;
+	struct port p;
+
+	(void)state;
+	port_uart(&u, &p, VUART_TX_FIFO);
+	assert_int_equal(vuart_read(&u, REG_LSR), LSR_THRE | LSR_TEMT);
+	vuart_write(&u, REG_DATA, 'x');
+	/* Room for less than a FIFO, and a byte on its way. */
+	assert_int_equal(vuart_read(&u, REG_LSR), 0);
+	p.room = VUART_TX_FIFO;
+	assert_int_equal(vuart_read(&u, REG_LSR), LSR_THRE);
+	p.idle = true;
+	assert_int_equal(vuart_read(&u, REG_LSR), LSR_THRE | LSR_TEMT);
+	/* Loopback never reaches the port. */
+	vuart_write(&u, REG_MCR, MCR_LOOP);
+	vuart_write(&u, REG_DATA, 'y');
+	assert_int_equal(p.count, 1);
+	assert_int_equal(vuart_read(&u, REG_DATA), 'y');
+}
+
+/*
+ * The THRE interrupt of a driver that writes on it (Linux's 8250): raised
+ * after a write only while the port has room, else once vuart_tx_room()
+ * finds room again, and then only once.
+ */
+static void test_tx_thre_interrupt_waits_for_room(void **state)
+{
+	struct vuart u;
+	struct port p;
+
+	(void)state;
+	port_uart(&u, &p, VUART_TX_FIFO + 1);
+	vuart_write(&u, REG_IER, 0x02);
+	assert_int_equal(vuart_read(&u, REG_IIR), IIR_THRE);
+	assert_false(vuart_tx_room(&u)); /* nobody waits */
+	vuart_write(&u, REG_DATA, 'a');	 /* room left: 16 */
+	assert_true(vuart_irq_pending(&u));
+	assert_false(vuart_tx_irq_waiting(&u));
+	assert_int_equal(vuart_read(&u, REG_IIR), IIR_THRE);
+	vuart_write(&u, REG_DATA, 'b'); /* room left: 15, less than a FIFO */
+	assert_false(vuart_irq_pending(&u));
+	assert_true(vuart_tx_irq_waiting(&u));
+	assert_false(vuart_tx_room(&u)); /* still no room */
+	assert_false(vuart_irq_pending(&u));
+	p.room = 100;
+	assert_true(vuart_tx_room(&u)); /* the line goes up */
+	assert_true(vuart_irq_pending(&u));
+	assert_false(vuart_tx_irq_waiting(&u));
+	assert_int_equal(vuart_read(&u, REG_IIR), IIR_THRE);
+	assert_false(vuart_irq_pending(&u));
+	assert_false(vuart_tx_room(&u)); /* once */
+	assert_false(vuart_irq_pending(&u));
+}
+
+/* Enabling THRE while the port has no room raises it only with room. */
+static void test_tx_enable_thre_without_room(void **state)
+{
+	struct vuart u;
+	struct port p;
+
+	(void)state;
+	port_uart(&u, &p, 0);
+	vuart_write(&u, REG_IER, 0x02);
+	assert_false(vuart_irq_pending(&u));
+	assert_true(vuart_tx_irq_waiting(&u));
+	p.room = VUART_TX_FIFO;
+	assert_true(vuart_tx_room(&u));
+	assert_int_equal(vuart_read(&u, REG_IIR), IIR_THRE);
+	/* Without the interrupt enabled nobody waits for it. */
+	vuart_write(&u, REG_IER, 0);
+	p.room = 0;
+	vuart_write(&u, REG_DATA, 'z');
+	assert_false(vuart_tx_irq_waiting(&u));
+	assert_int_equal(p.count, 1);
+}
+
+/* Lines are the default: a UART without a transmitter is unchanged. */
+static void test_tx_without_transmitter_lsr_is_always_empty(void **state)
+{
+	struct vuart u;
+	struct sink s = {.prefix = ""};
+
+	(void)state;
+	vuart_init(&u, collect_line, &s);
+	vuart_write(&u, REG_IER, 0x02);
+	for (int i = 0; i < 100; i++)
+		vuart_write(&u, REG_DATA, 'q');
+	assert_int_equal(vuart_read(&u, REG_LSR), LSR_THRE | LSR_TEMT);
+	assert_false(vuart_tx_irq_waiting(&u));
+	assert_false(vuart_tx_room(&u));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +625,11 @@ int main(void)
 	    cmocka_unit_test(test_receive_fifo),
 	    cmocka_unit_test(test_receive_interrupt),
 	    cmocka_unit_test(test_loopback),
+	    cmocka_unit_test(test_tx_bytes_go_out_as_written),
+	    cmocka_unit_test(test_tx_line_status_follows_the_port),
+	    cmocka_unit_test(test_tx_thre_interrupt_waits_for_room),
+	    cmocka_unit_test(test_tx_enable_thre_without_room),
+	    cmocka_unit_test(test_tx_without_transmitter_lsr_is_always_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -134,3 +134,10 @@ UNIT_SRCS_test_vcpu_loop += $(KVMPV_SRCS)
 UNIT_TESTS += test_guestcfg_placement
 UNIT_SRCS_test_guestcfg_placement := core/placement.c core/config.c core/guestcfg.c \
 	core/lib/format.c core/lib/string.c tests/unit/host_printk.c
+# Issue 12: serial ports guests own (core/serialport.c) and tag colours
+# (core/tagcolor.c with the console's tag style in core/lib/printk.c).
+UNIT_TESTS += test_serialport
+UNIT_SRCS_test_serialport := core/serialport.c core/lib/format.c
+UNIT_TESTS += test_tagcolor
+UNIT_SRCS_test_tagcolor := core/tagcolor.c core/lib/printk.c core/lib/format.c \
+	core/lib/string.c

@@ -21,14 +21,20 @@
  * print status=unavailable there. bench/run-bench compares the runs;
  * docs/benchmarks.md explains the rows.
  *
+ * The smp rows time IPI round trips between the boot CPU and one AP
+ * (started by INIT and SIPI through the library's trampoline, lib/ap.c):
+ * they need a machine (natively) or a guest (vcpus=2) with two CPUs.
+ *
  * Command line (key=value words):
- *   set=core|lapic|all  which rows (default all). The LAPIC rows run last
- *                       and on their own under Veneer: until Veneer has a
- *                       virtual LAPIC an xAPIC access stops the guest.
+ *   set=core|lapic|smp|all  which rows (default all). The LAPIC rows run
+ *                       on their own under Veneer (a hypervisor without an
+ *                       xAPIC page stops the guest at the first access),
+ *                       the smp rows too (they need two vCPUs).
  *   rows=a,b,...        only these rows (of the set); default all
  *   iters=N             iterations per row (default 1000, 1..1000000)
  *   veneer=0|1          as for every test guest (tests/guests/README.md)
  */
+#include "tests/guests/lib/ap.h"
 #include "tests/guests/lib/guest.h"
 #include "tests/guests/lib/hypercall.h"
 #include "tests/guests/lib/multiboot.h"
@@ -43,6 +49,9 @@
 #define VEC_TIMER	0x40 /* Veneer's HC_TIMER_ONESHOT */
 #define VEC_SELF_IPI	0x42 /* x2APIC SELF IPI */
 #define VEC_LAPIC_TIMER 0x43 /* LAPIC timer, one-shot */
+#define VEC_PING	0x44 /* smp rows: the boot CPU to the AP */
+#define VEC_PONG	0x45 /* smp rows: the AP's answer */
+#define VEC_DOORBELL	0x46 /* smp rows: wakes the AP to read its request */
 
 /* MSRs (SDM Vol. 4, table 2-2). */
 #define MSR_IA32_APIC_BASE     0x1b
@@ -61,11 +70,22 @@
 #define X2APIC_ICR	 0x830
 /* ICR: fixed delivery, destination shorthand "self" (bits 19:18 = 01). */
 #define ICR_SHORTHAND_SELF BIT(18)
+/* ICR (SDM Vol. 3A 11.6.1, Figure 11-12): delivery mode in bits 10:8
+ * (000 fixed, 101 INIT, 110 STARTUP), physical destination, level assert
+ * (bit 14), delivery status (bit 12, xAPIC only). */
+#define ICR_INIT    (5U << 8)
+#define ICR_STARTUP (6U << 8)
+#define ICR_BUSY    BIT(12)
+#define ICR_ASSERT  BIT(14)
 
 /* xAPIC registers, offsets from the APIC base (SDM Vol. 3A 11.4.1). */
 #define XAPIC_VERSION	      0x030
 #define XAPIC_EOI	      0x0b0
 #define XAPIC_SVR	      0x0f0
+#define XAPIC_TPR	      0x080
+#define XAPIC_ICR_LOW	      0x300
+#define XAPIC_ICR_HIGH	      0x310
+#define XAPIC_DEST_SHIFT      24 /* ICR high: destination in bits 31:24 */
 #define XAPIC_LVT_TIMER	      0x320
 #define XAPIC_TIMER_INITIAL   0x380
 #define XAPIC_TIMER_CURRENT   0x390
@@ -94,6 +114,11 @@
 /* Longest wait for an interrupt in the HLT rows: a missing wake must not
  * hang the benchmark. */
 #define MAX_WAIT_TICKS 2000000000ULL
+/* Longest wait for the answer to one IPI, in PAUSE loops (a count, not
+ * the TSC, so that the wait adds no RDTSC to the timed region). */
+#define MAX_WAIT_SPINS 100000000U
+
+#define AP_STACK_SIZE 8192
 
 static u32 iters = DEFAULT_ITERS;
 static const char *rows_filter; /* rows=a,b,c: only these; NULL: all */
@@ -682,6 +707,268 @@ static void rows_xapic(void)
 	row_lapic_timer_hlt();
 }
 
+/* ---- smp rows: IPI round trips between two CPUs ----
+ *
+ * The boot CPU (vCPU 0) sends a fixed IPI (VEC_PING) to one AP, which
+ * waits in `sti; hlt`; the AP's handler writes EOI and sends VEC_PONG
+ * back; the boot CPU spins (PAUSE, interrupts on) until its own handler
+ * has counted the answer and sends the next. One iteration is one round
+ * trip: two IPIs sent, two delivered, two EOIs, the AP's wake-up from
+ * HLT. Under Veneer with vcpus=2 the two vCPUs are on host CPUs of their
+ * own. The xAPIC row sends through the ICR (MMIO: high, then low, SDM Vol.
+ * 3A 11.6.1); the x2APIC row with one WRMSR to MSR 0x830 (11.12.9), both
+ * CPUs switched to x2APIC mode first.
+ */
+static struct ap_madt madt;
+static u32 bsp_apic_id, ap_apic_id;
+static u8 ap_stack[AP_STACK_SIZE] __aligned(16);
+static volatile u32 ap_online;
+static volatile u32 ap_want_x2apic; /* the boot CPU's request */
+static volatile u32 ap_x2apic;	    /* the AP's mode, set by the AP */
+static volatile u32 bsp_x2apic;
+static volatile u32 ping_count, pong_count;
+
+/* One IPI, fixed or as low says, in the sender's mode. The xAPIC waits
+ * (bounded) for the previous IPI to leave, except in the timed loop, where
+ * it left one round trip ago. */
+static void ipi_send(bool x2apic, u32 dest, u32 low)
+{
+	if (x2apic) {
+		wrmsr(X2APIC_ICR, ((u64)dest << 32) | low);
+		return;
+	}
+	xapic_write(XAPIC_ICR_HIGH, dest << XAPIC_DEST_SHIFT);
+	xapic_write(XAPIC_ICR_LOW, low);
+}
+
+static void ipi_send_idle(bool x2apic, u32 dest, u32 low)
+{
+	for (u32 i = 0;
+	     !x2apic && i < 1000000 && (xapic_read(XAPIC_ICR_LOW) & ICR_BUSY);
+	     i++)
+		__asm__ volatile("pause" : : : "memory");
+	ipi_send(x2apic, dest, low);
+}
+
+static void eoi(bool x2apic)
+{
+	if (x2apic)
+		wrmsr(X2APIC_EOI, 0);
+	else
+		xapic_write(XAPIC_EOI, 0);
+}
+
+/* On the AP: EOI, then the answer. */
+static void ping_handler(struct trap_frame *frame)
+{
+	(void)frame;
+	ping_count++;
+	eoi(ap_x2apic);
+	ipi_send(ap_x2apic, bsp_apic_id, ICR_ASSERT | VEC_PONG);
+}
+
+/* On the boot CPU. */
+static void pong_handler(struct trap_frame *frame)
+{
+	(void)frame;
+	pong_count++;
+	eoi(bsp_x2apic);
+}
+
+/* On the AP: nothing but the wake-up. */
+static void doorbell_handler(struct trap_frame *frame)
+{
+	(void)frame;
+	eoi(ap_x2apic);
+}
+
+/* The local APIC of the calling CPU: x2APIC mode if asked (SDM Vol. 3A
+ * 11.12.1: EXTD with EN), software-enabled, TPR 0 so that every vector
+ * is taken. */
+static void smp_apic_setup(bool x2apic)
+{
+	if (x2apic) {
+		wrmsr(MSR_IA32_APIC_BASE, rdmsr(MSR_IA32_APIC_BASE) |
+					      APIC_BASE_ENABLE |
+					      APIC_BASE_EXTD);
+		wrmsr(X2APIC_SVR, APIC_SVR_ENABLE | 0xff);
+		wrmsr(X2APIC_TPR, 0);
+	} else {
+		xapic_write(XAPIC_SVR, APIC_SVR_ENABLE | 0xff);
+		xapic_write(XAPIC_TPR, 0);
+	}
+}
+
+/* The AP, after the trampoline: interrupts off, the boot CPU's IDT. It
+ * idles in `sti; hlt`; a doorbell makes it look at its request. */
+static void bench_ap_main(u32 apic_id)
+{
+	(void)apic_id;
+	smp_apic_setup(false);
+	ap_online = 1;
+	for (;;) {
+		cpu_cli();
+		if (ap_want_x2apic && !ap_x2apic) {
+			smp_apic_setup(true);
+			ap_x2apic = 1;
+			continue;
+		}
+		/* A doorbell after the look still wakes the HLT (the STI
+		 * shadow, cpu_sti_hlt()). */
+		cpu_sti_hlt();
+	}
+}
+
+static bool wait_for(volatile u32 *flag)
+{
+	for (u32 i = 0; i < MAX_WAIT_SPINS; i++) {
+		if (*flag)
+			return true;
+		__asm__ volatile("pause" : : : "memory");
+	}
+	return false;
+}
+
+/* n round trips; returns the ticks, or 0 if an answer did not come. */
+static u64 ipi_round_trips(bool x2apic, u32 n)
+{
+	u32 low = ICR_ASSERT | VEC_PING;
+	u64 t0 = tsc_stamp();
+	for (u32 i = 0; i < n; i++) {
+		u32 before = pong_count, spins = 0;
+		ipi_send(x2apic, ap_apic_id, low);
+		while (pong_count == before) {
+			if (++spins == MAX_WAIT_SPINS)
+				return 0;
+			__asm__ volatile("pause" : : : "memory");
+		}
+	}
+	return tsc_stamp() - t0;
+}
+
+static void row_ipi(const char *name, bool x2apic)
+{
+	u64 total;
+	if (!row_wanted(name))
+		return;
+	ping_count = pong_count = 0;
+	cpu_sti();
+	total = ipi_round_trips(x2apic, WARMUP_ITERS);
+	if (total)
+		total = ipi_round_trips(x2apic, iters);
+	cpu_cli();
+	if (!total) {
+		row_failed(name, "an IPI got no answer");
+		return;
+	}
+	if (ping_count != WARMUP_ITERS + iters ||
+	    pong_count != WARMUP_ITERS + iters) {
+		row_failed(name, "not one ping and one answer per round trip");
+		return;
+	}
+	report(name, iters, total, loop_empty(iters));
+}
+
+static const char *const smp_rows[] = {"ipi_xapic", "ipi_x2apic"};
+
+static void smp_all_unavailable(const char *why, const char *detail)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(smp_rows); i++)
+		guest_printf(
+		    "BENCH name=%s status=unavailable reason=\"%s%s%s\"\n",
+		    smp_rows[i], why, detail ? ": " : "", detail ? detail : "");
+}
+
+/* Starts the second CPU of the MADT with one INIT and one STARTUP IPI
+ * (no delays: a virtual machine needs none, and QEMU and Bochs need none
+ * natively). */
+static bool smp_start(const struct multiboot_info *mbi)
+{
+	const char *error = ap_madt_read(&madt);
+	if (error) {
+		smp_all_unavailable("no MADT to find a second CPU", error);
+		return false;
+	}
+	guest_printf("BENCH info cpus=%u\n", madt.count);
+	if (madt.count < 2) {
+		smp_all_unavailable("one CPU: the MADT lists one local APIC "
+				    "(2 CPUs natively, vcpus=2 under Veneer)",
+				    NULL);
+		return false;
+	}
+	if (!(cpuid(1, 0).edx & CPUID1_EDX_APIC)) {
+		smp_all_unavailable("CPUID.1:EDX[9] (APIC) is clear", NULL);
+		return false;
+	}
+	if (!ap_trampoline_fits(mbi)) {
+		smp_all_unavailable("the AP trampoline at 0x8000 would "
+				    "overwrite the multiboot info",
+				    NULL);
+		return false;
+	}
+	if (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) {
+		smp_all_unavailable("the boot CPU is in x2APIC mode already "
+				    "(run set=smp on its own)",
+				    NULL);
+		return false;
+	}
+	bsp_apic_id = madt.apic_id[0];
+	ap_apic_id = madt.apic_id[1];
+	xapic_base =
+	    (uintptr_t)(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK);
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+	trap_set_handler(VEC_PING, ping_handler);
+	trap_set_handler(VEC_PONG, pong_handler);
+	trap_set_handler(VEC_DOORBELL, doorbell_handler);
+	smp_apic_setup(false);
+	ap_set_stack(ap_apic_id, ap_stack + sizeof(ap_stack));
+	ap_prepare(bench_ap_main);
+	ipi_send_idle(false, ap_apic_id, ICR_ASSERT | ICR_INIT);
+	ipi_send_idle(false, ap_apic_id,
+		      ICR_ASSERT | ICR_STARTUP | AP_SIPI_VECTOR);
+	if (!wait_for(&ap_online)) {
+		for (unsigned i = 0; i < ARRAY_SIZE(smp_rows); i++)
+			row_failed(smp_rows[i], "the AP did not start");
+		return false;
+	}
+	guest_printf("BENCH info ipi_from=%u ipi_to=%u\n", bsp_apic_id,
+		     ap_apic_id);
+	return true;
+}
+
+static void rows_smp(const struct multiboot_info *mbi)
+{
+	if (!row_wanted("ipi_xapic") && !row_wanted("ipi_x2apic"))
+		return;
+	if (!smp_start(mbi))
+		return;
+	row_ipi("ipi_xapic", false);
+	if (!row_wanted("ipi_x2apic"))
+		return;
+	if (!(cpuid(1, 0).ecx & CPUID1_ECX_X2APIC)) {
+		unavailable("ipi_x2apic", "CPUID.1:ECX[21] (x2APIC) is clear");
+		return;
+	}
+	/* The AP first, while both still speak xAPIC. */
+	ap_want_x2apic = 1;
+	ipi_send_idle(false, ap_apic_id, ICR_ASSERT | VEC_DOORBELL);
+	if (!wait_for(&ap_x2apic)) {
+		row_failed("ipi_x2apic", "the AP did not switch to x2APIC");
+		return;
+	}
+	catch_gp(true);
+	smp_apic_setup(true);
+	if (!catch_gp(false)) {
+		unavailable("ipi_x2apic", "switching to x2APIC mode "
+					  "(IA32_APIC_BASE EXTD, SVR) raised "
+					  "#GP");
+		return;
+	}
+	bsp_x2apic = 1;
+	row_ipi("ipi_x2apic", true);
+}
+
 /* ---- start and end ---- */
 static __noreturn void bench_exit(u32 code)
 {
@@ -696,23 +983,28 @@ static __noreturn void bench_exit(u32 code)
 		__asm__ volatile("cli; hlt");
 }
 
-static bool parse_options(const char *cmdline, bool *core, bool *lapic)
+/* Whether the word at s is exactly word (up to a space or the end). */
+static bool word_is(const char *s, const char *word)
+{
+	size_t len = str_len(word);
+	return str_starts_with(s, word) && (!s[len] || s[len] == ' ');
+}
+
+static bool parse_options(const char *cmdline, bool *core, bool *lapic,
+			  bool *smp)
 {
 	const char *set = cmdline_value(cmdline, "set");
 	const char *n = cmdline_value(cmdline, "iters");
 	rows_filter = cmdline_value(cmdline, "rows");
 	u64 value;
-	*core = *lapic = true;
-	if (set) {
-		if (str_starts_with(set, "core") && (!set[4] || set[4] == ' '))
-			*lapic = false;
-		else if (str_starts_with(set, "lapic") &&
-			 (!set[5] || set[5] == ' '))
-			*core = false;
-		else if (!str_starts_with(set, "all") ||
-			 (set[3] && set[3] != ' ')) {
-			guest_printf("BENCH error: set= must be core, lapic or "
-				     "all\n");
+	*core = *lapic = *smp = true;
+	if (set && !word_is(set, "all")) {
+		*core = word_is(set, "core");
+		*lapic = word_is(set, "lapic");
+		*smp = word_is(set, "smp");
+		if (!*core && !*lapic && !*smp) {
+			guest_printf("BENCH error: set= must be core, lapic, "
+				     "smp or all\n");
 			return false;
 		}
 	}
@@ -732,8 +1024,8 @@ void guest_main(const struct multiboot_info *mbi)
 {
 	struct cpuid_regs vendor = cpuid(0, 0);
 	char vendor_text[13];
-	bool core, lapic;
-	if (!parse_options(guest_cmdline(mbi), &core, &lapic))
+	bool core, lapic, smp;
+	if (!parse_options(guest_cmdline(mbi), &core, &lapic, &smp))
 		bench_exit(1);
 	veneer = under_veneer();
 	memcpy(vendor_text, &vendor.ebx, 4);
@@ -759,11 +1051,14 @@ void guest_main(const struct multiboot_info *mbi)
 		row_soft_int();
 		row_hlt_timer();
 	}
-	/* xAPIC first: leaving x2APIC mode again needs a pass through
-	 * "disabled", which not every (emulated) CPU takes back. */
-	if (lapic) {
+	/* Every xAPIC row before every x2APIC one: leaving x2APIC mode
+	 * again needs a pass through "disabled", which not every (emulated)
+	 * CPU takes back. */
+	if (lapic)
 		rows_xapic();
+	if (smp)
+		rows_smp(mbi);
+	if (lapic)
 		rows_x2apic();
-	}
 	bench_exit(failures ? 1 : 0);
 }

@@ -4,8 +4,10 @@
 # that file's GUEST_* variables and library objects).
 #
 #   make bench              QEMU (AMD-V, -icount) and Bochs (VT-x), native
-#                           and under Veneer, the exit-cost kernel and the
-#                           Debian Linux guest (make linux fetches it);
+#                           and under Veneer, the exit-cost kernel (also
+#                           with two CPUs: IPI round trips) and the Debian
+#                           Linux guest with 1, 2 and 4 vCPUs (make linux
+#                           fetches it);
 #                           writes build/bench/results.json and regenerates
 #                           docs/benchmarks.md
 #   make bench ACCEL=kvm    QEMU with KVM (-cpu host), TSC cycles; no Bochs
@@ -34,6 +36,8 @@ $(BENCH_RDTSC): bench/rdtsc.c
 bench: linux $(BENCH_RDTSC)
 
 # What `make bench` runs; the top Makefile's bench target depends on it.
-BENCH_RUN = $(PYTHON) bench/run-bench --accel $(ACCEL)
+# It measures this BUILD (make BUILD=DIR bench: DIR/veneer.elf, DIR/bench,
+# DIR/linux), and still regenerates docs/benchmarks.md.
+BENCH_RUN = VENEER_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/run-bench --accel $(ACCEL)
 
 -include $(BENCH_OUT)/bench.d

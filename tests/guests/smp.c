@@ -7,10 +7,10 @@
  * - Each AP is started with one INIT and one STARTUP IPI and no delay in
  *   between (SDM Vol. 3A 9.4.4.1 asks for waits that a virtual machine
  *   must not need). It starts in real mode at the SIPI vector's page
- *   (SDM Vol. 3A 11.6.1: CS = VV << 8, IP = 0), where a trampoline copied
- *   to TRAMPOLINE_GPA switches to 32-bit protected mode and jumps to
- *   smp_ap_entry32 in the image: a stack of its own, the guest's IDT, its
- *   xAPIC software-enabled with a logical ID, then `sti; hlt` in a loop.
+ *   (SDM Vol. 3A 11.6.1: CS = VV << 8, IP = 0), where the library's
+ *   trampoline (lib/ap.c) switches to 32-bit protected mode and calls
+ *   smp_ap_main: a stack of its own, the guest's IDT, its xAPIC
+ *   software-enabled with a logical ID, then `sti; hlt` in a loop.
  * - The boot vCPU (BSP) drives everything: it asks an AP to send an IPI
  *   through a mailbox and a doorbell IPI, then waits (bounded, TSC time
  *   calibrated against the PIT) until the receivers have counted it and a
@@ -32,6 +32,7 @@
  * Only the BSP prints the checks; an AP prints one line when it comes up.
  * The UART is shared, so every line is printed under print_lock.
  */
+#include "tests/guests/lib/ap.h"
 #include "tests/guests/lib/guest.h"
 #include "tests/guests/lib/multiboot.h"
 #include "tests/guests/lib/trap.h"
@@ -39,11 +40,6 @@
 /* Logical flat mode has 8 bits of destination (SDM Vol. 3A 11.6.2.2). */
 #define MAX_CPUS      8
 #define AP_STACK_SIZE 8192
-
-/* Below 1 MiB, clear of Veneer's multiboot info (0x1000-0x6fff) and of
- * QEMU's (0x9000 and up); guest_main() checks the info given. */
-#define TRAMPOLINE_GPA 0x8000UL
-#define SIPI_VECTOR    (TRAMPOLINE_GPA >> 12)
 
 #define VEC_NMI		 2
 #define DOORBELL_VECTOR	 0x40
@@ -101,19 +97,6 @@
 #define CLUSTER_SIZE 2 /* vCPUs per xAPIC cluster here: two clusters at 3 */
 
 #define CPUID1_ECX_X2APIC BIT(21)
-
-/* ACPI (ACPI 6.5 5.2.5 RSDP, 5.2.7 RSDT, 5.2.12 MADT). */
-#define BIOS_AREA	   0xe0000UL
-#define BIOS_AREA_END	   0x100000UL
-#define RSDP_V1_SIZE	   20
-#define RSDP_RSDT	   16
-#define SDT_LENGTH	   4
-#define SDT_HEADER_SIZE	   36
-#define MADT_LAPIC_ADDRESS 36
-#define MADT_ENTRIES	   44
-#define MADT_LAPIC	   0 /* Processor Local APIC, 8 bytes */
-#define MADT_X2APIC	   9 /* Processor Local x2APIC, 16 bytes */
-#define MADT_ENABLED	   BIT(0)
 
 /* 8254 PIT channel 2, gated and read back through port 0x61, to calibrate
  * the TSC. */
@@ -186,74 +169,6 @@ static u32 timeouts; /* IPI checks that waited in vain */
  * is: one of these, or the BSP's (the library's). */
 static u8 ap_stacks[MAX_CPUS][AP_STACK_SIZE] __aligned(16);
 
-/* Read by smp_ap_entry32: the stack top for each initial APIC ID (0 for
- * an ID the MADT did not list: that processor halts). */
-u32 smp_ap_stack_top[256];
-/* The BSP's IDTR (the library's IDT), loaded by every AP. */
-static struct {
-	u16 limit;
-	u32 base;
-} __attribute__((packed)) bsp_idtr;
-
-void smp_ap_main(u32 apic_id);
-extern const char smp_trampoline[], smp_trampoline_end[];
-
-/*
- * The AP trampoline, copied to TRAMPOLINE_GPA: real mode with CS = the
- * page's segment. It loads a flat GDT (the same selectors as
- * lib/entry32.S, so the IDT's gates stay valid), sets CR0.PE and jumps to
- * 32-bit code in the image (SDM Vol. 3A 9.9.1). The GDTR holds a 32-bit
- * linear address (lgdtl) and is reached DS-relative, so the copy runs
- * anywhere. smp_ap_entry32 takes its stack from smp_ap_stack_top by the
- * initial APIC ID (CPUID.01H:EBX[31:24]) and calls smp_ap_main(id).
- */
-__asm__("	.pushsection .text.smp_trampoline, \"ax\", @progbits\n"
-	"	.globl smp_trampoline, smp_trampoline_end\n"
-	"	.code16\n"
-	"smp_trampoline:\n"
-	"	cli\n"
-	"	movw %cs, %ax\n"
-	"	movw %ax, %ds\n"
-	"	lgdtl smp_trampoline_gdtr - smp_trampoline\n"
-	"	movl %cr0, %eax\n"
-	"	orl $1, %eax\n"
-	"	movl %eax, %cr0\n"
-	"	ljmpl $0x08, $smp_ap_entry32\n"
-	"	.balign 8\n"
-	"smp_trampoline_gdtr:\n"
-	"	.word smp_ap_gdt_end - smp_ap_gdt - 1\n"
-	"	.long smp_ap_gdt\n"
-	"smp_trampoline_end:\n"
-	"	.code32\n"
-	"smp_ap_entry32:\n"
-	"	movw $0x10, %ax\n"
-	"	movw %ax, %ds\n"
-	"	movw %ax, %es\n"
-	"	movw %ax, %fs\n"
-	"	movw %ax, %gs\n"
-	"	movw %ax, %ss\n"
-	"	movl $1, %eax\n"
-	"	cpuid\n"
-	"	shrl $24, %ebx\n"
-	"	movl smp_ap_stack_top(,%ebx,4), %esp\n"
-	"	testl %esp, %esp\n"
-	"	jz 2f\n"
-	"	xorl %ebp, %ebp\n"
-	"	pushl $0\n" /* EFLAGS: IF and DF clear */
-	"	popfl\n"
-	"	pushl %ebx\n"
-	"	call smp_ap_main\n"
-	"2:	cli\n"
-	"	hlt\n"
-	"	jmp 2b\n"
-	"	.balign 8\n"
-	"smp_ap_gdt:\n"
-	"	.quad 0\n"
-	"	.quad 0x00cf9a000000ffff\n" /* 0x08: flat code */
-	"	.quad 0x00cf92000000ffff\n" /* 0x10: flat data */
-	"smp_ap_gdt_end:\n"
-	"	.popsection\n");
-
 /* ---- small helpers ---- */
 
 static void pause(void)
@@ -264,24 +179,6 @@ static void pause(void)
 static void barrier(void)
 {
 	__asm__ volatile("" : : : "memory");
-}
-
-static u32 read32(uintptr_t a)
-{
-	return *(const volatile u32 *)a;
-}
-
-static u8 read8(uintptr_t a)
-{
-	return *(const volatile u8 *)a;
-}
-
-static bool same(uintptr_t a, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (read8(a + i) != (u8)s[i])
-			return false;
-	return true;
 }
 
 /* 64-by-32 division without the compiler's helper (no libgcc here). */
@@ -555,11 +452,12 @@ static __noreturn void ap_idle(struct cpu *c)
 	}
 }
 
-void smp_ap_main(u32 apic_id)
+/* Started by the library's trampoline (lib/ap.c), on its own stack, with
+ * the BSP's IDT and interrupts off. */
+static void smp_ap_main(u32 apic_id)
 {
 	struct cpu *c = &cpus[this_cpu()];
 
-	__asm__ volatile("lidt %0" : : "m"(bsp_idtr));
 	c->apic_base_at_entry = (u32)rdmsr(MSR_APIC_BASE);
 	apic_setup(c);
 	c->done_seq = c->cmd_seq; /* a restart forgets what was asked */
@@ -603,7 +501,7 @@ static void init_sipi(u32 i)
 {
 	send_ipi(&cpus[0], cpus[i].apic_id, ICR_ASSERT | ICR_INIT);
 	send_ipi(&cpus[0], cpus[i].apic_id,
-		 ICR_ASSERT | ICR_STARTUP | SIPI_VECTOR);
+		 ICR_ASSERT | ICR_STARTUP | AP_SIPI_VECTOR);
 }
 
 /* ---- the checks ---- */
@@ -860,7 +758,8 @@ static void bad_input(const char *mode, u32 no_such_id)
 		  mode, no_such_id);
 
 	/* A SIPI to a vCPU that is not waiting for one is ignored. */
-	send_ipi(&cpus[0], c->apic_id, ICR_ASSERT | ICR_STARTUP | SIPI_VECTOR);
+	send_ipi(&cpus[0], c->apic_id,
+		 ICR_ASSERT | ICR_STARTUP | AP_SIPI_VECTOR);
 	wait_ticks(quiet_ticks());
 	check_eq(c->gen, gen,
 		 "%s SIPI to running vCPU %u is ignored (generation stays)",
@@ -964,127 +863,52 @@ static void x2apic_tests(void)
 
 /* ---- start-up ---- */
 
-static uintptr_t find_rsdp(void)
-{
-	for (uintptr_t a = BIOS_AREA; a < BIOS_AREA_END; a += 16) {
-		u8 sum = 0;
-
-		if (!same(a, "RSD PTR ", 8))
-			continue;
-		for (u32 i = 0; i < RSDP_V1_SIZE; i++)
-			sum += read8(a + i);
-		if (sum == 0)
-			return a;
-	}
-	return 0;
-}
-
-static bool add_cpu(u32 apic_id)
-{
-	for (u32 i = 0; i < ncpus; i++)
-		if (cpus[i].apic_id == apic_id)
-			return true; /* listed as LAPIC and x2APIC */
-	if (apic_id >= 0xff) {
-		fail("MADT: APIC ID 0x%x: this guest handles IDs below 0xff",
-		     apic_id);
-		return false;
-	}
-	if (ncpus == MAX_CPUS) {
-		fail("MADT: more than %u enabled local APICs: this guest "
-		     "handles %u",
-		     MAX_CPUS, MAX_CPUS);
-		return false;
-	}
-	cpus[ncpus++].apic_id = apic_id;
-	return true;
-}
-
-/* Fills cpus[] from the MADT, the BSP (this CPU) first. */
+/* Fills cpus[] from the MADT (the library's reader), the BSP (this CPU)
+ * first. */
 static bool read_madt(void)
 {
-	uintptr_t rsdp = find_rsdp(), rsdt, madt = 0, p, end;
-	u32 len, bsp_id = cpuid(1, 0).ebx >> 24, bsp_at = MAX_CPUS;
-	struct cpu tmp;
+	static struct ap_madt madt;
+	const char *error = ap_madt_read(&madt);
 
-	if (!rsdp) {
-		fail("no RSDP in 0xE0000-0xFFFFF: no MADT to count vCPUs");
+	if (error) {
+		fail("MADT: %s: no vCPUs to count", error);
 		return false;
 	}
-	rsdt = read32(rsdp + RSDP_RSDT);
-	len = read32(rsdt + SDT_LENGTH);
-	for (u32 off = SDT_HEADER_SIZE; off + 4 <= len; off += 4) {
-		uintptr_t t = read32(rsdt + off);
-
-		if (same(t, "APIC", 4))
-			madt = t;
-	}
-	if (!madt) {
-		fail("the RSDT at 0x%lx lists no MADT (signature APIC)",
-		     (unsigned long)rsdt);
-		return false;
-	}
-	check_eq(read32(madt + MADT_LAPIC_ADDRESS), LAPIC_BASE,
-		 "MADT: local APIC address");
-	end = madt + read32(madt + SDT_LENGTH);
-	for (p = madt + MADT_ENTRIES; p + 2 <= end; p += read8(p + 1)) {
-		u8 type = read8(p), size = read8(p + 1);
-
-		if (size < 2 || p + size > end) {
-			fail("MADT: entry at 0x%lx has length %u",
-			     (unsigned long)p, size);
+	check_eq(madt.lapic_address, LAPIC_BASE, "MADT: local APIC address");
+	for (u32 i = 0; i < madt.count; i++) {
+		if (madt.apic_id[i] >= 0xff) {
+			fail("MADT: APIC ID 0x%x: this guest handles IDs below "
+			     "0xff",
+			     madt.apic_id[i]);
 			return false;
 		}
-		if (type == MADT_LAPIC && size >= 8 &&
-		    (read32(p + 4) & MADT_ENABLED) && !add_cpu(read8(p + 3)))
+		if (ncpus == MAX_CPUS) {
+			fail("MADT: more than %u enabled local APICs: this "
+			     "guest handles %u",
+			     MAX_CPUS, MAX_CPUS);
 			return false;
-		if (type == MADT_X2APIC && size >= 16 &&
-		    (read32(p + 8) & MADT_ENABLED) && !add_cpu(read32(p + 4)))
-			return false;
+		}
+		cpus[ncpus++].apic_id = madt.apic_id[i];
 	}
-	for (u32 i = 0; i < ncpus; i++)
-		if (cpus[i].apic_id == bsp_id)
-			bsp_at = i;
-	if (bsp_at == MAX_CPUS) {
-		fail("MADT: the boot CPU's APIC ID %u is not listed", bsp_id);
-		return false;
-	}
-	tmp = cpus[0];
-	cpus[0] = cpus[bsp_at];
-	cpus[bsp_at] = tmp;
 	lock();
 	guest_printf("smp: the MADT lists %u enabled local APICs, IDs", ncpus);
 	for (u32 i = 0; i < ncpus; i++)
 		guest_printf(" %u", cpus[i].apic_id);
-	guest_printf(" (vCPU 0 is the BSP, ID %u)\n", bsp_id);
+	guest_printf(" (vCPU 0 is the BSP, ID %u)\n", cpus[0].apic_id);
 	unlock();
 	return true;
-}
-
-static bool overlaps(u32 a, u32 a_len, u32 b, u32 b_len)
-{
-	return a < b + b_len && b < a + a_len;
 }
 
 /* The trampoline must not overwrite the multiboot info (read later by
  * nobody, but a loader that put it there deserves a clear message). */
 static bool trampoline_fits(const struct multiboot_info *mbi)
 {
-	u32 size = (u32)(smp_trampoline_end - smp_trampoline);
-	u32 info = (u32)(uintptr_t)mbi;
-	const char *cmdline = guest_cmdline(mbi);
-
-	if (overlaps(TRAMPOLINE_GPA, size, info, sizeof(*mbi)) ||
-	    overlaps(TRAMPOLINE_GPA, size, (u32)(uintptr_t)cmdline,
-		     (u32)str_len(cmdline) + 1) ||
-	    ((mbi->flags & MBI_FLAG_MMAP) &&
-	     overlaps(TRAMPOLINE_GPA, size, mbi->mmap_addr,
-		      mbi->mmap_length))) {
-		fail("the AP trampoline at 0x%lx (%u bytes) would overwrite "
-		     "the multiboot info at 0x%x",
-		     TRAMPOLINE_GPA, size, info);
-		return false;
-	}
-	return true;
+	if (ap_trampoline_fits(mbi))
+		return true;
+	fail("the AP trampoline at 0x%lx (%u bytes) would overwrite the "
+	     "multiboot info at 0x%x",
+	     AP_TRAMPOLINE_GPA, ap_trampoline_size(), (u32)(uintptr_t)mbi);
+	return false;
 }
 
 /* TSC ticks per millisecond, from PIT channel 2 counting CALIBRATE_MS. */
@@ -1118,10 +942,8 @@ static bool start_aps(void)
 	u32 online = 0;
 
 	for (u32 i = 1; i < ncpus; i++)
-		smp_ap_stack_top[cpus[i].apic_id] =
-		    (u32)(uintptr_t)&ap_stacks[i][AP_STACK_SIZE];
-	memcpy((void *)TRAMPOLINE_GPA, smp_trampoline,
-	       (size_t)(smp_trampoline_end - smp_trampoline));
+		ap_set_stack(cpus[i].apic_id, &ap_stacks[i][AP_STACK_SIZE]);
+	ap_prepare(smp_ap_main);
 	for (u32 i = 1; i < ncpus; i++)
 		init_sipi(i);
 	for (u32 i = 1; i < ncpus; i++) {
@@ -1156,7 +978,6 @@ void guest_main(const struct multiboot_info *mbi)
 	trap_set_handler(DOORBELL_VECTOR, doorbell_handler);
 	trap_set_handler(VEC_NMI, nmi_handler);
 	trap_set_handler(SPURIOUS_VECTOR, spurious_handler);
-	__asm__ volatile("sidt %0" : "=m"(bsp_idtr));
 
 	if (!read_madt())
 		return;

@@ -123,7 +123,7 @@ static int apply_baud(struct word value, struct hv_options *o, char *err,
 			 (int)value.len, value.s);
 		return -1;
 	}
-	if (baud > UART_BASE_BAUD || UART_BASE_BAUD % baud != 0) {
+	if (!baud_possible(baud)) {
 		snformat(err, errlen,
 			 "baud: %.*s does not divide %u evenly (the UART's "
 			 "divisor is an integer)",

@@ -32,6 +32,12 @@
 /* The 16550 divisor latch counts a 1.8432 MHz clock divided by 16. */
 #define UART_BASE_BAUD 115200
 
+/* A speed the divisor latch can make: a whole divisor of the base. */
+static inline bool baud_possible(u64 baud)
+{
+	return baud && baud <= UART_BASE_BAUD && UART_BASE_BAUD % baud == 0;
+}
+
 struct hv_options {
 	u16 serial_port;   /* I/O port base of the console UART */
 	u32 baud;	   /* divides UART_BASE_BAUD */

@@ -11,6 +11,7 @@
  * pass reports them all.
  */
 #include "core/config.h"
+#include "core/cmdline.h"
 #include "core/linux_spec.h"
 #include "core/serialport.h"
 #include "core/lib/format.h"
@@ -464,6 +465,18 @@ static void veneer_key(struct parser *p, int key)
 		p->res->stats_seconds = (u32)n;
 		return;
 	case VK_BAUD:
+		/* Set once the file is read: the console changes speed. */
+		if (!parse_decimal(v, p->value_len, &n) || !baud_possible(n)) {
+			error_at(p, p->line, "veneer",
+				 "baud: '%.*s' is not a speed the UART can "
+				 "make (%u divided by a whole number: 115200, "
+				 "57600, 38400, 19200, 9600 ...)",
+				 vlen, v, UART_BASE_BAUD);
+			return;
+		}
+		p->res->baud_given = true;
+		p->res->baud = (u32)n;
+		return;
 	case VK_SERIAL:
 	case VK_SMP:
 		/* The console and the CPUs are set up before the modules are

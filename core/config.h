@@ -64,6 +64,8 @@ struct config_result {
 	enum log_level log_level;
 	bool color_given; /* [veneer] color = on | off */
 	bool color;
+	bool baud_given; /* [veneer] baud = N: the console from then on */
+	u32 baud;
 };
 
 /*

@@ -183,6 +183,13 @@ static u32 collect_from_config(const struct boot_info *bi, u32 index,
 		console_set_shell(res.shell);
 	if (res.color_given)
 		console_set_color(res.color);
+	if (res.baud_given && res.baud != uart_baud()) {
+		printk("veneer: console: %u baud from here on ([veneer] baud "
+		       "in %s)\n",
+		       res.baud, file);
+		uart_flush();
+		uart_init(uart_port(), res.baud);
+	}
 	return res.guests;
 }
 

@@ -31,6 +31,7 @@ GOOD = """\
 # Two test guests from one file (tests/integration/test_config.py).
 [veneer]
 stats = 0
+baud = 57600     # the console from here on: every line after it still arrives
 
 [guest hello]
 kernel = hello.elf
@@ -48,7 +49,7 @@ cmdline = "argv1=a#b veneer=1 q=\\"x\\" argc=5"   # '#' and '"' quoted
 BROKEN = """\
 [veneer]
 stats = 5
-baud = 9600
+baud = 9601
 
 [guest hello]
 kernal = hello.elf
@@ -62,8 +63,8 @@ on_crash = explode
 """
 
 BROKEN_ERRORS = [
-    r"^veneer: config: boot/bad\.cfg:3: veneer: baud: 9600: not supported yet in the "
-    r"configuration .*give baud=9600 on the hypervisor command line$",
+    r"^veneer: config: boot/bad\.cfg:3: veneer: baud: '9601' is not a speed the UART can "
+    r"make \(115200 divided by a whole number: .*\)$",
     r"^veneer: config: boot/bad\.cfg:6: guest hello: kernal: unknown key \(did you mean "
     r"kernel\?\)$",
     r"^veneer: config: boot/bad\.cfg:7: guest hello: mem: '16Q' is not a size",
@@ -115,6 +116,8 @@ def test_two_guests_from_one_file(run_veneer, tmp_path, vendor):
     result = boot(tmp_path, vendor, "two.cfg", GOOD, ["hello.elf", "argv0.elf"])
     info = result.describe()
     assert result.lines_matching(r"^veneer: config: /?boot/two\.cfg: 2 guests$"), info
+    assert result.lines_matching(
+        r"^veneer: console: 57600 baud from here on \(\[veneer\] baud in /?boot/two\.cfg\)$"), info
     assert result.lines_matching(r"^veneer: guest hello: 16 MiB RAM"), info
     assert result.lines_matching(r"^veneer: guest a0: 8 MiB RAM"), info
     # cpu = 1 for hello; a0 gets the one left, the boot CPU.

@@ -660,10 +660,6 @@ static void test_not_supported_yet(void **state)
 	static const struct {
 		const char *line, *error;
 	} global[] = {
-	    {"baud = 9600", "veneer: baud: 9600: not supported yet in the "
-			    "configuration (Veneer sets it up before reading "
-			    "it): give baud=9600 on the hypervisor command "
-			    "line"},
 	    {"serial = ttyS1", "veneer: serial: ttyS1: not supported yet"},
 	    {"smp = 2", "veneer: smp: 2: not supported yet"},
 	    {"shell = maybe", "veneer: shell: 'maybe' is not on or off"},
@@ -791,6 +787,38 @@ static void test_log_level(void **state)
 		  "loglevel: unknown key (did you mean log_level?)");
 	/* A refused value is not taken. */
 	assert_false(res.log_level_given);
+}
+
+/* ---- [veneer] baud ---- */
+
+static void test_baud(void **state)
+{
+	static const u32 good[] = {115200, 57600, 38400, 9600, 300, 1};
+	static const char *const bad[] = {"0",	    "9601",  "230400", "fast",
+					  "9600.0", "-9600", "1e5"};
+	char text[128], want[64];
+
+	(void)state;
+	for (u32 i = 0; i < ARRAY_SIZE(good); i++) {
+		snprintf(text, sizeof(text),
+			 "[veneer]\nbaud = %u\n[guest a]\nkernel = hello.elf\n",
+			 good[i]);
+		parse_ok(text);
+		assert_true(res.baud_given);
+		assert_int_equal(res.baud, good[i]);
+	}
+	parse_ok("[guest a]\nkernel = hello.elf\n");
+	assert_false(res.baud_given);
+	for (u32 i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(text, sizeof(text),
+			 "[veneer]\nbaud = %s\n[guest a]\nkernel = hello.elf\n",
+			 bad[i]);
+		snprintf(want, sizeof(want),
+			 ":2: veneer: baud: '%s' is not a speed the UART",
+			 bad[i]);
+		one_error(text, want);
+		assert_false(res.baud_given);
+	}
 }
 
 /* ---- console = comN, [veneer] color ---- */
@@ -1391,6 +1419,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_start_later_accepted, setup),
 	    cmocka_unit_test_setup(test_start_later_refused, setup),
 	    cmocka_unit_test_setup(test_log_level, setup),
+	    cmocka_unit_test_setup(test_baud, setup),
 	    cmocka_unit_test_setup(test_console_ports, setup),
 	    cmocka_unit_test_setup(test_color, setup),
 	    cmocka_unit_test_setup(test_missing_modules, setup),

@@ -45,6 +45,21 @@ u16 uart_port(void)
 	return 0x3f8;
 }
 
+u32 uart_baud(void)
+{
+	return 115200;
+}
+
+void uart_flush(void)
+{
+}
+
+void uart_init(u16 port, u32 baud)
+{
+	(void)port;
+	(void)baud;
+}
+
 u32 cpus_online(void)
 {
 	return 4;

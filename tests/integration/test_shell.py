@@ -150,6 +150,16 @@ def play(vendor):
                         "stop nobody", "list extra", "stop one two"]:
             step = "shell: " + command
             seen[command] = c.shell(command)
+        # Bad input: a line over 79 characters is refused whole; control
+        # bytes (none the terminal or the focus ring acts on) and
+        # non-ASCII (UTF-8 here) are dropped from the line.
+        step = "shell: a line of 100 characters"
+        c.type("l" * 100 + "\r")
+        seen["too long"] = c.expect(r"line too long: at most 79 characters")
+        c.child.expect_exact(PROMPT)
+        step = "shell: binary bytes around cpus"
+        c.type("\x02c\x80p\u00ffu\x07s\x0e\x1b\r")
+        seen["binary"] = c.expect(r"veneer> ")
         step = "shell: restart one"
         c.type("restart one\r")
         c.expect(r"veneer: guest one rebooting \(1\)")
@@ -251,6 +261,17 @@ def test_bad_commands_get_one_line_each(session):
     }
     for command, line in expected.items():
         assert session.get(command, "").strip() == line, info(session)
+
+
+def test_too_long_and_binary_input(session):
+    """A 100-character line gets one refusal and runs nothing; a line with
+    control and non-ASCII bytes in it runs what is left (cpus)."""
+    assert "too long" in session and "unknown command" not in session["too long"], \
+        info(session)
+    assert "binary" in session, info(session)
+    assert re.search(r"cpus\s*\n", session["binary"]), info(session)
+    assert "unknown command" not in session["binary"], info(session)
+    assert session["binary"].count("cpu") >= 2, info(session)
 
 
 def test_no_hypervisor_line_continues_the_prompt(session):

@@ -166,6 +166,7 @@ static void init_vcpu(struct platform *p, u32 i)
 		return;
 	vlapic_init_signal(&p->lapic[i]);
 	p->nmi_pending[i] = false;
+	p->pit_nmi &= ~(1u << i);
 	if (v->mp_state == VCPU_MP_RUNNABLE)
 		v->init_pending = true;
 	v->mp_state = VCPU_MP_WAIT_SIPI;
@@ -208,7 +209,9 @@ static void isa_irq(void *opaque, u8 irq, bool level)
 
 	vpic_set_irq(&p->pic, irq, level);
 	pic_changed(p);
+	p->irq0_rising = irq == 0 && level;
 	vioapic_set_irq(&p->ioapic, irq == 0 ? 2 : irq, level);
+	p->irq0_rising = false;
 }
 
 /*
@@ -217,6 +220,10 @@ static void isa_irq(void *opaque, u8 irq, bool level)
  */
 static void raise_nmi(struct platform *p, u32 i)
 {
+	if (p->irq0_rising)
+		p->pit_nmi |= 1u << i;
+	else if (!p->nmi_pending[i])
+		p->pit_nmi &= ~(1u << i);
 	p->nmi_pending[i] = true;
 	wake(p, i);
 }
@@ -921,6 +928,9 @@ bool platform_take_nmi(struct platform *p, struct vcpu *vcpu)
 	bool was = p->nmi_pending[i];
 
 	p->nmi_pending[i] = false;
+	if (was && (p->pit_nmi & (1u << i)))
+		vpit_irq_taken(&p->pit, platform_now_ns(p));
+	p->pit_nmi &= ~(1u << i);
 	return was;
 }
 

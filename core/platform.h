@@ -69,6 +69,13 @@ struct platform {
 	 * arrive while one waits are that one (SDM Vol. 3A 6.7.1).
 	 */
 	bool nmi_pending[PLATFORM_MAX_VCPUS];
+	/*
+	 * The vCPUs (a bit each) whose waiting NMI a PIT pulse raised: when
+	 * one is taken, the PIT's next pulse is counted from then
+	 * (vpit_irq_taken). irq0_rising is set while IRQ 0 rises.
+	 */
+	u32 pit_nmi;
+	bool irq0_rising;
 	u32 lowest_next; /* lowest-priority ties go round (platform.c) */
 	u16 pm1_status, pm1_enable, pm1_control;
 	u64 acpi_rsdp; /* guest-physical, 0 when the tables are not built */

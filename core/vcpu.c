@@ -590,6 +590,9 @@ static bool apply_nmi(struct vcpu *vcpu)
 	if (!e->inject && !vcpu_read(vcpu, VCPU_NMI_BLOCKED) &&
 	    (e->skip || vcpu_read(vcpu, VCPU_INTERRUPTIBLE))) {
 		inject_nmi(vcpu);
+		/* Taking a PIT's NMI moves its next pulse (vpit_irq_taken). */
+		vcpu->device_deadline =
+		    platform_advance(vcpu->vm->platform, vcpu);
 		return false;
 	}
 	e->nmi_window = true;

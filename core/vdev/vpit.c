@@ -216,6 +216,15 @@ void vpit_tick(struct vpit *pit, u64 now_ns)
 	sync_irq(pit, now_ns);
 }
 
+void vpit_irq_taken(struct vpit *pit, u64 now_ns)
+{
+	struct vpit_channel *c = &pit->ch[0];
+	u64 not_before = ns_after(now_ns, VPIT_MIN_IRQ_PERIOD_NS);
+
+	if (periodic(c) && not_before > c->irq_not_before_ns)
+		c->irq_not_before_ns = not_before;
+}
+
 /* When channel 0's line would change next by the count alone, or 0. */
 static u64 next_change_ns(const struct vpit_channel *c)
 {

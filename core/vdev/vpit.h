@@ -91,6 +91,18 @@ void vpit_write(struct vpit *pit, u16 port, u8 value, u64 now_ns);
 void vpit_tick(struct vpit *pit, u64 now_ns);
 
 /*
+ * The guest took, at now_ns, what channel 0's last pulse raised (the NMI
+ * an IOAPIC entry in NMI mode made of it): in a periodic mode the next
+ * pulse waits VPIT_MIN_IRQ_PERIOD_NS from here, not from the pulse. An
+ * NMI cannot be masked, and each one costs exits (the pulse's, the NMI
+ * window's) that count as guest time: counted from the pulse, a floor
+ * shorter than those exits (an emulator's slow ones) left the guest no
+ * instruction between one NMI's IRET and the next NMI. Counted from the
+ * delivery, the guest runs most of the floor every period.
+ */
+void vpit_irq_taken(struct vpit *pit, u64 now_ns);
+
+/*
  * Guest time at which vpit_tick() has something to report next, or 0 when
  * channel 0 will not change its interrupt line by itself. ~0 is never (a
  * time past 2^64 ns); after vpit_tick(now) it is 0, ~0 or later than now.

@@ -776,6 +776,47 @@ static void test_pit_held_while_irq0_waits_at_the_8259(void **state)
 	assert_int_equal(platform_advance(&platform, NULL), 0);
 }
 
+/*
+ * The chaos guest's seed 1 on VT-x: the PIT at its fastest routed as an
+ * NMI (IOAPIC pin 2 in NMI mode). The next pulse is counted from the
+ * moment the guest takes the NMI, not from the pulse: exits after the
+ * pulse (the NMI window's) count as guest time, and a floor counted from
+ * the pulse left the guest no instruction between NMIs (vpit_irq_taken).
+ * An NMI from anywhere else moves nothing.
+ */
+static void test_pit_nmi_next_pulse_counted_from_its_delivery(void **state)
+{
+	u64 tsc, taken;
+
+	(void)state;
+	ioapic_route(2, RTE_NMI);
+	pit_mode2(1);
+	tsc = platform_advance(&platform, NULL);
+	assert_true(tsc > guest_tsc);
+	guest_tsc = tsc;
+	platform_advance(&platform, NULL);
+	assert_true(platform_nmi_pending(&platform, NULL));
+	/* 400 us go by in exits before the NMI window opens. */
+	guest_tsc += 400000;
+	taken = guest_tsc;
+	assert_true(take_nmi());
+	tsc = platform_advance(&platform, NULL);
+	assert_true(tsc - taken >= 500000 && tsc - taken <= 502000);
+	/* The next pulse: its NMI, taken at once, moves the floor again. */
+	guest_tsc = tsc;
+	platform_advance(&platform, NULL);
+	assert_true(platform_nmi_pending(&platform, NULL));
+	assert_true(take_nmi());
+	tsc = platform_advance(&platform, NULL);
+	assert_true(tsc - guest_tsc >= 500000 && tsc - guest_tsc <= 502000);
+	/* An NMI IPI to itself is not the PIT's: the deadline stays. */
+	lapic_write(0xf0, 0x1ff);
+	guest_tsc += 100000;
+	lapic_write(ICR_LOW, ICR_NMI | ICR_SELF);
+	assert_true(take_nmi());
+	assert_int_equal(platform_advance(&platform, NULL), tsc);
+}
+
 /* The same through the IOAPIC: the vector waits in the local APIC's IRR. */
 static void test_pit_held_while_its_vector_waits_in_the_apic(void **state)
 {
@@ -1107,6 +1148,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_tsc_deadline_after_a_tsc_write, setup),
 	    cmocka_unit_test_setup(test_pit_held_while_irq0_waits_at_the_8259,
 				   setup),
+	    cmocka_unit_test_setup(
+		test_pit_nmi_next_pulse_counted_from_its_delivery, setup),
 	    cmocka_unit_test_setup(
 		test_pit_held_while_its_vector_waits_in_the_apic, setup),
 	    cmocka_unit_test_setup(

@@ -249,6 +249,37 @@ static void test_short_period_pulses_at_most_every_500us(void **state)
 }
 
 /*
+ * vpit_irq_taken(): the guest took the pulse's NMI late (exits took guest
+ * time): the next pulse waits 500 us from then. Never earlier than the
+ * floor the pulse set, and nothing in a one-shot mode.
+ */
+static void test_irq_taken_moves_the_next_pulse(void **state)
+{
+	struct irq_log log = {0};
+	struct vpit pit;
+	u64 first = T0 + ns_for_ticks(16), taken = first + 450000;
+
+	(void)state;
+	vpit_init(&pit, record_irq, &log, NULL, NULL);
+	program(&pit, CH0_LOHI_MODE2, CH0, 15, T0);
+	vpit_tick(&pit, first);
+	assert_int_equal(log.count, 2);
+	vpit_irq_taken(&pit, taken);
+	assert_true(vpit_next_deadline_ns(&pit) >= taken + 500000);
+	assert_true(vpit_next_deadline_ns(&pit) < taken + 500000 + 12600);
+	vpit_tick(&pit, taken + 499999);
+	assert_int_equal(log.count, 2);
+	/* Taken "earlier" than the pulse's own floor: that floor stays. */
+	vpit_irq_taken(&pit, first);
+	assert_true(vpit_next_deadline_ns(&pit) >= taken + 500000);
+	/* Mode 0 (one shot): nothing to move. */
+	program(&pit, CH0_LOHI_MODE0, CH0, 100, T0 + 2000000);
+	vpit_irq_taken(&pit, T0 + 2000001);
+	assert_int_equal(vpit_next_deadline_ns(&pit),
+			 T0 + 2000000 + ns_for_ticks(101));
+}
+
+/*
  * Linux at HZ=1000 (count 1193, 999.85 us) loses no pulse, even with
  * ticks up to 400 us late.
  */
@@ -470,6 +501,7 @@ int main(void)
 	    cmocka_unit_test(test_first_byte_of_a_mode0_count_stops_it),
 	    cmocka_unit_test(test_mode2_channel0_pulses_irq0_each_period),
 	    cmocka_unit_test(test_short_period_pulses_at_most_every_500us),
+	    cmocka_unit_test(test_irq_taken_moves_the_next_pulse),
 	    cmocka_unit_test(test_hz1000_loses_no_pulse),
 	    cmocka_unit_test(test_deadline_past_2e64_is_never),
 	    cmocka_unit_test(test_mode0_channel0_raises_irq0_once),

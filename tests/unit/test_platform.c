@@ -26,17 +26,13 @@
 /* ---- stubs for what the platform calls outside core/vdev ---- */
 
 static u64 guest_tsc, hz = TSC_HZ;
-static u64 guest_tsc_step; /* the clock moves on by this at every read */
 static u32 exit_calls, exit_code, stop_calls;
 static char stop_reason[200];
 
 u64 vm_guest_tsc(const struct vm *vm)
 {
-	u64 now = guest_tsc;
-
 	(void)vm;
-	guest_tsc += guest_tsc_step;
-	return now;
+	return guest_tsc;
 }
 
 void *vm_gpa_to_hva(struct vm *vm, gpa_t g, u64 len)

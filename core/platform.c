@@ -99,13 +99,19 @@ u64 platform_now_ns(const struct platform *p)
 
 u64 platform_ns_to_tsc(const struct platform *p, u64 ns)
 {
-	u64 ticks, tsc;
+	u64 ticks, tsc, now;
 
 	if (!ns)
 		return 0;
 	ticks = ns_to_ticks(p, ns);
-	/* Further ahead than the run loop's horizon: never (platform.h). */
-	if (ticks - MIN(ticks, ticks_now(p)) > PLATFORM_TSC_HORIZON)
+	/*
+	 * Further ahead than the run loop's horizon: never (platform.h). One
+	 * reading of the clock, compared and subtracted: two (MIN evaluates
+	 * its arguments twice) let a deadline that fell due between them
+	 * look 2^64 ticks away, and the timer was never run.
+	 */
+	now = ticks_now(p);
+	if (ticks > now && ticks - now > PLATFORM_TSC_HORIZON)
 		return 0;
 	tsc = ticks + p->tsc_base + p->vm->msr_tsc_adjust;
 	return tsc ? tsc : 1; /* 0 means none: one tick later is the same */

@@ -26,13 +26,17 @@
 /* ---- stubs for what the platform calls outside core/vdev ---- */
 
 static u64 guest_tsc, hz = TSC_HZ;
+static u64 guest_tsc_step; /* the clock moves on by this at every read */
 static u32 exit_calls, exit_code, stop_calls;
 static char stop_reason[200];
 
 u64 vm_guest_tsc(const struct vm *vm)
 {
+	u64 now = guest_tsc;
+
 	(void)vm;
-	return guest_tsc;
+	guest_tsc += guest_tsc_step;
+	return now;
 }
 
 void *vm_gpa_to_hva(struct vm *vm, gpa_t g, u64 len)
@@ -643,6 +647,28 @@ static void test_deadline_tsc_is_the_exact_inverse(void **state)
 }
 
 /*
+ * A deadline a few ticks ahead that falls due while the platform turns it
+ * into a TSC (the guest's clock runs on between two readings, as on a
+ * busy host): its TSC, never "none". Before the fix the horizon check
+ * read the clock twice, the second reading was past the deadline, the
+ * difference wrapped to nearly 2^64 and the deadline was dropped: a
+ * halted guest was stopped for having no interrupt source armed.
+ */
+static void test_deadline_falling_due_meanwhile_is_kept(void **state)
+{
+	u64 now_ns, tsc;
+
+	(void)state;
+	reinit(TSC_HZ);
+	guest_tsc = platform.tsc_base + 1000000;
+	now_ns = platform_now_ns(&platform);
+	guest_tsc_step = 7;
+	tsc = platform_ns_to_tsc(&platform, now_ns + 2);
+	guest_tsc_step = 0;
+	assert_int_equal(tsc, platform.tsc_base + 1000002);
+}
+
+/*
  * The chaos guest's "tsc-write": IA32_TSC set to 0x74073ff27130481e with
  * the PIT running. Device time does not move; each deadline the platform
  * gives, once reached, has the PIT fire and gives the next one ahead of
@@ -1138,6 +1164,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_acpi_sleep_requests, setup),
 	    cmocka_unit_test_setup(test_port_a_fast_reset, setup),
 	    cmocka_unit_test_setup(test_debug_exit_port, setup),
+	    cmocka_unit_test(test_deadline_falling_due_meanwhile_is_kept),
 	    cmocka_unit_test_setup(test_deadline_tsc_is_the_exact_inverse,
 				   setup),
 	    cmocka_unit_test_setup(test_tsc_write_moves_no_device_time, setup),

@@ -38,6 +38,9 @@
  */
 static struct vm *ring[VM_MAX];
 static u32 ring_count;
+/* Every guest offered, with a port of its own or not: the shell's. */
+static struct vm *guests[VM_MAX];
+static u32 guest_count;
 static volatile u32 focus_at;
 static u32 focus_keys;
 static bool shell_on = true;
@@ -86,10 +89,12 @@ static void announce_focus(void)
 void console_offer_focus(struct vm *vm)
 {
 	/* Its input comes from its own port, and from nowhere else. */
-	if (owned_line(vm) >= 0)
-		return;
+	bool own_port = owned_line(vm) >= 0;
+
 	spin_lock(&input_lock);
-	if (ring_count < VM_MAX) {
+	if (guest_count < VM_MAX)
+		guests[guest_count++] = vm;
+	if (!own_port && ring_count < VM_MAX) {
 		ring[ring_count++] = vm;
 		if (ring_count == 1)
 			focus_at = 0;
@@ -209,7 +214,8 @@ static void route_input(void)
 			continue;
 		}
 		if (at == FOCUS_SHELL) {
-			const struct shell_guests g = {ring, ring_count};
+			const struct shell_guests g = {guests, guest_count,
+						       console_port_of};
 
 			focus_keys = 0;
 			shell_input(&shell, (u8)c, &g);
@@ -420,6 +426,16 @@ void console_release_port(struct vm *vm)
 	if (line >= 0)
 		uart_line_close((u32)line);
 	spin_unlock(&ports_lock);
+}
+
+const char *console_port_of(const struct vm *vm)
+{
+	int line;
+
+	spin_lock(&ports_lock);
+	line = owned_line(vm);
+	spin_unlock(&ports_lock);
+	return line >= 0 ? serialport_defs[line].name : NULL;
 }
 
 static volatile bool color_on;

@@ -47,6 +47,11 @@ void console_attach(struct vm *vm);
 bool console_claim_port(struct vm *vm, u16 base, char *err, size_t len);
 /* The guest was not created after all: its port, if any, is free again. */
 void console_release_port(struct vm *vm);
+/*
+ * The name of the serial port `vm` owns ("com2"), or NULL when its text
+ * goes to the hypervisor console (the shell's list shows it).
+ */
+const char *console_port_of(const struct vm *vm);
 
 /*
  * Each guest's "[NAME]" tag in a colour of its own (core/tagcolor.h) or
@@ -68,7 +73,8 @@ const char *console_tag_style(const void *owner);
  */
 
 /* Put `vm` in the focus ring; the first guest offered gets the focus. A
- * guest with a serial port of its own is never put there. */
+ * guest with a serial port of its own is never put there, but the shell
+ * knows it all the same (list, stop, restart ...). */
 void console_offer_focus(struct vm *vm);
 /* The operator shell on (the default) or off: shell=off on the command
  * line. Set before the guests start. */

@@ -98,25 +98,56 @@ static void cmd_help(void)
 	       "or the shell.\n");
 }
 
+/*
+ * The host CPU of each of the guest's vCPUs, in vCPU order ("1,2,3"): the
+ * ones a guest that does not run keeps for its start. A list longer than
+ * len - 1 is cut after a whole number, with ",..." for the rest.
+ */
+static void vcpu_cpus(const struct vm *vm, char *buf, size_t len)
+{
+	char all[VM_MAX_VCPUS * 12]; /* ",4294967295" each */
+	size_t at = 0, keep;
+
+	for (u32 i = 0; i < vm->vcpu_count && i < VM_MAX_VCPUS; i++)
+		if (vm->vcpus[i])
+			at += (size_t)snformat(all + at, sizeof(all) - at,
+					       "%s%u", at ? "," : "",
+					       vm->vcpus[i]->host_cpu);
+	if (!at) {
+		str_copy(buf, "-", len);
+		return;
+	}
+	if (at < len) {
+		str_copy(buf, all, len);
+		return;
+	}
+	for (keep = len - 5; keep && all[keep] != ','; keep--)
+		;
+	all[keep] = '\0';
+	snformat(buf, len, "%s%s", all, keep ? ",..." : "...");
+}
+
 static void cmd_list(const struct shell_guests *g)
 {
 	u64 hz = tsc_hz() ? tsc_hz() : 1, now = rdtsc();
 
-	printk("%-16s %-8s %-4s %8s %10s %8s\n", "name", "state", "cpu",
-	       "memory", "uptime", "restarts");
+	printk("%-16s %-8s %-12s %8s %10s %8s  %s\n", "name", "state", "cpus",
+	       "memory", "uptime", "restarts", "console");
 	for (u32 i = 0; i < g->count; i++) {
 		const struct vm *vm = g->vms[i];
+		const char *port = g->port_of ? g->port_of(vm) : NULL;
 		u64 up = vm->started_tsc && vm->state == VM_STATE_RUNNING
 			     ? (now - vm->started_tsc) / hz
 			     : 0;
+		char cpus[13];
 
-		printk("%-16s %-8s %-4u %6llu M %6llu:%02llu %8u\n", vm->name,
-		       state_name(vm->state),
-		       vm->vcpu_count && vm->vcpus[0] ? vm->vcpus[0]->host_cpu
-						      : 0,
+		vcpu_cpus(vm, cpus, sizeof(cpus));
+		printk("%-16s %-8s %-12s %6llu M %6llu:%02llu %8u  %s\n",
+		       vm->name, state_name(vm->state), cpus,
 		       (unsigned long long)(vm->ram_size >> 20),
 		       (unsigned long long)(up / 60),
-		       (unsigned long long)(up % 60), vm->reboots);
+		       (unsigned long long)(up % 60), vm->reboots,
+		       port ? port : "veneer");
 	}
 }
 

@@ -28,10 +28,15 @@ struct shell {
 	bool too_long; /* the line overflowed: refused at its end */
 };
 
-/* The guests the shell knows: vms[0, count), in start order. */
+/*
+ * The guests the shell knows: vms[0, count), in start order, those with
+ * a serial port of their own too; port_of names a guest's port ("com2"),
+ * NULL for none (may itself be NULL: no guest has one).
+ */
 struct shell_guests {
 	struct vm *const *vms;
 	u32 count;
+	const char *(*port_of)(const struct vm *vm);
 };
 
 /* A fresh prompt on a line of its own (the shell got the focus). */

@@ -15,7 +15,8 @@ and reads both lines, as a person at two serial cables would
 - main's output appears on the console, tagged, and never on COM2; it
   answers what is typed on the console, which never reaches port;
 - the focus ring has main and the operator shell only: Ctrl-A three times
-  goes from main to the shell and back;
+  goes from main to the shell and back; the shell's `list` shows both,
+  port with `com2` in its console column;
 - `[veneer] color = on`: main's tag is in its colour (slot 1), Veneer's own
   lines have none, and COM2 carries no colour either.
 
@@ -183,6 +184,11 @@ def play(vendor, tmp_path):
         step = "the focus ring: main, the shell, main"
         type_text(FOCUS)
         console_wait("veneer: console: input goes to the operator shell")
+        step = "the shell lists port, with its port"
+        mark = len(console())
+        type_text("list\r")
+        console_wait(" com2\n")
+        seen["list"] = console()[mark:]
         mark = len(console())
         type_text(FOCUS)
         deadline = time.monotonic() + STEP_TIMEOUT[vendor]
@@ -264,6 +270,14 @@ def test_the_focus_ring_has_no_port_guest(session):
     focus = re.findall(r"veneer: console: input goes to (guest \S+|the operator shell)",
                        console)
     assert focus == ["guest main", "the operator shell", "guest main"], info(session)
+
+
+def test_the_shell_lists_the_port_guest(session):
+    """Not in the focus ring, but the shell has it, with its port."""
+    out = session.get("list", "")
+    assert re.search(r"^port +running +\d+ +\d+ M +\d+:\d\d +0 +com2$", out, re.M), info(session)
+    assert re.search(r"^main +running +\d+ +\d+ M +\d+:\d\d +0 +veneer$", out, re.M), \
+        info(session)
 
 
 def test_tags_in_colour_and_veneer_lines_plain(session):

@@ -224,10 +224,10 @@ def test_help_lists_every_command(session):
 
 def test_list_shows_both_guests(session):
     out = session.get("list", "")
-    assert re.search(r"^one +running +\d+ +4 M +\d+:\d\d +0$", out, re.M), info(session)
-    assert re.search(r"^two +running +\d+ +4 M +\d+:\d\d +0$", out, re.M), info(session)
+    assert re.search(r"^one +running +\d+ +4 M +\d+:\d\d +0 +veneer$", out, re.M), info(session)
+    assert re.search(r"^two +running +\d+ +4 M +\d+:\d\d +0 +veneer$", out, re.M), info(session)
     after = session.get("list after restart", "")
-    assert re.search(r"^one +running +\d+ +4 M +\d+:\d\d +1$", after, re.M), info(session)
+    assert re.search(r"^one +running +\d+ +4 M +\d+:\d\d +1 +veneer$", after, re.M), info(session)
 
 
 def test_stats_mem_and_cpus(session):
@@ -438,7 +438,7 @@ def test_a_later_guest_waits_until_start(later):
     assert re.search(r"^veneer: guest two: 4 MiB RAM", boot, re.M), info
     assert "veneer: guest two started" not in boot, info
     assert "[two]" not in boot, info
-    assert re.search(r"^two +waiting +%d +4 M +0:00 +0$" % cpu,
+    assert re.search(r"^two +waiting +%d,%d +4 M +0:00 +0 +veneer$" % (cpu, ap_cpu),
                      later.get("waiting: list", ""), re.M), info
     cpus = later.get("waiting: cpus", "")
     assert "cpu %d: kept for guest two vcpu 0 (waiting)" % cpu in cpus, info
@@ -451,7 +451,7 @@ def test_a_later_guest_waits_until_start(later):
     }
     for command, line in expected.items():
         assert answer(later.get(command, "")) == line, info
-    assert re.search(r"^two +running +%d +4 M +\d+:\d\d +0$" % cpu,
+    assert re.search(r"^two +running +%d,%d +4 M +\d+:\d\d +0 +veneer$" % (cpu, ap_cpu),
                      later.get("list started", ""), re.M), info
 
 
@@ -460,7 +460,7 @@ def test_start_after_the_operators_stop_and_after_an_exit(later):
     both vCPUs on the CPUs kept for the guest."""
     info, (cpu, ap_cpu) = later_info(later), later["cpus"]
     assert re.search(r"guest two +0 KiB", later.get("mem stopped", "")), info
-    assert re.search(r"^two +stopped +%d +0 M " % cpu, later.get("list stopped", ""),
+    assert re.search(r"^two +stopped +%d,%d +0 M " % (cpu, ap_cpu), later.get("list stopped", ""),
                      re.M), info
     again = later.get("restart after stop", "")
     assert "start: guest two is asked to start (on cpu %d)" % cpu in again, info
@@ -471,7 +471,7 @@ def test_start_after_the_operators_stop_and_after_an_exit(later):
                      again, re.M), info
     assert READY_TWO in again, info
     # Started four times after its first start, and reloaded once.
-    assert re.search(r"^two +running +%d +4 M +\d+:\d\d +4$" % cpu,
+    assert re.search(r"^two +running +%d,%d +4 M +\d+:\d\d +4 +veneer$" % (cpu, ap_cpu),
                      later.get("list at end", ""), re.M), info
 
 

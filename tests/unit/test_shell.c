@@ -80,7 +80,14 @@ static struct vm vm_a, vm_b;
 static struct vcpu cpu_a, cpu_b;
 static struct guest_image image_a, image_b;
 static struct vm *vms[2] = {&vm_a, &vm_b};
-static const struct shell_guests guests = {vms, 2};
+static const char *port_of_b; /* the serial port beta owns, or NULL */
+
+static const char *port_of(const struct vm *vm)
+{
+	return vm == &vm_b ? port_of_b : NULL;
+}
+
+static const struct shell_guests guests = {vms, 2, port_of};
 static struct shell sh;
 
 static void make_guest(struct vm *vm, struct vcpu *vcpu,
@@ -127,6 +134,7 @@ static int setup(void **state)
 	make_guest(&vm_a, &cpu_a, &image_a, "alpha", 1, 16);
 	make_guest(&vm_b, &cpu_b, &image_b, "beta", 2, 64);
 	kicks = 0;
+	port_of_b = NULL;
 	memset(&sh, 0, sizeof(sh));
 	shell_prompt(&sh);
 	clear_output();
@@ -177,10 +185,43 @@ static void test_list_shows_every_guest(void **state)
 	now_tsc = vm_a.started_tsc + 125 * 1000000000ull;
 	type("list\r");
 	assert_output_has(
-	    "alpha            running  1        16 M      2:05        2");
+	    "alpha            running  1                16 M      "
+	    "2:05        2  veneer\r\n");
 	assert_output_has(
-	    "beta             stopped  2        64 M      0:00        0");
+	    "beta             stopped  2                64 M      "
+	    "0:00        0  veneer\r\n");
 	assert_output_has("name ");
+}
+
+/*
+ * Every vCPU's host CPU, in vCPU order; a guest with a serial port of its
+ * own is listed with it (it is in no focus ring, but the shell has it);
+ * CPUs past the column are cut with "...".
+ */
+static void test_list_shows_vcpus_and_own_port(void **state)
+{
+	struct vcpu more[7];
+
+	(void)state;
+	memset(more, 0, sizeof(more));
+	vm_b.vcpus[1] = &more[0];
+	more[0].vm = &vm_b;
+	more[0].host_cpu = 3;
+	vm_b.vcpu_count = 2;
+	port_of_b = "com2";
+	type("list\r");
+	assert_output_has("beta             running  2,3              64 M ");
+	assert_output_has("  com2\r\n");
+	clear_output();
+	for (u32 i = 1; i < 8; i++) {
+		more[i - 1].vm = &vm_b;
+		more[i - 1].host_cpu = 10 + i;
+		vm_b.vcpus[i] = &more[i - 1];
+	}
+	vm_b.vcpu_count = 8;
+	type("list\r");
+	/* "2,11,12,13,14,15,16,17" does not fit in 12: cut at a comma. */
+	assert_output_has("beta             running  2,11,12,...      64 M ");
 }
 
 static void test_stats_of_a_guest(void **state)
@@ -321,7 +362,8 @@ static void test_list_shows_a_waiting_guest(void **state)
 	vm_b.state = VM_STATE_CREATED;
 	type("list\r");
 	assert_output_has(
-	    "beta             waiting  2        64 M      0:00        0");
+	    "beta             waiting  2                64 M      "
+	    "0:00        0  veneer\r\n");
 }
 
 /* A guest with start = later: its CPU waits for the request, no kick. */
@@ -523,6 +565,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_typing_is_echoed_and_run_on_enter,
 				   setup),
 	    cmocka_unit_test_setup(test_list_shows_every_guest, setup),
+	    cmocka_unit_test_setup(test_list_shows_vcpus_and_own_port, setup),
 	    cmocka_unit_test_setup(test_stats_of_a_guest, setup),
 	    cmocka_unit_test_setup(test_mem_adds_up, setup),
 	    cmocka_unit_test_setup(test_cpus_shows_idle_and_busy, setup),

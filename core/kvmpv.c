@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The KVM-compatible interface (core/kvmpv.h): CPUID leaves and kvm-clock.
+ * The KVM-compatible interface (core/kvmpv.h): CPUID leaves, kvm-clock
+ * and PV EOI.
  *
  * kvm-clock is the devices' clock (core/platform.c: the guest's TSC less
  * its own moves of it, since the platform started) scaled by the pvclock
@@ -25,6 +26,8 @@ _Static_assert(VM_MAX_VCPUS <= KVMPV_MAX_VCPUS,
 /* The time structure's address is 4-byte aligned: bit 1 must be 0. */
 #define SYSTEM_TIME_MISALIGNED BIT(1)
 #define WALL_CLOCK_MISALIGNED  3ull
+/* PV_EOI_EN: bit 1 is reserved, the word is 4-byte aligned. */
+#define PV_EOI_RESERVED BIT(1)
 
 void kvmpv_reset(struct kvmpv *k)
 {
@@ -46,7 +49,8 @@ u32 kvmpv_features(const struct vm *vm)
 	 * One TSC offset per guest, so every vCPU reads the same TSC (the
 	 * host's TSCs are synchronized): the clock is stable across vCPUs.
 	 */
-	return KVMPV_FEATURE_CLOCKSOURCE2 | KVMPV_FEATURE_CLOCKSOURCE_STABLE;
+	return KVMPV_FEATURE_CLOCKSOURCE2 | KVMPV_FEATURE_CLOCKSOURCE_STABLE |
+	       KVMPV_FEATURE_PV_EOI;
 }
 
 bool kvmpv_cpuid(const struct vm *vm, u32 leaf, u32 out[4])
@@ -72,7 +76,8 @@ bool kvmpv_handles_msr(const struct vm *vm, u32 index)
 	if (!(kvmpv_features(vm) & KVMPV_FEATURE_CLOCKSOURCE2))
 		return false;
 	return index == KVMPV_MSR_WALL_CLOCK_NEW ||
-	       index == KVMPV_MSR_SYSTEM_TIME_NEW;
+	       index == KVMPV_MSR_SYSTEM_TIME_NEW ||
+	       index == KVMPV_MSR_PV_EOI_EN;
 }
 
 /* kvm-clock at guest TSC `tsc`: the devices' clock, pvclock-scaled. */
@@ -158,15 +163,114 @@ static bool write_wall_clock(struct vcpu *vcpu, u64 value)
 	return true;
 }
 
+/* ---- PV EOI ---- */
+
+/* The vCPU's PV EOI word, or NULL when PV EOI is off. */
+static u32 *pv_eoi_word(struct vcpu *vcpu)
+{
+	u64 msr = vcpu->vm->kvmpv.pv_eoi_msr[vcpu->index];
+
+	if (!(msr & KVMPV_MSR_PV_EOI_ON))
+		return NULL;
+	/* Checked when written; guest RAM does not move or shrink. */
+	return vm_gpa_to_hva(vcpu->vm, gpa(msr & ~3ull), sizeof(u32));
+}
+
+/* Bit 0 only: the rest of the word is the guest's (msr.rst). */
+static void pv_eoi_mark(u32 *word, bool pending)
+{
+	if (pending)
+		__atomic_fetch_or(word, KVMPV_PV_EOI_PENDING, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_and(word, ~KVMPV_PV_EOI_PENDING,
+				   __ATOMIC_SEQ_CST);
+}
+
+/* An offer still open is taken back: the guest writes EOI as usual. */
+void kvmpv_eoi_withdraw(struct vcpu *vcpu)
+{
+	struct kvmpv *k = &vcpu->vm->kvmpv;
+	u32 *word;
+
+	if (!kvmpv_eoi_offered(k, vcpu->index))
+		return;
+	word = pv_eoi_word(vcpu);
+	if (word)
+		pv_eoi_mark(word, false);
+	k->pv_eoi_vector[vcpu->index] = 0;
+}
+
+bool kvmpv_eoi_settle(struct vcpu *vcpu)
+{
+	struct kvmpv *k = &vcpu->vm->kvmpv;
+	u8 vector = k->pv_eoi_vector[vcpu->index];
+	u32 *word = pv_eoi_word(vcpu);
+	bool done;
+
+	if (!vector || !word) {
+		k->pv_eoi_vector[vcpu->index] = 0;
+		return false;
+	}
+	if (__atomic_load_n(word, __ATOMIC_SEQ_CST) & KVMPV_PV_EOI_PENDING) {
+		/* Still the guest's to end, unless another interrupt now
+		 * waits behind it: then a real EOI, at once. */
+		if (!platform_eoi_can_wait(vcpu->vm->platform, vcpu, vector))
+			kvmpv_eoi_withdraw(vcpu);
+		return false;
+	}
+	k->pv_eoi_vector[vcpu->index] = 0;
+	done = platform_eoi_for_guest(vcpu->vm->platform, vcpu, vector);
+	k->pv_eois[vcpu->index] += done;
+	return done;
+}
+
+void kvmpv_eoi_offer(struct vcpu *vcpu, u8 vector)
+{
+	struct kvmpv *k = &vcpu->vm->kvmpv;
+	u32 *word;
+
+	/* One at a time: an older offer still open is taken back. */
+	kvmpv_eoi_withdraw(vcpu);
+	word = pv_eoi_word(vcpu);
+	if (!word || vector < 16 ||
+	    !platform_eoi_can_wait(vcpu->vm->platform, vcpu, vector))
+		return;
+	pv_eoi_mark(word, true);
+	k->pv_eoi_vector[vcpu->index] = vector;
+}
+
+/*
+ * MSR_KVM_PV_EOI_EN: bit 0 enables, bits 63-2 are the guest-physical
+ * address of the 4-byte word. Bit 1 set, or enabling with the word not
+ * in the guest's RAM, is #GP and changes nothing. An offer still open
+ * when the guest turns it off or moves it is taken back.
+ */
+static bool write_pv_eoi(struct vcpu *vcpu, u64 value)
+{
+	struct kvmpv *k = &vcpu->vm->kvmpv;
+
+	if (value & PV_EOI_RESERVED)
+		return false;
+	if ((value & KVMPV_MSR_PV_EOI_ON) &&
+	    !vm_gpa_to_hva(vcpu->vm, gpa(value & ~3ull), sizeof(u32)))
+		return false;
+	kvmpv_eoi_withdraw(vcpu);
+	k->pv_eoi_msr[vcpu->index] = value;
+	return true;
+}
+
 bool kvmpv_msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 {
 	const struct kvmpv *k = &vcpu->vm->kvmpv;
 
 	if (!kvmpv_handles_msr(vcpu->vm, index))
 		return false;
-	*value = index == KVMPV_MSR_WALL_CLOCK_NEW
-		     ? k->wall_clock_msr
-		     : k->system_time_msr[vcpu->index];
+	if (index == KVMPV_MSR_WALL_CLOCK_NEW)
+		*value = k->wall_clock_msr;
+	else if (index == KVMPV_MSR_PV_EOI_EN)
+		*value = k->pv_eoi_msr[vcpu->index];
+	else
+		*value = k->system_time_msr[vcpu->index];
 	return true;
 }
 
@@ -176,5 +280,7 @@ bool kvmpv_msr_write(struct vcpu *vcpu, u32 index, u64 value)
 		return false;
 	if (index == KVMPV_MSR_WALL_CLOCK_NEW)
 		return write_wall_clock(vcpu, value);
+	if (index == KVMPV_MSR_PV_EOI_EN)
+		return write_pv_eoi(vcpu, value);
 	return write_system_time(vcpu, value);
 }

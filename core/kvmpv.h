@@ -2,12 +2,12 @@
 /*
  * The KVM-compatible para-virtual interface, offered per guest beside
  * Veneer's own (docs/hypercall.md, "The KVM-compatible interface"): the
- * signature and feature leaves at CPUID 0x40000100, and kvm-clock (the
+ * signature and feature leaves at CPUID 0x40000100, kvm-clock (the
  * per-vCPU pvclock time structure and the wall clock, MSRs 0x4b564d01 and
- * 0x4b564d00). Only what is implemented completely is advertised; every
- * other KVM MSR is #GP, as for any MSR outside core/msr.c's allow list.
- * The ABI is the one Linux documents publicly in
- * Documentation/virt/kvm/x86/cpuid.rst and msr.rst.
+ * 0x4b564d00) and PV EOI (MSR 0x4b564d04, below). Only what is
+ * implemented completely is advertised; every other KVM MSR is #GP, as
+ * for any MSR outside core/msr.c's allow list. The ABI is the one Linux
+ * documents publicly in Documentation/virt/kvm/x86/cpuid.rst and msr.rst.
  */
 #ifndef VENEER_CORE_KVMPV_H
 #define VENEER_CORE_KVMPV_H
@@ -27,12 +27,16 @@ struct vcpu;
 #define KVMPV_SIG_EDX 0x0000004du /* "M\0\0\0" */
 /* Feature bits of leaf 0x40000101 EAX. */
 #define KVMPV_FEATURE_CLOCKSOURCE2	 BIT(3)
+#define KVMPV_FEATURE_PV_EOI		 BIT(6)
 #define KVMPV_FEATURE_CLOCKSOURCE_STABLE BIT(24)
 
 /* The MSRs (msr.rst): the new kvm-clock pair, and the range of them all. */
 #define KVMPV_MSR_WALL_CLOCK_NEW  0x4b564d00u
 #define KVMPV_MSR_SYSTEM_TIME_NEW 0x4b564d01u
 #define KVMPV_MSR_SYSTEM_TIME_ON  BIT(0) /* enable bit of SYSTEM_TIME_NEW */
+#define KVMPV_MSR_PV_EOI_EN	  0x4b564d04u
+#define KVMPV_MSR_PV_EOI_ON	  BIT(0) /* enable bit of PV_EOI_EN */
+#define KVMPV_PV_EOI_PENDING	  BIT(0) /* in the guest's 4-byte word */
 
 #define KVMPV_MAX_VCPUS 8
 
@@ -42,6 +46,14 @@ struct kvmpv {
 	u32 wall_clock_version;		      /* updates written, x 2 */
 	u64 system_time_msr[KVMPV_MAX_VCPUS]; /* per vCPU, bit 0 = on */
 	u32 system_time_version[KVMPV_MAX_VCPUS];
+	/*
+	 * PV EOI, per vCPU: the MSR; the vector whose EOI the guest may
+	 * leave to Veneer, 0 for none (a local APIC never takes vectors
+	 * 0-15, SDM Vol. 3A 11.5.2); the EOIs done for the guest.
+	 */
+	u64 pv_eoi_msr[KVMPV_MAX_VCPUS];
+	u8 pv_eoi_vector[KVMPV_MAX_VCPUS];
+	u64 pv_eois[KVMPV_MAX_VCPUS];
 };
 
 /* Back to the state of a guest that never wrote the MSRs (at reset). */
@@ -67,6 +79,33 @@ bool kvmpv_handles_msr(const struct vm *vm, u32 index);
 /* RDMSR / WRMSR of such an MSR; false means #GP(0). */
 bool kvmpv_msr_read(struct vcpu *vcpu, u32 index, u64 *value);
 bool kvmpv_msr_write(struct vcpu *vcpu, u32 index, u64 value);
+
+/*
+ * PV EOI (msr.rst, MSR_KVM_PV_EOI_EN): the guest names a 4-byte word of
+ * its RAM per vCPU. When Veneer injects a local APIC interrupt whose EOI
+ * can wait (platform_eoi_can_wait: the highest in service, edge, nothing
+ * else in IRR) it sets bit 0 of the word; the guest's handler clears the
+ * bit in one instruction instead of writing EOI (no exit), and at the
+ * vCPU's next exit Veneer sees it clear and does the EOI for it. A bit
+ * the guest left set is taken back (cleared) before anything else is
+ * injected, or when an interrupt comes to wait in IRR: the guest then
+ * writes EOI as usual. The word is only written while its vCPU is out of
+ * guest mode.
+ *
+ * kvmpv_eoi_offer(): after `vector` was taken from the local APIC for
+ * injection. kvmpv_eoi_withdraw(): before any other interrupt is
+ * injected (its handler would take the offer for its own).
+ * kvmpv_eoi_settle(): at every exit while one is offered
+ * (kvmpv_eoi_offered), before anything reads the APIC; true when it did
+ * the guest's EOI (pending interrupts may have changed).
+ */
+void kvmpv_eoi_offer(struct vcpu *vcpu, u8 vector);
+void kvmpv_eoi_withdraw(struct vcpu *vcpu);
+bool kvmpv_eoi_settle(struct vcpu *vcpu);
+static inline bool kvmpv_eoi_offered(const struct kvmpv *k, u32 index)
+{
+	return k->pv_eoi_vector[index] != 0;
+}
 
 /*
  * The guest moved its TSC (IA32_TSC, IA32_TSC_ADJUST): each enabled time

@@ -906,6 +906,17 @@ bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu)
 	       (extint_reaches(p, i) && vpic_pending_vector(&p->pic) >= 0);
 }
 
+bool platform_eoi_can_wait(struct platform *p, struct vcpu *vcpu, u8 vector)
+{
+	return vlapic_eoi_can_wait(&p->lapic[cpu_index(vcpu)], vector);
+}
+
+bool platform_eoi_for_guest(struct platform *p, struct vcpu *vcpu, u8 vector)
+{
+	catch_up(p);
+	return vlapic_eoi_vector(&p->lapic[cpu_index(vcpu)], vector);
+}
+
 int platform_take_interrupt(struct platform *p, struct vcpu *vcpu)
 {
 	u32 i = cpu_index(vcpu);

@@ -152,6 +152,14 @@ u64 platform_advance(struct platform *p, const struct vcpu *vcpu);
 
 /* An interrupt is waiting for `vcpu` (it would wake a HLT). */
 bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu);
+/*
+ * The local APIC side of a PV EOI (core/kvmpv.h): may the EOI of the
+ * vector just injected wait for the hypervisor (vlapic_eoi_can_wait)? Do
+ * it for the guest (vlapic_eoi_vector: false when it is not the highest
+ * in service any more).
+ */
+bool platform_eoi_can_wait(struct platform *p, struct vcpu *vcpu, u8 vector);
+bool platform_eoi_for_guest(struct platform *p, struct vcpu *vcpu, u8 vector);
 
 /*
  * The vector to inject into `vcpu` now, acknowledged at its controller

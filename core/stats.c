@@ -57,6 +57,13 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
 	}
 	printk("%s\n", line);
 	stats_print_vcpu_time(vcpu, prefix);
+	/* The KVM-compatible interface's work without exits (kvmpv.h). */
+	if (vcpu->vm->kvm_pv && vcpu->index < KVMPV_MAX_VCPUS)
+		printk("veneer: %sguest %s vcpu %u kvm: pv eois %llu\n", prefix,
+		       vcpu->vm->name, vcpu->index,
+		       (unsigned long long)__atomic_load_n(
+			   &vcpu->vm->kvmpv.pv_eois[vcpu->index],
+			   __ATOMIC_RELAXED));
 }
 
 /* Host TSC ticks in milliseconds. */

@@ -10,6 +10,7 @@
 #include "core/handlers.h"
 #include "core/console.h"
 #include "core/hypercall.h"
+#include "core/kvmpv.h"
 #include "core/platform.h"
 #include "core/vm.h"
 #include "core/lib/printk.h"
@@ -632,6 +633,11 @@ static void apply_pending(struct vcpu *vcpu)
 			    .type = VCPU_EVENT_EXTERNAL_INTR,
 			    .vector = (u8)vector,
 			};
+			/* Its EOI may be left to Veneer (PV EOI). */
+			if (from_platform)
+				kvmpv_eoi_offer(vcpu, (u8)vector);
+			else
+				kvmpv_eoi_withdraw(vcpu);
 		}
 		/*
 		 * Taking it may let a held timer go on (its IRR bit is
@@ -663,6 +669,14 @@ static void apply_pending(struct vcpu *vcpu)
 	}
 	vcpu->console_due = console_next_due(vcpu->vm);
 	vcpu->events_quiet = !waiting && !nmi;
+	/*
+	 * An interrupt that came to wait in IRR during this exit (a device,
+	 * a timer) would wait behind an offered PV EOI until some later
+	 * exit: the offer is taken back, the guest writes EOI.
+	 */
+	if (kvmpv_eoi_offered(&vcpu->vm->kvmpv, vcpu->index) &&
+	    kvmpv_eoi_settle(vcpu))
+		vcpu->events_quiet = false;
 }
 
 /*
@@ -717,6 +731,11 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 
 		apply_pending(vcpu);
 		enter(vcpu, &ev);
+		/* An EOI the guest left to Veneer, before anything sees
+		 * the APIC (core/kvmpv.h). */
+		if (kvmpv_eoi_offered(&vm->kvmpv, vcpu->index) &&
+		    kvmpv_eoi_settle(vcpu))
+			vcpu->events_quiet = false;
 		rax = vcpu->regs.gpr[GPR_RAX];
 		action = dispatch(vcpu, &ev);
 		/* Counted as decided: a #UD that was a hypercall is one. */

@@ -366,6 +366,20 @@ static void do_eoi(struct vlapic *v)
 		v->ops->eoi(v->opaque, (u8)vector);
 }
 
+bool vlapic_eoi_can_wait(const struct vlapic *v, u8 vector)
+{
+	return highest_vector(v->isr) == vector && !bit_test(v->tmr, vector) &&
+	       highest_vector(v->irr) < 0;
+}
+
+bool vlapic_eoi_vector(struct vlapic *v, u8 vector)
+{
+	if (highest_vector(v->isr) != vector)
+		return false;
+	do_eoi(v);
+	return true;
+}
+
 u64 vlapic_cr8_read(const struct vlapic *v)
 {
 	return v->tpr >> 4;

@@ -247,6 +247,20 @@ int vlapic_pending_vector(const struct vlapic *v);
 /* The vector was injected: IRR -> ISR, PPR raised. Error if not pending. */
 int vlapic_inject_done(struct vlapic *v, u8 vector);
 
+/*
+ * For an EOI the guest may leave to the hypervisor (the KVM-compatible
+ * PV EOI, core/kvmpv.h): `vector` is the highest in service, it is edge-
+ * triggered (no IOAPIC waits for its EOI) and nothing waits in IRR, so
+ * nothing can be held back by its ISR bit until the next exit.
+ */
+bool vlapic_eoi_can_wait(const struct vlapic *v, u8 vector);
+/*
+ * The EOI of `vector` done for the guest (SDM 11.8.5, as a write of the
+ * EOI register): only while it is the highest in service. False and no
+ * change otherwise.
+ */
+bool vlapic_eoi_vector(struct vlapic *v, u8 vector);
+
 /* PPR (SDM 11.8.3.1); for lowest-priority arbitration by the core. */
 u8 vlapic_ppr(const struct vlapic *v);
 

@@ -5,8 +5,8 @@
  *
  * With `kvm=1` (the guest was declared with the interface on):
  * - CPUID 0x40000100 holds "KVMKVMKVM\0\0\0" with EAX >= 0x40000101, and
- *   0x40000101 EAX advertises exactly kvm-clock (CLOCKSOURCE2, bit 3) and
- *   its stable bit (24);
+ *   0x40000101 EAX advertises exactly kvm-clock (CLOCKSOURCE2, bit 3),
+ *   PV EOI (bit 6) and kvm-clock's stable bit (24);
  * - kvm-clock: MSR 0x4b564d01 refuses a structure outside RAM or with bit
  *   1 set (#GP), accepts one in RAM and reads back; the structure's
  *   version is even, its stable flag set; the time it gives never goes
@@ -16,7 +16,14 @@
  *   again;
  * - the wall clock (MSR 0x4b564d00) plus kvm-clock is the RTC's time to
  *   within 2 s;
- * - every other KVM MSR (0x11, 0x12, 0x4b564d02-0x4b564dff) is #GP.
+ * - every other KVM MSR (0x11, 0x12, 0x4b564d02-0x4b564dff but 0x4b564d04)
+ *   is #GP;
+ * - PV EOI (MSR 0x4b564d04, in x2APIC mode): bit 1 set or a word outside
+ *   RAM is #GP; enabled, a self IPI's handler finds bit 0 of its word set,
+ *   clears it instead of writing EOI, and the vector is no longer in
+ *   service (ISR) after the next exit: the same vector arrives again;
+ *   with a second interrupt waiting behind the first the first's bit is
+ *   clear (it writes EOI), the second's set; turned off, no bit is set.
  * With `kvm=0`: the leaves read 0 and every KVM MSR is #GP.
  * Always (under Veneer; natively where CPUID offers them):
  * - x2APIC (CPUID.1:ECX[21]): IA32_APIC_BASE.EXTD switches the APIC to its
@@ -39,7 +46,10 @@
 #define KVM_SIG_ECX	  0x564b4d56U /* "VMKV" */
 #define KVM_SIG_EDX	  0x0000004dU /* "M\0\0\0" */
 #define KVM_F_CLOCK2	  BIT(3)
+#define KVM_F_PV_EOI	  BIT(6)
 #define KVM_F_STABLE	  BIT(24)
+#define MSR_KVM_PV_EOI	  0x4b564d04U
+#define X2APIC_ISR0	  0x810
 #define MSR_KVM_WALL_OLD  0x11
 #define MSR_KVM_TIME_OLD  0x12
 #define MSR_KVM_WALL	  0x4b564d00U
@@ -69,6 +79,7 @@
 #define CPUID1_ECX_TSCDL  BIT(24)
 #define VEC_IPI		  0x50
 #define VEC_TIMER	  0x60
+#define VEC_LOW		  0x40	/* below VEC_IPI: waits behind it */
 #define PM_TIMER_PORT	  0x608 /* Veneer's FADT PM_TMR_BLK */
 #define PM_TIMER_HZ	  3579545U
 #define PM_TIMER_MASK	  0xffffffU
@@ -209,9 +220,9 @@ static void check_leaves(bool kvm)
 	EXPECT_TRUE(r.eax >= LEAF_KVM_FEATURES,
 		    "leaf 0x40000100: EAX names the features leaf");
 	r = cpuid(LEAF_KVM_FEATURES, 0);
-	EXPECT_EQ(
-	    r.eax, KVM_F_CLOCK2 | KVM_F_STABLE,
-	    "leaf 0x40000101: kvm-clock and its stable bit, nothing else");
+	EXPECT_EQ(r.eax, KVM_F_CLOCK2 | KVM_F_PV_EOI | KVM_F_STABLE,
+		  "leaf 0x40000101: kvm-clock, PV EOI and the stable bit, "
+		  "nothing else");
 	EXPECT_EQ(r.edx, 0, "leaf 0x40000101: no hints");
 	/* Veneer's own leaf stays at 0x40000000. */
 	EXPECT_TRUE(under_veneer(), "Veneer's signature still at 0x40000000");
@@ -225,10 +236,11 @@ static void check_other_msrs(bool kvm)
 	u64 v;
 
 	for (u32 m = first; m <= MSR_KVM_LAST; m++)
-		if (!rdmsr_gp(m, &v) || !wrmsr_gp(m, 0))
+		if ((!kvm || m != MSR_KVM_PV_EOI) &&
+		    (!rdmsr_gp(m, &v) || !wrmsr_gp(m, 0)))
 			bad++;
 	EXPECT_EQ(bad, 0,
-		  kvm ? "KVM MSRs 0x4b564d02-ff are #GP"
+		  kvm ? "KVM MSRs 0x4b564d02-ff but 0x4b564d04 are #GP"
 		      : "kvm=0: KVM MSRs 0x4b564d00-ff are #GP");
 	EXPECT_TRUE(rdmsr_gp(MSR_KVM_WALL_OLD, &v) &&
 			wrmsr_gp(MSR_KVM_WALL_OLD, (u32)&kwall),
@@ -387,6 +399,46 @@ static void ipi_handler(struct trap_frame *frame)
 	wrmsr(X2APIC_EOI, 0);
 }
 
+/*
+ * PV EOI: the word, and what each handler found there. The handler takes
+ * the bit in one instruction (BTR, msr.rst asks for a single one) and
+ * writes EOI only when it was clear.
+ */
+static volatile u32 pv_eoi_word __aligned(4);
+static volatile unsigned pv_count[2], pv_bit_set[2];
+
+static bool take_pv_eoi(void)
+{
+	u8 was;
+
+	__asm__ volatile("btrl $0, %0\n\tsetc %1"
+			 : "+m"(pv_eoi_word), "=q"(was)
+			 :
+			 : "memory", "cc");
+	return was;
+}
+
+static void pv_handler(unsigned which)
+{
+	pv_count[which]++;
+	if (take_pv_eoi())
+		pv_bit_set[which]++;
+	else
+		wrmsr(X2APIC_EOI, 0);
+}
+
+static void pv_ipi_handler(struct trap_frame *frame)
+{
+	(void)frame;
+	pv_handler(0);
+}
+
+static void pv_low_handler(struct trap_frame *frame)
+{
+	(void)frame;
+	pv_handler(1);
+}
+
 static void timer_handler(struct trap_frame *frame)
 {
 	(void)frame;
@@ -491,6 +543,59 @@ static void check_tsc_deadline(bool veneer)
 	EXPECT_EQ(timer_count, 2, "a deadline in the past fires at once");
 }
 
+static bool in_service(u8 vector)
+{
+	return rdmsr(X2APIC_ISR0 + vector / 32) & BIT(vector % 32);
+}
+
+static void check_pv_eoi(void)
+{
+	u64 v;
+
+	trap_set_handler(VEC_IPI, pv_ipi_handler);
+	trap_set_handler(VEC_LOW, pv_low_handler);
+	EXPECT_TRUE(wrmsr_gp(MSR_KVM_PV_EOI, (u32)&pv_eoi_word | 3),
+		    "PV EOI with bit 1 set is #GP");
+	EXPECT_TRUE(wrmsr_gp(MSR_KVM_PV_EOI, 0xfff00000ULL | 1),
+		    "PV EOI word outside RAM is #GP");
+	EXPECT_TRUE(!wrmsr_gp(MSR_KVM_PV_EOI, (u32)&pv_eoi_word | 1),
+		    "PV EOI enabled");
+	EXPECT_TRUE(!rdmsr_gp(MSR_KVM_PV_EOI, &v) &&
+			v == ((u32)&pv_eoi_word | 1),
+		    "MSR_KVM_PV_EOI_EN reads back");
+
+	wrmsr(X2APIC_SELF_IPI, VEC_IPI);
+	open_window();
+	EXPECT_EQ(pv_count[0], 1, "PV EOI: the self IPI arrives");
+	EXPECT_EQ(pv_bit_set[0], 1, "PV EOI: its handler finds bit 0 set");
+	EXPECT_TRUE(!in_service(VEC_IPI),
+		    "PV EOI: not in service after it (Veneer's EOI)");
+	wrmsr(X2APIC_SELF_IPI, VEC_IPI);
+	open_window();
+	EXPECT_EQ(pv_count[0], 2, "PV EOI: the same vector arrives again");
+	EXPECT_EQ(pv_bit_set[0], 2, "PV EOI: bit 0 set again");
+
+	/* Two waiting: the first's EOI cannot wait, the second's can. */
+	wrmsr(X2APIC_SELF_IPI, VEC_LOW);
+	wrmsr(X2APIC_SELF_IPI, VEC_IPI);
+	open_window();
+	EXPECT_TRUE(pv_count[0] == 3 && pv_count[1] == 1,
+		    "PV EOI: both interrupts arrive");
+	EXPECT_EQ(pv_bit_set[0], 2,
+		  "PV EOI: not offered with another interrupt waiting");
+	EXPECT_EQ(pv_bit_set[1], 1, "PV EOI: offered for the last one");
+	EXPECT_TRUE(!in_service(VEC_IPI) && !in_service(VEC_LOW),
+		    "PV EOI: neither in service after");
+
+	EXPECT_TRUE(!wrmsr_gp(MSR_KVM_PV_EOI, 0), "PV EOI turned off");
+	wrmsr(X2APIC_SELF_IPI, VEC_IPI);
+	open_window();
+	EXPECT_TRUE(pv_count[0] == 4 && pv_bit_set[0] == 2,
+		    "PV EOI off: the bit is never set");
+	EXPECT_EQ(pv_eoi_word, 0, "PV EOI off: the word is left alone");
+	trap_set_handler(VEC_IPI, ipi_handler);
+}
+
 void guest_main(const struct multiboot_info *mbi)
 {
 	const char *want = cmdline_value(guest_cmdline(mbi), "kvm");
@@ -516,4 +621,8 @@ void guest_main(const struct multiboot_info *mbi)
 		check_tsc_deadline(veneer);
 	else
 		guest_skip("TSC-deadline (checked in x2APIC mode)");
+	if (veneer && kvm && x2apic)
+		check_pv_eoi();
+	else
+		guest_skip("PV EOI (kvm=1, x2APIC)");
 }

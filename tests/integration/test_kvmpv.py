@@ -7,7 +7,8 @@ each:
 
 - kvm:     declared pv=kvm: the KVM leaves, kvm-clock (against the PM timer,
            across TSC moves), the wall clock against the RTC, every other
-           KVM MSR #GP, x2APIC mode and a TSC-deadline interrupt;
+           KVM MSR #GP, x2APIC mode, a TSC-deadline interrupt and PV EOI
+           (three EOIs done by Veneer, counted in its end-of-vCPU report);
 - kvmvirt: the same with clock=virtual (exit time hidden by moving the TSC
            offset: kvm-clock must not see it either);
 - nokvm:   the default for a multiboot guest, the interface off: the leaves
@@ -18,6 +19,7 @@ The guests come from build/guests, or VENEER_GUEST_DIR.
 """
 
 import os
+import re
 
 import pytest
 
@@ -41,9 +43,9 @@ BOTH = ["CPUID.1:ECX[21] x2APIC offered", "IA32_APIC_BASE.EXTD: x2APIC mode",
 MUST_PASS = {
     "kvm": BOTH + [
         "leaf 0x40000100: KVMKVMKVM signature",
-        "leaf 0x40000101: kvm-clock and its stable bit, nothing else",
+        "leaf 0x40000101: kvm-clock, PV EOI and the stable bit, nothing else",
         "Veneer's signature still at 0x40000000",
-        "KVM MSRs 0x4b564d02-ff are #GP", "old wall clock MSR 0x11 is #GP",
+        "KVM MSRs 0x4b564d02-ff but 0x4b564d04 are #GP", "old wall clock MSR 0x11 is #GP",
         "old system time MSR 0x12 is #GP", "kvm-clock outside RAM is #GP",
         "kvm-clock with bit 1 set is #GP", "time structure written (version even)",
         "PVCLOCK_TSC_STABLE set", "kvm-clock never goes back (20000 reads)",
@@ -51,7 +53,17 @@ MUST_PASS = {
         "TSC moved: the structure is written afresh",
         "TSC moved 2^40 forward: kvm-clock goes on, no jump",
         "TSC moved 2^40 back: kvm-clock goes on, no jump",
-        "wall clock + kvm-clock = the RTC (2 s)", "disabled: not written again"],
+        "wall clock + kvm-clock = the RTC (2 s)", "disabled: not written again",
+        "PV EOI with bit 1 set is #GP", "PV EOI word outside RAM is #GP", "PV EOI enabled",
+        "MSR_KVM_PV_EOI_EN reads back", "PV EOI: the self IPI arrives",
+        "PV EOI: its handler finds bit 0 set",
+        "PV EOI: not in service after it (Veneer's EOI)",
+        "PV EOI: the same vector arrives again", "PV EOI: bit 0 set again",
+        "PV EOI: both interrupts arrive",
+        "PV EOI: not offered with another interrupt waiting",
+        "PV EOI: offered for the last one", "PV EOI: neither in service after",
+        "PV EOI turned off", "PV EOI off: the bit is never set",
+        "PV EOI off: the word is left alone"],
     "nokvm": BOTH + ["kvm=0: leaf 0x40000100 reads 0", "kvm=0: leaf 0x40000101 reads 0",
                      "kvm=0: KVM MSRs 0x4b564d00-ff are #GP"],
 }
@@ -84,3 +96,6 @@ def test_kvmpv_guest(vendor, name, tmp_path_factory):
         assert "PASS: " + what in lines, "%s: no 'PASS: %s'\n%s" % (
             name, what, result.describe())
     assert not any(line.startswith("FAIL") for line in lines), result.describe()
+    # The guest's three PV EOIs, done by Veneer, in its end-of-vCPU report.
+    pv = re.findall(r"^veneer: guest %s vcpu 0 kvm: pv eois (\d+)$" % name, result.log, re.M)
+    assert pv == ([] if name == "nokvm" else ["3"]), result.describe()

@@ -227,3 +227,12 @@ def test_kvm_clock_is_offered(session):
     assert "x2apic enabled" in dmesg or "x2apic: enabled" in dmesg.lower(), \
         info(session)
     assert "TSC deadline timer" in dmesg, info(session)
+
+
+def test_pv_eoi_is_used(session):
+    """Issue 15: Linux takes PV EOI (KVM_FEATURE_PV_EOI): Veneer ends many
+    of its interrupts for it, without an EOI exit, and says how many in
+    the end-of-vCPU report (the count of the boot after the reboot)."""
+    assert session.failure is None, info(session)
+    counts = re.findall(r"^veneer: guest linux vcpu 0 kvm: pv eois (\d+)$", session.text, re.M)
+    assert counts and int(counts[-1]) >= 50, info(session)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tests/unit/fake_pveoi.h"
 #include "tests/unit/fake_vcpu.h"
 #include "core/guestcpu.h"
 #include "core/handlers.h"
@@ -27,6 +28,7 @@
 #define RTC_EPOCH   1700000000ull
 #define TIME_AT	    0x2000ull /* where the guest puts its time structure */
 #define WALL_AT	    0x3000ull
+#define EOI_AT	    0x4004ull /* the guest's PV EOI word */
 #define L1_X2APIC   BIT(21)
 #define L1_DEADLINE BIT(24)
 
@@ -81,6 +83,7 @@ static int setup_pv(bool on)
 	vrtc_init(&platform.rtc, RTC_EPOCH, NULL, NULL);
 	guest.vm.platform = &platform;
 	guest.vm.kvm_pv = on;
+	fake_pveoi = (struct fake_pveoi){.isr_top = -1};
 	/* The guest TSC now: TSC_BASE + 3 s. */
 	guest.vm.tsc_offset = TSC_BASE + 3 * TSC_HZ - fake_host_tsc;
 	return 0;
@@ -231,7 +234,8 @@ static void test_leaves_on(void **state)
 	memcpy(sig + 8, &r.edx, 4);
 	assert_memory_equal(sig, "KVMKVMKVM\0\0\0", 12);
 	r = cpuid_exit(0x40000101);
-	assert_int_equal(r.eax, BIT(3) | BIT(24)); /* CLOCKSOURCE2, STABLE */
+	/* CLOCKSOURCE2, PV_EOI, STABLE */
+	assert_int_equal(r.eax, BIT(3) | BIT(6) | BIT(24));
 	assert_int_equal(r.ebx | r.ecx | r.edx, 0);
 	for (u32 leaf = 0x40000102; leaf <= 0x400001ff; leaf++) {
 		r = cpuid_exit(leaf);
@@ -252,7 +256,8 @@ static void test_other_kvm_msrs_gp(void **state)
 	assert_msr_gp(0x11, TIME_AT | 1); /* the old kvm-clock pair */
 	assert_msr_gp(0x12, TIME_AT | 1);
 	for (u32 m = 0x4b564d02; m <= 0x4b564dff; m++)
-		assert_msr_gp(m, 0x4000 | 1);
+		if (m != KVMPV_MSR_PV_EOI_EN)
+			assert_msr_gp(m, 0x4000 | 1);
 	assert_int_equal(time_in_ram()->version, 0);
 }
 
@@ -419,6 +424,107 @@ static void test_reset(void **state)
 		assert_int_equal(guest.ram[i], 0);
 }
 
+/* ---- PV EOI ---- */
+
+static u32 *eoi_word(void)
+{
+	return (u32 *)(guest.ram + EOI_AT);
+}
+
+/* Interrupt `vector` injected: it is the highest in service now. */
+static void inject(u8 vector)
+{
+	fake_pveoi.isr_top = vector;
+	kvmpv_eoi_offer(&guest.vcpu, vector);
+}
+
+/*
+ * The guest's handler clears bit 0 (and keeps its other bits), no exit;
+ * at the next exit Veneer does the EOI for it, once.
+ */
+static void test_pv_eoi_taken(void **state)
+{
+	(void)state;
+	*eoi_word() = 0xf0;
+	wrmsr_ok(KVMPV_MSR_PV_EOI_EN, EOI_AT | 1);
+	assert_int_equal(rdmsr_ok(KVMPV_MSR_PV_EOI_EN), EOI_AT | 1);
+	inject(0x31);
+	assert_int_equal(*eoi_word(), 0xf1);
+	assert_true(kvmpv_eoi_offered(&guest.vm.kvmpv, 0));
+	/* An exit before the handler ran: still the guest's. */
+	assert_false(kvmpv_eoi_settle(&guest.vcpu));
+	assert_int_equal(*eoi_word(), 0xf1);
+	*eoi_word() &= ~1u;
+	assert_true(kvmpv_eoi_settle(&guest.vcpu));
+	assert_int_equal(fake_pveoi.eois, 1);
+	assert_int_equal(fake_pveoi.isr_top, -1);
+	assert_false(kvmpv_eoi_offered(&guest.vm.kvmpv, 0));
+	assert_false(kvmpv_eoi_settle(&guest.vcpu));
+	assert_int_equal(fake_pveoi.eois, 1);
+	assert_int_equal(guest.vm.kvmpv.pv_eois[0], 1);
+	assert_int_equal(*eoi_word(), 0xf0);
+}
+
+/*
+ * No offer when the EOI cannot wait (level-triggered, another interrupt
+ * in IRR) or PV EOI is off; an offer is taken back (bit cleared, the
+ * guest writes EOI) when an interrupt comes to wait behind it, when
+ * another interrupt is injected, and when the guest turns PV EOI off.
+ */
+static void test_pv_eoi_not_offered_or_taken_back(void **state)
+{
+	(void)state;
+	inject(0x31); /* PV EOI off */
+	assert_false(kvmpv_eoi_offered(&guest.vm.kvmpv, 0));
+	wrmsr_ok(KVMPV_MSR_PV_EOI_EN, EOI_AT | 1);
+	fake_pveoi.level = true;
+	inject(0x31);
+	assert_int_equal(*eoi_word(), 0);
+	fake_pveoi.level = false;
+	fake_pveoi.irr = true;
+	inject(0x32);
+	assert_int_equal(*eoi_word(), 0);
+	fake_pveoi.irr = false;
+	/* Offered, then an interrupt waits in IRR: taken back. */
+	inject(0x33);
+	assert_int_equal(*eoi_word(), 1);
+	fake_pveoi.irr = true;
+	assert_false(kvmpv_eoi_settle(&guest.vcpu));
+	assert_int_equal(*eoi_word(), 0);
+	assert_false(kvmpv_eoi_offered(&guest.vm.kvmpv, 0));
+	fake_pveoi.irr = false;
+	/* Another interrupt injected (not the local APIC's): taken back. */
+	inject(0x34);
+	assert_int_equal(*eoi_word(), 1);
+	kvmpv_eoi_withdraw(&guest.vcpu);
+	assert_int_equal(*eoi_word(), 0);
+	/* Turned off with one open: taken back, and no EOI done. */
+	inject(0x35);
+	wrmsr_ok(KVMPV_MSR_PV_EOI_EN, 0);
+	assert_int_equal(*eoi_word(), 0);
+	assert_false(kvmpv_eoi_settle(&guest.vcpu));
+	assert_int_equal(fake_pveoi.eois, 0);
+}
+
+/* Bit 1 set, a word outside RAM: #GP, nothing changes. */
+static void test_pv_eoi_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(msr_exit(true, KVMPV_MSR_PV_EOI_EN, EOI_AT | 3),
+			 EXIT_ACTION_RESUME);
+	assert_gp();
+	assert_int_equal(msr_exit(true, KVMPV_MSR_PV_EOI_EN, RAM_SIZE | 1),
+			 EXIT_ACTION_RESUME);
+	assert_gp();
+	assert_int_equal(
+	    msr_exit(true, KVMPV_MSR_PV_EOI_EN, (RAM_SIZE - 2) | 1),
+	    EXIT_ACTION_RESUME);
+	assert_gp();
+	assert_int_equal(rdmsr_ok(KVMPV_MSR_PV_EOI_EN), 0);
+	inject(0x31);
+	assert_false(kvmpv_eoi_offered(&guest.vm.kvmpv, 0));
+}
+
 #define T_ON(f)	 cmocka_unit_test_setup_teardown(f, setup_on, teardown)
 #define T_OFF(f) cmocka_unit_test_setup_teardown(f, setup_off, teardown)
 
@@ -436,6 +542,9 @@ int main(void)
 	    T_ON(test_hidden_exit_time),
 	    T_ON(test_wall_clock),
 	    T_ON(test_reset),
+	    T_ON(test_pv_eoi_taken),
+	    T_ON(test_pv_eoi_not_offered_or_taken_back),
+	    T_ON(test_pv_eoi_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -567,6 +567,44 @@ static void test_level_eoi_calls_back(void **state)
 	assert_int_equal(vlapic_pending_vector(&v), 0x62);
 }
 
+/*
+ * PV EOI's local APIC side: an EOI may wait for the hypervisor only for
+ * the highest vector in service, edge-triggered, with IRR empty; done for
+ * the guest it is an EOI (the level callback included), and only for the
+ * vector named while it is the highest in service.
+ */
+static void test_eoi_for_the_guest(void **state)
+{
+	struct vlapic v;
+
+	(void)state;
+	make_enabled(&v, 0);
+	assert_false(vlapic_eoi_can_wait(&v, 0x30)); /* not in service */
+	vlapic_accept_irq(&v, 0x30, false);
+	vlapic_inject_done(&v, 0x30);
+	assert_true(vlapic_eoi_can_wait(&v, 0x30));
+	vlapic_accept_irq(&v, 0x31, false); /* waits behind it */
+	assert_false(vlapic_eoi_can_wait(&v, 0x30));
+	vlapic_accept_irq(&v, 0x50, false);
+	vlapic_inject_done(&v, 0x50); /* nests above */
+	assert_false(vlapic_eoi_can_wait(&v, 0x30));
+	assert_false(vlapic_eoi_vector(&v, 0x30)); /* not the highest */
+	assert_true(vlapic_eoi_vector(&v, 0x50));
+	assert_true(vlapic_eoi_vector(&v, 0x30));
+	assert_false(vlapic_eoi_vector(&v, 0x30)); /* once */
+	assert_int_equal(vlapic_pending_vector(&v), 0x31);
+	vlapic_inject_done(&v, 0x31);
+	assert_true(vlapic_eoi_can_wait(&v, 0x31));
+	assert_true(vlapic_eoi_vector(&v, 0x31));
+	/* Level-triggered: its EOI reaches the IOAPIC, it cannot wait. */
+	vlapic_accept_irq(&v, 0x61, true);
+	vlapic_inject_done(&v, 0x61);
+	assert_false(vlapic_eoi_can_wait(&v, 0x61));
+	assert_true(vlapic_eoi_vector(&v, 0x61));
+	assert_int_equal(rec.eois, 1);
+	assert_int_equal(rec.eoi[0], 0x61);
+}
+
 static void test_software_disable(void **state)
 {
 	struct vlapic v;
@@ -1329,6 +1367,7 @@ int main(void)
 	    cmocka_unit_test(test_accepts_extint),
 	    cmocka_unit_test(test_nmi_ipis_go_to_the_core),
 	    cmocka_unit_test(test_lint_edges),
+	    cmocka_unit_test(test_eoi_for_the_guest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,7 +119,8 @@ UNIT_SRCS_test_config := core/config.c core/guestcfg.c core/lib/format.c \
 # Issue 15: the KVM-compatible interface (core/kvmpv.c) and its pvclock
 # arithmetic (core/pvclock.c); CPUID and MSR policy hand leaves and MSRs
 # to it.
-KVMPV_SRCS := core/kvmpv.c core/pvclock.c core/vdev/vrtc.c
+KVMPV_SRCS := core/kvmpv.c core/pvclock.c core/vdev/vrtc.c \
+	tests/unit/fake_pveoi.c
 UNIT_TESTS += test_pvclock
 UNIT_SRCS_test_pvclock := core/pvclock.c
 UNIT_TESTS += test_kvmpv

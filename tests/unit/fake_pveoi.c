@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* The fake local APIC side of PV EOI (tests/unit/fake_pveoi.h). */
+#include "tests/unit/fake_pveoi.h"
+#include "core/platform.h"
+
+struct fake_pveoi fake_pveoi = {.isr_top = -1};
+
+bool platform_eoi_can_wait(struct platform *p, struct vcpu *vcpu, u8 vector)
+{
+	(void)p, (void)vcpu;
+	return fake_pveoi.isr_top == vector && !fake_pveoi.level &&
+	       !fake_pveoi.irr;
+}
+
+bool platform_eoi_for_guest(struct platform *p, struct vcpu *vcpu, u8 vector)
+{
+	(void)p, (void)vcpu;
+	if (fake_pveoi.isr_top != vector)
+		return false;
+	fake_pveoi.isr_top = -1;
+	fake_pveoi.eois++;
+	return true;
+}

@@ -195,8 +195,11 @@ static void step_hypercalls(void)
 /*
  * HLT woken by the para-virtual timer: the #DB after HLT, the interrupt
  * too. POPF sets IF and TF together; the timer is armed right before, far
- * enough ahead that it cannot fire before the HLT (the guest's clock does
- * not run during exits).
+ * enough ahead that it does not fire before the HLT: 200 ms. The guest's
+ * clock runs in real time, exits included, and a busy host can stall an
+ * emulated CPU for many milliseconds between the VMCALL and the HLT (10
+ * ms were once too few: the interrupt came before the HLT, which then had
+ * nothing left to wake it).
  */
 static void step_hlt(void)
 {
@@ -206,7 +209,7 @@ static void step_hlt(void)
 	trap_set_handler(TIMER_VECTOR, timer_handler);
 	reset_traps();
 	armed = hypercall(HYPERCALL_VMCALL, HC_TIMER_ONESHOT, TIMER_VECTOR,
-			  10000, 0, 0);
+			  200000, 0, 0);
 	__asm__ volatile("movl $2f, stop_ip\n\t"
 			 "pushfl\n\t"
 			 "orl $0x300, (%%esp)\n\t"

@@ -26,13 +26,13 @@ always shows; the run still ends with `2 ok` and status 0
 
 import os
 import re
-import signal
 import time
 
 import pexpect
 import pytest
 
 from conftest import IMAGE, REPO_ROOT
+from console_session import ConsoleSession
 
 GUEST_DIR = os.environ.get("VENEER_GUEST_DIR", os.path.join(REPO_ROOT, "build", "guests"))
 ECHO = os.path.join(GUEST_DIR, "echo.elf")
@@ -43,32 +43,16 @@ FOCUS = "\x01\x01\x01"
 PROMPT = "veneer> "
 
 
-class Console:
+class Console(ConsoleSession):
+    """The interactive run with two echo guests (or LAUNCH's arguments)."""
+
     def __init__(self, vendor, launch=None):
         self.vendor = vendor
-        self.chunks = []
-        args = [os.path.join(REPO_ROOT, "tools", "veneer-run"), "--interactive",
-                "--emulator", EMULATOR[vendor], "--smp", "3", "--memory", "256",
+        args = ["--emulator", EMULATOR[vendor], "--smp", "3", "--memory", "256",
                 "--image", IMAGE]
         args += launch or ["--guest", "%s:name=one mem=4M -- tag=one" % ECHO,
                            "--guest", "%s:name=two mem=4M -- tag=two" % ECHO]
-        self.argv = args
-        sink_owner = self
-
-        class Sink:
-            def write(self, text):
-                sink_owner.chunks.append(text)
-
-            def flush(self):
-                pass
-
-        self.child = pexpect.spawn("/usr/bin/python3", args, cwd=REPO_ROOT, encoding="utf-8",
-                                   codec_errors="replace", timeout=STEP_TIMEOUT[vendor])
-        self.child.logfile_read = Sink()
-
-    @property
-    def text(self):
-        return "".join(self.chunks).replace("\r", "")
+        super().__init__(args, STEP_TIMEOUT[vendor], cwd=REPO_ROOT)
 
     def type(self, text):
         # One byte at a time, as a person types: the 16550 FIFOs are small.
@@ -112,12 +96,6 @@ class Console:
         """The console output after position MARK of self.text."""
         return self.text[mark:]
 
-    def close(self):
-        try:
-            os.killpg(self.child.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.child.close(force=True)
 
 
 def play(vendor):
@@ -195,7 +173,7 @@ def play(vendor):
     finally:
         c.close()
     seen["log"] = c.text
-    seen["command"] = " ".join(c.argv)
+    seen["command"] = " ".join(c.command)
     return seen
 
 
@@ -399,7 +377,7 @@ def play_later(vendor, config_path):
     finally:
         c.close()
     seen["log text"] = c.text
-    seen["command"] = " ".join(c.argv)
+    seen["command"] = " ".join(c.command)
     seen["cpus"] = TWO_CPUS[vendor]
     return seen
 

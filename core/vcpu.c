@@ -601,6 +601,18 @@ static bool apply_nmi(struct vcpu *vcpu)
 }
 
 /*
+ * An offered PV EOI (core/kvmpv.h) settled: done for the guest if it
+ * took it, taken back if an interrupt now waits behind it. An EOI done
+ * may let a waiting interrupt in: the next apply_pending looks again.
+ */
+static void settle_pv_eoi(struct vcpu *vcpu)
+{
+	if (kvmpv_eoi_offered(&vcpu->vm->kvmpv, vcpu->index) &&
+	    kvmpv_eoi_settle(vcpu))
+		vcpu->events_quiet = false;
+}
+
+/*
  * Pending work, applied at one point before every entry, into the entry
  * request: expired timers become pending interrupts; a waiting NMI goes
  * first (apply_nmi); one interrupt is injected when the guest can take it
@@ -674,9 +686,7 @@ static void apply_pending(struct vcpu *vcpu)
 	 * a timer) would wait behind an offered PV EOI until some later
 	 * exit: the offer is taken back, the guest writes EOI.
 	 */
-	if (kvmpv_eoi_offered(&vcpu->vm->kvmpv, vcpu->index) &&
-	    kvmpv_eoi_settle(vcpu))
-		vcpu->events_quiet = false;
+	settle_pv_eoi(vcpu);
 }
 
 /*
@@ -732,10 +742,8 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 		apply_pending(vcpu);
 		enter(vcpu, &ev);
 		/* An EOI the guest left to Veneer, before anything sees
-		 * the APIC (core/kvmpv.h). */
-		if (kvmpv_eoi_offered(&vm->kvmpv, vcpu->index) &&
-		    kvmpv_eoi_settle(vcpu))
-			vcpu->events_quiet = false;
+		 * the APIC. */
+		settle_pv_eoi(vcpu);
 		rax = vcpu->regs.gpr[GPR_RAX];
 		action = dispatch(vcpu, &ev);
 		/* Counted as decided: a #UD that was a hypercall is one. */

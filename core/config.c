@@ -32,6 +32,8 @@ enum guest_key {
 	GK_PV,
 	GK_CPU,
 	GK_VCPUS,
+	GK_SHARED,
+	GK_WEIGHT,
 	GK_CONSOLE,
 	GK_ON_POWEROFF,
 	GK_ON_REBOOT,
@@ -55,6 +57,8 @@ static const char *const guest_keys[GK_COUNT] = {
     [GK_PV] = "pv",
     [GK_CPU] = "cpu",
     [GK_VCPUS] = "vcpus",
+    [GK_SHARED] = "shared",
+    [GK_WEIGHT] = "weight",
     [GK_CONSOLE] = "console",
     [GK_ON_POWEROFF] = "on_poweroff",
     [GK_ON_REBOOT] = "on_reboot",
@@ -101,6 +105,9 @@ struct guest_state {
 	u32 module_line[GUEST_MODULES_MAX];
 	bool mode_given;
 	bool vcpus_refused; /* vcpus was given and refused: cfg.vcpus is 1 */
+	/* cpu had wrong items: the right ones are still checked (twice, held
+	 * by another guest), then the list is dropped (check_cpus). */
+	bool cpu_list_bad;
 };
 
 struct parser {
@@ -679,9 +686,9 @@ static struct span next_cpu_item(const char *value, size_t len, size_t *at)
 /*
  * cpu = A or cpu = A, B, ...: the host CPU of each vCPU, in order. Every
  * item is checked (each wrong one is an error of its own); the guest gets
- * the list only when all are right. That the list is as long as vcpus is
- * checked at the end of the section (finish_guest), since vcpus may come
- * after cpu.
+ * the list only when all are right. That the list is as long as vcpus, and
+ * whether a CPU may be named twice or by another guest (shared may come
+ * after cpu), are checked at the end of the section (finish_guest).
  */
 static void set_cpu(struct parser *p)
 {
@@ -704,8 +711,6 @@ static void set_cpu(struct parser *p)
 	while (at <= len) {
 		struct span item = next_cpu_item(v, len, &at);
 		u64 n;
-		bool twice = false;
-		int holder;
 
 		if (!parse_decimal(item.s, item.len, &n)) {
 			if (items == 1)
@@ -730,30 +735,9 @@ static void set_cpu(struct parser *p)
 			bad = true;
 			continue;
 		}
-		for (u32 i = 0; i < count; i++)
-			twice |= list[i] == n;
-		if (twice) {
-			error_at(p, p->line, p->g.where,
-				 "cpu: %llu is listed twice: each vCPU needs a "
-				 "host CPU of its own",
-				 (unsigned long long)n);
-			bad = true;
-			continue;
-		}
 		list[count++] = (u32)n;
-		holder = cpu_holder(p, self, (u32)n);
-		if (holder >= 0) {
-			error_at(p, p->line, p->g.where,
-				 "cpu: %llu is already given to guest %s "
-				 "(line %u): one vCPU per CPU",
-				 (unsigned long long)n,
-				 p->images[holder].cfg.name,
-				 p->cpu_line[holder]);
-			bad = true;
-		}
 	}
-	if (bad)
-		return;
+	p->g.cpu_list_bad = bad;
 	memcpy(gi->cfg.cpu, list, count * sizeof(list[0]));
 	gi->cfg.cpu_fixed = true;
 	p->cpu_count[self] = count;
@@ -762,8 +746,9 @@ static void set_cpu(struct parser *p)
 
 /*
  * vcpus = N: the module strings' rule (1 to GUESTCFG_VCPUS_MAX,
- * core/guestcfg.c), and no more than the CPUs online: each vCPU runs on a
- * host CPU of its own. A refused value leaves the guest one vCPU.
+ * core/guestcfg.c); no more than the CPUs online unless the guest is
+ * shared (checked at the end of the section, check_cpus). A refused value
+ * leaves the guest one vCPU.
  */
 static void set_vcpus(struct parser *p)
 {
@@ -775,15 +760,6 @@ static void set_vcpus(struct parser *p)
 		error_at(p, p->line, p->g.where, "%s", err);
 		p->g.vcpus_refused = true;
 		return;
-	}
-	if (cfg->vcpus > p->env->cpus) {
-		error_at(p, p->line, p->g.where,
-			 "vcpus: %.*s: more than the %u CPU%s online (each "
-			 "vCPU needs a host CPU of its own)",
-			 (int)p->value_len, p->value, p->env->cpus,
-			 p->env->cpus == 1 ? "" : "s");
-		cfg->vcpus = 1;
-		p->g.vcpus_refused = true;
 	}
 }
 
@@ -834,6 +810,8 @@ static void guest_key(struct parser *p, int key)
 	case GK_MODE:
 	case GK_CLOCK:
 	case GK_PV:
+	case GK_SHARED:
+	case GK_WEIGHT:
 		/* The module strings' rules and words (core/guestcfg.c). */
 		rc =
 		    guestcfg_set(&gi->cfg, k, strlen(k), p->value, p->value_len,
@@ -1006,25 +984,101 @@ static u32 finish_error_line(const struct guest_state *g, const char *err)
 {
 	if (strncmp(err, "mode:", 5) == 0)
 		return g->key_line[GK_MODE];
+	if (strncmp(err, "weight:", 7) == 0)
+		return g->key_line[GK_WEIGHT];
 	return g->key_line[GK_LOAD] ? g->key_line[GK_LOAD] : g->guest_line;
 }
 
+/* Is the guest of images[i] shared (shared = yes)? */
+static bool is_shared(const struct parser *p, u32 i)
+{
+	return p->images[i].cfg.shared;
+}
+
 /*
- * A cpu list names one host CPU per vCPU. Not checked when vcpus was
- * refused: that error says what is wrong.
+ * The guest's vCPUs against the CPUs, once shared is known: a partitioned
+ * guest has no more vCPUs than CPUs online, and a CPU of its own for each
+ * (listed once, named by no guest above); a shared guest may list a CPU
+ * again and name one that another shared guest names, but never one of a
+ * partitioned guest's. A cpu list names one host CPU per vCPU. The list is
+ * dropped (the guest gets none) when it is wrong. Not checked when vcpus
+ * was refused: that error says what is wrong.
  */
-static void check_cpu_count(struct parser *p)
+static void check_cpus(struct parser *p)
 {
 	struct guest_state *g = &p->g;
-	u32 listed = p->cpu_count[g->gi - p->images];
-	u32 vcpus = g->gi->cfg.vcpus;
+	u32 self = (u32)(g->gi - p->images);
+	struct guest_cfg *cfg = &g->gi->cfg;
+	u32 listed = p->cpu_count[self], vcpus = cfg->vcpus;
+	u32 line = g->key_line[GK_CPU];
+	bool bad = false;
 
-	if (!listed || listed == vcpus || g->vcpus_refused)
+	if (g->vcpus_refused) {
+		p->cpu_count[self] = 0;
+		cfg->cpu_fixed = false;
 		return;
-	error_at(p, g->key_line[GK_CPU], g->where,
-		 "cpu: %u CPU%s listed, but vcpus = %u: one host CPU per "
-		 "vCPU, in order",
-		 listed, listed == 1 ? "" : "s", vcpus);
+	}
+	if (!cfg->shared && vcpus > p->env->cpus) {
+		error_at(p, g->key_line[GK_VCPUS], g->where,
+			 "vcpus: %u: more than the %u CPU%s online (each "
+			 "vCPU needs a host CPU of its own unless shared = "
+			 "yes)",
+			 vcpus, p->env->cpus, p->env->cpus == 1 ? "" : "s");
+		cfg->vcpus = 1;
+		p->cpu_count[self] = 0;
+		cfg->cpu_fixed = false;
+		return;
+	}
+	if (!listed && !g->cpu_list_bad)
+		return;
+	bad = g->cpu_list_bad;
+	if (listed != vcpus && !bad) {
+		error_at(p, line, g->where,
+			 "cpu: %u CPU%s listed, but vcpus = %u: one host CPU "
+			 "per vCPU, in order",
+			 listed, listed == 1 ? "" : "s", vcpus);
+		bad = true;
+	}
+	for (u32 i = 0; i < listed; i++) {
+		u32 cpu = cfg->cpu[i];
+		bool twice = false;
+
+		for (u32 j = 0; j < i; j++)
+			twice |= cfg->cpu[j] == cpu;
+		if (twice && !cfg->shared) {
+			error_at(p, line, g->where,
+				 "cpu: %u is listed twice: each vCPU needs a "
+				 "host CPU of its own (unless shared = yes)",
+				 cpu);
+			bad = true;
+			continue;
+		}
+		if (twice)
+			continue;
+		for (u32 h = 0; h < self; h++) {
+			bool holds = false;
+
+			for (u32 j = 0; j < p->cpu_count[h]; j++)
+				holds |= p->images[h].cfg.cpu[j] == cpu;
+			if (!holds || (cfg->shared && is_shared(p, h)))
+				continue;
+			error_at(p, line, g->where,
+				 "cpu: %u is already given to guest %s (line "
+				 "%u)%s",
+				 cpu, p->images[h].cfg.name, p->cpu_line[h],
+				 is_shared(p, h)
+				     ? ": it shares its CPUs, this guest does "
+				       "not (shared = yes shares a CPU)"
+				     : ": one vCPU per CPU; only guests with "
+				       "shared = yes share one");
+			bad = true;
+			break;
+		}
+	}
+	if (!bad)
+		return;
+	p->cpu_count[self] = 0;
+	cfg->cpu_fixed = false;
 }
 
 static void finish_guest(struct parser *p)
@@ -1058,7 +1112,7 @@ static void finish_guest(struct parser *p)
 			 "load: only a raw image (format = raw) has a load "
 			 "address");
 	check_modules(p, format);
-	check_cpu_count(p);
+	check_cpus(p);
 	check_memory(p);
 	g->gi = NULL;
 }
@@ -1432,11 +1486,70 @@ static bool check_text(struct parser *p, const char *text, u64 len)
 	return true;
 }
 
+/* vCPUs of shared guests on host CPU cpu; -1 when a partitioned guest
+ * holds it. */
+static int shared_load(const struct parser *p, u32 n, u32 cpu)
+{
+	int load = 0;
+
+	for (u32 i = 0; i < n; i++)
+		for (u32 j = 0; j < p->cpu_count[i]; j++) {
+			if (p->images[i].cfg.cpu[j] != cpu)
+				continue;
+			if (!is_shared(p, i))
+				return -1;
+			load++;
+		}
+	return load;
+}
+
 /*
- * Guests without cpu get a free CPU for each vCPU, in file order: CPUs 1,
- * 2, ... first, the boot CPU last (core/placement.h). All or none: a guest
- * that cannot have them all takes none, and the guests after it may still
- * find theirs.
+ * A shared guest without cpu: each vCPU in turn on the CPU with the
+ * fewest shared vCPUs so far that no partitioned guest holds (CPUs 1, 2,
+ * ..., then the boot CPU on a tie).
+ */
+static bool assign_shared(struct parser *p, u32 n, u32 i)
+{
+	struct guest_cfg *cfg = &p->images[i].cfg;
+	u32 cpus = p->env->cpus;
+
+	for (u32 v = 0; v < cfg->vcpus; v++) {
+		int best_load = -1;
+		u32 best = 0;
+
+		for (u32 step = 1; step <= cpus; step++) {
+			u32 cpu = step % cpus;
+			int load = shared_load(p, n, cpu);
+
+			if (load < 0)
+				continue;
+			/* This guest's own vCPUs placed so far count too. */
+			for (u32 j = 0; j < v; j++)
+				load += cfg->cpu[j] == cpu;
+			if (best_load < 0 || load < best_load) {
+				best_load = load;
+				best = cpu;
+			}
+		}
+		if (best_load < 0) {
+			error_at(p, p->guest_line[i], NULL,
+				 "guest %s: cpu: no CPU to share: partitioned "
+				 "guests hold all %u CPUs online",
+				 cfg->name, cpus);
+			return false;
+		}
+		cfg->cpu[v] = best;
+	}
+	return true;
+}
+
+/*
+ * Guests without cpu get CPUs, in file order: the partitioned ones first,
+ * a free CPU for each vCPU, CPUs 1, 2, ... first, the boot CPU last
+ * (core/placement.h); all or none: a guest that cannot have them all takes
+ * none, and the guests after it may still find theirs. Then the shared
+ * ones, on the CPUs that no partitioned guest holds, fewest shared vCPUs
+ * first (assign_shared).
  */
 static void assign_cpus(struct parser *p)
 {
@@ -1447,7 +1560,7 @@ static void assign_cpus(struct parser *p)
 		struct guest_cfg *cfg = &p->images[i].cfg;
 		u32 picked[GUESTCFG_VCPUS_MAX], found = 0;
 
-		if (p->cpu_count[i])
+		if (p->cpu_count[i] || cfg->shared)
 			continue;
 		for (u32 step = 1; step <= cpus && found < cfg->vcpus; step++)
 			if (cpu_holder(p, n, step % cpus) < 0)
@@ -1464,6 +1577,14 @@ static void assign_cpus(struct parser *p)
 		memcpy(cfg->cpu, picked, found * sizeof(picked[0]));
 		cfg->cpu_fixed = true;
 		p->cpu_count[i] = found;
+	}
+	for (u32 i = 0; i < n; i++) {
+		struct guest_cfg *cfg = &p->images[i].cfg;
+
+		if (p->cpu_count[i] || !cfg->shared || !assign_shared(p, n, i))
+			continue;
+		cfg->cpu_fixed = true;
+		p->cpu_count[i] = cfg->vcpus;
 	}
 }
 

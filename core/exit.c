@@ -31,6 +31,7 @@ static const char *const exit_kind_names[EXIT_KIND_COUNT] = {
     [EXIT_NMI_WINDOW] = "nmi-window",
     [EXIT_TASK_SWITCH] = "task-switch",
     [EXIT_CPU_INSN] = "cpu-insn",
+    [EXIT_PAUSE] = "pause",
 };
 
 const char *exit_kind_name(enum exit_kind kind)

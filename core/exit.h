@@ -37,6 +37,7 @@ enum exit_kind {
 	EXIT_NMI_WINDOW,   /* the guest can take an NMI now */
 	EXIT_TASK_SWITCH,  /* a hardware task switch (VT-x), see .task_switch */
 	EXIT_CPU_INSN,	   /* INVD, MONITOR or MWAIT: see .cpu_insn */
+	EXIT_PAUSE,	   /* PAUSE in a spin loop (asked by pause_exits) */
 	EXIT_UNKNOWN,	   /* an exit reason Veneer does not handle */
 	EXIT_KIND_COUNT
 };

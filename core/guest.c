@@ -31,6 +31,7 @@
 #include "core/mm.h"
 #include "core/placement.h"
 #include "core/platform.h"
+#include "core/sched.h"
 #include "core/stats.h"
 #include "core/vm.h"
 #include "core/lib/format.h"
@@ -391,7 +392,7 @@ static void wait_for_sipi(const struct vcpu *vcpu)
 
 	while (vcpu->mp_state != VCPU_MP_SIPI_RECEIVED && vm_running(vm) &&
 	       !vm->resetting && !vm->gone)
-		cpu_relax();
+		sched_relax();
 }
 
 /*
@@ -457,7 +458,7 @@ static void stop_other_vcpus(struct vm *vm)
 	for (u32 i = 1; i < vm->vcpu_count; i++)
 		while (
 		    __atomic_load_n(&vm->vcpus[i]->in_loop, __ATOMIC_SEQ_CST))
-			cpu_relax();
+			sched_relax();
 }
 
 /*
@@ -489,7 +490,7 @@ static void guest_ap_main(void *arg)
 			if (start_at_sipi(vcpu))
 				vcpu_life(vcpu);
 			else
-				cpu_relax();
+				sched_relax();
 		}
 		if (!vm->gone) {
 			this_cpu()->vcpu = NULL;
@@ -503,7 +504,7 @@ static void guest_ap_main(void *arg)
 		/* Kept for this guest: its next life, or the end of the run. */
 		while (__atomic_load_n(&slot->life, __ATOMIC_ACQUIRE) == life &&
 		       !run_over())
-			cpu_relax();
+			sched_relax();
 		if (__atomic_load_n(&slot->life, __ATOMIC_ACQUIRE) == life)
 			return;
 		life = __atomic_load_n(&slot->life, __ATOMIC_ACQUIRE);
@@ -622,7 +623,7 @@ static void guest_give_back(struct vcpu *vcpu)
 	__atomic_store_n(&vm->stop_request, false, __ATOMIC_SEQ_CST);
 	vm->gone = true;
 	while (__atomic_load_n(&vm->aps_alive, __ATOMIC_SEQ_CST))
-		cpu_relax();
+		sched_relax();
 	if (printk_wants(LOG_INFO))
 		stats_print_vcpu(vcpu, "");
 	/* What the shell's mem showed for it: RAM and nested tables. */
@@ -656,7 +657,7 @@ static bool wait_for_start(struct vm *vm)
 		if (run_over())
 			return false;
 		console_poll(NULL);
-		cpu_relax();
+		sched_relax();
 	}
 	if (!guests_running_add())
 		return false;
@@ -700,6 +701,7 @@ static bool guest_recreate(struct vm *vm)
 		vcpu[i].vm = vm;
 		vcpu[i].index = i;
 		vcpu[i].host_cpu = slot->cpus[i];
+		vcpu[i].shares_cpu = sched_cpu_shared(slot->cpus[i]);
 	}
 	/* The power-on values of what survives a reboot (core/msr.c). */
 	memset(vm->msr_amd_perf_ctl, 0, sizeof(vm->msr_amd_perf_ctl));
@@ -819,12 +821,6 @@ static struct vm *guest_start(const struct guest_image *gi)
 	return vm;
 }
 
-/* What a host CPU runs for a vCPU: the guest's life for vCPU 0. */
-static void (*vcpu_main(const struct vcpu *vcpu))(void *)
-{
-	return vcpu->index == 0 ? guest_cpu_main : guest_ap_main;
-}
-
 /*
  * The boot CPU waits here for the guests to end, draining console input
  * meanwhile; every `seconds` (0: never) it reports their exit counts. Time is
@@ -894,11 +890,56 @@ static enum power_status guests_summary(u32 failed)
 	return failed ? POWER_STATUS_FAILED : POWER_STATUS_OK;
 }
 
+/*
+ * The CPU's threads (core/sched.h): one per vCPU placed on it, the
+ * guest's weight each. On the CPU that runs them.
+ */
+static void cpu_run_threads(void *arg)
+{
+	sched_run(arg);
+}
+
+_Static_assert(PLACEMENT_THREADS_MAX == SCHED_MAX_THREADS,
+	       "placement fills a CPU with as many vCPUs as it can run");
+_Static_assert(GUESTCFG_WEIGHT_DEFAULT == SCHED_WEIGHT_DEFAULT &&
+		   GUESTCFG_WEIGHT_MAX == SCHED_WEIGHT_MAX,
+	       "the configuration's weights are the scheduler's");
+
+/*
+ * A thread for each vCPU of the guest in the next slot (vcpus[id]) on its
+ * host CPU, before the guest is made: all or none. False, with the `not
+ * started` line, when a CPU is full or memory short for a thread's stack.
+ */
+static bool add_threads(const struct guest_image *gi, u32 id, const u32 *cpus)
+{
+	const struct guest_cfg *cfg = &gi->cfg;
+	u32 added = 0;
+
+	for (; added < cfg->vcpus; added++) {
+		struct vcpu *v = &vcpus[id][added];
+		struct sched_cpu *sc = sched_cpu_of(cpus[added]);
+
+		if (!sc ||
+		    !sched_add(sc, added ? guest_ap_main : guest_cpu_main, v, v,
+			       cfg->shared ? cfg->weight : 0))
+			break;
+	}
+	if (added == cfg->vcpus)
+		return true;
+	printk("veneer: guest %s: not started: no memory for the stack of "
+	       "vCPU %u on cpu %u (%llu MiB free)\n",
+	       cfg->name, added, cpus[added],
+	       (unsigned long long)(mm_free_bytes() >> 20));
+	while (added--)
+		sched_drop_last(sched_cpu_of(cpus[added]));
+	return false;
+}
+
 enum power_status guests_run(const struct boot_info *bi)
 {
 	struct cpu_placement pl;
 	struct vcpu *on_boot_cpu = NULL;
-	struct vcpu *on_cpu[MAX_CPUS] = {0};
+	bool busy[MAX_CPUS] = {0};
 	u32 failed = 0, stats;
 	u32 n = placement_collect(bi, images, VM_MAX, &failed);
 
@@ -919,23 +960,34 @@ enum power_status guests_run(const struct boot_info *bi)
 			failed++;
 			continue;
 		}
-		if (!placement_pick(&pl, &images[i].cfg, cpus)) {
+		if (!placement_pick(&pl, &images[i].cfg, cpus) ||
+		    !add_threads(&images[i], vm_count, cpus)) {
 			failed++;
 			continue;
 		}
 		vm = guest_start(&images[i]);
-		if (!vm)
-			continue; /* counted with the other VMs below */
-		placement_take(&pl, cpus, vm->vcpu_count);
+		if (!vm) {
+			/* Counted with the other VMs below; its threads go,
+			 * the last added on their CPUs. */
+			for (u32 v = images[i].cfg.vcpus; v-- > 0;)
+				sched_drop_last(sched_cpu_of(cpus[v]));
+			continue;
+		}
+		placement_take(&pl, &images[i].cfg, cpus);
 		for (u32 v = 0; v < vm->vcpu_count; v++) {
 			vm->vcpus[v]->host_cpu = cpus[v];
 			slots[vm->id].cpus[v] = cpus[v];
-			if (cpus[v] == 0)
+			busy[cpus[v]] = true;
+			if (cpus[v] == 0 && !on_boot_cpu)
 				on_boot_cpu = vm->vcpus[v];
-			else
-				on_cpu[cpus[v]] = vm->vcpus[v];
 		}
 	}
+	/* Every thread is added: which vCPUs share their CPU is known. */
+	for (u32 i = 0; i < vm_count; i++)
+		for (u32 v = 0; v < vms[i].vcpu_count; v++)
+			if (vms[i].vcpus[v])
+				vms[i].vcpus[v]->shares_cpu =
+				    sched_cpu_shared(vms[i].vcpus[v]->host_cpu);
 	/*
 	 * Guests that start later follow those that run in the focus ring,
 	 * so the focus goes to a running guest at boot (core/console.h).
@@ -947,13 +999,13 @@ enum power_status guests_run(const struct boot_info *bi)
 	 * Every guest is created before any starts: a guest running on
 	 * another CPU could otherwise hold an emulator that runs its CPUs in
 	 * turn (QEMU's TCG with -icount) and keep the boot CPU from creating
-	 * the rest (issue 16). smp_call_on returns once the CPU took its guest.
+	 * the rest (issue 16). smp_call_on returns once the CPU took its
+	 * threads.
 	 */
 	for (u32 cpu = 1; cpu < MAX_CPUS; cpu++)
-		if (on_cpu[cpu] &&
-		    !smp_call_on(cpu, vcpu_main(on_cpu[cpu]), on_cpu[cpu]))
-			panic("cpu %u did not take guest %s", cpu,
-			      on_cpu[cpu]->vm->name);
+		if (busy[cpu] &&
+		    !smp_call_on(cpu, cpu_run_threads, sched_cpu_of(cpu)))
+			panic("cpu %u did not take its guests", cpu);
 	console_announce_focus();
 	stats = placement_stats_interval(bi);
 	if (on_boot_cpu) {
@@ -965,7 +1017,7 @@ enum power_status guests_run(const struct boot_info *bi)
 			    "on cpu 0): no periodic statistics\n",
 			    on_boot_cpu->vm->name);
 		stats = 0;
-		vcpu_main(on_boot_cpu)(on_boot_cpu);
+		sched_run(sched_cpu_of(0));
 	}
 	wait_for_guests(stats);
 	return guests_summary(failed);

@@ -249,6 +249,33 @@ int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,
 			return -1;
 		}
 		cfg->vcpus = n;
+	} else if (KEY("shared")) {
+		if (vlen == 3 && memcmp(v, "yes", 3) == 0) {
+			cfg->shared = true;
+		} else if (vlen == 2 && memcmp(v, "no", 2) == 0) {
+			cfg->shared = false;
+		} else {
+			snformat(err, errlen, "shared: '%.*s' is not yes or no",
+				 (int)vlen, v);
+			return -1;
+		}
+	} else if (KEY("weight")) {
+		u32 n;
+
+		if (!parse_count(v, vlen, &n)) {
+			snformat(err, errlen, "weight: '%.*s' is not a number",
+				 (int)vlen, v);
+			return -1;
+		}
+		if (n == 0 || n > GUESTCFG_WEIGHT_MAX) {
+			snformat(err, errlen,
+				 "weight: %.*s: a weight is 1 to %u (default "
+				 "%u)",
+				 (int)vlen, v, GUESTCFG_WEIGHT_MAX,
+				 GUESTCFG_WEIGHT_DEFAULT);
+			return -1;
+		}
+		cfg->weight = n;
 	} else if (KEY("for")) {
 		if (!guestcfg_valid_name(v, vlen)) {
 			snformat(err, errlen, "for: '%.*s' is not a guest name",
@@ -326,6 +353,14 @@ int guestcfg_finish(struct guest_cfg *cfg, bool mode_given, char *err,
 			 cfg->real_mode ? " below 1 MiB (real mode)" : "");
 		return -1;
 	}
+	if (cfg->weight && !cfg->shared) {
+		snformat(err, errlen,
+			 "weight: only a guest with shared=yes has a weight (a "
+			 "partitioned guest has its CPUs to itself)");
+		return -1;
+	}
+	if (!cfg->weight)
+		cfg->weight = GUESTCFG_WEIGHT_DEFAULT;
 	return 0;
 }
 

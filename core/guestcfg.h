@@ -6,7 +6,8 @@
  *
  *   PATH [name=NAME] [mem=SIZE] [format=elf|raw|linux] [load=ADDR]
  *        [mode=protected|real] [clock=virtual|host] [pv=kvm|none]
- *        [vcpus=N] [for=GUEST] [-- GUEST COMMAND LINE]
+ *        [vcpus=N] [shared=yes|no] [weight=N] [for=GUEST]
+ *        [-- GUEST COMMAND LINE]
  *
  * A module with for=GUEST is not a guest: it becomes a multiboot module of
  * guest GUEST, with the text after "--" as its string.
@@ -29,6 +30,9 @@
 #define GUESTCFG_RAW_LOAD    0x7c00
 /* vcpus=: the most vCPUs one guest may have (VM_MAX_VCPUS, core/vm.h). */
 #define GUESTCFG_VCPUS_MAX 8
+/* weight=: a shared guest's share of its CPUs (SCHED_WEIGHT_*, core/sched.h) */
+#define GUESTCFG_WEIGHT_DEFAULT 100
+#define GUESTCFG_WEIGHT_MAX	1000
 
 enum guest_format { GUEST_FORMAT_ELF, GUEST_FORMAT_RAW, GUEST_FORMAT_LINUX };
 /* pv=: the KVM-compatible interface (docs/hypercall.md); default: by format. */
@@ -58,6 +62,16 @@ struct guest_cfg {
 	u32 vcpus;
 	bool cpu_fixed;
 	u32 cpu[GUESTCFG_VCPUS_MAX];
+	/*
+	 * shared=yes: its vCPUs may share host CPUs, with each other and
+	 * with other shared guests' (never with a partitioned guest's); the
+	 * scheduler (core/sched.h) gives each a share by its weight
+	 * (weight=N, 1 to GUESTCFG_WEIGHT_MAX; 0 until given, then
+	 * GUESTCFG_WEIGHT_DEFAULT by guestcfg_finish). A partitioned guest
+	 * has no weight.
+	 */
+	bool shared;
+	u32 weight;
 	/*
 	 * What ends the guest for good and what restarts it from its
 	 * images (docs/config.md, "Lifecycle"): a power off (or an exit
@@ -101,7 +115,8 @@ bool guestcfg_parse_size(const char *s, size_t len, u64 *out);
  *
  * guestcfg_defaults: 32M, format elf, load 0x7c00, name "guest", no CPU.
  * guestcfg_set: apply one KEY = VALUE of the module string (name, mem,
- *   format, load, mode, clock, pv, vcpus, for). 0; -1 with err naming the key
+ *   format, load, mode, clock, pv, vcpus, shared, weight, for). 0; -1 with
+ *   err naming the key
  * and why; 1 when KEY is none of these (err untouched). *mode_given is set for
  *   mode.
  * guestcfg_finish: what depends on several keys once all are set: the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The KVM-compatible interface (core/kvmpv.h): CPUID leaves, kvm-clock
- * and PV EOI.
+ * The KVM-compatible interface (core/kvmpv.h): CPUID leaves, kvm-clock,
+ * PV EOI and steal time.
  *
  * kvm-clock is the devices' clock (core/platform.c: the guest's TSC less
  * its own moves of it, since the platform started) scaled by the pvclock
@@ -28,6 +28,9 @@ _Static_assert(VM_MAX_VCPUS <= KVMPV_MAX_VCPUS,
 #define WALL_CLOCK_MISALIGNED  3ull
 /* PV_EOI_EN: bit 1 is reserved, the word is 4-byte aligned. */
 #define PV_EOI_RESERVED BIT(1)
+/* STEAL_TIME: bits 5-1 are reserved, the structure 64-byte aligned. */
+#define STEAL_TIME_RESERVED 0x3eull
+#define STEAL_TIME_ADDR	    (~0x3full)
 
 void kvmpv_reset(struct kvmpv *k)
 {
@@ -50,7 +53,7 @@ u32 kvmpv_features(const struct vm *vm)
 	 * host's TSCs are synchronized): the clock is stable across vCPUs.
 	 */
 	return KVMPV_FEATURE_CLOCKSOURCE2 | KVMPV_FEATURE_CLOCKSOURCE_STABLE |
-	       KVMPV_FEATURE_PV_EOI;
+	       KVMPV_FEATURE_PV_EOI | KVMPV_FEATURE_STEAL_TIME;
 }
 
 bool kvmpv_cpuid(const struct vm *vm, u32 leaf, u32 out[4])
@@ -77,7 +80,7 @@ bool kvmpv_handles_msr(const struct vm *vm, u32 index)
 		return false;
 	return index == KVMPV_MSR_WALL_CLOCK_NEW ||
 	       index == KVMPV_MSR_SYSTEM_TIME_NEW ||
-	       index == KVMPV_MSR_PV_EOI_EN;
+	       index == KVMPV_MSR_PV_EOI_EN || index == KVMPV_MSR_STEAL_TIME;
 }
 
 /* kvm-clock at guest TSC `tsc`: the devices' clock, pvclock-scaled. */
@@ -259,6 +262,91 @@ static bool write_pv_eoi(struct vcpu *vcpu, u64 value)
 	return true;
 }
 
+/* ---- steal time ---- */
+
+/* The vCPU's steal time structure, or NULL when steal time is off. */
+static struct kvmpv_steal_time *steal_time(struct vcpu *vcpu)
+{
+	u64 msr = vcpu->vm->kvmpv.steal_msr[vcpu->index];
+
+	if (!(msr & KVMPV_MSR_STEAL_TIME_ON))
+		return NULL;
+	/* Checked when written; guest RAM does not move or shrink. */
+	return vm_gpa_to_hva(vcpu->vm, gpa(msr & STEAL_TIME_ADDR),
+			     sizeof(struct kvmpv_steal_time));
+}
+
+/*
+ * Version odd, the fields, version even (msr.rst), from Veneer's own
+ * count: what the guest wrote into its copy does not matter.
+ */
+static void steal_write(struct vcpu *vcpu, struct kvmpv_steal_time *st)
+{
+	struct kvmpv *k = &vcpu->vm->kvmpv;
+	u32 i = vcpu->index;
+	u32 version = k->steal_version[i] | 1;
+
+	__atomic_store_n(&st->version, version, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&st->steal, k->steal_ns[i], __ATOMIC_SEQ_CST);
+	__atomic_store_n(&st->preempted, k->steal_preempted[i],
+			 __ATOMIC_SEQ_CST);
+	k->steal_version[i] = version + 1;
+	__atomic_store_n(&st->version, version + 1, __ATOMIC_SEQ_CST);
+}
+
+void kvmpv_steal_update(struct vcpu *vcpu, u64 waited_ns, bool preempted)
+{
+	struct kvmpv *k = &vcpu->vm->kvmpv;
+	u32 i = vcpu->index;
+	struct kvmpv_steal_time *st;
+	u64 steal;
+
+	if (!kvmpv_steal_on(k, i) || !(st = steal_time(vcpu)))
+		return;
+	if (k->steal_base_pending[i]) {
+		k->steal_base_ns[i] = waited_ns;
+		k->steal_base_pending[i] = false;
+	}
+	steal = waited_ns - k->steal_base_ns[i];
+	/* Never backwards, whatever a caller passes. */
+	if (waited_ns < k->steal_base_ns[i] || steal < k->steal_ns[i])
+		steal = k->steal_ns[i];
+	if (steal == k->steal_ns[i] && preempted == k->steal_preempted[i])
+		return;
+	k->steal_ns[i] = steal;
+	k->steal_preempted[i] = preempted;
+	steal_write(vcpu, st);
+}
+
+/*
+ * MSR_KVM_STEAL_TIME: bit 0 enables, bits 63-6 are the guest-physical
+ * address of the 64-byte structure, bits 5-1 reserved. A reserved bit, or
+ * enabling with the structure not all in the guest's RAM, is #GP and
+ * changes nothing. Enabling writes the structure at once: steal 0 (the
+ * vCPU's waiting counts from here), not preempted.
+ */
+static bool write_steal_time(struct vcpu *vcpu, u64 value)
+{
+	struct kvmpv *k = &vcpu->vm->kvmpv;
+	u32 i = vcpu->index;
+	struct kvmpv_steal_time *st;
+
+	if (value & STEAL_TIME_RESERVED)
+		return false;
+	if ((value & KVMPV_MSR_STEAL_TIME_ON) &&
+	    !vm_gpa_to_hva(vcpu->vm, gpa(value & STEAL_TIME_ADDR),
+			   sizeof(struct kvmpv_steal_time)))
+		return false;
+	k->steal_msr[i] = value;
+	k->steal_ns[i] = 0;
+	k->steal_preempted[i] = false;
+	k->steal_base_pending[i] = true;
+	st = steal_time(vcpu);
+	if (st)
+		steal_write(vcpu, st);
+	return true;
+}
+
 bool kvmpv_msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 {
 	const struct kvmpv *k = &vcpu->vm->kvmpv;
@@ -269,6 +357,8 @@ bool kvmpv_msr_read(struct vcpu *vcpu, u32 index, u64 *value)
 		*value = k->wall_clock_msr;
 	else if (index == KVMPV_MSR_PV_EOI_EN)
 		*value = k->pv_eoi_msr[vcpu->index];
+	else if (index == KVMPV_MSR_STEAL_TIME)
+		*value = k->steal_msr[vcpu->index];
 	else
 		*value = k->system_time_msr[vcpu->index];
 	return true;
@@ -282,5 +372,7 @@ bool kvmpv_msr_write(struct vcpu *vcpu, u32 index, u64 value)
 		return write_wall_clock(vcpu, value);
 	if (index == KVMPV_MSR_PV_EOI_EN)
 		return write_pv_eoi(vcpu, value);
+	if (index == KVMPV_MSR_STEAL_TIME)
+		return write_steal_time(vcpu, value);
 	return write_system_time(vcpu, value);
 }

@@ -4,7 +4,8 @@
  * Veneer's own (docs/hypercall.md, "The KVM-compatible interface"): the
  * signature and feature leaves at CPUID 0x40000100, kvm-clock (the
  * per-vCPU pvclock time structure and the wall clock, MSRs 0x4b564d01 and
- * 0x4b564d00) and PV EOI (MSR 0x4b564d04, below). Only what is
+ * 0x4b564d00), PV EOI (MSR 0x4b564d04, below) and steal time (MSR
+ * 0x4b564d03). Only what is
  * implemented completely is advertised; every other KVM MSR is #GP, as
  * for any MSR outside core/msr.c's allow list. The ABI is the one Linux
  * documents publicly in Documentation/virt/kvm/x86/cpuid.rst and msr.rst.
@@ -27,6 +28,7 @@ struct vcpu;
 #define KVMPV_SIG_EDX 0x0000004du /* "M\0\0\0" */
 /* Feature bits of leaf 0x40000101 EAX. */
 #define KVMPV_FEATURE_CLOCKSOURCE2	 BIT(3)
+#define KVMPV_FEATURE_STEAL_TIME	 BIT(5)
 #define KVMPV_FEATURE_PV_EOI		 BIT(6)
 #define KVMPV_FEATURE_CLOCKSOURCE_STABLE BIT(24)
 
@@ -37,6 +39,25 @@ struct vcpu;
 #define KVMPV_MSR_PV_EOI_EN	  0x4b564d04u
 #define KVMPV_MSR_PV_EOI_ON	  BIT(0) /* enable bit of PV_EOI_EN */
 #define KVMPV_PV_EOI_PENDING	  BIT(0) /* in the guest's 4-byte word */
+#define KVMPV_MSR_STEAL_TIME	  0x4b564d03u
+#define KVMPV_MSR_STEAL_TIME_ON	  BIT(0) /* enable bit of STEAL_TIME */
+
+/*
+ * The steal time structure (msr.rst, MSR_KVM_STEAL_TIME), 64 bytes at a
+ * 64-byte aligned guest-physical address: the time the vCPU was runnable
+ * but not running (ns), a version the guest reads before and after (odd
+ * while Veneer writes), and whether the vCPU is preempted now.
+ */
+struct kvmpv_steal_time {
+	u64 steal;
+	u32 version;
+	u32 flags;
+	u8 preempted;
+	u8 pad8[3];
+	u32 pad[11];
+};
+_Static_assert(sizeof(struct kvmpv_steal_time) == 64,
+	       "the steal time structure is 64 bytes (msr.rst)");
 
 #define KVMPV_MAX_VCPUS 8
 
@@ -54,6 +75,18 @@ struct kvmpv {
 	u64 pv_eoi_msr[KVMPV_MAX_VCPUS];
 	u8 pv_eoi_vector[KVMPV_MAX_VCPUS];
 	u64 pv_eois[KVMPV_MAX_VCPUS];
+	/*
+	 * Steal time, per vCPU: the MSR; the version Veneer writes (the
+	 * guest's copy is only read by it); the vCPU's waiting for its CPU
+	 * when the guest enabled it (its steal counts from there; pending
+	 * until the next update takes it); what was written last.
+	 */
+	u64 steal_msr[KVMPV_MAX_VCPUS];
+	u32 steal_version[KVMPV_MAX_VCPUS];
+	u64 steal_base_ns[KVMPV_MAX_VCPUS];
+	bool steal_base_pending[KVMPV_MAX_VCPUS];
+	u64 steal_ns[KVMPV_MAX_VCPUS];
+	bool steal_preempted[KVMPV_MAX_VCPUS];
 };
 
 /* Back to the state of a guest that never wrote the MSRs (at reset). */
@@ -114,5 +147,21 @@ static inline bool kvmpv_eoi_offered(const struct kvmpv *k, u32 index)
  * does not touch).
  */
 void kvmpv_tsc_moved(struct vm *vm);
+
+/*
+ * Steal time (MSR_KVM_STEAL_TIME): is it on for vCPU `index`? Then
+ * kvmpv_steal_update() writes the structure when something changed:
+ * `waited_ns`, all the time the vCPU has waited for a host CPU that
+ * other vCPUs share (core/sched.h; the guest sees what came after it
+ * enabled steal time), and whether it is preempted now (set while its
+ * thread gives the CPU away, cleared when it runs again). A halted vCPU
+ * is not preempted and does not wait (msr.rst: idle time is not steal).
+ */
+static inline bool kvmpv_steal_on(const struct kvmpv *k, u32 index)
+{
+	return index < KVMPV_MAX_VCPUS &&
+	       (k->steal_msr[index] & KVMPV_MSR_STEAL_TIME_ON);
+}
+void kvmpv_steal_update(struct vcpu *vcpu, u64 waited_ns, bool preempted);
 
 #endif /* VENEER_CORE_KVMPV_H */

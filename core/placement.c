@@ -224,34 +224,94 @@ void placement_init(struct cpu_placement *pl, u32 cpus)
 	*pl = (struct cpu_placement){.cpus = cpus};
 }
 
+/* Held by a partitioned guest (or no such CPU)? */
 static bool cpu_taken(const struct cpu_placement *pl, u32 cpu)
 {
 	/* One bit per CPU (MAX_CPUS <= 64): any other is never free. */
-	return cpu >= 64 || (pl->taken & (1ull << cpu));
+	return cpu >= 64 || cpu >= pl->cpus || (pl->taken & (1ull << cpu));
+}
+
+/* Can vCPU i of cfg go on cpu, after cpus[0 .. i) were chosen? */
+static bool cpu_fits(const struct cpu_placement *pl,
+		     const struct guest_cfg *cfg, const u32 *cpus, u32 i,
+		     u32 cpu)
+{
+	u32 load = 0;
+
+	if (cpu_taken(pl, cpu))
+		return false;
+	if (cpu < 64)
+		load = pl->load[cpu];
+	for (u32 j = 0; j < i; j++)
+		load += cpus[j] == cpu;
+	if (!cfg->shared)
+		return load == 0;
+	return load < PLACEMENT_THREADS_MAX;
 }
 
 /*
  * The CPUs the configuration gave (or assigned): config_parse() checked
  * them against the CPUs online and the other guests, so a refusal here
- * means a CPU was taken by a guest started another way, or went away.
+ * means a CPU was taken by a guest started another way, went away, or
+ * would run more vCPUs than a CPU takes.
  */
 static bool pick_fixed(const struct cpu_placement *pl,
 		       const struct guest_cfg *cfg, u32 *cpus)
 {
 	for (u32 i = 0; i < cfg->vcpus; i++) {
 		u32 cpu = cfg->cpu[i];
-		bool twice = false;
 
-		for (u32 j = 0; j < i; j++)
-			twice |= cpus[j] == cpu;
-		if (cpu >= pl->cpus || cpu_taken(pl, cpu) || twice) {
-			printk("veneer: guest %s: cpu %u (vCPU %u) is not free "
-			       "(%u CPU%s, one vCPU each)\n",
-			       cfg->name, cpu, i, pl->cpus,
-			       pl->cpus == 1 ? "" : "s");
+		if (!cpu_fits(pl, cfg, cpus, i, cpu)) {
+			if (cfg->shared)
+				printk("veneer: guest %s: cpu %u (vCPU %u) "
+				       "cannot be shared: it does not exist, "
+				       "a partitioned guest holds it, or it "
+				       "runs %u vCPUs already (%u CPU%s)\n",
+				       cfg->name, cpu, i, PLACEMENT_THREADS_MAX,
+				       pl->cpus, pl->cpus == 1 ? "" : "s");
+			else
+				printk("veneer: guest %s: cpu %u (vCPU %u) is "
+				       "not free (%u CPU%s, one vCPU each)\n",
+				       cfg->name, cpu, i, pl->cpus,
+				       pl->cpus == 1 ? "" : "s");
 			return false;
 		}
 		cpus[i] = cpu;
+	}
+	return true;
+}
+
+/* A shared guest: each vCPU on the least loaded CPU it may share. */
+static bool pick_shared(const struct cpu_placement *pl,
+			const struct guest_cfg *cfg, u32 *cpus)
+{
+	for (u32 i = 0; i < cfg->vcpus; i++) {
+		u32 best = 0, best_load = 0;
+		bool found = false;
+
+		for (u32 step = 1; step <= pl->cpus; step++) {
+			u32 cpu = step % pl->cpus, load = 0;
+
+			if (!cpu_fits(pl, cfg, cpus, i, cpu))
+				continue;
+			load = pl->load[cpu];
+			for (u32 j = 0; j < i; j++)
+				load += cpus[j] == cpu;
+			if (!found || load < best_load) {
+				best = cpu;
+				best_load = load;
+				found = true;
+			}
+		}
+		if (!found) {
+			printk("veneer: guest %s: no CPU to share for vCPU "
+			       "%u: partitioned guests hold the others or "
+			       "each runs %u vCPUs (%u CPU%s)\n",
+			       cfg->name, i, PLACEMENT_THREADS_MAX, pl->cpus,
+			       pl->cpus == 1 ? "" : "s");
+			return false;
+		}
+		cpus[i] = best;
 	}
 	return true;
 }
@@ -269,9 +329,11 @@ bool placement_pick(const struct cpu_placement *pl, const struct guest_cfg *cfg,
 	}
 	if (cfg->cpu_fixed)
 		return pick_fixed(pl, cfg, cpus);
+	if (cfg->shared)
+		return pick_shared(pl, cfg, cpus);
 	/* All or nothing: a guest never runs with fewer vCPUs than declared. */
 	for (u32 step = 1; step <= pl->cpus && found < want; step++)
-		if (!cpu_taken(pl, step % pl->cpus))
+		if (cpu_fits(pl, cfg, cpus, found, step % pl->cpus))
 			cpus[found++] = step % pl->cpus;
 	if (found == want)
 		return true;
@@ -283,9 +345,15 @@ bool placement_pick(const struct cpu_placement *pl, const struct guest_cfg *cfg,
 	return false;
 }
 
-void placement_take(struct cpu_placement *pl, const u32 *cpus, u32 count)
+void placement_take(struct cpu_placement *pl, const struct guest_cfg *cfg,
+		    const u32 *cpus)
 {
-	for (u32 i = 0; i < count; i++)
-		if (cpus[i] < MAX_CPUS)
+	for (u32 i = 0; i < cfg->vcpus; i++) {
+		if (cpus[i] >= MAX_CPUS)
+			continue;
+		if (cfg->shared)
+			pl->load[cpus[i]]++;
+		else
 			pl->taken |= 1ull << cpus[i];
+	}
 }

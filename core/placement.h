@@ -3,9 +3,10 @@
  * Which guests there are and where they run: the guests of the
  * configuration module (core/config.h, docs/config.md) when there is one,
  * else the declarations in the boot modules' strings (core/guestcfg.h);
- * and the host CPUs each guest gets. Placement is static partitioning: one
- * vCPU per host CPU, the ones the configuration gives, else CPUs 1, 2,
- * ... first, the boot CPU last.
+ * and the host CPUs each guest gets. Placement is static partitioning by
+ * default: one vCPU per host CPU, the ones the configuration gives, else
+ * CPUs 1, 2, ... first, the boot CPU last; guests declared shared share
+ * the CPUs no partitioned guest holds (core/sched.h).
  */
 #ifndef VENEER_CORE_PLACEMENT_H
 #define VENEER_CORE_PLACEMENT_H
@@ -42,10 +43,14 @@ u32 placement_stats_interval(const struct boot_info *bi);
  */
 enum log_level placement_log_level(void);
 
-/* Host CPUs 0-63 (MAX_CPUS, arch/x86/percpu.h): one bit each. */
+/* vCPUs one host CPU runs at most (SCHED_MAX_THREADS, core/sched.h). */
+#define PLACEMENT_THREADS_MAX 16
+
+/* Host CPUs 0-63 (MAX_CPUS, arch/x86/percpu.h). */
 struct cpu_placement {
-	u32 cpus;  /* host CPUs online; CPU 0 is the boot CPU */
-	u64 taken; /* bit N: CPU N has its vCPU */
+	u32 cpus;    /* host CPUs online; CPU 0 is the boot CPU */
+	u64 taken;   /* bit N: CPU N has a partitioned guest's vCPU */
+	u8 load[64]; /* vCPUs of shared guests on CPU N */
 };
 
 void placement_init(struct cpu_placement *pl, u32 cpus);
@@ -53,14 +58,18 @@ void placement_init(struct cpu_placement *pl, u32 cpus);
 /*
  * The host CPUs for the next guest, one per vCPU: cpus[i] for vCPU i,
  * i < cfg->vcpus. cfg->cpu[] when cfg->cpu_fixed (the configuration gave
- * or assigned them), else the first free of CPUs 1, 2, ..., then the boot
- * CPU. False, with a line naming the guest and what is missing, when any
- * is not free or does not exist. The CPUs stay free until
- * placement_take() (a guest that fails to start leaves its CPUs to the
- * next).
+ * or assigned them), else for a partitioned guest the first free of CPUs
+ * 1, 2, ..., then the boot CPU, and for a shared guest (cfg->shared) the
+ * CPUs no partitioned guest holds, fewest shared vCPUs first. A
+ * partitioned guest's CPU runs only its vCPU; a shared CPU runs at most
+ * PLACEMENT_THREADS_MAX vCPUs of shared guests. False, with a line naming
+ * the guest and what is missing, when any does not fit. The CPUs stay
+ * free until placement_take() (a guest that fails to start leaves its
+ * CPUs to the next).
  */
 bool placement_pick(const struct cpu_placement *pl, const struct guest_cfg *cfg,
 		    u32 *cpus);
-void placement_take(struct cpu_placement *pl, const u32 *cpus, u32 count);
+void placement_take(struct cpu_placement *pl, const struct guest_cfg *cfg,
+		    const u32 *cpus);
 
 #endif /* VENEER_CORE_PLACEMENT_H */

@@ -22,6 +22,8 @@ static const struct decode_opcode op_hypercall[] = {
     {3, {0x0f, 0x01, 0xc1}, 0}, /* VMCALL */
 };
 static const struct decode_opcode op_xsetbv[] = {{3, {0x0f, 0x01, 0xd1}, 0}};
+/* PAUSE is F3 90 (SDM Vol. 2B PAUSE): the F3 is part of the opcode. */
+static const struct decode_opcode op_pause[] = {{2, {0xf3, 0x90}, 0}};
 /* MOV to CRn: 0F 22 and a ModRM of any mod (SDM Vol. 2B "MOV—Move
  * to/from Control Registers"). */
 static const struct decode_opcode op_mov_to_cr[] = {{2, {0x0f, 0x22}, 1}};
@@ -40,6 +42,7 @@ static const struct {
 			"VMMCALL / VMCALL"},
     [EXIT_XSETBV] = {op_xsetbv, 1, "XSETBV"},
     [EXIT_CR_ACCESS] = {op_mov_to_cr, 1, "MOV to CR"},
+    [EXIT_PAUSE] = {op_pause, 1, "PAUSE"},
 };
 
 enum decode_mode prefix_guest_mode(struct vcpu *vcpu)

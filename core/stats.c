@@ -11,6 +11,7 @@
  * nothing.
  */
 #include "core/stats.h"
+#include "core/sched.h"
 #include "core/cmdline.h"
 #include "core/vm.h"
 #include "core/lib/format.h"
@@ -57,6 +58,7 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
 	}
 	printk("%s\n", line);
 	stats_print_vcpu_time(vcpu, prefix);
+	stats_print_vcpu_sched(vcpu, prefix);
 	/* The KVM-compatible interface's work without exits (kvmpv.h). */
 	if (vcpu->vm->kvm_pv && vcpu->index < KVMPV_MAX_VCPUS)
 		printk("veneer: %sguest %s vcpu %u kvm: pv eois %llu\n", prefix,
@@ -88,6 +90,23 @@ void stats_print_vcpu_time(const struct vcpu *vcpu, const char *prefix)
 	       (unsigned long long)vcpu->wakeups,
 	       (unsigned long long)vcpu->starts,
 	       (unsigned long long)vcpu->ipis_dropped);
+}
+
+void stats_print_vcpu_sched(const struct vcpu *vcpu, const char *prefix)
+{
+	struct sched_stats st;
+
+	if (!sched_vcpu_stats(vcpu, vcpu->host_cpu, &st))
+		return;
+	printk("veneer: %sguest %s vcpu %u sched: cpu %u, ran %llu ms, waited "
+	       "%llu ms, turns %llu, switch %llu ticks\n",
+	       prefix, vcpu->vm->name, vcpu->index, vcpu->host_cpu,
+	       (unsigned long long)tsc_to_ms(st.run_tsc),
+	       (unsigned long long)tsc_to_ms(st.waited_tsc),
+	       (unsigned long long)st.switched_in,
+	       (unsigned long long)(st.switched_in
+					? st.switch_tsc / st.switched_in
+					: 0));
 }
 
 void stats_report(const struct vm *vms, u32 count, u64 elapsed_ms)

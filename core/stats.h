@@ -33,6 +33,16 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix);
 void stats_print_vcpu_time(const struct vcpu *vcpu, const char *prefix);
 
 /*
+ * A vCPU on a shared host CPU (core/sched.h): "veneer: PREFIXguest NAME
+ * vcpu N sched: cpu C, ran R ms, waited W ms, turns T, switch S ticks":
+ * its time on the CPU, its time runnable but off it (preempted, until its
+ * next turn), the turns it got from another thread and what one cost on
+ * average (host TSC from the decision to running in this thread). Nothing
+ * for a partitioned vCPU.
+ */
+void stats_print_vcpu_sched(const struct vcpu *vcpu, const char *prefix);
+
+/*
  * The periodic report, `elapsed_ms` after the guests started: one line
  * per vCPU of every running guest in vms[0, count).
  */

@@ -13,6 +13,7 @@
 #include "core/kvmpv.h"
 #include "core/platform.h"
 #include "core/vm.h"
+#include "core/sched.h"
 #include "core/lib/printk.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
@@ -196,6 +197,14 @@ static void update_events(struct vcpu *vcpu)
  * the guest and says why. With several vCPUs another one can always
  * wake it (an IPI, an NMI, an INIT): it waits, without the VM lock.
  */
+/* Host TSC of the vCPU's next timer (the guest's clock runs), or 0. */
+static u64 host_deadline(const struct vcpu *vcpu)
+{
+	u64 next = next_deadline(vcpu);
+
+	return next ? next - vcpu->vm->tsc_offset : 0;
+}
+
 /* HLT's wait (handle_hlt): until something wakes the vCPU or ends it. */
 static enum exit_action hlt_wait(struct vcpu *vcpu, bool intr_off, u32 smp)
 {
@@ -216,7 +225,8 @@ static enum exit_action hlt_wait(struct vcpu *vcpu, bool intr_off, u32 smp)
 			return EXIT_ACTION_END;
 		}
 		vm_unlock(vcpu->vm);
-		cpu_relax();
+		/* A shared CPU goes to another vCPU until the next timer. */
+		sched_block(host_deadline(vcpu));
 		vm_lock(vcpu->vm);
 	}
 }
@@ -252,6 +262,19 @@ static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 	vcpu->halted_tsc += rdtsc() - since;
 	vm_clock_freeze(vcpu->vm);
 	return action;
+}
+
+/*
+ * A spin loop on a shared CPU (pause_exits): what it waits for is likely
+ * another vCPU's to do, so the others go first (sched_yield); the PAUSE
+ * itself is complete.
+ */
+static enum exit_action handle_pause(struct vcpu *vcpu, struct exit_event *ev)
+{
+	(void)vcpu;
+	(void)ev;
+	sched_yield();
+	return EXIT_ACTION_SKIP;
 }
 
 static enum exit_action handle_gpa_fault(struct vcpu *vcpu,
@@ -497,6 +520,7 @@ static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
     [EXIT_CR_ACCESS] = handle_cr_access,
     [EXIT_TASK_SWITCH] = handle_task_switch,
     [EXIT_CPU_INSN] = handle_cpu_insn,
+    [EXIT_PAUSE] = handle_pause,
     [EXIT_INVALID_INSN] = handle_invalid_insn,
     [EXIT_ENTRY_FAILED] = handle_entry_failed,
     /* INIT, SIPI, unknown: not handled yet (the guest stops). */
@@ -529,6 +553,7 @@ static bool exit_is_quiet(const struct exit_event *ev, u64 rax)
 	case EXIT_EXTERNAL_INTR:
 	case EXIT_NMI:
 	case EXIT_PREEMPT_TIMER:
+	case EXIT_PAUSE:
 		return true;
 	case EXIT_MSR_READ:
 		return !platform_handles_msr(ev->msr.index);
@@ -702,16 +727,66 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 
 	vm_clock_resume(vm);
 	e->tsc_offset = vm->tsc_offset;
+	e->pause_exits = vcpu->shares_cpu;
 	/* Host TSC at which the guest's TSC reaches the deadline. */
 	e->deadline =
 	    vcpu->next_deadline ? vcpu->next_deadline - vm->tsc_offset : 0;
 	vm_unlock(vm);
+	/* On a shared CPU the turn ends at the next decision at the latest. */
+	if (vcpu->shares_cpu)
+		e->deadline = sched_cap(e->deadline);
 	vcpu_ops->run(vcpu, e, ev);
 	vm_lock(vm);
 	vm_clock_freeze(vm);
 	vcpu->walk_valid = false;
 	e->skip = 0;
 	e->inject = false;
+}
+
+/* Host TSC ticks in nanoseconds (a TSC of at most 18 GHz). */
+static u64 tsc_to_ns(u64 ticks)
+{
+	u64 hz = tsc_hz();
+
+	if (!hz)
+		return 0;
+	return ticks / hz * 1000000000ull + ticks % hz * 1000000000ull / hz;
+}
+
+/*
+ * The guest's steal time structure (core/kvmpv.h): the vCPU's waiting for
+ * its shared CPU so far, and whether it is preempted now.
+ */
+static void update_steal_time(struct vcpu *vcpu, bool preempted)
+{
+	struct sched_stats st;
+
+	if (!sched_vcpu_stats(vcpu, vcpu->host_cpu, &st))
+		st.waited_tsc = 0;
+	kvmpv_steal_update(vcpu, tsc_to_ns(st.waited_tsc), preempted);
+}
+
+/*
+ * Before each entry, with the VM lock held: on a shared CPU another vCPU
+ * may be due (core/sched.h); it runs without this VM's lock. Then why the
+ * loop must end, if it must: what happened meanwhile counts, and the entry
+ * request is made after it.
+ */
+static enum vcpu_loop_end next_turn(struct vcpu *vcpu)
+{
+	if (vcpu->shares_cpu && sched_due()) {
+		bool steal = kvmpv_steal_on(&vcpu->vm->kvmpv, vcpu->index);
+
+		/* Preempted, to the guest's other vCPUs, while it may wait. */
+		if (steal)
+			update_steal_time(vcpu, true);
+		vm_unlock(vcpu->vm);
+		sched_point();
+		vm_lock(vcpu->vm);
+		if (steal)
+			update_steal_time(vcpu, false);
+	}
+	return loop_must_end(vcpu);
 }
 
 /*
@@ -735,7 +810,7 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 	 * wait): exits of the guest's vCPUs are handled one at a time.
 	 */
 	vm_lock(vm);
-	while ((end = loop_must_end(vcpu)) == VCPU_LOOP_RUN) {
+	while ((end = next_turn(vcpu)) == VCPU_LOOP_RUN) {
 		enum exit_action action;
 		u64 rax;
 

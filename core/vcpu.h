@@ -204,6 +204,14 @@ struct vcpu_entry {
 	 * like intr_window.
 	 */
 	bool nmi_window;
+	/*
+	 * Exit with EXIT_PAUSE when the guest spins on PAUSE (VT-x:
+	 * pause-loop exiting where the CPU has it, else PAUSE exiting;
+	 * AMD-V: the PAUSE intercept, behind the pause filter where the CPU
+	 * has one). A level, like intr_window: core asks for it while
+	 * the vCPU shares its host CPU (core/sched.h).
+	 */
+	bool pause_exits;
 	/* Guest RDTSC reads host TSC + tsc_offset (wrapping) during the run. */
 	u64 tsc_offset;
 	/* Host TSC at which the run ends with EXIT_PREEMPT_TIMER; 0 = none. */
@@ -297,8 +305,9 @@ struct vcpu {
 	/* Must stay first: the entry stubs address it at offset 0. */
 	struct guest_gprs regs;
 	struct vm *vm;
-	u32 index;    /* vCPU number inside the VM */
-	u32 host_cpu; /* host CPU index that runs it */
+	u32 index;	 /* vCPU number inside the VM */
+	u32 host_cpu;	 /* host CPU index that runs it */
+	bool shares_cpu; /* other vCPUs run on host_cpu too (core/sched.h) */
 	enum vcpu_state state;
 	void *vendor; /* backend state: VMCB / VMCS pages etc. */
 	/*

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 
 #include "core/vm.h"
+#include "core/sched.h"
 #include "core/lib/format.h"
 #include "core/guest_walk.h"
 #include "core/mm.h"
@@ -42,6 +43,8 @@ void vm_wake_vcpu(struct vm *vm, u32 index)
 		return;
 	__atomic_store_n(&v->events_quiet, false, __ATOMIC_SEQ_CST);
 	v->wakeups++;
+	/* On a shared CPU its thread may wait for it (core/sched.h). */
+	sched_wake(v, v->host_cpu);
 	/* Its CPU may be in guest mode: it exits at once (none for this
 	 * CPU, which is in Veneer now). */
 	if (v->in_loop)

@@ -30,6 +30,7 @@
  */
 #include "tests/guests/lib/guest.h"
 #include "tests/guests/lib/multiboot.h"
+#include "tests/guests/lib/pit.h"
 
 #define FORGE_EXIT_CODE	 42
 #define DEFAULT_ATTEMPTS 20
@@ -37,16 +38,7 @@
 #define PARTIAL_WAIT_MS	 300
 #define NOISE_PERIOD_MS	 3
 
-/* 8254 PIT channel 2, gated and read back through port 0x61 (port B). */
-#define PIT_CH2		 0x42
-#define PIT_COMMAND	 0x43
-#define PORT_B		 0x61
-#define PORT_B_GATE2	 0x01
-#define PORT_B_SPEAKER	 0x02
-#define PORT_B_OUT2	 0x20
-#define PIT_CH2_MODE0	 0xb0 /* channel 2, low then high byte, mode 0 */
-#define PIT_TICKS_PER_MS 1193 /* 1.193182 MHz */
-#define PIT_MAX_WAIT_MS	 50   /* 65535 ticks are 54.9 ms */
+#define PIT_MAX_WAIT_MS 50 /* 65535 ticks are 54.9 ms */
 
 static const char fake[] = "veneer: power off: status 0\n";
 

@@ -32,6 +32,8 @@ GUESTS_32 += kvmpv
 GUESTS_32 += isolation
 # Several vCPUs: APs started by INIT and SIPI, IPIs in every mode (issue 11).
 GUESTS_32 += smp
+# Beats at a steady period, busy or halting: shared host CPUs (issue 11).
+GUESTS_32 += heartbeat
 # 64-bit (ELF64, switches itself to long mode): tests/guests/NAME.c.
 GUESTS_64 := long64
 

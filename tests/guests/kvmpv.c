@@ -46,9 +46,11 @@
 #define KVM_SIG_ECX	  0x564b4d56U /* "VMKV" */
 #define KVM_SIG_EDX	  0x0000004dU /* "M\0\0\0" */
 #define KVM_F_CLOCK2	  BIT(3)
+#define KVM_F_STEAL	  BIT(5)
 #define KVM_F_PV_EOI	  BIT(6)
 #define KVM_F_STABLE	  BIT(24)
 #define MSR_KVM_PV_EOI	  0x4b564d04U
+#define MSR_KVM_STEAL	  0x4b564d03U
 #define X2APIC_ISR0	  0x810
 #define MSR_KVM_WALL_OLD  0x11
 #define MSR_KVM_TIME_OLD  0x12
@@ -220,9 +222,10 @@ static void check_leaves(bool kvm)
 	EXPECT_TRUE(r.eax >= LEAF_KVM_FEATURES,
 		    "leaf 0x40000100: EAX names the features leaf");
 	r = cpuid(LEAF_KVM_FEATURES, 0);
-	EXPECT_EQ(r.eax, KVM_F_CLOCK2 | KVM_F_PV_EOI | KVM_F_STABLE,
-		  "leaf 0x40000101: kvm-clock, PV EOI and the stable bit, "
-		  "nothing else");
+	EXPECT_EQ(r.eax,
+		  KVM_F_CLOCK2 | KVM_F_STEAL | KVM_F_PV_EOI | KVM_F_STABLE,
+		  "leaf 0x40000101: kvm-clock, steal time, PV EOI and the "
+		  "stable bit, nothing else");
 	EXPECT_EQ(r.edx, 0, "leaf 0x40000101: no hints");
 	/* Veneer's own leaf stays at 0x40000000. */
 	EXPECT_TRUE(under_veneer(), "Veneer's signature still at 0x40000000");
@@ -236,11 +239,11 @@ static void check_other_msrs(bool kvm)
 	u64 v;
 
 	for (u32 m = first; m <= MSR_KVM_LAST; m++)
-		if ((!kvm || m != MSR_KVM_PV_EOI) &&
+		if ((!kvm || (m != MSR_KVM_PV_EOI && m != MSR_KVM_STEAL)) &&
 		    (!rdmsr_gp(m, &v) || !wrmsr_gp(m, 0)))
 			bad++;
 	EXPECT_EQ(bad, 0,
-		  kvm ? "KVM MSRs 0x4b564d02-ff but 0x4b564d04 are #GP"
+		  kvm ? "KVM MSRs 0x4b564d02-ff but 0x4b564d03-04 are #GP"
 		      : "kvm=0: KVM MSRs 0x4b564d00-ff are #GP");
 	EXPECT_TRUE(rdmsr_gp(MSR_KVM_WALL_OLD, &v) &&
 			wrmsr_gp(MSR_KVM_WALL_OLD, (u32)&kwall),
@@ -248,6 +251,47 @@ static void check_other_msrs(bool kvm)
 	EXPECT_TRUE(rdmsr_gp(MSR_KVM_TIME_OLD, &v) &&
 			wrmsr_gp(MSR_KVM_TIME_OLD, (u32)&kclock | 1),
 		    "old system time MSR 0x12 is #GP");
+}
+
+/* The steal time structure (KVM's msr.rst, MSR_KVM_STEAL_TIME). */
+static volatile struct {
+	u64 steal;
+	u32 version;
+	u32 flags;
+	u8 preempted;
+	u8 pad8[3];
+	u32 pad[11];
+} ksteal __aligned(64);
+
+/*
+ * Steal time: refused with a reserved bit (bits 5-1) or outside RAM;
+ * enabled, the structure is written at once, version even, steal 0, not
+ * preempted (a vCPU alone on its CPU never waits for it), and the MSR
+ * reads back; disabled again.
+ */
+static void check_steal_time(void)
+{
+	u64 bad_at = 0xfff00000ULL; /* far above any test guest's RAM */
+	u64 v = 0;
+
+	EXPECT_TRUE(wrmsr_gp(MSR_KVM_STEAL, (u32)&ksteal | 2 | 1),
+		    "steal time: reserved bit 1 is #GP");
+	EXPECT_TRUE(wrmsr_gp(MSR_KVM_STEAL, (u32)&ksteal | 0x20 | 1),
+		    "steal time: reserved bit 5 is #GP");
+	EXPECT_TRUE(wrmsr_gp(MSR_KVM_STEAL, bad_at | 1),
+		    "steal time: a structure outside RAM is #GP");
+	ksteal.version = 0x55;
+	ksteal.steal = 12345;
+	ksteal.preempted = 7;
+	EXPECT_TRUE(!wrmsr_gp(MSR_KVM_STEAL, (u32)&ksteal | 1),
+		    "steal time enabled");
+	EXPECT_TRUE(!rdmsr_gp(MSR_KVM_STEAL, &v) && v == ((u32)&ksteal | 1),
+		    "steal time: the MSR reads back");
+	EXPECT_TRUE(ksteal.version != 0x55 && !(ksteal.version & 1),
+		    "steal time: written at once, version even");
+	EXPECT_EQ(ksteal.steal, 0, "steal time: steal 0 on a CPU of its own");
+	EXPECT_EQ(ksteal.preempted, 0, "steal time: not preempted");
+	EXPECT_TRUE(!wrmsr_gp(MSR_KVM_STEAL, 0), "steal time disabled");
 }
 
 /* The RTC's time as Unix seconds (BCD, 24-hour: Veneer's power-on mode). */
@@ -613,8 +657,10 @@ void guest_main(const struct multiboot_info *mbi)
 	} else {
 		check_leaves(kvm);
 		check_other_msrs(kvm);
-		if (kvm)
+		if (kvm) {
 			check_kvmclock();
+			check_steal_time();
+		}
 	}
 	x2apic = check_x2apic(veneer);
 	if (x2apic)

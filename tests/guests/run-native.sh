@@ -20,7 +20,7 @@ TIMEOUT=${TIMEOUT:-60}
 QEMU=${QEMU:-qemu-system-x86_64}
 mkdir -p "$LOGS"
 
-ALL_GUESTS="hello cpuid pio msr hlt hypercall ram outside exceptions long64 realmode msrfid taskgate argv0 nmi apicoff porta acpisleep tscsteady tscaux singlestep cr4rsvd prefixes cpuinsn hcuser isolation smp"
+ALL_GUESTS="hello cpuid pio msr hlt hypercall ram outside exceptions long64 realmode msrfid taskgate argv0 nmi apicoff porta acpisleep tscsteady tscaux singlestep cr4rsvd prefixes cpuinsn hcuser isolation smp heartbeat"
 GUESTS=${*:-$ALL_GUESTS}
 
 # Lines each guest must print besides the final PASS (extended regexps).
@@ -31,6 +31,7 @@ declare -A MUST_PRINT=(
 	[ram]='^ram: [0-9]+ MiB checked'
 	[long64]='^long64: hello from 64-bit mode'
 	[realmode]='^realmode: hello from real mode'
+	[heartbeat]='^heartbeat: largest gap [0-9]+ us'
 )
 # Command lines: veneer=0 makes a guest fail if it finds itself under
 # Veneer; ram_mib matches -m below.

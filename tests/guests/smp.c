@@ -35,6 +35,7 @@
 #include "tests/guests/lib/ap.h"
 #include "tests/guests/lib/guest.h"
 #include "tests/guests/lib/multiboot.h"
+#include "tests/guests/lib/pit.h"
 #include "tests/guests/lib/trap.h"
 
 /* Logical flat mode has 8 bits of destination (SDM Vol. 3A 11.6.2.2). */
@@ -98,16 +99,7 @@
 
 #define CPUID1_ECX_X2APIC BIT(21)
 
-/* 8254 PIT channel 2, gated and read back through port 0x61, to calibrate
- * the TSC. */
-#define PIT_CH2		 0x42
-#define PIT_COMMAND	 0x43
-#define PORT_B		 0x61
-#define PORT_B_GATE2	 0x01
-#define PORT_B_SPEAKER	 0x02
-#define PORT_B_OUT2	 0x20
-#define PIT_CH2_MODE0	 0xb0 /* channel 2, low then high byte, mode 0 */
-#define PIT_TICKS_PER_MS 1193 /* 1.193182 MHz */
+/* The TSC is calibrated against PIT channel 2 (lib/pit.h). */
 #define CALIBRATE_MS	 20
 #define CALIBRATE_SPINS	 (1U << 26)
 #define FALLBACK_TSC_KHZ 1000000 /* 1 GHz, should the PIT not count */
@@ -179,21 +171,6 @@ static void pause(void)
 static void barrier(void)
 {
 	__asm__ volatile("" : : : "memory");
-}
-
-/* 64-by-32 division without the compiler's helper (no libgcc here). */
-static u64 div64(u64 n, u32 d)
-{
-	u64 q = 0, r = 0;
-
-	for (int i = 63; i >= 0; i--) {
-		r = (r << 1) | ((n >> i) & 1);
-		if (r >= d) {
-			r -= d;
-			q |= 1ULL << i;
-		}
-	}
-	return q;
 }
 
 static u64 ms_ticks(u32 ms)

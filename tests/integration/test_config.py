@@ -71,7 +71,7 @@ BROKEN_ERRORS = [
     r"^veneer: config: boot/bad\.cfg:8: guest hello: cpu: 7 does not exist: 2 CPUs online "
     r"\(0-1\)$",
     r"^veneer: config: boot/bad\.cfg:9: guest hello: vcpus: 3: more than the 2 CPUs online "
-    r"\(each vCPU needs a host CPU of its own\)$",
+    r"\(each vCPU needs a host CPU of its own unless shared = yes\)$",
     r"^veneer: config: boot/bad\.cfg:5: guest hello: kernel: missing",
     r"^veneer: config: boot/bad\.cfg:11: guest hello: a second guest with this name \(the "
     r"first is at line 5\)$",

@@ -20,6 +20,13 @@ part of what it answered:
   the clocksource is still the TSC at the end;
 - `poweroff -f` ends the guest and the run with status 0, and Veneer's
   per-vCPU lines count two SIPI starts for vCPU 1, one for the others.
+
+Each vendor runs twice: partitioned (one host CPU per vCPU) and shared
+(`shared=yes`, docs/scheduler.md): the same vCPUs on fewer host CPUs, two
+per CPU (AMD-V: 4 vCPUs on 2 CPUs; VT-x: 2 vCPUs on the one CPU), where
+the scheduler time-slices them; their per-vCPU `sched:` lines say so,
+and the kernel's steal time (/proc/stat, from the KVM steal time structure)
+grows there and stays 0 when partitioned.
 """
 
 import hashlib
@@ -39,6 +46,8 @@ from test_linux import expected_release
 # vCPUs per vendor: 4 on QEMU (its TCG runs them round-robin on one host
 # thread with -icount), 2 on Bochs (which is several times slower).
 VCPUS = {"amd": 4, "intel": 2}
+# Host CPUs per placement: one per vCPU, or half as many (shared=yes).
+HOST_CPUS = {"partitioned": VCPUS, "shared": {"amd": 2, "intel": 1}}
 MEM_MIB = {"amd": 256, "intel": 192}
 # Boot-to-prompt budgets in seconds: QEMU boots the 4-vCPU kernel in about
 # 10 s; Bochs took 4-5 minutes with 2 vCPUs at 50 MHz on a loaded machine.
@@ -62,8 +71,9 @@ pytestmark = [
 class Session(LinuxShell):
     """A booted guest with several vCPUs on a terminal, and what it printed."""
 
-    def __init__(self, vendor):
+    def __init__(self, vendor, placement):
         self.vendor = vendor
+        self.placement = placement
         self.vcpus = VCPUS[vendor]
         self.answers = {}
         self.failure = None
@@ -71,10 +81,11 @@ class Session(LinuxShell):
         self.boot_log = None
         self.seconds = {}
         n = self.vcpus
+        shared = " shared=yes" if placement == "shared" else ""
         super().__init__(
-            ["--smp", str(n), "--memory", "512",
+            ["--smp", str(HOST_CPUS[placement][vendor]), "--memory", "512",
              "--guest", f"{KERNEL}:name=linux mem={MEM_MIB[vendor]}M vcpus={n}"
-             " -- console=ttyS0",
+             f"{shared} -- console=ttyS0",
              "--module", f"{INITRAMFS}:for=linux"] + emulator_args(vendor),
             COMMAND_TIMEOUT[vendor], COMMAND_TIMEOUT[vendor])
 
@@ -97,6 +108,8 @@ def commands(vendor):
         ("parallel", f"(for i in {cpus}; do taskset -c $i {PINNED_JOB} > /tmp/s.$i & done;"
                      f" wait); for i in {cpus}; do cat /tmp/s.$i; done"),
         ("irq_after", interrupts),
+        # user nice system idle iowait irq softirq steal ...
+        ("stat", "head -1 /proc/stat"),
         ("unplug", f"echo 0 > {CPU_SYS}/cpu1/online; nproc; cat {CPU_SYS}/online"),
         ("replug", f"echo 1 > {CPU_SYS}/cpu1/online; nproc; cat {CPU_SYS}/online"),
         ("sum_cpu1", f"taskset -c 1 {PINNED_JOB}"),
@@ -105,10 +118,10 @@ def commands(vendor):
     ]
 
 
-def play(vendor):
+def play(vendor, placement):
     """Boot, type the commands, power off. Never raises: a failure is
     recorded with the step that failed, for the tests to report."""
-    s = Session(vendor)
+    s = Session(vendor, placement)
     step = "boot to the prompt"
     started = time.monotonic()
     try:
@@ -132,13 +145,15 @@ def play(vendor):
     return s
 
 
-@pytest.fixture(scope="module", params=["amd", "intel"])
+@pytest.fixture(scope="module", params=[("amd", "partitioned"), ("intel", "partitioned"),
+                                        ("amd", "shared"), ("intel", "shared")],
+                ids=["amd", "intel", "amd-shared", "intel-shared"])
 def session(request):
-    return play(request.param)
+    return play(*request.param)
 
 
 def info(s):
-    head = (f"vendor {s.vendor}, {s.vcpus} vCPUs; failed at: {s.failure}; "
+    head = (f"vendor {s.vendor}, {s.vcpus} vCPUs {s.placement}; failed at: {s.failure}; "
             f"seconds: {s.seconds}\ncommand: {' '.join(s.command)}\n")
     return head + "---- console (last 6000 chars) ----\n" + s.text[-6000:]
 
@@ -298,3 +313,41 @@ def test_each_vcpu_reports_its_exits_and_sipi_starts(session):
         starts = 0 if i == 0 else 2 if i == 1 else 1
         assert re.search(rf"^veneer: guest linux vcpu {i} time: up \d+ ms, halted \d+ ms, "
                          rf"wakeups \d+, sipi starts {starts}, ipis dropped 0$", text, re.MULTILINE), info(s)
+
+
+def test_shared_vcpus_take_turns_on_their_cpus(session):
+    """Shared: every vCPU's sched line (docs/boot-log.md) names its host CPU,
+    two vCPUs per CPU, each ran and each waited for its CPU at some point;
+    partitioned: no vCPU has one."""
+    s = session
+    assert s.failure is None, info(s)
+    lines = re.findall(r"^veneer: guest linux vcpu (\d+) sched: cpu (\d+), ran (\d+) ms, "
+                       r"waited (\d+) ms, turns (\d+), switch \d+ ticks$", s.text,
+                       re.MULTILINE)
+    if s.placement == "partitioned":
+        assert lines == [], info(s)
+        return
+    assert sorted(int(v) for v, *_ in lines) == list(range(s.vcpus)), info(s)
+    per_cpu = {}
+    for vcpu, cpu, ran, waited, turns in lines:
+        per_cpu.setdefault(int(cpu), []).append(int(vcpu))
+        assert int(ran) > 0 and int(turns) > 0, info(s)
+    assert sorted(len(v) for v in per_cpu.values()) == [2] * HOST_CPUS["shared"][s.vendor], info(s)
+    # The parallel jobs ran on every vCPU at once: someone waited for a CPU.
+    assert sum(int(w) for *_, w, _ in lines) > 0, info(s)
+
+
+def test_steal_time_counts_the_waits_for_a_shared_cpu(session):
+    """Linux uses the KVM steal time Veneer offers: the 8th column of
+    /proc/stat's cpu line (steal, in USER_HZ ticks) grows while the vCPUs
+    wait for a shared host CPU during the parallel jobs, and stays 0 when
+    every vCPU has a CPU of its own."""
+    s = session
+    need(s, "stat")
+    lines = [line for line in shell_lines(s.answers["stat"]) if line.startswith("cpu ")]
+    assert len(lines) == 1, info(s)
+    steal = int(lines[0].split()[8])
+    if s.placement == "shared":
+        assert steal > 0, f"/proc/stat: {lines[0]}\n{info(s)}"
+    else:
+        assert steal == 0, f"/proc/stat: {lines[0]}\n{info(s)}"

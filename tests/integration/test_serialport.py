@@ -27,7 +27,6 @@ and a port given twice are configuration errors, and nothing starts.
 
 import os
 import re
-import signal
 import socket
 import threading
 import time
@@ -35,7 +34,8 @@ import time
 import pexpect
 import pytest
 
-from conftest import IMAGE, REPO_ROOT
+from conftest import REPO_ROOT
+from console_session import ConsoleSession
 
 GUEST_DIR = os.environ.get("VENEER_GUEST_DIR", os.path.join(REPO_ROOT, "build", "guests"))
 ECHO = os.path.join(GUEST_DIR, "echo.elf")
@@ -130,21 +130,12 @@ def play(vendor, tmp_path):
     config = tmp_path / "serialport.cfg"
     config.write_text(CONFIG)
     com2 = Com2()
-    argv = [os.path.join(REPO_ROOT, "tools", "veneer-run"), "--interactive",
-            "--emulator", EMULATOR[vendor], "--smp", "2", "--memory", "128",
-            "--image", IMAGE, "--config", str(config), "--module", ECHO,
+    args = ["--emulator", EMULATOR[vendor], "--smp", "2", "--memory", "128",
+            "--config", str(config), "--module", ECHO,
             "--com2", "tcp:127.0.0.1:%d" % com2.port]
-    chunks = []
-
-    class Sink:
-        def write(self, text):
-            chunks.append(text)
-
-        def flush(self):
-            pass
 
     def console():
-        return "".join(chunks).replace("\r", "")
+        return session.text
 
     def console_wait(text):
         deadline = time.monotonic() + STEP_TIMEOUT[vendor]
@@ -163,11 +154,10 @@ def play(vendor, tmp_path):
             child.send(ch)
             time.sleep(0.01)
 
-    seen = {"command": " ".join(argv)}
     step = "boot"
-    child = pexpect.spawn("/usr/bin/python3", argv, cwd=REPO_ROOT, encoding="utf-8",
-                          codec_errors="replace", timeout=STEP_TIMEOUT[vendor])
-    child.logfile_read = Sink()
+    session = ConsoleSession(args, STEP_TIMEOUT[vendor])
+    child = session.child
+    seen = {"command": " ".join(session.command)}
     try:
         step = "the emulator connects COM2"
         com2.accept(STEP_TIMEOUT[vendor])
@@ -211,11 +201,7 @@ def play(vendor, tmp_path):
     except (pexpect.TIMEOUT, pexpect.EOF, OSError) as e:
         seen["failure"] = "step '%s': %s %s" % (step, type(e).__name__, e)
     finally:
-        try:
-            os.killpg(child.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        child.close(force=True)
+        session.close()
         com2.close()
     seen["console"] = console()
     seen["com2"] = com2.text

@@ -13,6 +13,10 @@ running AP (restarted).
 - intel: Bochs (VT-x), --smp 2, vcpus=2 (slow);
 - bad:   vcpus=3 with --smp 2 is refused with a line naming the guest,
          and the guest next to it still runs.
+- shared (shared=yes, docs/scheduler.md): the same checks with vCPUs
+  sharing host CPUs: amd 4 vCPUs on --smp 2 (two per CPU), intel 3 vCPUs
+  on --smp 1 (all on the boot CPU); every vCPU has its sched line, and
+  vcpus=3 on 2 CPUs is accepted when shared.
 
 The guests come from build/guests, or VENEER_GUEST_DIR.
 """
@@ -31,9 +35,9 @@ TIMEOUT = {"amd": 360, "intel": 600}
 MACHINE_MIB = 256
 
 
-def module(name, vcpus, guest="smp.elf", mem="16M"):
-    return "%s:name=%s vcpus=%d mem=%s -- veneer=1" % (
-        os.path.join(GUEST_DIR, guest), name, vcpus, mem)
+def module(name, vcpus, guest="smp.elf", mem="16M", extra=""):
+    return "%s:name=%s vcpus=%d mem=%s%s -- veneer=1" % (
+        os.path.join(GUEST_DIR, guest), name, vcpus, mem, extra)
 
 
 def guest_lines(result, name):
@@ -116,17 +120,29 @@ def assert_smp_passed(result, name, n):
                 % (n - 1, n - 1, mode, generation)) in own, info
 
 
-def assert_vcpus_placed(result, name, n):
-    """Each vCPU on a host CPU of its own (docs/boot-log.md), and the
-    statistics count the STARTUP IPIs that started each: one per AP, three
-    for the one restarted in each APIC mode, none for the BSP; and the IPIs
-    each sent to no vCPU."""
+def assert_vcpus_placed(result, name, n, host_cpus=None):
+    """Each vCPU on a host CPU of its own (docs/boot-log.md), or, shared
+    over host_cpus CPUs, as evenly as they go (the least loaded first), each
+    with its sched line; and the statistics count the STARTUP IPIs that
+    started each: one per AP, three for the one restarted in each APIC
+    mode, none for the BSP; and the IPIs each sent to no vCPU."""
     info = result.describe()
     cpus = [int(result.value(r"^veneer: guest %s started on cpu (\d+)$" % name))]
     for v in range(1, n):
         cpus.append(int(result.value(
             r"^veneer: guest %s vcpu %d on cpu (\d+), waiting for a SIPI$" % (name, v))))
-    assert len(set(cpus)) == n, "vCPUs share host CPUs %s\n%s" % (cpus, info)
+    sched = re.findall(r"^veneer: guest %s vcpu (\d+) sched: cpu (\d+), ran \d+ ms, "
+                       r"waited \d+ ms, turns (\d+), switch \d+ ticks$" % name,
+                       result.log, re.MULTILINE)
+    if host_cpus is None:
+        assert len(set(cpus)) == n, "vCPUs share host CPUs %s\n%s" % (cpus, info)
+        assert not sched, info
+    else:
+        per_cpu = [cpus.count(c) for c in range(host_cpus)]
+        assert max(per_cpu) - min(per_cpu) <= 1 and sum(per_cpu) == n, \
+            "vCPUs on host CPUs %s\n%s" % (cpus, info)
+        assert sorted(int(v) for v, _, _ in sched) == list(range(n)), info
+        assert all(int(c) == cpus[int(v)] and int(t) > 0 for v, c, t in sched), info
     want = {v: 1 for v in range(1, n)}
     want[0] = 0
     want[n - 1] = 3
@@ -155,6 +171,18 @@ def test_smp_guest(run_veneer, vendor, vcpus):
     assert_vcpus_placed(result, "smp", vcpus)
     assert result.lines_matching(r"^veneer: all guests ended: 1 ok, 0 failed$"), result.describe()
     assert result.lines_matching(r"^veneer: power off: status 0$"), result.describe()
+    assert result.status == 0, result.describe()
+
+
+@pytest.mark.parametrize("vendor,vcpus,host_cpus", [
+    ("amd", 4, 2), pytest.param("intel", 3, 1, marks=pytest.mark.slow)])
+def test_smp_guest_on_shared_cpus(run_veneer, vendor, vcpus, host_cpus):
+    result = run_veneer(emulator=EMULATOR[vendor], smp=host_cpus, memory=MACHINE_MIB,
+                        timeout=TIMEOUT[vendor],
+                        guests=[module("smp", vcpus, extra=" shared=yes")])
+    assert_smp_passed(result, "smp", vcpus)
+    assert_vcpus_placed(result, "smp", vcpus, host_cpus)
+    assert result.lines_matching(r"^veneer: all guests ended: 1 ok, 0 failed$"), result.describe()
     assert result.status == 0, result.describe()
 
 

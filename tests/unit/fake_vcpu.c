@@ -13,6 +13,7 @@
 #include "tests/unit/fake_vcpu.h"
 #include "tests/unit/host_printk.h"
 #include "core/lib/string.h"
+#include "core/sched.h"
 #include "core/mm.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/msr.h"
@@ -210,6 +211,10 @@ void fake_guest_init(struct fake_guest *g, u64 ram_size)
 	fake_host_cr4 = 0;
 	fake_host_xcr0 = 1;
 	fake_xsetbv_count = 0;
+	fake_shared = false;
+	fake_waited_tsc = 0;
+	fake_yields = 0;
+	fake_sched_wakes = 0;
 	fake_host_tsc = 1000000;
 	fake_host_tsc_step = 0;
 	vcpu_ops = &fake_vcpu_ops;
@@ -342,4 +347,62 @@ void smp_kick(u32 index)
 {
 	(void)index;
 	fake_kicks++;
+}
+
+/*
+ * core/sched.h on the host: one vCPU per CPU, nothing shared, unless a
+ * test says the CPU is shared (fake_shared, with struct vcpu.shares_cpu):
+ * then its waiting is fake_waited_tsc, and a spinning vCPU's yields are
+ * counted.
+ */
+bool fake_shared;
+u32 fake_yields;
+u32 fake_sched_wakes;
+
+void sched_yield(void)
+{
+	fake_yields++;
+}
+
+bool sched_due(void)
+{
+	return false;
+}
+
+void sched_point(void)
+{
+}
+
+u64 sched_cap(u64 deadline)
+{
+	return deadline;
+}
+
+void sched_block(u64 wake_at)
+{
+	(void)wake_at;
+}
+
+void sched_relax(void)
+{
+}
+
+void sched_wake(struct vcpu *vcpu, u32 cpu)
+{
+	(void)vcpu;
+	(void)cpu;
+	fake_sched_wakes++;
+}
+
+/* The vCPU's waiting on the shared CPU, as a test sets it (host ticks). */
+u64 fake_waited_tsc;
+
+bool sched_vcpu_stats(const struct vcpu *vcpu, u32 cpu, struct sched_stats *out)
+{
+	(void)vcpu;
+	(void)cpu;
+	if (!fake_shared)
+		return false;
+	*out = (struct sched_stats){.waited_tsc = fake_waited_tsc};
+	return true;
 }

@@ -81,6 +81,11 @@ extern u64 fake_host_tsc_step;
 /* XCR0 as XGETBV reads it, and how many XSETBVs core executed. */
 extern u64 fake_host_xcr0;
 extern u64 fake_xsetbv_count;
+/* core/sched.h's fakes: the CPU shared or not, yields and wakes counted. */
+extern bool fake_shared;
+extern u32 fake_yields;
+extern u32 fake_sched_wakes;
+extern u64 fake_waited_tsc;
 
 /*
  * Set up g: VM "test" RUNNING, one vCPU (index 0) RUNNING, zeroed RAM of

@@ -1099,11 +1099,12 @@ static void test_vcpus_refused(void **state)
 	env.cpus = 4;
 	one_error("[guest a]\nkernel = hello.elf\nvcpus = 5\n",
 		  "boot/two.cfg:3: guest a: vcpus: 5: more than the 4 CPUs "
-		  "online (each vCPU needs a host CPU of its own)");
+		  "online (each vCPU needs a host CPU of its own unless "
+		  "shared = yes)");
 	env.cpus = 1;
 	one_error("[guest a]\nkernel = hello.elf\nvcpus = 2\n",
 		  ":3: guest a: vcpus: 2: more than the 1 CPU online (each "
-		  "vCPU needs a host CPU of its own)");
+		  "vCPU needs a host CPU of its own unless shared = yes)");
 	/* The limit of a guest comes first, whatever the CPUs online. */
 	env.cpus = 64;
 	one_error("[guest a]\nkernel = hello.elf\nvcpus = 9\n",
@@ -1134,6 +1135,96 @@ static void test_virtual_clock_with_vcpus(void **state)
 	assert_int_equal(images[0].cfg.vcpus, 2);
 	parse_ok("[guest a]\nkernel = hello.elf\nvcpus = 2\nclock = host\n");
 	assert_false(images[0].cfg.virtual_clock);
+}
+
+/*
+ * shared = yes: vCPUs that share host CPUs, with each other and with other
+ * shared guests, never with a partitioned guest; weight only with it.
+ */
+static void test_shared_cpus(void **state)
+{
+	(void)state;
+	env.cpus = 4;
+	/* Three guests on CPU 1, in either key order; one lists 1 twice. */
+	parse_ok("[guest a]\nkernel = hello.elf\nshared = yes\ncpu = 1\n"
+		 "[guest b]\nkernel = hello.elf\ncpu = 1\nshared = yes\n"
+		 "weight = 300\n"
+		 "[guest c]\nkernel = hello.elf\nvcpus = 2\ncpu = 1, 1\n"
+		 "shared = yes\n");
+	for (u32 i = 0; i < 3; i++) {
+		assert_true(images[i].cfg.shared);
+		assert_int_equal(images[i].cfg.cpu[0], 1);
+	}
+	assert_int_equal(images[0].cfg.weight, 100);
+	assert_int_equal(images[1].cfg.weight, 300);
+	assert_int_equal(images[2].cfg.cpu[1], 1);
+	/* More vCPUs than CPUs: least loaded first, 1, 2, 3, then 0. */
+	parse_ok("[guest a]\nkernel = hello.elf\nvcpus = 6\nshared = yes\n");
+	assert_int_equal(images[0].cfg.vcpus, 6);
+	{
+		static const u32 want[6] = {1, 2, 3, 0, 1, 2};
+
+		for (u32 j = 0; j < 6; j++)
+			assert_int_equal(images[0].cfg.cpu[j], want[j]);
+	}
+	/* Partitioned guests get theirs first, whatever the order. */
+	parse_ok("[guest a]\nkernel = hello.elf\n"
+		 "[guest s]\nkernel = hello.elf\nvcpus = 3\nshared = yes\n"
+		 "[guest b]\nkernel = hello.elf\n"
+		 "[guest t]\nkernel = hello.elf\nshared = yes\ncpu = 3\n");
+	assert_int_equal(images[0].cfg.cpu[0], 1);
+	assert_int_equal(images[2].cfg.cpu[0], 2);
+	/* CPU 3 has t's vCPU: s goes on 0, then 3 and 0 in turn. */
+	assert_int_equal(images[1].cfg.cpu[0], 0);
+	assert_int_equal(images[1].cfg.cpu[1], 3);
+	assert_int_equal(images[1].cfg.cpu[2], 0);
+	assert_int_equal(images[3].cfg.cpu[0], 3);
+	/* shared = no is the default, said out loud. */
+	parse_ok("[guest a]\nkernel = hello.elf\nshared = no\n");
+	assert_false(images[0].cfg.shared);
+}
+
+static void test_shared_errors(void **state)
+{
+	(void)state;
+	env.cpus = 4;
+	one_error("[guest a]\nkernel = hello.elf\nshared = yes\ncpu = 1\n"
+		  "[guest b]\nkernel = hello.elf\ncpu = 1\n",
+		  "boot/two.cfg:7: guest b: cpu: 1 is already given to guest a "
+		  "(line 4): it shares its CPUs, this guest does not (shared = "
+		  "yes shares a CPU)");
+	one_error(
+	    "[guest a]\nkernel = hello.elf\ncpu = 2\n"
+	    "[guest b]\nkernel = hello.elf\nshared = yes\ncpu = 2\n",
+	    ":7: guest b: cpu: 2 is already given to guest a (line 3): one "
+	    "vCPU per CPU; only guests with shared = yes share one");
+	one_error("[guest a]\nkernel = hello.elf\nvcpus = 2\ncpu = 1, 1\n",
+		  ":4: guest a: cpu: 1 is listed twice: each vCPU needs a host "
+		  "CPU of its own (unless shared = yes)");
+	one_error(
+	    "[guest a]\nkernel = hello.elf\nshared = yes\nweight = 0\n",
+	    ":4: guest a: weight: 0: a weight is 1 to 1000 (default 100)");
+	one_error("[guest a]\nkernel = hello.elf\nshared = yes\n"
+		  "weight = 1001\n",
+		  ":4: guest a: weight: 1001: a weight is 1 to 1000");
+	one_error("[guest a]\nkernel = hello.elf\nshared = yes\nweight = x\n",
+		  ":4: guest a: weight: 'x' is not a number");
+	one_error("[guest a]\nkernel = hello.elf\nweight = 50\n",
+		  ":3: guest a: weight: only a guest with shared=yes has a "
+		  "weight");
+	one_error("[guest a]\nkernel = hello.elf\nshared = maybe\n",
+		  ":3: guest a: shared: 'maybe' is not yes or no");
+	one_error("[guest a]\nkernel = hello.elf\nsharde = yes\n",
+		  "sharde: unknown key (did you mean shared?)");
+	/* Partitioned guests hold every CPU: nothing left to share. */
+	env.cpus = 2;
+	one_error("[guest a]\nkernel = hello.elf\n[guest b]\nkernel = "
+		  "hello.elf\n[guest c]\nkernel = hello.elf\nshared = yes\n",
+		  ":5: guest c: cpu: no CPU to share: partitioned guests hold "
+		  "all 2 CPUs online");
+	/* A shared guest still has at most 8 vCPUs. */
+	one_error("[guest a]\nkernel = hello.elf\nshared = yes\nvcpus = 9\n",
+		  "vcpus: 9: a guest has at most 8 vCPUs");
 }
 
 /* cpu = A, B, ...: the host CPU of each vCPU, in order. */
@@ -1434,6 +1525,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_virtual_clock_with_vcpus, setup),
 	    cmocka_unit_test_setup(test_cpu_lists, setup),
 	    cmocka_unit_test_setup(test_cpu_list_errors, setup),
+	    cmocka_unit_test_setup(test_shared_cpus, setup),
+	    cmocka_unit_test_setup(test_shared_errors, setup),
 	    cmocka_unit_test_setup(test_memory_fit, setup),
 	    cmocka_unit_test_setup(test_too_many_guests, setup),
 	    cmocka_unit_test_setup(test_empty_and_no_guest, setup),

@@ -102,7 +102,7 @@ static void pick_ok(struct cpu_placement *pl, const char *modstr,
 	assert_string_equal(host_printk_text(), "");
 	for (u32 i = 0; i < cfg.vcpus; i++)
 		assert_int_equal(cpus[i], want[i]);
-	placement_take(pl, cpus, cfg.vcpus);
+	placement_take(pl, &cfg, cpus);
 }
 
 /* Pick for cfg, expect a refusal saying exactly `line`; nothing taken. */
@@ -116,6 +116,20 @@ static void pick_refused(struct cpu_placement *pl, const struct guest_cfg *cfg,
 	assert_false(placement_pick(pl, cfg, cpus));
 	assert_string_equal(host_printk_text(), line);
 	assert_int_equal(pl->taken, taken);
+}
+
+/* pick_ok for a declaration the test changed (cpu lists). */
+static void pick_ok_cfg(struct cpu_placement *pl, const struct guest_cfg *cfg,
+			const u32 *want)
+{
+	u32 cpus[GUESTCFG_VCPUS_MAX];
+
+	host_printk_reset();
+	if (!placement_pick(pl, cfg, cpus))
+		fail_msg("'%s' got no CPUs: %s", cfg->name, host_printk_text());
+	for (u32 i = 0; i < cfg->vcpus; i++)
+		assert_int_equal(cpus[i], want[i]);
+	placement_take(pl, cfg, cpus);
 }
 
 #define CPUS(...) ((const u32[]){__VA_ARGS__})
@@ -199,7 +213,7 @@ static void test_fixed_cpus(void **state)
 	assert_int_equal(cpus[0], 3);
 	assert_int_equal(cpus[1], 0);
 	assert_int_equal(cpus[2], 2);
-	placement_take(&pl, cpus, 3);
+	placement_take(&pl, &cfg, cpus);
 	assert_int_equal(pl.taken, 0xd);
 	/* Taken, absent or twice in the list: refused, naming the vCPU. */
 	cfg = declared("b.elf vcpus=2");
@@ -274,6 +288,54 @@ static void test_collect_module_strings(void **state)
 	    "guest has at most 8 vCPUs\n");
 }
 
+/*
+ * shared=yes: the CPUs no partitioned guest holds, fewest shared vCPUs
+ * first, at most PLACEMENT_THREADS_MAX on one; a partitioned guest never
+ * gets a CPU a shared one has.
+ */
+static void test_shared_guests(void **state)
+{
+	struct cpu_placement pl;
+	struct guest_cfg cfg;
+
+	(void)state;
+	placement_init(&pl, 3);
+	pick_ok(&pl, "p.elf", CPUS(1));
+	/* 5 vCPUs on CPUs 2 and 0, in turn; more than the CPUs online. */
+	pick_ok(&pl, "s.elf shared=yes vcpus=5", CPUS(2, 0, 2, 0, 2));
+	assert_int_equal(pl.load[2], 3);
+	assert_int_equal(pl.load[0], 2);
+	assert_int_equal(pl.taken, 0x2);
+	/* The next shared guest starts on the least loaded CPU. */
+	pick_ok(&pl, "t.elf shared=yes vcpus=2", CPUS(0, 2));
+	/* A partitioned guest finds no free CPU. */
+	cfg = declared("q.elf");
+	pick_refused(&pl, &cfg,
+		     "veneer: guest q: 1 vCPU needs 1 free CPU, 0 are free (3 "
+		     "CPUs, one vCPU each)\n");
+	/* Fixed: a shared CPU may be named twice, a partitioned one never. */
+	cfg = declared("u.elf shared=yes vcpus=2");
+	cfg.cpu_fixed = true;
+	cfg.cpu[0] = 0;
+	cfg.cpu[1] = 0;
+	pick_ok_cfg(&pl, &cfg, CPUS(0, 0));
+	cfg.cpu[1] = 1;
+	pick_refused(&pl, &cfg,
+		     "veneer: guest u: cpu 1 (vCPU 1) cannot be shared: it "
+		     "does not exist, a partitioned guest holds it, or it runs "
+		     "16 vCPUs already (3 CPUs)\n");
+	/* A CPU runs at most PLACEMENT_THREADS_MAX vCPUs. */
+	placement_init(&pl, 1);
+	for (u32 i = 0; i < PLACEMENT_THREADS_MAX / 8; i++)
+		pick_ok(&pl, "s.elf shared=yes vcpus=8",
+			CPUS(0, 0, 0, 0, 0, 0, 0, 0));
+	cfg = declared("v.elf shared=yes");
+	pick_refused(&pl, &cfg,
+		     "veneer: guest v: no CPU to share for vCPU 0: "
+		     "partitioned guests hold the others or each runs 16 vCPUs "
+		     "(1 CPU)\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +344,7 @@ int main(void)
 	    cmocka_unit_test(test_not_enough_cpus),
 	    cmocka_unit_test(test_fixed_cpus),
 	    cmocka_unit_test(test_bad_vcpu_count),
+	    cmocka_unit_test(test_shared_guests),
 	    cmocka_unit_test(test_collect_module_strings),
 	};
 

@@ -29,6 +29,7 @@
 #define TIME_AT	    0x2000ull /* where the guest puts its time structure */
 #define WALL_AT	    0x3000ull
 #define EOI_AT	    0x4004ull /* the guest's PV EOI word */
+#define STEAL_AT    0x5040ull /* its steal time structure */
 #define L1_X2APIC   BIT(21)
 #define L1_DEADLINE BIT(24)
 
@@ -234,8 +235,8 @@ static void test_leaves_on(void **state)
 	memcpy(sig + 8, &r.edx, 4);
 	assert_memory_equal(sig, "KVMKVMKVM\0\0\0", 12);
 	r = cpuid_exit(0x40000101);
-	/* CLOCKSOURCE2, PV_EOI, STABLE */
-	assert_int_equal(r.eax, BIT(3) | BIT(6) | BIT(24));
+	/* CLOCKSOURCE2, STEAL_TIME, PV_EOI, STABLE */
+	assert_int_equal(r.eax, BIT(3) | BIT(5) | BIT(6) | BIT(24));
 	assert_int_equal(r.ebx | r.ecx | r.edx, 0);
 	for (u32 leaf = 0x40000102; leaf <= 0x400001ff; leaf++) {
 		r = cpuid_exit(leaf);
@@ -256,7 +257,7 @@ static void test_other_kvm_msrs_gp(void **state)
 	assert_msr_gp(0x11, TIME_AT | 1); /* the old kvm-clock pair */
 	assert_msr_gp(0x12, TIME_AT | 1);
 	for (u32 m = 0x4b564d02; m <= 0x4b564dff; m++)
-		if (m != KVMPV_MSR_PV_EOI_EN)
+		if (m != KVMPV_MSR_PV_EOI_EN && m != KVMPV_MSR_STEAL_TIME)
 			assert_msr_gp(m, 0x4000 | 1);
 	assert_int_equal(time_in_ram()->version, 0);
 }
@@ -525,6 +526,88 @@ static void test_pv_eoi_refused(void **state)
 	assert_false(kvmpv_eoi_offered(&guest.vm.kvmpv, 0));
 }
 
+static struct kvmpv_steal_time *steal_in_ram(void)
+{
+	return (struct kvmpv_steal_time *)(guest.ram + STEAL_AT);
+}
+
+/*
+ * Steal time: enabling writes steal 0 at once; each update with more
+ * waiting (or a change of preempted) is written inside an odd-even version
+ * pair, counting from the waiting at the enable; nothing when nothing
+ * changed; never backwards.
+ */
+static void test_steal_time(void **state)
+{
+	struct kvmpv_steal_time *st = steal_in_ram();
+
+	(void)state;
+	memset(st, 0xa5, sizeof(*st));
+	wrmsr_ok(KVMPV_MSR_STEAL_TIME, STEAL_AT | 1);
+	assert_int_equal(rdmsr_ok(KVMPV_MSR_STEAL_TIME), STEAL_AT | 1);
+	assert_int_equal(st->version, 2);
+	assert_int_equal(st->steal, 0);
+	assert_int_equal(st->preempted, 0);
+	/* The waiting before the enable is not the guest's steal. */
+	kvmpv_steal_update(&guest.vcpu, 5000, false);
+	assert_int_equal(st->version, 2);
+	assert_int_equal(st->steal, 0);
+	kvmpv_steal_update(&guest.vcpu, 5000, true);
+	assert_int_equal(st->version, 4);
+	assert_int_equal(st->preempted, 1);
+	kvmpv_steal_update(&guest.vcpu, 7500, false);
+	assert_int_equal(st->version, 6);
+	assert_int_equal(st->steal, 2500);
+	assert_int_equal(st->preempted, 0);
+	/* The guest's own version or steal do not count: Veneer's do. */
+	st->version = 77;
+	st->steal = 1;
+	kvmpv_steal_update(&guest.vcpu, 7400, false);
+	assert_int_equal(st->version, 77);
+	kvmpv_steal_update(&guest.vcpu, 9000, false);
+	assert_int_equal(st->version, 8);
+	assert_int_equal(st->steal, 4000);
+	/* Off: nothing written any more, and the MSR reads 0 bits on. */
+	wrmsr_ok(KVMPV_MSR_STEAL_TIME, STEAL_AT);
+	kvmpv_steal_update(&guest.vcpu, 20000, true);
+	assert_int_equal(st->version, 8);
+	assert_false(kvmpv_steal_on(&guest.vm.kvmpv, 0));
+	/* A reset forgets it. */
+	wrmsr_ok(KVMPV_MSR_STEAL_TIME, STEAL_AT | 1);
+	assert_true(kvmpv_steal_on(&guest.vm.kvmpv, 0));
+	kvmpv_reset(&guest.vm.kvmpv);
+	assert_false(kvmpv_steal_on(&guest.vm.kvmpv, 0));
+	assert_int_equal(rdmsr_ok(KVMPV_MSR_STEAL_TIME), 0);
+}
+
+static void test_steal_time_refused(void **state)
+{
+	(void)state;
+	/* Reserved bits 5-1 (a misaligned structure), outside RAM, across
+	 * its end: #GP, nothing changed. */
+	for (u64 bit = BIT(1); bit <= BIT(5); bit <<= 1) {
+		assert_int_equal(
+		    msr_exit(true, KVMPV_MSR_STEAL_TIME, STEAL_AT | bit | 1),
+		    EXIT_ACTION_RESUME);
+		assert_gp();
+		assert_int_equal(rdmsr_ok(KVMPV_MSR_STEAL_TIME), 0);
+	}
+	assert_int_equal(msr_exit(true, KVMPV_MSR_STEAL_TIME, RAM_SIZE | 1),
+			 EXIT_ACTION_RESUME);
+	assert_gp();
+	assert_int_equal(
+	    msr_exit(true, KVMPV_MSR_STEAL_TIME, (RAM_SIZE - 0x40) | 1),
+	    EXIT_ACTION_SKIP);
+	assert_int_equal(
+	    msr_exit(true, KVMPV_MSR_STEAL_TIME, (RAM_SIZE - 0x40 + 0x40) | 1),
+	    EXIT_ACTION_RESUME);
+	assert_gp();
+	assert_int_equal(rdmsr_ok(KVMPV_MSR_STEAL_TIME), (RAM_SIZE - 0x40) | 1);
+	/* Disabled anywhere is fine: nothing is written. */
+	wrmsr_ok(KVMPV_MSR_STEAL_TIME, RAM_SIZE * 4);
+	assert_false(kvmpv_steal_on(&guest.vm.kvmpv, 0));
+}
+
 #define T_ON(f)	 cmocka_unit_test_setup_teardown(f, setup_on, teardown)
 #define T_OFF(f) cmocka_unit_test_setup_teardown(f, setup_off, teardown)
 
@@ -543,6 +626,8 @@ int main(void)
 	    T_ON(test_wall_clock),
 	    T_ON(test_reset),
 	    T_ON(test_pv_eoi_taken),
+	    T_ON(test_steal_time),
+	    T_ON(test_steal_time_refused),
 	    T_ON(test_pv_eoi_not_offered_or_taken_back),
 	    T_ON(test_pv_eoi_refused),
 	};

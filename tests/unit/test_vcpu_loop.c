@@ -353,6 +353,40 @@ static void test_skip_goes_into_the_next_request(void **state)
 		assert_false(run_request(i)->inject);
 }
 
+/*
+ * A spin loop on a shared CPU: every entry asks for PAUSE exits while the
+ * CPU is shared (never on a CPU of its own), and a PAUSE exit yields the
+ * CPU and completes the PAUSE.
+ */
+static void test_pause_exits_yield_on_a_shared_cpu(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	assert_false(run_request(0)->pause_exits);
+	assert_false(run_request(1)->pause_exits);
+	assert_int_equal(fake_yields, 0);
+
+	fake_guest_free(&guest);
+	setup(NULL);
+	fake_shared = true;
+	guest.vcpu.shares_cpu = true;
+	script(EXIT_PAUSE, 2);
+	script(EXIT_PAUSE, 2);
+	script_exit(args, 0);
+	run_loop();
+	for (u32 i = 0; i < 3; i++)
+		assert_true(run_request(i)->pause_exits);
+	assert_int_equal(fake_yields, 2);
+	assert_int_equal(run_request(1)->skip, 2);
+	assert_int_equal(run_request(2)->skip, 2);
+	assert_int_equal(guest.vcpu.exits[EXIT_PAUSE], 2);
+	assert_false(run_request(1)->inject);
+}
+
 /* Each completed instruction is skipped by its own length, once. */
 static void test_skips_accumulate_per_instruction(void **state)
 {
@@ -1440,6 +1474,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_skip_goes_into_the_next_request),
+	    T(test_pause_exits_yield_on_a_shared_cpu),
 	    T(test_skips_accumulate_per_instruction),
 	    T(test_loop_does_not_enter_an_ended_vm),
 	    T(test_stop_while_running),

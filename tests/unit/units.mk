@@ -142,3 +142,6 @@ UNIT_SRCS_test_serialport := core/serialport.c core/lib/format.c
 UNIT_TESTS += test_tagcolor
 UNIT_SRCS_test_tagcolor := core/tagcolor.c core/lib/printk.c core/lib/format.c \
 	core/lib/string.c
+# test_sched: the shared-CPU policy (core/sched_policy.c), pure
+UNIT_TESTS += test_sched
+UNIT_SRCS_test_sched := core/sched_policy.c

@@ -244,6 +244,10 @@ static bool svm_decode_common(struct vcpu *vcpu, const struct vmcb *vmcb,
 		ev->kind = EXIT_HLT;
 		ev->insn_len = svm_insn_len(vmcb);
 		return true;
+	case SVM_EXIT_PAUSE:
+		ev->kind = EXIT_PAUSE;
+		ev->insn_len = svm_insn_len(vmcb);
+		return true;
 	case SVM_EXIT_EXCEPTION_BASE + X86_VECTOR_UD:
 		/* VMCALL, say: core decides (svm_decode_exception). */
 		ev->kind = EXIT_EXCEPTION;

@@ -32,7 +32,12 @@
 #define SVM_FEATURE_VMCB_CLEAN	   BIT(5)
 #define SVM_FEATURE_FLUSH_BY_ASID  BIT(6)
 #define SVM_FEATURE_DECODE_ASSISTS BIT(7)
-#define SVM_FEATURE_VGIF	   BIT(16)
+/* Pause filter values (15.14.4): a spin loop's PAUSEs, not a delay's. */
+#define SVM_PAUSE_FILTER_COUNT	 3000
+#define SVM_PAUSE_THRESHOLD	 128
+#define SVM_FEATURE_PAUSE_FILTER BIT(10)
+#define SVM_FEATURE_PAUSE_THRESH BIT(12)
+#define SVM_FEATURE_VGIF	 BIT(16)
 
 /* IOPM and MSRPM sizes (APM Vol. 2 15.10.1, 15.11). */
 #define SVM_IOPM_PAGES	3
@@ -72,6 +77,13 @@ struct svm_cpu {
 	 * it is loaded only when another vCPU runs here (svm_vmcb.c).
 	 */
 	struct vcpu *tsc_aux_owner;
+	/*
+	 * The vCPU of the last VMRUN here. When another vCPU runs on this
+	 * CPU (a shared CPU, core/sched.h) its VMCB was not the one cached,
+	 * and one of the same VM shares the ASID, so the TLB holds the
+	 * other vCPU's translations (svm_vmcb.c).
+	 */
+	const struct vcpu *last_vcpu;
 };
 
 /*

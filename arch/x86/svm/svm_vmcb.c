@@ -634,11 +634,35 @@ static void svm_prepare_events(struct svm_vcpu *sv, const struct vcpu_entry *e)
 	sv->rare = svm_rare_work(sv);
 }
 
+/*
+ * PAUSE exits while core asks (struct vcpu_entry.pause_exits): the
+ * intercept, behind the pause filter where the CPU has one (APM Vol. 2
+ * 15.14.4: an exit after SVM_PAUSE_FILTER_COUNT PAUSEs, with the
+ * threshold where present only PAUSEs at most SVM_PAUSE_THRESHOLD cycles
+ * apart counting), else on every PAUSE.
+ */
+static void svm_set_pause_exits(struct svm_vcpu *sv, bool on)
+{
+	struct vmcb_control *c = &sv->vmcb->control;
+	u32 want = on ? c->intercept_misc1 | SVM_INTERCEPT1_PAUSE
+		      : c->intercept_misc1 & ~SVM_INTERCEPT1_PAUSE;
+
+	if (want == c->intercept_misc1)
+		return;
+	c->intercept_misc1 = want;
+	if (svm_has(SVM_FEATURE_PAUSE_FILTER))
+		c->pause_filter_count = SVM_PAUSE_FILTER_COUNT;
+	if (svm_has(SVM_FEATURE_PAUSE_THRESH))
+		c->pause_filter_threshold = SVM_PAUSE_THRESHOLD;
+	sv->dirty |= SVM_CLEAN_INTERCEPTS;
+}
+
 static void svm_prepare_entry(struct vcpu *vcpu, struct svm_vcpu *sv,
 			      const struct percpu *cpu,
 			      const struct vcpu_entry *e)
 {
 	struct vmcb *vmcb = sv->vmcb;
+	struct svm_cpu *svc = cpu->vendor;
 
 	vmcb->save.rax = vcpu->regs.gpr[GPR_RAX];
 	vmcb->save.rsp = vcpu->regs.gpr[GPR_RSP];
@@ -657,8 +681,20 @@ static void svm_prepare_entry(struct vcpu *vcpu, struct svm_vcpu *sv,
 		sv->dirty = SVM_CLEAN_ALL;
 		sv->tlb_control = SVM_TLB_FLUSH_ALL;
 	}
+	/*
+	 * Another vCPU ran here since (a shared CPU): clean bits hold only
+	 * for the VMCB the CPU ran last (15.15.3), and a vCPU of the same
+	 * VM left its translations under the one ASID (15.16.1).
+	 */
+	if (svc->last_vcpu != vcpu) {
+		sv->dirty = SVM_CLEAN_ALL;
+		if (svc->last_vcpu && svc->last_vcpu->vm == vcpu->vm)
+			sv->tlb_control = SVM_TLB_FLUSH_ALL;
+		svc->last_vcpu = vcpu;
+	}
 	if (sv->rare || e->intr_window || e->nmi_window)
 		svm_prepare_events(sv, e);
+	svm_set_pause_exits(sv, e->pause_exits);
 	svm_load_tsc_aux(vcpu, sv, cpu->vendor);
 	if (sv->tlb_control == SVM_TLB_FLUSH_ALL &&
 	    svm_has(SVM_FEATURE_FLUSH_BY_ASID))

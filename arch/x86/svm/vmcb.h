@@ -199,6 +199,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one 4 KiB page");
 #define SVM_INTERCEPT1_CPUID	   BIT(18)
 #define SVM_INTERCEPT1_IRET	   BIT(20)
 #define SVM_INTERCEPT1_INVD	   BIT(22)
+#define SVM_INTERCEPT1_PAUSE	   BIT(23)
 #define SVM_INTERCEPT1_HLT	   BIT(24)
 #define SVM_INTERCEPT1_INVLPGA	   BIT(26)
 #define SVM_INTERCEPT1_IOIO_PROT   BIT(27)

@@ -64,6 +64,8 @@
 #define VMCS_ENTRY_EXCEPTION_ERROR  0x4018
 #define VMCS_ENTRY_INSN_LEN	    0x401a
 #define VMCS_PROC_CONTROLS2	    0x401e
+#define VMCS_PLE_GAP		    0x4020 /* SDM Vol. 3C B.3.1, 25.6.13 */
+#define VMCS_PLE_WINDOW		    0x4022
 #define VMCS_VM_INSN_ERROR	    0x4400
 #define VMCS_EXIT_REASON	    0x4402
 #define VMCS_EXIT_INTR_INFO	    0x4404
@@ -155,6 +157,7 @@
 #define PROC_USE_IO_BITMAPS	 (1u << 25)
 #define PROC_USE_MSR_BITMAPS	 (1u << 28)
 #define PROC_MONITOR_EXITING	 (1u << 29)
+#define PROC_PAUSE_EXITING	 (1u << 30)
 #define PROC_SECONDARY_CONTROLS	 (1u << 31)
 
 /* ---- secondary processor-based controls (Table 25-7) ---- */
@@ -162,6 +165,7 @@
 #define PROC2_ENABLE_RDTSCP	 (1u << 3)
 #define PROC2_ENABLE_VPID	 (1u << 5)
 #define PROC2_UNRESTRICTED_GUEST (1u << 7)
+#define PROC2_PAUSE_LOOP_EXITING (1u << 10)
 #define PROC2_ENABLE_INVPCID	 (1u << 12)
 #define PROC2_ENABLE_XSAVES	 (1u << 20)
 

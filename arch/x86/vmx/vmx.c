@@ -133,23 +133,23 @@ static bool read_controls(struct vmx_caps *c)
 				      MSR_IA32_VMX_TRUE_PINBASED_CTLS),
 			     PIN_EXTERNAL_INTR_EXITING | PIN_NMI_EXITING,
 			     PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER, &c->pin);
-	ok &= compute_controls("primary processor-based",
-			       true_msr(c, MSR_IA32_VMX_PROCBASED_CTLS,
-					MSR_IA32_VMX_TRUE_PROCBASED_CTLS),
-			       PROC_HLT_EXITING | PROC_USE_TSC_OFFSETTING |
-				   PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
-				   PROC_SECONDARY_CONTROLS |
-				   PROC_MWAIT_EXITING | PROC_MONITOR_EXITING,
-			       PROC_NMI_WINDOW_EXITING, &c->proc);
+	ok &= compute_controls(
+	    "primary processor-based",
+	    true_msr(c, MSR_IA32_VMX_PROCBASED_CTLS,
+		     MSR_IA32_VMX_TRUE_PROCBASED_CTLS),
+	    PROC_HLT_EXITING | PROC_USE_TSC_OFFSETTING | PROC_USE_IO_BITMAPS |
+		PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS |
+		PROC_MWAIT_EXITING | PROC_MONITOR_EXITING,
+	    PROC_NMI_WINDOW_EXITING | PROC_PAUSE_EXITING, &c->proc);
 	/* IA32_VMX_PROCBASED_CTLS2 exists only with secondary controls. */
 	if (!ok)
 		return false;
-	ok &= compute_controls("secondary processor-based",
-			       MSR_IA32_VMX_PROCBASED_CTLS2,
-			       PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST,
-			       PROC2_ENABLE_VPID | PROC2_ENABLE_RDTSCP |
-				   PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES,
-			       &c->proc2);
+	ok &= compute_controls(
+	    "secondary processor-based", MSR_IA32_VMX_PROCBASED_CTLS2,
+	    PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST,
+	    PROC2_ENABLE_VPID | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID |
+		PROC2_ENABLE_XSAVES | PROC2_PAUSE_LOOP_EXITING,
+	    &c->proc2);
 	ok &= compute_controls(
 	    "VM-exit",
 	    true_msr(c, MSR_IA32_VMX_EXIT_CTLS, MSR_IA32_VMX_TRUE_EXIT_CTLS),
@@ -184,6 +184,15 @@ static bool read_controls(struct vmx_caps *c)
 	c->has_nmi_window =
 	    (c->pin & PIN_VIRTUAL_NMIS) && (c->proc & PROC_NMI_WINDOW_EXITING);
 	c->proc &= ~PROC_NMI_WINDOW_EXITING;
+	/*
+	 * A spinning guest on a shared CPU exits (core/sched.h), per entry:
+	 * pause-loop exiting where the CPU has it (25.6.13), else every
+	 * PAUSE (25.6.2).
+	 */
+	c->has_ple = c->proc2 & PROC2_PAUSE_LOOP_EXITING;
+	c->has_pause_exiting = c->proc & PROC_PAUSE_EXITING;
+	c->proc2 &= ~PROC2_PAUSE_LOOP_EXITING;
+	c->proc &= ~PROC_PAUSE_EXITING;
 	return true;
 }
 

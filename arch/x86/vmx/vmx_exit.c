@@ -336,6 +336,9 @@ static bool decode_instruction_exit(struct vcpu *vcpu, u32 basic,
 	case VMX_EXIT_HLT:
 		ev->kind = EXIT_HLT;
 		break;
+	case VMX_EXIT_PAUSE: /* PAUSE exiting or pause-loop exiting */
+		ev->kind = EXIT_PAUSE;
+		break;
 	case VMX_EXIT_IO:
 		decode_io(ev);
 		break;

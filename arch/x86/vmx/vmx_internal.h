@@ -29,12 +29,15 @@
 #include "core/vcpu.h"
 
 /* -errno values of vcpu_ops.cpu_enable / vm_init / vcpu_create. */
-#define VMX_EPERM  1
-#define VMX_EIO	   5
-#define VMX_ENOMEM 12
-#define VMX_ENOSPC 28
-#define VMX_EINVAL 22
-#define VMX_ENODEV 19
+/* Pause-loop exiting (SDM Vol. 3C 25.6.13), TSC ticks: a spin loop. */
+#define VMX_PLE_GAP    128
+#define VMX_PLE_WINDOW 4096
+#define VMX_EPERM      1
+#define VMX_EIO	       5
+#define VMX_ENOMEM     12
+#define VMX_ENOSPC     28
+#define VMX_EINVAL     22
+#define VMX_ENODEV     19
 
 /* ---------------------------------------------------------------------
  * Host-global state (vmx.c): one probe, shared by every host CPU.
@@ -57,6 +60,8 @@ struct vmx_caps {
 	 * interrupt window (docs/vmx.md).
 	 */
 	bool has_nmi_window;
+	/* Pause-loop exiting (secondary control) and PAUSE exiting. */
+	bool has_ple, has_pause_exiting;
 	struct pt_format ept_format;
 };
 
@@ -75,6 +80,12 @@ struct vmx_cpu {
 	 * docs/vmx.md).
 	 */
 	struct vcpu *msr_owner;
+	/*
+	 * The vCPU of the last entry here. A vCPU of the same VM that ran
+	 * since (a shared CPU, core/sched.h) left its translations under
+	 * the VM's one VPID (vmx_vmcs.c).
+	 */
+	const struct vcpu *last_vcpu;
 };
 
 extern struct vmx_cpu vmx_cpus[MAX_CPUS];
@@ -164,6 +175,7 @@ struct vmx_vcpu {
 	bool launched; /* VMRESUME rather than VMLAUNCH */
 	bool host_state_written;
 	u32 pin, proc; /* current pin-based and primary controls */
+	u32 proc2;     /* current secondary controls */
 	u64 eptp;
 	/* Core asked for an interrupt / NMI window on this entry. */
 	bool core_wants_window;

@@ -364,6 +364,16 @@ static void write_controls(struct vcpu *vcpu)
 
 	v->pin = vmx_caps.pin;
 	v->proc = vmx_caps.proc;
+	v->proc2 = vmx_caps.proc2;
+	/*
+	 * Pause-loop exiting, when asked for: an exit once PAUSEs at most
+	 * PLE_GAP TSC ticks apart have gone on for PLE_WINDOW ticks
+	 * (25.6.13); the values of a spin loop that polls a lock.
+	 */
+	if (vmx_caps.has_ple) {
+		vmcs_write(VMCS_PLE_GAP, VMX_PLE_GAP);
+		vmcs_write(VMCS_PLE_WINDOW, VMX_PLE_WINDOW);
+	}
 	vmcs_write(VMCS_PIN_CONTROLS, v->pin);
 	vmcs_write(VMCS_PROC_CONTROLS, v->proc);
 	vmcs_write(VMCS_PROC_CONTROLS2, vmx_caps.proc2);
@@ -705,6 +715,24 @@ static void set_proc_control(struct vmx_vcpu *v, u32 bit, bool on)
 	vmcs_write(VMCS_PROC_CONTROLS, want);
 }
 
+static void set_proc2_control(struct vmx_vcpu *v, u32 bit, bool on)
+{
+	u32 want = on ? v->proc2 | bit : v->proc2 & ~bit;
+	if (want == v->proc2)
+		return;
+	v->proc2 = want;
+	vmcs_write(VMCS_PROC_CONTROLS2, want);
+}
+
+/* PAUSE spin loops exit while core asks (struct vcpu_entry.pause_exits). */
+static void set_pause_exits(struct vmx_vcpu *v, bool on)
+{
+	if (vmx_caps.has_ple)
+		set_proc2_control(v, PROC2_PAUSE_LOOP_EXITING, on);
+	else if (vmx_caps.has_pause_exiting)
+		set_proc_control(v, PROC_PAUSE_EXITING, on);
+}
+
 static void set_pin_control(struct vmx_vcpu *v, u32 bit, bool on)
 {
 	u32 want = on ? v->pin | bit : v->pin & ~bit;
@@ -833,14 +861,22 @@ void vmx_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 	     struct exit_event *ev)
 {
 	struct vmx_vcpu *v = to_vmx(vcpu);
+	struct vmx_cpu *cpu = vmx_this_cpu();
 
 	vmcs_activate(vcpu);
+	/* Translations of another vCPU of this VM under its VPID (28.3.3). */
+	if (cpu->last_vcpu != vcpu) {
+		if (cpu->last_vcpu && cpu->last_vcpu->vm == vcpu->vm)
+			v->flush_pending = true;
+		cpu->last_vcpu = vcpu;
+	}
 	if (e->skip)
 		skip_instruction(v, e->skip);
 	if (e->inject)
 		queue_event(vcpu, v, &e->event);
 	v->core_wants_window = e->intr_window;
 	v->core_wants_nmi_window = e->nmi_window;
+	set_pause_exits(v, e->pause_exits);
 	/* TSC offsetting (SDM Vol. 3C 26.6.5): guest TSC = host + offset. */
 	if (e->tsc_offset != v->tsc_offset) {
 		vmcs_write(VMCS_TSC_OFFSET, e->tsc_offset);

@@ -200,6 +200,9 @@ const char *cmdline_value(const char *cmdline, const char *key);
 /* Parses a decimal or 0x-hex number; stops at a space or the end. Returns
  * false if no digit was found or a character is not a digit. */
 bool parse_u64(const char *s, u64 *out);
+
+/* n / d, 64 by 32 bits, without the compiler's helper (no libgcc here). */
+u64 div64(u64 n, u32 d);
 void *memset(void *dst, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
 

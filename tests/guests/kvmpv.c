@@ -133,21 +133,6 @@ static u64 mul_shr32(u64 a, u32 mul)
 	return (a >> 32) * mul + (((a & 0xffffffffULL) * mul) >> 32);
 }
 
-/* a / b for a 32-bit b, by long division (no __udivdi3 in the guest). */
-static u64 div32(u64 a, u32 b)
-{
-	u64 q = 0, r = 0;
-
-	for (int i = 63; i >= 0; i--) {
-		r = (r << 1) | ((a >> i) & 1);
-		if (r >= b) {
-			r -= b;
-			q |= 1ULL << i;
-		}
-	}
-	return q;
-}
-
 /* kvm-clock now, read as the protocol says (retry while odd or changed). */
 /* TSC ticks to nanoseconds by the structure's tsc_to_system_mul and
  * tsc_shift, the scaling the pvclock ABI gives (docs/hypercall.md). */
@@ -372,15 +357,15 @@ static void check_kvmclock(void)
 	pm_ticks = (pm_end - pm_start) & PM_TIMER_MASK;
 	slack += end_slack;
 	{
-		u64 want = div32((u64)pm_ticks * NS_PER_S, PM_TIMER_HZ);
+		u64 want = div64((u64)pm_ticks * NS_PER_S, PM_TIMER_HZ);
 		u64 diff = now > want ? now - want : want - now;
-		u64 slack_ns = div32((u64)slack * NS_PER_S, PM_TIMER_HZ);
+		u64 slack_ns = div64((u64)slack * NS_PER_S, PM_TIMER_HZ);
 
 		guest_printf("kvmpv: %u PM timer ticks, kvm-clock %llu ns, "
 			     "expected %llu\n",
 			     pm_ticks, (unsigned long long)now,
 			     (unsigned long long)want);
-		EXPECT_TRUE(diff <= div32(want, 100) + slack_ns + 200000,
+		EXPECT_TRUE(diff <= div64(want, 100) + slack_ns + 200000,
 			    "kvm-clock runs with the PM timer (1%)");
 	}
 
@@ -416,7 +401,7 @@ static void check_kvmclock(void)
 	EXPECT_TRUE(kwall.version && !(kwall.version & 1),
 		    "wall clock version even");
 	{
-		u64 wall = kwall.sec + div32(kvmclock_read(), NS_PER_S);
+		u64 wall = kwall.sec + div64(kvmclock_read(), NS_PER_S);
 		u64 rtc = rtc_unix_time();
 		u64 diff = wall > rtc ? wall - rtc : rtc - wall;
 

@@ -187,6 +187,14 @@ static void update_events(struct vcpu *vcpu)
 	}
 }
 
+/* Host TSC of the vCPU's next timer (the guest's clock runs), or 0. */
+static u64 host_deadline(const struct vcpu *vcpu)
+{
+	u64 next = next_deadline(vcpu);
+
+	return next ? next - vcpu->vm->tsc_offset : 0;
+}
+
 /*
  * HLT: wait until an interrupt or an NMI the guest does not block is
  * waiting, then complete the instruction (it is injected at the next
@@ -197,14 +205,6 @@ static void update_events(struct vcpu *vcpu)
  * the guest and says why. With several vCPUs another one can always
  * wake it (an IPI, an NMI, an INIT): it waits, without the VM lock.
  */
-/* Host TSC of the vCPU's next timer (the guest's clock runs), or 0. */
-static u64 host_deadline(const struct vcpu *vcpu)
-{
-	u64 next = next_deadline(vcpu);
-
-	return next ? next - vcpu->vm->tsc_offset : 0;
-}
-
 /* HLT's wait (handle_hlt): until something wakes the vCPU or ends it. */
 static enum exit_action hlt_wait(struct vcpu *vcpu, bool intr_off, u32 smp)
 {

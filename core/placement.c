@@ -231,19 +231,27 @@ static bool cpu_taken(const struct cpu_placement *pl, u32 cpu)
 	return cpu >= 64 || cpu >= pl->cpus || (pl->taken & (1ull << cpu));
 }
 
+/* Shared vCPUs on cpu (< 64): other guests', and cpus[0 .. i) of this one. */
+static u32 cpu_load(const struct cpu_placement *pl, const u32 *cpus, u32 i,
+		    u32 cpu)
+{
+	u32 load = pl->load[cpu];
+
+	for (u32 j = 0; j < i; j++)
+		load += cpus[j] == cpu;
+	return load;
+}
+
 /* Can vCPU i of cfg go on cpu, after cpus[0 .. i) were chosen? */
 static bool cpu_fits(const struct cpu_placement *pl,
 		     const struct guest_cfg *cfg, const u32 *cpus, u32 i,
 		     u32 cpu)
 {
-	u32 load = 0;
+	u32 load;
 
 	if (cpu_taken(pl, cpu))
 		return false;
-	if (cpu < 64)
-		load = pl->load[cpu];
-	for (u32 j = 0; j < i; j++)
-		load += cpus[j] == cpu;
+	load = cpu_load(pl, cpus, i, cpu);
 	if (!cfg->shared)
 		return load == 0;
 	return load < PLACEMENT_THREADS_MAX;
@@ -290,13 +298,11 @@ static bool pick_shared(const struct cpu_placement *pl,
 		bool found = false;
 
 		for (u32 step = 1; step <= pl->cpus; step++) {
-			u32 cpu = step % pl->cpus, load = 0;
+			u32 cpu = step % pl->cpus, load;
 
 			if (!cpu_fits(pl, cfg, cpus, i, cpu))
 				continue;
-			load = pl->load[cpu];
-			for (u32 j = 0; j < i; j++)
-				load += cpus[j] == cpu;
+			load = cpu_load(pl, cpus, i, cpu);
 			if (!found || load < best_load) {
 				best = cpu;
 				best_load = load;

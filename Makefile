@@ -37,7 +37,7 @@ HV_S    := $(foreach d,$(HV_DIRS),$(wildcard $(d)/*.S))
 HV_OBJ  := $(patsubst %,$(BUILD)/hv/%.o,$(HV_C) $(HV_S))
 
 .PHONY: all iso run run-bochs test unit guests soak deps check-deps format format-check \
-        headers bench clean integration linux run-test-guest fuzz fuzz-smoke
+        headers bench clean integration linux disk run-test-guest fuzz fuzz-smoke
 all: $(BUILD)/veneer.elf
 
 # V=1 shows full command lines.
@@ -129,20 +129,27 @@ $(BUILD)/veneer.iso: $(BUILD)/veneer.elf $(GUEST_ELFS) tools/veneer-run
 # The Debian kernel and busybox initramfs (fetched, never committed).
 LINUX_KERNEL := $(BUILD)/linux/vmlinuz
 LINUX_GUEST_ARGS := --guest '$(LINUX_KERNEL):name=linux mem=256M -- console=ttyS0' \
-                    --module '$(BUILD)/linux/initramfs.cpio.gz:for=linux'
-linux: $(LINUX_KERNEL)
+                    --module '$(BUILD)/linux/initramfs.cpio.gz:for=linux' \
+                    --module '$(BUILD)/disk/test.ext4:for=linux disk=rw'
+linux:
+	tools/fetch-linux
 $(LINUX_KERNEL):
 	tools/fetch-linux
 
+# The virtio-blk tests' ext4 image (tools/make-disk).
+disk: $(BUILD)/disk/test.ext4
+$(BUILD)/disk/test.ext4: tools/make-disk
+	tools/make-disk
+
 # QEMU -icount: the guest's clock counts instructions, so the cost of the
 # emulated exit path does not distort Linux's clock calibration.
-run: check-deps all guests linux
+run: check-deps all guests linux disk
 	$(PYTHON) tools/veneer-run --emulator qemu --icount --smp 2 --interactive $(LINUX_GUEST_ARGS)
 
 run-test-guest: check-deps all guests
 	$(PYTHON) tools/veneer-run --emulator qemu --smp 2 --interactive $(DEFAULT_GUESTS_ARGS)
 
-run-bochs: check-deps all guests linux
+run-bochs: check-deps all guests linux disk
 	$(PYTHON) tools/veneer-run --emulator bochs --ips 50000000 --interactive $(LINUX_GUEST_ARGS)
 
 deps:
@@ -151,10 +158,10 @@ deps:
 check-deps:
 	@tools/deps check
 
-test: check-deps all guests linux
+test: check-deps all guests linux disk
 	@$(PYTHON) tools/run-all-tests
 
-integration: check-deps all guests linux
+integration: check-deps all guests linux disk
 	$(PYTHON) -m pytest -v -p no:cacheprovider tests/integration
 
 clean:

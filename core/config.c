@@ -41,6 +41,7 @@ enum guest_key {
 	GK_MAX_RESTARTS,
 	GK_START,
 	GK_DEVICES,
+	GK_DISK,
 	GK_COUNT
 };
 
@@ -66,6 +67,7 @@ static const char *const guest_keys[GK_COUNT] = {
     [GK_MAX_RESTARTS] = "max_restarts",
     [GK_START] = "start",
     [GK_DEVICES] = "devices",
+    [GK_DISK] = "disk",
 };
 
 enum veneer_key {
@@ -657,6 +659,55 @@ static void add_module(struct parser *p, int key)
 	gi->modules[gi->module_count++] = &p->env->modules[m];
 }
 
+/*
+ * disk = FILE, or disk = "FILE ro|rw" (quoted, as module = "FILE ARGS"): a
+ * virtio-blk disk of the guest (docs/devices.md),
+ * read-write (a private copy) unless `ro`.
+ */
+static void add_disk(struct parser *p)
+{
+	struct guest_image *gi = p->g.gi;
+	struct span ref = {p->value, 0}, mode;
+	const struct boot_module *m;
+	bool read_only = false;
+	int i;
+
+	while (ref.len < p->value_len && !is_blank(p->value[ref.len]))
+		ref.len++;
+	mode.s = p->value + ref.len;
+	while (mode.s < p->value + p->value_len && is_blank(*mode.s))
+		mode.s++;
+	mode.len = p->value_len - (size_t)(mode.s - p->value);
+	i = find_module(p, "disk", ref);
+	if (i < 0)
+		return;
+	m = &p->env->modules[i];
+	if (mode.len == 2 && !memcmp(mode.s, "ro", 2)) {
+		read_only = true;
+	} else if (mode.len && !(mode.len == 2 && !memcmp(mode.s, "rw", 2))) {
+		error_at(p, p->line, p->g.where,
+			 "disk: '%.*s' is not ro or rw (disk = \"FILE ro\")",
+			 (int)mode.len, mode.s);
+		return;
+	}
+	if (!guest_disk_size_ok(m->end - m->start)) {
+		error_at(p, p->line, p->g.where,
+			 "disk: '%.*s' is %llu bytes, not a whole number of "
+			 "512-byte sectors",
+			 (int)ref.len, ref.s,
+			 (unsigned long long)(m->end - m->start));
+		return;
+	}
+	if (gi->disk_count == GUEST_DISKS_MAX) {
+		error_at(p, p->line, p->g.where,
+			 "disk: more than %u disks for one guest",
+			 GUEST_DISKS_MAX);
+		return;
+	}
+	gi->disks[gi->disk_count++] =
+	    (struct guest_disk){.mod = m, .read_only = read_only};
+}
+
 /* The guest of images[0 .. upto) that holds host CPU cpu, or -1. */
 static int cpu_holder(const struct parser *p, u32 upto, u32 cpu)
 {
@@ -793,6 +844,9 @@ static void guest_key(struct parser *p, int key)
 	case GK_INITRD:
 	case GK_MODULE:
 		add_module(p, key);
+		return;
+	case GK_DISK:
+		add_disk(p);
 		return;
 	case GK_CMDLINE:
 		if (p->value_len >= sizeof(gi->cfg.cmdline)) {
@@ -1313,7 +1367,7 @@ static void apply_key(struct parser *p, struct span key)
 		k = key_index(key, guest_keys, GK_COUNT);
 		if (k < 0) {
 			unknown_key(p, key, p->g.where);
-		} else if (p->g.key_line[k] && k != GK_MODULE) {
+		} else if (p->g.key_line[k] && k != GK_MODULE && k != GK_DISK) {
 			error_at(p, p->line, p->g.where,
 				 "%s: given twice (first at line %u)",
 				 guest_keys[k], p->g.key_line[k]);

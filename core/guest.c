@@ -25,6 +25,7 @@
  * any more), which they leave their wait for.
  */
 #include "core/guest.h"
+#include "core/config.h"
 #include "core/console.h"
 #include "core/linux.h"
 #include "core/load.h"
@@ -167,10 +168,68 @@ static bool vm_setup_memory(struct vm *vm, u64 mem, char *err, size_t len)
 	return true;
 }
 
-/* Give back the guest's RAM and nested tables, as far as it got them. */
+/*
+ * The guest's disks (core/vm.h, struct vm_disk): a read-only one is its
+ * module, a read-write one a private copy of it, made once here, so that
+ * what the guest writes survives its reboots and never reaches the module
+ * (a restart by the operator keeps it too). The configuration checked
+ * the sizes (multiples of 512 bytes).
+ */
+static bool vm_setup_disks(struct vm *vm, const struct guest_image *gi,
+			   char *err, size_t len)
+{
+	for (u32 i = 0; i < gi->disk_count && i < VM_MAX_DISKS; i++) {
+		const struct boot_module *m = gi->disks[i].mod;
+		struct vm_disk *d = &vm->disks[i];
+		u64 bytes = m->end - m->start;
+		const char *path = config_module_path(m->string, &(size_t){0});
+		const char *base = path;
+
+		for (const char *c = path; *c && *c != ' '; c++)
+			if (*c == '/')
+				base = c + 1;
+		memset(d, 0, sizeof(*d));
+		d->bytes = bytes;
+		d->read_only = gi->disks[i].read_only;
+		for (u32 k = 0;
+		     k < sizeof(d->name) - 1 && base[k] && base[k] != ' '; k++)
+			d->name[k] = base[k];
+		if (d->read_only) {
+			d->data = hpa_to_ptr(m->start);
+		} else {
+			d->copy_pages = ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE;
+			d->copy_hpa = mm_alloc_pages_nozero(d->copy_pages,
+							    PAGE_SIZE, MM_ANY);
+			if (!d->copy_hpa) {
+				snformat(err, len,
+					 "disk %s: not enough host memory for "
+					 "its copy: %lluM asked, %lluM free",
+					 d->name,
+					 (unsigned long long)(bytes >> 20),
+					 (unsigned long long)(mm_free_bytes() >>
+							      20));
+				d->copy_pages = 0;
+				return false;
+			}
+			d->data = hpa_to_ptr(d->copy_hpa);
+			memcpy(d->data, hpa_to_ptr(m->start), bytes);
+		}
+		vm->disk_count = i + 1;
+	}
+	return true;
+}
+
+/* Give back the guest's RAM, nested tables and disk copies, as far as it
+ * got them. */
 static void vm_release_memory(struct vm *vm)
 {
 	struct pt_ctx ctx = nested_ctx(vm);
+
+	for (u32 i = 0; i < vm->disk_count; i++)
+		if (vm->disks[i].copy_pages)
+			mm_free_pages(vm->disks[i].copy_hpa,
+				      vm->disks[i].copy_pages);
+	vm->disk_count = 0;
 
 	if (vm->nested_root)
 		pt_destroy(&ctx);
@@ -270,7 +329,8 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 	if (gi->cfg.console_port &&
 	    !console_claim_port(vm, gi->cfg.console_port, err, len))
 		return false;
-	if (!vm_setup_memory(vm, gi->cfg.mem, err, len))
+	if (!vm_setup_memory(vm, gi->cfg.mem, err, len) ||
+	    !vm_setup_disks(vm, gi, err, len))
 		goto no_vm;
 	rc = vcpu_ops->vm_init(vm);
 	if (rc) {
@@ -320,6 +380,15 @@ static void report_cost(const struct vm *vm, u64 free_before)
 	if (vm->vcpu_count > 1)
 		printk_at(LOG_INFO, "veneer: guest %s: %u vCPUs\n", vm->name,
 			  vm->vcpu_count);
+	for (u32 i = 0; i < vm->disk_count; i++)
+		printk_at(LOG_INFO,
+			  "veneer: guest %s: disk %u: %s, %llu KiB, %s, PCI "
+			  "00:%02x.0\n",
+			  vm->name, i, vm->disks[i].name,
+			  (unsigned long long)(vm->disks[i].bytes >> 10),
+			  vm->disks[i].read_only ? "read-only"
+						 : "read-write copy",
+			  PLATFORM_DISK_SLOT + i);
 }
 
 /*

@@ -283,6 +283,18 @@ int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,
 			return -1;
 		}
 		copy_field(cfg->for_guest, sizeof(cfg->for_guest), v, vlen);
+	} else if (KEY("disk")) {
+		if (vlen == 2 && memcmp(v, "rw", 2) == 0) {
+			cfg->disk = GUEST_DISK_RW;
+		} else if (vlen == 2 && memcmp(v, "ro", 2) == 0) {
+			cfg->disk = GUEST_DISK_RO;
+		} else {
+			snformat(err, errlen,
+				 "disk: '%.*s' is not rw or ro (a disk of the "
+				 "guest for= names)",
+				 (int)vlen, v);
+			return -1;
+		}
 	} else {
 		return 1;
 	}
@@ -351,6 +363,12 @@ int guestcfg_finish(struct guest_cfg *cfg, bool mode_given, char *err,
 			 "load: 0x%llx is outside the guest's RAM%s",
 			 (unsigned long long)cfg->load,
 			 cfg->real_mode ? " below 1 MiB (real mode)" : "");
+		return -1;
+	}
+	if (cfg->disk && !cfg->for_guest[0]) {
+		snformat(
+		    err, errlen,
+		    "disk: only a module of a guest (for=GUEST) is a disk");
 		return -1;
 	}
 	if (cfg->weight && !cfg->shared) {

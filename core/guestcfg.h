@@ -97,6 +97,16 @@ struct guest_cfg {
 	 * hypervisor console, tagged [NAME] (the default).
 	 */
 	u16 console_port;
+	/*
+	 * disk=rw|ro (module strings, with for=GUEST): this module is a
+	 * virtio disk of GUEST, not one of its multiboot modules
+	 * (docs/devices.md); the configuration file says disk = FILE.
+	 */
+	enum guest_disk_mode {
+		GUEST_DISK_NONE,
+		GUEST_DISK_RW,
+		GUEST_DISK_RO
+	} disk;
 };
 
 /*
@@ -115,13 +125,11 @@ bool guestcfg_parse_size(const char *s, size_t len, u64 *out);
  *
  * guestcfg_defaults: 32M, format elf, load 0x7c00, name "guest", no CPU.
  * guestcfg_set: apply one KEY = VALUE of the module string (name, mem,
- *   format, load, mode, clock, pv, vcpus, shared, weight, for). 0; -1 with
- *   err naming the key
- * and why; 1 when KEY is none of these (err untouched). *mode_given is set for
- *   mode.
- * guestcfg_finish: what depends on several keys once all are set: the
- *   default mode (real for raw), mode=real only for raw, load inside RAM.
- *   0, or -1 with err naming the key.
+ *   format, load, mode, clock, pv, vcpus, shared, weight, for, disk). 0; -1
+ * with err naming the key and why; 1 when KEY is none of these (err untouched).
+ * *mode_given is set for mode. guestcfg_finish: what depends on several keys
+ * once all are set: the default mode (real for raw), mode=real only for raw,
+ * load inside RAM. 0, or -1 with err naming the key.
  */
 void guestcfg_defaults(struct guest_cfg *cfg);
 int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,

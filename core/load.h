@@ -20,6 +20,20 @@
 
 /* Multiboot modules (for=GUEST) one guest may have. */
 #define GUEST_MODULES_MAX 8
+/* Disks a guest may have (virtio-blk, docs/devices.md). */
+#define GUEST_DISKS_MAX 4
+
+/* A module may be a disk: a whole number of 512-byte sectors, not none. */
+static inline bool guest_disk_size_ok(u64 bytes)
+{
+	return bytes && bytes % 512 == 0;
+}
+
+/* A disk: a module, given read-only or as a private read-write copy. */
+struct guest_disk {
+	const struct boot_module *mod;
+	bool read_only;
+};
 
 /* A guest as the boot modules declare it: what to load, and how. */
 struct guest_image {
@@ -28,6 +42,8 @@ struct guest_image {
 	u32 module_count;
 	const struct boot_module *modules[GUEST_MODULES_MAX];
 	struct guest_cfg module_cfgs[GUEST_MODULES_MAX]; /* their strings */
+	u32 disk_count;
+	struct guest_disk disks[GUEST_DISKS_MAX];
 };
 
 /*

@@ -24,6 +24,16 @@ bool mmio_register(struct mmio_bus *bus, const struct mmio_region *r)
 	return true;
 }
 
+bool mmio_remove(struct mmio_bus *bus, u64 base)
+{
+	for (u32 i = 0; i < bus->count; i++)
+		if (bus->regions[i].base == base) {
+			bus->regions[i] = bus->regions[--bus->count];
+			return true;
+		}
+	return false;
+}
+
 const struct mmio_region *mmio_find(const struct mmio_bus *bus, u64 gpa)
 {
 	for (u32 i = 0; i < bus->count; i++) {

@@ -10,7 +10,7 @@
 
 #include "core/lib/types.h"
 
-#define MMIO_MAX_REGIONS 8
+#define MMIO_MAX_REGIONS 16
 
 struct vcpu;
 
@@ -36,6 +36,9 @@ struct mmio_bus {
 
 /* Claim [base, base+size); false when full or overlapping. */
 bool mmio_register(struct mmio_bus *bus, const struct mmio_region *r);
+/* Give up the region that starts at base (a BAR the guest moved): false
+ * when none does. */
+bool mmio_remove(struct mmio_bus *bus, u64 base);
 /* The region holding gpa, or NULL. */
 const struct mmio_region *mmio_find(const struct mmio_bus *bus, u64 gpa);
 

@@ -80,6 +80,29 @@ static u32 collect_guests(const struct boot_info *bi,
 	return n;
 }
 
+/* Module i declared for=GUEST disk=ro|rw: the next disk of owner. */
+static void attach_disk(const struct boot_info *bi, u32 i,
+			struct guest_image *owner, bool read_only, u32 *failed)
+{
+	const struct boot_module *m = &bi->modules[i];
+
+	if (!guest_disk_size_ok(m->end - m->start) ||
+	    owner->disk_count == GUEST_DISKS_MAX) {
+		if (owner->disk_count == GUEST_DISKS_MAX)
+			printk("veneer: module %u: more than %u disks for "
+			       "guest %s\n",
+			       i, GUEST_DISKS_MAX, owner->cfg.name);
+		else
+			printk("veneer: module %u: disk of %llu bytes, not a "
+			       "whole number of 512-byte sectors\n",
+			       i, (unsigned long long)(m->end - m->start));
+		(*failed)++;
+		return;
+	}
+	owner->disks[owner->disk_count++] =
+	    (struct guest_disk){.mod = m, .read_only = read_only};
+}
+
 /* The modules declared for=GUEST, attached to their guests in order. */
 static void attach_modules(const struct boot_info *bi,
 			   struct guest_image *images, u32 n, u32 *failed)
@@ -98,6 +121,11 @@ static void attach_modules(const struct boot_info *bi,
 		for (u32 j = 0; j < n; j++)
 			if (strcmp(images[j].cfg.name, cfg.for_guest) == 0)
 				owner = &images[j];
+		if (owner && cfg.disk) {
+			attach_disk(bi, i, owner, cfg.disk == GUEST_DISK_RO,
+				    failed);
+			continue;
+		}
 		if (!owner || owner->module_count == GUEST_MODULES_MAX) {
 			printk("veneer: module %u: %s '%s'\n", i,
 			       owner ? "too many modules for guest"

@@ -18,6 +18,8 @@
 #include "core/lib/string.h"
 #include "core/vdev/acpi_tables.h"
 #include "core/vm.h"
+#include "core/mm.h"
+#include "core/mmio.h"
 #include "core/vcpu.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/tsc.h"
@@ -317,6 +319,128 @@ static bool ioapic_deliver(void *opaque, const struct vioapic_msg *m)
 		/* SMI, INIT and ExtINT through the IOAPIC: not routed. */
 		return false;
 	}
+}
+
+/* ---- PCI devices ---- */
+
+_Static_assert(PLATFORM_MAX_DISKS == VM_MAX_DISKS,
+	       "a virtio-blk function for every disk a VM may have");
+
+/*
+ * An MSI (or MSI-X) write: address 0xFEExxxxx names the destination
+ * (SDM Vol. 3A 11.11.1: APIC ID bits 19:12, destination mode bit 2), data
+ * the vector and delivery mode (11.11.2: bits 7:0, 10:8; the same
+ * encoding as an IOAPIC entry's). It reaches the local APICs as an IOAPIC
+ * message does. Taken as edge-triggered: the trigger bit (15) asks for a
+ * level message only with delivery modes the devices do not use. A write
+ * elsewhere is a DMA write of the device into memory; Veneer's devices
+ * never make one, so it goes nowhere.
+ */
+static void pci_msi(void *ctx, u64 addr, u32 data)
+{
+	struct platform *p = ctx;
+	const struct vioapic_msg m = {
+	    .dest = (u8)(addr >> 12),
+	    .dest_logical = (addr >> 2) & 1,
+	    .delivery_mode = (data >> 8) & 7,
+	    .vector = (u8)data,
+	};
+
+	if ((addr >> 20) != 0xfee)
+		return;
+	ioapic_deliver(p, &m);
+}
+
+/* The IOAPIC input of a device's INTA: the DSDT's _PRT routing. Devices
+ * that share it wire-OR their lines (PCI 3.0, 2.2.6). */
+static void pci_intx(void *ctx, struct virtio_pci *vp, bool level)
+{
+	struct platform *p = ctx;
+	u32 gsi = acpi_tables_pci_gsi(vp->slot, 0);
+
+	for (u32 i = 0; i < p->disks && !level; i++)
+		level = p->disk[i].vp.intx_level &&
+			acpi_tables_pci_gsi(p->disk[i].vp.slot, 0) == gsi;
+	vioapic_set_irq(&p->ioapic, (u8)gsi, level);
+}
+
+static int bar_read(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
+		    u64 *value)
+{
+	(void)vcpu;
+	return virtio_pci_read(opaque, offset, size, value);
+}
+
+static int bar_write(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
+		     u64 value)
+{
+	(void)vcpu;
+	return virtio_pci_write(opaque, offset, size, value);
+}
+
+/*
+ * The guest moved a device's BAR, or turned its decoding on or off. A BAR
+ * on top of another device's registers (or another BAR) is not decoded,
+ * as nothing defines what such a machine does; one on top of RAM is
+ * shadowed by the RAM, which the nested page tables map first.
+ */
+static void pci_map(void *ctx, struct virtio_pci *vp, u64 old, u64 base)
+{
+	struct platform *p = ctx;
+	const struct mmio_region r = {.base = base,
+				      .size = VIRTIO_PCI_BAR_SIZE,
+				      .read = bar_read,
+				      .write = bar_write,
+				      .opaque = vp,
+				      .name = vp->ops->name};
+
+	if (old != VPCI_BAR_NONE)
+		mmio_remove(&p->vm->mmio, old);
+	if (base != VPCI_BAR_NONE && !mmio_register(&p->vm->mmio, &r))
+		printk_at(LOG_DEBUG,
+			  "veneer: guest %s: %s 00:%02x.0: BAR at 0x%llx "
+			  "overlaps other registers: not decoded\n",
+			  p->vm->name, vp->ops->name, vp->slot,
+			  (unsigned long long)base);
+}
+
+/* The guest's disks as virtio-blk functions in slots 1, 2, ... */
+static bool add_disks(struct platform *p, struct vm *vm, char *err,
+		      size_t errlen)
+{
+	const struct virtio_host host = {
+	    .mem = {.base = hpa_to_ptr(vm->ram_hpa), .size = vm->ram_size},
+	    .guest = vm->name,
+	    .msi = pci_msi,
+	    .intx = pci_intx,
+	    .map = pci_map,
+	    .ctx = p,
+	};
+
+	if (vm->disk_count && vm->ram_size > ACPI_TABLES_PCI_WINDOW_BASE) {
+		snformat(err, errlen,
+			 "disks: mem above 0x%x runs into the PCI window; "
+			 "a guest with disks has at most %u MiB",
+			 ACPI_TABLES_PCI_WINDOW_BASE,
+			 ACPI_TABLES_PCI_WINDOW_BASE >> 20);
+		return false;
+	}
+	for (u32 i = 0; i < vm->disk_count && i < PLATFORM_MAX_DISKS; i++) {
+		const struct vm_disk *d = &vm->disks[i];
+		u8 slot = (u8)(PLATFORM_DISK_SLOT + i);
+		u64 bar = ACPI_TABLES_PCI_WINDOW_BASE +
+			  (u64)slot * VIRTIO_PCI_BAR_SIZE;
+
+		if (!virtio_blk_init(&p->disk[i], &host, slot, bar, d->data,
+				     d->bytes, d->read_only, d->name) ||
+		    !vpci_attach(&p->pci, slot, &p->disk[i].vp.pci)) {
+			snformat(err, errlen, "disk %s: no room on the PCI bus",
+				 d->name);
+			return false;
+		}
+		p->disks = i + 1;
+	}
+	return true;
 }
 
 /*
@@ -748,6 +872,8 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 		snformat(err, errlen, "device ports or MMIO overlap");
 		return false;
 	}
+	if (!add_disks(p, vm, err, errlen))
+		return false;
 	/* ACPI tables in the BIOS area, for guests with RAM there. */
 	if (area) {
 		if (!acpi_tables_build(&ac, area, PLATFORM_ACPI_SIZE, &ar, err,

@@ -18,12 +18,16 @@
 #include "core/vdev/vpic.h"
 #include "core/vdev/vpit.h"
 #include "core/vdev/vrtc.h"
+#include "core/vdev/virtio_blk.h"
 
 #define PLATFORM_IOAPIC_BASE 0xfec00000ull
 #define PLATFORM_IOAPIC_ID   0 /* the LAPIC IDs of the vCPUs start at 0 too */
 #define PLATFORM_ACPI_GPA    0xe0000ull /* ACPI tables: 0xE0000-0xFFFFF */
 #define PLATFORM_ACPI_SIZE   0x20000ull
 #define PLATFORM_UART_IRQ    4
+/* Its virtio disks (VM_MAX_DISKS, core/vm.h), in PCI slots 1, 2, ... */
+#define PLATFORM_MAX_DISKS 4
+#define PLATFORM_DISK_SLOT 1
 /* The most vCPUs a virtual PC has (VM_MAX_VCPUS, core/vm.h). */
 #define PLATFORM_MAX_VCPUS 8
 /* QEMU isa-debug-exit compatible: a write of N ends the guest with code N. */
@@ -80,6 +84,9 @@ struct platform {
 	u16 pm1_status, pm1_enable, pm1_control;
 	u64 acpi_rsdp; /* guest-physical, 0 when the tables are not built */
 	bool reset_requested; /* the guest asked for a reboot */
+	/* PCI devices: one virtio-blk per disk of the VM (vm->disks). */
+	u32 disks;
+	struct virtio_blk disk[PLATFORM_MAX_DISKS];
 };
 
 /*

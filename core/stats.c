@@ -11,6 +11,7 @@
  * nothing.
  */
 #include "core/stats.h"
+#include "core/platform.h"
 #include "core/sched.h"
 #include "core/cmdline.h"
 #include "core/vm.h"
@@ -66,6 +67,31 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
 		       (unsigned long long)__atomic_load_n(
 			   &vcpu->vm->kvmpv.pv_eois[vcpu->index],
 			   __ATOMIC_RELAXED));
+	if (vcpu->index == 0)
+		stats_print_disks(vcpu->vm, prefix);
+}
+
+void stats_print_disks(const struct vm *vm, const char *prefix)
+{
+	const struct platform *p = vm->platform;
+
+	for (u32 i = 0; p && i < p->disks; i++) {
+		const struct virtio_blk *b = &p->disk[i];
+
+		printk("veneer: %sguest %s disk %u: reads %llu (%llu KiB), "
+		       "writes %llu (%llu KiB), flushes %llu, kicks %llu, "
+		       "interrupts %llu%s\n",
+		       prefix, vm->name, i, (unsigned long long)b->reads,
+		       (unsigned long long)(b->read_bytes >> 10),
+		       (unsigned long long)b->writes,
+		       (unsigned long long)(b->written_bytes >> 10),
+		       (unsigned long long)b->flushes,
+		       (unsigned long long)b->vp.kicks,
+		       (unsigned long long)b->vp.interrupts,
+		       (b->vp.status & VIRTIO_STATUS_NEEDS_RESET)
+			   ? ", needs reset"
+			   : "");
+	}
 }
 
 /* Host TSC ticks in milliseconds. */

@@ -23,6 +23,21 @@ struct platform;
 #define VM_MAX_VCPUS  8
 #define VM_MAX	      16
 #define VM_REASON_MAX 200
+#define VM_MAX_DISKS  4
+
+/*
+ * A disk of the guest (core/vdev/virtio_blk.h): its bytes in host memory,
+ * for its whole life (a reboot keeps what the guest wrote). A read-write
+ * disk is Veneer's own copy of its module (copy_pages pages at copy_hpa);
+ * a read-only one is the module itself.
+ */
+struct vm_disk {
+	u8 *data;
+	u64 bytes;
+	bool read_only;
+	u64 copy_hpa, copy_pages;
+	char name[32]; /* its module's file name: the guest's GET_ID */
+};
 
 enum vm_state {
 	VM_STATE_CREATED,
@@ -81,7 +96,9 @@ struct vm {
 	struct mmio_bus mmio;
 	struct vuart uart;
 	struct platform *platform; /* the virtual PC: core/platform.h */
-	const void *image;	   /* how it was loaded, for a reboot */
+	u32 disk_count;
+	struct vm_disk disks[VM_MAX_DISKS];
+	const void *image; /* how it was loaded, for a reboot */
 	u32 reboots;
 	/*
 	 * The guest's clock (core/vm.c): guest TSC = host TSC + tsc_offset,

@@ -4,7 +4,8 @@
  * machine off) and builds tables for its guests. References are to ACPI
  * 6.5: the FADT's layout (5.2.9, Table 5.9) as byte offsets, the Generic
  * Address Structure (5.2.3.2), the PM1 control bits (4.8.3.2.1) and the
- * few AML opcodes of a \_S5 package (20.2).
+ * few AML opcodes of a \_S5 package and of the guest's PCI root bridge
+ * (20.2).
  */
 #ifndef VENEER_DRIVERS_ACPI_SPEC_H
 #define VENEER_DRIVERS_ACPI_SPEC_H
@@ -50,14 +51,27 @@
 #define PM1_CNT_SLP_TYP_MASK  (7u << PM1_CNT_SLP_TYP_SHIFT)
 #define PM1_CNT_SLP_EN	      0x2000
 
-/* AML (20.2): DefName, DefPackage and the integer encodings. */
-#define AML_ZERO_OP	 0x00
-#define AML_ONE_OP	 0x01
-#define AML_NAME_OP	 0x08
-#define AML_BYTE_PREFIX	 0x0a
-#define AML_WORD_PREFIX	 0x0b
-#define AML_DWORD_PREFIX 0x0c
-#define AML_PACKAGE_OP	 0x12
-#define AML_ROOT_CHAR	 0x5c /* '\\' */
+/*
+ * AML (20.2): the integer encodings (20.2.3), DefName and DefScope
+ * (20.2.5.1), DefDevice (20.2.5.2: ExtOpPrefix then DeviceOp), DefBuffer
+ * and DefPackage (20.2.5.4), the root prefix of a NameString (20.2.2).
+ */
+#define AML_ZERO_OP	  0x00
+#define AML_ONE_OP	  0x01
+#define AML_NAME_OP	  0x08
+#define AML_BYTE_PREFIX	  0x0a
+#define AML_WORD_PREFIX	  0x0b
+#define AML_DWORD_PREFIX  0x0c
+#define AML_SCOPE_OP	  0x10
+#define AML_BUFFER_OP	  0x11
+#define AML_PACKAGE_OP	  0x12
+#define AML_EXT_OP_PREFIX 0x5b
+#define AML_EXT_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
+#define AML_ROOT_CHAR	  0x5c /* '\\' */
+/* PkgLength (20.2.4): bits 7:6 of the lead byte count the bytes after it. */
+#define AML_PKG_LENGTH_MAX_1 0x3f      /* one byte: length in bits 5:0 */
+#define AML_PKG_LENGTH_MAX_2 0xfff     /* lead bits 3:0, then 8 bits */
+#define AML_PKG_LENGTH_MAX_3 0xfffff   /* ... then 8 more */
+#define AML_PKG_LENGTH_MAX_4 0xfffffff /* ... then 8 more: 28 bits */
 
 #endif /* VENEER_DRIVERS_ACPI_SPEC_H */

@@ -59,6 +59,9 @@ FUZZ_TARGETS += $(FUZZ_VDEVS)
 $(foreach d,$(FUZZ_VDEVS),$(eval FUZZ_SRCS_$(d) := $$(UNIT_SRCS_test_$(d)) $$(FUZZ_LIB)))
 FUZZ_TARGETS += platform
 FUZZ_SRCS_platform := $(UNIT_SRCS_test_platform)
+# virtio-blk over the PCI transport and the split queue.
+FUZZ_TARGETS += virtio
+FUZZ_SRCS_virtio := $(UNIT_SRCS_test_virtio)
 
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_HEADERS = $(wildcard core/*.h core/lib/*.h core/vdev/*.h drivers/*.h arch/x86/*.h \

@@ -374,6 +374,39 @@ static void test_linux_with_initrd(void **state)
 	assert_int_equal(images[0].cfg.format, GUEST_FORMAT_LINUX);
 }
 
+/* disk = FILE [ro|rw]: virtio disks, repeatable up to GUEST_DISKS_MAX. */
+static void test_disks(void **state)
+{
+	(void)state;
+	MODULES("boot/vmlinuz", "boot/initramfs.cpio.gz", "boot/data.img",
+		"boot/base.img");
+	parse_ok("[guest linux]\nkernel = vmlinuz\ninitrd = initramfs.cpio.gz\n"
+		 "disk = data.img\ndisk = \"base.img ro\"\ndisk = \"data.img "
+		 "rw\"\n");
+	assert_int_equal(images[0].disk_count, 3);
+	assert_ptr_equal(images[0].disks[0].mod, &modules[3]);
+	assert_false(images[0].disks[0].read_only);
+	assert_ptr_equal(images[0].disks[1].mod, &modules[4]);
+	assert_true(images[0].disks[1].read_only);
+	assert_false(images[0].disks[2].read_only);
+	/* Disks are not multiboot modules. */
+	assert_int_equal(images[0].module_count, 1);
+	MODULES("boot/vmlinuz", "boot/data.img");
+	one_error("[guest linux]\nkernel = vmlinuz\ndisk = \"data.img rx\"\n",
+		  "disk: 'rx' is not ro or rw");
+	parse("[guest linux]\nkernel = vmlinuz\ndisk = dat.img\n");
+	ERRORS(2, "disk: ", "data.img");
+	MODULES("boot/vmlinuz", "boot/empty.img");
+	one_error(
+	    "[guest linux]\nkernel = vmlinuz\ndisk = empty.img\n",
+	    "disk: 'empty.img' is 0 bytes, not a whole number of 512-byte");
+	MODULES("boot/vmlinuz", "boot/data.img");
+	one_error("[guest linux]\nkernel = vmlinuz\ndisk = data.img\n"
+		  "disk = data.img\ndisk = data.img\ndisk = data.img\n"
+		  "disk = data.img\n",
+		  "disk: more than 4 disks");
+}
+
 static void test_layout_comments_crlf_bom(void **state)
 {
 	static const char text[] = "\xef\xbb\xbf# made on Windows\r\n"
@@ -1495,6 +1528,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_pinned_cpus_leave_the_rest, setup),
 	    cmocka_unit_test_setup(test_raw_image, setup),
 	    cmocka_unit_test_setup(test_linux_with_initrd, setup),
+	    cmocka_unit_test_setup(test_disks, setup),
 	    cmocka_unit_test_setup(test_layout_comments_crlf_bom, setup),
 	    cmocka_unit_test_setup(test_hash_ends_a_bare_value, setup),
 	    cmocka_unit_test_setup(test_module_string_recognition, setup),

@@ -85,7 +85,8 @@ UNIT_TESTS += test_platform
 UNIT_SRCS_test_platform := core/platform.c core/iobus.c core/vdev/vpic.c \
 	core/vdev/vpit.c core/vdev/vrtc.c core/vdev/vpci.c core/vdev/vi8042.c \
 	core/vdev/vioapic.c core/vdev/vlapic.c core/vdev/vuart.c \
-	core/vdev/acpi_tables.c core/lib/format.c core/lib/string.c \
+	core/vdev/acpi_tables.c core/vdev/virtio_blk.c core/vdev/virtio_pci.c \
+	core/vdev/virtq.c core/guestmem.c core/lib/format.c core/lib/string.c \
 	tests/unit/host_printk.c
 # Issue 16 (h16m): core/msr.c asks core/guestcpu.c about the guest's CPU
 # (test_msr supplies its own); the task-switch exit handler.
@@ -145,3 +146,8 @@ UNIT_SRCS_test_tagcolor := core/tagcolor.c core/lib/printk.c core/lib/format.c \
 # test_sched: the shared-CPU policy (core/sched_policy.c), pure
 UNIT_TESTS += test_sched
 UNIT_SRCS_test_sched := core/sched_policy.c
+UNIT_TESTS += test_virtq
+UNIT_SRCS_test_virtq := core/vdev/virtq.c core/guestmem.c core/lib/format.c
+UNIT_TESTS += test_virtio
+UNIT_SRCS_test_virtio := core/vdev/virtio_blk.c core/vdev/virtio_pci.c core/vdev/virtq.c \
+	core/vdev/vpci.c core/guestmem.c core/lib/format.c core/lib/string.c tests/unit/host_printk.c

@@ -23,12 +23,6 @@
 #define S_UNSUPP   2
 #define BLK_CLASS  0x018000 /* mass storage, other */
 
-static void put_le(u8 *p, u64 v, u32 size)
-{
-	for (u32 i = 0; i < size; i++)
-		p[i] = (u8)(v >> (8 * i));
-}
-
 /* [sector, + len bytes) lies on the disk: no wrap-around. */
 static bool on_disk(const struct virtio_blk *blk, u64 sector, u64 len)
 {
@@ -52,11 +46,8 @@ static u8 serve(struct virtio_blk *blk, const struct virtq_chain *c,
 
 	*data_written = 0;
 	virtq_read(mem, c, 0, hdr, REQ_HEADER);
-	type = (u32)hdr[0] | (u32)hdr[1] << 8 | (u32)hdr[2] << 16 |
-	       (u32)hdr[3] << 24;
-	sector = 0;
-	for (int i = 7; i >= 0; i--)
-		sector = sector << 8 | hdr[8 + i];
+	type = (u32)virtio_get_le(hdr, 4);
+	sector = virtio_get_le(hdr + 8, 8);
 	switch (type) {
 	case REQ_IN:
 		len = c->writable - 1;
@@ -157,9 +148,9 @@ bool virtio_blk_init(struct virtio_blk *blk, const struct virtio_host *host,
 	str_copy(blk->serial, serial, sizeof(blk->serial));
 	if (read_only)
 		features |= BLK_F_RO;
-	put_le(vp->config + CFG_CAPACITY, bytes / VIRTIO_BLK_SECTOR, 8);
-	put_le(vp->config + CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX, 4);
-	put_le(vp->config + CFG_BLK_SIZE, VIRTIO_BLK_SECTOR, 4);
+	virtio_put_le(vp->config + CFG_CAPACITY, bytes / VIRTIO_BLK_SECTOR, 8);
+	virtio_put_le(vp->config + CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX, 4);
+	virtio_put_le(vp->config + CFG_BLK_SIZE, VIRTIO_BLK_SECTOR, 4);
 	return virtio_pci_init(vp, &blk_ops, blk, host, slot, bar_base,
 			       features, CFG_LEN);
 }

@@ -61,21 +61,6 @@ _Static_assert(VIRTIO_PCI_NOTIFY + VIRTIO_MAX_QUEUES * VIRTIO_PCI_NOTIFY_MULT <=
 		   VIRTIO_PCI_MSIX_TABLE,
 	       "notifications end before the MSI-X table");
 
-static void put_le(u8 *p, u64 v, u32 size)
-{
-	for (u32 i = 0; i < size; i++)
-		p[i] = (u8)(v >> (8 * i));
-}
-
-static u64 get_le(const u8 *p, u32 size)
-{
-	u64 v = 0;
-
-	for (u32 i = 0; i < size; i++)
-		v |= (u64)p[i] << (8 * i);
-	return v;
-}
-
 static struct virtio_queue *selected_queue(struct virtio_pci *vp)
 {
 	return vp->qsel < vp->ops->queues ? &vp->vq[vp->qsel] : NULL;
@@ -374,9 +359,9 @@ static void common_image(struct virtio_pci *vp, u8 img[VIRTIO_PCI_COMMON_LEN])
 {
 	memset(img, 0, VIRTIO_PCI_COMMON_LEN);
 	for (int f = 0; f < CF_COUNT; f++)
-		put_le(img + common_fields[f].offset,
-		       common_get(vp, (enum common_field)f),
-		       common_fields[f].size);
+		virtio_put_le(img + common_fields[f].offset,
+			      common_get(vp, (enum common_field)f),
+			      common_fields[f].size);
 }
 
 static void common_write(struct virtio_pci *vp, u32 off, u8 size, u64 value)
@@ -386,7 +371,7 @@ static void common_write(struct virtio_pci *vp, u32 off, u8 size, u64 value)
 	if (off + size > VIRTIO_PCI_COMMON_LEN)
 		return;
 	common_image(vp, img);
-	put_le(img + off, value, size);
+	virtio_put_le(img + off, value, size);
 	/* Every field the access touched, in order: a 32-bit half of a ring
 	 * address keeps the other half. */
 	for (int f = 0; f < CF_COUNT; f++) {
@@ -394,7 +379,7 @@ static void common_write(struct virtio_pci *vp, u32 off, u8 size, u64 value)
 
 		if (fo < off + size && off < fo + fs)
 			common_set(vp, (enum common_field)f,
-				   get_le(img + fo, fs));
+				   virtio_get_le(img + fo, fs));
 	}
 }
 
@@ -409,12 +394,12 @@ static u64 msix_read(struct virtio_pci *vp, u32 off, u8 size)
 	for (u32 i = 0; i < VIRTIO_MSIX_VECTORS; i++) {
 		u8 *e = img + i * MSIX_ENTRY_SIZE;
 
-		put_le(e, vp->msix[i].addr_lo, 4);
-		put_le(e + 4, vp->msix[i].addr_hi, 4);
-		put_le(e + 8, vp->msix[i].data, 4);
-		put_le(e + 12, vp->msix[i].ctrl, 4);
+		virtio_put_le(e, vp->msix[i].addr_lo, 4);
+		virtio_put_le(e + 4, vp->msix[i].addr_hi, 4);
+		virtio_put_le(e + 8, vp->msix[i].data, 4);
+		virtio_put_le(e + 12, vp->msix[i].ctrl, 4);
 	}
-	return get_le(img + off, size);
+	return virtio_get_le(img + off, size);
 }
 
 static void msix_write(struct virtio_pci *vp, u32 off, u8 size, u64 value)
@@ -456,7 +441,7 @@ int virtio_pci_read(struct virtio_pci *vp, u64 offset, u8 size, u64 *value)
 	if (off < VIRTIO_PCI_COMMON_LEN) {
 		if (off + size <= VIRTIO_PCI_COMMON_LEN) {
 			common_image(vp, img);
-			*value = get_le(img + off, size);
+			*value = virtio_get_le(img + off, size);
 		}
 	} else if (off == VIRTIO_PCI_ISR) {
 		/* Reading clears it and lowers INTx (4.1.4.5). */
@@ -465,8 +450,8 @@ int virtio_pci_read(struct virtio_pci *vp, u64 offset, u8 size, u64 *value)
 		update_intx(vp);
 	} else if (off >= VIRTIO_PCI_DEVICE_CFG &&
 		   off + size <= VIRTIO_PCI_DEVICE_CFG + vp->config_len) {
-		*value =
-		    get_le(vp->config + (off - VIRTIO_PCI_DEVICE_CFG), size);
+		*value = virtio_get_le(
+		    vp->config + (off - VIRTIO_PCI_DEVICE_CFG), size);
 	} else if (off >= VIRTIO_PCI_MSIX_TABLE && off < VIRTIO_PCI_MSIX_PBA) {
 		*value = msix_read(vp, off - VIRTIO_PCI_MSIX_TABLE, size);
 	} else if (off == VIRTIO_PCI_MSIX_PBA) {

@@ -153,6 +153,22 @@ bool virtio_pci_init(struct virtio_pci *vp, const struct virtio_device_ops *ops,
 int virtio_pci_read(struct virtio_pci *vp, u64 offset, u8 size, u64 *value);
 int virtio_pci_write(struct virtio_pci *vp, u64 offset, u8 size, u64 value);
 
+/* Little-endian fields of guest-visible structures (virtio is LE, 1.4). */
+static inline void virtio_put_le(u8 *p, u64 v, u32 size)
+{
+	for (u32 i = 0; i < size; i++)
+		p[i] = (u8)(v >> (8 * i));
+}
+
+static inline u64 virtio_get_le(const u8 *p, u32 size)
+{
+	u64 v = 0;
+
+	for (u32 i = 0; i < size; i++)
+		v |= (u64)p[i] << (8 * i);
+	return v;
+}
+
 /* Negotiated feature bits (what the driver accepted). */
 static inline bool virtio_has(const struct virtio_pci *vp, u64 bit)
 {

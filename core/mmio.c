@@ -24,14 +24,18 @@ bool mmio_register(struct mmio_bus *bus, const struct mmio_region *r)
 	return true;
 }
 
-bool mmio_remove(struct mmio_bus *bus, u64 base)
+u32 mmio_remove(struct mmio_bus *bus, const void *owner)
 {
-	for (u32 i = 0; i < bus->count; i++)
-		if (bus->regions[i].base == base) {
+	u32 removed = 0;
+
+	for (u32 i = 0; i < bus->count;)
+		if (bus->regions[i].opaque == owner) {
 			bus->regions[i] = bus->regions[--bus->count];
-			return true;
+			removed++;
+		} else {
+			i++;
 		}
-	return false;
+	return removed;
 }
 
 const struct mmio_region *mmio_find(const struct mmio_bus *bus, u64 gpa)

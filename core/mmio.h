@@ -36,9 +36,10 @@ struct mmio_bus {
 
 /* Claim [base, base+size); false when full or overlapping. */
 bool mmio_register(struct mmio_bus *bus, const struct mmio_region *r);
-/* Give up the region that starts at base (a BAR the guest moved): false
- * when none does. */
-bool mmio_remove(struct mmio_bus *bus, u64 base);
+/* Give up every region whose opaque is `owner` (a device whose BAR the
+ * guest moved): how many there were. By owner, not by address, so that a
+ * device that never got its region cannot take another's. */
+u32 mmio_remove(struct mmio_bus *bus, const void *owner);
 /* The region holding gpa, or NULL. */
 const struct mmio_region *mmio_find(const struct mmio_bus *bus, u64 gpa);
 

@@ -382,26 +382,36 @@ static int bar_write(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
  * The guest moved a device's BAR, or turned its decoding on or off. A BAR
  * on top of another device's registers (or another BAR) is not decoded,
  * as nothing defines what such a machine does; one on top of RAM is
- * shadowed by the RAM, which the nested page tables map first.
+ * shadowed by the RAM, which the nested page tables map first. Every BAR
+ * is placed again, in slot order, so that one that was not decoded is
+ * once the BAR it overlapped has moved away.
  */
-static void pci_map(void *ctx, struct virtio_pci *vp, u64 old, u64 base)
+static void pci_map(void *ctx, struct virtio_pci *moved, u64 old, u64 base)
 {
 	struct platform *p = ctx;
-	const struct mmio_region r = {.base = base,
-				      .size = VIRTIO_PCI_BAR_SIZE,
-				      .read = bar_read,
-				      .write = bar_write,
-				      .opaque = vp,
-				      .name = vp->ops->name};
 
-	if (old != VPCI_BAR_NONE)
-		mmio_remove(&p->vm->mmio, old);
-	if (base != VPCI_BAR_NONE && !mmio_register(&p->vm->mmio, &r))
-		printk_at(LOG_DEBUG,
-			  "veneer: guest %s: %s 00:%02x.0: BAR at 0x%llx "
-			  "overlaps other registers: not decoded\n",
-			  p->vm->name, vp->ops->name, vp->slot,
-			  (unsigned long long)base);
+	(void)old;
+	(void)base;
+	for (u32 i = 0; i < p->disks; i++)
+		mmio_remove(&p->vm->mmio, &p->disk[i].vp);
+	for (u32 i = 0; i < p->disks; i++) {
+		struct virtio_pci *vp = &p->disk[i].vp;
+		const struct mmio_region r = {.base = vp->bar_mapped,
+					      .size = VIRTIO_PCI_BAR_SIZE,
+					      .read = bar_read,
+					      .write = bar_write,
+					      .opaque = vp,
+					      .name = vp->ops->name};
+
+		if (vp->bar_mapped != VPCI_BAR_NONE &&
+		    !mmio_register(&p->vm->mmio, &r) && vp == moved)
+			printk_at(LOG_DEBUG,
+				  "veneer: guest %s: %s 00:%02x.0: BAR at "
+				  "0x%llx overlaps other registers: not "
+				  "decoded\n",
+				  p->vm->name, vp->ops->name, vp->slot,
+				  (unsigned long long)vp->bar_mapped);
+	}
 }
 
 /* The guest's disks as virtio-blk functions in slots 1, 2, ... */

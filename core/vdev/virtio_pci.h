@@ -88,7 +88,9 @@ struct virtio_host {
 	void (*msi)(void *ctx, u64 addr, u32 data);
 	/* The INTx line of the function is now `level`. */
 	void (*intx)(void *ctx, struct virtio_pci *vp, bool level);
-	/* BAR 4 moved from old to base (either VPCI_BAR_NONE: nowhere). */
+	/* BAR 4 moved from old to base (either VPCI_BAR_NONE: nowhere), as
+	 * the guest programmed it; whether it is decoded there (not on top of
+	 * other registers) is the host's to decide. */
 	void (*map)(void *ctx, struct virtio_pci *vp, u64 old, u64 base);
 	void *ctx;
 };
@@ -110,9 +112,9 @@ struct virtio_pci {
 	void *dev; /* the device model's state */
 	struct virtio_host host;
 	u8 slot;
-	u8 msix_cap;  /* offset of the MSI-X capability */
-	u64 features; /* offered: the device's, VERSION_1 added */
-	u64 bar_mapped;
+	u8 msix_cap;	/* offset of the MSI-X capability */
+	u64 features;	/* offered: the device's, VERSION_1 added */
+	u64 bar_mapped; /* where the guest put BAR 4, or VPCI_BAR_NONE */
 	/* Common configuration. */
 	u32 dfselect, gfselect;
 	u64 guest_features;

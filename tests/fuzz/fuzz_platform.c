@@ -87,11 +87,11 @@ bool mmio_register(struct mmio_bus *bus, const struct mmio_region *r)
 	return true;
 }
 
-bool mmio_remove(struct mmio_bus *bus, u64 base)
+u32 mmio_remove(struct mmio_bus *bus, const void *owner)
 {
 	(void)bus;
-	(void)base;
-	return false;
+	(void)owner;
+	return 0;
 }
 
 /* ---- the guest ---- */

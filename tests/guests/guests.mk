@@ -34,6 +34,8 @@ GUESTS_32 += isolation
 GUESTS_32 += smp
 # Beats at a steady period, busy or halting: shared host CPUs (issue 11).
 GUESTS_32 += heartbeat
+# A driver that breaks virtio-blk's ring rules on purpose (docs/devices.md).
+GUESTS_32 += virtio_hostile
 # 64-bit (ELF64, switches itself to long mode): tests/guests/NAME.c.
 GUESTS_64 := long64
 

@@ -181,6 +181,35 @@ static void test_register_and_find(void **state)
 	assert_int_equal(bus.count, MMIO_MAX_REGIONS);
 }
 
+/* A device that never got its region (it overlapped another) gives up
+ * nothing when it moves on: removal goes by owner, never by address. */
+static void test_remove_by_owner(void **state)
+{
+	int apic, disk, other;
+	struct mmio_bus bus;
+	struct mmio_region r = {.base = 0xfee00000, .size = 0x1000};
+
+	(void)state;
+	memset(&bus, 0, sizeof(bus));
+	r.opaque = &apic;
+	assert_true(mmio_register(&bus, &r));
+	r.opaque = &disk;
+	assert_false(mmio_register(&bus, &r)); /* on top of the APIC */
+	assert_int_equal(mmio_remove(&bus, &disk), 0);
+	assert_ptr_equal(mmio_find(&bus, 0xfee00000)->opaque, &apic);
+	r.base = 0xc0000000;
+	assert_true(mmio_register(&bus, &r));
+	r.base = 0xd0000000;
+	r.opaque = &other;
+	assert_true(mmio_register(&bus, &r));
+	assert_int_equal(mmio_remove(&bus, &disk), 1);
+	assert_null(mmio_find(&bus, 0xc0000000));
+	assert_ptr_equal(mmio_find(&bus, 0xfee00000)->opaque, &apic);
+	assert_ptr_equal(mmio_find(&bus, 0xd0000000)->opaque, &other);
+	assert_int_equal(bus.count, 2);
+	assert_int_equal(mmio_remove(&bus, &disk), 0);
+}
+
 /* ---- loads and stores */
 
 static void test_mov_load(void **state)
@@ -402,6 +431,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_register_and_find),
+	    cmocka_unit_test(test_remove_by_owner),
 	    T(test_mov_load),
 	    T(test_mov_store),
 	    T(test_narrow_and_widening_loads),

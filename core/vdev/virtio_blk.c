@@ -114,12 +114,11 @@ static void kick(struct virtio_pci *vp, u16 q)
 			break;
 		}
 	}
-	if (got < 0) {
-		virtio_pci_broken(vp, q, why);
-		return;
-	}
+	/* Requests served before a broken one are the driver's: say so. */
 	if (vq->used_idx != old)
 		virtio_pci_used(vp, q, old);
+	if (got < 0)
+		virtio_pci_broken(vp, q, why);
 }
 
 static const struct virtio_device_ops blk_ops = {

@@ -438,6 +438,22 @@ static void test_hostile_ring_needs_reset(void **state)
 	assert_int_equal(ram[STATUS], 0);
 }
 
+/* A good request and a broken one in the same kick: the good one is
+ * used and interrupted for, then the device needs a reset. */
+static void test_good_request_before_a_broken_one(void **state)
+{
+	(void)state;
+	driver_setup(16, false);
+	request(0, 1, 512, true);
+	offer(16); /* a head out of range */
+	bar_write(VIRTIO_PCI_NOTIFY, 2, 0);
+	assert_int_equal(used_idx(), 1);
+	assert_int_equal(ram[STATUS], 0);
+	assert_true(bar_read(20, 1) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(bar_read(VIRTIO_PCI_ISR, 1),
+			 VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG);
+}
+
 /* Rings outside RAM or misaligned: the enable fails with NEEDS_RESET;
  * a queue size above the maximum too. */
 static void test_bad_queue_setup(void **state)
@@ -482,6 +498,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_intx_without_msix, setup),
 	    cmocka_unit_test_setup(test_read_only_disk_refuses_writes, setup),
 	    cmocka_unit_test_setup(test_hostile_ring_needs_reset, setup),
+	    cmocka_unit_test_setup(test_good_request_before_a_broken_one,
+				   setup),
 	    cmocka_unit_test_setup(test_bad_queue_setup, setup),
 	};
 

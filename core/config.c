@@ -835,7 +835,6 @@ static void guest_key(struct parser *p, int key)
 	struct guest_image *gi = p->g.gi;
 	const char *k = guest_keys[key];
 	char err[160];
-	int rc;
 
 	switch (key) {
 	case GK_KERNEL:
@@ -866,13 +865,8 @@ static void guest_key(struct parser *p, int key)
 	case GK_PV:
 	case GK_SHARED:
 	case GK_WEIGHT:
-		/* The module strings' rules and words (core/guestcfg.c). */
-		rc =
-		    guestcfg_set(&gi->cfg, k, strlen(k), p->value, p->value_len,
-				 &p->g.mode_given, err, sizeof(err));
-		if (rc)
-			error_at(p, p->line, p->g.where, "%s", err);
-		return;
+	case GK_DEVICES:
+		break; /* as in module strings, below */
 	case GK_CPU:
 		set_cpu(p);
 		return;
@@ -917,12 +911,11 @@ static void guest_key(struct parser *p, int key)
 				 (int)p->value_len, p->value);
 		}
 		return;
-	default: /* GK_DEVICES */
-		error_at(p, p->line, p->g.where,
-			 "devices: not supported yet (every guest gets the "
-			 "same virtual PC, docs/guests.md)");
-		return;
 	}
+	/* The module strings' rules and words (core/guestcfg.c). */
+	if (guestcfg_set(&gi->cfg, k, strlen(k), p->value, p->value_len,
+			 &p->g.mode_given, err, sizeof(err)))
+		error_at(p, p->line, p->g.where, "%s", err);
 }
 
 /* ---- the end of a guest section: what needs all its keys ---- */
@@ -1161,6 +1154,13 @@ static void finish_guest(struct parser *p)
 		error_at(p, g->key_line[GK_MODE], g->where,
 			 "mode: real needs format = raw (a Linux guest starts "
 			 "in protected mode)");
+	if (gi->cfg.console_port &&
+	    (gi->cfg.devices & GUEST_DEV_VIRTIO_CONSOLE))
+		error_at(p, g->key_line[GK_DEVICES], g->where,
+			 "devices: virtio-console is multiplexed on the "
+			 "hypervisor console; this guest has a serial port of "
+			 "its own (console, line %u)",
+			 p->console_line[gi - p->images]);
 	if (g->key_line[GK_LOAD] && format != GUEST_FORMAT_RAW)
 		error_at(p, g->key_line[GK_LOAD], g->where,
 			 "load: only a raw image (format = raw) has a load "

@@ -181,14 +181,15 @@ static void queue_put(struct vm *vm, u8 c)
 	__atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);
 }
 
-/* On `vm`'s CPU: from its queue into its UART while the FIFO has room. */
+/* On `vm`'s CPU: from its queue into its UART (or virtio console) while
+ * that has room. */
 static void queue_drain(struct vm *vm)
 {
 	struct console_queue *q = &vm->input;
 	u32 tail = q->tail;
 
 	while (tail != __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) &&
-	       vm->uart.rx_count < VUART_RX_SIZE) {
+	       platform_console_room(vm->platform)) {
 		platform_console_input(vm->platform,
 				       q->buf[tail % CONSOLE_QUEUE_SIZE]);
 		tail++;
@@ -279,8 +280,10 @@ void console_poll(struct vm *vm)
  * the line: a guest that writes a long line slowly (Bochs with four CPUs,
  * or its CPU held up while another prints) must not see it cut in two.
  */
-void console_output_started(struct vm *vm)
+static void output_started(void *opaque)
 {
+	struct vm *vm = opaque;
+
 	vm->partial_since = vm->uart.line_len ? rdtsc() : 0;
 	vm->partial_cpu = this_cpu()->index;
 }
@@ -359,7 +362,6 @@ static void uart_write(void *opaque, u16 port, u8 size, u32 value)
 	(void)size;
 	vuart_write(&vm->uart, port - VUART_COM1_BASE, (u8)value);
 	platform_uart_update_irq(vm->platform);
-	console_output_started(vm);
 }
 
 /*
@@ -465,6 +467,9 @@ void console_attach(struct vm *vm)
 	int line;
 
 	vuart_init(&vm->uart, console_line, vm);
+	/* Output through the port, the virtio console or a hypercall: a
+	 * partial line is shown after a pause (PARTIAL_LINE_DELAY_US). */
+	vuart_on_output(&vm->uart, output_started);
 	vm->partial_since = 0;
 	/* The first handler on an empty bus: it cannot clash or be full. */
 	iobus_register(&vm->io, &uart);

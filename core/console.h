@@ -102,10 +102,6 @@ bool console_can_wake(const struct vm *vm);
  */
 void console_poll(struct vm *vm);
 
-/* The guest wrote to its UART: (re)start the clock for showing a partial
- * line. */
-void console_output_started(struct vm *vm);
-
 /*
  * Show what the guest wrote without a newline once it has written
  * nothing for 200 ms; called on the guest's CPU with console_poll().

@@ -318,6 +318,7 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 	/* The guest's TSC starts as the host's, frozen until the first entry.
 	 */
 	vm->hide_exit_time = gi->cfg.virtual_clock;
+	vm->virtio_console = gi->cfg.devices & GUEST_DEV_VIRTIO_CONSOLE;
 	vm->tsc_offset = 0;
 	vm->frozen_host_tsc = rdtsc();
 	vm->clock_frozen = vm->hide_exit_time;
@@ -389,6 +390,10 @@ static void report_cost(const struct vm *vm, u64 free_before)
 			  vm->disks[i].read_only ? "read-only"
 						 : "read-write copy",
 			  PLATFORM_DISK_SLOT + i);
+	if (vm->virtio_console)
+		printk_at(LOG_INFO,
+			  "veneer: guest %s: virtio-console, PCI 00:%02x.0\n",
+			  vm->name, PLATFORM_CONSOLE_SLOT);
 }
 
 /*

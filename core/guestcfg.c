@@ -152,6 +152,56 @@ bool guestcfg_raw_by_name(const char *path, size_t len)
 	return len >= n && memcmp(path + len - n, suffix, n) == 0;
 }
 
+/* devices=LIST (struct guest_cfg): names each once, separated by commas
+ * (spaces around them allowed), or "none" alone. */
+static int set_devices(struct guest_cfg *cfg, const char *v, size_t vlen,
+		       char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		u32 bit;
+	} known[] = {{"virtio-console", GUEST_DEV_VIRTIO_CONSOLE}};
+	u32 devices = 0;
+
+	if (vlen == 4 && memcmp(v, "none", 4) == 0) {
+		cfg->devices = 0;
+		return 0;
+	}
+	for (size_t at = 0; at <= vlen;) {
+		size_t end = at, n;
+		u32 bit = 0;
+
+		while (end < vlen && v[end] != ',')
+			end++;
+		n = end - at;
+		/* "a, b" in the configuration file: spaces around names. */
+		for (; n && v[at] == ' '; n--)
+			at++;
+		while (n && v[at + n - 1] == ' ')
+			n--;
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			if (n == strlen(known[k].name) &&
+			    memcmp(v + at, known[k].name, n) == 0)
+				bit = known[k].bit;
+		if (!bit) {
+			snformat(err, errlen,
+				 "devices: '%.*s' is not a device (known: "
+				 "virtio-console, or none)",
+				 (int)n, v + at);
+			return -1;
+		}
+		if (devices & bit) {
+			snformat(err, errlen, "devices: '%.*s' given twice",
+				 (int)n, v + at);
+			return -1;
+		}
+		devices |= bit;
+		at = end + 1;
+	}
+	cfg->devices = devices;
+	return 0;
+}
+
 int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,
 		 const char *v, size_t vlen, bool *mode_given, char *err,
 		 size_t errlen)
@@ -295,6 +345,8 @@ int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,
 				 (int)vlen, v);
 			return -1;
 		}
+	} else if (KEY("devices")) {
+		return set_devices(cfg, v, vlen, err, errlen);
 	} else {
 		return 1;
 	}

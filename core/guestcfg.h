@@ -107,7 +107,14 @@ struct guest_cfg {
 		GUEST_DISK_RW,
 		GUEST_DISK_RO
 	} disk;
+	/*
+	 * devices=LIST: optional devices, a GUEST_DEV_ bit each, named
+	 * comma-separated ("virtio-console"), or "none" (the default).
+	 */
+	u32 devices;
 };
+
+#define GUEST_DEV_VIRTIO_CONSOLE (1u << 0)
 
 /*
  * Parse one module string. The name defaults to the file's base name
@@ -125,7 +132,8 @@ bool guestcfg_parse_size(const char *s, size_t len, u64 *out);
  *
  * guestcfg_defaults: 32M, format elf, load 0x7c00, name "guest", no CPU.
  * guestcfg_set: apply one KEY = VALUE of the module string (name, mem,
- *   format, load, mode, clock, pv, vcpus, shared, weight, for, disk). 0; -1
+ *   format, load, mode, clock, pv, vcpus, shared, weight, for, disk,
+ *   devices). 0; -1
  * with err naming the key and why; 1 when KEY is none of these (err untouched).
  * *mode_given is set for mode. guestcfg_finish: what depends on several keys
  * once all are set: the default mode (real for raw), mode=real only for raw,

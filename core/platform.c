@@ -358,9 +358,9 @@ static void pci_intx(void *ctx, struct virtio_pci *vp, bool level)
 	struct platform *p = ctx;
 	u32 gsi = acpi_tables_pci_gsi(vp->slot, 0);
 
-	for (u32 i = 0; i < p->disks && !level; i++)
-		level = p->disk[i].vp.intx_level &&
-			acpi_tables_pci_gsi(p->disk[i].vp.slot, 0) == gsi;
+	for (u32 i = 0; i < p->virtio_count && !level; i++)
+		level = p->virtio[i]->intx_level &&
+			acpi_tables_pci_gsi(p->virtio[i]->slot, 0) == gsi;
 	vioapic_set_irq(&p->ioapic, (u8)gsi, level);
 }
 
@@ -392,10 +392,10 @@ static void pci_map(void *ctx, struct virtio_pci *moved, u64 old, u64 base)
 
 	(void)old;
 	(void)base;
-	for (u32 i = 0; i < p->disks; i++)
-		mmio_remove(&p->vm->mmio, &p->disk[i].vp);
-	for (u32 i = 0; i < p->disks; i++) {
-		struct virtio_pci *vp = &p->disk[i].vp;
+	for (u32 i = 0; i < p->virtio_count; i++)
+		mmio_remove(&p->vm->mmio, p->virtio[i]);
+	for (u32 i = 0; i < p->virtio_count; i++) {
+		struct virtio_pci *vp = p->virtio[i];
 		const struct mmio_region r = {.base = vp->bar_mapped,
 					      .size = VIRTIO_PCI_BAR_SIZE,
 					      .read = bar_read,
@@ -414,9 +414,35 @@ static void pci_map(void *ctx, struct virtio_pci *moved, u64 old, u64 base)
 	}
 }
 
-/* The guest's disks as virtio-blk functions in slots 1, 2, ... */
-static bool add_disks(struct platform *p, struct vm *vm, char *err,
-		      size_t errlen)
+/* Where the firmware would put a slot's BAR: its own 32 KiB of the PCI
+ * window (docs/devices.md). */
+static u64 bar_of(u8 slot)
+{
+	return ACPI_TABLES_PCI_WINDOW_BASE + (u64)slot * VIRTIO_PCI_BAR_SIZE;
+}
+
+/* The virtio console's output: where the UART's goes (docs/devices.md). */
+static void console_out(void *opaque, const u8 *bytes, u32 len)
+{
+	struct platform *p = opaque;
+
+	vuart_output(&p->vm->uart, (const char *)bytes, len);
+}
+
+/* Put an initialised virtio function on the bus at its slot. */
+static bool attach_virtio(struct platform *p, struct virtio_pci *vp)
+{
+	if (p->virtio_count == PLATFORM_MAX_VIRTIO ||
+	    !vpci_attach(&p->pci, vp->slot, &vp->pci))
+		return false;
+	p->virtio[p->virtio_count++] = vp;
+	return true;
+}
+
+/* The guest's virtio functions: its disks as virtio-blk in slots 1, 2,
+ * ..., its virtio console in PLATFORM_CONSOLE_SLOT. */
+static bool add_virtio(struct platform *p, struct vm *vm, char *err,
+		       size_t errlen)
 {
 	const struct virtio_host host = {
 	    .mem = {.base = hpa_to_ptr(vm->ram_hpa), .size = vm->ram_size},
@@ -427,10 +453,12 @@ static bool add_disks(struct platform *p, struct vm *vm, char *err,
 	    .ctx = p,
 	};
 
-	if (vm->disk_count && vm->ram_size > ACPI_TABLES_PCI_WINDOW_BASE) {
+	if ((vm->disk_count || vm->virtio_console) &&
+	    vm->ram_size > ACPI_TABLES_PCI_WINDOW_BASE) {
 		snformat(err, errlen,
-			 "disks: mem above 0x%x runs into the PCI window; "
-			 "a guest with disks has at most %u MiB",
+			 "%s: mem above 0x%x runs into the PCI window; a "
+			 "guest with virtio devices has at most %u MiB",
+			 vm->disk_count ? "disks" : "devices",
 			 ACPI_TABLES_PCI_WINDOW_BASE,
 			 ACPI_TABLES_PCI_WINDOW_BASE >> 20);
 		return false;
@@ -438,17 +466,27 @@ static bool add_disks(struct platform *p, struct vm *vm, char *err,
 	for (u32 i = 0; i < vm->disk_count && i < PLATFORM_MAX_DISKS; i++) {
 		const struct vm_disk *d = &vm->disks[i];
 		u8 slot = (u8)(PLATFORM_DISK_SLOT + i);
-		u64 bar = ACPI_TABLES_PCI_WINDOW_BASE +
-			  (u64)slot * VIRTIO_PCI_BAR_SIZE;
 
-		if (!virtio_blk_init(&p->disk[i], &host, slot, bar, d->data,
-				     d->bytes, d->read_only, d->name) ||
-		    !vpci_attach(&p->pci, slot, &p->disk[i].vp.pci)) {
+		if (!virtio_blk_init(&p->disk[i], &host, slot, bar_of(slot),
+				     d->data, d->bytes, d->read_only,
+				     d->name) ||
+		    !attach_virtio(p, &p->disk[i].vp)) {
 			snformat(err, errlen, "disk %s: no room on the PCI bus",
 				 d->name);
 			return false;
 		}
 		p->disks = i + 1;
+	}
+	if (vm->virtio_console) {
+		if (!virtio_console_init(
+			&p->console, &host, PLATFORM_CONSOLE_SLOT,
+			bar_of(PLATFORM_CONSOLE_SLOT), console_out, p) ||
+		    !attach_virtio(p, &p->console.vp)) {
+			snformat(err, errlen,
+				 "virtio-console: no room on the PCI bus");
+			return false;
+		}
+		p->has_console = true;
 	}
 	return true;
 }
@@ -554,8 +592,26 @@ void platform_uart_update_irq(struct platform *p)
 	isa_irq(p, PLATFORM_UART_IRQ, vuart_irq_pending(&p->vm->uart));
 }
 
+/* Typed input goes to the virtio console once its driver is up. */
+static bool console_takes_input(const struct platform *p)
+{
+	return p->has_console &&
+	       virtio_pci_queue_live(&p->console.vp, VIRTIO_CONSOLE_RECEIVEQ);
+}
+
+bool platform_console_room(const struct platform *p)
+{
+	if (console_takes_input(p))
+		return p->console.rx_count < VIRTIO_CONSOLE_RX_FIFO;
+	return p->vm->uart.rx_count < VUART_RX_SIZE;
+}
+
 void platform_console_input(struct platform *p, u8 byte)
 {
+	if (console_takes_input(p)) {
+		virtio_console_receive(&p->console, byte);
+		return;
+	}
 	vuart_receive(&p->vm->uart, byte);
 	/*
 	 * A new byte is a new event: give the edge-triggered IRQ 4 a fresh
@@ -882,7 +938,7 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 		snformat(err, errlen, "device ports or MMIO overlap");
 		return false;
 	}
-	if (!add_disks(p, vm, err, errlen))
+	if (!add_virtio(p, vm, err, errlen))
 		return false;
 	/* ACPI tables in the BIOS area, for guests with RAM there. */
 	if (area) {

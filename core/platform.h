@@ -19,6 +19,7 @@
 #include "core/vdev/vpit.h"
 #include "core/vdev/vrtc.h"
 #include "core/vdev/virtio_blk.h"
+#include "core/vdev/virtio_console.h"
 
 #define PLATFORM_IOAPIC_BASE 0xfec00000ull
 #define PLATFORM_IOAPIC_ID   0 /* the LAPIC IDs of the vCPUs start at 0 too */
@@ -28,6 +29,10 @@
 /* Its virtio disks (VM_MAX_DISKS, core/vm.h), in PCI slots 1, 2, ... */
 #define PLATFORM_MAX_DISKS 4
 #define PLATFORM_DISK_SLOT 1
+/* devices = virtio-console: in the slot after the last disk's. */
+#define PLATFORM_CONSOLE_SLOT (PLATFORM_DISK_SLOT + PLATFORM_MAX_DISKS)
+/* Every virtio function: the disks and the console. */
+#define PLATFORM_MAX_VIRTIO (PLATFORM_MAX_DISKS + 1)
 /* The most vCPUs a virtual PC has (VM_MAX_VCPUS, core/vm.h). */
 #define PLATFORM_MAX_VCPUS 8
 /* QEMU isa-debug-exit compatible: a write of N ends the guest with code N. */
@@ -84,9 +89,14 @@ struct platform {
 	u16 pm1_status, pm1_enable, pm1_control;
 	u64 acpi_rsdp; /* guest-physical, 0 when the tables are not built */
 	bool reset_requested; /* the guest asked for a reboot */
-	/* PCI devices: one virtio-blk per disk of the VM (vm->disks). */
+	/* PCI devices: one virtio-blk per disk of the VM (vm->disks), the
+	 * virtio console when it has one, and all of them in slot order. */
 	u32 disks;
 	struct virtio_blk disk[PLATFORM_MAX_DISKS];
+	bool has_console;
+	struct virtio_console console;
+	u32 virtio_count;
+	struct virtio_pci *virtio[PLATFORM_MAX_VIRTIO];
 };
 
 /*
@@ -224,10 +234,13 @@ int platform_msr_write(struct platform *p, struct vcpu *vcpu, u32 msr,
 		       u64 value);
 
 /*
- * Bytes typed on the console for this guest: into its UART, IRQ 4. The
- * console calls the platform, never the other way round.
+ * Bytes typed on the console for this guest: into its virtio console once
+ * the driver has set up its receive queue, else into its UART (IRQ 4).
+ * The console calls the platform, never the other way round.
  */
 void platform_console_input(struct platform *p, u8 byte);
+/* Room for one more typed byte where platform_console_input() puts it. */
+bool platform_console_room(const struct platform *p);
 
 /* The virtual UART's registers changed: recompute its IRQ line. */
 void platform_uart_update_irq(struct platform *p);

@@ -68,12 +68,13 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
 			   &vcpu->vm->kvmpv.pv_eois[vcpu->index],
 			   __ATOMIC_RELAXED));
 	if (vcpu->index == 0)
-		stats_print_disks(vcpu->vm, prefix);
+		stats_print_devices(vcpu->vm, prefix);
 }
 
-void stats_print_disks(const struct vm *vm, const char *prefix)
+void stats_print_devices(const struct vm *vm, const char *prefix)
 {
 	const struct platform *p = vm->platform;
+	const struct virtio_console *c = p ? &p->console : NULL;
 
 	for (u32 i = 0; p && i < p->disks; i++) {
 		const struct virtio_blk *b = &p->disk[i];
@@ -92,6 +93,19 @@ void stats_print_disks(const struct vm *vm, const char *prefix)
 			   ? ", needs reset"
 			   : "");
 	}
+	if (c && p->has_console)
+		printk("veneer: %sguest %s virtio-console: out %llu bytes in "
+		       "%llu chains, in %llu bytes (%llu dropped), kicks %llu, "
+		       "interrupts %llu%s\n",
+		       prefix, vm->name, (unsigned long long)c->bytes_out,
+		       (unsigned long long)c->chains_out,
+		       (unsigned long long)c->bytes_in,
+		       (unsigned long long)c->dropped_in,
+		       (unsigned long long)c->vp.kicks,
+		       (unsigned long long)c->vp.interrupts,
+		       (c->vp.status & VIRTIO_STATUS_NEEDS_RESET)
+			   ? ", needs reset"
+			   : "");
 }
 
 /* Host TSC ticks in milliseconds. */

@@ -43,14 +43,16 @@ void stats_print_vcpu_time(const struct vcpu *vcpu, const char *prefix);
 void stats_print_vcpu_sched(const struct vcpu *vcpu, const char *prefix);
 
 /*
- * The guest's disks (docs/devices.md, "virtio-blk"), printed with vCPU 0's
- * lines: "veneer: PREFIXguest NAME disk N: reads R (K KiB), writes W (K
- * KiB), flushes F, kicks K, interrupts I[, needs reset]": requests served,
- * the driver's queue notifications and the interrupts sent (MSI-X messages
- * or INTx rising edges).
+ * The guest's virtio devices (docs/devices.md), printed with vCPU 0's
+ * lines. A disk: "veneer: PREFIXguest NAME disk N: reads R (K KiB), writes
+ * W (K KiB), flushes F, kicks K, interrupts I[, needs reset]": requests
+ * served, the driver's queue notifications and the interrupts sent (MSI-X
+ * messages or INTx rising edges). The virtio console: "veneer:
+ * PREFIXguest NAME virtio-console: out B bytes in C chains, in B bytes
+ * (D dropped), kicks K, interrupts I[, needs reset]".
  */
 struct vm;
-void stats_print_disks(const struct vm *vm, const char *prefix);
+void stats_print_devices(const struct vm *vm, const char *prefix);
 
 /*
  * The periodic report, `elapsed_ms` after the guests started: one line

@@ -98,7 +98,8 @@ struct vm {
 	struct platform *platform; /* the virtual PC: core/platform.h */
 	u32 disk_count;
 	struct vm_disk disks[VM_MAX_DISKS];
-	const void *image; /* how it was loaded, for a reboot */
+	bool virtio_console; /* devices = virtio-console (docs/devices.md) */
+	const void *image;   /* how it was loaded, for a reboot */
 	u32 reboots;
 	/*
 	 * The guest's clock (core/vm.c): guest TSC = host TSC + tsc_offset,

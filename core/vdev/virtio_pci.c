@@ -136,6 +136,13 @@ static void msix_unmasked(struct virtio_pci *vp)
 		}
 }
 
+bool virtio_pci_queue_live(const struct virtio_pci *vp, u16 q)
+{
+	return q < vp->ops->queues && vp->vq[q].enabled &&
+	       (vp->status & VIRTIO_STATUS_DRIVER_OK) &&
+	       !(vp->status & VIRTIO_STATUS_NEEDS_RESET);
+}
+
 void virtio_pci_used(struct virtio_pci *vp, u16 q, u16 old_used)
 {
 	if (q < vp->ops->queues &&
@@ -475,9 +482,7 @@ int virtio_pci_write(struct virtio_pci *vp, u64 offset, u8 size, u64 value)
 		    (u16)((off - VIRTIO_PCI_NOTIFY) / VIRTIO_PCI_NOTIFY_MULT);
 
 		vp->kicks++;
-		if (q < vp->ops->queues && vp->vq[q].enabled &&
-		    (vp->status & VIRTIO_STATUS_DRIVER_OK) &&
-		    !(vp->status & VIRTIO_STATUS_NEEDS_RESET))
+		if (virtio_pci_queue_live(vp, q))
 			vp->ops->kick(vp, q);
 	} else if (off >= VIRTIO_PCI_MSIX_TABLE && off < VIRTIO_PCI_MSIX_PBA) {
 		msix_write(vp, off - VIRTIO_PCI_MSIX_TABLE, size, value);

@@ -177,6 +177,11 @@ static inline bool virtio_has(const struct virtio_pci *vp, u64 bit)
 	return (vp->guest_features & bit) != 0;
 }
 
+/* Queue q may be used: enabled, DRIVER_OK, the device not broken. A
+ * device model that fills a queue on its own (input arrived) asks first;
+ * kicks come only for such queues. */
+bool virtio_pci_queue_live(const struct virtio_pci *vp, u16 q);
+
 /*
  * A device model's calls. virtio_pci_used(): chains were returned to queue
  * q's used ring, old_used its index before: interrupt the driver if it

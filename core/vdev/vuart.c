@@ -35,6 +35,11 @@ void vuart_init(struct vuart *u, vuart_line_fn line_out, void *opaque)
 	u->dll = 1; /* 115200 baud */
 }
 
+void vuart_on_output(struct vuart *u, void (*wrote)(void *opaque))
+{
+	u->wrote = wrote;
+}
+
 void vuart_set_tx(struct vuart *u, const struct vuart_tx *tx)
 {
 	u->tx = tx;
@@ -128,6 +133,8 @@ void vuart_output(struct vuart *u, const char *s, u32 len)
 {
 	for (u32 i = 0; i < len; i++)
 		put_char(u, s[i]);
+	if (u->wrote)
+		u->wrote(u->opaque);
 }
 
 void vuart_flush(struct vuart *u)
@@ -243,6 +250,8 @@ void vuart_write(struct vuart *u, u16 offset, u8 value)
 		}
 		put_char(u, (char)value);
 		thr_written(u);
+		if (u->wrote)
+			u->wrote(u->opaque);
 		return;
 	case REG_IER:
 		if (u->lcr & LCR_DLAB) {

@@ -55,7 +55,8 @@ struct vuart {
 	bool tx_waiting;   /* THR written while the transmitter had no room:
 			      THR empty comes with vuart_tx_room() */
 	vuart_line_fn line_out;
-	const struct vuart_tx *tx; /* NULL: output is made into lines */
+	void (*wrote)(void *opaque); /* vuart_on_output(), or NULL */
+	const struct vuart_tx *tx;   /* NULL: output is made into lines */
 	void *opaque;
 	char line[VUART_LINE_MAX];
 	u32 line_len;
@@ -65,6 +66,12 @@ struct vuart {
 };
 
 void vuart_init(struct vuart *u, vuart_line_fn line_out, void *opaque);
+/*
+ * After vuart_init: `wrote` (with the same opaque) is told after each
+ * write of output, through THR or vuart_output(), once the bytes are in
+ * the line: the owner may time a partial line out (vuart_flush).
+ */
+void vuart_on_output(struct vuart *u, void (*wrote)(void *opaque));
 /*
  * After vuart_init: the guest's output goes to `tx` (with the same
  * opaque), byte for byte, instead of lines (see struct vuart_tx).

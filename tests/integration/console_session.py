@@ -90,14 +90,20 @@ class LinuxShell(ConsoleSession):
         super().__init__(args, timeout, cwd=cwd)
         self.name = name
         self.command_timeout = command_timeout
+        self.typed = 0  # bytes sent to the guest by run() and send()
 
     def wait_prompt(self, timeout=None):
         self.child.expect_exact(PROMPT, timeout=timeout or self.command_timeout)
 
+    def send(self, text):
+        """Type TEXT, counted in .typed."""
+        self.typed += len(text.encode())
+        self.child.send(text)
+
     def run(self, command):
         """Type COMMAND, return its output lines (without the echo)."""
         marker = END[:4] + '""' + END[4:]
-        self.child.send(command + "; echo " + marker + "\r")
+        self.send(command + "; echo " + marker + "\r")
         self.child.expect(re.escape("[%s] " % self.name) + re.escape(END))
         before = self.child.before.replace("\r", "")
         self.wait_prompt()

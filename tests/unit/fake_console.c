@@ -46,11 +46,6 @@ void console_poll(struct vm *vm)
 	fake_console_calls.polls++;
 }
 
-void console_output_started(struct vm *vm)
-{
-	(void)vm;
-}
-
 void console_flush_stale(struct vm *vm)
 {
 	(void)vm;

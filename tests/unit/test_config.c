@@ -683,13 +683,38 @@ static void test_bad_values(void **state)
 }
 
 /* What Veneer cannot do yet is refused, never accepted and ignored. */
+static void test_devices(void **state)
+{
+	(void)state;
+	parse_ok("[guest a]\nkernel = hello.elf\ndevices = virtio-console\n"
+		 "[guest b]\nkernel = hello.elf\ndevices = none\n"
+		 "[guest c]\nkernel = hello.elf\n"
+		 "[guest d]\nkernel = hello.elf\ndevices = \" virtio-console "
+		 "\"\n");
+	assert_int_equal(images[0].cfg.devices, GUEST_DEV_VIRTIO_CONSOLE);
+	assert_int_equal(images[1].cfg.devices, 0);
+	assert_int_equal(images[2].cfg.devices, 0);
+	assert_int_equal(images[3].cfg.devices, GUEST_DEV_VIRTIO_CONSOLE);
+	one_error("[guest a]\nkernel = hello.elf\ndevices = vga\n",
+		  CFG_FILE ":3: guest a: devices: 'vga' is not a device "
+			   "(known: virtio-console, or none)");
+	one_error("[guest a]\nkernel = hello.elf\n"
+		  "devices = \"virtio-console, virtio-console\"\n",
+		  ":3: guest a: devices: 'virtio-console' given twice");
+	one_error("[guest a]\nkernel = hello.elf\ndevices = virtio-console,\n",
+		  ":3: guest a: devices: '' is not a device");
+	one_error("[guest a]\nkernel = hello.elf\ndevices = none,"
+		  "virtio-console\n",
+		  ":3: guest a: devices: 'none' is not a device");
+	one_error("[guest a]\nkernel = hello.elf\nconsole = com2\n"
+		  "devices = virtio-console\n",
+		  CFG_FILE ":4: guest a: devices: virtio-console is "
+			   "multiplexed on the hypervisor console; this guest "
+			   "has a serial port of its own (console, line 3)");
+}
+
 static void test_not_supported_yet(void **state)
 {
-	static const struct {
-		const char *line, *error;
-	} cases[] = {
-	    {"devices = vga", "devices: not supported yet"},
-	};
 	static const struct {
 		const char *line, *error;
 	} global[] = {
@@ -700,11 +725,6 @@ static void test_not_supported_yet(void **state)
 	char text[256];
 
 	(void)state;
-	for (u32 i = 0; i < ARRAY_SIZE(cases); i++) {
-		snprintf(text, sizeof(text),
-			 "[guest a]\nkernel = hello.elf\n%s\n", cases[i].line);
-		one_error(text, cases[i].error);
-	}
 	for (u32 i = 0; i < ARRAY_SIZE(global); i++) {
 		snprintf(text, sizeof(text),
 			 "[veneer]\n%s\n[guest a]\nkernel = hello.elf\n",
@@ -1540,6 +1560,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_duplicates, setup),
 	    cmocka_unit_test_setup(test_unknown_keys, setup),
 	    cmocka_unit_test_setup(test_bad_values, setup),
+	    cmocka_unit_test_setup(test_devices, setup),
 	    cmocka_unit_test_setup(test_not_supported_yet, setup),
 	    cmocka_unit_test_setup(test_start_later_accepted, setup),
 	    cmocka_unit_test_setup(test_start_later_refused, setup),

@@ -3,7 +3,7 @@
  * Unit tests for core/guestcfg.c: the guest module string
  *   PATH [name=NAME] [mem=SIZE] [format=elf|raw|linux] [load=ADDR]
  *        [mode=protected|real] [clock=virtual|host] [pv=kvm|none]
- *        [vcpus=N] [for=GUEST] [-- GUEST COMMAND LINE]
+ *        [vcpus=N] [for=GUEST] [devices=LIST] [-- GUEST COMMAND LINE]
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -399,6 +399,25 @@ static void test_for(void **state)
 	    "for: 'abcdefghijabcdefghijabcdefghij12' is not a guest name");
 }
 
+static void test_devices(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_ok("k").devices, 0);
+	assert_int_equal(parse_ok("k devices=virtio-console").devices,
+			 GUEST_DEV_VIRTIO_CONSOLE);
+	assert_int_equal(
+	    parse_ok("k devices=virtio-console devices=none").devices, 0);
+	assert_string_equal(parse_err("k devices="),
+			    "devices: '' is not a device (known: "
+			    "virtio-console, or none)");
+	assert_string_equal(parse_err("k devices=virtio-net"),
+			    "devices: 'virtio-net' is not a device (known: "
+			    "virtio-console, or none)");
+	assert_string_equal(
+	    parse_err("k devices=virtio-console,virtio-console"),
+	    "devices: 'virtio-console' given twice");
+}
+
 static void test_command_line(void **state)
 {
 	struct guest_cfg cfg;
@@ -496,6 +515,7 @@ int main(void)
 	    cmocka_unit_test(test_vcpus),
 	    cmocka_unit_test(test_virtual_clock_with_vcpus),
 	    cmocka_unit_test(test_for),
+	    cmocka_unit_test(test_devices),
 	    cmocka_unit_test(test_command_line),
 	    cmocka_unit_test(test_separators),
 	    cmocka_unit_test(test_unknown_options),

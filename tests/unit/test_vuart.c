@@ -39,6 +39,7 @@ struct sink {
 	u32 lengths[8];
 	int count;
 	bool complete[8];
+	void *uart; /* the UART, for hooks that look at it */
 };
 
 static void collect_line(void *opaque, const char *line, u32 len, bool complete)
@@ -77,6 +78,40 @@ static void test_lines_go_to_the_sink_with_its_prefix(void **state)
 	assert_string_equal(s.lines[1], "[g1] second line");
 	assert_string_equal(s.lines[2], "[g1] "); /* an empty line is a line */
 	assert_int_equal(s.lengths[2], 0);
+}
+
+static u32 wrote_calls;
+static u32 wrote_line_len;
+
+static void count_wrote(void *opaque)
+{
+	wrote_calls++;
+	wrote_line_len =
+	    ((struct vuart *)((struct sink *)opaque)->uart)->line_len;
+}
+
+/* The owner hears of every write of output, after the bytes are in the
+ * line, through THR and vuart_output alike; not of other registers. */
+static void test_output_hook(void **state)
+{
+	struct sink s = {.prefix = ""};
+	struct vuart u;
+
+	(void)state;
+	s.uart = &u;
+	wrote_calls = 0;
+	vuart_init(&u, collect_line, &s);
+	vuart_on_output(&u, count_wrote);
+	write_string(&u, "ab");
+	assert_int_equal(wrote_calls, 2);
+	assert_int_equal(wrote_line_len, 2);
+	vuart_write(&u, REG_IER, 1);
+	vuart_write(&u, REG_SCR, 0x55);
+	assert_int_equal(wrote_calls, 2);
+	vuart_output(&u, "cd\n", 3);
+	assert_int_equal(wrote_calls, 3);
+	assert_int_equal(wrote_line_len, 0);
+	assert_string_equal(s.lines[0], "abcd");
 }
 
 static void test_two_uarts_keep_their_own_lines(void **state)
@@ -612,6 +647,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lines_go_to_the_sink_with_its_prefix),
+	    cmocka_unit_test(test_output_hook),
 	    cmocka_unit_test(test_two_uarts_keep_their_own_lines),
 	    cmocka_unit_test(test_carriage_returns),
 	    cmocka_unit_test(test_long_lines_are_split),

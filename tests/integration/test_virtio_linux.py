@@ -1,6 +1,7 @@
-"""virtio-blk: the Debian kernel's own driver on Veneer's disks, both vendors.
+"""virtio: the Debian kernel's own drivers on Veneer's devices, both vendors.
 
-One boot per vendor of the Linux guest with three disks (docs/devices.md):
+One boot per vendor of the Linux guest with three disks and a virtio console
+(docs/devices.md), its shell on hvc0 (console=hvc0):
 
 - vda: build/disk/test.ext4 read-write (Veneer's private copy of the module):
   mounted, its files' sha256 checked against build/disk/test.sha256, a new
@@ -10,7 +11,10 @@ One boot per vendor of the Linux guest with three disks (docs/devices.md):
   the device fails, and the file written on vda is not on it (two disks
   from one module are two disks);
 - vdc: an empty image made here: partitioned with fdisk, an ext2 file
-  system made on the partition, a file written and read back.
+  system made on the partition, a file written and read back;
+- hvc0: the kernel's console and the shell's terminal: everything typed
+  reaches it (Veneer's statistics count exactly the bytes sent), and the
+  answers come back through it.
 
 The image file on the host is the same bytes afterwards: the guest writes
 only Veneer's copy. The devices speak virtio 1.x over PCI with MSI-X; the
@@ -72,7 +76,8 @@ class Session(LinuxShell):
         self.boot_log = None
         super().__init__(
             ["--smp", "2", "--memory", "512",
-             "--guest", f"{KERNEL}:name=linux mem={MEM_MIB[vendor]}M -- console=ttyS0",
+             "--guest", f"{KERNEL}:name=linux mem={MEM_MIB[vendor]}M devices=virtio-console"
+                        " -- console=hvc0",
              "--module", f"{INITRAMFS}:for=linux",
              "--module", f"{DISK}:for=linux disk=rw",
              "--module", f"{DISK}:for=linux disk=ro",
@@ -83,6 +88,7 @@ class Session(LinuxShell):
 COMMANDS = [
     # Long command lines: busybox edits a serial line as 80 columns wide.
     ("stty", "stty columns 250"),
+    ("console", "cat /sys/class/tty/console/active; tty"),
     ("sizes", "cat /sys/block/vd[abc]/size /sys/block/vd[abc]/ro"),
     ("mount", "mkdir -p /mnt/a /mnt/b /mnt/c && mount -t ext4 /dev/vda /mnt/a && echo mounted"),
     ("sums", "cd /mnt/a && sha256sum hello.txt blob.bin; cd /root"),
@@ -117,7 +123,7 @@ def play(vendor, tmp):
             step = f"typing {name}"
             s.answers[name] = s.run(command.format(n=SEQ_N[vendor]))
         step = "poweroff -f"
-        s.child.send("poweroff -f\r")
+        s.send("poweroff -f\r")
         s.child.expect(pexpect.EOF, timeout=COMMAND_TIMEOUT[vendor])
         step = None
     except (pexpect.TIMEOUT, pexpect.EOF) as e:
@@ -129,7 +135,7 @@ def play(vendor, tmp):
 
 @pytest.fixture(scope="module", params=["amd", "intel"])
 def session(request, tmp_path_factory):
-    return play(request.param, str(tmp_path_factory.mktemp("virtio-blk-" + request.param)))
+    return play(request.param, str(tmp_path_factory.mktemp("virtio-" + request.param)))
 
 
 def info(s):
@@ -204,3 +210,25 @@ def test_module_itself_never_written(session):
     s = session
     assert s.failure is None, info(s)
     assert file_sha256(DISK) == s.disk_before
+
+
+def test_shell_on_the_virtio_console(session):
+    s = session
+    assert "veneer: guest linux: virtio-console, PCI 00:05.0" in s.text, info(s)
+    assert answer(s, "console") == ["hvc0", "/dev/hvc0"], info(s)
+
+
+def test_console_statistics_count_what_was_typed(session):
+    """Every byte typed went through the receive queue, none dropped; the
+    shell's answers came out through the transmit queue."""
+    s = session
+    assert s.failure is None, info(s)
+    found = re.search(r"^veneer: guest linux virtio-console: out (\d+) bytes in (\d+) chains, "
+                      r"in (\d+) bytes \((\d+) dropped\), kicks (\d+), interrupts (\d+)$",
+                      s.text, re.M)
+    assert found, info(s)
+    out, chains, typed, dropped, kicks, interrupts = map(int, found.groups())
+    assert (typed, dropped) == (s.typed, 0), info(s)
+    # dmesg's answer alone came out through it.
+    assert out >= sum(len(line) + 1 for line in answer(s, "dmesg")), info(s)
+    assert chains > 0 and kicks > 0 and interrupts > 0, info(s)

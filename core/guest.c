@@ -897,8 +897,10 @@ static struct vm *guest_start(const struct guest_image *gi)
 
 /*
  * The boot CPU waits here for the guests to end, draining console input
- * meanwhile; every `seconds` (0: never) it reports their exit counts. Time is
- * the host TSC's (under QEMU -icount and in Bochs: emulated time).
+ * meanwhile, halted between two drains; every `seconds` (0: never) it
+ * reports their exit counts. Time is the host TSC's (under QEMU -icount and
+ * in Bochs: emulated time). The last guest to end does not kick it: it
+ * sees that at the next drain.
  */
 /* The host UART's 16-byte FIFO holds about 1.4 ms of input at 115200. */
 #define DRAIN_PERIOD_US 100
@@ -910,10 +912,8 @@ static void wait_for_guests(u32 seconds)
 	u64 drain_period = tsc_from_us(DRAIN_PERIOD_US), next_drain = start;
 
 	while (__atomic_load_n(&guests_running, __ATOMIC_SEQ_CST)) {
-		u64 now;
+		u64 now = rdtsc();
 
-		cpu_relax();
-		now = rdtsc();
 		/*
 		 * Keep the console UART's small FIFO from overrunning while
 		 * the guests' CPUs run (drivers/uart.c), but only every
@@ -927,14 +927,19 @@ static void wait_for_guests(u32 seconds)
 		}
 		/* Input for the operator shell, while it has the focus. */
 		console_poll(NULL);
-		if (!interval || now < next)
-			continue;
-		stats_report(vms, vm_count,
-			     (now - start) / (hz / 1000 ? hz / 1000 : 1));
-		/* Behind by more than a period (a slow console): skip ahead. */
-		next += interval;
-		if (next <= now)
-			next = now + interval;
+		if (interval && now >= next) {
+			stats_report(vms, vm_count,
+				     (now - start) /
+					 (hz / 1000 ? hz / 1000 : 1));
+			/* Behind by more than a period (a slow console):
+			 * skip ahead. */
+			next += interval;
+			if (next <= now)
+				next = now + interval;
+		}
+		/* Halted until the next drain: see smp_idle_until(). */
+		smp_idle_until(interval && next < next_drain ? next
+							     : next_drain);
 	}
 }
 

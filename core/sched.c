@@ -10,6 +10,7 @@
 #include "core/lib/string.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/tsc.h"
 
 /* One page per host CPU that runs guests, made when it gets its first. */
@@ -265,6 +266,23 @@ u64 sched_cap(u64 deadline)
 	return deadline;
 }
 
+/*
+ * A CPU of its own waits halted, not polling: until wake_at, a kick
+ * (vm_wake_vcpu of a vCPU in its loop) or SCHED_IDLE_US, after which the
+ * caller looks again for what comes without a kick (a SIPI, the end of
+ * another CPU's vCPU). Polling cost an emulator as much as running the
+ * guest (Bochs emulates every CPU in turn), and kept the VM lock of a
+ * guest whose other vCPUs halted busy.
+ */
+static void idle_alone(u64 wake_at)
+{
+	u64 until = rdtsc() + tsc_from_us(SCHED_IDLE_US);
+
+	if (wake_at && (i64)(wake_at - until) < 0)
+		until = wake_at;
+	smp_idle_until(until);
+}
+
 void sched_block(u64 wake_at)
 {
 	struct sched_cpu *sc = this_sched();
@@ -273,7 +291,7 @@ void sched_block(u64 wake_at)
 	u32 next;
 
 	if (!sc || sc->count <= 1) {
-		cpu_relax();
+		idle_alone(wake_at);
 		return;
 	}
 	t = &sc->thread[sc->current];

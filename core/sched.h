@@ -5,7 +5,9 @@
  *
  * Every host CPU that runs guests runs one thread per vCPU placed on it
  * (core/guest.c gives each its function). A CPU with one thread is
- * static partitioning: every call below returns at once. With several,
+ * static partitioning: every call below returns at once, but
+ * sched_block() halts the CPU until wake_at, a kick or SCHED_IDLE_US.
+ * With several,
  * the threads take turns, cooperatively, at three kinds of points:
  *   - sched_point(), before every guest entry (the VM lock released,
  *     when sched_due() says a decision is due):
@@ -35,6 +37,7 @@ struct vcpu;
 #define SCHED_WEIGHT_MAX     1000
 #define SCHED_SLICE_US	     10000 /* the longest turn while others wait */
 #define SCHED_POLL_US	     10000 /* a waiting thread looks again after */
+#define SCHED_IDLE_US	     1000  /* a CPU of its own looks again after */
 #define SCHED_NONE	     0xffffffffu
 
 enum sched_state {

@@ -260,6 +260,21 @@ bool smp_call_on(u32 index, void (*fn)(void *), void *arg)
 	return true;
 }
 
+void smp_idle_until(u64 deadline)
+{
+	if (deadline && (i64)(deadline - rdtsc()) <= 0)
+		return;
+	lapic_timer_arm(deadline);
+	/*
+	 * Interrupts are off until here, so a kick sent since the caller
+	 * last looked waits in the IRR; STI's shadow lasts until the HLT
+	 * has begun (SDM Vol. 2B STI), so that kick ends the HLT rather
+	 * than coming just before it.
+	 */
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+	lapic_timer_arm(0);
+}
+
 void smp_kick(u32 index)
 {
 	struct percpu *cpu = percpu_of(index);

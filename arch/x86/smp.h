@@ -31,4 +31,14 @@ bool smp_call_on(u32 index, void (*fn)(void *), void *arg);
  */
 void smp_kick(u32 index);
 
+/*
+ * Idle the current CPU (HLT) until the host TSC reaches `deadline` (0:
+ * no deadline), a kick (smp_kick) or another host interrupt; at once when
+ * the deadline has passed. Called with interrupts off, after the caller
+ * looked for work: a kick sent since then ends the wait at once. An
+ * emulator spends nothing on a halted CPU (Bochs, QEMU's -icount jumps
+ * ahead), which a CPU that polls with PAUSE does not get.
+ */
+void smp_idle_until(u64 deadline);
+
 #endif /* VENEER_ARCH_X86_SMP_H */

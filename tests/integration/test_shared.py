@@ -59,13 +59,11 @@ PERIOD_MS = 20
 # PERIOD_MS + 40 ms (seen: 35-70 ms under QEMU, 45 ms in Bochs; the idle
 # guest, woken at its timer, about PERIOD_MS). A vCPU left without the CPU
 # for a whole run of the others would see hundreds of milliseconds. The
-# bounds are generous on purpose:
-# - amd: QEMU TCG without -icount gives the guest the host's real time, so
-#   the gaps also hold every moment this busy machine (two emulators at
-#   once under make test) did not run QEMU's vCPU thread: 250 ms.
-# - intel: Bochs' time is its instruction count, so no host delay enters:
-#   100 ms, twice the worst seen.
-MAX_GAP_US = {"amd": 250000, "intel": 100000}
+# bounds are generous on purpose. Both runs are deterministic (QEMU with
+# -icount, Bochs at its fixed instructions per second): the guest's time is
+# its instruction count, so no moment the busy host did not run the
+# emulator enters a gap (without -icount one such moment once made 425 ms).
+MAX_GAP_US = {"amd": 100000, "intel": 100000}
 
 # name -> heartbeat mode. The names are also on each guest's command line
 # (tag=NAME, which heartbeat ignores but prints), so the test can tell the
@@ -96,6 +94,9 @@ def boot(tmp_path, vendor, name, text, **options):
     config.write_text(text)
     if vendor == "intel":
         options.setdefault("ips", BOCHS_IPS)
+    else:
+        # Guest time is the instruction count: no host delay enters it.
+        options.setdefault("icount", True)
     options.setdefault("smp", HOST_CPUS)
     return launch(tmp_path, emulator=EMULATOR[vendor], timeout=TIMEOUT_S[vendor],
                   config=str(config), modules=[guest("heartbeat.elf")], **options)

@@ -62,6 +62,9 @@ FUZZ_SRCS_platform := $(UNIT_SRCS_test_platform)
 # virtio-blk over the PCI transport and the split queue.
 FUZZ_TARGETS += virtio
 FUZZ_SRCS_virtio := $(UNIT_SRCS_test_virtio)
+# Two virtio-net NICs on the switch between guests (issue 13).
+FUZZ_TARGETS += vswitch
+FUZZ_SRCS_vswitch := $(UNIT_SRCS_test_virtio_net)
 
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_HEADERS = $(wildcard core/*.h core/lib/*.h core/vdev/*.h drivers/*.h arch/x86/*.h \

@@ -155,3 +155,11 @@ UNIT_TESTS += test_virtio_console
 UNIT_SRCS_test_virtio_console := core/vdev/virtio_console.c core/vdev/virtio_pci.c \
 	core/vdev/virtq.c core/vdev/vpci.c core/guestmem.c core/lib/format.c core/lib/string.c \
 	tests/unit/host_printk.c
+# Issue 13: the switch between guests' NICs (core/vdev/vswitch.c) and
+# virtio-net (core/vdev/virtio_net.c), which test_virtio_net joins through it.
+UNIT_TESTS += test_vswitch
+UNIT_SRCS_test_vswitch := core/vdev/vswitch.c core/lib/string.c
+UNIT_TESTS += test_virtio_net
+UNIT_SRCS_test_virtio_net := core/vdev/virtio_net.c core/vdev/vswitch.c \
+	core/vdev/virtio_pci.c core/vdev/virtq.c core/vdev/vpci.c core/guestmem.c \
+	core/lib/format.c core/lib/string.c tests/unit/host_printk.c

@@ -816,13 +816,19 @@ static bool svm_enter_once(struct vcpu *vcpu, struct svm_vcpu *sv,
 	/*
 	 * The host LAPIC timer ends the run at the deadline. Physical
 	 * interrupts cause #VMEXIT only when the host runs VMRUN with IF=1
-	 * (V_INTR_MASKING, APM Vol. 2 15.21.1); the stub's CLGI keeps them
-	 * out until the host state is back, then the handler just
-	 * acknowledges.
+	 * (V_INTR_MASKING, APM Vol. 2 15.21.1). CLGI comes before STI: with
+	 * GIF clear no interrupt is taken (15.17), so one that waits now (a
+	 * kick for an event raised since apply_pending looked, the deadline
+	 * already due) stays pending until VMRUN sets GIF and ends the run
+	 * at once. An STI alone let the host's handler take it on the way
+	 * into the stub, and the guest ran on without the event (a fixed
+	 * IPI left in IRR until some later exit). The stub's own CLGI then
+	 * changes nothing; after #VMEXIT its STGI lets the handler
+	 * acknowledge.
 	 */
 	if (e->deadline)
 		lapic_timer_arm(e->deadline);
-	sti();
+	__asm__ volatile("clgi; sti" ::: "memory");
 	svm_enter(&vcpu->regs, sv->vmcb_pa, sc->host_vmcb_pa);
 	cli();
 	svm_after_exit(vcpu, sv, cpu);

@@ -42,6 +42,7 @@ enum guest_key {
 	GK_START,
 	GK_DEVICES,
 	GK_DISK,
+	GK_MAC,
 	GK_COUNT
 };
 
@@ -68,6 +69,7 @@ static const char *const guest_keys[GK_COUNT] = {
     [GK_START] = "start",
     [GK_DEVICES] = "devices",
     [GK_DISK] = "disk",
+    [GK_MAC] = "mac",
 };
 
 enum veneer_key {
@@ -866,6 +868,7 @@ static void guest_key(struct parser *p, int key)
 	case GK_SHARED:
 	case GK_WEIGHT:
 	case GK_DEVICES:
+	case GK_MAC:
 		break; /* as in module strings, below */
 	case GK_CPU:
 		set_cpu(p);
@@ -1033,7 +1036,29 @@ static u32 finish_error_line(const struct guest_state *g, const char *err)
 		return g->key_line[GK_MODE];
 	if (strncmp(err, "weight:", 7) == 0)
 		return g->key_line[GK_WEIGHT];
+	if (strncmp(err, "mac:", 4) == 0)
+		return g->key_line[GK_MAC];
 	return g->key_line[GK_LOAD] ? g->key_line[GK_LOAD] : g->guest_line;
+}
+
+/* A MAC names one NIC: no two guests of the file declare the same. */
+static void check_mac(struct parser *p)
+{
+	const struct guest_image *gi = p->g.gi;
+	const u8 *m = gi->cfg.mac;
+
+	if (!gi->cfg.mac_given)
+		return;
+	for (const struct guest_image *o = p->images; o < gi; o++)
+		if (o->cfg.mac_given &&
+		    memcmp(o->cfg.mac, m, GUESTCFG_MAC_LEN) == 0) {
+			error_at(p, p->g.key_line[GK_MAC], p->g.where,
+				 "mac: %02x:%02x:%02x:%02x:%02x:%02x is guest "
+				 "%s's already (a MAC names one NIC)",
+				 m[0], m[1], m[2], m[3], m[4], m[5],
+				 o->cfg.name);
+			return;
+		}
 }
 
 /* Is the guest of images[i] shared (shared = yes)? */
@@ -1167,6 +1192,7 @@ static void finish_guest(struct parser *p)
 			 "address");
 	check_modules(p, format);
 	check_cpus(p);
+	check_mac(p);
 	check_memory(p);
 	g->gi = NULL;
 }

@@ -266,8 +266,10 @@ static bool guest_reset(struct vm *vm, struct vcpu *vcpu, char *err, size_t len)
 				      .size = vm->ram_size};
 	struct vcpu_start_state st;
 
-	/* A guest never sees another guest's, Veneer's or its own earlier
+	/* No other guest writes into it any more (its NIC off the switch);
+	 * a guest never sees another guest's, Veneer's or its own earlier
 	 * data. */
+	platform_detach(vm->platform);
 	memset(ram.base, 0, ram.size);
 	vm->io.count = 0;
 	vm->mmio.count = 0;
@@ -319,6 +321,17 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 	 */
 	vm->hide_exit_time = gi->cfg.virtual_clock;
 	vm->virtio_console = gi->cfg.devices & GUEST_DEV_VIRTIO_CONSOLE;
+	vm->virtio_net = gi->cfg.devices & GUEST_DEV_VIRTIO_NET;
+	if (gi->cfg.mac_given) {
+		memcpy(vm->mac, gi->cfg.mac, sizeof(vm->mac));
+	} else {
+		/* Locally administered unicast (IEEE 802-2014 8.4), "VN", and
+		 * the guest's number: distinct for every guest of the run. */
+		static const u8 oui[5] = {0x02, 0x56, 0x4e, 0x00, 0x00};
+
+		memcpy(vm->mac, oui, sizeof(oui));
+		vm->mac[5] = (u8)(vm->id + 1);
+	}
 	vm->tsc_offset = 0;
 	vm->frozen_host_tsc = rdtsc();
 	vm->clock_frozen = vm->hide_exit_time;
@@ -363,6 +376,7 @@ no_vcpu:
 	vm->vcpu_count = 0;
 	vcpu_ops->vm_destroy(vm);
 no_vm:
+	platform_detach(vm->platform);
 	vm_release_memory(vm);
 	return false;
 }
@@ -394,6 +408,13 @@ static void report_cost(const struct vm *vm, u64 free_before)
 		printk_at(LOG_INFO,
 			  "veneer: guest %s: virtio-console, PCI 00:%02x.0\n",
 			  vm->name, PLATFORM_CONSOLE_SLOT);
+	if (vm->virtio_net)
+		printk_at(LOG_INFO,
+			  "veneer: guest %s: virtio-net "
+			  "%02x:%02x:%02x:%02x:%02x:%02x, PCI 00:%02x.0\n",
+			  vm->name, vm->mac[0], vm->mac[1], vm->mac[2],
+			  vm->mac[3], vm->mac[4], vm->mac[5],
+			  PLATFORM_NET_SLOT);
 }
 
 /*
@@ -703,6 +724,7 @@ static void guest_give_back(struct vcpu *vcpu)
 	/* What the shell's mem showed for it: RAM and nested tables. */
 	held_kib =
 	    (vm->ram_alloc_pages + vm->nested_tables) * (PAGE_SIZE >> 10);
+	platform_detach(vm->platform);
 	vcpu_ops->vcpu_destroy(vcpu);
 	vcpu_ops->vm_destroy(vm);
 	vm_release_memory(vm);

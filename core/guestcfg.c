@@ -160,7 +160,8 @@ static int set_devices(struct guest_cfg *cfg, const char *v, size_t vlen,
 	static const struct {
 		const char *name;
 		u32 bit;
-	} known[] = {{"virtio-console", GUEST_DEV_VIRTIO_CONSOLE}};
+	} known[] = {{"virtio-console", GUEST_DEV_VIRTIO_CONSOLE},
+		     {"virtio-net", GUEST_DEV_VIRTIO_NET}};
 	u32 devices = 0;
 
 	if (vlen == 4 && memcmp(v, "none", 4) == 0) {
@@ -186,7 +187,7 @@ static int set_devices(struct guest_cfg *cfg, const char *v, size_t vlen,
 		if (!bit) {
 			snformat(err, errlen,
 				 "devices: '%.*s' is not a device (known: "
-				 "virtio-console, or none)",
+				 "virtio-console, virtio-net, or none)",
 				 (int)n, v + at);
 			return -1;
 		}
@@ -199,6 +200,52 @@ static int set_devices(struct guest_cfg *cfg, const char *v, size_t vlen,
 		at = end + 1;
 	}
 	cfg->devices = devices;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* mac=XX:XX:XX:XX:XX:XX (struct guest_cfg): six bytes of two hex digits,
+ * colons between; unicast (bit 0 of the first byte clear, IEEE 802-2014
+ * 8.2) and not all zeros. */
+static int set_mac(struct guest_cfg *cfg, const char *v, size_t vlen, char *err,
+		   size_t errlen)
+{
+	u8 mac[GUESTCFG_MAC_LEN], any = 0;
+
+	for (u32 i = 0; i < GUESTCFG_MAC_LEN; i++) {
+		const char *b = v + i * 3;
+		int hi, lo;
+
+		if (vlen != GUESTCFG_MAC_LEN * 3 - 1 || (i && b[-1] != ':') ||
+		    (hi = hex_digit(b[0])) < 0 || (lo = hex_digit(b[1])) < 0) {
+			snformat(err, errlen,
+				 "mac: '%.*s' is not a MAC address (six hex "
+				 "bytes with colons: 02:00:00:00:00:01)",
+				 (int)vlen, v);
+			return -1;
+		}
+		mac[i] = (u8)(hi << 4 | lo);
+		any |= mac[i];
+	}
+	if ((mac[0] & 1) || !any) {
+		snformat(err, errlen,
+			 "mac: %.*s is %s; a NIC needs a unicast address",
+			 (int)vlen, v,
+			 any ? "a multicast address" : "all zeros");
+		return -1;
+	}
+	memcpy(cfg->mac, mac, sizeof(mac));
+	cfg->mac_given = true;
 	return 0;
 }
 
@@ -347,6 +394,8 @@ int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,
 		}
 	} else if (KEY("devices")) {
 		return set_devices(cfg, v, vlen, err, errlen);
+	} else if (KEY("mac")) {
+		return set_mac(cfg, v, vlen, err, errlen);
 	} else {
 		return 1;
 	}
@@ -427,6 +476,11 @@ int guestcfg_finish(struct guest_cfg *cfg, bool mode_given, char *err,
 		snformat(err, errlen,
 			 "weight: only a guest with shared=yes has a weight (a "
 			 "partitioned guest has its CPUs to itself)");
+		return -1;
+	}
+	if (cfg->mac_given && !(cfg->devices & GUEST_DEV_VIRTIO_NET)) {
+		snformat(err, errlen,
+			 "mac: only a guest with devices=virtio-net has a MAC");
 		return -1;
 	}
 	if (!cfg->weight)

@@ -23,6 +23,7 @@
 #include "core/lib/types.h"
 
 #define GUESTCFG_NAME_MAX    32
+#define GUESTCFG_MAC_LEN     6
 #define GUESTCFG_CMDLINE_MAX 512
 #define GUESTCFG_PATH_MAX    512
 #define GUESTCFG_DEFAULT_MEM MiB(32)
@@ -109,12 +110,21 @@ struct guest_cfg {
 	} disk;
 	/*
 	 * devices=LIST: optional devices, a GUEST_DEV_ bit each, named
-	 * comma-separated ("virtio-console"), or "none" (the default).
+	 * comma-separated ("virtio-console", "virtio-net"), or "none" (the
+	 * default).
 	 */
 	u32 devices;
+	/*
+	 * mac=XX:XX:XX:XX:XX:XX: the MAC of its virtio-net NIC (unicast, not
+	 * all zeros; only with devices=virtio-net). Not given: Veneer picks
+	 * 02:56:4e:00:00:NN, NN the guest's number from 1 (docs/devices.md).
+	 */
+	bool mac_given;
+	u8 mac[GUESTCFG_MAC_LEN];
 };
 
 #define GUEST_DEV_VIRTIO_CONSOLE (1u << 0)
+#define GUEST_DEV_VIRTIO_NET	 (1u << 1)
 
 /*
  * Parse one module string. The name defaults to the file's base name
@@ -133,11 +143,12 @@ bool guestcfg_parse_size(const char *s, size_t len, u64 *out);
  * guestcfg_defaults: 32M, format elf, load 0x7c00, name "guest", no CPU.
  * guestcfg_set: apply one KEY = VALUE of the module string (name, mem,
  *   format, load, mode, clock, pv, vcpus, shared, weight, for, disk,
- *   devices). 0; -1
+ *   devices, mac). 0; -1
  * with err naming the key and why; 1 when KEY is none of these (err untouched).
  * *mode_given is set for mode. guestcfg_finish: what depends on several keys
  * once all are set: the default mode (real for raw), mode=real only for raw,
- * load inside RAM. 0, or -1 with err naming the key.
+ * load inside RAM, mac only with virtio-net. 0, or -1 with err naming the
+ * key.
  */
 void guestcfg_defaults(struct guest_cfg *cfg);
 int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,

@@ -17,6 +17,7 @@
 #include "core/lib/printk.h"
 #include "core/lib/string.h"
 #include "core/vdev/acpi_tables.h"
+#include "core/vdev/vswitch.h"
 #include "core/vm.h"
 #include "core/mm.h"
 #include "core/mmio.h"
@@ -378,6 +379,21 @@ static int bar_write(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
 	return virtio_pci_write(opaque, offset, size, value);
 }
 
+/* The NIC's BAR: under its lock, as frames for it come on other CPUs. */
+static int net_bar_read(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
+			u64 *value)
+{
+	(void)vcpu;
+	return virtio_net_read(opaque, offset, size, value);
+}
+
+static int net_bar_write(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
+			 u64 value)
+{
+	(void)vcpu;
+	return virtio_net_write(opaque, offset, size, value);
+}
+
 /*
  * The guest moved a device's BAR, or turned its decoding on or off. A BAR
  * on top of another device's registers (or another BAR) is not decoded,
@@ -396,12 +412,14 @@ static void pci_map(void *ctx, struct virtio_pci *moved, u64 old, u64 base)
 		mmio_remove(&p->vm->mmio, p->virtio[i]);
 	for (u32 i = 0; i < p->virtio_count; i++) {
 		struct virtio_pci *vp = p->virtio[i];
-		const struct mmio_region r = {.base = vp->bar_mapped,
-					      .size = VIRTIO_PCI_BAR_SIZE,
-					      .read = bar_read,
-					      .write = bar_write,
-					      .opaque = vp,
-					      .name = vp->ops->name};
+		bool nic = p->has_nic && vp == &p->nic.net.vp;
+		const struct mmio_region r = {
+		    .base = vp->bar_mapped,
+		    .size = VIRTIO_PCI_BAR_SIZE,
+		    .read = nic ? net_bar_read : bar_read,
+		    .write = nic ? net_bar_write : bar_write,
+		    .opaque = nic ? (void *)&p->nic.net : (void *)vp,
+		    .name = vp->ops->name};
 
 		if (vp->bar_mapped != VPCI_BAR_NONE &&
 		    !mmio_register(&p->vm->mmio, &r) && vp == moved)
@@ -439,6 +457,142 @@ static bool attach_virtio(struct platform *p, struct virtio_pci *vp)
 	return true;
 }
 
+/* ---- the NIC and the switch between guests ---- */
+
+/* The one switch every guest's NIC is on (core/vdev/vswitch.h). */
+static struct vswitch lan = {.lock = SPINLOCK_INIT};
+
+_Static_assert(VSWITCH_MAX_PORTS >= VM_MAX, "a switch port for every guest");
+
+/*
+ * The NIC's interrupts, raised under its lock on whichever CPU a frame
+ * came from: kept (an MSI message once: a second like it before the
+ * guest's CPU took the first is the same interrupt, as two edges on one
+ * vector are to a local APIC) for the guest's own CPU, which vCPU 0's
+ * wakeup brings to platform_advance.
+ */
+static void nic_waiting(struct platform *p)
+{
+	__atomic_store_n(&p->nic.irq_waiting, 1, __ATOMIC_SEQ_CST);
+	vm_wake_vcpu(p->vm, 0);
+}
+
+static void nic_msi(void *ctx, u64 addr, u32 data)
+{
+	struct platform *p = ctx;
+	struct platform_nic *n = &p->nic;
+
+	for (u32 i = 0; i < n->msi_count; i++)
+		if (n->msi[i].addr == addr && n->msi[i].data == data) {
+			nic_waiting(p);
+			return;
+		}
+	/* One per MSI-X vector at most differ (each its own message). */
+	if (n->msi_count < VIRTIO_MSIX_VECTORS)
+		n->msi[n->msi_count++] = (struct platform_msi){addr, data};
+	nic_waiting(p);
+}
+
+static void nic_intx(void *ctx, struct virtio_pci *vp, bool level)
+{
+	struct platform *p = ctx;
+
+	(void)vp;
+	(void)level; /* read again, under the lock, when sent on */
+	p->nic.intx_changed = true;
+	nic_waiting(p);
+}
+
+/* On the guest's CPU, under its VM lock: the NIC's kept interrupts on to
+ * the local APICs and the IOAPIC. */
+static void nic_deliver_waiting(struct platform *p)
+{
+	struct platform_nic *n = &p->nic;
+	struct platform_msi msi[VIRTIO_MSIX_VECTORS];
+	u32 count;
+	bool intx, level;
+
+	if (!__atomic_exchange_n(&n->irq_waiting, 0, __ATOMIC_SEQ_CST))
+		return;
+	spin_lock(&n->net.lock);
+	count = n->msi_count;
+	memcpy(msi, n->msi, count * sizeof(msi[0]));
+	n->msi_count = 0;
+	intx = n->intx_changed;
+	n->intx_changed = false;
+	level = n->net.vp.intx_level;
+	spin_unlock(&n->net.lock);
+	for (u32 i = 0; i < count; i++)
+		pci_msi(p, msi[i].addr, msi[i].data);
+	if (intx)
+		pci_intx(p, &n->net.vp, level);
+}
+
+/* A frame the guest sent: onto the switch. */
+static void nic_send(void *ctx, const u8 *frame, u32 len)
+{
+	struct platform *p = ctx;
+
+	vswitch_send(&lan, p->nic.port, frame, len);
+}
+
+/* A frame for the guest, on the sender's CPU (switch lock held). */
+static bool nic_deliver(void *opaque, const u8 *frame, u32 len)
+{
+	return virtio_net_receive(opaque, frame, len);
+}
+
+/* The NIC, in PLATFORM_NET_SLOT, onto the switch. */
+static bool add_nic(struct platform *p, struct vm *vm,
+		    const struct virtio_host *pci, char *err, size_t errlen)
+{
+	struct virtio_host host = *pci;
+	const u8 *m = vm->mac;
+
+	host.msi = nic_msi;
+	host.intx = nic_intx;
+	p->nic.port = -1;
+	if (!virtio_net_init(&p->nic.net, &host, PLATFORM_NET_SLOT,
+			     bar_of(PLATFORM_NET_SLOT), vm->mac, nic_send, p)) {
+		snformat(err, errlen,
+			 "virtio-net: %02x:%02x:%02x:%02x:%02x:%02x is not a "
+			 "NIC's MAC (unicast, not all zeros)",
+			 m[0], m[1], m[2], m[3], m[4], m[5]);
+		return false;
+	}
+	p->has_nic = true;
+	if (!attach_virtio(p, &p->nic.net.vp)) {
+		snformat(err, errlen, "virtio-net: no room on the PCI bus");
+		return false;
+	}
+	p->nic.port = vswitch_attach(&lan, vm->mac, nic_deliver, &p->nic.net);
+	if (p->nic.port < 0) {
+		snformat(err, errlen,
+			 "virtio-net: MAC %02x:%02x:%02x:%02x:%02x:%02x is "
+			 "another guest's NIC's (or the switch has no free "
+			 "port)",
+			 m[0], m[1], m[2], m[3], m[4], m[5]);
+		return false;
+	}
+	return true;
+}
+
+void platform_detach(struct platform *p)
+{
+	if (p->has_nic && p->nic.port >= 0) {
+		vswitch_detach(&lan, p->nic.port);
+		p->nic.port = -1;
+	}
+}
+
+bool platform_nic_port(const struct platform *p, struct vswitch_port *out)
+{
+	if (!p->has_nic || p->nic.port < 0)
+		return false;
+	*out = lan.port[p->nic.port];
+	return true;
+}
+
 /* The guest's virtio functions: its disks as virtio-blk in slots 1, 2,
  * ..., its virtio console in PLATFORM_CONSOLE_SLOT. */
 static bool add_virtio(struct platform *p, struct vm *vm, char *err,
@@ -453,7 +607,7 @@ static bool add_virtio(struct platform *p, struct vm *vm, char *err,
 	    .ctx = p,
 	};
 
-	if ((vm->disk_count || vm->virtio_console) &&
+	if ((vm->disk_count || vm->virtio_console || vm->virtio_net) &&
 	    vm->ram_size > ACPI_TABLES_PCI_WINDOW_BASE) {
 		snformat(err, errlen,
 			 "%s: mem above 0x%x runs into the PCI window; a "
@@ -488,7 +642,7 @@ static bool add_virtio(struct platform *p, struct vm *vm, char *err,
 		}
 		p->has_console = true;
 	}
-	return true;
+	return !vm->virtio_net || add_nic(p, vm, &host, err, errlen);
 }
 
 /*
@@ -902,6 +1056,8 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 			 PLATFORM_MAX_VCPUS);
 		return false;
 	}
+	/* Off the switch before its state is cleared (platform_detach). */
+	platform_detach(p);
 	memset(p, 0, sizeof(*p));
 	p->vm = vm;
 	p->vcpus = vcpus;
@@ -1053,6 +1209,8 @@ void platform_tick(struct platform *p)
 
 u64 platform_advance(struct platform *p, const struct vcpu *vcpu)
 {
+	if (platform_async_pending(p))
+		nic_deliver_waiting(p);
 	catch_up(p);
 	return platform_ns_to_tsc(p, platform_next_deadline_ns(p, vcpu));
 }

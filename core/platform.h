@@ -20,6 +20,7 @@
 #include "core/vdev/vrtc.h"
 #include "core/vdev/virtio_blk.h"
 #include "core/vdev/virtio_console.h"
+#include "core/vdev/virtio_net.h"
 
 #define PLATFORM_IOAPIC_BASE 0xfec00000ull
 #define PLATFORM_IOAPIC_ID   0 /* the LAPIC IDs of the vCPUs start at 0 too */
@@ -31,8 +32,10 @@
 #define PLATFORM_DISK_SLOT 1
 /* devices = virtio-console: in the slot after the last disk's. */
 #define PLATFORM_CONSOLE_SLOT (PLATFORM_DISK_SLOT + PLATFORM_MAX_DISKS)
-/* Every virtio function: the disks and the console. */
-#define PLATFORM_MAX_VIRTIO (PLATFORM_MAX_DISKS + 1)
+/* devices = virtio-net: in the slot after the console's. */
+#define PLATFORM_NET_SLOT (PLATFORM_CONSOLE_SLOT + 1)
+/* Every virtio function: the disks, the console and the NIC. */
+#define PLATFORM_MAX_VIRTIO (PLATFORM_MAX_DISKS + 2)
 /* The most vCPUs a virtual PC has (VM_MAX_VCPUS, core/vm.h). */
 #define PLATFORM_MAX_VCPUS 8
 /* QEMU isa-debug-exit compatible: a write of N ends the guest with code N. */
@@ -95,6 +98,25 @@ struct platform {
 	struct virtio_blk disk[PLATFORM_MAX_DISKS];
 	bool has_console;
 	struct virtio_console console;
+	/*
+	 * Its NIC on the guests' switch (port: -1 while off it). Frames come
+	 * on the sender's CPU, which must not touch this guest's interrupt
+	 * controllers (they are under its VM lock): the interrupts the NIC
+	 * raises meanwhile are kept here (under nic.lock) and `irq_waiting`
+	 * is set; the guest's own CPU sends them on (platform_advance).
+	 */
+	bool has_nic;
+	struct platform_nic {
+		struct virtio_net net;
+		int port;
+		u32 irq_waiting; /* atomic: msi_count or intx_changed */
+		u32 msi_count;
+		struct platform_msi {
+			u64 addr;
+			u32 data;
+		} msi[VIRTIO_MSIX_VECTORS];
+		bool intx_changed;
+	} nic;
 	u32 virtio_count;
 	struct virtio_pci *virtio[PLATFORM_MAX_VIRTIO];
 };
@@ -107,6 +129,25 @@ struct platform {
  * written into it). Returns false with err naming what failed.
  */
 bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen);
+
+/*
+ * Take the guest's devices off what other guests reach (its NIC off the
+ * switch): before its RAM is cleared or given back, and before
+ * platform_init() again. Once it returns no other CPU writes into the
+ * guest's RAM or platform.
+ */
+void platform_detach(struct platform *p);
+
+/* A copy of the switch port of the guest's NIC (its counters): false when
+ * it has none. */
+struct vswitch_port;
+bool platform_nic_port(const struct platform *p, struct vswitch_port *out);
+
+/* Work another CPU left for the guest's own (struct platform_nic). */
+static inline bool platform_async_pending(const struct platform *p)
+{
+	return __atomic_load_n(&p->nic.irq_waiting, __ATOMIC_SEQ_CST);
+}
 
 /*
  * Guest time in nanoseconds since the platform started: the devices'

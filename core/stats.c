@@ -12,6 +12,7 @@
  */
 #include "core/stats.h"
 #include "core/platform.h"
+#include "core/vdev/vswitch.h"
 #include "core/sched.h"
 #include "core/cmdline.h"
 #include "core/vm.h"
@@ -71,6 +72,34 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
 		stats_print_devices(vcpu->vm, prefix);
 }
 
+/* The NIC's counters, and its switch port's drops: frames it sent that
+ * the switch refused (a forged source, a size, no such MAC), frames for it
+ * it had no buffer for. */
+static void print_nic(const struct vm *vm, const char *prefix)
+{
+	const struct virtio_net *n = &vm->platform->nic.net;
+	struct vswitch_port port = {0};
+	const u8 *m = vm->mac;
+
+	platform_nic_port(vm->platform, &port);
+	printk(
+	    "veneer: %sguest %s virtio-net %02x:%02x:%02x:%02x:%02x:%02x: "
+	    "rx %llu frames (%llu KiB), tx %llu frames (%llu KiB), "
+	    "dropped: rx %llu no buffer, %llu too big, tx %llu bad, "
+	    "%llu by the switch; kicks %llu, interrupts %llu%s\n",
+	    prefix, vm->name, m[0], m[1], m[2], m[3], m[4], m[5],
+	    (unsigned long long)n->rx_frames,
+	    (unsigned long long)(n->rx_bytes >> 10),
+	    (unsigned long long)n->tx_frames,
+	    (unsigned long long)(n->tx_bytes >> 10),
+	    (unsigned long long)n->rx_dropped_no_buffer,
+	    (unsigned long long)n->rx_dropped_too_big,
+	    (unsigned long long)n->tx_bad, (unsigned long long)port.tx_dropped,
+	    (unsigned long long)n->vp.kicks,
+	    (unsigned long long)n->vp.interrupts,
+	    (n->vp.status & VIRTIO_STATUS_NEEDS_RESET) ? ", needs reset" : "");
+}
+
 void stats_print_devices(const struct vm *vm, const char *prefix)
 {
 	const struct platform *p = vm->platform;
@@ -106,6 +135,8 @@ void stats_print_devices(const struct vm *vm, const char *prefix)
 		       (c->vp.status & VIRTIO_STATUS_NEEDS_RESET)
 			   ? ", needs reset"
 			   : "");
+	if (p && p->has_nic)
+		print_nic(vm, prefix);
 }
 
 /* Host TSC ticks in milliseconds. */

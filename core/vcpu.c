@@ -200,8 +200,9 @@ static u64 host_deadline(const struct vcpu *vcpu)
  * waiting, then complete the instruction (it is injected at the next
  * entry). With interrupts disabled only an NMI wakes the vCPU (SDM Vol.
  * 2A HLT); when none can come (no IOAPIC entry routes one, or NMIs are
- * blocked), or with no timer armed and no console input that raises an
- * interrupt (console_can_wake), nothing can ever wake it: Veneer stops
+ * blocked), or with no timer armed, no console input that raises an
+ * interrupt (console_can_wake) and no NIC a frame may come to, nothing
+ * can ever wake it: Veneer stops
  * the guest and says why. With several vCPUs another one can always
  * wake it (an IPI, an NMI, an INIT): it waits, without the VM lock.
  */
@@ -217,7 +218,7 @@ static enum exit_action hlt_wait(struct vcpu *vcpu, bool intr_off, u32 smp)
 		    loop_must_end(vcpu) != VCPU_LOOP_RUN)
 			return EXIT_ACTION_SKIP;
 		if (smp == 1 && !next_deadline(vcpu) &&
-		    !console_can_wake(vcpu->vm)) {
+		    !console_can_wake(vcpu->vm) && !vcpu->vm->virtio_net) {
 			vm_stop(vcpu->vm,
 				"halted at rip 0x%llx with no interrupt source "
 				"armed",
@@ -568,7 +569,9 @@ static bool exit_is_quiet(const struct exit_event *ev, u64 rax)
 	}
 }
 
-/* A timer or the console has work now (see struct vcpu.events_quiet). */
+/* A timer, the console or another CPU has work now (see struct
+ * vcpu.events_quiet): a frame that came for the guest's NIC meanwhile
+ * leaves its interrupt (platform_async_pending). */
 static bool events_due(const struct vcpu *vcpu)
 {
 	const struct vm *vm = vcpu->vm;
@@ -577,7 +580,9 @@ static bool events_due(const struct vcpu *vcpu)
 	    (vm->clock_frozen ? vm->frozen_host_tsc : now) + vm->tsc_offset;
 
 	return now >= vcpu->console_due ||
-	       (vcpu->next_deadline && tsc_reached(guest, vcpu->next_deadline));
+	       (vcpu->next_deadline &&
+		tsc_reached(guest, vcpu->next_deadline)) ||
+	       platform_async_pending(vm->platform);
 }
 
 /*

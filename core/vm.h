@@ -99,7 +99,10 @@ struct vm {
 	u32 disk_count;
 	struct vm_disk disks[VM_MAX_DISKS];
 	bool virtio_console; /* devices = virtio-console (docs/devices.md) */
-	const void *image;   /* how it was loaded, for a reboot */
+	/* devices = virtio-net: its NIC on the guests' switch, with `mac`. */
+	bool virtio_net;
+	u8 mac[6];
+	const void *image; /* how it was loaded, for a reboot */
 	u32 reboots;
 	/*
 	 * The guest's clock (core/vm.c): guest TSC = host TSC + tsc_offset,

@@ -39,7 +39,7 @@
 #include "core/lib/spinlock.h"
 #include "core/lib/types.h"
 
-#define VSWITCH_MAX_PORTS 8
+#define VSWITCH_MAX_PORTS 16
 #define VSWITCH_MAC_LEN	  6
 #define VSWITCH_FRAME_MIN 14   /* the Ethernet header alone */
 #define VSWITCH_FRAME_MAX 1514 /* header + 1500 bytes, no VLAN tag */

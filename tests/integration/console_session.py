@@ -109,3 +109,17 @@ class LinuxShell(ConsoleSession):
         self.wait_prompt()
         return [line for line in guest_lines(before + "\n", self.name)
                 if marker not in line and END not in line]
+
+    def focus(self, name, tries=10):
+        """Ctrl-A three times until the console names guest NAME (its shell
+        is then the one run() types into), at most `tries` times."""
+        if self.name == name:
+            return
+        for _ in range(tries):
+            self.child.send("\x01\x01\x01")
+            index = self.child.expect([r"input goes to guest (\S+) ",
+                                       r"input goes to the operator"])
+            if index == 0 and self.child.match.group(1) == name:
+                self.name = name
+                return
+        raise AssertionError("the focus never came to guest %s" % name)

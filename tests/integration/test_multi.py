@@ -69,17 +69,6 @@ class Multi(LinuxShell):
         self.child.expect_exact("[%s] ~ # " % self.name,
                                 timeout=timeout or self.command_timeout)
 
-    def focus(self, name):
-        """Ctrl-A three times until the console names guest NAME."""
-        for _ in range(len(SETUP[self.vendor][0]) + len(SETUP[self.vendor][1]) + 2):
-            self.child.send("\x01\x01\x01")
-            index = self.child.expect([r"input goes to guest (\S+) ",
-                                       r"input goes to the operator"])
-            if index == 0 and self.child.match.group(1) == name:
-                self.name = name
-                return
-        raise AssertionError("the focus never came to guest %s" % name)
-
 
 def seq_sha256(n):
     return hashlib.sha256("".join("%d\n" % i for i in range(1, n + 1)).encode()).hexdigest()
@@ -104,15 +93,13 @@ def play(vendor, tmp_path):
         answers["boot seconds"] = time.monotonic() - started
         for name in linux:
             step = "typing into %s" % name
-            if s.name != name:
-                s.focus(name)
+            s.focus(name)
             answers[name] = {"mark": s.run("echo typed-into-%s" % name),
                              "uname": s.run("uname -r"),
                              "sum": s.run("seq 1 %d | sha256sum" % SEQ_N[vendor])}
         for name in linux:
             step = "powering %s off" % name
-            if s.name != name:
-                s.focus(name)
+            s.focus(name)
             s.child.send("poweroff -f\r")
             s.child.expect_exact("veneer: guest %s powered off (ACPI S5)" % name)
         step = "the end of the run"

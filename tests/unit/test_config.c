@@ -697,7 +697,7 @@ static void test_devices(void **state)
 	assert_int_equal(images[3].cfg.devices, GUEST_DEV_VIRTIO_CONSOLE);
 	one_error("[guest a]\nkernel = hello.elf\ndevices = vga\n",
 		  CFG_FILE ":3: guest a: devices: 'vga' is not a device "
-			   "(known: virtio-console, or none)");
+			   "(known: virtio-console, virtio-net, or none)");
 	one_error("[guest a]\nkernel = hello.elf\n"
 		  "devices = \"virtio-console, virtio-console\"\n",
 		  ":3: guest a: devices: 'virtio-console' given twice");
@@ -711,6 +711,34 @@ static void test_devices(void **state)
 		  CFG_FILE ":4: guest a: devices: virtio-console is "
 			   "multiplexed on the hypervisor console; this guest "
 			   "has a serial port of its own (console, line 3)");
+}
+
+/* A NIC's MAC: given or Veneer's; one NIC each. */
+static void test_mac(void **state)
+{
+	static const u8 mac[6] = {0x02, 0, 0, 0, 0, 0x0a};
+
+	(void)state;
+	parse_ok("[guest a]\nkernel = hello.elf\ndevices = virtio-net\n"
+		 "mac = 02:00:00:00:00:0a\n"
+		 "[guest b]\nkernel = hello.elf\ndevices = virtio-net\n");
+	assert_int_equal(images[0].cfg.devices, GUEST_DEV_VIRTIO_NET);
+	assert_true(images[0].cfg.mac_given);
+	assert_memory_equal(images[0].cfg.mac, mac, sizeof(mac));
+	assert_false(images[1].cfg.mac_given);
+	one_error("[guest a]\nkernel = hello.elf\nmac = 02:00:00:00:00:0a\n",
+		  CFG_FILE ":3: guest a: mac: only a guest with "
+			   "devices=virtio-net has a MAC");
+	one_error("[guest a]\nkernel = hello.elf\ndevices = virtio-net\n"
+		  "mac = ff:ff:ff:ff:ff:ff\n",
+		  CFG_FILE ":4: guest a: mac: ff:ff:ff:ff:ff:ff is a multicast "
+			   "address");
+	one_error("[guest a]\nkernel = hello.elf\ndevices = virtio-net\n"
+		  "mac = 02:00:00:00:00:0a\n"
+		  "[guest b]\nkernel = hello.elf\ndevices = virtio-net\n"
+		  "mac = 02:00:00:00:00:0A\n",
+		  CFG_FILE ":8: guest b: mac: 02:00:00:00:00:0a is guest a's "
+			   "already (a MAC names one NIC)");
 }
 
 static void test_not_supported_yet(void **state)
@@ -1561,6 +1589,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_unknown_keys, setup),
 	    cmocka_unit_test_setup(test_bad_values, setup),
 	    cmocka_unit_test_setup(test_devices, setup),
+	    cmocka_unit_test_setup(test_mac, setup),
 	    cmocka_unit_test_setup(test_not_supported_yet, setup),
 	    cmocka_unit_test_setup(test_start_later_accepted, setup),
 	    cmocka_unit_test_setup(test_start_later_refused, setup),

@@ -407,15 +407,63 @@ static void test_devices(void **state)
 			 GUEST_DEV_VIRTIO_CONSOLE);
 	assert_int_equal(
 	    parse_ok("k devices=virtio-console devices=none").devices, 0);
+	assert_int_equal(
+	    parse_ok("k devices=virtio-net,virtio-console").devices,
+	    GUEST_DEV_VIRTIO_NET | GUEST_DEV_VIRTIO_CONSOLE);
 	assert_string_equal(parse_err("k devices="),
 			    "devices: '' is not a device (known: "
-			    "virtio-console, or none)");
-	assert_string_equal(parse_err("k devices=virtio-net"),
-			    "devices: 'virtio-net' is not a device (known: "
-			    "virtio-console, or none)");
+			    "virtio-console, virtio-net, or none)");
+	assert_string_equal(parse_err("k devices=virtio-gpu"),
+			    "devices: 'virtio-gpu' is not a device (known: "
+			    "virtio-console, virtio-net, or none)");
 	assert_string_equal(
 	    parse_err("k devices=virtio-console,virtio-console"),
 	    "devices: 'virtio-console' given twice");
+}
+
+static void test_mac(void **state)
+{
+	static const u8 want[GUESTCFG_MAC_LEN] = {0x02, 0xab, 0xCD, 0, 0, 0xff};
+	struct guest_cfg cfg;
+
+	(void)state;
+	cfg = parse_ok("k devices=virtio-net");
+	assert_false(cfg.mac_given);
+	cfg = parse_ok("k mac=02:ab:Cd:00:00:FF devices=virtio-net");
+	assert_true(cfg.mac_given);
+	assert_memory_equal(cfg.mac, want, sizeof(want));
+	assert_string_equal(parse_err("k mac=02:00:00:00:00:01"),
+			    "mac: only a guest with devices=virtio-net has a "
+			    "MAC");
+	assert_string_equal(parse_err("k devices=virtio-net "
+				      "mac=01:00:5e:00:00:01"),
+			    "mac: 01:00:5e:00:00:01 is a multicast address; a "
+			    "NIC needs a unicast address");
+	assert_string_equal(parse_err("k devices=virtio-net "
+				      "mac=00:00:00:00:00:00"),
+			    "mac: 00:00:00:00:00:00 is all zeros; a NIC needs "
+			    "a unicast address");
+	static const char *const bad[] = {
+	    "",
+	    "02:00:00:00:00",
+	    "02:00:00:00:00:0",
+	    "02:00:00:00:00:001",
+	    "02-00-00-00-00-01",
+	    "02:00:00:00:00:0g",
+	    "2:00:00:00:00:001",
+	    "02:00:00:00:00:01:",
+	    "0x:00:00:00:00:01",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char in[64], out[160];
+
+		snprintf(in, sizeof(in), "k devices=virtio-net mac=%s", bad[i]);
+		snprintf(out, sizeof(out),
+			 "mac: '%s' is not a MAC address (six hex bytes with "
+			 "colons: 02:00:00:00:00:01)",
+			 bad[i]);
+		assert_string_equal(parse_err(in), out);
+	}
 }
 
 static void test_command_line(void **state)
@@ -516,6 +564,7 @@ int main(void)
 	    cmocka_unit_test(test_virtual_clock_with_vcpus),
 	    cmocka_unit_test(test_for),
 	    cmocka_unit_test(test_devices),
+	    cmocka_unit_test(test_mac),
 	    cmocka_unit_test(test_command_line),
 	    cmocka_unit_test(test_separators),
 	    cmocka_unit_test(test_unknown_options),

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "core/platform.h"
+#include "core/vdev/acpi_tables.h"
 #include "core/vm.h"
 #include "arch/x86/tsc.h"
 
@@ -104,22 +105,33 @@ u32 mmio_remove(struct mmio_bus *bus, const void *owner)
 static struct vm vm;
 static struct platform platform;
 
-static int setup(void **state)
+/* A guest named `name` of 16 MiB on the platform, with a NIC of MAC
+ * `mac` or without one (NULL). */
+static void boot_guest(const char *name, const u8 *mac)
 {
-	char err[120];
+	char err[160];
 
-	(void)state;
 	memset(&vm, 0, sizeof(vm));
-	str_copy(vm.name, "test", sizeof(vm.name));
+	str_copy(vm.name, name, sizeof(vm.name));
 	vm.ram_size = 16 << 20;
 	vm.platform = &platform;
+	vm.virtio_net = mac != NULL;
+	if (mac)
+		memcpy(vm.mac, mac, sizeof(vm.mac));
 	vuart_init(&vm.uart, NULL, NULL);
 	guest_tsc = 1000;
 	hz = TSC_HZ;
 	exit_calls = exit_code = stop_calls = 0;
 	stop_reason[0] = 0;
 	woken = 0;
-	assert_true(platform_init(&platform, &vm, err, sizeof(err)));
+	if (!platform_init(&platform, &vm, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	boot_guest("test", NULL);
 	return 0;
 }
 
@@ -1153,6 +1165,115 @@ static void test_smp_ioapic_and_8259(void **state)
 			 0x24);
 }
 
+/* ---- the NIC: interrupts from other CPUs, the switch port ---- */
+
+static const u8 nic_mac[6] = {0x02, 0x56, 0x4e, 0x00, 0x00, 0x01};
+
+static int setup_nic(void **state)
+{
+	(void)state;
+	platform_detach(&platform); /* a NIC of the test before */
+	boot_guest("nic", nic_mac);
+	return 0;
+}
+
+static int teardown_nic(void **state)
+{
+	(void)state;
+	platform_detach(&platform);
+	return 0;
+}
+
+/*
+ * A frame's MSI, raised on the sender's CPU: nothing reaches the local
+ * APIC there, vCPU 0 is woken, and the guest's own CPU delivers it at
+ * platform_advance; two alike before then are one interrupt.
+ */
+static void test_nic_msi_waits_for_the_guests_cpu(void **state)
+{
+	struct virtio_host *h = &platform.nic.net.vp.host;
+
+	(void)state;
+	assert_true(platform.has_nic);
+	assert_int_equal(platform.nic.net.vp.slot, PLATFORM_NET_SLOT);
+	lapic_write(0xf0, 0x1ff); /* SVR: enabled */
+	assert_false(platform_async_pending(&platform));
+	h->msi(h->ctx, 0xfee00000, 0x41);
+	h->msi(h->ctx, 0xfee00000, 0x41);
+	h->msi(h->ctx, 0xfee00000, 0x42);
+	assert_int_equal(woken, 1);
+	assert_true(platform_async_pending(&platform));
+	assert_int_equal(vlapic_pending_vector(&platform.lapic[0]), -1);
+	platform_advance(&platform, NULL);
+	assert_false(platform_async_pending(&platform));
+	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x42);
+	lapic_write(0xb0, 0); /* EOI */
+	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x41);
+	lapic_write(0xb0, 0);
+	assert_int_equal(platform_take_interrupt(&platform, NULL), -1);
+	/* Nothing waits: advancing again delivers nothing more. */
+	platform_advance(&platform, NULL);
+	assert_int_equal(platform_take_interrupt(&platform, NULL), -1);
+}
+
+/* INTx the same way: the IOAPIC pin rises on the guest's CPU only. */
+static void test_nic_intx_waits_for_the_guests_cpu(void **state)
+{
+	struct virtio_pci *vp = &platform.nic.net.vp;
+	u8 pin = (u8)acpi_tables_pci_gsi(PLATFORM_NET_SLOT, 0);
+
+	(void)state;
+	lapic_write(0xf0, 0x1ff);
+	ioapic_route(pin, 0x8051); /* vector 0x51, level */
+	vp->intx_level = true;
+	vp->host.intx(vp->host.ctx, vp, true);
+	assert_int_equal(woken, 1);
+	assert_int_equal(platform_take_interrupt(&platform, NULL), -1);
+	platform_advance(&platform, NULL);
+	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x51);
+}
+
+/* One MAC, one NIC: a second guest with it is refused until the first is
+ * off the switch; a reset (platform_init again) keeps the port. */
+static void test_nic_mac_is_one_ports(void **state)
+{
+	static struct platform other;
+	static struct vm vm2;
+	char err[160];
+
+	(void)state;
+	memset(&vm2, 0, sizeof(vm2));
+	str_copy(vm2.name, "two", sizeof(vm2.name));
+	vm2.ram_size = 16 << 20;
+	vm2.platform = &other;
+	vm2.virtio_net = true;
+	memcpy(vm2.mac, nic_mac, sizeof(nic_mac));
+	vuart_init(&vm2.uart, NULL, NULL);
+	assert_false(platform_init(&other, &vm2, err, sizeof(err)));
+	assert_string_equal(err, "virtio-net: MAC 02:56:4e:00:00:01 is "
+				 "another guest's NIC's (or the switch has "
+				 "no free port)");
+	platform_detach(&other);
+	/* The first guest reset: still its MAC. */
+	vm.mmio.count = 0;
+	vm.io.count = 0;
+	assert_true(platform_init(&platform, &vm, err, sizeof(err)));
+	assert_false(platform_init(&other, &vm2, err, sizeof(err)));
+	platform_detach(&other);
+	platform_detach(&platform);
+	vm2.mmio.count = 0;
+	vm2.io.count = 0;
+	assert_true(platform_init(&other, &vm2, err, sizeof(err)));
+	platform_detach(&other);
+	/* A multicast MAC is no NIC's. */
+	vm2.mac[0] = 0x01;
+	vm2.mmio.count = 0;
+	vm2.io.count = 0;
+	assert_false(platform_init(&other, &vm2, err, sizeof(err)));
+	assert_string_equal(err, "virtio-net: 01:56:4e:00:00:01 is not a "
+				 "NIC's MAC (unicast, not all zeros)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1191,6 +1312,13 @@ int main(void)
 	    cmocka_unit_test_setup(test_smp_init_and_sipi, setup_smp),
 	    cmocka_unit_test_setup(test_smp_x2apic_icr, setup_smp),
 	    cmocka_unit_test_setup(test_smp_ioapic_and_8259, setup_smp),
+	    cmocka_unit_test_setup_teardown(
+		test_nic_msi_waits_for_the_guests_cpu, setup_nic, teardown_nic),
+	    cmocka_unit_test_setup_teardown(
+		test_nic_intx_waits_for_the_guests_cpu, setup_nic,
+		teardown_nic),
+	    cmocka_unit_test_setup_teardown(test_nic_mac_is_one_ports,
+					    setup_nic, teardown_nic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,7 @@
 
 #include "core/vdev/vswitch.h"
 
-#define NICS 9 /* one more than the switch has ports */
+#define NICS (VSWITCH_MAX_PORTS + 1) /* one more than the switch has ports */
 
 /* A NIC: what it received, and whether it has room for more. */
 struct nic {

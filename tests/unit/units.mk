@@ -85,7 +85,8 @@ UNIT_TESTS += test_platform
 UNIT_SRCS_test_platform := core/platform.c core/iobus.c core/vdev/vpic.c \
 	core/vdev/vpit.c core/vdev/vrtc.c core/vdev/vpci.c core/vdev/vi8042.c \
 	core/vdev/vioapic.c core/vdev/vlapic.c core/vdev/vuart.c \
-	core/vdev/acpi_tables.c core/vdev/virtio_blk.c core/vdev/virtio_console.c core/vdev/virtio_pci.c \
+	core/vdev/acpi_tables.c core/vdev/virtio_blk.c core/vdev/virtio_console.c \
+	core/vdev/virtio_net.c core/vdev/vswitch.c core/vdev/virtio_pci.c \
 	core/vdev/virtq.c core/guestmem.c core/lib/format.c core/lib/string.c \
 	tests/unit/host_printk.c
 # Issue 16 (h16m): core/msr.c asks core/guestcpu.c about the guest's CPU

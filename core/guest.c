@@ -250,6 +250,7 @@ static void vcpu_clear(struct vcpu *vcpu, enum vcpu_mp_state mp)
 	vcpu->timer_deadline = 0;
 	vcpu->intr_pending = false;
 	vcpu->init_pending = false;
+	vcpu->pv_unhalted = false;
 	vcpu->mp_state = mp;
 }
 
@@ -336,6 +337,7 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 	vm->frozen_host_tsc = rdtsc();
 	vm->clock_frozen = vm->hide_exit_time;
 	/* The KVM-compatible interface: Linux speaks it (docs/hypercall.md). */
+	vm->shared_cpus = gi->cfg.shared;
 	vm->kvm_pv = gi->cfg.pv == GUEST_PV_KVM ||
 		     (gi->cfg.pv == GUEST_PV_DEFAULT && guest_is_linux(gi));
 	/* A serial port of its own (console = comN, docs/console.md), kept

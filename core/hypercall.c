@@ -2,6 +2,7 @@
 /* Hypercall dispatch: the ABI is in core/hypercall.h and docs/hypercall.md. */
 #include "core/hypercall.h"
 #include "core/handlers.h"
+#include "core/kvmpv.h"
 #include "core/vm.h"
 #include "arch/x86/tsc.h"
 #include "arch/x86/cpu.h"
@@ -39,6 +40,7 @@ enum exit_action handle_hypercall(struct vcpu *vcpu, struct exit_event *ev)
 {
 	u64 *g = vcpu->regs.gpr;
 	u64 nr = g[GPR_RAX], b = g[GPR_RBX], c = g[GPR_RCX];
+	u64 a[4] = {b, c, g[GPR_RDX], g[GPR_RSI]};
 	i64 ret;
 
 	(void)ev;
@@ -58,10 +60,12 @@ enum exit_action handle_hypercall(struct vcpu *vcpu, struct exit_event *ev)
 	 * Outside 64-bit code only the low halves are the guest's: the upper
 	 * ones are undefined after a mode switch (docs/hypercall.md).
 	 */
-	if (((nr | b | c) >> 32) && !vcpu_read(vcpu, VCPU_CS_LONG)) {
+	if (!vcpu_read(vcpu, VCPU_CS_LONG)) {
 		nr = (u32)nr;
 		b = (u32)b;
 		c = (u32)c;
+		for (u32 i = 0; i < 4; i++)
+			a[i] = (u32)a[i];
 	}
 	switch (nr) {
 	case HC_VERSION:
@@ -80,7 +84,9 @@ enum exit_action handle_hypercall(struct vcpu *vcpu, struct exit_event *ev)
 		ret = vcpu->index;
 		break;
 	default:
-		ret = HC_ENOSYS;
+		/* KVM's, for a guest with that interface (core/kvmpv.h). */
+		if (!kvmpv_hypercall(vcpu, nr, a, &ret))
+			ret = HC_ENOSYS;
 		break;
 	}
 	g[GPR_RAX] = (u64)ret;

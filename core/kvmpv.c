@@ -16,6 +16,10 @@
 #include "core/kvmpv.h"
 #include "core/platform.h"
 #include "core/pvclock.h"
+#include "core/hypercall.h"
+#include "core/sched.h"
+#include "core/vcpu.h"
+#include "core/vdev/vlapic.h"
 #include "core/vdev/vrtc.h"
 #include "core/vm.h"
 
@@ -53,7 +57,19 @@ u32 kvmpv_features(const struct vm *vm)
 	 * host's TSCs are synchronized): the clock is stable across vCPUs.
 	 */
 	return KVMPV_FEATURE_CLOCKSOURCE2 | KVMPV_FEATURE_CLOCKSOURCE_STABLE |
-	       KVMPV_FEATURE_PV_EOI | KVMPV_FEATURE_STEAL_TIME;
+	       KVMPV_FEATURE_PV_EOI | KVMPV_FEATURE_STEAL_TIME |
+	       KVMPV_FEATURE_PV_UNHALT | KVMPV_FEATURE_PV_SEND_IPI |
+	       KVMPV_FEATURE_PV_SCHED_YIELD;
+}
+
+/*
+ * Hints: a partitioned guest's vCPUs each have a CPU of their own and
+ * never wait for it (Linux then spins on its locks natively instead of
+ * halting in them, and keeps its TLB flushes and yields for IPIs).
+ */
+static u32 kvmpv_hints(const struct vm *vm)
+{
+	return kvmpv_features(vm) && !vm->shared_cpus ? KVMPV_HINT_REALTIME : 0;
 }
 
 bool kvmpv_cpuid(const struct vm *vm, u32 leaf, u32 out[4])
@@ -69,7 +85,8 @@ bool kvmpv_cpuid(const struct vm *vm, u32 leaf, u32 out[4])
 		out[2] = KVMPV_SIG_ECX;
 		out[3] = KVMPV_SIG_EDX;
 	} else if (leaf == KVMPV_LEAF_FEATURES) {
-		out[0] = kvmpv_features(vm); /* EDX, the hints: none */
+		out[0] = kvmpv_features(vm);
+		out[3] = kvmpv_hints(vm);
 	}
 	return true;
 }
@@ -375,4 +392,65 @@ bool kvmpv_msr_write(struct vcpu *vcpu, u32 index, u64 value)
 	if (index == KVMPV_MSR_STEAL_TIME)
 		return write_steal_time(vcpu, value);
 	return write_system_time(vcpu, value);
+}
+
+/* KVMPV_HC_SEND_IPI (kvmpv.h). */
+static i64 send_ipi(struct vcpu *vcpu, const u64 a[4], bool long_mode)
+{
+	struct vm *vm = vcpu->vm;
+	u32 bits = long_mode ? 64 : 32, mode = (a[3] >> 8) & 7, set = 0;
+	u64 min = a[2];
+	u32 took;
+
+	if (mode != VLAPIC_DELIVERY_FIXED && mode != VLAPIC_DELIVERY_NMI)
+		return HC_EINVAL;
+	for (u32 i = 0;
+	     min < vm->vcpu_count && i < vm->vcpu_count - min && i < 2 * bits;
+	     i++) {
+		u64 word = i < bits ? a[0] : a[1];
+
+		if ((word >> (i % bits)) & 1)
+			set |= 1u << (min + i);
+	}
+	took = platform_send_ipis(vm->platform, set,
+				  mode == VLAPIC_DELIVERY_NMI, (u8)a[3]);
+	vm->kvmpv.pv_ipis[vcpu->index]++;
+	vm->kvmpv.pv_ipi_dests[vcpu->index] += took;
+	return took;
+}
+
+/* KVMPV_HC_KICK_CPU (kvmpv.h): under the VM lock, as the HLT it ends. */
+static void kick(struct vcpu *vcpu, u64 apic_id)
+{
+	struct vm *vm = vcpu->vm;
+
+	vm->kvmpv.kicks[vcpu->index]++;
+	if (apic_id >= vm->vcpu_count || !vm->vcpus[apic_id])
+		return;
+	vm->vcpus[apic_id]->pv_unhalted = true;
+	vm_wake_vcpu(vm, (u32)apic_id);
+}
+
+bool kvmpv_hypercall(struct vcpu *vcpu, u64 nr, const u64 a[4], i64 *ret)
+{
+	if (!(kvmpv_features(vcpu->vm) & KVMPV_FEATURE_PV_SEND_IPI) ||
+	    vcpu->index >= KVMPV_MAX_VCPUS)
+		return false;
+	switch (nr) {
+	case KVMPV_HC_SEND_IPI:
+		*ret = send_ipi(vcpu, a, vcpu_read(vcpu, VCPU_CS_LONG));
+		return true;
+	case KVMPV_HC_KICK_CPU:
+		kick(vcpu, a[1]);
+		*ret = 0;
+		return true;
+	case KVMPV_HC_SCHED_YIELD:
+		vcpu->vm->kvmpv.yields[vcpu->index]++;
+		if (vcpu->shares_cpu)
+			sched_yield();
+		*ret = 0;
+		return true;
+	default:
+		return false;
+	}
 }

@@ -4,8 +4,9 @@
  * Veneer's own (docs/hypercall.md, "The KVM-compatible interface"): the
  * signature and feature leaves at CPUID 0x40000100, kvm-clock (the
  * per-vCPU pvclock time structure and the wall clock, MSRs 0x4b564d01 and
- * 0x4b564d00), PV EOI (MSR 0x4b564d04, below) and steal time (MSR
- * 0x4b564d03). Only what is
+ * 0x4b564d00), PV EOI (MSR 0x4b564d04, below), steal time (MSR
+ * 0x4b564d03) and three of KVM's hypercalls (PV send-IPI, kick, sched
+ * yield; kvmpv_hypercall). Only what is
  * implemented completely is advertised; every other KVM MSR is #GP, as
  * for any MSR outside core/msr.c's allow list. The ABI is the one Linux
  * documents publicly in Documentation/virt/kvm/x86/cpuid.rst and msr.rst.
@@ -30,7 +31,22 @@ struct vcpu;
 #define KVMPV_FEATURE_CLOCKSOURCE2	 BIT(3)
 #define KVMPV_FEATURE_STEAL_TIME	 BIT(5)
 #define KVMPV_FEATURE_PV_EOI		 BIT(6)
+#define KVMPV_FEATURE_PV_UNHALT		 BIT(7)
+#define KVMPV_FEATURE_PV_SEND_IPI	 BIT(11)
+#define KVMPV_FEATURE_PV_SCHED_YIELD	 BIT(13)
 #define KVMPV_FEATURE_CLOCKSOURCE_STABLE BIT(24)
+/* Hints, leaf 0x40000101 EDX: vCPUs never wait for their CPU. */
+#define KVMPV_HINT_REALTIME BIT(0)
+
+/*
+ * KVM's hypercalls (Linux's Documentation/virt/kvm/x86/hypercalls.rst):
+ * VMCALL / VMMCALL with the number in RAX and the arguments in RBX, RCX,
+ * RDX, RSI, the result in RAX. Their numbers are not Veneer's own (0-4,
+ * core/hypercall.h).
+ */
+#define KVMPV_HC_KICK_CPU    5	/* a1 (RCX): APIC ID of the vCPU to wake */
+#define KVMPV_HC_SEND_IPI    10 /* bitmap lo, hi, lowest APIC ID, ICR */
+#define KVMPV_HC_SCHED_YIELD 11 /* a0: APIC ID of the IPI's target */
 
 /* The MSRs (msr.rst): the new kvm-clock pair, and the range of them all. */
 #define KVMPV_MSR_WALL_CLOCK_NEW  0x4b564d00u
@@ -87,6 +103,11 @@ struct kvmpv {
 	bool steal_base_pending[KVMPV_MAX_VCPUS];
 	u64 steal_ns[KVMPV_MAX_VCPUS];
 	bool steal_preempted[KVMPV_MAX_VCPUS];
+	/* Hypercalls per vCPU (its kvm statistics line). */
+	u64 pv_ipis[KVMPV_MAX_VCPUS];	   /* KVMPV_HC_SEND_IPI calls */
+	u64 pv_ipi_dests[KVMPV_MAX_VCPUS]; /* the vCPUs they reached */
+	u64 kicks[KVMPV_MAX_VCPUS];
+	u64 yields[KVMPV_MAX_VCPUS];
 };
 
 /* Back to the state of a guest that never wrote the MSRs (at reset). */
@@ -102,6 +123,23 @@ bool kvmpv_cpuid(const struct vm *vm, u32 leaf, u32 out[4]);
 
 /* The features leaf 0x40000101 advertises for `vm` (EAX; 0 when off). */
 u32 kvmpv_features(const struct vm *vm);
+
+/*
+ * One of KVM's hypercalls (KVMPV_HC_*) from a guest with the interface on,
+ * its arguments a[0..3] (RBX, RCX, RDX, RSI; 32 bits each outside 64-bit
+ * code): true with *ret set; false when `nr` is none of them.
+ *  - SEND_IPI: a fixed interrupt (ICR bits 7:0 the vector) or an NMI
+ *    (delivery mode, ICR bits 10:8) to every vCPU whose APIC ID is
+ *    a[2] + i for a set bit i of the bitmap a[0] (bits 0-63, 0-31 outside
+ *    64-bit code) then a[1]; IDs no vCPU has are skipped. *ret: the vCPUs
+ *    that took it. Any other delivery mode: HC_EINVAL, nothing sent.
+ *  - KICK_CPU: the vCPU of APIC ID a[1] leaves its HLT, even with
+ *    interrupts disabled; one not halted now leaves its next HLT at once
+ *    (vcpu->pv_unhalted). *ret 0.
+ *  - SCHED_YIELD: on a shared CPU the caller gives way at once
+ *    (sched_yield); on a CPU of its own nothing. *ret 0.
+ */
+bool kvmpv_hypercall(struct vcpu *vcpu, u64 nr, const u64 a[4], i64 *ret);
 
 /*
  * An MSR of the advertised features of a guest with vm->kvm_pv; the

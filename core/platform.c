@@ -703,6 +703,20 @@ static void deliver_ipi(struct platform *p, u32 i, const struct vlapic_ipi *ipi)
  * Veneer delivers them as written. An IPI that reaches no vCPU (an APIC
  * ID none has) is dropped and counted (the sender's ipis_dropped).
  */
+u32 platform_send_ipis(struct platform *p, u32 set, bool nmi, u8 vector)
+{
+	u32 took = 0;
+
+	for (u32 i = 0; i < p->vcpus; i++) {
+		if (!(set & (1u << i)))
+			continue;
+		if (nmi)
+			raise_nmi(p, i);
+		took += nmi || accept_irq(p, i, vector, false);
+	}
+	return took;
+}
+
 static void lapic_send_ipi(void *opaque, const struct vlapic_ipi *ipi)
 {
 	struct platform_lapic_ctx *c = opaque;

@@ -138,6 +138,14 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen);
  */
 void platform_detach(struct platform *p);
 
+/*
+ * A para-virtual IPI (core/kvmpv.h): an NMI, or the edge-triggered fixed
+ * interrupt `vector`, to every vCPU of `set` (a bit per vCPU index =
+ * APIC ID), as an ICR write would send it. Returns how many took it (a
+ * local APIC refuses vectors 0-15, docs/devices.md).
+ */
+u32 platform_send_ipis(struct platform *p, u32 set, bool nmi, u8 vector);
+
 /* A copy of the switch port of the guest's NIC (its counters): false when
  * it has none. */
 struct vswitch_port;

@@ -68,6 +68,17 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
 		       (unsigned long long)__atomic_load_n(
 			   &vcpu->vm->kvmpv.pv_eois[vcpu->index],
 			   __ATOMIC_RELAXED));
+	if (vcpu->vm->kvm_pv && vcpu->index < KVMPV_MAX_VCPUS) {
+		const struct kvmpv *k = &vcpu->vm->kvmpv;
+
+		printk("veneer: %sguest %s vcpu %u kvm: pv ipis %llu to %llu "
+		       "vCPUs, kicks %llu, yields %llu\n",
+		       prefix, vcpu->vm->name, vcpu->index,
+		       (unsigned long long)k->pv_ipis[vcpu->index],
+		       (unsigned long long)k->pv_ipi_dests[vcpu->index],
+		       (unsigned long long)k->kicks[vcpu->index],
+		       (unsigned long long)k->yields[vcpu->index]);
+	}
 	if (vcpu->index == 0)
 		stats_print_devices(vcpu->vm, prefix);
 }

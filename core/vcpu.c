@@ -211,6 +211,10 @@ static enum exit_action hlt_wait(struct vcpu *vcpu, bool intr_off, u32 smp)
 {
 	for (;;) {
 		update_events(vcpu);
+		if (vcpu->pv_unhalted) {
+			vcpu->pv_unhalted = false;
+			return EXIT_ACTION_SKIP;
+		}
 		if ((!intr_off && interrupt_waiting(vcpu)) ||
 		    nmi_waiting(vcpu) || !vm_running(vcpu->vm))
 			return EXIT_ACTION_SKIP;
@@ -243,10 +247,13 @@ static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 	/*
 	 * With RFLAGS.IF clear a waiting maskable interrupt does not end the
 	 * halt (SDM Vol. 2A HLT: only an enabled interrupt, NMI, SMI, INIT
-	 * or reset resumes it): an NMI the guest does not block does.
+	 * or reset resumes it): an NMI the guest does not block does, and a
+	 * KVM kick (core/kvmpv.h) that came before it.
 	 */
-	if (intr_off && nmi_waiting(vcpu))
+	if ((intr_off && nmi_waiting(vcpu)) || vcpu->pv_unhalted) {
+		vcpu->pv_unhalted = false;
 		return EXIT_ACTION_SKIP;
+	}
 	if (intr_off && smp == 1 &&
 	    (!platform_nmi_may_arrive(vcpu->vm->platform, vcpu) ||
 	     vcpu_read(vcpu, VCPU_NMI_BLOCKED))) {

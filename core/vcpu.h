@@ -320,6 +320,9 @@ struct vcpu {
 	u8 timer_vector;
 	bool intr_pending; /* timer fired, vector not yet delivered */
 	u8 pending_vector;
+	/* Kicked (KVM_HC_KICK_CPU, core/kvmpv.h): its next HLT, or the one
+	 * it waits in, ends whatever RFLAGS.IF says. Under the VM lock. */
+	bool pv_unhalted;
 	/*
 	 * The run loop's cache (core/vcpu.c): while events_quiet, no device
 	 * or timer state changed since the last full update, no interrupt

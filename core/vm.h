@@ -133,6 +133,7 @@ struct vm {
 	 */
 	bool kvm_pv;
 	struct kvmpv kvmpv;
+	bool shared_cpus; /* shared = yes: its vCPUs may wait for their CPU */
 	/* Console input on its way to the guest's UART (core/console.c). */
 	struct console_queue input;
 	/*

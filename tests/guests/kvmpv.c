@@ -6,7 +6,9 @@
  * With `kvm=1` (the guest was declared with the interface on):
  * - CPUID 0x40000100 holds "KVMKVMKVM\0\0\0" with EAX >= 0x40000101, and
  *   0x40000101 EAX advertises exactly kvm-clock (CLOCKSOURCE2, bit 3),
- *   PV EOI (bit 6) and kvm-clock's stable bit (24);
+ *   steal time (5), PV EOI (6), PV unhalt (7), PV send-IPI (11), PV
+ *   sched yield (13) and kvm-clock's stable bit (24), EDX the realtime
+ *   hint (bit 0: the guest has CPUs of its own);
  * - kvm-clock: MSR 0x4b564d01 refuses a structure outside RAM or with bit
  *   1 set (#GP), accepts one in RAM and reads back; the structure's
  *   version is even, its stable flag set; the time it gives never goes
@@ -24,6 +26,9 @@
  *   service (ISR) after the next exit: the same vector arrives again;
  *   with a second interrupt waiting behind the first the first's bit is
  *   clear (it writes EOI), the second's set; turned off, no bit is set.
+ * - KVM's hypercalls: PV send-IPI to itself arrives, to APIC IDs no vCPU
+ *   has reaches none, an INIT is refused; a kick of itself ends its next
+ *   HLT with interrupts off; sched yield returns 0.
  * With `kvm=0`: the leaves read 0 and every KVM MSR is #GP.
  * Always (under Veneer; natively where CPUID offers them):
  * - x2APIC (CPUID.1:ECX[21]): IA32_APIC_BASE.EXTD switches the APIC to its
@@ -37,6 +42,7 @@
  *   once.
  */
 #include "tests/guests/lib/guest.h"
+#include "tests/guests/lib/hypercall.h"
 #include "tests/guests/lib/multiboot.h"
 #include "tests/guests/lib/trap.h"
 
@@ -48,48 +54,57 @@
 #define KVM_F_CLOCK2	  BIT(3)
 #define KVM_F_STEAL	  BIT(5)
 #define KVM_F_PV_EOI	  BIT(6)
+#define KVM_F_PV_UNHALT	  BIT(7)
+#define KVM_F_PV_SEND_IPI BIT(11)
+#define KVM_F_PV_YIELD	  BIT(13)
 #define KVM_F_STABLE	  BIT(24)
-#define MSR_KVM_PV_EOI	  0x4b564d04U
-#define MSR_KVM_STEAL	  0x4b564d03U
-#define X2APIC_ISR0	  0x810
-#define MSR_KVM_WALL_OLD  0x11
-#define MSR_KVM_TIME_OLD  0x12
-#define MSR_KVM_WALL	  0x4b564d00U
-#define MSR_KVM_TIME	  0x4b564d01U
-#define MSR_KVM_LAST	  0x4b564dffU
-#define PVCLOCK_STABLE	  0x01
-#define MSR_IA32_TSC	  0x10
-#define MSR_APIC_BASE	  0x1b
-#define MSR_TSC_DEADLINE  0x6e0
-#define APIC_BASE_EN	  BIT(11)
-#define APIC_BASE_EXTD	  BIT(10)
-#define X2APIC_ID	  0x802
-#define X2APIC_VERSION	  0x803
-#define X2APIC_TPR	  0x808
-#define X2APIC_EOI	  0x80b
-#define X2APIC_LDR	  0x80d
-#define X2APIC_DFR	  0x80e
-#define X2APIC_SVR	  0x80f
-#define X2APIC_ICR	  0x830
-#define X2APIC_ICR_HIGH	  0x831
-#define X2APIC_LVT_TIMER  0x832
-#define X2APIC_SELF_IPI	  0x83f
-#define SVR_ENABLE	  BIT(8)
-#define ICR_SELF	  (1U << 18)
-#define LVT_TSC_DEADLINE  (2U << 17)
-#define CPUID1_ECX_X2APIC BIT(21)
-#define CPUID1_ECX_TSCDL  BIT(24)
-#define VEC_IPI		  0x50
-#define VEC_TIMER	  0x60
-#define VEC_LOW		  0x40	/* below VEC_IPI: waits behind it */
-#define PM_TIMER_PORT	  0x608 /* Veneer's FADT PM_TMR_BLK */
-#define PM_TIMER_HZ	  3579545U
-#define PM_TIMER_MASK	  0xffffffU
-#define PIC_MASTER_DATA	  0x21
-#define PIC_SLAVE_DATA	  0xa1
-#define TSC_JUMP	  (1ULL << 40)
-#define DEADLINE_TICKS	  (1ULL << 24)
-#define NS_PER_S	  1000000000U
+#define KVM_HINT_REALTIME BIT(0)
+/* KVM's hypercalls (hypercalls.rst) and Veneer's error for a bad one. */
+#define KVM_HC_KICK_CPU	   5
+#define KVM_HC_SEND_IPI	   10
+#define KVM_HC_SCHED_YIELD 11
+#define HC_EINVAL	   (-3)
+#define MSR_KVM_PV_EOI	   0x4b564d04U
+#define MSR_KVM_STEAL	   0x4b564d03U
+#define X2APIC_ISR0	   0x810
+#define MSR_KVM_WALL_OLD   0x11
+#define MSR_KVM_TIME_OLD   0x12
+#define MSR_KVM_WALL	   0x4b564d00U
+#define MSR_KVM_TIME	   0x4b564d01U
+#define MSR_KVM_LAST	   0x4b564dffU
+#define PVCLOCK_STABLE	   0x01
+#define MSR_IA32_TSC	   0x10
+#define MSR_APIC_BASE	   0x1b
+#define MSR_TSC_DEADLINE   0x6e0
+#define APIC_BASE_EN	   BIT(11)
+#define APIC_BASE_EXTD	   BIT(10)
+#define X2APIC_ID	   0x802
+#define X2APIC_VERSION	   0x803
+#define X2APIC_TPR	   0x808
+#define X2APIC_EOI	   0x80b
+#define X2APIC_LDR	   0x80d
+#define X2APIC_DFR	   0x80e
+#define X2APIC_SVR	   0x80f
+#define X2APIC_ICR	   0x830
+#define X2APIC_ICR_HIGH	   0x831
+#define X2APIC_LVT_TIMER   0x832
+#define X2APIC_SELF_IPI	   0x83f
+#define SVR_ENABLE	   BIT(8)
+#define ICR_SELF	   (1U << 18)
+#define LVT_TSC_DEADLINE   (2U << 17)
+#define CPUID1_ECX_X2APIC  BIT(21)
+#define CPUID1_ECX_TSCDL   BIT(24)
+#define VEC_IPI		   0x50
+#define VEC_TIMER	   0x60
+#define VEC_LOW		   0x40	 /* below VEC_IPI: waits behind it */
+#define PM_TIMER_PORT	   0x608 /* Veneer's FADT PM_TMR_BLK */
+#define PM_TIMER_HZ	   3579545U
+#define PM_TIMER_MASK	   0xffffffU
+#define PIC_MASTER_DATA	   0x21
+#define PIC_SLAVE_DATA	   0xa1
+#define TSC_JUMP	   (1ULL << 40)
+#define DEADLINE_TICKS	   (1ULL << 24)
+#define NS_PER_S	   1000000000U
 
 /* The guest-memory structures (Documentation/virt/kvm/x86/msr.rst). */
 struct pvclock_time {
@@ -208,10 +223,13 @@ static void check_leaves(bool kvm)
 		    "leaf 0x40000100: EAX names the features leaf");
 	r = cpuid(LEAF_KVM_FEATURES, 0);
 	EXPECT_EQ(r.eax,
-		  KVM_F_CLOCK2 | KVM_F_STEAL | KVM_F_PV_EOI | KVM_F_STABLE,
-		  "leaf 0x40000101: kvm-clock, steal time, PV EOI and the "
-		  "stable bit, nothing else");
-	EXPECT_EQ(r.edx, 0, "leaf 0x40000101: no hints");
+		  KVM_F_CLOCK2 | KVM_F_STEAL | KVM_F_PV_EOI | KVM_F_PV_UNHALT |
+		      KVM_F_PV_SEND_IPI | KVM_F_PV_YIELD | KVM_F_STABLE,
+		  "leaf 0x40000101: kvm-clock, steal time, PV EOI, PV "
+		  "unhalt, PV send-IPI, PV sched yield and the stable bit, "
+		  "nothing else");
+	EXPECT_EQ(r.edx, KVM_HINT_REALTIME,
+		  "leaf 0x40000101: the realtime hint (a CPU of its own)");
 	/* Veneer's own leaf stays at 0x40000000. */
 	EXPECT_TRUE(under_veneer(), "Veneer's signature still at 0x40000000");
 }
@@ -625,6 +643,38 @@ static void check_pv_eoi(void)
 	trap_set_handler(VEC_IPI, ipi_handler);
 }
 
+/*
+ * KVM's hypercalls: a PV IPI to itself arrives once and is counted;
+ * APIC IDs no vCPU has take none; a delivery mode other than fixed or NMI
+ * is refused; a kick of itself lets its next HLT end with interrupts off
+ * (without it, a one-vCPU guest halted so is stopped); sched yield
+ * returns 0. In x2APIC mode, the IPI handler in place.
+ */
+static void check_pv_calls(void)
+{
+	unsigned before = ipi_count;
+	long r;
+
+	r = hypercall(HYPERCALL_VMCALL, KVM_HC_SEND_IPI, 1, 0, 0, VEC_IPI);
+	EXPECT_EQ(r, 1, "PV send-IPI to APIC ID 0: one vCPU took it");
+	open_window();
+	EXPECT_EQ(ipi_count, before + 1, "PV send-IPI: the interrupt arrives");
+	r = hypercall(HYPERCALL_VMCALL, KVM_HC_SEND_IPI, 0x6, 1, 0, VEC_IPI);
+	EXPECT_EQ(r, 0, "PV send-IPI to APIC IDs no vCPU has: none");
+	r = hypercall(HYPERCALL_VMCALL, KVM_HC_SEND_IPI, 1, 0, 0,
+		      0x500 | VEC_IPI);
+	EXPECT_EQ(r, HC_EINVAL, "PV send-IPI of an INIT: refused");
+	open_window();
+	EXPECT_EQ(ipi_count, before + 1, "PV send-IPI: nothing more arrives");
+	r = hypercall(HYPERCALL_VMCALL, KVM_HC_SCHED_YIELD, 0, 0, 0, 0);
+	EXPECT_EQ(r, 0, "PV sched yield returns 0");
+	r = hypercall(HYPERCALL_VMCALL, KVM_HC_KICK_CPU, 0, 0, 0, 0);
+	EXPECT_EQ(r, 0, "kick of APIC ID 0 returns 0");
+	cpu_cli();
+	__asm__ volatile("hlt" ::: "memory");
+	guest_pass("HLT with interrupts off ends after a kick");
+}
+
 void guest_main(const struct multiboot_info *mbi)
 {
 	const char *want = cmdline_value(guest_cmdline(mbi), "kvm");
@@ -652,8 +702,10 @@ void guest_main(const struct multiboot_info *mbi)
 		check_tsc_deadline(veneer);
 	else
 		guest_skip("TSC-deadline (checked in x2APIC mode)");
-	if (veneer && kvm && x2apic)
+	if (veneer && kvm && x2apic) {
 		check_pv_eoi();
-	else
-		guest_skip("PV EOI (kvm=1, x2APIC)");
+		check_pv_calls();
+	} else {
+		guest_skip("PV EOI and KVM's hypercalls (kvm=1, x2APIC)");
+	}
 }

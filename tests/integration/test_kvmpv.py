@@ -43,7 +43,9 @@ BOTH = ["CPUID.1:ECX[21] x2APIC offered", "IA32_APIC_BASE.EXTD: x2APIC mode",
 MUST_PASS = {
     "kvm": BOTH + [
         "leaf 0x40000100: KVMKVMKVM signature",
-        "leaf 0x40000101: kvm-clock, steal time, PV EOI and the stable bit, nothing else",
+        "leaf 0x40000101: kvm-clock, steal time, PV EOI, PV unhalt, PV send-IPI, "
+        "PV sched yield and the stable bit, nothing else",
+        "leaf 0x40000101: the realtime hint (a CPU of its own)",
         "Veneer's signature still at 0x40000000",
         "KVM MSRs 0x4b564d02-ff but 0x4b564d03-04 are #GP", "old wall clock MSR 0x11 is #GP",
         "old system time MSR 0x12 is #GP", "kvm-clock outside RAM is #GP",
@@ -68,7 +70,11 @@ MUST_PASS = {
         "PV EOI: not offered with another interrupt waiting",
         "PV EOI: offered for the last one", "PV EOI: neither in service after",
         "PV EOI turned off", "PV EOI off: the bit is never set",
-        "PV EOI off: the word is left alone"],
+        "PV EOI off: the word is left alone",
+        "PV send-IPI to APIC ID 0: one vCPU took it", "PV send-IPI: the interrupt arrives",
+        "PV send-IPI to APIC IDs no vCPU has: none", "PV send-IPI of an INIT: refused",
+        "PV send-IPI: nothing more arrives", "PV sched yield returns 0",
+        "kick of APIC ID 0 returns 0", "HLT with interrupts off ends after a kick"],
     "nokvm": BOTH + ["kvm=0: leaf 0x40000100 reads 0", "kvm=0: leaf 0x40000101 reads 0",
                      "kvm=0: KVM MSRs 0x4b564d00-ff are #GP"],
 }

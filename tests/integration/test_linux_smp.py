@@ -351,3 +351,25 @@ def test_steal_time_counts_the_waits_for_a_shared_cpu(session):
         assert steal > 0, f"/proc/stat: {lines[0]}\n{info(s)}"
     else:
         assert steal == 0, f"/proc/stat: {lines[0]}\n{info(s)}"
+
+
+def test_kvm_pv_ipis_and_spinlocks(session):
+    """Linux takes the KVM hypercalls Veneer offers (docs/hypercall.md):
+    its IPIs go through KVM_HC_SEND_IPI (counted in Veneer's per-vCPU kvm
+    lines); partitioned, the realtime hint keeps its spinlocks native;
+    shared, its spinlocks halt and are kicked (PV unhalt) and it yields to
+    a preempted IPI target (PV sched yield)."""
+    s = session
+    need(s, "dmesg")
+    dmesg = "\n".join(s.answers["dmesg"])
+    assert "kvm-guest: setup PV IPIs" in dmesg, info(s)
+    if s.placement == "shared":
+        assert "kvm-guest: PV spinlocks enabled" in dmesg, info(s)
+        assert "kvm-guest: setup PV sched yield" in dmesg, info(s)
+    else:
+        assert "kvm-guest: PV spinlocks disabled with KVM_HINTS_REALTIME hints" in dmesg, info(s)
+    ipis = re.findall(r"^veneer: guest linux vcpu \d+ kvm: pv ipis (\d+) to (\d+) vCPUs, "
+                      r"kicks \d+, yields \d+$", s.text, re.MULTILINE)
+    assert len(ipis) == s.vcpus, info(s)
+    assert sum(int(sent) for sent, _ in ipis) > 0, info(s)
+    assert all(int(sent) <= int(took) for sent, took in ipis), info(s)

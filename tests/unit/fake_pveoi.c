@@ -21,3 +21,15 @@ bool platform_eoi_for_guest(struct platform *p, struct vcpu *vcpu, u8 vector)
 	fake_pveoi.eois++;
 	return true;
 }
+
+struct fake_pv_ipis fake_pv_ipis;
+
+u32 platform_send_ipis(struct platform *p, u32 set, bool nmi, u8 vector)
+{
+	(void)p;
+	fake_pv_ipis.calls++;
+	fake_pv_ipis.set = set;
+	fake_pv_ipis.nmi = nmi;
+	fake_pv_ipis.vector = vector;
+	return (u32)__builtin_popcount(set);
+}

@@ -14,6 +14,9 @@
 #include "tests/unit/fake_vcpu.h"
 #include "core/handlers.h"
 #include "core/hypercall.h"
+#include "core/kvmpv.h"
+#include "core/platform.h"
+#include "tests/unit/fake_pveoi.h"
 #include "arch/x86/tsc.h"
 
 #define RAM_SIZE (64 * 1024ull)
@@ -310,6 +313,151 @@ static void test_user_mode_gets_ud(void **state)
 	assert_int_equal(guest.vm.exit_code, 7);
 }
 
+/* ---- KVM's hypercalls (core/kvmpv.h) ---- */
+
+static struct platform platform;
+static struct vcpu other; /* vCPU 1 */
+
+/* The KVM-compatible interface on, vCPUs 0 (the caller) to `n` - 1. */
+static void kvm_on(u32 n)
+{
+	memset(&platform, 0, sizeof(platform));
+	platform.tsc_hz = 2500000000ull;
+	platform.vm = &guest.vm;
+	guest.vm.platform = &platform;
+	guest.vm.kvm_pv = true;
+	guest.vm.vcpu_count = n;
+	memset(&other, 0, sizeof(other));
+	other.vm = &guest.vm;
+	other.index = 1;
+	guest.vm.vcpus[1] = &other;
+	fake_pv_ipis = (struct fake_pv_ipis){0};
+}
+
+/* A call with four arguments (RBX, RCX, RDX, RSI): its result; only RAX
+ * changes. */
+static i64 call4(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	struct exit_event ev = fake_exit(EXIT_HYPERCALL, 3);
+	u64 before[GPR_COUNT];
+
+	for (u32 r = 0; r < GPR_COUNT; r++)
+		gpr()[r] = 0x0101010101010101ull * r;
+	gpr()[GPR_RAX] = nr;
+	gpr()[GPR_RBX] = a0;
+	gpr()[GPR_RCX] = a1;
+	gpr()[GPR_RDX] = a2;
+	gpr()[GPR_RSI] = a3;
+	memcpy(before, gpr(), sizeof(before));
+	assert_int_equal(handle_hypercall(&guest.vcpu, &ev), EXIT_ACTION_SKIP);
+	for (u32 r = 1; r < GPR_COUNT; r++)
+		assert_int_equal(gpr()[r], before[r]);
+	return (i64)gpr()[GPR_RAX];
+}
+
+/* Without the interface KVM's numbers are unknown calls. */
+static void test_kvm_calls_need_the_interface(void **state)
+{
+	(void)state;
+	kvm_on(2);
+	guest.vm.kvm_pv = false;
+	assert_int_equal(call4(KVMPV_HC_SEND_IPI, 1, 0, 0, 0x30), HC_ENOSYS);
+	assert_int_equal(call4(KVMPV_HC_KICK_CPU, 0, 1, 0, 0), HC_ENOSYS);
+	assert_int_equal(call4(KVMPV_HC_SCHED_YIELD, 1, 0, 0, 0), HC_ENOSYS);
+	assert_int_equal(fake_pv_ipis.calls, 0);
+	assert_false(other.pv_unhalted);
+	/* With it, the numbers between stay unknown. */
+	guest.vm.kvm_pv = true;
+	assert_int_equal(call4(6, 0, 0, 0, 0), HC_ENOSYS);
+	assert_int_equal(call4(9, 0, 0, 0, 0), HC_ENOSYS);
+	assert_int_equal(call4(12, 0, 0, 0, 0), HC_ENOSYS);
+}
+
+static void test_kvm_send_ipi(void **state)
+{
+	(void)state;
+	kvm_on(4);
+	/* APIC IDs 0, 1, 3: a fixed interrupt, vector 0xec. */
+	assert_int_equal(call4(KVMPV_HC_SEND_IPI, 0xb, 0, 0, 0xec), 3);
+	assert_int_equal(fake_pv_ipis.set, 0xb);
+	assert_false(fake_pv_ipis.nmi);
+	assert_int_equal(fake_pv_ipis.vector, 0xec);
+	/* From APIC ID 1 up: bits 0-2 are IDs 1-3; ID 4 and on: no vCPU. */
+	assert_int_equal(call4(KVMPV_HC_SEND_IPI, 0xff, 0, 1, 0x30), 3);
+	assert_int_equal(fake_pv_ipis.set, 0xe);
+	/* The high word is IDs min + 64 on: none here. */
+	assert_int_equal(call4(KVMPV_HC_SEND_IPI, 0, ~0ull, 0, 0x30), 0);
+	assert_int_equal(fake_pv_ipis.set, 0);
+	/* A lowest ID past the vCPUs, or one that would wrap. */
+	assert_int_equal(call4(KVMPV_HC_SEND_IPI, ~0ull, ~0ull, 4, 0x30), 0);
+	assert_int_equal(call4(KVMPV_HC_SEND_IPI, ~0ull, ~0ull, ~0ull, 0x30),
+			 0);
+	assert_int_equal(fake_pv_ipis.set, 0);
+	/* An NMI (delivery mode 4). */
+	assert_int_equal(call4(KVMPV_HC_SEND_IPI, 0x2, 0, 0, 0x400), 1);
+	assert_true(fake_pv_ipis.nmi);
+	assert_int_equal(fake_pv_ipis.set, 0x2);
+	/* INIT, STARTUP, lowest priority, SMI, reserved: refused, unsent. */
+	fake_pv_ipis.calls = 0;
+	for (u64 mode = 1; mode < 8; mode++) {
+		if (mode == 4)
+			continue;
+		assert_int_equal(
+		    call4(KVMPV_HC_SEND_IPI, 0x2, 0, 0, mode << 8 | 0x30),
+		    HC_EINVAL);
+	}
+	assert_int_equal(fake_pv_ipis.calls, 0);
+	assert_int_equal(guest.vm.kvmpv.pv_ipis[0], 6);
+	assert_int_equal(guest.vm.kvmpv.pv_ipi_dests[0], 7);
+}
+
+/* Outside 64-bit code the bitmap words are 32 bits (IDs min + 32 on are
+ * the high word's) and every argument its low half. */
+static void test_kvm_send_ipi_32bit(void **state)
+{
+	(void)state;
+	kvm_on(4);
+	fake_guest_flat32(&guest);
+	assert_int_equal(call4(KVMPV_HC_SEND_IPI, 1ull << 32 | 0x1, 0, 0, 0x30),
+			 1);
+	assert_int_equal(fake_pv_ipis.set, 0x1);
+	assert_int_equal(call4(KVMPV_HC_SEND_IPI, 0, 0, 1ull << 32 | 2, 0x30),
+			 0);
+	assert_int_equal(call4(KVMPV_HC_SEND_IPI, 0x4, 0, 1ull << 32, 0x30), 1);
+	assert_int_equal(fake_pv_ipis.set, 0x4);
+}
+
+static void test_kvm_kick(void **state)
+{
+	(void)state;
+	kvm_on(2);
+	assert_int_equal(call4(KVMPV_HC_KICK_CPU, 0, 1, 0, 0), 0);
+	assert_true(other.pv_unhalted);
+	assert_false(guest.vcpu.pv_unhalted);
+	/* APIC IDs no vCPU has: nothing. */
+	other.pv_unhalted = false;
+	assert_int_equal(call4(KVMPV_HC_KICK_CPU, 0, 2, 0, 0), 0);
+	assert_int_equal(call4(KVMPV_HC_KICK_CPU, 0, ~0ull, 0, 0), 0);
+	assert_false(other.pv_unhalted);
+	/* Itself: its next HLT ends at once. */
+	assert_int_equal(call4(KVMPV_HC_KICK_CPU, 0, 0, 0, 0), 0);
+	assert_true(guest.vcpu.pv_unhalted);
+	assert_int_equal(guest.vm.kvmpv.kicks[0], 4);
+}
+
+static void test_kvm_sched_yield(void **state)
+{
+	(void)state;
+	kvm_on(2);
+	fake_yields = 0;
+	assert_int_equal(call4(KVMPV_HC_SCHED_YIELD, 1, 0, 0, 0), 0);
+	assert_int_equal(fake_yields, 0); /* a CPU of its own */
+	guest.vcpu.shares_cpu = true;
+	assert_int_equal(call4(KVMPV_HC_SCHED_YIELD, 1, 0, 0, 0), 0);
+	assert_int_equal(fake_yields, 1);
+	assert_int_equal(guest.vm.kvmpv.yields[0], 2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -325,6 +473,11 @@ int main(void)
 	    T(test_timer_near_the_end_of_the_tsc),
 	    T(test_32bit_guest_uses_the_low_halves),
 	    T(test_user_mode_gets_ud),
+	    T(test_kvm_calls_need_the_interface),
+	    T(test_kvm_send_ipi),
+	    T(test_kvm_send_ipi_32bit),
+	    T(test_kvm_kick),
+	    T(test_kvm_sched_yield),
 	};
 #undef T
 

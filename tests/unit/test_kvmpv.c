@@ -235,9 +235,17 @@ static void test_leaves_on(void **state)
 	memcpy(sig + 8, &r.edx, 4);
 	assert_memory_equal(sig, "KVMKVMKVM\0\0\0", 12);
 	r = cpuid_exit(0x40000101);
-	/* CLOCKSOURCE2, STEAL_TIME, PV_EOI, STABLE */
-	assert_int_equal(r.eax, BIT(3) | BIT(5) | BIT(6) | BIT(24));
-	assert_int_equal(r.ebx | r.ecx | r.edx, 0);
+	/* CLOCKSOURCE2, STEAL_TIME, PV_EOI, PV_UNHALT, PV_SEND_IPI,
+	 * PV_SCHED_YIELD, STABLE; the hint REALTIME (CPUs of its own). */
+	assert_int_equal(r.eax, BIT(3) | BIT(5) | BIT(6) | BIT(7) | BIT(11) |
+				    BIT(13) | BIT(24));
+	assert_int_equal(r.ebx | r.ecx, 0);
+	assert_int_equal(r.edx, BIT(0));
+	/* A guest on shared CPUs may wait for its CPU: no hint. */
+	guest.vm.shared_cpus = true;
+	r = cpuid_exit(0x40000101);
+	assert_int_equal(r.edx, 0);
+	guest.vm.shared_cpus = false;
 	for (u32 leaf = 0x40000102; leaf <= 0x400001ff; leaf++) {
 		r = cpuid_exit(leaf);
 		assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);

@@ -1148,6 +1148,22 @@ static void test_hlt_with_interrupts_disabled(void **state)
 	assert_stopped("halted with interrupts disabled", 1);
 }
 
+/* A KVM kick (core/kvmpv.h) before the HLT ends it at once, interrupts
+ * off or not, and only that one HLT. */
+static void test_hlt_after_a_kvm_kick(void **state)
+{
+	(void)state;
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_FIXED);
+	guest.vcpu.pv_unhalted = true;
+	script(EXIT_HLT, 1);
+	script(EXIT_HLT, 1);
+	run_loop();
+	/* The first completed; the second is the usual dead end. */
+	assert_false(guest.vcpu.pv_unhalted);
+	assert_int_equal(run_request(1)->skip, 1);
+	assert_stopped("halted with interrupts disabled", 2);
+}
+
 static void test_hlt_with_nothing_armed(void **state)
 {
 	(void)state;
@@ -1507,6 +1523,7 @@ int main(void)
 	    T(test_pv_timer),
 	    T(test_deadline_far_in_the_future),
 	    T(test_hlt_with_interrupts_disabled),
+	    T(test_hlt_after_a_kvm_kick),
 	    T(test_hlt_with_nothing_armed),
 	    T(test_hlt_wakes_on_the_pv_timer),
 	    T(test_hlt_with_interrupts_off_ignores_a_waiting_interrupt),

@@ -131,6 +131,7 @@ UNIT_SRCS_test_kvmpv := core/cpuid.c core/msr.c core/vm.c core/guest_walk.c \
 UNIT_SRCS_test_cpuid += $(KVMPV_SRCS) core/vm.c core/guest_walk.c \
 	core/vdev/vuart.c
 UNIT_SRCS_test_msr += $(KVMPV_SRCS)
+UNIT_SRCS_test_hypercall += $(KVMPV_SRCS)
 UNIT_SRCS_test_vcpu_loop += $(KVMPV_SRCS)
 # Issue 11: host CPUs for every vCPU (core/placement.c), from module strings
 # and from a configuration.

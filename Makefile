@@ -80,7 +80,7 @@ include tests/guests/soak.mk
 
 # ---- benchmarks (bench/bench.mk defines BENCH_ELF and BENCH_RUN; docs/benchmarks.md) ----
 include bench/bench.mk
-bench: check-deps all disk $(BENCH_ELF)
+bench: check-deps all guests disk $(BENCH_ELF)
 	$(BENCH_RUN)
 
 # ---- host unit tests (tests/unit/units.mk defines UNIT_TESTS) ----

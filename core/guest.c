@@ -721,12 +721,13 @@ static void guest_give_back(struct vcpu *vcpu)
 	vm->gone = true;
 	while (__atomic_load_n(&vm->aps_alive, __ATOMIC_SEQ_CST))
 		sched_relax();
+	/* Off the switch first: the NIC's counters are final when printed. */
+	platform_detach(vm->platform);
 	if (printk_wants(LOG_INFO))
 		stats_print_vcpu(vcpu, "");
 	/* What the shell's mem showed for it: RAM and nested tables. */
 	held_kib =
 	    (vm->ram_alloc_pages + vm->nested_tables) * (PAGE_SIZE >> 10);
-	platform_detach(vm->platform);
 	vcpu_ops->vcpu_destroy(vcpu);
 	vcpu_ops->vm_destroy(vm);
 	vm_release_memory(vm);

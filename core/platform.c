@@ -580,17 +580,22 @@ static bool add_nic(struct platform *p, struct vm *vm,
 void platform_detach(struct platform *p)
 {
 	if (p->has_nic && p->nic.port >= 0) {
+		/* Its counters, for the statistics after it (only its own
+		 * guest's frames move them, and it runs no more). */
+		p->nic.dropped = lan.port[p->nic.port].tx_dropped;
 		vswitch_detach(&lan, p->nic.port);
 		p->nic.port = -1;
 	}
 }
 
-bool platform_nic_port(const struct platform *p, struct vswitch_port *out)
+u64 platform_nic_switch_dropped(const struct platform *p)
 {
-	if (!p->has_nic || p->nic.port < 0)
-		return false;
-	*out = lan.port[p->nic.port];
-	return true;
+	if (!p->has_nic)
+		return 0;
+	if (p->nic.port < 0)
+		return p->nic.dropped;
+	return __atomic_load_n(&lan.port[p->nic.port].tx_dropped,
+			       __ATOMIC_RELAXED);
 }
 
 /* The guest's virtio functions: its disks as virtio-blk in slots 1, 2,

@@ -116,6 +116,7 @@ struct platform {
 			u32 data;
 		} msi[VIRTIO_MSIX_VECTORS];
 		bool intx_changed;
+		u64 dropped; /* the port's tx_dropped when it left the switch */
 	} nic;
 	u32 virtio_count;
 	struct virtio_pci *virtio[PLATFORM_MAX_VIRTIO];
@@ -146,10 +147,10 @@ void platform_detach(struct platform *p);
  */
 u32 platform_send_ipis(struct platform *p, u32 set, bool nmi, u8 vector);
 
-/* A copy of the switch port of the guest's NIC (its counters): false when
- * it has none. */
-struct vswitch_port;
-bool platform_nic_port(const struct platform *p, struct vswitch_port *out);
+/* The frames the switch refused from the guest's NIC (vswitch.h: a forged
+ * source, a size, no such MAC), also once it left the switch; 0 without
+ * a NIC. */
+u64 platform_nic_switch_dropped(const struct platform *p);
 
 /* Work another CPU left for the guest's own (struct platform_nic). */
 static inline bool platform_async_pending(const struct platform *p)

@@ -12,7 +12,6 @@
  */
 #include "core/stats.h"
 #include "core/platform.h"
-#include "core/vdev/vswitch.h"
 #include "core/sched.h"
 #include "core/cmdline.h"
 #include "core/vm.h"
@@ -89,26 +88,25 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
 static void print_nic(const struct vm *vm, const char *prefix)
 {
 	const struct virtio_net *n = &vm->platform->nic.net;
-	struct vswitch_port port = {0};
 	const u8 *m = vm->mac;
 
-	platform_nic_port(vm->platform, &port);
-	printk(
-	    "veneer: %sguest %s virtio-net %02x:%02x:%02x:%02x:%02x:%02x: "
-	    "rx %llu frames (%llu KiB), tx %llu frames (%llu KiB), "
-	    "dropped: rx %llu no buffer, %llu too big, tx %llu bad, "
-	    "%llu by the switch; kicks %llu, interrupts %llu%s\n",
-	    prefix, vm->name, m[0], m[1], m[2], m[3], m[4], m[5],
-	    (unsigned long long)n->rx_frames,
-	    (unsigned long long)(n->rx_bytes >> 10),
-	    (unsigned long long)n->tx_frames,
-	    (unsigned long long)(n->tx_bytes >> 10),
-	    (unsigned long long)n->rx_dropped_no_buffer,
-	    (unsigned long long)n->rx_dropped_too_big,
-	    (unsigned long long)n->tx_bad, (unsigned long long)port.tx_dropped,
-	    (unsigned long long)n->vp.kicks,
-	    (unsigned long long)n->vp.interrupts,
-	    (n->vp.status & VIRTIO_STATUS_NEEDS_RESET) ? ", needs reset" : "");
+	printk("veneer: %sguest %s virtio-net %02x:%02x:%02x:%02x:%02x:%02x: "
+	       "rx %llu frames (%llu KiB), tx %llu frames (%llu KiB), "
+	       "dropped: rx %llu no buffer, %llu too big, tx %llu bad, "
+	       "%llu by the switch; kicks %llu, interrupts %llu%s\n",
+	       prefix, vm->name, m[0], m[1], m[2], m[3], m[4], m[5],
+	       (unsigned long long)n->rx_frames,
+	       (unsigned long long)(n->rx_bytes >> 10),
+	       (unsigned long long)n->tx_frames,
+	       (unsigned long long)(n->tx_bytes >> 10),
+	       (unsigned long long)n->rx_dropped_no_buffer,
+	       (unsigned long long)n->rx_dropped_too_big,
+	       (unsigned long long)n->tx_bad,
+	       (unsigned long long)platform_nic_switch_dropped(vm->platform),
+	       (unsigned long long)n->vp.kicks,
+	       (unsigned long long)n->vp.interrupts,
+	       (n->vp.status & VIRTIO_STATUS_NEEDS_RESET) ? ", needs reset"
+							  : "");
 }
 
 void stats_print_devices(const struct vm *vm, const char *prefix)

@@ -36,6 +36,8 @@ GUESTS_32 += smp
 GUESTS_32 += heartbeat
 # A driver that breaks virtio-blk's ring rules on purpose (docs/devices.md).
 GUESTS_32 += virtio_hostile
+# A virtio-net driver: echo, ping and watch across Veneer's switch.
+GUESTS_32 += netpeer
 # 64-bit (ELF64, switches itself to long mode): tests/guests/NAME.c.
 GUESTS_64 := long64
 
@@ -46,9 +48,10 @@ GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(GUESTS_32) $(GUESTS_64)) \
 # (one --guest value is "FILE:MODULE STRING", see docs/launcher.md).
 DEFAULT_GUESTS_ARGS := --guest '$(GUEST_OUT)/hello.elf:name=hello mem=16M'
 
-# The library is built once per mode; ap (AP start-up, lib/ap.h) is 32-bit only.
+# The library is built once per mode; ap (AP start-up, lib/ap.h) and virtio
+# (the virtio-pci driver, lib/virtio.h) are 32-bit only.
 GUEST_LIB_C      := serial printf expect string start veneer trap
-GUEST_LIB32_OBJS := $(patsubst %,$(GUEST_OUT)/lib32/%.o,$(GUEST_LIB_C) ap entry32 isr32)
+GUEST_LIB32_OBJS := $(patsubst %,$(GUEST_OUT)/lib32/%.o,$(GUEST_LIB_C) ap virtio entry32 isr32)
 GUEST_LIB64_OBJS := $(patsubst %,$(GUEST_OUT)/lib64/%.o,$(GUEST_LIB_C) entry64 isr64)
 
 # Freestanding, no FPU/SSE registers (long64 never enables SSE), no

@@ -20,7 +20,7 @@ TIMEOUT=${TIMEOUT:-60}
 QEMU=${QEMU:-qemu-system-x86_64}
 mkdir -p "$LOGS"
 
-ALL_GUESTS="hello cpuid pio msr hlt hypercall ram outside exceptions long64 realmode msrfid taskgate argv0 nmi apicoff porta acpisleep tscsteady tscaux singlestep cr4rsvd prefixes cpuinsn hcuser isolation smp heartbeat virtio_hostile"
+ALL_GUESTS="hello cpuid pio msr hlt hypercall ram outside exceptions long64 realmode msrfid taskgate argv0 nmi apicoff porta acpisleep tscsteady tscaux singlestep cr4rsvd prefixes cpuinsn hcuser isolation smp heartbeat virtio_hostile netpeer"
 GUESTS=${*:-$ALL_GUESTS}
 
 # Lines each guest must print besides the final PASS (extended regexps).

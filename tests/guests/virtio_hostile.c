@@ -67,69 +67,18 @@
  */
 #include "tests/guests/lib/guest.h"
 #include "tests/guests/lib/multiboot.h"
+#include "tests/guests/lib/virtio.h"
 
 #define NAME "virtio_hostile"
 
-/* PCI configuration mechanism #1 (PCI 3.0, 3.2.2.3.2). */
-#define PCI_ADDRESS	   0xcf8
-#define PCI_DATA	   0xcfc
-#define PCI_SLOTS	   32
-#define PCI_ID		   0x00
-#define PCI_COMMAND	   0x04
-#define PCI_STATUS	   0x06
-#define PCI_BAR4	   0x20
-#define PCI_BAR5	   0x24
-#define PCI_CAP_PTR	   0x34
-#define PCI_CMD_MEMORY	   0x2
-#define PCI_STATUS_CAPS	   0x10
-#define PCI_BAR_TYPE_MASK  0x6
-#define PCI_BAR_TYPE_64	   0x4
-#define PCI_CAP_VENDOR	   0x09
-#define VIRTIO_VENDOR	   0x1af4
-#define VIRTIO_BLK_DEVICE  0x1042
 #define PCI_WINDOW_BASE	   0xc0000000U /* docs/devices.md, BAR 4 */
 #define VIRTIO_BAR_SIZE	   0x8000U
 #define MAP_CONSIDERED_TOP 0xc0000000ULL
 #define LAPIC_BASE	   0xfee00000U
 #define LAPIC_VERSION	   0x30
 
-/* Virtio capabilities (4.1.4): cfg_type at +3, bar +4, offset +8, length
- * +12; the notification one has its multiplier at +16. */
-#define CAP_COMMON 1
-#define CAP_NOTIFY 2
-#define CAP_ISR	   3
-#define CAP_DEVICE 4
-
-/* Common configuration (4.1.4.3). */
-#define CC_DFSELECT	0
-#define CC_DFEATURE	4
-#define CC_GFSELECT	8
-#define CC_GFEATURE	12
-#define CC_NUM_QUEUES	18
-#define CC_STATUS	20
-#define CC_QSEL		22
-#define CC_QSIZE	24
-#define CC_QENABLE	28
-#define CC_QNOTIFY_OFF	30
-#define CC_QDESC	32
-#define CC_QDRIVER	40
-#define CC_QDEVICE	48
-#define ST_ACK		0x01
-#define ST_DRIVER	0x02
-#define ST_DRIVER_OK	0x04
-#define ST_FEATURES_OK	0x08
-#define ST_NEEDS_RESET	0x40
-#define ST_RUNNING	(ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK)
-#define ISR_QUEUE	0x1
-#define ISR_CONFIG	0x2
 #define DEVICE_QUEUE	128 /* docs/devices.md: one queue of 128 */
 #define BLK_CFG_SECTORS 0   /* capacity, le64 (5.2.4) */
-
-/* Split virtqueue (2.7). */
-#define QSIZE	     16
-#define DESC_F_NEXT  1
-#define DESC_F_WRITE 2
-#define DESC_F_IND   4
 
 /* Block requests (5.2.6). */
 #define SECTOR	     512
@@ -141,27 +90,6 @@
 #define NO_STATUS    0xff /* the status byte before a request */
 #define SPARE_HEAD   8	  /* the descriptors of the "kick ignored" request */
 #define WRAP_ADDRESS 0xfffffffffffffe00ULL
-
-struct vdesc {
-	u64 addr;
-	u32 len;
-	u16 flags;
-	u16 next;
-};
-
-struct rings {
-	struct vdesc desc[QSIZE];
-	struct {
-		u16 flags, idx, ring[QSIZE], used_event;
-	} avail __aligned(4);
-	struct {
-		u16 flags, idx;
-		struct {
-			u32 id, len;
-		} ring[QSIZE];
-		u16 avail_event;
-	} used __aligned(4);
-} __aligned(4096);
 
 struct blk_header {
 	u32 type, reserved;
@@ -175,23 +103,19 @@ struct request {
 	u8 status;
 };
 
-struct vdev {
-	u8 slot;
+/* One disk: the function, its queue 0 and what the test knows of it. */
+struct disk {
+	struct virtio_dev pci;
+	struct virtq vq;
 	u32 salt; /* which disk: its bytes (disk_byte) */
-	uintptr_t bar, common, isr, device, notify;
-	u32 notify_mult;
-	uintptr_t kick_at;
 	u64 sectors;
-	struct rings *r;
-	u16 avail_idx; /* the driver's next avail->idx */
-	u16 used_idx;  /* used->idx the driver has seen */
-	u32 kicks, good_reads;
+	u32 good_reads;
 };
 
-static struct rings rings[2];
+static struct virtq_rings rings[2];
 static struct request req, spare;
-static struct vdesc indirect_table[3] __aligned(16);
-static struct vdev disks[2];
+static struct virtq_desc indirect_table[3] __aligned(16);
+static struct disk disks[2];
 static unsigned disk_count;
 static u64 ram_top; /* the end of the guest's RAM */
 
@@ -216,107 +140,6 @@ static __printf(1, 2) bool fail(const char *fmt, ...)
 	return false;
 }
 
-static void barrier(void)
-{
-	__asm__ volatile("" ::: "memory");
-}
-
-/* ---- PCI configuration space ---- */
-
-static u32 cfg_address(u8 slot, u8 off)
-{
-	return 0x80000000U | (u32)slot << 11 | (off & 0xfcU);
-}
-
-static u32 cfg_read32(u8 slot, u8 off)
-{
-	outl(PCI_ADDRESS, cfg_address(slot, off));
-	return inl(PCI_DATA);
-}
-
-static u16 cfg_read16(u8 slot, u8 off)
-{
-	outl(PCI_ADDRESS, cfg_address(slot, off));
-	return inw((u16)(PCI_DATA + (off & 2)));
-}
-
-static u8 cfg_read8(u8 slot, u8 off)
-{
-	outl(PCI_ADDRESS, cfg_address(slot, off));
-	return inb((u16)(PCI_DATA + (off & 3)));
-}
-
-static void cfg_write16(u8 slot, u8 off, u16 v)
-{
-	outl(PCI_ADDRESS, cfg_address(slot, off));
-	outw((u16)(PCI_DATA + (off & 2)), v);
-}
-
-static void cfg_write32(u8 slot, u8 off, u32 v)
-{
-	outl(PCI_ADDRESS, cfg_address(slot, off));
-	outl(PCI_DATA, v);
-}
-
-/* ---- MMIO: plain MOVs, what Veneer's decoder takes (docs/decode.md) ---- */
-
-static u8 mmio_read8(uintptr_t a)
-{
-	u8 v;
-	__asm__ volatile("movb (%1), %0" : "=q"(v) : "r"(a) : "memory");
-	return v;
-}
-
-static u16 mmio_read16(uintptr_t a)
-{
-	u16 v;
-	__asm__ volatile("movw (%1), %0" : "=r"(v) : "r"(a) : "memory");
-	return v;
-}
-
-static u32 mmio_read32(uintptr_t a)
-{
-	u32 v;
-	__asm__ volatile("movl (%1), %0" : "=r"(v) : "r"(a) : "memory");
-	return v;
-}
-
-static void mmio_write8(uintptr_t a, u8 v)
-{
-	__asm__ volatile("movb %0, (%1)" : : "q"(v), "r"(a) : "memory");
-}
-
-static void mmio_write16(uintptr_t a, u16 v)
-{
-	__asm__ volatile("movw %0, (%1)" : : "r"(v), "r"(a) : "memory");
-}
-
-static void mmio_write32(uintptr_t a, u32 v)
-{
-	__asm__ volatile("movl %0, (%1)" : : "r"(v), "r"(a) : "memory");
-}
-
-static u8 status_of(const struct vdev *d)
-{
-	return mmio_read8(d->common + CC_STATUS);
-}
-
-static void set_status(const struct vdev *d, u8 v)
-{
-	mmio_write8(d->common + CC_STATUS, v);
-}
-
-static u8 isr_of(const struct vdev *d)
-{
-	return mmio_read8(d->isr); /* reading clears it */
-}
-
-static void write64(uintptr_t a, u64 v)
-{
-	mmio_write32(a, (u32)v);
-	mmio_write32(a + 4, (u32)(v >> 32));
-}
-
 /* ---- the disk's bytes ---- */
 
 static u8 disk_byte(u32 salt, u32 off)
@@ -326,118 +149,76 @@ static u8 disk_byte(u32 salt, u32 off)
 
 /* ---- finding the devices ---- */
 
-static bool find_caps(struct vdev *d)
+/* The structures in d's BAR, where it is now, and where they are. */
+static bool find_caps(struct disk *d)
 {
-	u8 at, seen = 0;
-	unsigned guard = 0;
+	const struct virtio_dev *p = &d->pci;
 
-	if (!(cfg_read16(d->slot, PCI_STATUS) & PCI_STATUS_CAPS))
-		return fail("status register has no capability list");
-	for (at = cfg_read8(d->slot, PCI_CAP_PTR) & 0xfc; at && guard < 48;
-	     at = cfg_read8(d->slot, (u8)(at + 1)) & 0xfc, guard++) {
-		u8 type;
-		uintptr_t place;
-
-		if (cfg_read8(d->slot, at) != PCI_CAP_VENDOR)
-			continue;
-		type = cfg_read8(d->slot, (u8)(at + 3));
-		if (cfg_read8(d->slot, (u8)(at + 4)) != 4)
-			return fail("capability at 0x%x (type %u) names BAR "
-				    "%u, not 4",
-				    at, type, cfg_read8(d->slot, (u8)(at + 4)));
-		place = d->bar + cfg_read32(d->slot, (u8)(at + 8));
-		switch (type) {
-		case CAP_COMMON:
-			d->common = place;
-			break;
-		case CAP_NOTIFY:
-			d->notify = place;
-			d->notify_mult = cfg_read32(d->slot, (u8)(at + 16));
-			break;
-		case CAP_ISR:
-			d->isr = place;
-			break;
-		case CAP_DEVICE:
-			d->device = place;
-			break;
-		default:
-			continue;
-		}
-		seen |= (u8)(1u << type);
-	}
-	if (seen != 0x1e)
-		return fail("virtio capabilities found: mask 0x%x, want 0x1e",
-			    seen);
+	if (!virtio_find_caps(&d->pci))
+		return false;
 	guest_printf("%s: 00:%02x.0: BAR 4 at 0x%x: common +0x%x, notify "
 		     "+0x%x (x%u), ISR +0x%x, device +0x%x\n",
-		     NAME, d->slot, (u32)d->bar, (u32)(d->common - d->bar),
-		     (u32)(d->notify - d->bar), d->notify_mult,
-		     (u32)(d->isr - d->bar), (u32)(d->device - d->bar));
+		     NAME, p->slot, (u32)p->bar, (u32)(p->common - p->bar),
+		     (u32)(p->notify - p->bar), p->notify_mult,
+		     (u32)(p->isr - p->bar), (u32)(p->device - p->bar));
 	return true;
 }
 
-static bool probe(struct vdev *d)
+static bool probe(struct disk *d)
 {
-	u32 low = cfg_read32(d->slot, PCI_BAR4);
-	u32 high = cfg_read32(d->slot, PCI_BAR5);
-	u32 want = PCI_WINDOW_BASE + d->slot * VIRTIO_BAR_SIZE;
+	struct virtio_dev *p = &d->pci;
+	u32 want = PCI_WINDOW_BASE + p->slot * VIRTIO_BAR_SIZE;
 	u16 qmax;
 
-	if ((low & PCI_BAR_TYPE_MASK) != PCI_BAR_TYPE_64 || (low & 1))
-		return fail("BAR 4 is 0x%x: not a 64-bit memory BAR", low);
-	if (high || (low & ~0xfU) != want)
-		return fail("BAR 4 at 0x%x%08x, not 0x%x", high, low & ~0xfU,
-			    want);
-	d->bar = low & ~0xfU;
-	cfg_write16(d->slot, PCI_COMMAND,
-		    (u16)(cfg_read16(d->slot, PCI_COMMAND) | PCI_CMD_MEMORY));
-	if (!(cfg_read16(d->slot, PCI_COMMAND) & PCI_CMD_MEMORY))
-		return fail("the command register's memory bit does not stick");
-	if (!find_caps(d))
+	if (!virtio_pci_bar(p))
 		return false;
-	if (d->notify_mult != 4)
-		return fail("notify_off_multiplier %u, not 4", d->notify_mult);
-	d->sectors = mmio_read32(d->device + BLK_CFG_SECTORS) |
-		     (u64)mmio_read32(d->device + BLK_CFG_SECTORS + 4) << 32;
+	if (p->bar != want)
+		return fail("BAR 4 at 0x%x, not 0x%x", (u32)p->bar, want);
+	if (!virtio_pci_enable(p, PCI_CMD_MEMORY) || !find_caps(d))
+		return false;
+	if (p->notify_mult != 4)
+		return fail("notify_off_multiplier %u, not 4", p->notify_mult);
+	d->sectors = mmio_read32(p->device + BLK_CFG_SECTORS) |
+		     (u64)mmio_read32(p->device + BLK_CFG_SECTORS + 4) << 32;
 	if (d->sectors < 4 || d->sectors > 0x100000)
 		return fail("capacity %llu sectors: the test's disks have "
 			    "4 to 2^20",
 			    (unsigned long long)d->sectors);
-	if (mmio_read16(d->common + CC_NUM_QUEUES) != 1)
+	if (mmio_read16(p->common + VIRTIO_CC_NUM_QUEUES) != 1)
 		return fail("num_queues %u, not 1",
-			    mmio_read16(d->common + CC_NUM_QUEUES));
-	if (status_of(d) != 0)
+			    mmio_read16(p->common + VIRTIO_CC_NUM_QUEUES));
+	if (virtio_status(p) != 0)
 		return fail("device_status 0x%x before any driver, not 0",
-			    status_of(d));
-	mmio_write16(d->common + CC_QSEL, 0);
-	qmax = mmio_read16(d->common + CC_QSIZE);
+			    virtio_status(p));
+	qmax = virtio_queue_max(p, 0);
 	if (qmax != DEVICE_QUEUE)
 		return fail("queue 0 offers %u entries, not %u", qmax,
 			    DEVICE_QUEUE);
 	guest_printf("%s: 00:%02x.0: %llu sectors, queue 0 of %u entries "
 		     "(using %u)\n",
-		     NAME, d->slot, (unsigned long long)d->sectors, qmax,
-		     QSIZE);
+		     NAME, p->slot, (unsigned long long)d->sectors, qmax,
+		     VIRTQ_SIZE);
 	return true;
 }
 
 static bool find_devices(void)
 {
-	for (u8 slot = 0; slot < PCI_SLOTS && disk_count < 2; slot++) {
-		u32 id = cfg_read32(slot, PCI_ID);
+	for (u8 slot = virtio_pci_find(VIRTIO_BLK_DEVICE, 0);
+	     slot < PCI_SLOTS && disk_count < 2;
+	     slot = virtio_pci_find(VIRTIO_BLK_DEVICE, (u8)(slot + 1))) {
+		struct disk *d = &disks[disk_count];
 
-		if (id != (VIRTIO_VENDOR | (u32)VIRTIO_BLK_DEVICE << 16))
-			continue;
-		disks[disk_count].slot = slot;
-		disks[disk_count].salt = disk_count;
-		disks[disk_count].r = &rings[disk_count];
+		d->pci.slot = slot;
+		d->pci.fail = fail;
+		d->salt = disk_count;
+		virtq_init(&d->vq, &rings[disk_count], 0);
 		disk_count++;
 	}
 	if (!disk_count)
 		return fail("no 1af4:1042 function on bus 0");
 	guest_printf("%s: %u virtio-blk function%s, the first at 00:%02x.0\n",
 		     NAME, disk_count, disk_count == 1 ? "" : "s",
-		     disks[0].slot);
+		     disks[0].pci.slot);
 	for (unsigned i = 0; i < disk_count; i++)
 		if (!probe(&disks[i]))
 			return false;
@@ -447,108 +228,52 @@ static bool find_devices(void)
 /* ---- the driver ---- */
 
 /* Reset (status 0) and forget the rings: the device forgets its indexes. */
-static bool reset(struct vdev *d)
+static bool reset(struct disk *d)
 {
-	set_status(d, 0);
-	if (status_of(d) != 0)
-		return fail("device_status 0x%x after a reset, not 0",
-			    status_of(d));
-	mmio_write16(d->common + CC_QSEL, 0);
-	if (mmio_read16(d->common + CC_QENABLE) != 0)
-		return fail("queue_enable %u after a reset, not 0",
-			    mmio_read16(d->common + CC_QENABLE));
-	memset(d->r, 0, sizeof(*d->r));
-	d->avail_idx = d->used_idx = 0;
+	u16 enabled;
+
+	if (!virtio_reset(&d->pci))
+		return false;
+	mmio_write16(d->pci.common + VIRTIO_CC_QSEL, 0);
+	enabled = mmio_read16(d->pci.common + VIRTIO_CC_QENABLE);
+	if (enabled != 0)
+		return fail("queue_enable %u after a reset, not 0", enabled);
+	virtq_init(&d->vq, d->vq.r, 0);
 	return true;
 }
 
 /* Reset, ACKNOWLEDGE, DRIVER, accept VERSION_1 only, FEATURES_OK. */
-static bool negotiate(struct vdev *d)
+static bool negotiate(struct disk *d)
 {
-	if (!reset(d))
-		return false;
-	set_status(d, ST_ACK);
-	set_status(d, ST_ACK | ST_DRIVER);
-	mmio_write32(d->common + CC_DFSELECT, 1);
-	if (!(mmio_read32(d->common + CC_DFEATURE) & 1))
-		return fail("VIRTIO_F_VERSION_1 not offered");
-	mmio_write32(d->common + CC_GFSELECT, 0);
-	mmio_write32(d->common + CC_GFEATURE, 0);
-	mmio_write32(d->common + CC_GFSELECT, 1);
-	mmio_write32(d->common + CC_GFEATURE, 1);
-	set_status(d, ST_ACK | ST_DRIVER | ST_FEATURES_OK);
-	if (status_of(d) != (ST_ACK | ST_DRIVER | ST_FEATURES_OK))
-		return fail("device_status 0x%x after FEATURES_OK, not 0xb",
-			    status_of(d));
-	return true;
+	return reset(d) && virtio_negotiate(&d->pci, VIRTIO_F_VERSION_1);
 }
 
 /* Queue 0's size and ring addresses (queue_enable not yet written). */
-static void queue_config(struct vdev *d, u16 size, u64 desc)
+static void queue_config(struct disk *d, u16 size, u64 desc)
 {
-	mmio_write16(d->common + CC_QSEL, 0);
-	mmio_write16(d->common + CC_QSIZE, size);
-	write64(d->common + CC_QDESC, desc);
-	write64(d->common + CC_QDRIVER, (uintptr_t)&d->r->avail);
-	write64(d->common + CC_QDEVICE, (uintptr_t)&d->r->used);
+	virtio_queue_config(&d->pci, 0, size, desc, (uintptr_t)&d->vq.r->avail,
+			    (uintptr_t)&d->vq.r->used);
 }
 
 /* The whole setup of 3.1.1: ends DRIVER_OK with queue 0 enabled. */
-static bool setup(struct vdev *d)
+static bool setup(struct disk *d)
 {
 	if (!negotiate(d))
 		return false;
-	queue_config(d, QSIZE, (uintptr_t)d->r->desc);
-	mmio_write16(d->common + CC_QENABLE, 1);
-	if (mmio_read16(d->common + CC_QENABLE) != 1)
-		return fail("queue_enable reads %u after enabling good rings",
-			    mmio_read16(d->common + CC_QENABLE));
-	d->kick_at =
-	    d->notify +
-	    (uintptr_t)mmio_read16(d->common + CC_QNOTIFY_OFF) * d->notify_mult;
-	set_status(d, ST_RUNNING);
-	if (status_of(d) != ST_RUNNING)
-		return fail("device_status 0x%x after DRIVER_OK, not 0xf",
-			    status_of(d));
-	return true;
+	queue_config(d, VIRTQ_SIZE, (uintptr_t)d->vq.r->desc);
+	return virtio_queue_enable(&d->pci, &d->vq) &&
+	       virtio_driver_ok(&d->pci);
 }
 
-static void set_desc(struct vdev *d, u16 i, u64 addr, u32 len, u16 flags,
-		     u16 next)
+/* Make chain `head` available and kick, `step` added to avail->idx. */
+static void publish_kick(struct disk *d, u16 head, u16 step)
 {
-	volatile struct vdesc *v = &d->r->desc[i];
-
-	v->addr = addr;
-	v->len = len;
-	v->flags = flags;
-	v->next = next;
-}
-
-/* Make chain `head` available (2.7.13): the ring entry, then the index. */
-static void publish(struct vdev *d, u16 head, u16 idx_step)
-{
-	volatile u16 *ring = d->r->avail.ring;
-
-	ring[d->avail_idx & (QSIZE - 1)] = head;
-	barrier();
-	d->avail_idx = (u16)(d->avail_idx + idx_step);
-	*(volatile u16 *)&d->r->avail.idx = d->avail_idx;
-	barrier();
-}
-
-static void kick(struct vdev *d)
-{
-	d->kicks++;
-	mmio_write16(d->kick_at, 0);
-}
-
-static u16 used_idx_now(const struct vdev *d)
-{
-	return *(volatile const u16 *)&d->r->used.idx;
+	virtq_publish(&d->vq, head, step);
+	virtq_kick(&d->vq);
 }
 
 /* An IN request's buffers in descriptors head, head + 1, head + 2. */
-static void build_read(struct vdev *d, struct request *q, u16 head, u64 sector,
+static void build_read(struct disk *d, struct request *q, u16 head, u64 sector,
 		       u32 bytes)
 {
 	q->hdr.type = REQ_IN;
@@ -556,11 +281,12 @@ static void build_read(struct vdev *d, struct request *q, u16 head, u64 sector,
 	q->hdr.sector = sector;
 	memset(q->data, UNTOUCHED, sizeof(q->data));
 	q->status = NO_STATUS;
-	set_desc(d, head, (uintptr_t)&q->hdr, sizeof(q->hdr), DESC_F_NEXT,
-		 (u16)(head + 1));
-	set_desc(d, (u16)(head + 1), (uintptr_t)q->data, bytes,
-		 DESC_F_WRITE | DESC_F_NEXT, (u16)(head + 2));
-	set_desc(d, (u16)(head + 2), (uintptr_t)&q->status, 1, DESC_F_WRITE, 0);
+	virtq_set_desc(&d->vq, head, (uintptr_t)&q->hdr, sizeof(q->hdr),
+		       VIRTQ_DESC_F_NEXT, (u16)(head + 1));
+	virtq_set_desc(&d->vq, (u16)(head + 1), (uintptr_t)q->data, bytes,
+		       VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, (u16)(head + 2));
+	virtq_set_desc(&d->vq, (u16)(head + 2), (uintptr_t)&q->status, 1,
+		       VIRTQ_DESC_F_WRITE, 0);
 }
 
 /*
@@ -568,34 +294,32 @@ static void build_read(struct vdev *d, struct request *q, u16 head, u64 sector,
  * (one used entry, id head) and raised the queue interrupt; *len is the
  * used length. False (and a FAIL) otherwise.
  */
-static bool submit(struct vdev *d, u16 head, u32 *len)
+static bool submit(struct disk *d, u16 head, u32 *len)
 {
-	u16 slot = d->used_idx & (QSIZE - 1);
-	u8 isr;
+	u16 want = (u16)(d->vq.used_seen + 1);
+	u32 id;
+	u8 st, isr;
 
-	publish(d, head, 1);
-	kick(d);
-	if (used_idx_now(d) != (u16)(d->used_idx + 1))
+	publish_kick(d, head, 1);
+	if (virtq_used_idx(&d->vq) != want)
 		return fail("used idx %u after the kick, not %u (device_status "
 			    "0x%x)",
-			    used_idx_now(d), (u16)(d->used_idx + 1),
-			    status_of(d));
-	d->used_idx++;
-	if (d->r->used.ring[slot].id != head)
-		return fail("used entry id %u, not %u",
-			    d->r->used.ring[slot].id, head);
-	*len = d->r->used.ring[slot].len;
-	if (status_of(d) != ST_RUNNING)
-		return fail("device_status 0x%x after a request, not 0xf",
-			    status_of(d));
-	isr = isr_of(d);
-	if (isr != ISR_QUEUE)
+			    virtq_used_idx(&d->vq), want,
+			    virtio_status(&d->pci));
+	virtq_next_used(&d->vq, &id, len);
+	if (id != head)
+		return fail("used entry id %u, not %u", id, head);
+	st = virtio_status(&d->pci);
+	if (st != VIRTIO_ST_RUNNING)
+		return fail("device_status 0x%x after a request, not 0xf", st);
+	isr = virtio_isr(&d->pci);
+	if (isr != VIRTIO_ISR_QUEUE)
 		return fail("ISR 0x%x after a used entry, not 0x1", isr);
 	return true;
 }
 
 /* A read of `bytes` at `sector` that must succeed with the disk's bytes. */
-static bool good_read(struct vdev *d, u64 sector, u32 bytes)
+static bool good_read(struct disk *d, u64 sector, u32 bytes)
 {
 	u32 len;
 
@@ -619,7 +343,7 @@ static bool good_read(struct vdev *d, u64 sector, u32 bytes)
 }
 
 /* A read that must fail with IOERR: only the status byte written. */
-static bool ioerr_read(struct vdev *d, u64 sector, u32 bytes)
+static bool ioerr_read(struct disk *d, u64 sector, u32 bytes)
 {
 	u32 len;
 
@@ -639,7 +363,7 @@ static bool ioerr_read(struct vdev *d, u64 sector, u32 bytes)
 }
 
 /* Reset and set up again, then a good read: the device recovered. */
-static bool recover(struct vdev *d)
+static bool recover(struct disk *d)
 {
 	return setup(d) && good_read(d, 0, SECTOR);
 }
@@ -649,41 +373,40 @@ static bool recover(struct vdev *d)
  * interrupt; the driver cannot clear the bit; a good request kicked now is
  * not served; then the device recovers.
  */
-static bool expect_broken(struct vdev *d)
+static bool expect_broken(struct disk *d)
 {
-	u8 st = status_of(d), isr;
+	u8 st = virtio_status(&d->pci), isr;
 
-	if (!(st & ST_NEEDS_RESET))
+	if (!(st & VIRTIO_ST_NEEDS_RESET))
 		return fail("device_status 0x%x: no NEEDS_RESET (0x40)", st);
-	if (used_idx_now(d) != d->used_idx)
-		return fail("used idx moved to %u", used_idx_now(d));
-	isr = isr_of(d);
-	if (isr != ISR_CONFIG)
+	if (virtq_used_idx(&d->vq) != d->vq.used_seen)
+		return fail("used idx moved to %u", virtq_used_idx(&d->vq));
+	isr = virtio_isr(&d->pci);
+	if (isr != VIRTIO_ISR_CONFIG)
 		return fail("ISR 0x%x, not 0x2 (configuration change)", isr);
-	set_status(d, ST_RUNNING);
-	if (!(status_of(d) & ST_NEEDS_RESET))
+	virtio_set_status(&d->pci, VIRTIO_ST_RUNNING);
+	if (!(virtio_status(&d->pci) & VIRTIO_ST_NEEDS_RESET))
 		return fail("writing status 0xf cleared NEEDS_RESET");
 	build_read(d, &spare, SPARE_HEAD, 0, SECTOR);
-	publish(d, SPARE_HEAD, 1);
-	kick(d);
-	kick(d);
-	if (used_idx_now(d) != d->used_idx || spare.status != NO_STATUS ||
-	    spare.data[0] != UNTOUCHED)
+	publish_kick(d, SPARE_HEAD, 1);
+	virtq_kick(&d->vq);
+	if (virtq_used_idx(&d->vq) != d->vq.used_seen ||
+	    spare.status != NO_STATUS || spare.data[0] != UNTOUCHED)
 		return fail("a kick after NEEDS_RESET was served (used idx %u, "
 			    "status 0x%x)",
-			    used_idx_now(d), spare.status);
+			    virtq_used_idx(&d->vq), spare.status);
 	return recover(d);
 }
 
 /* The usual three-descriptor read with buffer 1 replaced. */
-static bool hostile_data_buffer(struct vdev *d, u64 addr, u32 len)
+static bool hostile_data_buffer(struct disk *d, u64 addr, u32 len)
 {
 	if (!setup(d))
 		return false;
 	build_read(d, &req, 0, 0, SECTOR);
-	set_desc(d, 1, addr, len, DESC_F_WRITE | DESC_F_NEXT, 2);
-	publish(d, 0, 1);
-	kick(d);
+	virtq_set_desc(&d->vq, 1, addr, len,
+		       VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+	publish_kick(d, 0, 1);
 	return expect_broken(d);
 }
 
@@ -691,7 +414,7 @@ static bool hostile_data_buffer(struct vdev *d, u64 addr, u32 len)
 
 static bool check_good_read(void)
 {
-	struct vdev *d = &disks[0];
+	struct disk *d = &disks[0];
 
 	return setup(d) && good_read(d, 0, 2 * SECTOR) &&
 	       good_read(d, 1, SECTOR);
@@ -699,15 +422,16 @@ static bool check_good_read(void)
 
 static bool check_loop(void)
 {
-	struct vdev *d = &disks[0];
+	struct disk *d = &disks[0];
 
 	if (!setup(d))
 		return false;
 	build_read(d, &req, 0, 0, SECTOR);
-	set_desc(d, 0, (uintptr_t)&req.hdr, sizeof(req.hdr), DESC_F_NEXT, 1);
-	set_desc(d, 1, (uintptr_t)req.data, SECTOR, DESC_F_NEXT, 0);
-	publish(d, 0, 1);
-	kick(d);
+	virtq_set_desc(&d->vq, 0, (uintptr_t)&req.hdr, sizeof(req.hdr),
+		       VIRTQ_DESC_F_NEXT, 1);
+	virtq_set_desc(&d->vq, 1, (uintptr_t)req.data, SECTOR,
+		       VIRTQ_DESC_F_NEXT, 0);
+	publish_kick(d, 0, 1);
 	return expect_broken(d);
 }
 
@@ -723,68 +447,67 @@ static bool check_wrap(void)
 
 static bool check_next_out_of_range(void)
 {
-	struct vdev *d = &disks[0];
+	struct disk *d = &disks[0];
 
 	if (!setup(d))
 		return false;
 	build_read(d, &req, 0, 0, SECTOR);
-	set_desc(d, 0, (uintptr_t)&req.hdr, sizeof(req.hdr), DESC_F_NEXT,
-		 QSIZE);
-	publish(d, 0, 1);
-	kick(d);
+	virtq_set_desc(&d->vq, 0, (uintptr_t)&req.hdr, sizeof(req.hdr),
+		       VIRTQ_DESC_F_NEXT, VIRTQ_SIZE);
+	publish_kick(d, 0, 1);
 	return expect_broken(d);
 }
 
 static bool check_avail_idx_ahead(void)
 {
-	struct vdev *d = &disks[0];
+	struct disk *d = &disks[0];
 
 	if (!setup(d))
 		return false;
 	build_read(d, &req, 0, 0, SECTOR);
-	publish(d, 0, 1000);
-	kick(d);
+	publish_kick(d, 0, 1000);
 	return expect_broken(d);
 }
 
 static bool check_head_out_of_range(void)
 {
-	struct vdev *d = &disks[0];
+	struct disk *d = &disks[0];
 
 	if (!setup(d))
 		return false;
 	build_read(d, &req, 0, 0, SECTOR);
-	publish(d, QSIZE, 1);
-	kick(d);
+	publish_kick(d, VIRTQ_SIZE, 1);
 	return expect_broken(d);
 }
 
 /* Rings the device refuses at queue_enable: it reads 0, NEEDS_RESET. */
-static bool bad_queue(struct vdev *d, u16 size, u64 desc)
+static bool bad_queue(struct disk *d, u16 size, u64 desc)
 {
 	u16 enabled;
 
 	if (!negotiate(d))
 		return false;
 	queue_config(d, size, desc);
-	mmio_write16(d->common + CC_QENABLE, 1);
-	enabled = mmio_read16(d->common + CC_QENABLE);
+	mmio_write16(d->pci.common + VIRTIO_CC_QENABLE, 1);
+	enabled = mmio_read16(d->pci.common + VIRTIO_CC_QENABLE);
 	if (enabled != 0)
 		return fail("queue_enable reads %u after bad rings, not 0",
 			    enabled);
-	set_status(d, ST_RUNNING);
-	d->kick_at = d->notify; /* queue 0's place: the kick must do nothing */
+	virtio_set_status(&d->pci, VIRTIO_ST_RUNNING);
+	/* Queue 0's place, not read from the refused queue: the kick must do
+	 * nothing. */
+	d->vq.kick_at = d->pci.notify;
 	return expect_broken(d);
 }
 
 static bool check_desc_outside_ram(void)
 {
-	return bad_queue(&disks[0], QSIZE, ram_top + PAGE_SIZE);
+	return bad_queue(&disks[0], VIRTQ_SIZE, ram_top + PAGE_SIZE);
 }
 
 static bool check_read_past_end(void)
 {
-	struct vdev *d = &disks[0];
+	struct disk *d = &disks[0];
 	u64 n = d->sectors;
 
 	return setup(d) && ioerr_read(d, n, SECTOR) &&
@@ -801,52 +524,50 @@ static bool check_straddle_ram_end(void)
 
 static bool check_indirect_unnegotiated(void)
 {
-	struct vdev *d = &disks[0];
+	struct disk *d = &disks[0];
 
 	if (!setup(d))
 		return false;
 	build_read(d, &req, 0, 0, SECTOR);
 	/* A well-formed table of the same three buffers. */
 	for (u16 i = 0; i < 3; i++) {
-		indirect_table[i] = d->r->desc[i];
+		indirect_table[i] = d->vq.r->desc[i];
 		indirect_table[i].next = (u16)(i + 1);
 	}
-	set_desc(d, 0, (uintptr_t)indirect_table, sizeof(indirect_table),
-		 DESC_F_IND, 0);
-	publish(d, 0, 1);
-	kick(d);
+	virtq_set_desc(&d->vq, 0, (uintptr_t)indirect_table,
+		       sizeof(indirect_table), VIRTQ_DESC_F_INDIRECT, 0);
+	publish_kick(d, 0, 1);
 	return expect_broken(d);
 }
 
 static bool check_readable_after_writable(void)
 {
-	struct vdev *d = &disks[0];
+	struct disk *d = &disks[0];
 
 	if (!setup(d))
 		return false;
 	build_read(d, &req, 0, 0, SECTOR);
-	set_desc(d, 1, (uintptr_t)&req.status, 1, DESC_F_WRITE | DESC_F_NEXT,
-		 2);
-	set_desc(d, 2, (uintptr_t)req.data, SECTOR, 0, 0);
-	publish(d, 0, 1);
-	kick(d);
+	virtq_set_desc(&d->vq, 1, (uintptr_t)&req.status, 1,
+		       VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+	virtq_set_desc(&d->vq, 2, (uintptr_t)req.data, SECTOR, 0, 0);
+	publish_kick(d, 0, 1);
 	return expect_broken(d);
 }
 
 static bool check_queue_size_12(void)
 {
-	return bad_queue(&disks[0], 12, (uintptr_t)disks[0].r->desc);
+	return bad_queue(&disks[0], 12, (uintptr_t)disks[0].vq.r->desc);
 }
 
 static bool check_no_status_byte(void)
 {
-	struct vdev *d = &disks[0];
+	struct disk *d = &disks[0];
 	u32 len;
 
 	if (!setup(d))
 		return false;
 	build_read(d, &req, 0, 0, SECTOR);
-	set_desc(d, 0, (uintptr_t)&req.hdr, sizeof(req.hdr), 0, 0);
+	virtq_set_desc(&d->vq, 0, (uintptr_t)&req.hdr, sizeof(req.hdr), 0, 0);
 	if (!submit(d, 0, &len))
 		return false;
 	if (len != 0)
@@ -860,20 +581,21 @@ static bool check_no_status_byte(void)
 
 static bool check_no_version_1(void)
 {
-	struct vdev *d = &disks[0];
+	struct disk *d = &disks[0];
 	u8 st;
 
 	if (!reset(d))
 		return false;
-	set_status(d, ST_ACK);
-	set_status(d, ST_ACK | ST_DRIVER);
+	virtio_set_status(&d->pci, VIRTIO_ST_ACK);
+	virtio_set_status(&d->pci, VIRTIO_ST_ACK | VIRTIO_ST_DRIVER);
 	for (u32 sel = 0; sel < 2; sel++) {
-		mmio_write32(d->common + CC_GFSELECT, sel);
-		mmio_write32(d->common + CC_GFEATURE, 0);
+		mmio_write32(d->pci.common + VIRTIO_CC_GFSELECT, sel);
+		mmio_write32(d->pci.common + VIRTIO_CC_GFEATURE, 0);
 	}
-	set_status(d, ST_ACK | ST_DRIVER | ST_FEATURES_OK);
-	st = status_of(d);
-	if (st & ST_FEATURES_OK)
+	virtio_set_status(&d->pci, VIRTIO_ST_ACK | VIRTIO_ST_DRIVER |
+				       VIRTIO_ST_FEATURES_OK);
+	st = virtio_status(&d->pci);
+	if (st & VIRTIO_ST_FEATURES_OK)
 		return fail("FEATURES_OK kept without VERSION_1 (status 0x%x)",
 			    st);
 	return recover(d);
@@ -881,13 +603,13 @@ static bool check_no_version_1(void)
 
 static bool check_other_disk(void)
 {
-	struct vdev *d = &disks[1];
+	struct disk *d = &disks[1];
 
 	if (disk_count < 2)
 		return fail("no second virtio-blk function");
-	if (status_of(d) != 0)
+	if (virtio_status(&d->pci) != 0)
 		return fail("device_status 0x%x before its driver, not 0",
-			    status_of(d));
+			    virtio_status(&d->pci));
 	return setup(d) && good_read(d, 0, 2 * SECTOR) &&
 	       good_read(d, d->sectors - 1, SECTOR);
 }
@@ -934,13 +656,13 @@ static bool find_ram_top(const struct multiboot_info *mbi)
 /* ---- BAR moves: a BAR on other registers is not decoded there ---- */
 
 /* Move BAR 4 of d (its low dword; the high one stays 0). */
-static void move_bar(const struct vdev *d, u32 base)
+static void move_bar(const struct disk *d, u32 base)
 {
-	cfg_write32(d->slot, PCI_BAR4, base | PCI_BAR_TYPE_64);
+	pci_cfg_write32(d->pci.slot, PCI_BAR4, base | PCI_BAR_TYPE_64);
 }
 
 /* The disk answers at its BAR again: a full setup and a good read. */
-static bool disk_answers(struct vdev *d)
+static bool disk_answers(struct disk *d)
 {
 	return setup(d) && good_read(d, 0, SECTOR);
 }
@@ -952,7 +674,7 @@ static bool disk_answers(struct vdev *d)
  */
 static bool check_lapic_bar(void)
 {
-	struct vdev *d = &disks[0];
+	struct disk *d = &disks[0];
 	u32 version;
 
 	move_bar(d, LAPIC_BASE);
@@ -960,7 +682,7 @@ static bool check_lapic_bar(void)
 	if (!(version & 0xff))
 		return fail("local APIC version 0x%x with the BAR on it",
 			    version);
-	move_bar(d, (u32)d->bar);
+	move_bar(d, (u32)d->pci.bar);
 	guest_printf("%s: lapic-bar: reading the local APIC at 0x%x\n", NAME,
 		     LAPIC_BASE + LAPIC_VERSION);
 	version = mmio_read32(LAPIC_BASE + LAPIC_VERSION);
@@ -978,10 +700,10 @@ static bool check_disk_bar(void)
 {
 	if (disk_count < 2)
 		return fail("no second virtio-blk function");
-	move_bar(&disks[1], (u32)disks[0].bar);
-	move_bar(&disks[1], (u32)disks[1].bar);
+	move_bar(&disks[1], (u32)disks[0].pci.bar);
+	move_bar(&disks[1], (u32)disks[1].pci.bar);
 	guest_printf("%s: disk-bar: using 00:%02x.0 at 0x%x\n", NAME,
-		     disks[0].slot, (u32)disks[0].bar);
+		     disks[0].pci.slot, (u32)disks[0].pci.bar);
 	return disk_answers(&disks[0]) && disk_answers(&disks[1]);
 }
 
@@ -993,7 +715,7 @@ static bool check_disk_bar(void)
 static bool check_stuck_bar(void)
 {
 	u32 free_place = PCI_WINDOW_BASE + 8 * VIRTIO_BAR_SIZE;
-	uintptr_t bar0 = disks[0].bar, bar1 = disks[1].bar;
+	uintptr_t bar0 = disks[0].pci.bar, bar1 = disks[1].pci.bar;
 	bool ok;
 
 	if (disk_count < 2)
@@ -1002,15 +724,16 @@ static bool check_stuck_bar(void)
 	move_bar(&disks[0], free_place);
 	guest_printf("%s: stuck-bar: 00:%02x.0 at 0x%x, 00:%02x.0 at "
 		     "0x%x\n",
-		     NAME, disks[0].slot, free_place, disks[1].slot, (u32)bar0);
-	disks[0].bar = free_place;
-	disks[1].bar = bar0;
+		     NAME, disks[0].pci.slot, free_place, disks[1].pci.slot,
+		     (u32)bar0);
+	disks[0].pci.bar = free_place;
+	disks[1].pci.bar = bar0;
 	ok = find_caps(&disks[0]) && find_caps(&disks[1]) &&
 	     disk_answers(&disks[0]) && disk_answers(&disks[1]);
 	move_bar(&disks[0], (u32)bar0);
 	move_bar(&disks[1], (u32)bar1);
-	disks[0].bar = bar0;
-	disks[1].bar = bar1;
+	disks[0].pci.bar = bar0;
+	disks[1].pci.bar = bar1;
 	return ok && find_caps(&disks[0]) && find_caps(&disks[1]) &&
 	       disk_answers(&disks[0]) && disk_answers(&disks[1]);
 }
@@ -1050,6 +773,6 @@ void guest_main(const struct multiboot_info *mbi)
 	run(20, "stuck-bar", check_stuck_bar);
 	for (unsigned i = 0; i < disk_count; i++)
 		guest_printf("%s: disk 00:%02x.0: %u good reads, %u kicks\n",
-			     NAME, disks[i].slot, disks[i].good_reads,
-			     disks[i].kicks);
+			     NAME, disks[i].pci.slot, disks[i].good_reads,
+			     disks[i].vq.kicks);
 }

@@ -10,11 +10,10 @@ of the unicast traffic between the other two, by its own kernel's counters
 and by Veneer's. The statistics Veneer prints at the end count the frames
 on each NIC.
 
-VT-x (Bochs) runs no network test of its own: two Linux guests on Bochs
-take longer than its time allows (issue 13 says so); the device model, the
-switch and the interrupt path between CPUs are the same code on both
-vendors, and the virtio transport itself is tested on Bochs by
-test_virtio_linux.py and test_virtio_hostile.py.
+Not on VT-x (Bochs): three Linux guests there take longer than the suite's
+time allows (issue 13 says so). test_net_guests.py runs the same device,
+switch and cross-CPU interrupt path on both vendors with small test
+kernels.
 """
 
 import hashlib

@@ -698,16 +698,6 @@ static void deliver_ipi(struct platform *p, u32 i, const struct vlapic_ipi *ipi)
 	}
 }
 
-/*
- * An IPI from vCPU ctx->index, to every vCPU it reaches. Lowest priority
- * without a shorthand goes to one of them (lowest_priority). A fixed IPI
- * with the self shorthand never comes here (the vlapic takes it). The
- * SDM's table of valid ICR combinations (11.6.1) marks NMI, INIT, SIPI
- * and lowest priority with the self and all-including-self shorthands
- * invalid for the Pentium 4 and Xeon xAPIC, without saying what happens;
- * Veneer delivers them as written. An IPI that reaches no vCPU (an APIC
- * ID none has) is dropped and counted (the sender's ipis_dropped).
- */
 u32 platform_send_ipis(struct platform *p, u32 set, bool nmi, u8 vector)
 {
 	u32 took = 0;
@@ -722,6 +712,16 @@ u32 platform_send_ipis(struct platform *p, u32 set, bool nmi, u8 vector)
 	return took;
 }
 
+/*
+ * An IPI from vCPU ctx->index, to every vCPU it reaches. Lowest priority
+ * without a shorthand goes to one of them (lowest_priority). A fixed IPI
+ * with the self shorthand never comes here (the vlapic takes it). The
+ * SDM's table of valid ICR combinations (11.6.1) marks NMI, INIT, SIPI
+ * and lowest priority with the self and all-including-self shorthands
+ * invalid for the Pentium 4 and Xeon xAPIC, without saying what happens;
+ * Veneer delivers them as written. An IPI that reaches no vCPU (an APIC
+ * ID none has) is dropped and counted (the sender's ipis_dropped).
+ */
 static void lapic_send_ipi(void *opaque, const struct vlapic_ipi *ipi)
 {
 	struct platform_lapic_ctx *c = opaque;

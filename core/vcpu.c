@@ -202,9 +202,9 @@ static u64 host_deadline(const struct vcpu *vcpu)
  * 2A HLT); when none can come (no IOAPIC entry routes one, or NMIs are
  * blocked), or with no timer armed, no console input that raises an
  * interrupt (console_can_wake) and no NIC a frame may come to, nothing
- * can ever wake it: Veneer stops
- * the guest and says why. With several vCPUs another one can always
- * wake it (an IPI, an NMI, an INIT): it waits, without the VM lock.
+ * can ever wake it: Veneer stops the guest and says why. With several
+ * vCPUs another one can always wake it (an IPI, an NMI, an INIT, a KVM
+ * kick): it waits, without the VM lock.
  */
 /* HLT's wait (handle_hlt): until something wakes the vCPU or ends it. */
 static enum exit_action hlt_wait(struct vcpu *vcpu, bool intr_off, u32 smp)

@@ -371,5 +371,9 @@ def test_kvm_pv_ipis_and_spinlocks(session):
     ipis = re.findall(r"^veneer: guest linux vcpu \d+ kvm: pv ipis (\d+) to (\d+) vCPUs, "
                       r"kicks \d+, yields \d+$", s.text, re.MULTILINE)
     assert len(ipis) == s.vcpus, info(s)
-    assert sum(int(sent) for sent, _ in ipis) > 0, info(s)
     assert all(int(sent) <= int(took) for sent, took in ipis), info(s)
+    # Linux sends an IPI to all other CPUs with the ICR's shorthand and to
+    # one CPU through its ICR; only a set of several is a PV IPI, which two
+    # vCPUs never need (the kvmpv guest checks the call on both vendors).
+    if s.vcpus > 2:
+        assert sum(int(sent) for sent, _ in ipis) > 0, info(s)

@@ -65,6 +65,18 @@ class RunResult:
                                                  self.seconds, tail, self.stderr.strip()))
 
 
+def own_lines(result, name):
+    """Guest NAME's console lines in RESULT, its "[NAME] " tag taken off."""
+    prefix = "[%s] " % name
+    return [line[len(prefix):] for line in result.lines if line.startswith(prefix)]
+
+
+def own_text(result, name):
+    """The guest's lines run together: the console may cut a slow guest's
+    line in two (docs/boot-log.md, "Guest output"), so checks search this."""
+    return "".join(own_lines(result, name))
+
+
 def launcher_arguments(options):
     """Keyword options -> veneer-run arguments (see docs/launcher.md).
 

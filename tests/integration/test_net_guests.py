@@ -33,7 +33,7 @@ import re
 
 import pytest
 
-from conftest import REPO_ROOT, launch
+from conftest import REPO_ROOT, launch, own_lines, own_text
 from console_session import BOCHS_IPS
 
 GUEST_DIR = os.environ.get("VENEER_GUEST_DIR", os.path.join(REPO_ROOT, "build", "guests"))
@@ -85,17 +85,6 @@ def run(request, tmp_path_factory):
                     modules=[KERNEL], **emulator)
     print("%s: veneer-run took %.1f s, exit status %d" % (vendor, result.seconds, result.status))
     return vendor, result
-
-
-def own_lines(result, name):
-    prefix = "[%s] " % name
-    return [line[len(prefix):] for line in result.lines if line.startswith(prefix)]
-
-
-def own_text(result, name):
-    """The guest's lines run together: the console may cut a slow guest's
-    line in two (docs/boot-log.md, "Guest output"), so checks search this."""
-    return "".join(own_lines(result, name))
 
 
 def said(result, name, pattern):

@@ -25,7 +25,7 @@ import re
 
 import pytest
 
-from conftest import REPO_ROOT, launch
+from conftest import REPO_ROOT, launch, own_lines, own_text
 
 GUEST_DIR = os.environ.get("VENEER_GUEST_DIR", os.path.join(REPO_ROOT, "build", "guests"))
 EMULATOR = {"amd": "qemu", "intel": "bochs"}
@@ -87,17 +87,6 @@ def modules(paths):
 def guest(name, cmdline):
     return "%s:name=%s mem=%s -- %s" % (os.path.join(GUEST_DIR, name + ".elf"), name,
                                          GUEST_MEM, cmdline)
-
-
-def own_lines(result, name):
-    prefix = "[%s] " % name
-    return [line[len(prefix):] for line in result.lines if line.startswith(prefix)]
-
-
-def own_text(result, name):
-    """The guest's lines run together: the console may cut a slow guest's
-    line in two (docs/boot-log.md, "Guest output"), so checks search this."""
-    return "".join(own_lines(result, name))
 
 
 @pytest.fixture(scope="module", params=["amd", pytest.param("intel", marks=pytest.mark.slow)])

@@ -175,6 +175,14 @@ static inline bool fuzz_terminated(const char *s, size_t size)
 	return false;
 }
 
+/*
+ * The host callbacks of a virtio device (core/vdev/virtio_pci.h) that a
+ * target does not check: an INTx line and a BAR move going nowhere.
+ */
+struct virtio_pci;
+void fuzz_no_intx(void *ctx, struct virtio_pci *vp, bool level);
+void fuzz_no_map(void *ctx, struct virtio_pci *vp, u64 old, u64 base);
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 

@@ -30,3 +30,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		unsetenv("VENEER_TEST_VERBOSE");
 	return 0;
 }
+
+void fuzz_no_intx(void *ctx, struct virtio_pci *vp, bool level)
+{
+	(void)ctx;
+	(void)vp;
+	(void)level;
+}
+
+void fuzz_no_map(void *ctx, struct virtio_pci *vp, u64 old, u64 base)
+{
+	(void)ctx;
+	(void)vp;
+	(void)old;
+	(void)base;
+}

@@ -41,27 +41,12 @@ static void fake_msi(void *ctx, u64 addr, u32 data)
 		   (unsigned long long)addr);
 }
 
-static void fake_intx(void *ctx, struct virtio_pci *vp, bool level)
-{
-	(void)ctx;
-	(void)vp;
-	(void)level;
-}
-
-static void fake_map(void *ctx, struct virtio_pci *vp, u64 old, u64 base)
-{
-	(void)ctx;
-	(void)vp;
-	(void)old;
-	(void)base;
-}
-
 static const struct virtio_host host = {
     .mem = {.base = ram, .size = RAM_SIZE},
     .guest = "fuzz",
     .msi = fake_msi,
-    .intx = fake_intx,
-    .map = fake_map,
+    .intx = fuzz_no_intx,
+    .map = fuzz_no_map,
 };
 
 /* Offsets a driver uses, and some it should not. */

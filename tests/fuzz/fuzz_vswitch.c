@@ -68,21 +68,6 @@ static void fake_msi(void *ctx, u64 addr, u32 data)
 	(void)data;
 }
 
-static void fake_intx(void *ctx, struct virtio_pci *vp, bool level)
-{
-	(void)ctx;
-	(void)vp;
-	(void)level;
-}
-
-static void fake_map(void *ctx, struct virtio_pci *vp, u64 old, u64 base)
-{
-	(void)ctx;
-	(void)vp;
-	(void)old;
-	(void)base;
-}
-
 static u32 bar_offset(struct fuzz_in *in)
 {
 	static const u32 bases[] = {VIRTIO_PCI_COMMON,	    VIRTIO_PCI_ISR,
@@ -228,8 +213,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		    .mem = {.base = nic[i].ram, .size = RAM_SIZE},
 		    .guest = i ? "b" : "a",
 		    .msi = fake_msi,
-		    .intx = fake_intx,
-		    .map = fake_map,
+		    .intx = fuzz_no_intx,
+		    .map = fuzz_no_map,
 		};
 
 		memset(nic[i].ram, 0, RAM_SIZE);

@@ -183,6 +183,15 @@ struct virtio_pci;
 void fuzz_no_intx(void *ctx, struct virtio_pci *vp, bool level);
 void fuzz_no_map(void *ctx, struct virtio_pci *vp, u64 old, u64 base);
 
+/* A byte of PCI function f's configuration space written from the input,
+ * as the platform writes it (its write mask, then f->written). */
+struct vpci_func;
+void fuzz_config_write(struct fuzz_in *in, struct vpci_func *f);
+
+/* Up to 64 bytes of the input over ram[at..], at below size: the driver
+ * rewriting its rings and buffers. */
+void fuzz_ram_write(struct fuzz_in *in, u8 *ram, u32 size);
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 

@@ -9,8 +9,10 @@
  * fuzz_known_bugs, which turns off the guards around bugs not fixed yet.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/fuzz/fuzz.h"
+#include "core/vdev/vpci.h"
 
 bool fuzz_verbose;
 bool fuzz_known_bugs;
@@ -44,4 +46,23 @@ void fuzz_no_map(void *ctx, struct virtio_pci *vp, u64 old, u64 base)
 	(void)vp;
 	(void)old;
 	(void)base;
+}
+
+void fuzz_config_write(struct fuzz_in *in, struct vpci_func *f)
+{
+	u8 off = fuzz_u8(in), v = fuzz_u8(in);
+
+	f->config[off] =
+	    (u8)((f->config[off] & ~f->wmask[off]) | (v & f->wmask[off]));
+	f->written(f, off, 1);
+}
+
+void fuzz_ram_write(struct fuzz_in *in, u8 *ram, u32 size)
+{
+	u32 at = fuzz_below(in, size);
+	size_t len;
+	const u8 *b = fuzz_bytes(in, 64, &len);
+
+	len = len < size - at ? len : size - at;
+	memcpy(ram + at, b, len);
 }

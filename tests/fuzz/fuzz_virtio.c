@@ -79,24 +79,12 @@ static void step(struct fuzz_in *in)
 			   "%u-byte read gave 0x%llx", size,
 			   (unsigned long long)value);
 		break;
-	case 2: { /* configuration space, as the platform writes it */
-		struct vpci_func *f = &blk.vp.pci;
-		u8 off = fuzz_u8(in), v = fuzz_u8(in);
-
-		f->config[off] = (u8)((f->config[off] & ~f->wmask[off]) |
-				      (v & f->wmask[off]));
-		f->written(f, off, 1);
+	case 2: /* configuration space, as the platform writes it */
+		fuzz_config_write(in, &blk.vp.pci);
 		break;
-	}
-	case 3: { /* the driver rewrites its RAM */
-		u32 at = fuzz_below(in, RAM_SIZE);
-		size_t len;
-		const u8 *b = fuzz_bytes(in, 64, &len);
-
-		len = len < RAM_SIZE - at ? len : RAM_SIZE - at;
-		memcpy(ram + at, b, len);
+	case 3: /* the driver rewrites its RAM */
+		fuzz_ram_write(in, ram, RAM_SIZE);
 		break;
-	}
 	case 4: /* a kick of queue 0 */
 		virtio_pci_write(&blk.vp, VIRTIO_PCI_NOTIFY, 2, 0);
 		break;

@@ -61,18 +61,19 @@ static u8 priority(const struct vpic_chip *c, u8 ir)
 	return (u8)((ir - c->lowest_priority - 1) & 7);
 }
 
-/* The IR with the highest priority among `bits`, or -1. */
+/*
+ * The IR with the highest priority among `bits`, or -1: `bits` rotated
+ * right so that bit k is the IR of priority k (IR(lowest + 1 + k)), then
+ * its lowest set bit.
+ */
 static int highest(const struct vpic_chip *c, u8 bits)
 {
-	int best = -1;
+	u32 first = (c->lowest_priority + 1u) & 7;
+	u32 rotated = ((u32)bits | (u32)bits << 8) >> first;
 
-	for (u8 ir = 0; ir < 8; ir++) {
-		if (!(bits & (1u << ir)))
-			continue;
-		if (best < 0 || priority(c, ir) < priority(c, (u8)best))
-			best = ir;
-	}
-	return best;
+	if (!bits)
+		return -1;
+	return (int)((__builtin_ctz(rotated & 0xff) + first) & 7);
 }
 
 /* Requests: latched edges, and level inputs while they are high. */

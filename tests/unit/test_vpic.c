@@ -197,6 +197,38 @@ static void test_specific_eoi_and_priority_rotation(void **state)
 	assert_int_equal(vpic_ack(&pic), MASTER_BASE + 3);
 }
 
+/*
+ * Every lowest-priority setting against every set of requests: the one
+ * acknowledged is the first IR after the lowest one, counting round
+ * (8259A data sheet, "Specific Rotation"). On the slave, whose eight
+ * inputs are all free.
+ */
+static void test_priority_order_for_every_rotation_and_request_set(void **state)
+{
+	(void)state;
+	for (u8 lowest = 0; lowest < 8; lowest++) {
+		for (u32 set = 1; set < 256; set++) {
+			struct vpic pic;
+			u8 want = 0;
+
+			for (u8 k = 1; k <= 8; k++) {
+				u8 ir = (u8)((lowest + k) & 7);
+
+				if (set & (1u << ir)) {
+					want = ir;
+					break;
+				}
+			}
+			init_pair(&pic, 0x01);
+			vpic_write(&pic, SLAVE_CMD, OCW2_SET_PRIORITY | lowest);
+			for (u8 ir = 0; ir < 8; ir++)
+				if (set & (1u << ir))
+					pulse(&pic, (u8)(8 + ir));
+			assert_int_equal(vpic_ack(&pic), SLAVE_BASE + want);
+		}
+	}
+}
+
 static void test_slave_interrupt_goes_through_the_cascade(void **state)
 {
 	struct vpic pic;
@@ -470,6 +502,8 @@ int main(void)
 	    cmocka_unit_test(test_mask_holds_the_request_back),
 	    cmocka_unit_test(test_fixed_priority_and_nesting),
 	    cmocka_unit_test(test_specific_eoi_and_priority_rotation),
+	    cmocka_unit_test(
+		test_priority_order_for_every_rotation_and_request_set),
 	    cmocka_unit_test(test_slave_interrupt_goes_through_the_cascade),
 	    cmocka_unit_test(test_masked_slave_line_does_not_reach_the_master),
 	    cmocka_unit_test(test_level_triggered_lines_follow_the_input),

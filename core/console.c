@@ -64,7 +64,13 @@ static u64 port_next_poll[SERIALPORT_COUNT];
 /* The line of the port `vm` owns, or -1: it writes to the console. */
 static int owned_line(const struct vm *vm)
 {
-	return serialport_owned_by(&port_owners, vm);
+	return (int)vm->own_line_plus1 - 1;
+}
+
+/* The owners' table changed for `vm`, under ports_lock: its copy too. */
+static void note_owned_line(struct vm *vm)
+{
+	vm->own_line_plus1 = (u8)(serialport_owned_by(&port_owners, vm) + 1);
 }
 
 void console_set_shell(bool on)
@@ -406,6 +412,7 @@ bool console_claim_port(struct vm *vm, u16 base, char *err, size_t len)
 	had = owned_line(vm);
 	line = serialport_claim(&port_owners, base, vm, vm->name, uart_port(),
 				uart_probe, err, len);
+	note_owned_line(vm);
 	spin_unlock(&ports_lock);
 	if (line < 0)
 		return false;
@@ -425,6 +432,7 @@ void console_release_port(struct vm *vm)
 
 	spin_lock(&ports_lock);
 	line = serialport_release(&port_owners, vm);
+	note_owned_line(vm);
 	if (line >= 0)
 		uart_line_close((u32)line);
 	spin_unlock(&ports_lock);

@@ -95,6 +95,12 @@ struct vm {
 	struct iobus io;
 	struct mmio_bus mmio;
 	struct vuart uart;
+	/*
+	 * The host serial port it owns (core/console.h): the driver line
+	 * plus one, 0 for none. Kept by console.c with its table of owners,
+	 * so that the UART's every access need not search that table.
+	 */
+	u8 own_line_plus1;
 	struct platform *platform; /* the virtual PC: core/platform.h */
 	u32 disk_count;
 	struct vm_disk disks[VM_MAX_DISKS];

@@ -110,24 +110,40 @@ static bool match(struct vcpu *vcpu, const char *what,
 }
 
 /*
- * The common case: no prefix at all. None of these opcodes starts with a
- * prefix byte (0F, F4), so bytes that begin with one of them are the
- * whole instruction: its length is the opcode's, whatever the mode.
+ * The common case, read in place: the opcode without a prefix, whole on
+ * the page of RIP. None of these opcodes starts with a prefix byte (0F,
+ * F4), so bytes that begin with one of them are the whole instruction,
+ * whatever the mode. 0 when that is not so (a prefix, the page's end, RIP
+ * not in RAM): the full decode then looks.
  */
-static u32 plain_len(const u8 *bytes, u32 got, const struct decode_opcode *ops,
-		     u32 n)
+static u32 plain_len(struct vcpu *vcpu, const struct decode_opcode *ops, u32 n)
 {
-	for (u32 i = 0; i < n; i++) {
-		u32 len = ops[i].len + ops[i].operand, k = 0;
+	u64 linear = vcpu_read(vcpu, VCPU_RIP_LINEAR), g;
+	u32 off = (u32)(linear & (PAGE_SIZE - 1));
+	const u8 *p;
 
-		if (got < len)
+	if (!vcpu_linear_to_gpa(vcpu, linear, &g) || !vcpu->walk_hva)
+		return 0;
+	p = vcpu->walk_hva + off;
+	for (const struct decode_opcode *op = ops; op < ops + n; op++) {
+		u32 len = op->len + op->operand;
+
+		/* Opcodes are 1 to 3 bytes (struct decode_opcode). */
+		if (off + len > PAGE_SIZE || p[0] != op->bytes[0] ||
+		    (op->len > 1 && p[1] != op->bytes[1]) ||
+		    (op->len > 2 && p[2] != op->bytes[2]))
 			continue;
-		while (k < ops[i].len && bytes[k] == ops[i].bytes[k])
-			k++;
-		if (k == ops[i].len)
-			return len;
+		return len;
 	}
 	return 0;
+}
+
+u32 prefix_quick_len(struct vcpu *vcpu, const struct exit_event *ev)
+{
+	if ((u32)ev->kind >= EXIT_KIND_COUNT || !exit_insns[ev->kind].n)
+		return 0;
+	return plain_len(vcpu, exit_insns[ev->kind].ops,
+			 exit_insns[ev->kind].n);
 }
 
 bool prefix_insn_len(struct vcpu *vcpu, struct exit_event *ev,
@@ -146,14 +162,15 @@ bool prefix_insn_len(struct vcpu *vcpu, struct exit_event *ev,
 		*action = EXIT_ACTION_END;
 		return false;
 	}
-	got = vcpu_fetch_insn(vcpu, bytes, sizeof(bytes));
-	len = plain_len(bytes, got, exit_insns[ev->kind].ops,
-			exit_insns[ev->kind].n);
-	if (!len &&
-	    !match_fetched(vcpu, bytes, got, exit_insns[ev->kind].what,
-			   exit_insns[ev->kind].ops, exit_insns[ev->kind].n, 0,
-			   prefix_guest_mode(vcpu), &p, &len, action))
-		return false;
+	len = plain_len(vcpu, exit_insns[ev->kind].ops, exit_insns[ev->kind].n);
+	if (!len) {
+		got = vcpu_fetch_insn(vcpu, bytes, sizeof(bytes));
+		if (!match_fetched(vcpu, bytes, got, exit_insns[ev->kind].what,
+				   exit_insns[ev->kind].ops,
+				   exit_insns[ev->kind].n, 0,
+				   prefix_guest_mode(vcpu), &p, &len, action))
+			return false;
+	}
 	ev->insn_len = len;
 	return true;
 }

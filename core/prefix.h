@@ -36,6 +36,14 @@ bool prefix_insn_len(struct vcpu *vcpu, struct exit_event *ev,
 		     enum exit_action *action);
 
 /*
+ * The same length without side effects, or 0: only when the instruction
+ * has no prefix and lies whole on RIP's page in guest RAM (the common
+ * case, read in place). The lean path (vcpu_exit_lean) takes it; on 0 the
+ * exit goes to the run loop and prefix_insn_len.
+ */
+u32 prefix_quick_len(struct vcpu *vcpu, const struct exit_event *ev);
+
+/*
  * A string I/O exit whose address size or OUTS segment is unknown: fill
  * them from the 0x67 prefix and the segment override (DS without one).
  * True when filled; false as for prefix_insn_len, and nothing was done.

@@ -552,7 +552,8 @@ static enum exit_action dispatch(struct vcpu *vcpu, struct exit_event *ev)
  * no full update unless something falls due (apply_pending). `rax` is the
  * guest's RAX at the exit (the hypercall number).
  */
-static bool exit_is_quiet(const struct exit_event *ev, u64 rax)
+static inline __attribute__((always_inline)) bool
+exit_is_quiet(const struct exit_event *ev, u64 rax)
 {
 	switch (ev->kind) {
 	case EXIT_NONE:
@@ -571,6 +572,11 @@ static bool exit_is_quiet(const struct exit_event *ev, u64 rax)
 		       ev->msr.index != MSR_IA32_TSC_ADJUST;
 	case EXIT_HYPERCALL:
 		return rax == HC_VERSION || rax == HC_CPU_ID;
+	case EXIT_EXCEPTION:
+		/* The other vendor's hypercall instruction, or a #UD
+		 * reflected: either way no device is touched. */
+		return ev->exc.vector == X86_VECTOR_UD &&
+		       (rax == HC_VERSION || rax == HC_CPU_ID);
 	default:
 		return false;
 	}
@@ -751,8 +757,12 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 	vm_lock(vm);
 	vm_clock_freeze(vm);
 	vcpu->walk_valid = false;
-	e->skip = 0;
-	e->inject = false;
+	/* The one-shot parts are spent (the lean path cleared them before
+	 * a handler that may have queued an event for the next entry). */
+	if (!vcpu->lean_decided) {
+		e->skip = 0;
+		e->inject = false;
+	}
 }
 
 /* Host TSC ticks in nanoseconds (a TSC of at most 18 GHz). */
@@ -778,6 +788,102 @@ static void update_steal_time(struct vcpu *vcpu, bool preempted)
 	kvmpv_steal_update(vcpu, tsc_to_ns(st.waited_tsc), preempted);
 }
 
+/* An exit decided: counted (a #UD that was a hypercall counts as one). */
+static inline __attribute__((always_inline)) void
+count_exit(struct vcpu *vcpu, const struct exit_event *ev)
+{
+	if ((u32)ev->kind < EXIT_KIND_COUNT)
+		vcpu->exits[ev->kind]++;
+	vcpu->exits_total++;
+}
+
+/*
+ * The run loop pauses at most every PAUSE_INTERVAL_US of host time, and
+ * looks at the clock every PAUSE_CHECK_EXITS exits (a power of two).
+ *
+ * A spin-loop hint every 100 us of exits: free on hardware, and an
+ * emulator that runs all CPUs in turn in one thread (QEMU's TCG with
+ * -icount) hands the turn on at a PAUSE. Without it a vCPU that exits
+ * back to back kept the other CPUs, and the guests on them, from running
+ * at all (issue 16); counted in exits instead of time, a guest whose exits
+ * are long (the chaos guest's string I/O) still held the turn long enough
+ * for a Linux beside it to miss its timer check.
+ */
+#define PAUSE_INTERVAL_US 100
+#define PAUSE_CHECK_EXITS 16
+
+static inline __attribute__((always_inline)) void
+pause_now_and_then(struct vcpu *vcpu)
+{
+	u64 now;
+
+	if (vcpu->exits_total & (PAUSE_CHECK_EXITS - 1))
+		return;
+	now = rdtsc();
+	if (now >= vcpu->pause_at) {
+		cpu_relax();
+		vcpu->pause_at = now + tsc_from_us(PAUSE_INTERVAL_US);
+	}
+}
+
+/*
+ * Nothing for the run loop to do before the next entry: no wake-up, no
+ * timer or console due, no request, reset or INIT, the guest's clock
+ * where the request put it; and nothing the loop does after every exit:
+ * no shared CPU to hand on, no exit time to hide, no PV EOI offered (it
+ * is settled after every exit). Under the VM lock.
+ */
+static bool lean_may_go_on(const struct vcpu *vcpu)
+{
+	const struct vm *vm = vcpu->vm;
+
+	return vcpu->events_quiet && !vcpu->shares_cpu && !vm->hide_exit_time &&
+	       loop_must_end(vcpu) == VCPU_LOOP_RUN && !vm_requests(vm) &&
+	       !vm->platform->reset_requested &&
+	       vm->tsc_offset == vcpu->entry.tsc_offset &&
+	       !kvmpv_eoi_offered(&vm->kvmpv, vcpu->index) && !events_due(vcpu);
+}
+
+u32 vcpu_exit_lean(struct vcpu *vcpu, struct exit_event *ev)
+{
+	struct vm *vm = vcpu->vm;
+	u64 rax = vcpu->regs.gpr[GPR_RAX];
+	enum exit_action action;
+	u32 len;
+
+	vcpu->walk_valid = false; /* the guest ran */
+	if (!exit_is_quiet(ev, rax))
+		return 0;
+	vm_lock(vm);
+	if (!lean_may_go_on(vcpu)) {
+		vm_unlock(vm);
+		return 0;
+	}
+	/* The request's skip and event were taken before this run's first
+	 * entry: what a handler queues now is for the run loop's next. */
+	vcpu->entry.skip = 0;
+	vcpu->entry.inject = false;
+	action = dispatch(vcpu, ev);
+	count_exit(vcpu, ev);
+	len = 0;
+	if (action == EXIT_ACTION_SKIP && !vcpu->entry.inject) {
+		/* A #UD that was a hypercall is one now (handle_exception). */
+		len = ev->insn_len ? ev->insn_len : prefix_quick_len(vcpu, ev);
+		if (len > DECODE_MAX_INSN_LEN)
+			len = 0;
+	}
+	if (len) {
+		pause_now_and_then(vcpu);
+	} else {
+		/* The run loop finishes it: the event kept, the length
+		 * decoded in full (prefix_insn_len). */
+		vcpu->lean_decided = true;
+		vcpu->lean_action = (u8)action;
+	}
+	vm_unlock(vm);
+	return len;
+}
+
 /*
  * Before each entry, with the VM lock held: on a shared CPU another vCPU
  * may be due (core/sched.h); it runs without this VM's lock. Then why the
@@ -801,13 +907,6 @@ static enum vcpu_loop_end next_turn(struct vcpu *vcpu)
 	return loop_must_end(vcpu);
 }
 
-/*
- * The run loop pauses at most every PAUSE_INTERVAL_US of host time, and
- * looks at the clock every PAUSE_CHECK_EXITS exits (a power of two).
- */
-#define PAUSE_INTERVAL_US 100
-#define PAUSE_CHECK_EXITS 16
-
 enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
@@ -816,6 +915,7 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 
 	vcpu->state = VCPU_STATE_RUNNING;
 	vcpu->events_quiet = false;
+	vcpu->lean_decided = false;
 	vcpu->entry = (struct vcpu_entry){0};
 	/*
 	 * The VM lock is held from here on but for guest mode (and a HLT's
@@ -824,39 +924,28 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 	vm_lock(vm);
 	while ((end = next_turn(vcpu)) == VCPU_LOOP_RUN) {
 		enum exit_action action;
-		u64 rax;
+		bool quiet;
 
 		apply_pending(vcpu);
 		enter(vcpu, &ev);
-		/* An EOI the guest left to Veneer, before anything sees
-		 * the APIC. */
-		settle_pv_eoi(vcpu);
-		rax = vcpu->regs.gpr[GPR_RAX];
-		action = dispatch(vcpu, &ev);
-		/* Counted as decided: a #UD that was a hypercall is one. */
-		if ((u32)ev.kind < EXIT_KIND_COUNT)
-			vcpu->exits[ev.kind]++;
-		vcpu->exits_total++;
-		/*
-		 * A spin-loop hint every 100 us of exits: free on hardware,
-		 * and an emulator that runs all CPUs in turn in one thread
-		 * (QEMU's TCG with -icount) hands the turn on at a PAUSE.
-		 * Without it a vCPU that exits back to back kept the other
-		 * CPUs, and the guests on them, from running at all (issue
-		 * 16); counted in exits instead of time, a guest whose exits
-		 * are long (the chaos guest's string I/O) still held the turn
-		 * long enough for a Linux beside it to miss its timer check.
-		 */
-		if (!(vcpu->exits_total & (PAUSE_CHECK_EXITS - 1))) {
-			u64 now = rdtsc();
+		if (vcpu->lean_decided) {
+			/* Decided on the lean path, counted there; quiet. */
+			vcpu->lean_decided = false;
+			action = (enum exit_action)vcpu->lean_action;
+			quiet = true;
+		} else {
+			u64 rax;
 
-			if (now >= vcpu->pause_at) {
-				cpu_relax();
-				vcpu->pause_at =
-				    now + tsc_from_us(PAUSE_INTERVAL_US);
-			}
+			/* An EOI the guest left to Veneer, before anything
+			 * sees the APIC. */
+			settle_pv_eoi(vcpu);
+			rax = vcpu->regs.gpr[GPR_RAX];
+			action = dispatch(vcpu, &ev);
+			count_exit(vcpu, &ev);
+			quiet = exit_is_quiet(&ev, rax);
 		}
-		if (!exit_is_quiet(&ev, rax))
+		pause_now_and_then(vcpu);
+		if (!quiet)
 			vcpu->events_quiet = false;
 		if (action == EXIT_ACTION_END) {
 			end = VCPU_LOOP_ENDED;

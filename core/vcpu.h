@@ -267,7 +267,9 @@ struct vcpu_ops {
 	 * the deadline has passed before the entry, or the entry fails, run()
 	 * returns EXIT_PREEMPT_TIMER or EXIT_ENTRY_FAILED without running
 	 * the guest, with *e carried out as far as it goes (RIP skipped, the
-	 * event kept).
+	 * event kept). Before it returns an exit, run() offers it to the
+	 * lean path (vcpu_lean_candidate, vcpu_exit_lean) and, when core
+	 * completed it there, skips it and enters again.
 	 */
 	void (*run)(struct vcpu *vcpu, const struct vcpu_entry *e,
 		    struct exit_event *ev);
@@ -330,6 +332,13 @@ struct vcpu {
 	 * the next timer, 0 = none) or console_due (host TSC).
 	 */
 	bool events_quiet;
+	/*
+	 * An exit the lean path (vcpu_exit_lean) decided but left to the
+	 * run loop to finish (a handler that queued an event, or did not
+	 * complete the instruction), with the handler's enum exit_action.
+	 */
+	bool lean_decided;
+	u8 lean_action;
 	u64 device_deadline; /* guest TSC of the next device timer, 0 = none */
 	u64 next_deadline;
 	u64 console_due;
@@ -419,5 +428,48 @@ static inline void vcpu_inject_ud(struct vcpu *vcpu)
 {
 	vcpu_inject_exception(vcpu, X86_VECTOR_UD, 0);
 }
+
+/*
+ * The lean path (core/vcpu.c): exits that change no device, timer or
+ * interrupt state (CPUID, XSETBV, MSRs outside the platform's, the quiet
+ * hypercalls, also through the other vendor's instruction's #UD)
+ * completed from inside run(), without the run loop.
+ */
+#define VCPU_LEAN_KINDS                                                        \
+	((1u << EXIT_CPUID) | (1u << EXIT_MSR_READ) | (1u << EXIT_MSR_WRITE) | \
+	 (1u << EXIT_XSETBV) | (1u << EXIT_HYPERCALL) |                        \
+	 (1u << EXIT_EXCEPTION))
+_Static_assert(EXIT_KIND_COUNT <= 32, "VCPU_LEAN_KINDS is a 32-bit mask");
+
+/*
+ * Whether the exit may take the lean path at all: the one test every exit
+ * pays, inline in run(), before it calls vcpu_exit_lean().
+ */
+static inline bool vcpu_lean_candidate(const struct vcpu *vcpu,
+				       const struct exit_event *ev)
+{
+	return (u32)ev->kind < 32 && ((1u << ev->kind) & VCPU_LEAN_KINDS) &&
+	       vcpu->events_quiet;
+}
+
+/*
+ * Called by run() for an exit vcpu_lean_candidate() accepts, after it
+ * decoded it and before it returns it, without the VM lock (core takes
+ * it). Returns the length of the
+ * instruction core completed: run() advances RIP by it exactly as for
+ * vcpu_entry.skip and enters again with the same request (its deadline,
+ * windows, TSC offset; the skip and event were taken before the first
+ * entry). 0: run() returns the exit as it is, and may have been decided
+ * already (struct vcpu.lean_decided). Core completes an exit only while
+ * its events are quiet (struct vcpu.events_quiet: nothing waits, no
+ * window is asked for), nothing woke the vCPU or fell due since, the
+ * vCPU has its CPU to itself, exits are not hidden from the guest's
+ * clock, and no PV EOI is offered. The handler then decides as it would
+ * in the run loop; the instruction it completed is skipped here when its
+ * length is known: from the backend, or (AMD-V without NRIP save, and for
+ * a #UD) from its bytes when they show it plainly (prefix_quick_len).
+ * Anything else goes to the run loop.
+ */
+u32 vcpu_exit_lean(struct vcpu *vcpu, struct exit_event *ev);
 
 #endif /* VENEER_CORE_VCPU_H */

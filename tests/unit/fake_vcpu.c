@@ -122,8 +122,22 @@ static void fake_vcpu_reset(struct vcpu *vcpu, const struct vcpu_start_state *s)
  * Carry out the request as a CPU would as far as the fake can (the RIP
  * skip), record it, and return the next scripted exit.
  */
-static void fake_run(struct vcpu *vcpu, const struct vcpu_entry *e,
-		     struct exit_event *ev)
+/* RIP after completing `len` bytes: wraps at 32 bits outside 64-bit
+ * code (SDM Vol. 3A 3.6). */
+static void fake_skip(struct fake_backend *be, u32 len)
+{
+	u64 rip = be->field[VCPU_RIP] + len;
+
+	be->field[VCPU_RIP] = be->field[VCPU_CS_LONG] ? rip : (u64)(u32)rip;
+}
+
+/*
+ * One entry of the script: the request as the guest saw it (`e`, or on
+ * the lean path the request with that skip and no event), then the
+ * scripted exit. False when the script has run out (a test failure).
+ */
+static bool fake_enter(struct vcpu *vcpu, const struct vcpu_entry *e,
+		       struct exit_event *ev)
 {
 	struct fake_backend *be = backend(vcpu);
 	u32 n = be->run_count;
@@ -133,20 +147,15 @@ static void fake_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 		fail_msg("run() #%u with no scripted exit left (vm state %d, "
 			 "stop reason \"%s\")",
 			 n + 1, (int)vcpu->vm->state, vcpu->vm->stop_reason);
-		return;
+		return false;
 	}
 	be->runs[n] = *e;
 	be->run_rip[n] = be->field[VCPU_RIP];
 	be->run_regs[n] = vcpu->regs;
 	be->run_host_tsc[n] = fake_host_tsc;
 	be->run_count++;
-	if (e->skip) {
-		u64 rip = be->field[VCPU_RIP] + e->skip;
-
-		/* Outside 64-bit code RIP wraps at 32 bits (SDM Vol. 3A 3.6) */
-		be->field[VCPU_RIP] =
-		    be->field[VCPU_CS_LONG] ? rip : (u64)(u32)rip;
-	}
+	if (e->skip)
+		fake_skip(be, e->skip);
 	step = &be->script[n];
 	if (step->before)
 		step->before(vcpu, step->arg);
@@ -156,6 +165,47 @@ static void fake_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 		vcpu->walk_linear = be->field[VCPU_RIP] & ~(PAGE_SIZE - 1);
 		vcpu->walk_gpa = 0;
 		vcpu->walk_hva = be->stale_page;
+	}
+	return true;
+}
+
+/* For the tests that link the fake without core/vcpu.c: no lean path. */
+__attribute__((weak)) u32 vcpu_exit_lean(struct vcpu *vcpu,
+					 struct exit_event *ev)
+{
+	(void)vcpu;
+	(void)ev;
+	return 0;
+}
+
+/*
+ * Like a real backend: with be->lean, the exits core completes on the
+ * lean path (vcpu_exit_lean) are skipped and the guest entered again in
+ * the same call; each of those entries is recorded as a request with
+ * that skip and nothing else one-shot, so a test reads the same requests
+ * with and without the lean path.
+ */
+static void fake_run(struct vcpu *vcpu, const struct vcpu_entry *e,
+		     struct exit_event *ev)
+{
+	struct fake_backend *be = backend(vcpu);
+	struct vcpu_entry again = *e;
+
+	be->calls++;
+	if (!fake_enter(vcpu, e, ev))
+		return;
+	while (be->lean) {
+		u32 len = vcpu_lean_candidate(vcpu, ev)
+			      ? vcpu_exit_lean(vcpu, ev)
+			      : 0;
+
+		if (!len)
+			return;
+		be->lean_exits++;
+		again.skip = len;
+		again.inject = false;
+		if (!fake_enter(vcpu, &again, ev))
+			return;
 	}
 }
 

@@ -58,6 +58,14 @@ struct fake_backend {
 	 */
 	bool poison_walk_cache;
 	u8 stale_page[4096];
+	/*
+	 * With `lean`, run() takes the lean path as the real backends do
+	 * (fake_run); calls counts run() calls, lean_exits the exits core
+	 * completed on that path.
+	 */
+	bool lean;
+	u32 calls;
+	u32 lean_exits;
 	u32 dumps;
 	u32 resets;
 	struct vcpu_start_state last_reset;

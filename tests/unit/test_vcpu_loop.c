@@ -210,6 +210,20 @@ static int mmio_write(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
 
 /* ---- helpers */
 
+/*
+ * Every test runs twice: the fake backend as a plain one, and taking the
+ * lean path as the real ones do (core/vcpu.h, vcpu_exit_lean). The run
+ * loop must come out the same either way.
+ */
+static bool lean_path;
+
+static int lean_path_on(void **state)
+{
+	(void)state;
+	lean_path = true;
+	return 0;
+}
+
 static int setup(void **state)
 {
 	const struct io_handler reset = {.first = RESET_PORT,
@@ -224,6 +238,10 @@ static int setup(void **state)
 
 	(void)state;
 	fake_guest_init(&guest, RAM_SIZE);
+	guest.be.lean = lean_path;
+	/* Exits hidden from the guest's clock never take the lean path. */
+	if (lean_path)
+		guest.vm.hide_exit_time = false;
 	memset(&platform, 0, sizeof(platform));
 	memset(&plat, 0, sizeof(plat));
 	memset(&mmio_dev, 0, sizeof(mmio_dev));
@@ -1025,6 +1043,7 @@ static void test_exit_time_is_hidden(void **state)
 	u64 guest_at_exit, guest_at_entry, host_spent;
 
 	(void)state;
+	guest.vm.hide_exit_time = true; /* as the lean path's run has not */
 	guest.vm.clock_frozen = false;
 	fake_host_tsc_step = TSC_READ_COST;
 	script(EXIT_CPUID, 2)->before = guest_runs_a_while;
@@ -1441,6 +1460,139 @@ static void test_exit_counts(void **state)
 			 MSR_X2APIC_FIRST + 3);
 }
 
+/* ---- the lean path (core/vcpu.h, vcpu_exit_lean) */
+
+/* The fake takes the lean path, which hidden exit time would refuse. */
+static void lean_on(void)
+{
+	guest.be.lean = true;
+	guest.vm.hide_exit_time = false;
+}
+
+/*
+ * CPUID, a quiet RDMSR and CPUID again are completed inside one run():
+ * skipped, counted, with their results; the HC_EXIT, which is not quiet,
+ * comes back to the loop.
+ */
+static void test_lean_path_completes_quiet_exits_in_one_run(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	lean_on();
+	script(EXIT_CPUID, 2);
+	gpr()[GPR_RAX] = 0x40000000;
+	script_msr_read(MSR_IA32_PAT);
+	script(EXIT_CPUID, 3);
+	script_exit(args, 4);
+	assert_int_equal(run_loop(), VCPU_LOOP_ENDED);
+	assert_int_equal(guest.vm.exit_code, 4);
+	assert_int_equal(guest.be.calls, 1);
+	assert_int_equal(guest.be.lean_exits, 3);
+	assert_int_equal(guest.be.run_count, 4);
+	assert_int_equal(run_request(1)->skip, 2);
+	assert_int_equal(run_request(2)->skip, 2);
+	assert_int_equal(run_request(3)->skip, 3);
+	assert_int_equal(fake_get(&guest, VCPU_RIP), CODE + 7);
+	/* Veneer's CPUID leaf answered before the RDMSR ran. */
+	assert_int_equal(guest.be.run_regs[1].gpr[GPR_RBX] & 0xffffffff,
+			 0x454e4556); /* "VENE" */
+	assert_int_equal(guest.vcpu.exits[EXIT_CPUID], 2);
+	assert_int_equal(guest.vcpu.exits[EXIT_MSR_READ], 1);
+	assert_int_equal(guest.vcpu.exits[EXIT_HYPERCALL], 1);
+	assert_int_equal(guest.vcpu.exits_total, 4);
+}
+
+static void request_stop(struct vcpu *vcpu, void *arg)
+{
+	(void)arg;
+	vcpu->vm->stop_request = true;
+}
+
+static void wake_it(struct vcpu *vcpu, void *arg)
+{
+	(void)arg;
+	vm_wake_vcpu(vcpu->vm, vcpu->index);
+}
+
+/*
+ * Work for the loop ends the lean path: a wake-up (the loop looks at its
+ * events, then goes on) and the operator's stop (the loop carries it
+ * out). Each such exit is still handled once and counted once.
+ */
+static void test_lean_path_leaves_due_work_to_the_loop(void **state)
+{
+	(void)state;
+	lean_on();
+	guest.vm.vcpus[0] = &guest.vcpu;
+	guest.vm.vcpu_count = 1;
+	script(EXIT_CPUID, 2);
+	script(EXIT_CPUID, 2)->before = wake_it;
+	script(EXIT_CPUID, 2);
+	script(EXIT_CPUID, 2)->before = request_stop;
+	assert_int_equal(run_loop(), VCPU_LOOP_ENDED);
+	assert_int_equal(guest.vm.state, VM_STATE_STOPPED);
+	assert_non_null(strstr(guest.vm.stop_reason, "by the operator"));
+	assert_int_equal(guest.be.run_count, 4);
+	assert_int_equal(guest.be.calls, 2);
+	assert_int_equal(guest.be.lean_exits, 2);
+	assert_int_equal(guest.vcpu.exits[EXIT_CPUID], 4);
+	assert_int_equal(guest.vcpu.exits_total, 4);
+}
+
+/*
+ * A handler on the lean path that queues #GP (an unknown MSR) leaves the
+ * exit to the loop as decided: the #GP reaches the next entry, RIP
+ * stays, the exit is counted once, and the lean path goes on after it.
+ */
+static void test_lean_path_gp_reaches_the_next_entry(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	lean_on();
+	script_msr_read(UNKNOWN_MSR);
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(guest.be.calls, 2);
+	assert_int_equal(guest.be.lean_exits, 1);
+	assert_exception(run_request(1), X86_VECTOR_GP, true, 0);
+	assert_int_equal(run_request(1)->skip, 0);
+	assert_int_equal(guest.be.run_rip[1], CODE);
+	assert_false(run_request(2)->inject);
+	assert_int_equal(run_request(2)->skip, 2);
+	assert_int_equal(guest.vcpu.exits[EXIT_MSR_READ], 1);
+	assert_int_equal(guest.vcpu.exits[EXIT_CPUID], 1);
+	assert_int_equal(guest.vcpu.exits_total, 3);
+}
+
+/*
+ * No length from the backend (AMD-V without NRIP save): the lean path
+ * takes an unprefixed instruction read in place, and leaves a prefixed
+ * one to the loop's full decode. Device MSRs never take it.
+ */
+static void test_lean_path_reads_plain_lengths_only(void **state)
+{
+	static const u8 code[] = {0x0f, 0xa2, 0x66, 0x0f, 0xa2, 0x0f, 0x32};
+	u64 args[2];
+
+	(void)state;
+	lean_on();
+	memcpy(guest.ram + CODE, code, sizeof(code));
+	script(EXIT_CPUID, 0);
+	script(EXIT_CPUID, 0);
+	script_msr_read(MSR_X2APIC_FIRST + 3)->ev.insn_len = 0;
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(guest.be.lean_exits, 1);
+	assert_int_equal(guest.be.calls, 3);
+	assert_int_equal(run_request(1)->skip, 2);
+	assert_int_equal(run_request(2)->skip, 3);
+	assert_int_equal(run_request(3)->skip, 2);
+	assert_int_equal(fake_get(&guest, VCPU_RIP), CODE + 7);
+}
+
 /*
  * Issue 11: with clock=virtual and several vCPUs, the guest's clock stands
  * still only while none of them is in guest time, and its offset moves
@@ -1490,6 +1642,10 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_skip_goes_into_the_next_request),
+	    T(test_lean_path_completes_quiet_exits_in_one_run),
+	    T(test_lean_path_leaves_due_work_to_the_loop),
+	    T(test_lean_path_gp_reaches_the_next_entry),
+	    T(test_lean_path_reads_plain_lengths_only),
 	    T(test_pause_exits_yield_on_a_shared_cpu),
 	    T(test_skips_accumulate_per_instruction),
 	    T(test_loop_does_not_enter_an_ended_vm),
@@ -1540,5 +1696,9 @@ int main(void)
 	};
 #undef T
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("without the lean path", tests,
+						 NULL, NULL);
+
+	return failed + cmocka_run_group_tests_name("with the lean path", tests,
+						    lean_path_on, NULL);
 }

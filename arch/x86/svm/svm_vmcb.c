@@ -880,8 +880,18 @@ void svm_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 		vmcb->control.tsc_offset = e->tsc_offset;
 		sv->tsc_dirty = true;
 	}
-	while (!svm_enter_once(vcpu, sv, cpu, e, ev))
-		;
+	/* Quiet exits core completes at once: the lean path (core/vcpu.h). */
+	for (;;) {
+		u32 len;
+
+		while (!svm_enter_once(vcpu, sv, cpu, e, ev))
+			;
+		len = vcpu_lean_candidate(vcpu, ev) ? vcpu_exit_lean(vcpu, ev)
+						    : 0;
+		if (!len)
+			return;
+		svm_skip(sv, vmcb, len);
+	}
 }
 
 /* ---- guest state access ---- */

@@ -896,8 +896,16 @@ void vmx_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 		v->db_trap_pending = false;   /* the entry delivered it */
 		v->rsp = vmcs_read(VMCS_GUEST_RSP);
 		vcpu->regs.gpr[GPR_RSP] = v->rsp;
-		if (vmx_decode_exit(vcpu, v, ev))
+		if (!vmx_decode_exit(vcpu, v, ev))
+			continue;
+		/* Quiet exits core completes at once: the lean path
+		 * (core/vcpu.h). */
+		u32 len = vcpu_lean_candidate(vcpu, ev)
+			      ? vcpu_exit_lean(vcpu, ev)
+			      : 0;
+		if (!len)
 			return;
+		skip_instruction(v, len);
 	}
 }
 

@@ -59,7 +59,7 @@ u32 kvmpv_features(const struct vm *vm)
 	return KVMPV_FEATURE_CLOCKSOURCE2 | KVMPV_FEATURE_CLOCKSOURCE_STABLE |
 	       KVMPV_FEATURE_PV_EOI | KVMPV_FEATURE_STEAL_TIME |
 	       KVMPV_FEATURE_PV_UNHALT | KVMPV_FEATURE_PV_SEND_IPI |
-	       KVMPV_FEATURE_PV_SCHED_YIELD;
+	       KVMPV_FEATURE_PV_SCHED_YIELD | KVMPV_FEATURE_PV_TLB_FLUSH;
 }
 
 /*
@@ -295,20 +295,25 @@ static struct kvmpv_steal_time *steal_time(struct vcpu *vcpu)
 
 /*
  * Version odd, the fields, version even (msr.rst), from Veneer's own
- * count: what the guest wrote into its copy does not matter.
+ * count: what the guest wrote into its copy does not matter. `preempted`
+ * is exchanged, not stored, so that a KVMPV_FLUSH_TLB another vCPU set
+ * meanwhile is seen exactly once; the byte it held is returned.
  */
-static void steal_write(struct vcpu *vcpu, struct kvmpv_steal_time *st)
+static u8 steal_write(struct vcpu *vcpu, struct kvmpv_steal_time *st)
 {
 	struct kvmpv *k = &vcpu->vm->kvmpv;
 	u32 i = vcpu->index;
 	u32 version = k->steal_version[i] | 1;
+	u8 was;
 
 	__atomic_store_n(&st->version, version, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&st->steal, k->steal_ns[i], __ATOMIC_SEQ_CST);
-	__atomic_store_n(&st->preempted, k->steal_preempted[i],
-			 __ATOMIC_SEQ_CST);
+	was = __atomic_exchange_n(&st->preempted,
+				  k->steal_preempted[i] ? KVMPV_PREEMPTED : 0,
+				  __ATOMIC_SEQ_CST);
 	k->steal_version[i] = version + 1;
 	__atomic_store_n(&st->version, version + 1, __ATOMIC_SEQ_CST);
+	return was;
 }
 
 void kvmpv_steal_update(struct vcpu *vcpu, u64 waited_ns, bool preempted)
@@ -332,7 +337,11 @@ void kvmpv_steal_update(struct vcpu *vcpu, u64 waited_ns, bool preempted)
 		return;
 	k->steal_ns[i] = steal;
 	k->steal_preempted[i] = preempted;
-	steal_write(vcpu, st);
+	/* Running again: a shootdown left for it while it was away. */
+	if ((steal_write(vcpu, st) & KVMPV_FLUSH_TLB) && !preempted) {
+		vcpu->entry.flush_tlb = true;
+		k->tlb_flushes[i]++;
+	}
 }
 
 /*

@@ -32,6 +32,7 @@ struct vcpu;
 #define KVMPV_FEATURE_STEAL_TIME	 BIT(5)
 #define KVMPV_FEATURE_PV_EOI		 BIT(6)
 #define KVMPV_FEATURE_PV_UNHALT		 BIT(7)
+#define KVMPV_FEATURE_PV_TLB_FLUSH	 BIT(9)
 #define KVMPV_FEATURE_PV_SEND_IPI	 BIT(11)
 #define KVMPV_FEATURE_PV_SCHED_YIELD	 BIT(13)
 #define KVMPV_FEATURE_CLOCKSOURCE_STABLE BIT(24)
@@ -68,12 +69,23 @@ struct kvmpv_steal_time {
 	u64 steal;
 	u32 version;
 	u32 flags;
-	u8 preempted;
+	u8 preempted; /* KVMPV_PREEMPTED, KVMPV_FLUSH_TLB */
 	u8 pad8[3];
 	u32 pad[11];
 };
 _Static_assert(sizeof(struct kvmpv_steal_time) == 64,
 	       "the steal time structure is 64 bytes (msr.rst)");
+/*
+ * `preempted` (msr.rst; the bits of KVM's public asm/kvm_para.h): Veneer
+ * sets PREEMPTED while the vCPU's thread gives its CPU away. With
+ * KVMPV_FEATURE_PV_TLB_FLUSH another vCPU that would send it a TLB
+ * shootdown sets FLUSH_TLB instead (compare-and-exchange on the byte);
+ * Veneer takes the byte back to 0 with one exchange when the vCPU runs
+ * again, and flushes the vCPU's guest TLB before its next entry when
+ * FLUSH_TLB was set.
+ */
+#define KVMPV_PREEMPTED BIT(0)
+#define KVMPV_FLUSH_TLB BIT(1)
 
 #define KVMPV_MAX_VCPUS 8
 
@@ -108,6 +120,7 @@ struct kvmpv {
 	u64 pv_ipi_dests[KVMPV_MAX_VCPUS]; /* the vCPUs they reached */
 	u64 kicks[KVMPV_MAX_VCPUS];
 	u64 yields[KVMPV_MAX_VCPUS];
+	u64 tlb_flushes[KVMPV_MAX_VCPUS]; /* asked while preempted */
 };
 
 /* Back to the state of a guest that never wrote the MSRs (at reset). */
@@ -194,6 +207,9 @@ void kvmpv_tsc_moved(struct vm *vm);
  * enabled steal time), and whether it is preempted now (set while its
  * thread gives the CPU away, cleared when it runs again). A halted vCPU
  * is not preempted and does not wait (msr.rst: idle time is not steal).
+ * A TLB flush the guest asked for while the vCPU was preempted
+ * (KVMPV_FLUSH_TLB) goes into its next entry request (vcpu_entry.
+ * flush_tlb) when it runs again.
  */
 static inline bool kvmpv_steal_on(const struct kvmpv *k, u32 index)
 {

@@ -71,12 +71,13 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
 		const struct kvmpv *k = &vcpu->vm->kvmpv;
 
 		printk("veneer: %sguest %s vcpu %u kvm: pv ipis %llu to %llu "
-		       "vCPUs, kicks %llu, yields %llu\n",
+		       "vCPUs, kicks %llu, yields %llu, tlb flushes %llu\n",
 		       prefix, vcpu->vm->name, vcpu->index,
 		       (unsigned long long)k->pv_ipis[vcpu->index],
 		       (unsigned long long)k->pv_ipi_dests[vcpu->index],
 		       (unsigned long long)k->kicks[vcpu->index],
-		       (unsigned long long)k->yields[vcpu->index]);
+		       (unsigned long long)k->yields[vcpu->index],
+		       (unsigned long long)k->tlb_flushes[vcpu->index]);
 	}
 	if (vcpu->index == 0)
 		stats_print_devices(vcpu->vm, prefix);

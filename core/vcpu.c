@@ -762,6 +762,7 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 	if (!vcpu->lean_decided) {
 		e->skip = 0;
 		e->inject = false;
+		e->flush_tlb = false;
 	}
 }
 
@@ -863,6 +864,7 @@ u32 vcpu_exit_lean(struct vcpu *vcpu, struct exit_event *ev)
 	 * entry: what a handler queues now is for the run loop's next. */
 	vcpu->entry.skip = 0;
 	vcpu->entry.inject = false;
+	vcpu->entry.flush_tlb = false;
 	action = dispatch(vcpu, ev);
 	count_exit(vcpu, ev);
 	len = 0;

@@ -193,6 +193,13 @@ struct vcpu_entry {
 	bool inject;
 	struct vcpu_event event;
 	/*
+	 * Flush the guest's TLB on this CPU before the entry: every
+	 * translation cached for it (its linear ones and the combined
+	 * guest / nested ones), as a guest's own INVLPG of every page and
+	 * a CR3 reload with global pages would. One-shot, like skip.
+	 */
+	bool flush_tlb;
+	/*
 	 * Exit with EXIT_INTR_WINDOW as soon as the guest can take an
 	 * external interrupt. A level, not a latch: it holds for this entry
 	 * only, and core states it again before every entry.

@@ -55,6 +55,7 @@
 #define KVM_F_STEAL	  BIT(5)
 #define KVM_F_PV_EOI	  BIT(6)
 #define KVM_F_PV_UNHALT	  BIT(7)
+#define KVM_F_PV_TLB	  BIT(9)
 #define KVM_F_PV_SEND_IPI BIT(11)
 #define KVM_F_PV_YIELD	  BIT(13)
 #define KVM_F_STABLE	  BIT(24)
@@ -224,10 +225,11 @@ static void check_leaves(bool kvm)
 	r = cpuid(LEAF_KVM_FEATURES, 0);
 	EXPECT_EQ(r.eax,
 		  KVM_F_CLOCK2 | KVM_F_STEAL | KVM_F_PV_EOI | KVM_F_PV_UNHALT |
-		      KVM_F_PV_SEND_IPI | KVM_F_PV_YIELD | KVM_F_STABLE,
+		      KVM_F_PV_TLB | KVM_F_PV_SEND_IPI | KVM_F_PV_YIELD |
+		      KVM_F_STABLE,
 		  "leaf 0x40000101: kvm-clock, steal time, PV EOI, PV "
-		  "unhalt, PV send-IPI, PV sched yield and the stable bit, "
-		  "nothing else");
+		  "unhalt, PV TLB flush, PV send-IPI, PV sched yield and "
+		  "the stable bit, nothing else");
 	EXPECT_EQ(r.edx, KVM_HINT_REALTIME,
 		  "leaf 0x40000101: the realtime hint (a CPU of its own)");
 	/* Veneer's own leaf stays at 0x40000000. */

@@ -43,8 +43,8 @@ BOTH = ["CPUID.1:ECX[21] x2APIC offered", "IA32_APIC_BASE.EXTD: x2APIC mode",
 MUST_PASS = {
     "kvm": BOTH + [
         "leaf 0x40000100: KVMKVMKVM signature",
-        "leaf 0x40000101: kvm-clock, steal time, PV EOI, PV unhalt, PV send-IPI, "
-        "PV sched yield and the stable bit, nothing else",
+        "leaf 0x40000101: kvm-clock, steal time, PV EOI, PV unhalt, PV TLB flush, "
+        "PV send-IPI, PV sched yield and the stable bit, nothing else",
         "leaf 0x40000101: the realtime hint (a CPU of its own)",
         "Veneer's signature still at 0x40000000",
         "KVM MSRs 0x4b564d02-ff but 0x4b564d03-04 are #GP", "old wall clock MSR 0x11 is #GP",

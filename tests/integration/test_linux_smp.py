@@ -366,10 +366,11 @@ def test_kvm_pv_ipis_and_spinlocks(session):
     if s.placement == "shared":
         assert "kvm-guest: PV spinlocks enabled" in dmesg, info(s)
         assert "kvm-guest: setup PV sched yield" in dmesg, info(s)
+        assert "kvm-guest: KVM setup pv remote TLB flush" in dmesg, info(s)
     else:
         assert "kvm-guest: PV spinlocks disabled with KVM_HINTS_REALTIME hints" in dmesg, info(s)
     ipis = re.findall(r"^veneer: guest linux vcpu \d+ kvm: pv ipis (\d+) to (\d+) vCPUs, "
-                      r"kicks \d+, yields \d+$", s.text, re.MULTILINE)
+                      r"kicks \d+, yields \d+, tlb flushes \d+$", s.text, re.MULTILINE)
     assert len(ipis) == s.vcpus, info(s)
     assert all(int(sent) <= int(took) for sent, took in ipis), info(s)
     # Linux sends an IPI to all other CPUs with the ICR's shorthand and to

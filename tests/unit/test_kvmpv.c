@@ -235,10 +235,11 @@ static void test_leaves_on(void **state)
 	memcpy(sig + 8, &r.edx, 4);
 	assert_memory_equal(sig, "KVMKVMKVM\0\0\0", 12);
 	r = cpuid_exit(0x40000101);
-	/* CLOCKSOURCE2, STEAL_TIME, PV_EOI, PV_UNHALT, PV_SEND_IPI,
-	 * PV_SCHED_YIELD, STABLE; the hint REALTIME (CPUs of its own). */
-	assert_int_equal(r.eax, BIT(3) | BIT(5) | BIT(6) | BIT(7) | BIT(11) |
-				    BIT(13) | BIT(24));
+	/* CLOCKSOURCE2, STEAL_TIME, PV_EOI, PV_UNHALT, PV_TLB_FLUSH,
+	 * PV_SEND_IPI, PV_SCHED_YIELD, STABLE; the hint REALTIME (CPUs of
+	 * its own). */
+	assert_int_equal(r.eax, BIT(3) | BIT(5) | BIT(6) | BIT(7) | BIT(9) |
+				    BIT(11) | BIT(13) | BIT(24));
 	assert_int_equal(r.ebx | r.ecx, 0);
 	assert_int_equal(r.edx, BIT(0));
 	/* A guest on shared CPUs may wait for its CPU: no hint. */
@@ -588,6 +589,43 @@ static void test_steal_time(void **state)
 	assert_int_equal(rdmsr_ok(KVMPV_MSR_STEAL_TIME), 0);
 }
 
+/*
+ * PV TLB flush: a shootdown another vCPU leaves in `preempted` while this
+ * one is preempted is taken with the byte when it runs again, once, into
+ * its next entry request; a preemption without one flushes nothing, and
+ * the bit written while the vCPU runs (never by Linux) is not a request.
+ */
+static void test_pv_tlb_flush(void **state)
+{
+	struct kvmpv_steal_time *st = steal_in_ram();
+
+	(void)state;
+	memset(st, 0xff, sizeof(*st));
+	wrmsr_ok(KVMPV_MSR_STEAL_TIME, STEAL_AT | 1);
+	assert_int_equal(st->preempted, 0);
+	assert_false(guest.vcpu.entry.flush_tlb);
+
+	kvmpv_steal_update(&guest.vcpu, 100, true);
+	assert_int_equal(st->preempted, KVMPV_PREEMPTED);
+	__atomic_or_fetch(&st->preempted, KVMPV_FLUSH_TLB, __ATOMIC_SEQ_CST);
+	kvmpv_steal_update(&guest.vcpu, 200, false);
+	assert_int_equal(st->preempted, 0);
+	assert_true(guest.vcpu.entry.flush_tlb);
+	assert_int_equal(guest.vm.kvmpv.tlb_flushes[0], 1);
+
+	guest.vcpu.entry.flush_tlb = false;
+	kvmpv_steal_update(&guest.vcpu, 300, true);
+	kvmpv_steal_update(&guest.vcpu, 400, false);
+	assert_false(guest.vcpu.entry.flush_tlb);
+
+	st->preempted = KVMPV_FLUSH_TLB;
+	kvmpv_steal_update(&guest.vcpu, 500, true);
+	assert_int_equal(st->preempted, KVMPV_PREEMPTED);
+	kvmpv_steal_update(&guest.vcpu, 600, false);
+	assert_false(guest.vcpu.entry.flush_tlb);
+	assert_int_equal(guest.vm.kvmpv.tlb_flushes[0], 1);
+}
+
 static void test_steal_time_refused(void **state)
 {
 	(void)state;
@@ -635,6 +673,7 @@ int main(void)
 	    T_ON(test_reset),
 	    T_ON(test_pv_eoi_taken),
 	    T_ON(test_steal_time),
+	    T_ON(test_pv_tlb_flush),
 	    T_ON(test_steal_time_refused),
 	    T_ON(test_pv_eoi_not_offered_or_taken_back),
 	    T_ON(test_pv_eoi_refused),

@@ -871,6 +871,10 @@ void svm_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 		svm_skip(sv, vmcb, e->skip);
 	if (e->inject)
 		svm_take_event(vcpu, sv, &e->event);
+	/* The guest's TLB on this CPU: its ASID's entries (15.16.1; made
+	 * FLUSH_ASID where the CPU has it, svm_prepare_entry). */
+	if (e->flush_tlb)
+		sv->tlb_control = SVM_TLB_FLUSH_ALL;
 	/*
 	 * TSC_OFFSET (15.30.5): guest RDTSC = host TSC + offset. Written only
 	 * when it changed; clean bit 0 covers it, and no rule of 15.5.1

@@ -874,6 +874,9 @@ void vmx_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 		skip_instruction(v, e->skip);
 	if (e->inject)
 		queue_event(vcpu, v, &e->event);
+	/* INVEPT and INVVPID before the entry (flush_guest_tlb). */
+	if (e->flush_tlb)
+		v->flush_pending = true;
 	v->core_wants_window = e->intr_window;
 	v->core_wants_nmi_window = e->nmi_window;
 	set_pause_exits(v, e->pause_exits);

@@ -129,13 +129,32 @@ static void bit_clear(u32 *bits, u8 vector)
 	bits[vector / 32] &= ~(1u << (vector % 32));
 }
 
-/* Highest set bit of a 256-bit register, or -1. */
-static int highest_vector(const u32 *bits)
+/*
+ * IRR and ISR with their summaries (struct vlapic.irr_words, isr_words:
+ * bit w set when word w is not 0), changed only here.
+ */
+static void summary_set(u32 *bits, u8 *words, u8 vector)
 {
-	for (int i = 7; i >= 0; i--)
-		if (bits[i])
-			return i * 32 + 31 - __builtin_clz(bits[i]);
-	return -1;
+	bit_set(bits, vector);
+	*words |= (u8)(1u << (vector / 32));
+}
+
+static void summary_clear(u32 *bits, u8 *words, u8 vector)
+{
+	bit_clear(bits, vector);
+	if (!bits[vector / 32])
+		*words &= (u8) ~(1u << (vector / 32));
+}
+
+/* Highest set bit of a 256-bit register with its summary, or -1. */
+static int highest_vector(const u32 *bits, u8 words)
+{
+	int w;
+
+	if (!words)
+		return -1;
+	w = 31 - __builtin_clz(words);
+	return w * 32 + 31 - __builtin_clz(bits[w]);
 }
 
 static u32 priority_class(int vector)
@@ -160,6 +179,7 @@ static void reset_registers(struct vlapic *v)
 	v->svr = 0xff;
 	for (int i = 0; i < 8; i++)
 		v->isr[i] = v->tmr[i] = v->irr[i] = 0;
+	v->isr_words = v->irr_words = 0;
 	v->esr = v->esr_pending = 0;
 	v->icr_low = v->icr_high = 0;
 	for (int i = 0; i < VLAPIC_LVT_COUNT; i++)
@@ -269,7 +289,7 @@ int vlapic_set_apic_base(struct vlapic *v, u64 value)
 
 static void set_irr(struct vlapic *v, u8 vector, bool level_triggered)
 {
-	bit_set(v->irr, vector);
+	summary_set(v->irr, &v->irr_words, vector);
 	if (level_triggered)
 		bit_set(v->tmr, vector);
 	else
@@ -311,7 +331,7 @@ bool vlapic_accept_irq(struct vlapic *v, u8 vector, bool level_triggered)
 /* PPR from TPR and the highest in-service vector (SDM 11.8.3.1). */
 u8 vlapic_ppr(const struct vlapic *v)
 {
-	u32 isr_class = priority_class(highest_vector(v->isr));
+	u32 isr_class = priority_class(highest_vector(v->isr, v->isr_words));
 
 	if ((v->tpr & 0xf0) >= isr_class)
 		return (u8)v->tpr;
@@ -322,8 +342,8 @@ u8 vlapic_ppr(const struct vlapic *v)
 static u32 apr(const struct vlapic *v)
 {
 	u32 tpr_class = v->tpr & 0xf0;
-	u32 isr_class = priority_class(highest_vector(v->isr));
-	u32 irr_class = priority_class(highest_vector(v->irr));
+	u32 isr_class = priority_class(highest_vector(v->isr, v->isr_words));
+	u32 irr_class = priority_class(highest_vector(v->irr, v->irr_words));
 
 	if (tpr_class >= irr_class && tpr_class > isr_class)
 		return v->tpr;
@@ -336,7 +356,7 @@ int vlapic_pending_vector(const struct vlapic *v)
 
 	if (!hw_enabled(v) || !sw_enabled(v))
 		return -1;
-	vector = highest_vector(v->irr);
+	vector = highest_vector(v->irr, v->irr_words);
 	if (vector < 0 || priority_class(vector) <= (vlapic_ppr(v) & 0xf0u))
 		return -1;
 	return vector;
@@ -346,8 +366,8 @@ int vlapic_inject_done(struct vlapic *v, u8 vector)
 {
 	if (!bit_test(v->irr, vector))
 		return VLAPIC_ERR_BAD_ARGUMENT;
-	bit_clear(v->irr, vector);
-	bit_set(v->isr, vector);
+	summary_clear(v->irr, &v->irr_words, vector);
+	summary_set(v->isr, &v->isr_words, vector);
 	return 0;
 }
 
@@ -357,24 +377,25 @@ int vlapic_inject_done(struct vlapic *v, u8 vector)
  */
 static void do_eoi(struct vlapic *v)
 {
-	int vector = highest_vector(v->isr);
+	int vector = highest_vector(v->isr, v->isr_words);
 
 	if (vector < 0)
 		return;
-	bit_clear(v->isr, (u8)vector);
+	summary_clear(v->isr, &v->isr_words, (u8)vector);
 	if (bit_test(v->tmr, (u8)vector) && v->ops && v->ops->eoi)
 		v->ops->eoi(v->opaque, (u8)vector);
 }
 
 bool vlapic_eoi_can_wait(const struct vlapic *v, u8 vector)
 {
-	return highest_vector(v->isr) == vector && !bit_test(v->tmr, vector) &&
-	       highest_vector(v->irr) < 0;
+	return highest_vector(v->isr, v->isr_words) == vector &&
+	       !bit_test(v->tmr, vector) &&
+	       highest_vector(v->irr, v->irr_words) < 0;
 }
 
 bool vlapic_eoi_vector(struct vlapic *v, u8 vector)
 {
-	if (highest_vector(v->isr) != vector)
+	if (highest_vector(v->isr, v->isr_words) != vector)
 		return false;
 	do_eoi(v);
 	return true;

@@ -152,6 +152,7 @@ struct vlapic {
 	u64 apic_base;
 	u32 tpr, ldr, dfr, svr;
 	u32 isr[8], tmr[8], irr[8]; /* 256-bit, bit n = vector n */
+	u8 isr_words, irr_words;    /* bit w: isr[w] / irr[w] is not 0 */
 	u32 esr;		    /* as the guest last latched it */
 	u32 esr_pending;	    /* errors since the last ESR write */
 	u32 icr_low, icr_high;

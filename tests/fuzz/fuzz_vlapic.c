@@ -96,6 +96,13 @@ static void check_state(void)
 		   apic.isr[0], apic.tmr[0]);
 	FUZZ_CHECK(vector == -1 || (vector >= 16 && vector <= 255),
 		   "pending vector %d", vector);
+	/* The summaries say exactly which words of IRR and ISR hold bits. */
+	for (int w = 0; w < 8; w++)
+		FUZZ_CHECK(!apic.irr[w] == !(apic.irr_words & (1u << w)) &&
+			       !apic.isr[w] == !(apic.isr_words & (1u << w)),
+			   "word %d: IRR 0x%x ISR 0x%x, summaries 0x%x 0x%x", w,
+			   apic.irr[w], apic.isr[w], apic.irr_words,
+			   apic.isr_words);
 	FUZZ_CHECK(!(base & 0x2ffull) && !(base >> apic.phys_addr_bits),
 		   "IA32_APIC_BASE 0x%llx", (unsigned long long)base);
 	FUZZ_CHECK(!(base & VLAPIC_APIC_BASE_EXTD) ||

@@ -68,6 +68,19 @@
 #define X2APIC_LVT_TIMER 0x832
 #define LVT_MASKED	 BIT(16)
 #define X2APIC_ICR	 0x830
+/* TSC-deadline mode (SDM Vol. 3A 11.5.4.1): LVT timer bits 18:17 = 10b,
+ * armed by IA32_TSC_DEADLINE; CPUID.1:ECX[24] says it exists. */
+#define MSR_IA32_TSC_DEADLINE	0x6e0
+#define LVT_TIMER_TSC_DEADLINE	(2U << 17)
+#define CPUID1_ECX_TSC_DEADLINE BIT(24)
+/* KVM's para-virtual interface at 0x40000100 under Veneer (its cpuid.rst
+ * and msr.rst; docs/hypercall.md). */
+#define KVM_LEAF_SIG	    0x40000100U
+#define KVM_LEAF_FEATURES   0x40000101U
+#define KVM_F_CLOCK2	    BIT(3)
+#define KVM_F_PV_EOI	    BIT(6)
+#define MSR_KVM_SYSTEM_TIME 0x4b564d01U
+#define MSR_KVM_PV_EOI_EN   0x4b564d04U
 /* ICR: fixed delivery, destination shorthand "self" (bits 19:18 = 01). */
 #define ICR_SHORTHAND_SELF BIT(18)
 /* ICR (SDM Vol. 3A 11.6.1, Figure 11-12): delivery mode in bits 10:8
@@ -547,8 +560,12 @@ static u64 loop_x2apic_self_ipi(u32 n)
 	return ticks;
 }
 
-static const char *const x2apic_rows[] = {"x2apic_tpr_read", "x2apic_tpr_write",
-					  "x2apic_eoi", "x2apic_self_ipi"};
+static const char *const x2apic_rows[] = {
+    "x2apic_tpr_read",	   "x2apic_tpr_write", "x2apic_eoi",
+    "x2apic_self_ipi",	   "tsc_deadline_hlt", "pv_eoi_self_ipi",
+    "tsc_deadline_pv_eoi", "kvmclock_read"};
+
+static void rows_linux_pv(void);
 
 static void x2apic_all_unavailable(const char *reason)
 {
@@ -599,6 +616,212 @@ static void rows_x2apic(void)
 	if (x2apic_row("x2apic_self_ipi", loop_x2apic_self_ipi) &&
 	    self_ipi_count != 1 + WARMUP_ITERS + iters)
 		row_failed("x2apic_self_ipi", "not one interrupt per self IPI");
+	rows_linux_pv();
+}
+
+/* ---- what Linux uses under KVM's interface: TSC-deadline, PV EOI,
+ * kvm-clock (x2APIC mode on, as rows_x2apic left it) ---- */
+
+/* The PV EOI word (msr.rst, MSR_KVM_PV_EOI_EN): bit 0 set by the
+ * hypervisor means it takes the EOI of the interrupt being delivered. */
+static volatile u32 pv_eoi_word __attribute__((aligned(4)));
+static bool pv_eoi_on;
+static u32 pv_eois_taken;
+static volatile u32 deadline_count;
+
+/* EOI as Linux's KVM guest does it: the PV bit if set, else the MSR. */
+static void eoi_pv_or_x2apic(void)
+{
+	if (pv_eoi_on &&
+	    (__atomic_fetch_and(&pv_eoi_word, ~1U, __ATOMIC_SEQ_CST) & 1)) {
+		pv_eois_taken++;
+		return;
+	}
+	wrmsr(X2APIC_EOI, 0);
+}
+
+static void deadline_handler(struct trap_frame *frame)
+{
+	(void)frame;
+	deadline_count++;
+	eoi_pv_or_x2apic();
+}
+
+static void pv_self_ipi_handler(struct trap_frame *frame)
+{
+	(void)frame;
+	self_ipi_count++;
+	eoi_pv_or_x2apic();
+}
+
+/* KVM's features leaf under Veneer's interface, or 0. */
+static u32 kvm_features(void)
+{
+	struct cpuid_regs r = cpuid(KVM_LEAF_SIG, 0);
+
+	/* "KVMKVMKVM\0\0\0" in EBX, ECX, EDX. */
+	if (r.ebx != 0x4b4d564bU || r.ecx != 0x564b4d56U || r.edx != 0x4d)
+		return 0;
+	return cpuid(KVM_LEAF_FEATURES, 0).eax;
+}
+
+/*
+ * The TSC-deadline timer armed and fired, per iteration: WRMSR of a
+ * deadline already passed (the timer fires at once, SDM Vol. 3A
+ * 11.5.4.1) with interrupts off, then `sti; hlt`, which the waiting
+ * interrupt ends; its handler does the EOI (PV or x2APIC, `pv`). Timed
+ * from before the WRMSR to after the IRET.
+ */
+static void row_tsc_deadline(const char *name, bool pv)
+{
+	u64 total = 0;
+	u32 i;
+
+	if (!row_wanted(name))
+		return;
+	if (!(cpuid(1, 0).ecx & CPUID1_ECX_TSC_DEADLINE)) {
+		unavailable(name, "CPUID.1:ECX[24] (TSC-deadline) is clear");
+		return;
+	}
+	pv_eoi_on = pv;
+	pv_eois_taken = 0;
+	trap_set_handler(VEC_LAPIC_TIMER, deadline_handler);
+	wrmsr(X2APIC_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | VEC_LAPIC_TIMER);
+	for (i = 0; i < WARMUP_ITERS / 10 + iters; i++) {
+		u32 before = deadline_count;
+		u64 t0, t1;
+
+		t0 = tsc_stamp();
+		wrmsr(MSR_IA32_TSC_DEADLINE, 1);
+		cpu_sti_hlt();
+		cpu_cli();
+		t1 = tsc_stamp();
+		if (deadline_count != before + 1) {
+			row_failed(name, "the HLT was not woken by exactly one "
+					 "TSC-deadline interrupt");
+			break;
+		}
+		if (i >= WARMUP_ITERS / 10)
+			total += t1 - t0;
+	}
+	wrmsr(X2APIC_LVT_TIMER, LVT_MASKED);
+	pv_eoi_on = false;
+	if (i < WARMUP_ITERS / 10 + iters)
+		return;
+	if (pv && pv_eois_taken == 0) {
+		row_failed(name, "no EOI was left to Veneer (PV EOI never "
+				 "offered)");
+		return;
+	}
+	report(name, iters, total, stamp_pairs(iters));
+}
+
+/* The x2APIC self IPI again, its EOI left to Veneer by PV EOI. */
+static void row_pv_eoi_self_ipi(void)
+{
+	const char *name = "pv_eoi_self_ipi";
+
+	if (!row_wanted(name))
+		return;
+	trap_set_handler(VEC_SELF_IPI, pv_self_ipi_handler);
+	pv_eoi_on = true;
+	pv_eois_taken = 0;
+	self_ipi_count = 0;
+	if (x2apic_row(name, loop_x2apic_self_ipi)) {
+		if (self_ipi_count != 1 + WARMUP_ITERS + iters)
+			row_failed(name, "not one interrupt per self IPI");
+		else if (pv_eois_taken == 0)
+			row_failed(name, "no EOI was left to Veneer (PV EOI "
+					 "never offered)");
+	}
+	pv_eoi_on = false;
+	trap_set_handler(VEC_SELF_IPI, self_ipi_handler);
+}
+
+/* kvm-clock's per-vCPU time structure (msr.rst, MSR_KVM_SYSTEM_TIME_NEW). */
+static volatile struct {
+	u32 version;
+	u32 pad0;
+	u64 tsc_timestamp;
+	u64 system_time;
+	u32 tsc_to_system_mul;
+	signed char tsc_shift;
+	u8 flags;
+	u8 pad[2];
+} kvmclock __attribute__((aligned(32)));
+
+/*
+ * One kvm-clock read as a guest makes it (msr.rst): version (even), the
+ * fields, the TSC, the scaled delta added to system_time, the version
+ * again. In 32-bit code: the 64 x 32-bit product's upper 64 bits from two
+ * 32 x 32 products.
+ */
+static u64 kvmclock_read(void)
+{
+	u32 v, mul;
+	u64 tsc, ts, st, d, hi, lo;
+	int shift;
+
+	do {
+		v = kvmclock.version;
+		__asm__ volatile("" ::: "memory");
+		ts = kvmclock.tsc_timestamp;
+		st = kvmclock.system_time;
+		mul = kvmclock.tsc_to_system_mul;
+		shift = kvmclock.tsc_shift;
+		tsc = tsc_stamp();
+		__asm__ volatile("" ::: "memory");
+	} while ((v & 1) || v != kvmclock.version);
+	d = tsc - ts;
+	d = shift < 0 ? d >> -shift : d << shift;
+	hi = (u64)(u32)(d >> 32) * mul;
+	lo = (u64)(u32)d * mul;
+	return st + hi + (lo >> 32);
+}
+
+static volatile u64 kvmclock_sink;
+
+static u64 loop_kvmclock_read(u32 n)
+{
+	u64 t0 = tsc_stamp();
+
+	while (n--)
+		kvmclock_sink = kvmclock_read();
+	return tsc_stamp() - t0;
+}
+
+/* The rows of KVM's interface as Linux uses it (TSC-deadline with PV EOI,
+ * kvm-clock), with the TSC-deadline row without PV for a baseline. */
+static void rows_linux_pv(void)
+{
+	u32 f = veneer ? kvm_features() : 0;
+	static const char *const pv_rows[] = {
+	    "pv_eoi_self_ipi", "tsc_deadline_pv_eoi", "kvmclock_read"};
+
+	row_tsc_deadline("tsc_deadline_hlt", false);
+	if (!(f & KVM_F_PV_EOI) || !(f & KVM_F_CLOCK2)) {
+		for (unsigned i = 0; i < ARRAY_SIZE(pv_rows); i++)
+			if (row_wanted(pv_rows[i]))
+				unavailable(pv_rows[i],
+					    veneer ? "no KVM interface (pv=kvm)"
+						   : "not under Veneer");
+		return;
+	}
+	pv_eoi_word = 0;
+	wrmsr(MSR_KVM_PV_EOI_EN, (u32)(uintptr_t)&pv_eoi_word | 1);
+	row_pv_eoi_self_ipi();
+	row_tsc_deadline("tsc_deadline_pv_eoi", true);
+	wrmsr(MSR_KVM_PV_EOI_EN, 0);
+	if (row_wanted("kvmclock_read")) {
+		wrmsr(MSR_KVM_SYSTEM_TIME, (u32)(uintptr_t)&kvmclock | 1);
+		if (!kvmclock.version && !kvmclock.tsc_to_system_mul) {
+			row_failed("kvmclock_read", "the time structure was "
+						    "never written");
+			return;
+		}
+		run_loop_row("kvmclock_read", loop_kvmclock_read);
+		wrmsr(MSR_KVM_SYSTEM_TIME, 0);
+	}
 }
 
 static uintptr_t xapic_base;

@@ -74,6 +74,13 @@ static bool svm_cr3_valid(u64 cr3, bool long_mode)
  * (vcpu_caps.cr4_allowed, from CPUID): core refuses the others with #GP,
  * so only Veneer itself could put one there.
  */
+const char *svm_event_violation(u64 event)
+{
+	return svm_event_valid(event)
+		   ? NULL
+		   : "EVENTINJ holds an illegal event type or vector";
+}
+
 const char *svm_vmcb_violation(const struct vmcb *vmcb)
 {
 	const struct vmcb_save *s = &vmcb->save;
@@ -118,8 +125,8 @@ const char *svm_vmcb_violation(const struct vmcb *vmcb)
 				     SVM_MSRPM_PAGES * PAGE_SIZE))
 		return "the IOPM or MSRPM reaches beyond the physical address "
 		       "width";
-	if (!svm_event_valid(c->event_inject))
-		return "EVENTINJ holds an illegal event type or vector";
+	if (svm_event_violation(c->event_inject))
+		return svm_event_violation(c->event_inject);
 	if (c->guest_asid == 0)
 		return "the guest ASID is 0 (the host's)";
 	if ((c->np_control & SVM_NP_ENABLE) && !svm_has(SVM_FEATURE_NP))

@@ -193,6 +193,8 @@ void svm_tsc_aux_forget(struct vcpu *vcpu);
  * breaks, or NULL. It only reads (the VMCB, svm_caps).
  */
 const char *svm_vmcb_violation(const struct vmcb *vmcb);
+/* The one rule an event written into EVENTINJ alone can break, or NULL. */
+const char *svm_event_violation(u64 event);
 
 /* ---- svm_exit.c: #VMEXIT to struct exit_event ---- */
 

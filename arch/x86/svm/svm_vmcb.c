@@ -43,6 +43,7 @@
  * this file and the compiler saw it; the exit path costs what it did.
  */
 __attribute__((pure)) const char *svm_vmcb_violation(const struct vmcb *vmcb);
+__attribute__((const)) const char *svm_event_violation(u64 event);
 
 static struct vmcb *svm_vmcb(struct vcpu *vcpu)
 {
@@ -800,10 +801,11 @@ static bool svm_enter_once(struct vcpu *vcpu, struct svm_vcpu *sv,
 	/*
 	 * Only what Veneer wrote can break a rule (the guest's own writes
 	 * are checked by the CPU): every such write marks the VMCB dirty, or
-	 * is an event to inject.
+	 * is an event to inject, which only the EVENTINJ rule concerns.
 	 */
-	rule = sv->dirty || vmcb->control.event_inject
-		   ? svm_vmcb_violation(vmcb)
+	rule = sv->dirty ? svm_vmcb_violation(vmcb)
+	       : vmcb->control.event_inject
+		   ? svm_event_violation(vmcb->control.event_inject)
 		   : NULL;
 	if (rule) {
 		*ev = (struct exit_event){

@@ -64,6 +64,14 @@ static bool svm_cr3_valid(u64 cr3, bool long_mode)
 	return bits >= 64 || !(cr3 >> (bits < 52 ? bits : 52));
 }
 
+/* The EVENTINJ rule (15.20): the one an event alone can break. */
+const char *svm_event_violation(u64 event)
+{
+	return svm_event_valid(event)
+		   ? NULL
+		   : "EVENTINJ holds an illegal event type or vector";
+}
+
 /*
  * Every rule of APM Vol. 2 15.5.1 ("VMRUN", illegal guest state), in its
  * order, plus the EVENTINJ rules of 15.20, the nested-paging ones of
@@ -74,13 +82,6 @@ static bool svm_cr3_valid(u64 cr3, bool long_mode)
  * (vcpu_caps.cr4_allowed, from CPUID): core refuses the others with #GP,
  * so only Veneer itself could put one there.
  */
-const char *svm_event_violation(u64 event)
-{
-	return svm_event_valid(event)
-		   ? NULL
-		   : "EVENTINJ holds an illegal event type or vector";
-}
-
 const char *svm_vmcb_violation(const struct vmcb *vmcb)
 {
 	const struct vmcb_save *s = &vmcb->save;
@@ -125,7 +126,7 @@ const char *svm_vmcb_violation(const struct vmcb *vmcb)
 				     SVM_MSRPM_PAGES * PAGE_SIZE))
 		return "the IOPM or MSRPM reaches beyond the physical address "
 		       "width";
-	if (svm_event_violation(c->event_inject))
+	if (!svm_event_valid(c->event_inject))
 		return svm_event_violation(c->event_inject);
 	if (c->guest_asid == 0)
 		return "the guest ASID is 0 (the host's)";

@@ -462,13 +462,12 @@ static inline bool vcpu_lean_candidate(const struct vcpu *vcpu,
 /*
  * Called by run() for an exit vcpu_lean_candidate() accepts, after it
  * decoded it and before it returns it, without the VM lock (core takes
- * it). Returns the length of the
- * instruction core completed: run() advances RIP by it exactly as for
- * vcpu_entry.skip and enters again with the same request (its deadline,
- * windows, TSC offset; the skip and event were taken before the first
- * entry). 0: run() returns the exit as it is, and may have been decided
- * already (struct vcpu.lean_decided). Core completes an exit only while
- * its events are quiet (struct vcpu.events_quiet: nothing waits, no
+ * it). Returns the length of the instruction core completed: run()
+ * advances RIP by it exactly as for vcpu_entry.skip and enters again with the
+ * same request (its deadline, windows, TSC offset; the skip and event were
+ * taken before the first entry). 0: run() returns the exit as it is, and may
+ * have been decided already (struct vcpu.lean_decided). Core completes an exit
+ * only while its events are quiet (struct vcpu.events_quiet: nothing waits, no
  * window is asked for), nothing woke the vCPU or fell due since, the
  * vCPU has its CPU to itself, exits are not hidden from the guest's
  * clock, and no PV EOI is offered. The handler then decides as it would

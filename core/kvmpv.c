@@ -79,14 +79,18 @@ bool kvmpv_cpuid(const struct vm *vm, u32 leaf, u32 out[4])
 		return false;
 	out[0] = out[1] = out[2] = out[3] = 0;
 	if (leaf == KVMPV_LEAF_SIGNATURE) {
-		out[0] =
-		    KVMPV_LEAF_FEATURES; /* the highest leaf of the range */
+		out[0] = KVMPV_LEAF_TIMING; /* the highest leaf of the range */
 		out[1] = KVMPV_SIG_EBX;
 		out[2] = KVMPV_SIG_ECX;
 		out[3] = KVMPV_SIG_EDX;
 	} else if (leaf == KVMPV_LEAF_FEATURES) {
 		out[0] = kvmpv_features(vm);
 		out[3] = kvmpv_hints(vm);
+	} else if (leaf == KVMPV_LEAF_TIMING && vm->platform) {
+		/* Rounded to the nearest kHz; the TSC is below 16 GHz, so the
+		 * value fits 32 bits (core/vdev/vlapic.h). */
+		out[0] = (u32)((vm->platform->tsc_hz + 500) / 1000);
+		out[1] = (u32)(VLAPIC_TIMER_HZ / 1000);
 	}
 	return true;
 }

@@ -22,7 +22,14 @@ struct vcpu;
 /* CPUID: Linux looks for the signature every 0x100 leaves from 0x40000000. */
 #define KVMPV_LEAF_SIGNATURE 0x40000100u
 #define KVMPV_LEAF_FEATURES  0x40000101u
-#define KVMPV_LEAF_LAST	     0x400001ffu
+/*
+ * The timing leaf at the base + 0x10, as VMware defined it and QEMU/KVM
+ * offer it at their base (`vmware-cpuid-freq`): EAX the guest's TSC
+ * frequency in kHz, EBX the local APIC timer's in kHz, ECX and EDX 0.
+ * The signature leaf's EAX (the highest leaf of the range) reaches it.
+ */
+#define KVMPV_LEAF_TIMING 0x40000110u
+#define KVMPV_LEAF_LAST	  0x400001ffu
 /* "KVMKVMKVM\0\0\0" in EBX, ECX, EDX. */
 #define KVMPV_SIG_EBX 0x4b4d564bu /* "KVMK" */
 #define KVMPV_SIG_ECX 0x564b4d56u /* "VMKV" */
@@ -128,7 +135,8 @@ void kvmpv_reset(struct kvmpv *k);
 
 /*
  * Leaves 0x40000100-0x400001ff for a guest with vm->kvm_pv: the signature,
- * the features, zeros for the rest; true with *out filled. False for any
+ * the features, the timing leaf (TSC and APIC timer kHz), zeros for the
+ * rest; true with *out filled. False for any
  * other leaf, and for every leaf when the interface is off (the caller
  * then answers zeros, as for an unused hypervisor leaf).
  */

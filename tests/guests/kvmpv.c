@@ -4,11 +4,13 @@
  * TSC-deadline timer (issue 15; docs/hypercall.md, docs/devices.md).
  *
  * With `kvm=1` (the guest was declared with the interface on):
- * - CPUID 0x40000100 holds "KVMKVMKVM\0\0\0" with EAX >= 0x40000101, and
+ * - CPUID 0x40000100 holds "KVMKVMKVM\0\0\0" with EAX >= 0x40000110, and
  *   0x40000101 EAX advertises exactly kvm-clock (CLOCKSOURCE2, bit 3),
  *   steal time (5), PV EOI (6), PV unhalt (7), PV send-IPI (11), PV
  *   sched yield (13) and kvm-clock's stable bit (24), EDX the realtime
  *   hint (bit 0: the guest has CPUs of its own);
+ * - the timing leaf 0x40000110: EAX the TSC's kHz, which kvm-clock's scale
+ *   turns into one second (0.1%), EBX the APIC timer's 1 GHz in kHz;
  * - kvm-clock: MSR 0x4b564d01 refuses a structure outside RAM or with bit
  *   1 set (#GP), accepts one in RAM and reads back; the structure's
  *   version is even, its stable flag set; the time it gives never goes
@@ -48,6 +50,7 @@
 
 #define LEAF_KVM_SIG	  0x40000100U
 #define LEAF_KVM_FEATURES 0x40000101U
+#define LEAF_KVM_TIMING	  0x40000110U /* TSC kHz, APIC timer kHz */
 #define KVM_SIG_EBX	  0x4b4d564bU /* "KVMK" */
 #define KVM_SIG_ECX	  0x564b4d56U /* "VMKV" */
 #define KVM_SIG_EDX	  0x0000004dU /* "M\0\0\0" */
@@ -215,13 +218,16 @@ static void check_leaves(bool kvm)
 		r = cpuid(LEAF_KVM_FEATURES, 0);
 		EXPECT_EQ(r.eax | r.ebx | r.ecx | r.edx, 0,
 			  "kvm=0: leaf 0x40000101 reads 0");
+		r = cpuid(LEAF_KVM_TIMING, 0);
+		EXPECT_EQ(r.eax | r.ebx | r.ecx | r.edx, 0,
+			  "kvm=0: leaf 0x40000110 reads 0");
 		return;
 	}
 	EXPECT_TRUE(r.ebx == KVM_SIG_EBX && r.ecx == KVM_SIG_ECX &&
 			r.edx == KVM_SIG_EDX,
 		    "leaf 0x40000100: KVMKVMKVM signature");
-	EXPECT_TRUE(r.eax >= LEAF_KVM_FEATURES,
-		    "leaf 0x40000100: EAX names the features leaf");
+	EXPECT_TRUE(r.eax >= LEAF_KVM_TIMING,
+		    "leaf 0x40000100: EAX reaches the timing leaf");
 	r = cpuid(LEAF_KVM_FEATURES, 0);
 	EXPECT_EQ(r.eax,
 		  KVM_F_CLOCK2 | KVM_F_STEAL | KVM_F_PV_EOI | KVM_F_PV_UNHALT |
@@ -331,6 +337,26 @@ static u64 rtc_unix_time(void)
 	return days * 86400 + h * 3600 + mi * 60 + s;
 }
 
+/*
+ * The timing leaf: one second of TSC ticks by its EAX is one second by
+ * kvm-clock's own scale (both come from the guest's TSC frequency; the
+ * leaf rounds to a kHz, so 0.1% is plenty for any TSC above 1 MHz).
+ */
+static void check_timing_leaf(void)
+{
+	struct cpuid_regs r = cpuid(LEAF_KVM_TIMING, 0);
+	u64 ns = kvmclock_scale((u64)r.eax * 1000);
+	u64 diff = ns > NS_PER_S ? ns - NS_PER_S : NS_PER_S - ns;
+
+	guest_printf("kvmpv: leaf 0x40000110: tsc %u kHz, apic timer %u kHz\n",
+		     r.eax, r.ebx);
+	EXPECT_TRUE(
+	    r.eax && diff <= NS_PER_S / 1000,
+	    "leaf 0x40000110: EAX is the TSC's kHz (kvm-clock's scale)");
+	EXPECT_TRUE(r.ebx == 1000000 && !r.ecx && !r.edx,
+		    "leaf 0x40000110: EBX the APIC timer's 1 GHz, ECX EDX 0");
+}
+
 static void check_kvmclock(void)
 {
 	u64 v, last, now, start_ns, tsc_after, jump_ns;
@@ -353,6 +379,7 @@ static void check_kvmclock(void)
 	EXPECT_TRUE(kclock.mul >= 0x80000000U, "mul normalized");
 	guest_printf("kvmpv: mul 0x%x shift %d system_time %llu\n", kclock.mul,
 		     kclock.shift, (unsigned long long)kclock.system_time);
+	check_timing_leaf();
 
 	last = kvmclock_read();
 	for (unsigned i = 0; i < 20000; i++) {

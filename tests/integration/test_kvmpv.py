@@ -43,6 +43,9 @@ BOTH = ["CPUID.1:ECX[21] x2APIC offered", "IA32_APIC_BASE.EXTD: x2APIC mode",
 MUST_PASS = {
     "kvm": BOTH + [
         "leaf 0x40000100: KVMKVMKVM signature",
+        "leaf 0x40000100: EAX reaches the timing leaf",
+        "leaf 0x40000110: EAX is the TSC's kHz (kvm-clock's scale)",
+        "leaf 0x40000110: EBX the APIC timer's 1 GHz, ECX EDX 0",
         "leaf 0x40000101: kvm-clock, steal time, PV EOI, PV unhalt, PV TLB flush, "
         "PV send-IPI, PV sched yield and the stable bit, nothing else",
         "leaf 0x40000101: the realtime hint (a CPU of its own)",
@@ -76,6 +79,7 @@ MUST_PASS = {
         "PV send-IPI: nothing more arrives", "PV sched yield returns 0",
         "kick of APIC ID 0 returns 0", "HLT with interrupts off ends after a kick"],
     "nokvm": BOTH + ["kvm=0: leaf 0x40000100 reads 0", "kvm=0: leaf 0x40000101 reads 0",
+                     "kvm=0: leaf 0x40000110 reads 0",
                      "kvm=0: KVM MSRs 0x4b564d00-ff are #GP"],
 }
 MUST_PASS["kvmvirt"] = MUST_PASS["kvm"]

@@ -229,7 +229,7 @@ static void test_leaves_on(void **state)
 
 	(void)state;
 	r = cpuid_exit(0x40000100);
-	assert_int_equal(r.eax, 0x40000101);
+	assert_int_equal(r.eax, 0x40000110);
 	memcpy(sig, &r.ebx, 4);
 	memcpy(sig + 4, &r.ecx, 4);
 	memcpy(sig + 8, &r.edx, 4);
@@ -247,7 +247,20 @@ static void test_leaves_on(void **state)
 	r = cpuid_exit(0x40000101);
 	assert_int_equal(r.edx, 0);
 	guest.vm.shared_cpus = false;
+	/* The timing leaf: the guest TSC's kHz, rounded, and the APIC
+	 * timer's. */
+	r = cpuid_exit(0x40000110);
+	assert_int_equal(r.eax, 2500000);
+	assert_int_equal(r.ebx, 1000000);
+	assert_int_equal(r.ecx | r.edx, 0);
+	platform.tsc_hz = 1999999600; /* 1999999.6 kHz: to the nearest */
+	assert_int_equal(cpuid_exit(0x40000110).eax, 2000000);
+	platform.tsc_hz = 1999999400;
+	assert_int_equal(cpuid_exit(0x40000110).eax, 1999999);
+	platform.tsc_hz = TSC_HZ;
 	for (u32 leaf = 0x40000102; leaf <= 0x400001ff; leaf++) {
+		if (leaf == 0x40000110)
+			continue;
 		r = cpuid_exit(leaf);
 		assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
 	}

@@ -110,6 +110,59 @@ const struct pt_format pt_format_npt = {
     .sign_extend = false,
 };
 
+/*
+ * VT-d second-level paging entries (VT-d spec 9.8, "Second-Level Paging
+ * Entries"): R bit 0, W bit 1, PS bit 7 in a 2 MiB or 1 GiB leaf, the
+ * address in bits 51:12; an entry with neither R nor W is not present.
+ * Non-leaf entries grant both: access is the AND of every level (3.7).
+ * The execute bit and the memory-type bits are left 0: they only take
+ * effect with capabilities (ECAP) Veneer does not turn on.
+ */
+#define VTD_READ     BIT(0)
+#define VTD_WRITE    BIT(1)
+#define VTD_PAGESIZE BIT(7)
+
+const struct pt_format pt_format_vtd = {
+    .name = "VT-d",
+    .leaf_levels = PT_LEAF_4K | PT_LEAF_2M,
+    .addr_mask = ADDR_MASK_52,
+    .present_mask = VTD_READ | VTD_WRITE,
+    .table_bits = VTD_READ | VTD_WRITE,
+    .large_bit = VTD_PAGESIZE,
+    .leaf_bits = 0,
+    .read_bit = VTD_READ,
+    .write_bit = VTD_WRITE,
+    .sign_extend = false,
+};
+
+/*
+ * AMD-Vi I/O page tables (AMD I/O Virtualization Technology (IOMMU)
+ * Specification 2.2.3, "I/O Page Tables for Host Translations"): PR bit
+ * 0, Next Level bits 11:9 (the level of the table the entry points to; 0
+ * in a page table entry), the address in bits 51:12, IR bit 61 and IW bit
+ * 62 at every level, ANDed along the walk. Only 4 KiB leaves: a larger
+ * page would be a Next Level 0 entry above level 1, which the engine's
+ * page-size bit cannot say.
+ */
+#define AMDVI_PRESENT	 BIT(0)
+#define AMDVI_NEXT_SHIFT 9
+#define AMDVI_IR	 BIT(61)
+#define AMDVI_IW	 BIT(62)
+
+const struct pt_format pt_format_amdvi = {
+    .name = "AMD-Vi",
+    .leaf_levels = PT_LEAF_4K,
+    .addr_mask = ADDR_MASK_52,
+    .present_mask = AMDVI_PRESENT,
+    .table_bits = AMDVI_PRESENT | AMDVI_IR | AMDVI_IW,
+    .large_bit = 0,
+    .leaf_bits = AMDVI_PRESENT,
+    .read_bit = AMDVI_IR,
+    .write_bit = AMDVI_IW,
+    .sign_extend = false,
+    .next_level_shift = AMDVI_NEXT_SHIFT,
+};
+
 const char *pt_error_string(int err)
 {
 	switch (err) {
@@ -162,6 +215,16 @@ static bool entry_present(const struct pt_format *fmt, u64 e)
 static bool entry_is_leaf(const struct pt_format *fmt, u64 e, int level)
 {
 	return level == 1 || (e & fmt->large_bit);
+}
+
+/* The entry at `level` that points to the table at table_hpa. */
+static u64 table_entry(const struct pt_format *fmt, u64 table_hpa, int level)
+{
+	u64 e = table_hpa | fmt->table_bits;
+
+	if (fmt->next_level_shift)
+		e |= (u64)(level - 1) << fmt->next_level_shift;
+	return e;
 }
 
 static u64 table_address(const struct pt_format *fmt, u64 e)
@@ -317,7 +380,7 @@ static int split_leaf(struct pt_ctx *ctx, u64 *entry, int level)
 	table = table_at(ctx, table_hpa);
 	for (int i = 0; i < PT_ENTRIES; i++)
 		table[i] = (base + (u64)i * child_size) | attrs;
-	write_entry(entry, table_hpa | fmt->table_bits);
+	write_entry(entry, table_entry(fmt, table_hpa, level));
 	return PT_OK;
 }
 
@@ -344,7 +407,8 @@ static int walk_create(struct pt_ctx *ctx, u64 va, int level, u64 **entry_out)
 
 			rc = new_table(ctx, &table_hpa);
 			if (rc == PT_OK)
-				write_entry(entry, table_hpa | fmt->table_bits);
+				write_entry(entry,
+					    table_entry(fmt, table_hpa, l));
 		} else if (entry_is_leaf(fmt, *entry, l)) {
 			rc = split_leaf(ctx, entry, l);
 		}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The one page-table engine: x86-64 4-level host paging, Intel EPT and AMD
- * NPT are the same radix tree of 4 KiB tables with 512 8-byte entries; they
+ * The one page-table engine: x86-64 4-level host paging, Intel EPT, AMD
+ * NPT and the two IOMMUs' DMA page tables (VT-d second-level, AMD-Vi) are
+ * the same radix tree of 4 KiB tables with 512 8-byte entries; they
  * differ only in how an entry encodes "present", permissions, large pages
  * and memory type.  A struct pt_format describes that encoding and the
  * engine never looks at anything else.
@@ -72,6 +73,9 @@ struct pt_format {
 	u64 memtype_wb;	  /* leaf bits for write-back */
 	u64 memtype_uc;	  /* leaf bits for uncached */
 	bool sign_extend; /* input addresses are canonical (host paging) */
+	/* AMD-Vi: an entry pointing to a table at level L - 1 holds L - 1 in
+	 * a 3-bit field at this shift (its Next Level); 0: no such field. */
+	u8 next_level_shift;
 };
 
 /*
@@ -83,6 +87,14 @@ struct pt_format {
 extern const struct pt_format pt_format_x86_host;
 extern const struct pt_format pt_format_ept;
 extern const struct pt_format pt_format_npt;
+/*
+ * The IOMMUs' formats, for DMA: no execute permission, no memory type
+ * (PT_X is implied and PT_UC changes nothing: DMA snoops the caches).
+ * VT-d allows 2 MiB leaves; a driver whose unit lacks them (CAP.SLLPS)
+ * copies the format without PT_LEAF_2M. AMD-Vi uses 4 KiB leaves only.
+ */
+extern const struct pt_format pt_format_vtd;
+extern const struct pt_format pt_format_amdvi;
 
 struct pt_ctx {
 	const struct pt_format *fmt;

@@ -357,12 +357,77 @@ static void test_npt_encoding(void **state)
 	destroy_ctx(&ctx);
 }
 
+static void test_vtd_encoding(void **state)
+{
+	(void)state;
+	struct pt_ctx ctx = make_ctx(&pt_format_vtd, false);
+
+	assert_int_equal(pt_map(&ctx, 0, MiB(8), KiB(4), PT_R), PT_OK);
+	assert_int_equal(pt_map(&ctx, MiB(2), MiB(4), MiB(2), RW), PT_OK);
+	/* No memory type in a DMA page table: PT_UC changes nothing. */
+	assert_int_equal(pt_map(&ctx, MiB(4), MiB(12), KiB(4), RW | PT_UC),
+			 PT_OK);
+	/* A device is not a CPU: no user bit to give. */
+	assert_int_equal(pt_map(&ctx, MiB(6), 0, KiB(4), RW | PT_USER),
+			 PT_ERR_FLAGS);
+
+	/* Tables: R|W and nothing else besides the address (VT-d 9.8). */
+	for (int level = 4; level >= 2; level--)
+		assert_int_equal(raw_entry(&ctx, 0, level) & 0xFFF, 0x3);
+	assert_int_equal(raw_entry(&ctx, 0, 1), MiB(8) | 0x1);
+	/* 2 MiB leaf: PS, bit 7. */
+	assert_int_equal(raw_entry(&ctx, MiB(2), 2), MiB(4) | 0x3 | BIT(7));
+	assert_int_equal(raw_entry(&ctx, MiB(4), 1), MiB(12) | 0x3);
+	/* Execution is not the format's to deny: PT_X is reported. */
+	expect_mapping(&ctx, MiB(2), MiB(4), MiB(2), RWX);
+	expect_mapping(&ctx, MiB(4), MiB(12), KiB(4), RWX);
+	expect_mapping(&ctx, 0, MiB(8), KiB(4), PT_R | PT_X);
+	destroy_ctx(&ctx);
+}
+
+/* AMD-Vi: Next Level in bits 11:9 of every table entry, 4 KiB leaves. */
+static void test_amdvi_encoding(void **state)
+{
+	(void)state;
+	struct pt_ctx ctx = make_ctx(&pt_format_amdvi, true);
+	const u64 ir = BIT(61), iw = BIT(62);
+
+	/* 2 MiB aligned, yet 512 4 KiB leaves: the format has no PS bit. */
+	assert_int_equal(pt_map(&ctx, MiB(2), MiB(64), MiB(2), RW), PT_OK);
+	assert_int_equal(pt_map(&ctx, 0, MiB(8), KiB(4), PT_R), PT_OK);
+	assert_int_equal(pt_count_tables(&ctx), 5); /* 4, 3, 2, two 1s */
+
+	for (int level = 4; level >= 2; level--) {
+		u64 e = raw_entry(&ctx, MiB(2), level);
+
+		/* PR, IR, IW, and the level of the table it points to. */
+		assert_int_equal(e & ~0x000FFFFFFFFFF000ull,
+				 0x1 | ((u64)(level - 1) << 9) | ir | iw);
+	}
+	assert_int_equal(raw_entry(&ctx, MiB(2), 1), MiB(64) | 0x1 | ir | iw);
+	assert_int_equal(raw_entry(&ctx, MiB(4) - KiB(4), 1),
+			 (MiB(66) - KiB(4)) | 0x1 | ir | iw);
+	/* Read-only: IR without IW; Next Level 0 in a page table entry. */
+	assert_int_equal(raw_entry(&ctx, 0, 1), MiB(8) | 0x1 | ir);
+	expect_mapping(&ctx, MiB(2), MiB(64), KiB(4), RWX);
+	expect_mapping(&ctx, 0, MiB(8), KiB(4), PT_R | PT_X);
+	expect_unmapped(&ctx, KiB(4));
+	/* Unmapping the last leaf of a table frees it and its parents. */
+	assert_int_equal(pt_unmap(&ctx, MiB(2), MiB(2)), PT_OK);
+	expect_unmapped(&ctx, MiB(2));
+	assert_int_equal(pt_count_tables(&ctx), 4);
+	assert_int_equal(pt_unmap(&ctx, 0, KiB(4)), PT_OK);
+	assert_int_equal(pt_count_tables(&ctx), 1);
+	destroy_ctx(&ctx);
+}
+
 /* Round trips through every format, at every page size. */
 static void test_translate_round_trip_all_formats(void **state)
 {
 	(void)state;
 	const struct pt_format *formats[] = {&pt_format_x86_host,
-					     &pt_format_ept, &pt_format_npt};
+					     &pt_format_ept, &pt_format_npt,
+					     &pt_format_vtd, &pt_format_amdvi};
 
 	for (unsigned f = 0; f < ARRAY_SIZE(formats); f++) {
 		struct pt_ctx ctx = make_ctx(formats[f], true);
@@ -611,6 +676,8 @@ int main(void)
 	    T(test_ept_encoding),
 	    T(test_x86_host_encoding),
 	    T(test_npt_encoding),
+	    T(test_vtd_encoding),
+	    T(test_amdvi_encoding),
 	    T(test_translate_round_trip_all_formats),
 	    T(test_split_large_page),
 	    T(test_unmap),

@@ -211,11 +211,24 @@ static int apply_color(struct word value, struct hv_options *o, char *err,
 	return -1;
 }
 
+static int apply_log(struct word value, struct hv_options *o, char *err,
+		     size_t errlen)
+{
+	if (log_level_parse(value.s, value.len, &o->log_level)) {
+		o->log_level_given = true;
+		return 0;
+	}
+	snformat(err, errlen, "log: '%.*s' is not error, info or debug",
+		 (int)value.len, value.s);
+	return -1;
+}
+
 static const struct option_def cmdline_options[] = {
     {"color", true, apply_color},	{"shell", true, apply_shell},
     {"serial", true, apply_serial},	{"baud", true, apply_baud},
     {"smp", true, apply_smp},		{"nosmp", false, apply_nosmp},
     {"selftest", true, apply_selftest}, {"stats", true, apply_stats},
+    {"log", true, apply_log},
 };
 
 void cmdline_defaults(struct hv_options *o)
@@ -227,6 +240,8 @@ void cmdline_defaults(struct hv_options *o)
 	o->stats_seconds = 0;
 	o->shell = true;
 	o->color = false;
+	o->log_level_given = false;
+	o->log_level = LOG_INFO;
 }
 
 /* Returns the next word at or after *pos, advancing *pos past it. */

@@ -14,6 +14,11 @@
  *                                         console's focus ring (default on)
  *   color=on|off                          each guest's [NAME] tag in a
  *                                         colour of its own (default off)
+ *   log=error|info|debug                  the console's log level from
+ *                                         boot on (default info; the
+ *                                         configuration's [veneer]
+ *                                         log_level replaces it when
+ *                                         guests are created)
  *   selftest=fault                        a host #UD after boot
  * A first word without '=' that contains '/' or ends in ".elf" is the image
  * path that QEMU and GRUB put there; it is skipped.
@@ -21,6 +26,7 @@
 #ifndef VENEER_CORE_CMDLINE_H
 #define VENEER_CORE_CMDLINE_H
 
+#include "core/lib/printk.h"
 #include "core/lib/types.h"
 
 /* The standard PC COM port bases. */
@@ -39,13 +45,15 @@ static inline bool baud_possible(u64 baud)
 }
 
 struct hv_options {
-	u16 serial_port;   /* I/O port base of the console UART */
-	u32 baud;	   /* divides UART_BASE_BAUD */
-	u32 max_cpus;	   /* 0 = every CPU the firmware lists */
-	u32 selftest;	   /* SELFTEST_*: a deliberate failure after boot */
-	u32 stats_seconds; /* periodic exit statistics; 0 = off */
-	bool shell;	   /* the operator shell (docs/console.md) */
-	bool color;	   /* guests' tags in colour (docs/console.md) */
+	u16 serial_port;      /* I/O port base of the console UART */
+	u32 baud;	      /* divides UART_BASE_BAUD */
+	u32 max_cpus;	      /* 0 = every CPU the firmware lists */
+	u32 selftest;	      /* SELFTEST_*: a deliberate failure after boot */
+	u32 stats_seconds;    /* periodic exit statistics; 0 = off */
+	bool shell;	      /* the operator shell (docs/console.md) */
+	bool color;	      /* guests' tags in colour (docs/console.md) */
+	bool log_level_given; /* log= was on the command line */
+	enum log_level log_level; /* log=, LOG_INFO when not given */
 };
 
 /* stats=SECONDS: at most a day between two reports. */
@@ -57,7 +65,8 @@ struct hv_options {
 
 /*
  * Fills o with the defaults: COM1, 115200 baud, all CPUs, no self-test, no
- * periodic statistics, the operator shell on, tags without colour.
+ * periodic statistics, the operator shell on, tags without colour, log
+ * level info (not given).
  */
 void cmdline_defaults(struct hv_options *o);
 

@@ -15,6 +15,7 @@
 #include "core/lib/printk.h"
 #include "core/lib/string.h"
 #include "core/guest.h"
+#include "core/placement.h"
 #include "core/vcpu.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
@@ -22,6 +23,7 @@
 #include "arch/x86/tsc.h"
 #include "arch/x86/virt.h"
 #include "drivers/acpi.h"
+#include "drivers/pci.h"
 #include "drivers/uart.h"
 
 void boot_main(u32 magic, u64 info) __noreturn;
@@ -31,7 +33,8 @@ extern const u8 _image_start[], _end[];
 static struct boot_info boot_info;
 static struct hv_options options;
 static struct virt_info boot_virt;
-static u64 usable_bytes; /* usable RAM in the loader's map */
+static u64 usable_bytes;	   /* usable RAM in the loader's map */
+static struct acpi_mcfg_info mcfg; /* count 0: no ECAM, PCI through ports */
 
 static void parse_boot_info(u32 magic, u64 info)
 {
@@ -42,6 +45,9 @@ static void parse_boot_info(u32 magic, u64 info)
 		panic("boot information: %s", err);
 	if (cmdline_parse(boot_info.cmdline, &options, err, sizeof(err)))
 		panic("command line: %s", err);
+	/* The configuration's [veneer] log_level replaces it later. */
+	printk_set_level(options.log_level);
+	placement_set_default_log_level(options.log_level);
 	if (options.serial_port != UART_COM1 || options.baud != 115200)
 		uart_init(options.serial_port, options.baud);
 	console_set_shell(options.shell);
@@ -114,6 +120,23 @@ static u32 find_cpus(u32 *apic_ids, u32 max)
 	for (u32 i = 0; i < madt.cpu_count && n < max; i++)
 		apic_ids[n++] = madt.apic_ids[i];
 	return n;
+}
+
+/*
+ * The PCI Express configuration space (MCFG), read now and used after
+ * paging_init(); without one PCI is reached through ports 0xCF8/0xCFC.
+ */
+static void find_mcfg(void)
+{
+	char err[160];
+	int rc = acpi_read_mcfg(&boot_info, &mcfg, err, sizeof(err));
+
+	if (rc == ACPI_ERR_INVALID)
+		printk("veneer: pci: unusable ACPI MCFG (%s): PCI through "
+		       "ports 0xcf8\n",
+		       err);
+	if (rc != ACPI_OK)
+		mcfg.count = 0;
 }
 
 /* How power_off() can switch the machine off: ACPI S5, or not at all. */
@@ -203,8 +226,11 @@ void boot_main(u32 magic, u64 info)
 	/* ACPI first: the RSDP search reads page 0, unmapped afterwards. */
 	ncpus = find_cpus(apic_ids, MAX_CPUS);
 	find_power_off();
+	find_mcfg();
 	paging_init(boot_info.memmap, boot_info.memmap_count);
 	tsc_calibrate();
+	pci_setup_access(&mcfg);
+	pci_enumerate();
 
 	virt_detect(&boot_virt);
 	virt_report(&boot_virt);

@@ -26,7 +26,10 @@ _Static_assert(MAX_CPUS <= 64, "struct cpu_placement: one u64 of CPUs");
  */
 static bool config_stats_given;
 static u32 config_stats_seconds;
-/* Its [veneer] log_level, for placement_log_level(): set the same way. */
+/*
+ * Its [veneer] log_level, for placement_log_level(): set the same way,
+ * over the command line's log= (placement_set_default_log_level()).
+ */
 static enum log_level config_log_level = LOG_INFO;
 
 /* The loader's string of module i was longer than boot_info keeps. */
@@ -238,6 +241,11 @@ u32 placement_collect(const struct boot_info *bi, struct guest_image *images,
 u32 placement_stats_interval(const struct boot_info *bi)
 {
 	return config_stats_given ? config_stats_seconds : stats_interval(bi);
+}
+
+void placement_set_default_log_level(enum log_level level)
+{
+	config_log_level = level;
 }
 
 enum log_level placement_log_level(void)

@@ -38,10 +38,13 @@ u32 placement_stats_interval(const struct boot_info *bi);
 
 /*
  * The console's log level for the run: the configuration's [veneer]
- * log_level when it gives one, else LOG_INFO (core/lib/printk.h). Call
- * after placement_collect(); the caller sets it (printk_set_level).
+ * log_level when it gives one, else the default: the hypervisor command
+ * line's log= (placement_set_default_log_level(), called by boot_main),
+ * else LOG_INFO (core/lib/printk.h). Call after placement_collect(); the
+ * caller sets it (printk_set_level).
  */
 enum log_level placement_log_level(void);
+void placement_set_default_log_level(enum log_level level);
 
 /* vCPUs one host CPU runs at most (SCHED_MAX_THREADS, core/sched.h). */
 #define PLACEMENT_THREADS_MAX 16

@@ -506,6 +506,109 @@ int acpi_read_madt(const struct boot_info *bi, struct acpi_madt_info *out,
 	return acpi_parse_madt(acpi_map(pa, len), len, out, err, errlen);
 }
 
+/* ---- MCFG: PCI Express enhanced configuration space ---- */
+
+/* PCI Firmware Specification 3.x, 4.1.2, Tables 4-2 and 4-3. */
+struct mcfg_header {
+	struct acpi_table_header h;
+	u8 reserved[8];
+} __packed;
+
+struct mcfg_entry {
+	u64 base;
+	u16 segment;
+	u8 start_bus;
+	u8 end_bus;
+	u32 reserved;
+} __packed;
+
+_Static_assert(sizeof(struct mcfg_header) == 44, "MCFG header");
+_Static_assert(sizeof(struct mcfg_entry) == 16, "MCFG entry");
+
+int acpi_parse_mcfg(const void *table, u32 len, struct acpi_mcfg_info *out,
+		    char *err, size_t errlen)
+{
+	const struct mcfg_header *m = table;
+	const u32 hdr = sizeof(*m), esize = sizeof(struct mcfg_entry);
+	u32 n;
+
+	memset(out, 0, sizeof(*out));
+	if (len < hdr || m->h.length < hdr || m->h.length > len) {
+		snformat(err, errlen,
+			 "MCFG is truncated: %u bytes available, length field "
+			 "%u, header needs %u",
+			 len,
+			 len >= sizeof(struct acpi_table_header) ? m->h.length
+								 : 0,
+			 hdr);
+		return ACPI_ERR_INVALID;
+	}
+	if ((m->h.length - hdr) % esize != 0) {
+		snformat(err, errlen,
+			 "MCFG length %u is not its %u-byte header plus whole "
+			 "%u-byte entries",
+			 m->h.length, hdr, esize);
+		return ACPI_ERR_INVALID;
+	}
+	n = (m->h.length - hdr) / esize;
+	if (n > ACPI_MAX_MCFG) {
+		snformat(err, errlen,
+			 "MCFG has %u entries, more than the %u Veneer keeps",
+			 n, ACPI_MAX_MCFG);
+		return ACPI_ERR_INVALID;
+	}
+	for (u32 i = 0; i < n; i++) {
+		struct mcfg_entry e;
+
+		/* Entries are not naturally aligned after the 44-byte start. */
+		memcpy(&e, (const u8 *)table + hdr + i * esize, esize);
+		if (e.start_bus > e.end_bus) {
+			snformat(err, errlen,
+				 "MCFG entry %u (segment %u) has start bus %u "
+				 "above end bus %u",
+				 i, e.segment, e.start_bus, e.end_bus);
+			return ACPI_ERR_INVALID;
+		}
+		/* 1 MiB of configuration space per bus (PCIe 7.2.2). */
+		if (!IS_ALIGNED(e.base, MiB(1))) {
+			snformat(err, errlen,
+				 "MCFG entry %u (segment %u) has base 0x%llx, "
+				 "not 1 MiB aligned",
+				 i, e.segment, (unsigned long long)e.base);
+			return ACPI_ERR_INVALID;
+		}
+		out->entries[i] = (struct acpi_mcfg_entry){
+		    .base = e.base,
+		    .segment = e.segment,
+		    .start_bus = e.start_bus,
+		    .end_bus = e.end_bus,
+		};
+	}
+	out->count = n;
+	return ACPI_OK;
+}
+
+int acpi_read_mcfg(const struct boot_info *bi, struct acpi_mcfg_info *out,
+		   char *err, size_t errlen)
+{
+	const void *table;
+	u64 pa;
+	u32 len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = find_root_table(bi, "MCFG", &pa, &len, err, errlen);
+	if (rc != ACPI_OK)
+		return rc;
+	table = acpi_map(pa, len);
+	if (!table) {
+		snformat(err, errlen, "the MCFG at 0x%llx cannot be mapped",
+			 (unsigned long long)pa);
+		return ACPI_ERR_INVALID;
+	}
+	return acpi_parse_mcfg(table, len, out, err, errlen);
+}
+
 /* ---- S5: powering the machine off ---- */
 
 /* An AML integer (20.2.3 ComputationalData) at aml[*i]; false if none. */

@@ -4,7 +4,8 @@
  * and reading the MADT (CPUs, I/O APICs, interrupt overrides).
  *
  * References are to the ACPI 6.5 specification: 5.2.5 RSDP, 5.2.6 table
- * header, 5.2.7 RSDT, 5.2.8 XSDT, 5.2.12 MADT.  Every physical read goes
+ * header, 5.2.7 RSDT, 5.2.8 XSDT, 5.2.12 MADT; the MCFG of the PCI Firmware
+ * Specification 3.x, 4.1.2.  Every physical read goes
  * through acpi_map(), so host tests can substitute fake memory.
  */
 #ifndef VENEER_DRIVERS_ACPI_H
@@ -134,6 +135,45 @@ int acpi_parse_madt(const void *madt, u32 len, struct acpi_madt_info *out,
 
 /* acpi_find_root() + acpi_find_table("APIC") + acpi_parse_madt(). */
 int acpi_read_madt(const struct boot_info *bi, struct acpi_madt_info *out,
+		   char *err, size_t errlen);
+
+/*
+ * The MCFG (PCI Firmware Specification 3.x, 4.1.2; ACPI 6.5 5.2.6 Table 5.6
+ * reserves its signature): where each PCI segment group's enhanced
+ * configuration space (ECAM) is. After the 36-byte header and 8 reserved
+ * bytes come 16-byte entries: base (u64), segment (u16), start and end bus
+ * (u8 each), 4 reserved bytes. Following Linux and FreeBSD (the firmware
+ * specification leaves it unclear), base is the address of bus 0's
+ * configuration space even when start_bus is not 0: bus B is at
+ * base + (B << 20).
+ */
+#define ACPI_MAX_MCFG 16
+
+struct acpi_mcfg_info {
+	u32 count;
+	struct acpi_mcfg_entry {
+		u64 base;
+		u16 segment;
+		u8 start_bus, end_bus;
+	} entries[ACPI_MAX_MCFG];
+};
+
+/*
+ * Parses an MCFG already in memory (len bytes, header included; its
+ * checksum is not checked here). Errors, each with a message naming the
+ * entry: a length that is not the header plus whole entries, a start bus
+ * above the end bus, a base not 1 MiB aligned, more than ACPI_MAX_MCFG
+ * entries. No entry at all is valid (count 0).
+ */
+int acpi_parse_mcfg(const void *table, u32 len, struct acpi_mcfg_info *out,
+		    char *err, size_t errlen);
+
+/*
+ * acpi_find_root() + acpi_find_table("MCFG") + acpi_parse_mcfg().
+ * ACPI_ERR_NO_TABLE when the machine has none (no ECAM: a PC without PCI
+ * Express, QEMU's pc).
+ */
+int acpi_read_mcfg(const struct boot_info *bi, struct acpi_mcfg_info *out,
 		   char *err, size_t errlen);
 
 /*

@@ -702,6 +702,145 @@ static void test_read_sleep_errors(void **state)
 	assert_string_equal(err, "the FADT is 60 bytes, too short for PM1_CNT");
 }
 
+/* ---- MCFG ---- */
+
+static u8 mcfg_body[512];
+static u32 mcfg_len;
+
+static void mcfg_begin(void)
+{
+	memset(mcfg_body, 0, sizeof(mcfg_body));
+	mcfg_len = 8; /* reserved */
+}
+
+static void mcfg_add(u64 base, u16 segment, u8 start_bus, u8 end_bus)
+{
+	u8 *e = mcfg_body + mcfg_len;
+
+	memcpy(e, &base, 8);
+	memcpy(e + 8, &segment, 2);
+	e[10] = start_bus;
+	e[11] = end_bus;
+	mcfg_len += 16;
+}
+
+/* An RSDT listing a FACP and, at 0x7fe2000, the MCFG built so far. */
+static void put_mcfg_tables(void)
+{
+	u32 rsdt[] = {0x7fe1000, 0x7fe2000};
+
+	put_rsdp(0xe0000, 0, 0x7fe0000, 0);
+	put_rsdt(0x7fe0000, rsdt, 2);
+	put_table(0x7fe1000, "FACP", "xxxx", 4);
+	put_table(0x7fe2000, "MCFG", mcfg_body, mcfg_len);
+}
+
+static void test_mcfg_q35(void **state)
+{
+	struct acpi_mcfg_info info;
+
+	(void)state;
+	mcfg_begin();
+	mcfg_add(0xb0000000, 0, 0, 255);
+	mcfg_add(0x1000000000ull, 1, 0x10, 0x1f);
+	put_mcfg_tables();
+	assert_int_equal(acpi_read_mcfg(NULL, &info, err, sizeof(err)),
+			 ACPI_OK);
+	assert_int_equal(info.count, 2);
+	assert_int_equal(info.entries[0].base, 0xb0000000);
+	assert_int_equal(info.entries[0].segment, 0);
+	assert_int_equal(info.entries[0].start_bus, 0);
+	assert_int_equal(info.entries[0].end_bus, 255);
+	assert_int_equal(info.entries[1].base, 0x1000000000ull);
+	assert_int_equal(info.entries[1].segment, 1);
+	assert_int_equal(info.entries[1].start_bus, 0x10);
+	assert_int_equal(info.entries[1].end_bus, 0x1f);
+
+	/* No entries at all is a valid, empty table. */
+	mcfg_begin();
+	put_mcfg_tables();
+	assert_int_equal(acpi_read_mcfg(NULL, &info, err, sizeof(err)),
+			 ACPI_OK);
+	assert_int_equal(info.count, 0);
+}
+
+static void test_mcfg_absent(void **state)
+{
+	struct acpi_mcfg_info info;
+	u32 rsdt[] = {0x7fe1000};
+
+	(void)state;
+	assert_int_equal(acpi_read_mcfg(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_NO_ACPI);
+	put_rsdp(0xe0000, 0, 0x7fe0000, 0);
+	put_rsdt(0x7fe0000, rsdt, 1);
+	put_table(0x7fe1000, "FACP", "xxxx", 4);
+	memset(&info, 0xa5, sizeof(info));
+	assert_int_equal(acpi_read_mcfg(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_NO_TABLE);
+	assert_string_equal(err, "no MCFG table in the RSDT (1 entries)");
+	assert_int_equal(info.count, 0);
+}
+
+/* Parses the MCFG built so far, expects err to be msg. */
+static void mcfg_error(const char *msg)
+{
+	struct acpi_mcfg_info info;
+
+	put_mcfg_tables();
+	assert_int_equal(acpi_read_mcfg(NULL, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, msg);
+	assert_int_equal(info.count, 0);
+}
+
+static void test_mcfg_malformed(void **state)
+{
+	struct acpi_mcfg_info info;
+	u8 buf[64];
+
+	(void)state;
+	/* Not a whole number of entries. */
+	mcfg_begin();
+	mcfg_add(0xb0000000, 0, 0, 255);
+	mcfg_len -= 4;
+	mcfg_error("MCFG length 56 is not its 44-byte header plus whole "
+		   "16-byte entries");
+	/* Shorter than the header and the reserved bytes. */
+	mcfg_begin();
+	mcfg_len = 4;
+	mcfg_error("MCFG is truncated: 40 bytes available, length field 40, "
+		   "header needs 44");
+	/* Start bus above end bus. */
+	mcfg_begin();
+	mcfg_add(0xb0000000, 0, 0, 255);
+	mcfg_add(0xc0000000, 2, 9, 8);
+	mcfg_error("MCFG entry 1 (segment 2) has start bus 9 above end bus 8");
+	/* A base not 1 MiB aligned. */
+	mcfg_begin();
+	mcfg_add(0xb0080000, 0, 0, 255);
+	mcfg_error("MCFG entry 0 (segment 0) has base 0xb0080000, not 1 MiB "
+		   "aligned");
+	/* Too many entries. */
+	mcfg_begin();
+	for (u32 i = 0; i <= ACPI_MAX_MCFG; i++)
+		mcfg_add(0xb0000000, (u16)i, 0, 255);
+	mcfg_error("MCFG has 17 entries, more than the 16 Veneer keeps");
+
+	/* Directly: the length field beyond the bytes given. */
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, "MCFG", 4);
+	buf[4] = 60;
+	assert_int_equal(acpi_parse_mcfg(buf, 44, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "MCFG is truncated: 44 bytes available, "
+				 "length field 60, header needs 44");
+	assert_int_equal(acpi_parse_mcfg(buf, 10, &info, err, sizeof(err)),
+			 ACPI_ERR_INVALID);
+	assert_string_equal(err, "MCFG is truncated: 10 bytes available, "
+				 "length field 0, header needs 44");
+}
+
 #define T(f) cmocka_unit_test_setup(f, reset)
 
 int main(void)
@@ -722,6 +861,9 @@ int main(void)
 	    T(test_s5_errors),
 	    T(test_read_sleep),
 	    T(test_read_sleep_errors),
+	    T(test_mcfg_q35),
+	    T(test_mcfg_absent),
+	    T(test_mcfg_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

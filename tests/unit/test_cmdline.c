@@ -49,6 +49,8 @@ static void test_defaults(void **state)
 	assert_int_equal(o.stats_seconds, 0);
 	assert_true(o.shell);
 	assert_false(o.color);
+	assert_false(o.log_level_given);
+	assert_int_equal(o.log_level, LOG_INFO);
 	o = parse_ok(NULL);
 	assert_int_equal(o.serial_port, 0x3f8);
 	o = parse_ok("   \t  ");
@@ -144,6 +146,41 @@ static void test_shell(void **state)
 			    "shell: needs a value (shell=...)");
 }
 
+static void test_log(void **state)
+{
+	struct hv_options o;
+
+	(void)state;
+	o = parse_ok("");
+	assert_false(o.log_level_given);
+	assert_int_equal(o.log_level, LOG_INFO);
+	o = parse_ok("log=debug");
+	assert_true(o.log_level_given);
+	assert_int_equal(o.log_level, LOG_DEBUG);
+	o = parse_ok("log=error");
+	assert_true(o.log_level_given);
+	assert_int_equal(o.log_level, LOG_ERROR);
+	/* Given as the default is still given: it beats nothing. */
+	o = parse_ok("build/veneer.elf log=info smp=2");
+	assert_true(o.log_level_given);
+	assert_int_equal(o.log_level, LOG_INFO);
+	assert_int_equal(o.max_cpus, 2);
+	assert_int_equal(parse_ok("log=debug log=error").log_level, LOG_ERROR);
+	assert_string_equal(parse_err("log=verbose"),
+			    "log: 'verbose' is not error, info or debug");
+	/* Case-sensitive, as the configuration's log_level. */
+	assert_string_equal(parse_err("log=DEBUG"),
+			    "log: 'DEBUG' is not error, info or debug");
+	assert_string_equal(parse_err("log=debu"),
+			    "log: 'debu' is not error, info or debug");
+	assert_string_equal(parse_err("log=debugx"),
+			    "log: 'debugx' is not error, info or debug");
+	assert_string_equal(parse_err("log"), "log: needs a value (log=...)");
+	assert_string_equal(parse_err("log="), "log: needs a value (log=...)");
+	assert_string_equal(parse_err("log_level=debug"),
+			    "unknown option 'log_level=debug'");
+}
+
 static void test_image_path_is_skipped(void **state)
 {
 	struct hv_options o;
@@ -233,6 +270,7 @@ int main(void)
 	    cmocka_unit_test(test_stats),
 	    cmocka_unit_test(test_shell),
 	    cmocka_unit_test(test_color),
+	    cmocka_unit_test(test_log),
 	    cmocka_unit_test(test_image_path_is_skipped),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_error_message_truncated_safely),

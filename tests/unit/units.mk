@@ -21,6 +21,11 @@ UNIT_SRCS_test_mbguest := core/mbguest.c core/guestmem.c core/lib/format.c
 UNIT_TESTS += test_acpi
 UNIT_SRCS_test_acpi := drivers/acpi.c core/lib/format.c core/lib/string.c \
 	tests/unit/host_printk.c
+# Issue 14: the host's PCI devices (drivers/pci.c) over a fake configuration
+# space; test_pci defines printk_wants() itself.
+UNIT_TESTS += test_pci
+UNIT_SRCS_test_pci := drivers/pci.c core/lib/format.c core/lib/string.c \
+	tests/unit/host_printk.c
 UNIT_TESTS += test_guest_walk
 UNIT_SRCS_test_guest_walk := core/guest_walk.c
 UNIT_TESTS += test_guestcfg
@@ -165,3 +170,11 @@ UNIT_TESTS += test_virtio_net
 UNIT_SRCS_test_virtio_net := core/vdev/virtio_net.c core/vdev/vswitch.c \
 	core/vdev/virtio_pci.c core/vdev/virtq.c core/vdev/vpci.c core/guestmem.c \
 	core/lib/format.c core/lib/string.c tests/unit/host_printk.c
+# The IOMMU tables: Intel VT-d's DMAR (drivers/dmar.c) and AMD-Vi's IVRS
+# (drivers/ivrs.c), through drivers/acpi.c's table lookup.
+UNIT_TESTS += test_dmar
+UNIT_SRCS_test_dmar := drivers/dmar.c drivers/acpi.c core/lib/format.c \
+	core/lib/string.c tests/unit/host_printk.c
+UNIT_TESTS += test_ivrs
+UNIT_SRCS_test_ivrs := drivers/ivrs.c drivers/acpi.c core/lib/format.c \
+	core/lib/string.c tests/unit/host_printk.c

@@ -166,8 +166,12 @@ static int apply_selftest(struct word value, struct hv_options *o, char *err,
 		o->selftest = SELFTEST_FAULT;
 		return 0;
 	}
-	snformat(err, errlen, "selftest: '%.*s' is not 'fault'", (int)value.len,
-		 value.s);
+	if (word_equals(value, "iommu")) {
+		o->selftest = SELFTEST_IOMMU;
+		return 0;
+	}
+	snformat(err, errlen, "selftest: '%.*s' is not 'fault' or 'iommu'",
+		 (int)value.len, value.s);
 	return -1;
 }
 
@@ -211,6 +215,18 @@ static int apply_color(struct word value, struct hv_options *o, char *err,
 	return -1;
 }
 
+static int apply_iommu(struct word value, struct hv_options *o, char *err,
+		       size_t errlen)
+{
+	if (word_equals(value, "on") || word_equals(value, "off")) {
+		o->iommu = word_equals(value, "on");
+		return 0;
+	}
+	snformat(err, errlen, "iommu: '%.*s' is not 'on' or 'off'",
+		 (int)value.len, value.s);
+	return -1;
+}
+
 static int apply_log(struct word value, struct hv_options *o, char *err,
 		     size_t errlen)
 {
@@ -228,7 +244,7 @@ static const struct option_def cmdline_options[] = {
     {"serial", true, apply_serial},	{"baud", true, apply_baud},
     {"smp", true, apply_smp},		{"nosmp", false, apply_nosmp},
     {"selftest", true, apply_selftest}, {"stats", true, apply_stats},
-    {"log", true, apply_log},
+    {"log", true, apply_log},		{"iommu", true, apply_iommu},
 };
 
 void cmdline_defaults(struct hv_options *o)
@@ -240,6 +256,7 @@ void cmdline_defaults(struct hv_options *o)
 	o->stats_seconds = 0;
 	o->shell = true;
 	o->color = false;
+	o->iommu = true;
 	o->log_level_given = false;
 	o->log_level = LOG_INFO;
 }

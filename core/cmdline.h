@@ -14,12 +14,18 @@
  *                                         console's focus ring (default on)
  *   color=on|off                          each guest's [NAME] tag in a
  *                                         colour of its own (default off)
+ *   iommu=on|off                          the IOMMU turned on at boot,
+ *                                         every device's DMA blocked
+ *                                         (default on; docs/passthrough.md)
  *   log=error|info|debug                  the console's log level from
  *                                         boot on (default info; the
  *                                         configuration's [veneer]
  *                                         log_level replaces it when
  *                                         guests are created)
  *   selftest=fault                        a host #UD after boot
+ *   selftest=iommu                        DMA of QEMU's edu device aimed
+ *                                         inside and outside an IOMMU
+ *                                         domain (docs/passthrough.md)
  * A first word without '=' that contains '/' or ends in ".elf" is the image
  * path that QEMU and GRUB put there; it is skipped.
  */
@@ -52,6 +58,7 @@ struct hv_options {
 	u32 stats_seconds;    /* periodic exit statistics; 0 = off */
 	bool shell;	      /* the operator shell (docs/console.md) */
 	bool color;	      /* guests' tags in colour (docs/console.md) */
+	bool iommu;	      /* turn the IOMMU on (docs/passthrough.md) */
 	bool log_level_given; /* log= was on the command line */
 	enum log_level log_level; /* log=, LOG_INFO when not given */
 };
@@ -62,6 +69,8 @@ struct hv_options {
 /* selftest=fault: a host #UD after boot, to show the host-fatal path. */
 #define SELFTEST_NONE  0
 #define SELFTEST_FAULT 1
+/* selftest=iommu: drivers/iommu_selftest.c, before the guests start. */
+#define SELFTEST_IOMMU 2
 
 /*
  * Fills o with the defaults: COM1, 115200 baud, all CPUs, no self-test, no

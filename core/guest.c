@@ -39,6 +39,7 @@
 #include "core/lib/pagetable.h"
 #include "core/lib/printk.h"
 #include "core/lib/string.h"
+#include "drivers/iommu.h"
 #include "drivers/uart.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
@@ -929,12 +930,16 @@ static struct vm *guest_start(const struct guest_image *gi)
  */
 /* The host UART's 16-byte FIFO holds about 1.4 ms of input at 115200. */
 #define DRAIN_PERIOD_US 100
+/* How often the IOMMU's fault records are read (drivers/iommu.h). */
+#define IOMMU_POLL_PERIOD_US 10000
 
 static void wait_for_guests(u32 seconds)
 {
 	u64 hz = tsc_hz(), start = rdtsc();
 	u64 interval = seconds * hz, next = start + interval;
 	u64 drain_period = tsc_from_us(DRAIN_PERIOD_US), next_drain = start;
+	u64 fault_poll_period = tsc_from_us(IOMMU_POLL_PERIOD_US);
+	u64 next_fault_poll = start;
 
 	while (__atomic_load_n(&guests_running, __ATOMIC_SEQ_CST)) {
 		u64 now = rdtsc();
@@ -949,6 +954,13 @@ static void wait_for_guests(u32 seconds)
 		if (now >= next_drain) {
 			uart_rx_drain();
 			next_drain = now + drain_period;
+		}
+		/* DMA the IOMMU blocked, reported within a poll period. Its
+		 * registers are device memory, dear under an emulator: not
+		 * at the drain's pace. */
+		if (now >= next_fault_poll) {
+			iommu_poll_faults();
+			next_fault_poll = now + fault_poll_period;
 		}
 		/* Input for the operator shell, while it has the focus. */
 		console_poll(NULL);

@@ -23,6 +23,8 @@
 #include "arch/x86/tsc.h"
 #include "arch/x86/virt.h"
 #include "drivers/acpi.h"
+#include "drivers/iommu.h"
+#include "drivers/iommu_selftest.h"
 #include "drivers/pci.h"
 #include "drivers/uart.h"
 
@@ -227,10 +229,16 @@ void boot_main(u32 magic, u64 info)
 	ncpus = find_cpus(apic_ids, MAX_CPUS);
 	find_power_off();
 	find_mcfg();
+	iommu_read_tables(&boot_info);
 	paging_init(boot_info.memmap, boot_info.memmap_count);
 	tsc_calibrate();
 	pci_setup_access(&mcfg);
 	pci_enumerate();
+	if (options.iommu)
+		iommu_init();
+	else
+		printk("veneer: iommu: off (iommu=off): no device can be "
+		       "assigned to a guest\n");
 
 	virt_detect(&boot_virt);
 	virt_report(&boot_virt);
@@ -247,6 +255,8 @@ void boot_main(u32 magic, u64 info)
 	       (unsigned long long)((u64)(_end - _image_start) >> 10),
 	       (unsigned long long)(mm_free_bytes() >> 20));
 
+	if (options.selftest == SELFTEST_IOMMU)
+		iommu_selftest();
 	if (options.selftest == SELFTEST_FAULT) {
 		printk("veneer: selftest: raising a host #UD\n");
 		__asm__ volatile("ud2");

@@ -155,9 +155,16 @@ u32 pci_config_read32(u16 bdf, u16 offset)
 	return access.ops->read32(bdf, offset);
 }
 
+void pci_config_write32(u16 bdf, u16 offset, u32 value)
+{
+	if (!access.ops || offset >= access.config_size || (offset & 3))
+		return;
+	access.ops->write32(bdf, offset, value);
+}
+
 static void config_write32(u16 bdf, u16 offset, u32 value)
 {
-	access.ops->write32(bdf, offset, value);
+	pci_config_write32(bdf, offset, value);
 }
 
 static u8 config_read8(u16 bdf, u16 offset)

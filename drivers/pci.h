@@ -44,6 +44,7 @@
 
 #define PCI_CMD_IO	    0x0001
 #define PCI_CMD_MEMORY	    0x0002
+#define PCI_CMD_MASTER	    0x0004 /* bus master: the function may DMA */
 #define PCI_STATUS_CAP_LIST 0x0010
 
 #define PCI_HEADER_TYPE_MASK 0x7f
@@ -112,6 +113,8 @@ const struct pci_access *pci_get_access(void);
 
 /* A dword of bdf's configuration space (offset dword aligned, in range). */
 u32 pci_config_read32(u16 bdf, u16 offset);
+/* Writes one; an offset out of range or unaligned writes nothing. */
+void pci_config_write32(u16 bdf, u16 offset, u32 value);
 
 #define PCI_MAX_DEVICES 256
 #define PCI_MAX_BARS	6 /* type 0; a bridge has 2 */

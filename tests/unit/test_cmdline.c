@@ -57,6 +57,29 @@ static void test_defaults(void **state)
 	assert_int_equal(o.baud, 115200);
 }
 
+static void test_iommu(void **state)
+{
+	(void)state;
+	assert_true(parse_ok("").iommu);
+	assert_false(parse_ok("iommu=off").iommu);
+	assert_true(parse_ok("iommu=off iommu=on").iommu);
+	assert_string_equal(parse_err("iommu=no"),
+			    "iommu: 'no' is not 'on' or 'off'");
+	assert_string_equal(parse_err("iommu"),
+			    "iommu: needs a value (iommu=...)");
+}
+
+static void test_selftest(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_ok("selftest=fault").selftest, SELFTEST_FAULT);
+	assert_int_equal(parse_ok("selftest=iommu").selftest, SELFTEST_IOMMU);
+	assert_string_equal(parse_err("selftest=dma"),
+			    "selftest: 'dma' is not 'fault' or 'iommu'");
+	assert_string_equal(parse_err("selftest=iommux"),
+			    "selftest: 'iommux' is not 'fault' or 'iommu'");
+}
+
 static void test_serial(void **state)
 {
 	(void)state;
@@ -265,6 +288,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_selftest),
+	    cmocka_unit_test(test_iommu),
 	    cmocka_unit_test(test_serial),
 	    cmocka_unit_test(test_baud_and_smp),
 	    cmocka_unit_test(test_stats),

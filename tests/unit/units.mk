@@ -178,3 +178,17 @@ UNIT_SRCS_test_dmar := drivers/dmar.c drivers/acpi.c core/lib/format.c \
 UNIT_TESTS += test_ivrs
 UNIT_SRCS_test_ivrs := drivers/ivrs.c drivers/acpi.c core/lib/format.c \
 	core/lib/string.c tests/unit/host_printk.c
+# Issue 14: the Intel VT-d driver (drivers/vtd.c) against a fake register
+# file; dmar.c's scope resolver, the page-table engine for the domains'
+# tables (drivers/acpi.c because dmar.c reads the DMAR through it).
+UNIT_TESTS += test_vtd
+UNIT_SRCS_test_vtd := drivers/vtd.c drivers/dmar.c core/lib/pagetable.c \
+	core/lib/format.c core/lib/string.c tests/unit/host_printk.c \
+	drivers/acpi.c
+# Issue 14: the AMD-Vi IOMMU driver (drivers/amdvi.c) against fake units
+# and fake memory; drivers/ivrs.c (with drivers/acpi.c, which it calls)
+# for an alias parsed from a real IVHD.
+UNIT_TESTS += test_amdvi
+UNIT_SRCS_test_amdvi := drivers/amdvi.c drivers/ivrs.c drivers/acpi.c \
+	core/lib/pagetable.c core/lib/format.c core/lib/string.c \
+	tests/unit/host_printk.c

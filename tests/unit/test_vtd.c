@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for drivers/vtd.c: the entry and descriptor encodings, fault
+ * record decoding, the capability decisions, which unit covers a device,
+ * and probe / enable / attach / flush / poll_faults against a fake
+ * register file that answers the GCMD/GSTS handshake, the register-based
+ * invalidations and an invalidation queue the way the specification says
+ * a unit does.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "core/lib/pagetable.h"
+#include "core/lib/string.h"
+#include "core/mm.h"
+#include "drivers/dmar.h"
+#include "drivers/pci.h"
+#include "drivers/vtd.h"
+#include "tests/unit/host_printk.h"
+
+/* ---- host memory: a pool of pages, "physical" address = pointer ---- */
+
+#define POOL_PAGES 64
+static u8 pool[POOL_PAGES][4096] __attribute__((aligned(4096)));
+static u32 pool_used;
+
+u64 mm_alloc_page(void)
+{
+	assert_true(pool_used < POOL_PAGES);
+	memset(pool[pool_used], 0, 4096);
+	return (u64)(uintptr_t)pool[pool_used++];
+}
+
+static void *p2v(u64 hpa_value)
+{
+	return (void *)(uintptr_t)hpa_value;
+}
+
+static bool pt_alloc(void *opaque, u64 *out)
+{
+	(void)opaque;
+	*out = mm_alloc_page();
+	return true;
+}
+
+static void pt_free(void *opaque, u64 hpa_value)
+{
+	(void)opaque;
+	(void)hpa_value;
+}
+
+/* ---- the host's PCI devices: bridge 00:1c.0 with buses 3-5 ---- */
+
+int pci_secondary_bus(u16 bdf)
+{
+	return bdf == PCI_BDF(0, 0x1c, 0) ? 3 : -1;
+}
+
+static struct pci_device bridge = {
+    .bdf = PCI_BDF(0, 0x1c, 0),
+    .header_type = PCI_HEADER_BRIDGE,
+    .primary_bus = 0,
+    .secondary_bus = 3,
+    .subordinate_bus = 5,
+};
+
+const struct pci_device *pci_find(u16 bdf)
+{
+	return bdf == bridge.bdf ? &bridge : NULL;
+}
+
+static int fake_sec(void *ctx, u16 bdf)
+{
+	(void)ctx;
+	return pci_secondary_bus(bdf);
+}
+
+static int fake_sub(void *ctx, u16 bdf)
+{
+	(void)ctx;
+	return bdf == bridge.bdf ? 5 : -1;
+}
+
+/* ---- the fake units ---- */
+
+#define NUNITS 2
+struct fake_unit {
+	u8 regs[4096];
+	u32 gsts;
+	bool stuck_tes; /* TES never follows TE */
+	u32 wbf_count;
+	u64 iqh;
+};
+static struct fake_unit fu[NUNITS];
+static char evlog[8192];
+
+static void ev(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void ev(const char *fmt, ...)
+{
+	size_t len = strlen(evlog);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(evlog + len, sizeof(evlog) - len, fmt, ap);
+	va_end(ap);
+}
+
+static u64 reg64(u32 unit, u32 off)
+{
+	u64 v;
+
+	memcpy(&v, fu[unit].regs + off, 8);
+	return v;
+}
+
+static void set_reg64(u32 unit, u32 off, u64 v)
+{
+	memcpy(fu[unit].regs + off, &v, 8);
+}
+
+static u32 reg32(u32 unit, u32 off)
+{
+	u32 v;
+
+	memcpy(&v, fu[unit].regs + off, 4);
+	return v;
+}
+
+static void set_reg32(u32 unit, u32 off, u32 v)
+{
+	memcpy(fu[unit].regs + off, &v, 4);
+}
+
+static u32 iro(u32 unit)
+{
+	return (u32)((reg64(unit, VTD_REG_ECAP) >> 8) & 0x3ff) * 16;
+}
+
+static u32 fro(u32 unit)
+{
+	return (u32)((reg64(unit, VTD_REG_CAP) >> 24) & 0x3ff) * 16;
+}
+
+static u32 f_read32(u32 unit, u32 off)
+{
+	assert_true(unit < NUNITS && off + 4 <= 4096);
+	if (off == VTD_REG_GSTS)
+		return fu[unit].gsts;
+	if (off == VTD_REG_GCMD)
+		fail_msg("GCMD is write-only");
+	return reg32(unit, off);
+}
+
+static u64 f_read64(u32 unit, u32 off)
+{
+	assert_true(unit < NUNITS && off + 8 <= 4096);
+	if (off == VTD_REG_IQH)
+		return fu[unit].iqh;
+	return reg64(unit, off);
+}
+
+static void f_gcmd(u32 unit, u32 v)
+{
+	struct fake_unit *f = &fu[unit];
+
+	/* 10.4.5: one change per write; one-shot bits never written back. */
+	assert_int_equal(v & (VTD_GCMD_SRTP | VTD_GCMD_WBF) &
+			     (f->gsts & (VTD_GCMD_SRTP | VTD_GCMD_WBF)),
+			 0);
+	if ((v & VTD_GCMD_TE) != (f->gsts & VTD_GCMD_TE)) {
+		ev("u%u:TE%u ", unit, !!(v & VTD_GCMD_TE));
+		if (!f->stuck_tes)
+			f->gsts = (f->gsts & ~VTD_GCMD_TE) | (v & VTD_GCMD_TE);
+	}
+	if (v & VTD_GCMD_SRTP) {
+		ev("u%u:SRTP=%llx ", unit,
+		   (unsigned long long)reg64(unit, VTD_REG_RTADDR));
+		f->gsts |= VTD_GCMD_SRTP;
+	}
+	if (v & VTD_GCMD_WBF)
+		f->wbf_count++;
+	if ((v & VTD_GCMD_QIE) != (f->gsts & VTD_GCMD_QIE)) {
+		ev("u%u:QIE%u ", unit, !!(v & VTD_GCMD_QIE));
+		f->gsts = (f->gsts & ~VTD_GCMD_QIE) | (v & VTD_GCMD_QIE);
+		if (v & VTD_GCMD_QIE)
+			f->iqh = 0;
+	}
+}
+
+static void f_write32(u32 unit, u32 off, u32 v)
+{
+	assert_true(unit < NUNITS && off + 4 <= 4096);
+	if (off == VTD_REG_GCMD) {
+		f_gcmd(unit, v);
+		return;
+	}
+	if (off == VTD_REG_FSTS) {
+		/* PFO, IQE are RW1C; PPF is read-only. */
+		set_reg32(unit, off,
+			  reg32(unit, off) & ~(v & (VTD_FSTS_PFO | 0x70)));
+		return;
+	}
+	if (off >= fro(unit) && (off - fro(unit)) % 16 == 12) {
+		if (v & BIT(31))
+			set_reg32(unit, off, reg32(unit, off) & ~BIT(31));
+		return;
+	}
+	set_reg32(unit, off, v);
+}
+
+static void process_queue(u32 unit, u64 tail)
+{
+	struct fake_unit *f = &fu[unit];
+	u64 base = reg64(unit, VTD_REG_IQA) & ~0xfffull;
+
+	assert_true(f->gsts & VTD_GCMD_QIE);
+	assert_int_equal(reg64(unit, VTD_REG_IQA) & 0xfff,
+			 0); /* 128-bit, QS 0 */
+	while (f->iqh != tail) {
+		const u64 *d = (const u64 *)(uintptr_t)(base + f->iqh);
+		u32 type = d[0] & 0xf;
+
+		if (type == 1)
+			ev("u%u:qCC g%u did%u sid%llx ", unit,
+			   (u32)(d[0] >> 4) & 3, (u32)(d[0] >> 16) & 0xffff,
+			   (unsigned long long)(d[0] >> 32) & 0xffff);
+		else if (type == 2)
+			ev("u%u:qIOTLB g%u did%u ", unit, (u32)(d[0] >> 4) & 3,
+			   (u32)(d[0] >> 16) & 0xffff);
+		else if (type == 5 && (d[0] & BIT(5)))
+			*(u32 *)(uintptr_t)d[1] = (u32)(d[0] >> 32);
+		else
+			fail_msg("unexpected descriptor %llx",
+				 (unsigned long long)d[0]);
+		f->iqh = (f->iqh + 16) % 4096;
+	}
+}
+
+static void f_write64(u32 unit, u32 off, u64 v)
+{
+	assert_true(unit < NUNITS && off + 8 <= 4096);
+	if (off == VTD_REG_CCMD && (v & VTD_CCMD_ICC)) {
+		assert_false(fu[unit].gsts & VTD_GCMD_QIE);
+		ev("u%u:CC g%u did%u sid%llx ", unit, (u32)(v >> 61) & 3,
+		   (u32)v & 0xffff, (unsigned long long)(v >> 16) & 0xffff);
+		set_reg64(unit, off, v & ~VTD_CCMD_ICC);
+		return;
+	}
+	if (off == iro(unit) + 8 && (v & VTD_IOTLB_IVT)) {
+		assert_false(fu[unit].gsts & VTD_GCMD_QIE);
+		ev("u%u:IOTLB g%u did%u ", unit, (u32)(v >> 60) & 3,
+		   (u32)(v >> 32) & 0xffff);
+		set_reg64(unit, off, v & ~VTD_IOTLB_IVT);
+		return;
+	}
+	if (off == VTD_REG_IQT) {
+		set_reg64(unit, off, v);
+		if (fu[unit].gsts & VTD_GCMD_QIE)
+			process_queue(unit, v);
+		return;
+	}
+	set_reg64(unit, off, v);
+}
+
+static const struct vtd_test_mmio fake_mmio = {f_read32, f_read64, f_write32,
+					       f_write64};
+
+/* Unit 0: QI, coherent, IR, ND 2 (256 domains), 2 MiB and 1 GiB pages,
+ * 4 fault records at 0x220, IOTLB at 0x200 (QEMU's layout). Unit 1: no
+ * QI, not coherent, RWBF, ND 0 (16 domains), 4 KiB pages only. */
+#define CAP0                                                                   \
+	(2ull | (0x4ull << 8) | (47ull << 16) | (0x22ull << 24) |              \
+	 (3ull << 34) | (3ull << 40))
+#define ECAP0 (VTD_ECAP_C | VTD_ECAP_QI | VTD_ECAP_IR | (0x20ull << 8))
+#define CAP1                                                                   \
+	(0ull | VTD_CAP_RWBF | (0x6ull << 8) | (38ull << 16) |                 \
+	 (0x22ull << 24) | (1ull << 40))
+#define ECAP1 (0x20ull << 8)
+
+static struct dmar_info dmar;
+static char err[256];
+
+static void setup_units(u64 cap1)
+{
+	memset(fu, 0, sizeof(fu));
+	evlog[0] = '\0';
+	pool_used = 0;
+	host_printk_reset();
+	set_reg32(0, VTD_REG_VER, 0x10);
+	set_reg64(0, VTD_REG_CAP, CAP0);
+	set_reg64(0, VTD_REG_ECAP, ECAP0);
+	set_reg32(1, VTD_REG_VER, 0x60);
+	set_reg64(1, VTD_REG_CAP, cap1);
+	set_reg64(1, VTD_REG_ECAP, ECAP1);
+	vtd_test_set_mmio(&fake_mmio, 1000);
+
+	/* Unit 0 covers the rest of segment 0; unit 1 names 00:02.0. */
+	memset(&dmar, 0, sizeof(dmar));
+	dmar.host_addr_width = 48;
+	dmar.unit_count = 2;
+	dmar.units[0].reg_base = 0xfed90000;
+	dmar.units[0].reg_size = 4096;
+	dmar.units[0].include_all = true;
+	dmar.units[1].reg_base = 0xfed91000;
+	dmar.units[1].reg_size = 4096;
+	dmar.units[1].scope_count = 1;
+	dmar.units[1].scopes[0] =
+	    (struct dmar_scope){.type = DMAR_SCOPE_PCI_ENDPOINT,
+				.start_bus = 0,
+				.path_len = 1,
+				.path = {{2, 0}}};
+}
+
+/* ---- pure encodings ---- */
+
+static void test_root_entry(void **state)
+{
+	struct vtd_entry128 e = vtd_root_entry(0x12345000);
+
+	(void)state;
+	assert_int_equal(e.lo, 0x12345001);
+	assert_int_equal(e.hi, 0);
+	e = vtd_root_entry(0xfffff12345fff);
+	assert_int_equal(e.lo, 0xfffff12345001);
+}
+
+static void test_context_entry(void **state)
+{
+	struct vtd_entry128 e = vtd_context_entry(0xabcde000, 7);
+
+	(void)state;
+	/* P set, FPD clear, TT 00, SLPTPTR. */
+	assert_int_equal(e.lo, 0xabcde001);
+	/* AW 010b, DID 23:8. */
+	assert_int_equal(e.hi, 0x702);
+	e = vtd_context_entry(0x7654321000, 0xffff);
+	assert_int_equal(e.lo, 0x7654321001);
+	assert_int_equal(e.hi, 0xffff02);
+	assert_int_equal(VTD_CTX_DID(e.hi), 0xffff);
+}
+
+static void test_qi_descriptors(void **state)
+{
+	struct vtd_entry128 d;
+
+	(void)state;
+	d = vtd_qi_context(VTD_QI_CC_DEVICE, 5, 0x0108);
+	assert_int_equal(d.lo, 0x0000010800050031ull);
+	assert_int_equal(d.hi, 0);
+	d = vtd_qi_context(VTD_QI_CC_GLOBAL, 0, 0);
+	assert_int_equal(d.lo, 0x11);
+	d = vtd_qi_iotlb(VTD_QI_IOTLB_DOMAIN, 9);
+	assert_int_equal(d.lo, 0x00000000000900e2ull);
+	assert_int_equal(d.hi, 0);
+	d = vtd_qi_iotlb(VTD_QI_IOTLB_GLOBAL, 0);
+	assert_int_equal(d.lo, 0xd2);
+	d = vtd_qi_wait(0xdeadbeef, 0x7f001004);
+	assert_int_equal(d.lo, 0xdeadbeef00000025ull);
+	assert_int_equal(d.hi, 0x7f001004);
+}
+
+static void test_register_commands(void **state)
+{
+	(void)state;
+	assert_int_equal(vtd_ccmd_value(3, 5, 0x108), 0xe000000001080005ull);
+	assert_int_equal(vtd_ccmd_value(1, 0, 0), 0xa000000000000000ull);
+	assert_int_equal(vtd_iotlb_value(2, 9), 0xa003000900000000ull);
+	assert_int_equal(vtd_iotlb_value(1, 0), 0x9003000000000000ull);
+	/* One-shot status bits (RTPS 30, FLS 29, WBFS 27, IRTPS 24) are
+	 * never written back; persistent ones (QIES 26, IRES 25) are. */
+	assert_int_equal(vtd_gcmd_value(0x47000000, VTD_GCMD_TE, true),
+			 0x86000000);
+	assert_int_equal(vtd_gcmd_value(0xc7000000, VTD_GCMD_TE, false),
+			 0x06000000);
+	assert_int_equal(vtd_gcmd_value(0x86000000, VTD_GCMD_WBF, true),
+			 0x8e000000);
+	assert_int_equal(vtd_gcmd_value(0xffffffff, VTD_GCMD_SRTP, true),
+			 0xd6ffffff);
+}
+
+static void test_fault_decode(void **state)
+{
+	struct iommu_fault f;
+	char buf[32];
+
+	(void)state;
+	/* F, T = 1 (read), FR 2, SID 00:02.0. */
+	assert_true(vtd_fault_decode(0xfee01abcull,
+				     BIT(63) | BIT(62) | (2ull << 32) | 0x0010,
+				     &f, buf, sizeof(buf)));
+	assert_int_equal(f.bdf, 0x0010);
+	assert_int_equal(f.addr, 0xfee01000ull);
+	assert_false(f.write);
+	assert_string_equal(f.reason, "context entry not present");
+	/* T = 0: a write; FR 5. */
+	assert_true(vtd_fault_decode(0x123456789000ull,
+				     BIT(63) | (5ull << 32) | 0x0301, &f, buf,
+				     sizeof(buf)));
+	assert_true(f.write);
+	assert_int_equal(f.bdf, 0x0301);
+	assert_int_equal(f.addr, 0x123456789000ull);
+	assert_non_null(strstr(f.reason, "write not permitted"));
+	/* Unknown reason; AT bits and reserved bits are ignored. */
+	assert_true(vtd_fault_decode(
+	    0, BIT(63) | (3ull << 60) | (0x42ull << 32), &f, buf, sizeof(buf)));
+	assert_string_equal(f.reason, "fault reason 0x42");
+	assert_ptr_equal(f.reason, buf);
+	/* F clear: nothing recorded. */
+	assert_false(vtd_fault_decode(0xfee01000, BIT(62) | (2ull << 32), &f,
+				      buf, sizeof(buf)));
+	assert_string_equal(vtd_fault_reason(1), "root entry not present");
+	assert_string_equal(vtd_fault_reason(4),
+			    "address beyond the domain's address width");
+	assert_null(vtd_fault_reason(0));
+	assert_null(vtd_fault_reason(0xff));
+}
+
+static void test_capabilities(void **state)
+{
+	u64 caps[3];
+
+	(void)state;
+	assert_int_equal(vtd_cap_domains(0), 16);
+	assert_int_equal(vtd_cap_domains(2), 256);
+	assert_int_equal(vtd_cap_domains(6), 65536);
+	/* SAGAW 00010b: 39-bit (3-level) only. */
+	assert_non_null(vtd_cap_refusal(0x2ull << 8));
+	assert_non_null(strstr(vtd_cap_refusal(0x2ull << 8), "aw-bits=48"));
+	assert_non_null(vtd_cap_refusal(0x1bull << 8)); /* all but bit 2 */
+	assert_null(vtd_cap_refusal(0x4ull << 8));
+	assert_null(vtd_cap_refusal(0x6ull << 8));
+
+	caps[0] = 3ull << 34; /* 2 MiB and 1 GiB */
+	caps[1] = 3ull << 34;
+	assert_int_equal(vtd_leaf_levels(caps, 2),
+			 PT_LEAF_4K | PT_LEAF_2M | PT_LEAF_1G);
+	caps[1] = 1ull << 34; /* 2 MiB only */
+	assert_int_equal(vtd_leaf_levels(caps, 2), PT_LEAF_4K | PT_LEAF_2M);
+	caps[2] = 0; /* 4 KiB only */
+	assert_int_equal(vtd_leaf_levels(caps, 3), PT_LEAF_4K);
+	caps[0] = 2ull << 34; /* 1 GiB without 2 MiB: neither */
+	assert_int_equal(vtd_leaf_levels(caps, 1), PT_LEAF_4K);
+}
+
+static void test_find_unit(void **state)
+{
+	const struct vtd_bus_ops bus = {fake_sec, fake_sub, NULL};
+	const struct vtd_bus_ops bus_nosub = {fake_sec, NULL, NULL};
+	struct dmar_info d;
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	d.unit_count = 4;
+	/* Unit 0: segment 1's catch-all, never used for segment 0. */
+	d.units[0].segment = 1;
+	d.units[0].include_all = true;
+	/* Unit 2: 00:02.0 and 03:00.0 (behind 00:1c.0). */
+	d.units[2].scope_count = 2;
+	d.units[2].scopes[0] = (struct dmar_scope){
+	    .type = DMAR_SCOPE_PCI_ENDPOINT, .path_len = 1, .path = {{2, 0}}};
+	d.units[2].scopes[1] =
+	    (struct dmar_scope){.type = DMAR_SCOPE_PCI_ENDPOINT,
+				.path_len = 2,
+				.path = {{0x1c, 0}, {0, 0}}};
+	/* Unit 1 (listed first): the bridge 00:1c.0 and its buses 3-5; an
+	 * I/O APIC scope with the same path is no PCI device. */
+	d.units[1].scope_count = 2;
+	d.units[1].scopes[0] = (struct dmar_scope){
+	    .type = DMAR_SCOPE_IOAPIC, .path_len = 1, .path = {{0, 2}}};
+	d.units[1].scopes[1] = (struct dmar_scope){
+	    .type = DMAR_SCOPE_PCI_SUBHIER, .path_len = 1, .path = {{0x1c, 0}}};
+	/* Unit 3: the rest of segment 0. */
+	d.units[3].include_all = true;
+
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(0, 2, 0), &bus), 2);
+	/* Named itself by unit 2, below unit 1's bridge: unit 2. */
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(3, 0, 0), &bus), 2);
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(0, 0x1c, 0), &bus), 1);
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(3, 0, 1), &bus), 1);
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(5, 31, 7), &bus), 1);
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(6, 0, 0), &bus), 3);
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(0, 2, 1), &bus), 3);
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(2, 0, 0), &bus), 3);
+	/* Without the subordinate bus: the secondary bus only. */
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(4, 0, 0), &bus_nosub), 3);
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(3, 1, 0), &bus_nosub), 1);
+	/* No catch-all for segment 0: uncovered devices find none. */
+	d.units[3].include_all = false;
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(6, 0, 0), &bus), -1);
+	assert_int_equal(vtd_find_unit(&d, PCI_BDF(0, 2, 0), &bus), 2);
+}
+
+/* ---- probe ---- */
+
+static void test_probe(void **state)
+{
+	const struct iommu_ops *ops;
+
+	(void)state;
+	setup_units(CAP1);
+	ops = vtd_probe(&dmar, err, sizeof(err));
+	assert_non_null(ops);
+	assert_string_equal(ops->name, "VT-d");
+	assert_string_equal(
+	    host_printk_text(),
+	    "veneer: iommu: VT-d unit 0 at 0xfed90000: version 1.0, 256 "
+	    "domains, 48-bit tables, 2 MiB pages yes, queued invalidation "
+	    "yes, interrupt remapping yes\n"
+	    "veneer: iommu: VT-d unit 1 at 0xfed91000: version 6.0, 16 "
+	    "domains, 48-bit tables, 2 MiB pages no, queued invalidation no, "
+	    "interrupt remapping no\n");
+	/* Unit 1 has no 2 MiB pages: the common format neither. */
+	assert_int_equal(ops->fmt->leaf_levels, PT_LEAF_4K);
+	assert_int_equal(ops->fmt->read_bit, pt_format_vtd.read_bit);
+	assert_int_equal(ops->fmt->addr_mask, pt_format_vtd.addr_mask);
+	/* Nothing turned on yet. */
+	assert_int_equal(fu[0].gsts, 0);
+	assert_int_equal(evlog[0], '\0');
+
+	/* Both with 2 MiB and 1 GiB pages. */
+	setup_units(CAP1 | (3ull << 34));
+	ops = vtd_probe(&dmar, err, sizeof(err));
+	assert_non_null(ops);
+	assert_int_equal(ops->fmt->leaf_levels,
+			 PT_LEAF_4K | PT_LEAF_2M | PT_LEAF_1G);
+}
+
+static void test_probe_refuses(void **state)
+{
+	(void)state;
+	/* A unit without 4-level tables. */
+	setup_units((CAP1 & ~(0x1full << 8)) | (0x2ull << 8));
+	assert_null(vtd_probe(&dmar, err, sizeof(err)));
+	assert_non_null(strstr(err, "VT-d unit 1 at 0xfed91000"));
+	assert_non_null(strstr(err, "aw-bits=48"));
+
+	/* Registers above 4 GiB. */
+	setup_units(CAP1);
+	dmar.units[1].reg_base = 0x100000000ull;
+	assert_null(vtd_probe(&dmar, err, sizeof(err)));
+	assert_non_null(strstr(err, "VT-d unit 1"));
+	assert_non_null(strstr(err, "0x100000000"));
+
+	/* Fault records beyond the register set. */
+	setup_units(CAP1 | (0x3ffull << 24));
+	assert_null(vtd_probe(&dmar, err, sizeof(err)));
+	assert_non_null(strstr(err, "VT-d unit 1"));
+
+	/* No units. */
+	setup_units(CAP1);
+	dmar.unit_count = 0;
+	assert_null(vtd_probe(&dmar, err, sizeof(err)));
+	assert_non_null(strstr(err, "no units"));
+}
+
+/* ---- enable, attach, flush, faults ---- */
+
+static const struct iommu_ops *probe_and_enable(void)
+{
+	const struct iommu_ops *ops = vtd_probe(&dmar, err, sizeof(err));
+
+	assert_non_null(ops);
+	evlog[0] = '\0';
+	if (ops->enable(err, sizeof(err)) < 0)
+		fail_msg("enable: %s", err);
+	return ops;
+}
+
+static void test_enable(void **state)
+{
+	char want[512];
+
+	(void)state;
+	setup_units(CAP1);
+	/* Firmware left unit 1 translating, with faults recorded. */
+	fu[1].gsts = VTD_GCMD_TE;
+	set_reg64(1, 0x220 + 8, BIT(63) | (2ull << 32));
+	set_reg32(1, VTD_REG_FSTS, VTD_FSTS_PFO);
+	probe_and_enable();
+
+	assert_int_equal(fu[0].gsts,
+			 VTD_GCMD_TE | VTD_GCMD_SRTP | VTD_GCMD_QIE);
+	assert_int_equal(fu[1].gsts, VTD_GCMD_TE | VTD_GCMD_SRTP);
+	for (u32 i = 0; i < NUNITS; i++) {
+		u64 root = vtd_test_root_table(i);
+
+		assert_int_not_equal(root, 0);
+		assert_int_equal(root & 0xfff, 0);
+		/* Legacy mode: TTM / RTT clear. */
+		assert_int_equal(reg64(i, VTD_REG_RTADDR), root);
+		/* Fault events masked. */
+		assert_int_equal(reg32(i, VTD_REG_FECTL), VTD_FECTL_IM);
+	}
+	/* Unit 0 through the queue, unit 1 through registers, each: root
+	 * table, global context cache, global IOTLB, then TE; unit 1 turned
+	 * off first. */
+	snprintf(want, sizeof(want),
+		 "u0:SRTP=%llx u0:QIE1 u0:qCC g1 did0 sid0 u0:qIOTLB g1 did0 "
+		 "u0:TE1 u1:TE0 u1:SRTP=%llx u1:CC g1 did0 sid0 "
+		 "u1:IOTLB g1 did0 u1:TE1 ",
+		 (unsigned long long)vtd_test_root_table(0),
+		 (unsigned long long)vtd_test_root_table(1));
+	assert_string_equal(evlog, want);
+	assert_int_equal(reg64(0, VTD_REG_IQA) & ~0xfffull,
+			 reg64(0, VTD_REG_IQA));
+	assert_int_not_equal(reg64(0, VTD_REG_IQA), 0);
+	/* RWBF: the write buffer flushed before the invalidations. */
+	assert_int_equal(fu[0].wbf_count, 0);
+	assert_true(fu[1].wbf_count >= 1);
+	/* The firmware's stale fault cleared. */
+	assert_false(reg64(1, 0x220 + 8) & BIT(63));
+	assert_int_equal(reg32(1, VTD_REG_FSTS), 0);
+}
+
+static void test_enable_timeout(void **state)
+{
+	const struct iommu_ops *ops;
+
+	(void)state;
+	setup_units(CAP1);
+	fu[1].stuck_tes = true;
+	ops = vtd_probe(&dmar, err, sizeof(err));
+	assert_non_null(ops);
+	assert_int_equal(ops->enable(err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "VT-d unit 1 at 0xfed91000"));
+	assert_non_null(strstr(err, "TES never set"));
+	/* Unit 0, already on, was turned off again. */
+	assert_false(fu[0].gsts & VTD_GCMD_TE);
+	assert_non_null(strstr(evlog, "u0:TE1 "));
+	assert_non_null(strstr(evlog, "u0:TE0 "));
+}
+
+static struct iommu_domain make_domain(u16 id)
+{
+	struct iommu_domain d;
+
+	memset(&d, 0, sizeof(d));
+	d.id = id;
+	d.in_use = true;
+	d.pt.fmt = &pt_format_vtd;
+	d.pt.phys_to_virt = p2v;
+	d.pt.alloc_table = pt_alloc;
+	d.pt.free_table = pt_free;
+	assert_int_equal(pt_create(&d.pt), PT_OK);
+	assert_int_equal(pt_map(&d.pt, 0x100000, 0x200000, 0x3000, PT_R | PT_W),
+			 PT_OK);
+	return d;
+}
+
+static const struct vtd_entry128 *ctx_entry(u32 unit, u16 bdf)
+{
+	const struct vtd_entry128 *rt = p2v(vtd_test_root_table(unit));
+	const struct vtd_entry128 *ct;
+
+	if (!(rt[bdf >> 8].lo & 1))
+		return NULL;
+	ct = p2v(rt[bdf >> 8].lo & ~0xfffull);
+	return &ct[bdf & 0xff];
+}
+
+static void test_attach(void **state)
+{
+	const struct iommu_ops *ops;
+	struct iommu_domain d3, d4, d300;
+	const struct vtd_entry128 *ce;
+	const struct vtd_entry128 *rt;
+
+	(void)state;
+	setup_units(CAP1);
+	ops = probe_and_enable();
+	d3 = make_domain(3);
+	d4 = make_domain(4);
+
+	/* 00:02.0 is unit 1's (register-based invalidation). */
+	evlog[0] = '\0';
+	assert_int_equal(ops->attach(PCI_BDF(0, 2, 0), &d3, err, sizeof(err)),
+			 0);
+	rt = p2v(vtd_test_root_table(1));
+	assert_int_equal(rt[0].lo & 0xfff, 1);
+	assert_int_equal(rt[0].hi, 0);
+	ce = ctx_entry(1, PCI_BDF(0, 2, 0));
+	assert_non_null(ce);
+	assert_int_equal(ce->lo, d3.pt.root | 1);
+	assert_int_equal(ce->hi, 0x302);
+	assert_string_equal(evlog, "u1:CC g3 did3 sid10 u1:IOTLB g2 did3 ");
+	/* Its neighbours stay blocked. */
+	assert_int_equal(ctx_entry(1, PCI_BDF(0, 2, 1))->lo, 0);
+	assert_null(ctx_entry(1, PCI_BDF(1, 0, 0)));
+
+	/* Moved to domain 4: the old entry and domain flushed first. */
+	evlog[0] = '\0';
+	assert_int_equal(ops->attach(PCI_BDF(0, 2, 0), &d4, err, sizeof(err)),
+			 0);
+	assert_int_equal(ce->lo, d4.pt.root | 1);
+	assert_int_equal(ce->hi, 0x402);
+	assert_string_equal(evlog, "u1:CC g3 did3 sid10 u1:IOTLB g2 did3 "
+				   "u1:CC g3 did4 sid10 u1:IOTLB g2 did4 ");
+
+	/* 05:00.3 is unit 0's (queued invalidation). */
+	evlog[0] = '\0';
+	assert_int_equal(ops->attach(PCI_BDF(5, 0, 3), &d3, err, sizeof(err)),
+			 0);
+	ce = ctx_entry(0, PCI_BDF(5, 0, 3));
+	assert_non_null(ce);
+	assert_int_equal(ce->lo, d3.pt.root | 1);
+	assert_int_equal(ce->hi, 0x302);
+	assert_string_equal(evlog, "u0:qCC g3 did3 sid503 u0:qIOTLB g2 did3 ");
+
+	/* Blocked again. */
+	evlog[0] = '\0';
+	assert_int_equal(ops->attach(PCI_BDF(5, 0, 3), NULL, err, sizeof(err)),
+			 0);
+	assert_int_equal(ce->lo, 0);
+	assert_int_equal(ce->hi, 0);
+	assert_string_equal(evlog, "u0:qCC g3 did3 sid503 u0:qIOTLB g2 did3 ");
+	/* Blocking a device never attached changes nothing. */
+	evlog[0] = '\0';
+	assert_int_equal(ops->attach(PCI_BDF(9, 0, 0), NULL, err, sizeof(err)),
+			 0);
+	assert_string_equal(evlog, "");
+	assert_null(ctx_entry(0, PCI_BDF(9, 0, 0)));
+
+	/* Unit 1 has 16 domains: ID 16 does not fit; unit 0 takes it. */
+	d300 = make_domain(16);
+	assert_int_equal(ops->attach(PCI_BDF(0, 2, 0), &d300, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "VT-d unit 1"));
+	assert_non_null(strstr(err, "16"));
+	assert_int_equal(ce->lo, 0);
+	assert_int_equal(ctx_entry(1, PCI_BDF(0, 2, 0))->hi, 0x402);
+	assert_int_equal(ops->attach(PCI_BDF(7, 1, 0), &d300, err, sizeof(err)),
+			 0);
+	assert_int_equal(ctx_entry(0, PCI_BDF(7, 1, 0))->hi, 0x1002);
+
+	/* flush_domain: domain-selective on every unit it fits. */
+	evlog[0] = '\0';
+	ops->flush_domain(&d4);
+	assert_string_equal(evlog, "u0:qIOTLB g2 did4 u1:IOTLB g2 did4 ");
+	evlog[0] = '\0';
+	ops->flush_domain(&d300);
+	assert_string_equal(evlog, "u0:qIOTLB g2 did16 ");
+}
+
+static struct iommu_fault seen[8];
+static char seen_reason[8][64];
+static u32 nseen;
+
+static void record(const struct iommu_fault *f)
+{
+	assert_true(nseen < 8);
+	seen[nseen] = *f;
+	snprintf(seen_reason[nseen], sizeof(seen_reason[nseen]), "%s",
+		 f->reason);
+	nseen++;
+}
+
+static void test_poll_faults(void **state)
+{
+	const struct iommu_ops *ops;
+
+	(void)state;
+	setup_units(CAP1);
+	ops = probe_and_enable();
+	nseen = 0;
+	assert_int_equal(ops->poll_faults(record), 0);
+
+	/* Unit 0: records 1 and 3 of its 4; unit 1: record 1 of its 2. */
+	set_reg64(0, 0x230, 0xfee00000);
+	set_reg64(0, 0x238, BIT(63) | BIT(62) | (2ull << 32) | 0x0010);
+	set_reg64(0, 0x250, 0x1000);
+	set_reg64(0, 0x258, BIT(63) | (0x42ull << 32) | 0x0300);
+	set_reg32(0, VTD_REG_FSTS, VTD_FSTS_PFO | VTD_FSTS_PPF | (1u << 8));
+	set_reg64(1, 0x230, 0x5000);
+	set_reg64(1, 0x238, BIT(63) | (5ull << 32) | 0x0010);
+	/* Beyond unit 1's NFR + 1 = 2 records: not a fault record. */
+	set_reg64(1, 0x248, BIT(63) | (6ull << 32) | 0x0011);
+
+	assert_int_equal(ops->poll_faults(record), 3);
+	assert_int_equal(nseen, 3);
+	assert_int_equal(seen[0].bdf, 0x0010);
+	assert_int_equal(seen[0].addr, 0xfee00000);
+	assert_false(seen[0].write);
+	assert_string_equal(seen_reason[0], "context entry not present");
+	assert_int_equal(seen[1].bdf, 0x0300);
+	assert_true(seen[1].write);
+	assert_string_equal(seen_reason[1], "fault reason 0x42");
+	assert_int_equal(seen[2].addr, 0x5000);
+	assert_true(seen[2].write);
+	/* F cleared (W1C on the upper dword), the rest left as it was. */
+	assert_int_equal(reg64(0, 0x238), BIT(62) | (2ull << 32) | 0x0010);
+	assert_int_equal(reg64(0, 0x258), (0x42ull << 32) | 0x0300);
+	assert_int_equal(reg64(1, 0x238), (5ull << 32) | 0x0010);
+	assert_true(reg64(1, 0x248) & BIT(63));
+	/* PFO cleared (PPF is the hardware's). */
+	assert_int_equal(reg32(0, VTD_REG_FSTS) & VTD_FSTS_PFO, 0);
+	nseen = 0;
+	assert_int_equal(ops->poll_faults(record), 0);
+	assert_int_equal(nseen, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_root_entry),
+	    cmocka_unit_test(test_context_entry),
+	    cmocka_unit_test(test_qi_descriptors),
+	    cmocka_unit_test(test_register_commands),
+	    cmocka_unit_test(test_fault_decode),
+	    cmocka_unit_test(test_capabilities),
+	    cmocka_unit_test(test_find_unit),
+	    cmocka_unit_test(test_probe),
+	    cmocka_unit_test(test_probe_refuses),
+	    cmocka_unit_test(test_enable),
+	    cmocka_unit_test(test_enable_timeout),
+	    cmocka_unit_test(test_attach),
+	    cmocka_unit_test(test_poll_faults),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -481,29 +481,40 @@ int acpi_parse_madt(const void *madt, u32 len, struct acpi_madt_info *out,
 }
 
 /* acpi_find_root() then acpi_find_table(signature). */
-static int find_root_table(const struct boot_info *bi, const char *signature,
-			   u64 *pa, u32 *len, char *err, size_t errlen)
+int acpi_map_table(const struct boot_info *bi, const char *signature,
+		   const void **table, u32 *len, char *err, size_t errlen)
 {
 	struct acpi_root root;
+	u64 pa;
 	int rc = acpi_find_root(bi, &root, err, errlen);
 
 	if (rc != ACPI_OK)
 		return rc;
-	return acpi_find_table(&root, signature, pa, len, err, errlen);
+	rc = acpi_find_table(&root, signature, &pa, len, err, errlen);
+	if (rc != ACPI_OK)
+		return rc;
+	*table = acpi_map(pa, *len);
+	if (!*table) {
+		snformat(err, errlen,
+			 "%.4s at 0x%llx (%u bytes) cannot be mapped",
+			 signature, (unsigned long long)pa, *len);
+		return ACPI_ERR_INVALID;
+	}
+	return ACPI_OK;
 }
 
 int acpi_read_madt(const struct boot_info *bi, struct acpi_madt_info *out,
 		   char *err, size_t errlen)
 {
-	u64 pa;
+	const void *table;
 	u32 len;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = find_root_table(bi, "APIC", &pa, &len, err, errlen);
+	rc = acpi_map_table(bi, "APIC", &table, &len, err, errlen);
 	if (rc != ACPI_OK)
 		return rc;
-	return acpi_parse_madt(acpi_map(pa, len), len, out, err, errlen);
+	return acpi_parse_madt(table, len, out, err, errlen);
 }
 
 /* ---- MCFG: PCI Express enhanced configuration space ---- */
@@ -592,20 +603,13 @@ int acpi_read_mcfg(const struct boot_info *bi, struct acpi_mcfg_info *out,
 		   char *err, size_t errlen)
 {
 	const void *table;
-	u64 pa;
 	u32 len;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = find_root_table(bi, "MCFG", &pa, &len, err, errlen);
+	rc = acpi_map_table(bi, "MCFG", &table, &len, err, errlen);
 	if (rc != ACPI_OK)
 		return rc;
-	table = acpi_map(pa, len);
-	if (!table) {
-		snformat(err, errlen, "the MCFG at 0x%llx cannot be mapped",
-			 (unsigned long long)pa);
-		return ACPI_ERR_INVALID;
-	}
 	return acpi_parse_mcfg(table, len, out, err, errlen);
 }
 
@@ -751,23 +755,20 @@ int acpi_read_sleep(const struct boot_info *bi, struct acpi_sleep_info *out,
 		    char *err, size_t errlen)
 {
 	const struct acpi_table_header *dsdt;
+	const void *table;
 	const u8 *fadt;
-	u64 pa, dsdt_pa;
+	u64 dsdt_pa;
 	u32 len, smi_cmd;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = find_root_table(bi, "FACP", &pa, &len, err, errlen);
+	rc = acpi_map_table(bi, "FACP", &table, &len, err, errlen);
 	if (rc != ACPI_OK)
 		return rc;
+	fadt = table;
 	if (len < FADT_PM1B_CNT_BLK + 4) {
 		snformat(err, errlen,
 			 "the FADT is %u bytes, too short for PM1_CNT", len);
-		return ACPI_ERR_INVALID;
-	}
-	fadt = acpi_map(pa, len);
-	if (!fadt) {
-		snformat(err, errlen, "the FADT cannot be mapped");
 		return ACPI_ERR_INVALID;
 	}
 	rc = pm1_cnt_port(fadt, len, FADT_PM1A_CNT_BLK, FADT_X_PM1A_CNT_BLK,

@@ -90,6 +90,13 @@ int acpi_find_root(const struct boot_info *bi, struct acpi_root *root,
 int acpi_find_table(const struct acpi_root *root, const char *signature,
 		    u64 *table_pa, u32 *table_len, char *err, size_t errlen);
 
+/*
+ * acpi_find_root() + acpi_find_table() + acpi_map(): the table with this
+ * signature, its length and checksum checked, mapped whole.
+ */
+int acpi_map_table(const struct boot_info *bi, const char *signature,
+		   const void **table, u32 *len, char *err, size_t errlen);
+
 #define ACPI_MAX_CPUS	   64
 #define ACPI_MAX_IOAPICS   8
 #define ACPI_MAX_OVERRIDES 16

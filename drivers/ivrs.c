@@ -480,23 +480,13 @@ int ivrs_parse(const void *table, u32 len, struct ivrs_info *out, char *err,
 int acpi_read_ivrs(const struct boot_info *bi, struct ivrs_info *out, char *err,
 		   size_t errlen)
 {
-	struct acpi_root root;
 	const void *table;
-	u64 pa;
 	u32 len;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = acpi_find_root(bi, &root, err, errlen);
+	rc = acpi_map_table(bi, "IVRS", &table, &len, err, errlen);
 	if (rc != ACPI_OK)
 		return rc;
-	rc = acpi_find_table(&root, "IVRS", &pa, &len, err, errlen);
-	if (rc != ACPI_OK)
-		return rc;
-	table = acpi_map(pa, len);
-	if (!table)
-		return fail(err, errlen,
-			    "IVRS table at 0x%llx (%u bytes) cannot be mapped",
-			    (unsigned long long)pa, len);
 	return ivrs_parse(table, len, out, err, errlen);
 }

@@ -710,37 +710,21 @@ int acpi_parse_s5(const u8 *aml, u32 len, u8 *slp_typa, u8 *slp_typb, char *err,
 	return ACPI_ERR_NO_TABLE;
 }
 
-static u32 fadt_u32(const u8 *fadt, u32 off)
-{
-	u32 v;
-
-	memcpy(&v, fadt + off, 4);
-	return v;
-}
-
-static u64 fadt_u64(const u8 *fadt, u32 off)
-{
-	u64 v;
-
-	memcpy(&v, fadt + off, 8);
-	return v;
-}
-
 /* A PM1 control block: the X_ GAS when the FADT has it and it is set. */
 static int pm1_cnt_port(const u8 *fadt, u32 len, u32 legacy_off, u32 x_off,
 			const char *name, u16 *port, char *err, size_t errlen)
 {
-	u64 addr = fadt_u32(fadt, legacy_off);
+	u64 addr = get_unaligned32(fadt + legacy_off);
 
 	if (len >= x_off + GAS_SIZE &&
-	    fadt_u64(fadt, x_off + GAS_ADDRESS) != 0) {
+	    get_unaligned64(fadt + x_off + GAS_ADDRESS) != 0) {
 		if (fadt[x_off + GAS_SPACE_ID] != GAS_SPACE_IO) {
 			snformat(err, errlen,
 				 "%s is in address space %u, not I/O", name,
 				 fadt[x_off + GAS_SPACE_ID]);
 			return ACPI_ERR_INVALID;
 		}
-		addr = fadt_u64(fadt, x_off + GAS_ADDRESS);
+		addr = get_unaligned64(fadt + x_off + GAS_ADDRESS);
 	}
 	if (addr > 0xffff) {
 		snformat(err, errlen, "%s at 0x%llx is not an I/O port", name,
@@ -783,14 +767,14 @@ int acpi_read_sleep(const struct boot_info *bi, struct acpi_sleep_info *out,
 		snformat(err, errlen, "the FADT has no PM1a_CNT block");
 		return ACPI_ERR_INVALID;
 	}
-	smi_cmd = fadt_u32(fadt, FADT_SMI_CMD);
+	smi_cmd = get_unaligned32(fadt + FADT_SMI_CMD);
 	if (smi_cmd <= 0xffff && fadt[FADT_ACPI_ENABLE]) {
 		out->smi_cmd = (u16)smi_cmd;
 		out->acpi_enable = fadt[FADT_ACPI_ENABLE];
 	}
-	dsdt_pa = fadt_u32(fadt, FADT_DSDT);
-	if (len >= FADT_X_DSDT + 8 && fadt_u64(fadt, FADT_X_DSDT))
-		dsdt_pa = fadt_u64(fadt, FADT_X_DSDT);
+	dsdt_pa = get_unaligned32(fadt + FADT_DSDT);
+	if (len >= FADT_X_DSDT + 8 && get_unaligned64(fadt + FADT_X_DSDT))
+		dsdt_pa = get_unaligned64(fadt + FADT_X_DSDT);
 	dsdt =
 	    map_table(dsdt_pa, "DSDT", sizeof(*dsdt), "the DSDT", err, errlen);
 	if (!dsdt)

@@ -36,6 +36,9 @@
 #include "core/mm.h"
 #include "drivers/pci.h"
 
+/* A message in err, and -1 back. */
+#define fail(err, errlen, ...) format_error(-1, err, errlen, __VA_ARGS__)
+
 /*
  * Bounded waits: a loop of this many turns (each a PAUSE) is well over a
  * second on hardware and under TCG; a unit that has not answered by then
@@ -277,16 +280,6 @@ static void wr(const struct amdvi_unit *u, u32 off, u64 v)
 #else
 	*(volatile u64 *)hpa_to_ptr(u->base + off) = v;
 #endif
-}
-
-static int __printf(3, 4) fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnformat(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 static void bdf_name(char *buf, size_t len, u16 bdf)

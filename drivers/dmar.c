@@ -12,6 +12,13 @@
 #include "core/lib/format.h"
 #include "core/lib/string.h"
 
+/* Table fields (little-endian, any alignment). */
+#define rd16(p, off) get_unaligned16((p) + (off))
+#define rd64(p, off) get_unaligned64((p) + (off))
+/* A message in err, and ACPI_ERR_INVALID back. */
+#define fail(err, errlen, ...)                                                 \
+	format_error(ACPI_ERR_INVALID, err, errlen, __VA_ARGS__)
+
 /* 8.1: the DMAR header after the common ACPI header. */
 #define DMAR_HAW	 36 /* Host Address Width: bits - 1 */
 #define DMAR_FLAGS	 37
@@ -65,32 +72,6 @@
 	(BIT(DMAR_SCOPE_IOAPIC) | BIT(DMAR_SCOPE_HPET) |                       \
 	 BIT(DMAR_SCOPE_ACPI_NAMESPACE))
 #define SCOPES_PCI (BIT(DMAR_SCOPE_PCI_ENDPOINT) | BIT(DMAR_SCOPE_PCI_SUBHIER))
-
-static u16 rd16(const u8 *p, u32 off)
-{
-	u16 v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static u64 rd64(const u8 *p, u32 off)
-{
-	u64 v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static int __printf(3, 4) fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnformat(err, errlen, fmt, ap);
-	va_end(ap);
-	return ACPI_ERR_INVALID;
-}
 
 static const char *struct_name(u16 type)
 {

@@ -12,6 +12,14 @@
 #include "core/lib/format.h"
 #include "core/lib/string.h"
 
+/* Table fields (little-endian, any alignment). */
+#define rd16(p, off) get_unaligned16((p) + (off))
+#define rd32(p, off) get_unaligned32((p) + (off))
+#define rd64(p, off) get_unaligned64((p) + (off))
+/* A message in err, and ACPI_ERR_INVALID back. */
+#define fail(err, errlen, ...)                                                 \
+	format_error(ACPI_ERR_INVALID, err, errlen, __VA_ARGS__)
+
 /* 5.2.1: IVinfo after the common ACPI header, 8 reserved bytes, blocks. */
 #define IVRS_IVINFO	 36
 #define IVRS_HEADER_SIZE 48
@@ -70,40 +78,6 @@
 #define ENT_VARIETY   7	 /* 48h */
 #define ENT_UID_LEN   21 /* F0h: after HID (8), CID (8), UID format */
 #define ENT_HID_FIXED 22 /* F0h: bytes before the UID */
-
-static u16 rd16(const u8 *p, u32 off)
-{
-	u16 v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static u32 rd32(const u8 *p, u32 off)
-{
-	u32 v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static u64 rd64(const u8 *p, u32 off)
-{
-	u64 v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static int __printf(3, 4) fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnformat(err, errlen, fmt, ap);
-	va_end(ap);
-	return ACPI_ERR_INVALID;
-}
 
 /* "bb:dd.f", as lspci prints a requester ID. */
 struct bdf_text {

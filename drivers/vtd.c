@@ -26,6 +26,9 @@
 #include "drivers/acpi.h"
 #include "drivers/pci.h"
 
+/* A message in err, and -1 back. */
+#define fail(err, errlen, ...) format_error(-1, err, errlen, __VA_ARGS__)
+
 /* Polls of a status bit before a wait gives up (each poll reads an
  * uncached register: well beyond the microseconds hardware takes). */
 #define VTD_WAIT_LOOPS 2000000u
@@ -74,18 +77,6 @@ static struct dmar_info dmar_copy; /* the scopes, for attach() */
 static struct pt_format vtd_fmt;
 static u32 wait_loops = VTD_WAIT_LOOPS;
 static u32 clflush_size = 64;
-
-static int __printf(3, 4) fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnformat(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static u32 unit_no(const struct vtd_unit *u)
 {

@@ -348,3 +348,15 @@ int snformat(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return n;
 }
+
+int format_error(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnformat(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}

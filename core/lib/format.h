@@ -23,4 +23,11 @@
 int vsnformat(char *buf, size_t size, const char *fmt, va_list ap);
 int snformat(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 
+/*
+ * An error message into err (nothing when err is NULL or errlen 0), and rc
+ * back, for `return format_error(-1, err, errlen, "what: %s", why);`.
+ */
+int format_error(int rc, char *err, size_t errlen, const char *fmt, ...)
+    __printf(4, 5);
+
 #endif /* VENEER_CORE_LIB_FORMAT_H */

@@ -33,4 +33,30 @@ char *strchr(const char *s, int c);
  */
 size_t str_copy(char *dst, const char *src, size_t size);
 
+/* Little-endian fields at any alignment, as firmware tables lay them out
+ * (x86 is little-endian; memcpy keeps the load free of alignment UB). */
+static inline u16 get_unaligned16(const void *p)
+{
+	u16 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline u32 get_unaligned32(const void *p)
+{
+	u32 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline u64 get_unaligned64(const void *p)
+{
+	u64 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 #endif /* VENEER_CORE_LIB_STRING_H */

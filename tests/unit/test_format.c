@@ -64,6 +64,20 @@ static void check(const char *expected, const char *fmt, ...)
 	assert_int_equal(n, (int)strlen(expected));
 }
 
+static void test_format_error(void **state)
+{
+	char err[16];
+
+	(void)state;
+	memset(err, 'x', sizeof(err));
+	assert_int_equal(format_error(-3, err, sizeof(err), "bad %u", 7), -3);
+	assert_string_equal(err, "bad 7");
+	/* Truncated, still terminated; no buffer at all is fine. */
+	assert_int_equal(format_error(5, err, 4, "%s", "longer"), 5);
+	assert_string_equal(err, "lon");
+	assert_int_equal(format_error(-1, NULL, 0, "%s", "nowhere"), -1);
+}
+
 static void test_plain_text_and_percent(void **state)
 {
 	(void)state;
@@ -264,6 +278,7 @@ int main(void)
 	    cmocka_unit_test(test_host_printk_records),
 	    cmocka_unit_test(test_host_panic_is_caught),
 	    cmocka_unit_test(test_str_copy),
+	    cmocka_unit_test(test_format_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,7 @@ enum guest_key {
 	GK_DEVICES,
 	GK_DISK,
 	GK_MAC,
+	GK_PCI,
 	GK_COUNT
 };
 
@@ -70,6 +71,7 @@ static const char *const guest_keys[GK_COUNT] = {
     [GK_DEVICES] = "devices",
     [GK_DISK] = "disk",
     [GK_MAC] = "mac",
+    [GK_PCI] = "pci",
 };
 
 enum veneer_key {
@@ -587,6 +589,27 @@ static void set_console(struct parser *p)
 	p->console_line[self] = p->line;
 }
 
+/* A host PCI function has one owner: not another guest's too. */
+static void check_pci_owners(struct parser *p)
+{
+	const struct guest_cfg *cfg = &p->g.gi->cfg;
+	u32 self = (u32)(p->g.gi - p->images);
+
+	for (u32 d = 0; d < cfg->pci_count; d++)
+		for (u32 i = 0; i < self; i++)
+			for (u32 j = 0; j < p->images[i].cfg.pci_count; j++) {
+				u16 bdf = cfg->pci[d];
+
+				if (p->images[i].cfg.pci[j] != bdf)
+					continue;
+				error_at(p, p->line, p->g.where,
+					 "pci: %02x:%02x.%x is already guest "
+					 "%s's: one guest per device",
+					 bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7,
+					 p->images[i].cfg.name);
+			}
+}
+
 static void set_kernel(struct parser *p)
 {
 	struct guest_image *gi = p->g.gi;
@@ -869,6 +892,7 @@ static void guest_key(struct parser *p, int key)
 	case GK_WEIGHT:
 	case GK_DEVICES:
 	case GK_MAC:
+	case GK_PCI:
 		break; /* as in module strings, below */
 	case GK_CPU:
 		set_cpu(p);
@@ -919,6 +943,8 @@ static void guest_key(struct parser *p, int key)
 	if (guestcfg_set(&gi->cfg, k, strlen(k), p->value, p->value_len,
 			 &p->g.mode_given, err, sizeof(err)))
 		error_at(p, p->line, p->g.where, "%s", err);
+	else if (key == GK_PCI)
+		check_pci_owners(p);
 }
 
 /* ---- the end of a guest section: what needs all its keys ---- */

@@ -39,6 +39,7 @@
 #include "core/lib/pagetable.h"
 #include "core/lib/printk.h"
 #include "core/lib/string.h"
+#include "core/passthrough.h"
 #include "drivers/iommu.h"
 #include "drivers/uart.h"
 #include "arch/x86/cpu.h"
@@ -226,6 +227,8 @@ static void vm_release_memory(struct vm *vm)
 {
 	struct pt_ctx ctx = nested_ctx(vm);
 
+	/* Its devices stopped and blocked before their DMA's RAM goes. */
+	passthrough_release(vm);
 	for (u32 i = 0; i < vm->disk_count; i++)
 		if (vm->disks[i].copy_pages)
 			mm_free_pages(vm->disks[i].copy_hpa,
@@ -272,6 +275,8 @@ static bool guest_reset(struct vm *vm, struct vcpu *vcpu, char *err, size_t len)
 	 * a guest never sees another guest's, Veneer's or its own earlier
 	 * data. */
 	platform_detach(vm->platform);
+	/* Its devices stopped: no DMA of the last boot lands in this one. */
+	passthrough_quiesce(vm);
 	memset(ram.base, 0, ram.size);
 	vm->io.count = 0;
 	vm->mmio.count = 0;
@@ -347,7 +352,8 @@ static bool vm_create(struct vm *vm, struct vcpu *vcpu,
 	    !console_claim_port(vm, gi->cfg.console_port, err, len))
 		return false;
 	if (!vm_setup_memory(vm, gi->cfg.mem, err, len) ||
-	    !vm_setup_disks(vm, gi, err, len))
+	    !vm_setup_disks(vm, gi, err, len) ||
+	    !passthrough_claim(vm, &gi->cfg, err, len))
 		goto no_vm;
 	rc = vcpu_ops->vm_init(vm);
 	if (rc) {

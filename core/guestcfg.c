@@ -214,6 +214,70 @@ static int hex_digit(char c)
 	return -1;
 }
 
+/* BB:DD.F: two hex digits of bus, two of device (up to 1f), one of
+ * function (up to 7); the PCI requester ID. False when it is not that. */
+static bool parse_bdf(const char *v, size_t vlen, u16 *bdf)
+{
+	int b1, b0, d1, d0, f;
+
+	if (vlen != 7 || v[2] != ':' || v[5] != '.')
+		return false;
+	b1 = hex_digit(v[0]);
+	b0 = hex_digit(v[1]);
+	d1 = hex_digit(v[3]);
+	d0 = hex_digit(v[4]);
+	f = hex_digit(v[6]);
+	if (b1 < 0 || b0 < 0 || d1 < 0 || d0 < 0 || f < 0 || f > 7 ||
+	    (d1 << 4 | d0) > 0x1f)
+		return false;
+	*bdf = (u16)((b1 << 4 | b0) << 8 | (d1 << 4 | d0) << 3 | f);
+	return true;
+}
+
+/* pci=BB:DD.F[,BB:DD.F...] (struct guest_cfg): host PCI functions, each
+ * once, at most GUESTCFG_PCI_MAX. */
+static int set_pci(struct guest_cfg *cfg, const char *v, size_t vlen, char *err,
+		   size_t errlen)
+{
+	u32 n = 0;
+
+	for (size_t at = 0; at <= vlen;) {
+		const char *comma = find_char(v + at, vlen - at, ',');
+		size_t end = comma ? (size_t)(comma - v) : vlen;
+		size_t next = end + 1;
+		u16 bdf;
+
+		/* The configuration file may put spaces after the commas. */
+		while (at < end && v[at] == ' ')
+			at++;
+		while (end > at && v[end - 1] == ' ')
+			end--;
+		if (!parse_bdf(v + at, end - at, &bdf)) {
+			snformat(err, errlen,
+				 "pci: '%.*s' is not a PCI address "
+				 "(bus:device.function in hex, e.g. 00:03.0)",
+				 (int)(end - at), v + at);
+			return -1;
+		}
+		for (u32 i = 0; i < n; i++)
+			if (cfg->pci[i] == bdf) {
+				snformat(err, errlen, "pci: %.*s given twice",
+					 (int)(end - at), v + at);
+				return -1;
+			}
+		if (n == GUESTCFG_PCI_MAX) {
+			snformat(err, errlen,
+				 "pci: more than %u devices for one guest",
+				 GUESTCFG_PCI_MAX);
+			return -1;
+		}
+		cfg->pci[n++] = bdf;
+		at = next;
+	}
+	cfg->pci_count = n;
+	return 0;
+}
+
 /* mac=XX:XX:XX:XX:XX:XX (struct guest_cfg): six bytes of two hex digits,
  * colons between; unicast (bit 0 of the first byte clear, IEEE 802-2014
  * 8.2) and not all zeros. */
@@ -396,6 +460,8 @@ int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,
 		return set_devices(cfg, v, vlen, err, errlen);
 	} else if (KEY("mac")) {
 		return set_mac(cfg, v, vlen, err, errlen);
+	} else if (KEY("pci")) {
+		return set_pci(cfg, v, vlen, err, errlen);
 	} else {
 		return 1;
 	}

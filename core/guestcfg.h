@@ -24,6 +24,7 @@
 
 #define GUESTCFG_NAME_MAX    32
 #define GUESTCFG_MAC_LEN     6
+#define GUESTCFG_PCI_MAX     4 /* host PCI functions one guest may own */
 #define GUESTCFG_CMDLINE_MAX 512
 #define GUESTCFG_PATH_MAX    512
 #define GUESTCFG_DEFAULT_MEM MiB(32)
@@ -121,6 +122,14 @@ struct guest_cfg {
 	 */
 	bool mac_given;
 	u8 mac[GUESTCFG_MAC_LEN];
+	/*
+	 * pci=BB:DD.F[,...]: host PCI functions the guest owns, behind the
+	 * IOMMU (docs/passthrough.md), as requester IDs (bus << 8 | device
+	 * << 3 | function). Whether each exists and may be given is checked
+	 * against the host when the guest is created.
+	 */
+	u32 pci_count;
+	u16 pci[GUESTCFG_PCI_MAX];
 };
 
 #define GUEST_DEV_VIRTIO_CONSOLE (1u << 0)
@@ -143,7 +152,7 @@ bool guestcfg_parse_size(const char *s, size_t len, u64 *out);
  * guestcfg_defaults: 32M, format elf, load 0x7c00, name "guest", no CPU.
  * guestcfg_set: apply one KEY = VALUE of the module string (name, mem,
  *   format, load, mode, clock, pv, vcpus, shared, weight, for, disk,
- *   devices, mac). 0; -1
+ *   devices, mac, pci). 0; -1
  * with err naming the key and why; 1 when KEY is none of these (err untouched).
  * *mode_given is set for mode. guestcfg_finish: what depends on several keys
  * once all are set: the default mode (real for raw), mode=real only for raw,

@@ -10,7 +10,7 @@
 
 #include "core/lib/types.h"
 
-#define MMIO_MAX_REGIONS 16
+#define MMIO_MAX_REGIONS 32
 
 struct vcpu;
 

@@ -13,6 +13,7 @@
  * TSC itself, sees it.
  */
 #include "core/platform.h"
+#include "drivers/pci.h"
 #include "core/lib/format.h"
 #include "core/lib/printk.h"
 #include "core/lib/string.h"
@@ -402,6 +403,32 @@ static int net_bar_write(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
  * is placed again, in slot order, so that one that was not decoded is
  * once the BAR it overlapped has moved away.
  */
+/* The BARs of the host functions it owns, where the guest put them; one
+ * on top of other registers is not decoded (as for virtio, above). */
+static void map_passthru(struct platform *p)
+{
+	for (u32 i = 0; i < p->passthru_count; i++)
+		for (u32 b = 0; b < VPCI_BARS; b++) {
+			struct vpassthru_bar *bar = &p->passthru[i].bar[b];
+			const struct mmio_region r = {
+			    .base = bar->mapped,
+			    .size = ALIGN_UP(bar->size, PAGE_SIZE),
+			    .read = vpassthru_bar_read,
+			    .write = vpassthru_bar_write,
+			    .opaque = bar,
+			    .name = "pci"};
+
+			if (bar->host && bar->mapped != VPCI_BAR_NONE &&
+			    !mmio_register(&p->vm->mmio, &r))
+				printk_at(LOG_DEBUG,
+					  "veneer: guest %s: pci 00:%02x.0 "
+					  "BAR %u at 0x%llx overlaps other "
+					  "registers: not decoded\n",
+					  p->vm->name, p->passthru[i].slot, b,
+					  (unsigned long long)bar->mapped);
+		}
+}
+
 static void pci_map(void *ctx, struct virtio_pci *moved, u64 old, u64 base)
 {
 	struct platform *p = ctx;
@@ -410,6 +437,9 @@ static void pci_map(void *ctx, struct virtio_pci *moved, u64 old, u64 base)
 	(void)base;
 	for (u32 i = 0; i < p->virtio_count; i++)
 		mmio_remove(&p->vm->mmio, p->virtio[i]);
+	for (u32 i = 0; i < p->passthru_count; i++)
+		for (u32 b = 0; b < VPCI_BARS; b++)
+			mmio_remove(&p->vm->mmio, &p->passthru[i].bar[b]);
 	for (u32 i = 0; i < p->virtio_count; i++) {
 		struct virtio_pci *vp = p->virtio[i];
 		bool nic = p->has_nic && vp == &p->nic.net.vp;
@@ -430,6 +460,7 @@ static void pci_map(void *ctx, struct virtio_pci *moved, u64 old, u64 base)
 				  p->vm->name, vp->ops->name, vp->slot,
 				  (unsigned long long)vp->bar_mapped);
 	}
+	map_passthru(p);
 }
 
 /* Where the firmware would put a slot's BAR: its own 32 KiB of the PCI
@@ -445,6 +476,36 @@ static void console_out(void *opaque, const u8 *bytes, u32 len)
 	struct platform *p = opaque;
 
 	vuart_output(&p->vm->uart, (const char *)bytes, len);
+}
+
+/* A host function's BAR moved, or its decoding changed. */
+static void passthru_remap(void *ctx)
+{
+	pci_map(ctx, NULL, 0, 0);
+}
+
+/* The host functions it owns, on its bus after the virtio devices. */
+static bool add_passthru(struct platform *p, struct vm *vm, char *err,
+			 size_t errlen)
+{
+	u64 next = PLATFORM_PASSTHRU_BARS;
+
+	for (u32 i = 0; i < vm->pci_count; i++) {
+		struct vpassthru *pt = &p->passthru[i];
+		const struct pci_device *dev = pci_find(vm->pci[i]);
+		u8 slot = (u8)(PLATFORM_PASSTHRU_SLOT + i);
+
+		if (!dev || !vpassthru_init(pt, dev, slot, &next,
+					    ACPI_TABLES_PCI_WINDOW_END + 1,
+					    passthru_remap, p, err, errlen))
+			return false;
+		if (!vpci_attach(&p->pci, slot, &pt->pci)) {
+			snformat(err, errlen, "pci: slot %u is taken", slot);
+			return false;
+		}
+		p->passthru_count = i + 1;
+	}
+	return true;
 }
 
 /* Put an initialised virtio function on the bus at its slot. */
@@ -1113,7 +1174,8 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
 		snformat(err, errlen, "device ports or MMIO overlap");
 		return false;
 	}
-	if (!add_virtio(p, vm, err, errlen))
+	if (!add_virtio(p, vm, err, errlen) ||
+	    !add_passthru(p, vm, err, errlen))
 		return false;
 	/* ACPI tables in the BIOS area, for guests with RAM there. */
 	if (area) {

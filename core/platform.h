@@ -21,6 +21,8 @@
 #include "core/vdev/virtio_blk.h"
 #include "core/vdev/virtio_console.h"
 #include "core/vdev/virtio_net.h"
+#include "core/vdev/vpassthru.h"
+#include "core/guestcfg.h"
 
 #define PLATFORM_IOAPIC_BASE 0xfec00000ull
 #define PLATFORM_IOAPIC_ID   0 /* the LAPIC IDs of the vCPUs start at 0 too */
@@ -36,6 +38,10 @@
 #define PLATFORM_NET_SLOT (PLATFORM_CONSOLE_SLOT + 1)
 /* Every virtio function: the disks, the console and the NIC. */
 #define PLATFORM_MAX_VIRTIO (PLATFORM_MAX_DISKS + 2)
+/* Host functions it owns (pci=, docs/passthrough.md): in the slots after
+ * the NIC's, their BARs from PLATFORM_PASSTHRU_BARS up. */
+#define PLATFORM_PASSTHRU_SLOT (PLATFORM_NET_SLOT + 1)
+#define PLATFORM_PASSTHRU_BARS 0xd0000000ull
 /* The most vCPUs a virtual PC has (VM_MAX_VCPUS, core/vm.h). */
 #define PLATFORM_MAX_VCPUS 8
 /* QEMU isa-debug-exit compatible: a write of N ends the guest with code N. */
@@ -120,6 +126,9 @@ struct platform {
 	} nic;
 	u32 virtio_count;
 	struct virtio_pci *virtio[PLATFORM_MAX_VIRTIO];
+	/* Host PCI functions it owns (vm->pci), as it sees them. */
+	u32 passthru_count;
+	struct vpassthru passthru[GUESTCFG_PCI_MAX];
 };
 
 /*

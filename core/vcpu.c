@@ -11,6 +11,7 @@
 #include "core/console.h"
 #include "core/hypercall.h"
 #include "core/kvmpv.h"
+#include "core/passthrough.h"
 #include "core/platform.h"
 #include "core/vm.h"
 #include "core/sched.h"
@@ -185,6 +186,9 @@ static void update_events(struct vcpu *vcpu)
 		console_poll(vcpu->vm);
 		console_flush_stale(vcpu->vm);
 	}
+	/* Its devices' blocked DMA, told while it runs. */
+	if (vcpu->vm->dma && vcpu->index == 0)
+		passthrough_poll(vcpu->vm);
 }
 
 /* Host TSC of the vCPU's next timer (the guest's clock runs), or 0. */

@@ -13,6 +13,7 @@
 #include "core/mmio.h"
 #include "core/kvmpv.h"
 #include "core/vdev/vuart.h"
+#include "core/guestcfg.h"
 #include "core/lib/string.h"
 #include "core/lib/spinlock.h"
 #include "arch/x86/cpu.h"
@@ -58,6 +59,8 @@ struct console_queue {
 	u64 dropped;	   /* full: lost */
 };
 
+struct iommu_domain;
+
 struct vm {
 	char name[VM_NAME_MAX];
 	u32 id;
@@ -72,6 +75,12 @@ struct vm {
 	/* Nested page tables (EPT or NPT): root table host-physical address. */
 	u64 nested_root;
 	u64 nested_tables; /* number of table pages, for statistics */
+	/* Host PCI functions it owns (core/passthrough.c) and the IOMMU
+	 * domain their DMA goes through: its RAM only. */
+	u32 pci_count;
+	u16 pci[GUESTCFG_PCI_MAX];
+	struct iommu_domain *dma;
+	u64 dma_poll_due; /* host TSC of the next passthrough_poll() */
 	/* Per-VM backend state (TLB tag, I/O and MSR bitmaps): vm_init's. */
 	void *vendor;
 	u32 vcpu_count;

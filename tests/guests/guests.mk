@@ -38,6 +38,8 @@ GUESTS_32 += heartbeat
 GUESTS_32 += virtio_hostile
 # A virtio-net driver: echo, ping and watch across Veneer's switch.
 GUESTS_32 += netpeer
+# Owns QEMU's edu and aims its DMA inside and outside its RAM (docs/passthrough.md).
+GUESTS_32 += dmaattack
 # 64-bit (ELF64, switches itself to long mode): tests/guests/NAME.c.
 GUESTS_64 := long64
 

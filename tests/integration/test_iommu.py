@@ -40,7 +40,7 @@ SELFTEST_CHECKS = [
 REPORTED = ["the write outside the domain", "the read outside the domain",
             "the blocked device's write"]
 FAULT_RE = re.compile(r"^veneer: iommu: DMA fault: device (\w\w:\w\w\.\w) "
-                      r"\((guest selftest|not assigned)\) (read|write) at 0x[0-9a-f]+: \S.*$")
+                      r"\((guest \S+|not assigned)\) (read|write) at 0x[0-9a-f]+: \S.*$")
 
 
 def q35(*devices):
@@ -154,3 +154,97 @@ def test_iommu_off(tmp_path):
     assert not any(line.startswith("veneer: iommu: VT-d") for line in lines), result.log
     assert ("veneer: selftest: iommu: skipped: it needs an IOMMU and QEMU's edu device "
             "with its BAR 0 assigned") in lines, result.log
+
+
+# ---- assignment: pci=BB:DD.F (docs/passthrough.md) ----
+
+DMAATTACK = os.path.join(GUEST_DIR, "dmaattack.elf")
+EDU = "edu,addr=0x6"  # 00:06.0 on q35 and pc
+ATTACKER_PASSES = [
+    "edu device 1234:11e8 on bus 0", "edu BAR0 is a memory BAR below 4 GiB",
+    "edu BAR0 in the PCI window 0xc0000000-0xfebfffff",
+    "memory decode and bus master enabled", "edu identification register ends in 0xed",
+    "edu liveness register inverts", "DMA outside its RAM is blocked (30 addresses)",
+    "DMA with bus mastering off does not reach its RAM"]
+
+
+def guest_passes(lines, name, checks):
+    own = [line[len(name) + 3:] for line in lines if line.startswith("[%s] " % name)]
+    missing = [c for c in checks if "PASS: " + c not in own and
+               not any(o.startswith("PASS: " + c) for o in own)]
+    return missing
+
+
+@pytest.mark.parametrize("iommu,vendor", [("intel-iommu,aw-bits=48", "VT-d"),
+                                          ("amd-iommu", "AMD-Vi")])
+def test_assigned_device_dma_confined(tmp_path, iommu, vendor):
+    """A guest owns edu and aims its DMA inside and outside its RAM; a
+    second guest's RAM, filled with a pattern, stays as it was."""
+    guests = ["%s:name=atk pci=00:06.0 -- role=attacker" % DMAATTACK,
+              "%s:name=vic -- role=victim wait=12" % DMAATTACK]
+    result = launch(tmp_path, guests=guests, extra_qemu=q35(iommu, EDU), timeout=180)
+    lines = result.lines
+    assert "veneer: panic" not in result.log, result.log
+    for name in ("atk", "vic"):
+        assert "veneer: guest %s exited with code 0" % name in lines, result.log
+    assert not guest_passes(lines, "atk", ATTACKER_PASSES), \
+        (guest_passes(lines, "atk", ATTACKER_PASSES), result.log)
+    assert any(line.startswith("[atk] PASS: DMA into its own RAM works") for line in lines), \
+        result.log
+    assert any(line.startswith("[vic] PASS: victim's RAM intact after the wait")
+               for line in lines), result.log
+    faults = [FAULT_RE.match(line) for line in lines if line.startswith("veneer: iommu: DMA")]
+    assert all(faults), result.log
+    assert all(f.group(1) == "00:06.0" for f in faults), result.log
+    if vendor == "VT-d":
+        # Every blocked transfer of the guest's is named with its guest.
+        assert len(faults) >= 10 and {f.group(2) for f in faults} == {"guest atk"}, result.log
+    assert "veneer: power off: status 0" in lines, result.log
+
+
+@pytest.mark.parametrize("machine,pci,why", [
+    ("pc", "00:06.0", "no IOMMU is on, and without one the device could write anywhere "
+                      "in the machine"),
+    ("q35-amd", "00:03.0", "it is the IOMMU"),
+    ("q35-amd", "00:1f.0", "it is a host or ISA bridge"),
+    ("q35-amd", "00:00.0", "it is a host or ISA bridge"),
+    ("q35-amd", "00:09.0", "the host has no such function"),
+    ("q35-bridge", "00:05.0", "it is a bridge, not a device")])
+def test_assignment_refused(tmp_path, machine, pci, why):
+    """A device that cannot be given is refused with the reason; the other
+    guest runs."""
+    extra = {"pc": ["-device", EDU],
+             "q35-amd": q35("amd-iommu", EDU),
+             "q35-bridge": q35("amd-iommu", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=0x5",
+                               EDU)}[machine]
+    guests = ["%s:name=atk pci=%s -- role=attacker" % (DMAATTACK, pci), HELLO]
+    result = launch(tmp_path, guests=guests, extra_qemu=extra, timeout=120)
+    lines = result.lines
+    assert "veneer: guest atk: not started: pci %s: %s" % (pci, why) in lines, result.log
+    assert "veneer: guest hello exited with code 0" in lines, result.log
+    assert not any(line.startswith("[atk]") for line in lines), result.log
+    assert "veneer: power off: status 1" in lines, result.log
+
+
+def test_one_owner_per_device(tmp_path):
+    guests = ["%s:name=atk pci=00:06.0 -- role=attacker" % DMAATTACK,
+              "%s:name=two pci=00:06.0 -- role=attacker" % DMAATTACK]
+    result = launch(tmp_path, guests=guests, extra_qemu=q35("amd-iommu", EDU), timeout=120)
+    lines = result.lines
+    refused = [line for line in lines if re.match(
+        r"^veneer: guest (atk|two): not started: pci 00:06\.0: another guest owns it "
+        r"\(guest number \d\)$", line)]
+    assert len(refused) == 1, result.log
+    assert sum("exited with code 0" in line for line in lines
+               if line.startswith("veneer: guest ")) == 1, result.log
+
+
+@pytest.mark.slow
+def test_assignment_refused_on_bochs(tmp_path):
+    """Bochs has no IOMMU: on VT-x too, a device is refused."""
+    guests = ["%s:name=atk pci=00:01.0 -- role=attacker" % DMAATTACK, HELLO]
+    result = launch(tmp_path, emulator="bochs", guests=guests, timeout=600)
+    lines = result.lines
+    assert ("veneer: guest atk: not started: pci 00:01.0: no IOMMU is on, and without one "
+            "the device could write anywhere in the machine") in lines, result.log
+    assert "veneer: guest hello exited with code 0" in lines, result.log

@@ -13,6 +13,7 @@
 #include "tests/unit/fake_vcpu.h"
 #include "tests/unit/host_printk.h"
 #include "core/lib/string.h"
+#include "core/passthrough.h"
 #include "core/sched.h"
 #include "core/mm.h"
 #include "arch/x86/cpu.h"
@@ -455,4 +456,16 @@ bool sched_vcpu_stats(const struct vcpu *vcpu, u32 cpu, struct sched_stats *out)
 		return false;
 	*out = (struct sched_stats){.waited_tsc = fake_waited_tsc};
 	return true;
+}
+
+/*
+ * No host devices in these tests: a guest with vm->dma would poll the
+ * IOMMU (core/passthrough.c); counted, so a test can see it was asked.
+ */
+u32 fake_passthrough_polls;
+
+void passthrough_poll(struct vm *vm)
+{
+	(void)vm;
+	fake_passthrough_polls++;
 }

@@ -27,12 +27,6 @@
 #include "drivers/pci.h"
 #include "tests/unit/host_printk.h"
 
-bool printk_wants(enum log_level level)
-{
-	(void)level;
-	return true;
-}
-
 #define BDF(b, d, f) ((u16)((b) << 8 | (d) << 3 | (f)))
 
 /* ---- fake memory ---- */

@@ -741,6 +741,24 @@ static void test_mac(void **state)
 			   "already (a MAC names one NIC)");
 }
 
+static void test_pci(void **state)
+{
+	(void)state;
+	parse_ok("[guest a]\nkernel = hello.elf\npci = 00:03.0,00:04.0\n"
+		 "[guest b]\nkernel = hello.elf\npci = 01:00.0\n");
+	assert_int_equal(images[0].cfg.pci_count, 2);
+	assert_int_equal(images[0].cfg.pci[1], 0x0020);
+	assert_int_equal(images[1].cfg.pci[0], 0x0100);
+	one_error("[guest a]\nkernel = hello.elf\npci = 00:03.0\n"
+		  "[guest b]\nkernel = hello.elf\npci = 00:04.0,00:03.0\n",
+		  CFG_FILE
+		  ":6: guest b: pci: 00:03.0 is already guest a's: one "
+		  "guest per device");
+	one_error("[guest a]\nkernel = hello.elf\npci = 3\n",
+		  CFG_FILE ":3: guest a: pci: '3' is not a PCI address "
+			   "(bus:device.function in hex, e.g. 00:03.0)");
+}
+
 static void test_not_supported_yet(void **state)
 {
 	static const struct {
@@ -1590,6 +1608,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_bad_values, setup),
 	    cmocka_unit_test_setup(test_devices, setup),
 	    cmocka_unit_test_setup(test_mac, setup),
+	    cmocka_unit_test_setup(test_pci, setup),
 	    cmocka_unit_test_setup(test_not_supported_yet, setup),
 	    cmocka_unit_test_setup(test_start_later_accepted, setup),
 	    cmocka_unit_test_setup(test_start_later_refused, setup),

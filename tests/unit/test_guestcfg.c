@@ -466,6 +466,46 @@ static void test_mac(void **state)
 	}
 }
 
+static void test_pci(void **state)
+{
+	struct guest_cfg cfg;
+
+	(void)state;
+	cfg = parse_ok("k");
+	assert_int_equal(cfg.pci_count, 0);
+	cfg = parse_ok("k pci=00:03.0");
+	assert_int_equal(cfg.pci_count, 1);
+	assert_int_equal(cfg.pci[0], 0x0018);
+	cfg = parse_ok("k pci=ff:1f.7,01:00.0,0A:1b.3");
+	assert_int_equal(cfg.pci_count, 3);
+	assert_int_equal(cfg.pci[0], 0xffff);
+	assert_int_equal(cfg.pci[1], 0x0100);
+	assert_int_equal(cfg.pci[2], 0x0a00 | 0x1b << 3 | 3);
+	assert_string_equal(parse_err("k pci=00:03.0,00:03.0"),
+			    "pci: 00:03.0 given twice");
+	assert_string_equal(
+	    parse_err("k pci=00:01.0,00:02.0,00:03.0,00:04.0,00:05.0"),
+	    "pci: more than 4 devices for one guest");
+	static const char *const bad[] = {
+	    "",		"00:03",   "00:03.8", "00:20.0", "0:03.0",
+	    "000:03.0", "00-03.0", "00:03:0", "0g:03.0", "00:03.0.1",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char in[64], out[160];
+
+		snprintf(in, sizeof(in), "k pci=%s", bad[i]);
+		snprintf(out, sizeof(out),
+			 "pci: '%s' is not a PCI address (bus:device.function "
+			 "in hex, e.g. 00:03.0)",
+			 bad[i]);
+		assert_string_equal(parse_err(in), out);
+	}
+	/* An empty item between commas, or at the end. */
+	assert_string_equal(parse_err("k pci=00:03.0,"),
+			    "pci: '' is not a PCI address (bus:device.function "
+			    "in hex, e.g. 00:03.0)");
+}
+
 static void test_command_line(void **state)
 {
 	struct guest_cfg cfg;
@@ -565,6 +605,7 @@ int main(void)
 	    cmocka_unit_test(test_for),
 	    cmocka_unit_test(test_devices),
 	    cmocka_unit_test(test_mac),
+	    cmocka_unit_test(test_pci),
 	    cmocka_unit_test(test_command_line),
 	    cmocka_unit_test(test_separators),
 	    cmocka_unit_test(test_unknown_options),

@@ -995,6 +995,8 @@ static enum power_status guests_summary(u32 failed)
 {
 	u32 ok = 0;
 
+	/* The last DMA faults and unexpected interrupts, before the end. */
+	iommu_flush_reports();
 	for (u32 i = 0; i < vm_count; i++) {
 		if (vms[i].state == VM_STATE_CREATED) {
 			printk("veneer: guest %s: never started (start = "

@@ -84,9 +84,12 @@ static void stop_function(u16 bdf)
 	for (u32 i = 0; i < 6; i++)
 		saved[i] = pci_config_read32(bdf, PCI_CFG_BAR0 + 4 * i);
 	saved[6] = pci_config_read32(bdf, PCI_CFG_INTERRUPT);
-	pci_config_write32(bdf, dev->pcie_cap + PCIE_DEVCTL,
-			   pci_config_read32(bdf, dev->pcie_cap + PCIE_DEVCTL) |
-			       PCIE_DEVCTL_FLR);
+	/* Device Status, the dword's upper half, is write-one-to-clear:
+	 * written as 0, so its error bits stay for whoever reads them. */
+	pci_config_write32(
+	    bdf, dev->pcie_cap + PCIE_DEVCTL,
+	    (pci_config_read32(bdf, dev->pcie_cap + PCIE_DEVCTL) & 0xffff) |
+		PCIE_DEVCTL_FLR);
 	udelay(FLR_WAIT_US);
 	for (u32 i = 0; i < 6; i++)
 		pci_config_write32(bdf, PCI_CFG_BAR0 + 4 * i, saved[i]);
@@ -206,7 +209,7 @@ void passthrough_release(struct vm *vm)
 {
 	/* What its devices did last is still told under its name. */
 	if (vm->dma)
-		iommu_poll_faults();
+		iommu_flush_reports();
 	passthrough_quiesce(vm);
 	/* Blocks every function of the domain again, then frees it. */
 	iommu_domain_destroy(vm->dma);

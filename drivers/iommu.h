@@ -127,4 +127,12 @@ void iommu_domain_destroy(struct iommu_domain *dom);
  */
 u32 iommu_poll_faults(void);
 
+/*
+ * The faults recorded so far, then what the once-a-second limit held
+ * back, and `veneer: host: N unexpected interrupts so far (...)` when
+ * interrupts no one programmed came since it was last said
+ * (traps_stray_interrupts()): at a guest's end and the run's.
+ */
+void iommu_flush_reports(void);
+
 #endif /* VENEER_DRIVERS_IOMMU_H */

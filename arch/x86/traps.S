@@ -114,6 +114,38 @@ host_timer_stub:
 	popq %rax
 	iretq
 
+/*
+ * Any other interrupt vector: Veneer programs no device to interrupt it,
+ * so this is a message it did not ask for (an assigned device writing to
+ * 0xFEExxxxx without interrupt remapping, docs/passthrough.md). Counted
+ * and acknowledged; the interrupted code goes on.
+ */
+	.align 16
+	.globl host_stray_stub
+host_stray_stub:
+	lock incq host_stray_interrupts(%rip)
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	cld
+	call lapic_eoi
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	iretq
+
 /* A spurious interrupt needs no EOI (SDM Vol. 3A 11.9). */
 	.align 16
 	.globl host_spurious_stub

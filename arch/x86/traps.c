@@ -49,7 +49,15 @@ _Static_assert(sizeof(struct idt_gate) == 16, "IDT gate layout");
 static struct idt_gate idt[256] __aligned(16);
 static bool idt_ready;
 extern const u64 trap_stubs[IDT_VECTORS];
-extern const u8 host_timer_stub[], host_spurious_stub[];
+extern const u8 host_timer_stub[], host_spurious_stub[], host_stray_stub[];
+
+/* Interrupts on vectors nothing asked for: host_stray_stub counts them. */
+u64 host_stray_interrupts;
+
+u64 traps_stray_interrupts(void)
+{
+	return __atomic_load_n(&host_stray_interrupts, __ATOMIC_RELAXED);
+}
 
 struct desc_ptr {
 	u16 limit;
@@ -106,6 +114,8 @@ static void idt_build(void)
 			ist = IST_MC;
 		idt_set(v, trap_stubs[v], ist);
 	}
+	for (u32 v = X86_FIRST_INTERRUPT_VECTOR; v < 256; v++)
+		idt_set((u8)v, (u64)(uintptr_t)host_stray_stub, 0);
 	idt_set(HOST_TIMER_VECTOR, (u64)(uintptr_t)host_timer_stub, 0);
 	idt_set(HOST_SPURIOUS_VECTOR, (u64)(uintptr_t)host_spurious_stub, 0);
 	idt_set(PIC_SPURIOUS_MASTER, (u64)(uintptr_t)host_spurious_stub, 0);

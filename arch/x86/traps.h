@@ -38,4 +38,12 @@ void desc_init_cpu(u32 cpu, const u64 ist_tops[IST_COUNT]);
 /* Host exception handler: prints everything, then stops the machine. */
 void trap_handler(struct trap_frame *f) __noreturn;
 
+/*
+ * Interrupts taken on a vector Veneer gave nobody (every vector from 32 up
+ * but the timer and the spurious ones): acknowledged and counted, never
+ * fatal. A device message no one programmed, e.g. an assigned device's
+ * write to 0xFEExxxxx (docs/passthrough.md).
+ */
+u64 traps_stray_interrupts(void);
+
 #endif /* VENEER_ARCH_X86_TRAPS_H */

@@ -71,7 +71,8 @@ bool vpassthru_init(struct vpassthru *pt, const struct pci_device *dev, u8 slot,
 		if (b->kind != PCI_BAR_MEM32 && !is64)
 			continue; /* I/O BARs and upper halves */
 		/* A BAR smaller than a page still gets a page of the guest's
-		 * window; accesses past the host BAR's end are refused. */
+		 * window (the size the message names); accesses past the host
+		 * BAR's end are refused. */
 		if (base + size > limit ||
 		    !vpci_func_add_bar(&pt->pci, i, size, is64, base)) {
 			snformat(err, errlen,
@@ -79,7 +80,7 @@ bool vpassthru_init(struct vpassthru *pt, const struct pci_device *dev, u8 slot,
 				 "fit the guest's PCI window",
 				 PCI_BUS(dev->bdf), PCI_DEV(dev->bdf),
 				 PCI_FUNC(dev->bdf), i,
-				 (unsigned long long)(b->size >> 10));
+				 (unsigned long long)(size >> 10));
 			return false;
 		}
 		if (b->prefetchable)

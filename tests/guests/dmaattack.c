@@ -60,7 +60,9 @@
  * register, zero-extended (docs/specs/edu.rst allows 4-byte accesses
  * from 0x80 on), and every address used here is below 256 MiB.
  *
- * Command line: role=victim|attacker, wait=S (victim), count=N (attacker),
+ * role=msi: interrupt messages by DMA (msi(), below).
+ *
+ * Command line: role=victim|attacker|msi, wait=S (victim), count=N (attacker),
  * veneer=0|1 as every guest.
  */
 #include "tests/guests/lib/guest.h"
@@ -615,6 +617,41 @@ static void attacker(const struct guest_mmap *map, u32 count)
 	master_off();
 }
 
+/* ---- role=msi: an interrupt message by DMA ---- */
+
+/*
+ * Without interrupt remapping a device's write to 0xFEExxxxx is an
+ * interrupt message (SDM Vol. 3A 11.11: address 0xFEE, destination APIC
+ * ID in bits 19:12; data: vector in bits 7:0, fixed delivery, edge), and
+ * DMA remapping does not stop it. This role sends a few to APIC ID 0 on
+ * vector 0x41 (needs edu with dma_mask=0xffffffff): the host must not
+ * stop, whatever the message does to it. Its own RAM is checked to still
+ * be reachable after.
+ */
+#define MSI_ADDRESS 0xfee00000u
+#define MSI_VECTOR  0x41u
+#define MSI_COUNT   4
+
+static u32 msi_data[SLOT_WORDS] __aligned(64);
+
+static void msi(const struct guest_mmap *map)
+{
+	u32 ram_end = ram_end_of(map);
+	bool sent = true;
+
+	if (!edu_setup() || !edu_registers())
+		return;
+	msi_data[0] = MSI_VECTOR;
+	/* The message's data into edu's buffer, then out to the address. */
+	sent = edu_dma(ptr(msi_data), EDU_BUF, 4, false);
+	for (u32 i = 0; sent && i < MSI_COUNT; i++)
+		sent = edu_dma(EDU_BUF, MSI_ADDRESS, 4, true);
+	check(sent, "%u interrupt messages sent by DMA to 0x%x (vector 0x%x)",
+	      MSI_COUNT, MSI_ADDRESS, MSI_VECTOR);
+	check(own_ram(ram_end), "its own RAM still reachable by DMA after");
+	master_off();
+}
+
 void guest_main(const struct multiboot_info *mbi)
 {
 	const char *cmdline = guest_cmdline(mbi);
@@ -638,6 +675,8 @@ void guest_main(const struct multiboot_info *mbi)
 		victim(&map, wait_s);
 	else if (role && word_is(role, "attacker"))
 		attacker(&map, count);
+	else if (role && word_is(role, "msi"))
+		msi(&map);
 	else
-		guest_fail("role= is victim or attacker");
+		guest_fail("role= is victim, attacker or msi");
 }

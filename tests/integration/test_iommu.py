@@ -248,3 +248,29 @@ def test_assignment_refused_on_bochs(tmp_path):
     assert ("veneer: guest atk: not started: pci 00:01.0: no IOMMU is on, and without one "
             "the device could write anywhere in the machine") in lines, result.log
     assert "veneer: guest hello exited with code 0" in lines, result.log
+
+
+@pytest.mark.parametrize("iommu", ["intel-iommu,aw-bits=48", "intel-iommu,aw-bits=48,intremap=on",
+                                   "amd-iommu"])
+def test_interrupt_message_by_dma(tmp_path, iommu):
+    """A guest's device writes interrupt messages to 0xFEE00000: the host
+    goes on. With interrupt remapping on, the unit blocks and reports them;
+    without it, they arrive as interrupts no one asked for, which Veneer
+    takes, counts and ignores."""
+    guests = ["%s:name=atk pci=00:06.0 -- role=msi" % DMAATTACK, HELLO]
+    result = launch(tmp_path, guests=guests,
+                    extra_qemu=q35(iommu, "edu,addr=0x6,dma_mask=0xffffffff"), timeout=120)
+    lines = result.lines
+    assert "veneer: panic" not in result.log, result.log
+    assert "veneer: guest atk exited with code 0" in lines, result.log
+    assert "veneer: guest hello exited with code 0" in lines, result.log
+    assert "[atk] PASS: 4 interrupt messages sent by DMA to 0xfee00000 (vector 0x41)" in lines, \
+        result.log
+    strays = [line for line in lines if re.match(
+        r"^veneer: host: \d+ unexpected interrupts so far \(a device's message\?\), "
+        r"taken and ignored$", line)]
+    blocked = [line for line in lines if line.startswith("veneer: iommu: DMA fault: device "
+                                                         "00:06.0 (guest atk)")
+               and "interrupt" in line]
+    assert strays or blocked, result.log
+    assert "veneer: power off: status 0" in lines, result.log

@@ -192,3 +192,14 @@ UNIT_TESTS += test_amdvi
 UNIT_SRCS_test_amdvi := drivers/amdvi.c drivers/ivrs.c drivers/acpi.c \
 	core/lib/pagetable.c core/lib/format.c core/lib/string.c \
 	tests/unit/host_printk.c
+# Issue 14: a host PCI function as its guest sees it (core/vdev/vpassthru.c)
+# over a fake host configuration space (drivers/pci.c's pci_set_access()).
+UNIT_TESTS += test_vpassthru
+UNIT_SRCS_test_vpassthru := core/vdev/vpassthru.c core/vdev/vpci.c drivers/pci.c \
+	core/lib/format.c core/lib/string.c tests/unit/host_printk.c
+# Issue 14: claiming host PCI functions for a guest (core/passthrough.c): the
+# IOMMU, udelay and the TSC are fakes in the test; the page-table engine for
+# pt_error_string().
+UNIT_TESTS += test_passthrough
+UNIT_SRCS_test_passthrough := core/passthrough.c drivers/pci.c core/lib/pagetable.c \
+	core/lib/format.c core/lib/string.c tests/unit/host_printk.c

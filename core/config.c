@@ -44,6 +44,7 @@ enum guest_key {
 	GK_DISK,
 	GK_MAC,
 	GK_PCI,
+	GK_PCI_UNSAFE,
 	GK_COUNT
 };
 
@@ -72,6 +73,7 @@ static const char *const guest_keys[GK_COUNT] = {
     [GK_DISK] = "disk",
     [GK_MAC] = "mac",
     [GK_PCI] = "pci",
+    [GK_PCI_UNSAFE] = "pci_unsafe",
 };
 
 enum veneer_key {
@@ -893,6 +895,7 @@ static void guest_key(struct parser *p, int key)
 	case GK_DEVICES:
 	case GK_MAC:
 	case GK_PCI:
+	case GK_PCI_UNSAFE:
 		break; /* as in module strings, below */
 	case GK_CPU:
 		set_cpu(p);

@@ -214,6 +214,18 @@ static int hex_digit(char c)
 	return -1;
 }
 
+/* yes or no, into *out; false (and *out unchanged) for anything else. */
+static bool parse_yes_no(const char *v, size_t vlen, bool *out)
+{
+	if (vlen == 3 && memcmp(v, "yes", 3) == 0)
+		*out = true;
+	else if (vlen == 2 && memcmp(v, "no", 2) == 0)
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
 /* BB:DD.F: two hex digits of bus, two of device (up to 1f), one of
  * function (up to 7); the PCI requester ID. False when it is not that. */
 static bool parse_bdf(const char *v, size_t vlen, u16 *bdf)
@@ -411,11 +423,7 @@ int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,
 		}
 		cfg->vcpus = n;
 	} else if (KEY("shared")) {
-		if (vlen == 3 && memcmp(v, "yes", 3) == 0) {
-			cfg->shared = true;
-		} else if (vlen == 2 && memcmp(v, "no", 2) == 0) {
-			cfg->shared = false;
-		} else {
+		if (!parse_yes_no(v, vlen, &cfg->shared)) {
 			snformat(err, errlen, "shared: '%.*s' is not yes or no",
 				 (int)vlen, v);
 			return -1;
@@ -462,6 +470,13 @@ int guestcfg_set(struct guest_cfg *cfg, const char *key, size_t klen,
 		return set_mac(cfg, v, vlen, err, errlen);
 	} else if (KEY("pci")) {
 		return set_pci(cfg, v, vlen, err, errlen);
+	} else if (KEY("pci_unsafe")) {
+		if (!parse_yes_no(v, vlen, &cfg->pci_unsafe)) {
+			snformat(err, errlen,
+				 "pci_unsafe: '%.*s' is not yes or no",
+				 (int)vlen, v);
+			return -1;
+		}
 	} else {
 		return 1;
 	}

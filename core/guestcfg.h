@@ -130,6 +130,12 @@ struct guest_cfg {
 	 */
 	u32 pci_count;
 	u16 pci[GUESTCFG_PCI_MAX];
+	/*
+	 * pci_unsafe=yes: on a machine without an IOMMU, give the functions
+	 * anyway: their DMA then reaches any host memory (docs/passthrough.md).
+	 * Ignored where an IOMMU is on. Default no.
+	 */
+	bool pci_unsafe;
 };
 
 #define GUEST_DEV_VIRTIO_CONSOLE (1u << 0)
@@ -152,7 +158,7 @@ bool guestcfg_parse_size(const char *s, size_t len, u64 *out);
  * guestcfg_defaults: 32M, format elf, load 0x7c00, name "guest", no CPU.
  * guestcfg_set: apply one KEY = VALUE of the module string (name, mem,
  *   format, load, mode, clock, pv, vcpus, shared, weight, for, disk,
- *   devices, mac, pci). 0; -1
+ *   devices, mac, pci, pci_unsafe). 0; -1
  * with err naming the key and why; 1 when KEY is none of these (err untouched).
  * *mode_given is set for mode. guestcfg_finish: what depends on several keys
  * once all are set: the default mode (real for raw), mode=real only for raw,

@@ -149,10 +149,11 @@ bool passthrough_claim(struct vm *vm, const struct guest_cfg *cfg, char *err,
 	vm->dma = NULL;
 	if (!cfg->pci_count)
 		return true;
-	if (!iommu_present()) {
+	if (!iommu_present() && !cfg->pci_unsafe) {
 		snformat(err, errlen,
 			 "pci %02x:%02x.%x: no IOMMU is on, and without one "
-			 "the device could write anywhere in the machine",
+			 "the device could write anywhere in the machine "
+			 "(pci_unsafe = yes gives it anyway)",
 			 PCI_BUS(cfg->pci[0]), PCI_DEV(cfg->pci[0]),
 			 PCI_FUNC(cfg->pci[0]));
 		return false;
@@ -160,6 +161,20 @@ bool passthrough_claim(struct vm *vm, const struct guest_cfg *cfg, char *err,
 	for (u32 i = 0; i < cfg->pci_count; i++)
 		if (!claim_one(vm, cfg->pci[i], err, errlen))
 			goto undo;
+	if (!iommu_present()) {
+		/* The operator asked for it: the device's DMA goes to host
+		 * addresses, and nothing stops it (docs/passthrough.md). */
+		for (u32 i = 0; i < vm->pci_count; i++) {
+			stop_function(vm->pci[i]);
+			printk("veneer: guest %s: warning: pci %02x:%02x.%x "
+			       "given without an IOMMU (pci_unsafe = yes): "
+			       "its DMA can reach any memory of the "
+			       "machine\n",
+			       vm->name, PCI_BUS(vm->pci[i]),
+			       PCI_DEV(vm->pci[i]), PCI_FUNC(vm->pci[i]));
+		}
+		return true;
+	}
 	vm->dma = iommu_domain_create(vm->name, why, sizeof(why));
 	if (!vm->dma) {
 		snformat(err, errlen, "pci: %s", why);

@@ -19,6 +19,24 @@
  * empty-table entry is an ordinary translation fault, which is.
  * V=0 must never be used: it lets the device's DMA through untranslated.
  *
+ * Interrupt remapping (2.2.5), with nothing remapped: both the blocked and
+ * the attached entry have IV=1, IntCtl=00b, every pass bit (INIT, ExtInt,
+ * NMI, LINT0, LINT1) 0, no interrupt table (IntTabLen 0, root 0) and IG 0.
+ * A device's write to 0xFEEx_xxxx is an interrupt message, which the page
+ * tables never see; with IV=0 the unit forwards it unmapped, so a guest
+ * owning a device could send any interrupt to the host's CPUs. With this
+ * every interrupt message from every device is target aborted. Veneer
+ * uses no device interrupts (console polled, local APIC timer), so nothing
+ * of its own is lost. There is no global enable for this in the Control
+ * register (3.4.4): GAEn is for the guest virtual APIC and XTEn /
+ * IntCapXTEn for x2APIC interrupts of the unit itself, none needed. As
+ * the interrupt half is the same in both entries, attach changes only the
+ * translation half, which INVALIDATE_DEVTAB_ENTRY covers; at enable, what
+ * firmware may have left cached of interrupt tables is invalidated too
+ * (INVALIDATE_IOMMU_ALL, else INVALIDATE_INTERRUPT_TABLE per device ID).
+ * The IVHD's per-device DTE settings (which would set pass bits, e.g. NMI
+ * for the I/O APIC) are deliberately not applied.
+ *
  * An IVHD alias entry (types 42h, 43h) means the devices' requests carry
  * the alias ID, so attach writes the alias's entry as well. The alias
  * entry is shared by every device behind the alias: it follows the last
@@ -98,7 +116,7 @@ void amdvi_dte_blocked(u64 dte[4], u64 empty_root)
 		 ((u64)AMDVI_MODE_4LEVEL << AMDVI_DTE_MODE_SHIFT) |
 		 (empty_root & AMDVI_DTE_ROOT_MASK);
 	dte[1] = 0; /* domain 0, SE = SA = 0: faults are logged */
-	dte[2] = 0; /* IV = 0: interrupts are not remapped */
+	dte[2] = AMDVI_DTE_INTERRUPTS_BLOCKED;
 	dte[3] = 0;
 }
 
@@ -108,7 +126,7 @@ void amdvi_dte_attached(u64 dte[4], u64 root, u16 domain)
 		 ((u64)AMDVI_MODE_4LEVEL << AMDVI_DTE_MODE_SHIFT) |
 		 (root & AMDVI_DTE_ROOT_MASK) | AMDVI_DTE_IR | AMDVI_DTE_IW;
 	dte[1] = domain & AMDVI_DTE_DOMAIN_MASK;
-	dte[2] = 0;
+	dte[2] = AMDVI_DTE_INTERRUPTS_BLOCKED;
 	dte[3] = 0;
 }
 
@@ -151,6 +169,14 @@ void amdvi_cmd_inv_devtab_entry(u64 cmd[2], u16 devid)
 	cmd[1] = 0;
 }
 
+void amdvi_cmd_inv_interrupt_table(u64 cmd[2], u16 devid)
+{
+	/* 2.4.5: DeviceID in bits 15:0. */
+	cmd[0] =
+	    devid | ((u64)AMDVI_CMD_INV_INTERRUPT_TABLE << AMDVI_CMD_SHIFT);
+	cmd[1] = 0;
+}
+
 void amdvi_cmd_inv_iommu_pages_all(u64 cmd[2], u16 domain)
 {
 	/* 2.4.3: PASID 19:0 = 0, DomainID 47:32; GN = PDE = 0; S = 1 with
@@ -185,7 +211,13 @@ void amdvi_decode_event(const u64 ev[2], u16 unit_bdf, struct iommu_fault *f,
 	case AMDVI_EV_IO_PAGE_FAULT: /* 2.5.3 */
 		domain = (u16)(ev[0] >> 32);
 		f->write = (ev[0] & AMDVI_EVF_RW) != 0;
-		if (ev[0] & AMDVI_EVF_RZ)
+		if (ev[0] & AMDVI_EVF_I) {
+			/* An interrupt request refused by the entry's
+			 * interrupt half (2.2.5): a write at its address. */
+			f->write = true;
+			f->reason = "interrupt blocked: I/O page fault on an "
+				    "interrupt request";
+		} else if (ev[0] & AMDVI_EVF_RZ)
 			f->reason = "I/O page fault: reserved bit set in a "
 				    "page table entry";
 		else if (ev[0] & AMDVI_EVF_PR)
@@ -356,6 +388,19 @@ static int cmd_inv_devtab(struct amdvi_unit *u, u16 devid, char *err,
 	u64 cmd[2];
 
 	amdvi_cmd_inv_devtab_entry(cmd, devid);
+	return cmd_queue(u, cmd, err, errlen);
+}
+
+/* The device's entry and whatever the unit cached of its interrupt
+ * table (enable only: attach never changes the interrupt half). */
+static int cmd_inv_device(struct amdvi_unit *u, u16 devid, char *err,
+			  size_t errlen)
+{
+	u64 cmd[2];
+
+	if (cmd_inv_devtab(u, devid, err, errlen))
+		return -1;
+	amdvi_cmd_inv_interrupt_table(cmd, devid);
 	return cmd_queue(u, cmd, err, errlen);
 }
 
@@ -536,14 +581,15 @@ static int unit_start(struct amdvi_unit *u, char *err, size_t errlen)
 }
 
 /* Every device the IVHD covers (ranges, their aliases, special devices;
- * everything for an All entry): INVALIDATE_DEVTAB_ENTRY each. */
+ * everything for an All entry): INVALIDATE_DEVTAB_ENTRY and
+ * INVALIDATE_INTERRUPT_TABLE each. */
 static int inv_covered(struct amdvi_unit *u, char *err, size_t errlen)
 {
 	const struct ivrs_unit *h = u->ivhd;
 
 	if (h->all) {
 		for (u32 id = 0; id < AMDVI_DTE_COUNT; id++)
-			if (cmd_inv_devtab(u, (u16)id, err, errlen))
+			if (cmd_inv_device(u, (u16)id, err, errlen))
 				return -1;
 		return 0;
 	}
@@ -551,19 +597,20 @@ static int inv_covered(struct amdvi_unit *u, char *err, size_t errlen)
 		const struct ivrs_range *r = &h->ranges[i];
 
 		for (u32 id = r->first; id <= r->last; id++)
-			if (cmd_inv_devtab(u, (u16)id, err, errlen))
+			if (cmd_inv_device(u, (u16)id, err, errlen))
 				return -1;
 		if (r->aliased && (r->alias < r->first || r->alias > r->last) &&
-		    cmd_inv_devtab(u, r->alias, err, errlen))
+		    cmd_inv_device(u, r->alias, err, errlen))
 			return -1;
 	}
 	for (u32 i = 0; i < h->special_count; i++)
-		if (cmd_inv_devtab(u, h->specials[i].bdf, err, errlen))
+		if (cmd_inv_device(u, h->specials[i].bdf, err, errlen))
 			return -1;
 	return 0;
 }
 
-/* Whatever the unit cached (device table, I/O pages) is invalidated. */
+/* Whatever the unit cached (device table, interrupt tables, I/O pages)
+ * is invalidated. */
 static int unit_invalidate_all(struct amdvi_unit *u, char *err, size_t errlen)
 {
 	int rc = 0;

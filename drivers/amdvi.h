@@ -5,7 +5,8 @@
  *
  * References are to the AMD I/O Virtualization Technology (IOMMU)
  * Specification (48882), revision 3.x: 2.2.2 the device table entry,
- * 2.4 commands, 2.5 the event log and its events, 3.4 the MMIO
+ * 2.2.5 interrupt remapping, 2.4 commands, 2.5 the event log and its
+ * events, 3.4 the MMIO
  * registers (3.4.1 Device Table Base, 3.4.2 Command Buffer Base, 3.4.3
  * Event Log Base, 3.4.4 Control, 3.4.7 Extended Feature, 3.4.8-3.4.10
  * head, tail and status), 3.3 the PCI capability (its header's EFRSup).
@@ -84,6 +85,39 @@
 #define AMDVI_DTE_DOMAIN_MASK 0xffffull
 #define AMDVI_DTE_SE	      BIT(97 - 64) /* suppress I/O page fault events */
 #define AMDVI_DTE_SA	      BIT(98 - 64) /* suppress all events */
+/*
+ * ... and of the third (bits 191:128), the interrupt half (2.2.2.1,
+ * 2.2.5): IV (interrupt map valid: 0 forwards every interrupt message
+ * unmapped), IntTabLen (log2 of the table's entries), IG (do not log
+ * interrupts that find no entry), IntTableRootPtr (address bits 51:6),
+ * the pass bits for INIT, ExtInt, NMI, LINT0, LINT1 messages (0: target
+ * abort), IntCtl for fixed and arbitrated ones (00b target abort, 01b
+ * forward unmapped, 10b remap through the table).
+ */
+#define AMDVI_DTE_IV		  BIT(128 - 128)
+#define AMDVI_DTE_INTTABLEN_SHIFT (129 - 128) /* 132:129 */
+#define AMDVI_DTE_INTTABLEN_MASK  (0xfull << AMDVI_DTE_INTTABLEN_SHIFT)
+#define AMDVI_DTE_IG		  BIT(133 - 128)
+#define AMDVI_DTE_INTTAB_MASK	  0x000fffffffffffc0ull /* 179:134 */
+#define AMDVI_DTE_INITPASS	  BIT(184 - 128)
+#define AMDVI_DTE_EINTPASS	  BIT(185 - 128)
+#define AMDVI_DTE_NMIPASS	  BIT(186 - 128)
+#define AMDVI_DTE_INTCTL_SHIFT	  (188 - 128) /* 189:188 */
+#define AMDVI_DTE_INTCTL_MASK	  (3ull << AMDVI_DTE_INTCTL_SHIFT)
+#define AMDVI_INTCTL_ABORT	  0
+#define AMDVI_INTCTL_FORWARD	  1
+#define AMDVI_INTCTL_REMAP	  2
+#define AMDVI_DTE_LINT0PASS	  BIT(190 - 128)
+#define AMDVI_DTE_LINT1PASS	  BIT(191 - 128)
+/*
+ * Every entry's interrupt half: IV=1, IntCtl 00b, every pass bit 0,
+ * IntTabLen 0, IG 0, no table. Fixed and arbitrated interrupt messages
+ * are target aborted by IntCtl, the other kinds by their pass bits
+ * (SMI and the rest of the system management range by SysMgt, bits
+ * 105:104, 00b in the second qword): no device interrupt reaches a CPU.
+ */
+#define AMDVI_DTE_INTERRUPTS_BLOCKED                                           \
+	(AMDVI_DTE_IV | ((u64)AMDVI_INTCTL_ABORT << AMDVI_DTE_INTCTL_SHIFT))
 /* The page-table format's levels: Mode 4, a 48-bit device address. */
 #define AMDVI_MODE_4LEVEL 4
 
@@ -137,9 +171,11 @@
 /* ---- pure encodings (host-testable) ---- */
 
 /* 2.2.2.1: a blocked entry (V, TV, Mode 4, root = the empty table
- * `empty_root`, IR = IW = 0, domain 0): DMA is an I/O page fault. */
+ * `empty_root`, IR = IW = 0, domain 0): DMA is an I/O page fault; its
+ * third qword AMDVI_DTE_INTERRUPTS_BLOCKED. */
 void amdvi_dte_blocked(u64 dte[4], u64 empty_root);
-/* An entry translating through `root` (Mode 4), IR, IW, domain `domain`. */
+/* An entry translating through `root` (Mode 4), IR, IW, domain `domain`;
+ * interrupts blocked as in the blocked entry. */
 void amdvi_dte_attached(u64 dte[4], u64 root, u16 domain);
 
 /* 3.4.1: Device Table Base Address: base | (pages - 1). */
@@ -150,6 +186,8 @@ u64 amdvi_ring_reg(u64 hpa, u32 entries);
 /* 2.4: commands, 128 bits. */
 void amdvi_cmd_completion_wait(u64 cmd[2], u64 store_hpa, u64 data);
 void amdvi_cmd_inv_devtab_entry(u64 cmd[2], u16 devid);
+/* 2.4.5 INVALIDATE_INTERRUPT_TABLE: DeviceID in bits 15:0. */
+void amdvi_cmd_inv_interrupt_table(u64 cmd[2], u16 devid);
 void amdvi_cmd_inv_iommu_pages_all(u64 cmd[2], u16 domain);
 void amdvi_cmd_inv_iommu_all(u64 cmd[2]);
 

@@ -11,6 +11,28 @@
  * present context entry is blocked: its DMA faults (reason 2) and is
  * recorded in the fault-recording registers, which poll_faults() reads.
  *
+ * enable() also turns interrupt remapping (chapter 5) on, with nothing
+ * remapped, in every unit with ECAP.IR and ECAP.QI: DMA remapping does not
+ * stop a device's write to 0xFEEx_xxxx, which is an interrupt message, so
+ * without this a guest that owns a device could send any interrupt to the
+ * host's CPUs. Each such unit gets a table of 256 IRTEs all not present
+ * (9.9), IRTA (10.4.29) with EIME clear, SIRTP, a global interrupt entry
+ * cache invalidation (6.5.2.7, after SIRTP as 10.4.4 asks), then IRE, with
+ * CFI left (or made) clear. Then (5.1.4) a remappable-format interrupt
+ * finds its IRTE not present and faults (reason 0x22, or 0x21 for an index
+ * beyond 256), and a compatibility-format one is blocked (reason 0x25);
+ * both are recorded like DMA faults and poll_faults() reports them.
+ * Veneer uses no device interrupts (its console is polled, its timer is
+ * the local APIC's), so nothing of its own is lost; IPIs and the local
+ * APIC timer never pass through the unit.
+ *
+ * On a unit without ECAP.IR (its probe line says "interrupt remapping
+ * no") interrupt messages are NOT stopped: a device behind it that a guest
+ * owns can still send interrupts to the host's CPUs. A unit with IR but no
+ * QI (against the specification) is left the same, with a line at enable.
+ * Firmware that left IRE or CFI on: IRE is turned off first (before QI,
+ * which it depends on), CFI cleared before IRE is turned on again.
+ *
  * Locking: one spinlock per unit serializes its tables, its invalidation
  * interface (registers or queue) and its fault registers.
  */
@@ -39,6 +61,7 @@
 /* 6.5.2: descriptor types (bits 3:0). */
 #define VTD_QI_TYPE_CC	  1
 #define VTD_QI_TYPE_IOTLB 2
+#define VTD_QI_TYPE_IEC	  4
 #define VTD_QI_TYPE_WAIT  5
 /* 6.5.2.8: invalidation wait descriptor: SW (status write) bit 5. */
 #define VTD_QI_WAIT_SW BIT(5)
@@ -62,8 +85,10 @@ struct vtd_unit {
 	u32 iro;       /* IVA_REG offset, bytes (IOTLB_REG 8 above) */
 	bool coherent; /* ECAP.C: tables are read through the caches */
 	bool qi;       /* ECAP.QI: use the invalidation queue */
+	bool ir;       /* vtd_ir_usable(): interrupt remapping turned on */
 	bool enabled;  /* translation on, by enable() */
 	u64 root;      /* root table, 0 before enable() */
+	u64 irt;       /* interrupt remapping table (ir), 0 before */
 	u64 iq;	       /* invalidation queue page (qi) */
 	u64 iq_status; /* the page invalidation waits write to */
 	u32 iq_tail;   /* next descriptor slot */
@@ -97,6 +122,11 @@ void vtd_test_set_mmio(const struct vtd_test_mmio *mmio, u32 loops)
 u64 vtd_test_root_table(u32 unit)
 {
 	return unit < DMAR_MAX_UNITS ? units[unit].root : 0;
+}
+
+u64 vtd_test_ir_table(u32 unit)
+{
+	return unit < DMAR_MAX_UNITS ? units[unit].irt : 0;
 }
 
 static u32 rd32(const struct vtd_unit *u, u32 off)
@@ -218,6 +248,13 @@ struct vtd_entry128 vtd_qi_iotlb(u32 granularity, u16 did)
 	    .hi = 0};
 }
 
+struct vtd_entry128 vtd_qi_iec_global(void)
+{
+	/* 6.5.2.7: G (bit 4) 0 is global; IM 31:27 and IIDX 47:32 only
+	 * matter for index-selective invalidation (G 1). */
+	return (struct vtd_entry128){.lo = VTD_QI_TYPE_IEC, .hi = 0};
+}
+
 struct vtd_entry128 vtd_qi_wait(u32 data, u64 status_addr)
 {
 	/* 6.5.2.8: IF 4 clear (no interrupt), SW 5, FN 6 clear, status
@@ -248,9 +285,25 @@ u32 vtd_gcmd_value(u32 gsts, u32 bit, bool on)
 	return on ? v | bit : v & ~bit;
 }
 
+u64 vtd_irta_value(u64 table, u32 entries)
+{
+	u32 s = 0;
+
+	/* 10.4.29: 2^(S+1) entries, so S = log2(entries) - 1. */
+	while (entries > 2u << s && s < VTD_IRTA_S_MASK)
+		s++;
+	return (table & VTD_ADDR_MASK) | s;
+}
+
+bool vtd_ir_usable(u64 ecap)
+{
+	return (ecap & VTD_ECAP_IR) && (ecap & VTD_ECAP_QI);
+}
+
 const char *vtd_fault_reason(u8 fr)
 {
-	/* 7.1.3, the non-recoverable faults of legacy-mode translation. */
+	/* 7.1.3: the non-recoverable faults of legacy-mode translation,
+	 * then those of interrupt remapping (0x20-0x27). */
 	switch (fr) {
 	case 0x1:
 		return "root entry not present";
@@ -278,6 +331,29 @@ const char *vtd_fault_reason(u8 fr)
 		return "reserved bits set in a second-level entry";
 	case 0xd:
 		return "request type blocked by the context entry";
+	case 0x20:
+		return "interrupt blocked: reserved bits set in the "
+		       "remappable-format request";
+	case 0x21:
+		return "interrupt blocked: index beyond the interrupt "
+		       "remapping table";
+	case 0x22:
+		return "interrupt blocked: remapping table entry not present";
+	case 0x23:
+		return "interrupt blocked: error reading the interrupt "
+		       "remapping table";
+	case 0x24:
+		return "interrupt blocked: reserved bits set in the remapping "
+		       "table entry";
+	case VTD_FR_IR_COMPAT:
+		return "interrupt blocked: compatibility format (remapping "
+		       "on, CFI clear)";
+	case 0x26:
+		return "interrupt blocked: requester failed the remapping "
+		       "table entry's source-id check";
+	case 0x27:
+		return "interrupt blocked: error reading a posted-interrupt "
+		       "descriptor";
 	default:
 		return NULL;
 	}
@@ -294,6 +370,17 @@ bool vtd_fault_decode(u64 lo, u64 hi, struct iommu_fault *f, char *buf,
 	f->addr = lo & VTD_ADDR_MASK;
 	f->write = !(hi & VTD_FRCD_T);
 	f->reason = vtd_fault_reason(fr);
+	if (VTD_FR_IS_INTERRUPT(fr)) {
+		/* 10.4.14: FI 63:48 is the interrupt index, 47:12 clear; T
+		 * is for DMA faults only. */
+		f->addr = VTD_INTERRUPT_ADDR;
+		f->write = true;
+		if (f->reason && fr != VTD_FR_IR_COMPAT) {
+			snformat(buf, buflen, "%s: interrupt index %u",
+				 f->reason, (u32)(lo >> 48));
+			f->reason = buf;
+		}
+	}
 	if (!f->reason) {
 		snformat(buf, buflen, "fault reason 0x%02x", fr);
 		f->reason = buf;
@@ -549,16 +636,57 @@ static void clear_faults(const struct vtd_unit *u)
 
 static void disable_unit(struct vtd_unit *u)
 {
+	if (rd32(u, VTD_REG_GSTS) & VTD_GCMD_IRE)
+		gcmd(u, VTD_GCMD_IRE, false, "IRES", NULL, 0);
 	if (rd32(u, VTD_REG_GSTS) & VTD_GCMD_TE)
 		gcmd(u, VTD_GCMD_TE, false, "TES", NULL, 0);
 	u->enabled = false;
+}
+
+/*
+ * Chapter 5 with nothing remapped (see the top of this file): the table,
+ * IRTA, SIRTP (10.4.4: IRTPS follows), the interrupt entry cache
+ * invalidated globally (6.5.2.7; needs the queue on), CFI clear, IRE.
+ */
+static int enable_ir(struct vtd_unit *u, char *err, size_t errlen)
+{
+	struct vtd_entry128 iec = vtd_qi_iec_global();
+
+	if (!u->ir) {
+		if (u->ecap & VTD_ECAP_IR)
+			printk("veneer: iommu: VT-d unit %u at 0x%llx: "
+			       "interrupt remapping without queued "
+			       "invalidation, which its interrupt entry "
+			       "cache needs: left off, device interrupt "
+			       "messages are not blocked on this unit\n",
+			       unit_no(u), (unsigned long long)u->base);
+		return 0;
+	}
+	if (!u->irt)
+		u->irt = mm_alloc_page(); /* zeroed: every IRTE not present */
+	if (!u->coherent)
+		cache_flush(hpa_to_ptr(u->irt), PAGE_SIZE);
+	wr64(u, VTD_REG_IRTA, vtd_irta_value(u->irt, VTD_IRT_ENTRIES));
+	if (gcmd(u, VTD_GCMD_SIRTP, true, "IRTPS", err, errlen) < 0 ||
+	    qi_submit(u, &iec, 1, err, errlen) < 0)
+		return -1;
+	/* 5.1.4: with CFIS clear, compatibility-format interrupts are
+	 * blocked; gcmd() keeps CFI as GSTS reports it, so clear it first. */
+	if ((rd32(u, VTD_REG_GSTS) & VTD_GCMD_CFI) &&
+	    gcmd(u, VTD_GCMD_CFI, false, "CFIS", err, errlen) < 0)
+		return -1;
+	return gcmd(u, VTD_GCMD_IRE, true, "IRES", err, errlen);
 }
 
 static int enable_unit(struct vtd_unit *u, char *err, size_t errlen)
 {
 	u32 gsts = rd32(u, VTD_REG_GSTS);
 
-	/* Firmware (or a previous run) may have left remapping on. */
+	/* Firmware (or a previous run) may have left remapping on; interrupt
+	 * remapping goes off before the queue it invalidates through. */
+	if ((gsts & VTD_GCMD_IRE) &&
+	    gcmd(u, VTD_GCMD_IRE, false, "IRES", err, errlen) < 0)
+		return -1;
 	if ((gsts & VTD_GCMD_TE) &&
 	    gcmd(u, VTD_GCMD_TE, false, "TES", err, errlen) < 0)
 		return -1;
@@ -607,7 +735,7 @@ static int enable_unit(struct vtd_unit *u, char *err, size_t errlen)
 	if (gcmd(u, VTD_GCMD_TE, true, "TES", err, errlen) < 0)
 		return -1;
 	u->enabled = true;
-	return 0;
+	return enable_ir(u, err, errlen);
 }
 
 static int vtd_enable(char *err, size_t errlen)
@@ -770,7 +898,7 @@ static u32 vtd_poll_faults(void (*report)(const struct iommu_fault *f))
 		for (u32 k = 0; k < u->nfr; k++) {
 			u32 off = u->fro + k * 16;
 			struct iommu_fault f;
-			char buf[32];
+			char buf[128];
 			u64 hi = rd64(u, off + 8);
 
 			if (!vtd_fault_decode(rd64(u, off), hi, &f, buf,
@@ -858,6 +986,7 @@ const struct iommu_ops *vtd_probe(const struct dmar_info *dmar, char *err,
 		u->iro = VTD_ECAP_IRO(u->ecap) * 16;
 		u->coherent = u->ecap & VTD_ECAP_C;
 		u->qi = u->ecap & VTD_ECAP_QI;
+		u->ir = vtd_ir_usable(u->ecap);
 		if (u->fro + u->nfr * 16 > u->reg_size ||
 		    u->iro + 16 > u->reg_size) {
 			fail(err, errlen,

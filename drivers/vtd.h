@@ -10,12 +10,19 @@
  * queued invalidation and its descriptors, 7.1.3 fault reasons, 10.4 the
  * registers (10.4.1 VER, 10.4.2 CAP, 10.4.3 ECAP, 10.4.4 GCMD, 10.4.5
  * GSTS, 10.4.6 RTADDR, 10.4.7 CCMD, 10.4.8 IOTLB and IVA at ECAP.IRO,
- * 10.4.9 FSTS, 10.4.10 FECTL, 10.4.14 FRCD, 10.4.22-24 IQH, IQT, IQA).
+ * 10.4.9 FSTS, 10.4.10 FECTL, 10.4.14 FRCD, 10.4.22-24 IQH, IQT, IQA,
+ * 10.4.29 IRTA); chapter 5 interrupt remapping, 9.9 the IRTE, 6.5.2.7 the
+ * interrupt entry cache invalidate descriptor.
  *
  * Only the legacy (root/context entry) translation mode is used: every
  * device's untranslated DMA goes through the 4-level second-level table
  * of the domain it is attached to; a device without a context entry is
  * blocked, and its DMA recorded as a fault.
+ *
+ * Interrupt remapping (chapter 5) is on, with nothing remapped, in every
+ * unit that has it (ECAP.IR) and queued invalidation (ECAP.QI): a table of
+ * VTD_IRT_ENTRIES not-present entries, compatibility format blocked (CFI
+ * clear), so no device's interrupt message reaches a CPU (see vtd.c).
  *
  * The pure encodings are exported for the host unit tests
  * (tests/unit/test_vtd.c); the hypervisor only calls vtd_probe().
@@ -49,6 +56,7 @@ const struct iommu_ops *vtd_probe(const struct dmar_info *dmar, char *err,
 #define VTD_REG_IQH    0x80 /* 64 */
 #define VTD_REG_IQT    0x88 /* 64 */
 #define VTD_REG_IQA    0x90 /* 64 */
+#define VTD_REG_IRTA   0xb8 /* 64 (10.4.29) */
 /* At ECAP.IRO * 16: IVA_REG, then IOTLB_REG 8 bytes above (10.4.8.1). */
 #define VTD_IOTLB_REG_OFFSET 8
 
@@ -79,8 +87,9 @@ const struct iommu_ops *vtd_probe(const struct dmar_info *dmar, char *err,
 #define VTD_GCMD_EAFL  BIT(28)
 #define VTD_GCMD_WBF   BIT(27) /* write-buffer flush / WBFS */
 #define VTD_GCMD_QIE   BIT(26) /* queued invalidation enable / QIES */
-#define VTD_GCMD_IRE   BIT(25)
-#define VTD_GCMD_SIRTP BIT(24)
+#define VTD_GCMD_IRE   BIT(25) /* interrupt remapping enable / IRES */
+#define VTD_GCMD_SIRTP BIT(24) /* set interrupt remap table ptr / IRTPS */
+#define VTD_GCMD_CFI   BIT(23) /* compatibility format interrupt / CFIS */
 /*
  * 10.4.4: GCMD is written with one bit changed at a time, the others as
  * GSTS reports them without the one-shot status bits (RTPS, FLS, WBFS,
@@ -110,6 +119,18 @@ const struct iommu_ops *vtd_probe(const struct dmar_info *dmar, char *err,
 /* IQA_REG (10.4.24): base 63:12, DW bit 11 (0: 128-bit), QS 2:0. */
 #define VTD_IQA_QS_4K 0 /* 2^0 pages: 256 descriptors of 16 bytes */
 #define VTD_IQ_DESCS  256
+
+/*
+ * IRTA_REG (10.4.29): table address 63:12, EIME bit 11 (0: xAPIC mode,
+ * 8-bit destination IDs), S 3:0 with 2^(S+1) entries. The table: 256
+ * IRTEs of 16 bytes (9.9), one 4 KiB page, every entry not present
+ * (P, bit 0, clear).
+ */
+#define VTD_IRTA_EIME	BIT(11)
+#define VTD_IRTA_S_MASK 0xfull
+#define VTD_IRT_ENTRIES 256
+/* 5.1: interrupt messages are DWORD writes to 0xFEEx_xxxx. */
+#define VTD_INTERRUPT_ADDR 0xfee00000ull
 
 /* ---- pure encodings ---- */
 
@@ -142,6 +163,9 @@ struct vtd_entry128 vtd_qi_context(u32 granularity, u16 did, u16 sid);
 #define VTD_QI_IOTLB_GLOBAL 1
 #define VTD_QI_IOTLB_DOMAIN 2
 struct vtd_entry128 vtd_qi_iotlb(u32 granularity, u16 did);
+/* 6.5.2.7 interrupt entry cache invalidate descriptor (type 4), global
+ * (G, bit 4, clear; IM 31:27 and IIDX 47:32 zero). */
+struct vtd_entry128 vtd_qi_iec_global(void);
 /* 6.5.2.8 invalidation wait descriptor (type 5) with status write: the
  * unit writes `data` to the 4-byte aligned `status_addr` when every
  * descriptor before it is done. */
@@ -154,16 +178,39 @@ u64 vtd_iotlb_value(u32 granularity, u16 did);
 /* A GCMD value that sets (on) or clears `bit`, from the GSTS read. */
 u32 vtd_gcmd_value(u32 gsts, u32 bit, bool on);
 
+/* IRTA_REG for a table of `entries` (a power of two, 2 .. 65536) at
+ * `table`, EIME clear. */
+u64 vtd_irta_value(u64 table, u32 entries);
+
+/*
+ * Whether interrupt remapping is turned on in a unit with this ECAP:
+ * ECAP.IR and ECAP.QI. Only a queued invalidation invalidates the
+ * interrupt entry cache (6.5.1 has no register for it; units with IR are
+ * expected to report QI too). A unit with IR but without QI is left
+ * without interrupt remapping, and a line at enable says so.
+ */
+bool vtd_ir_usable(u64 ecap);
+
 /*
  * 10.4.14: one fault recording register (lo: bits 63:0, hi: 127:64).
  * True when its F bit (127) is set; then fills f (the address is the
  * page, bits 63:12; T bit 126 is 0 for a write) and, for a reason with
  * no text of its own, writes "fault reason 0xNN" into buf.
+ *
+ * An interrupt-remapping fault (reasons 0x20-0x2f, 7.1.3) records no
+ * address: FI bits 63:48 are the interrupt index, and T is undefined.
+ * It is reported as a write (an interrupt message is one) at
+ * VTD_INTERRUPT_ADDR, the start of the interrupt range, with the index in
+ * the reason, written into buf ("...: interrupt index N"; not for 0x25,
+ * a compatibility-format request has none). buf: 128 bytes are enough.
  */
 bool vtd_fault_decode(u64 lo, u64 hi, struct iommu_fault *f, char *buf,
 		      size_t buflen);
 /* The words for fault reason `fr` (7.1.3), NULL when it has none. */
 const char *vtd_fault_reason(u8 fr);
+/* 7.1.3: reasons 0x20-0x2f are interrupt-remapping faults. */
+#define VTD_FR_IS_INTERRUPT(fr) (((fr)&0xf0) == 0x20)
+#define VTD_FR_IR_COMPAT	0x25 /* compatibility format blocked */
 
 /* Domains a unit supports: 2^(4 + 2 * CAP.ND) (10.4.2). */
 u32 vtd_cap_domains(u64 cap);
@@ -209,6 +256,8 @@ struct vtd_test_mmio {
 void vtd_test_set_mmio(const struct vtd_test_mmio *mmio, u32 loops);
 /* The root table of a unit probed (0 before enable). */
 u64 vtd_test_root_table(u32 unit);
+/* Its interrupt remapping table (0 when not turned on). */
+u64 vtd_test_ir_table(u32 unit);
 #endif
 
 #endif /* VENEER_DRIVERS_VTD_H */

@@ -61,6 +61,7 @@
  * from 0x80 on), and every address used here is below 256 MiB.
  *
  * role=msi: interrupt messages by DMA (msi(), below).
+ * role=probe id=VVVV:DDDD: a device's configuration only (probe(), below).
  *
  * Command line: role=victim|attacker|msi, wait=S (victim), count=N (attacker),
  * veneer=0|1 as every guest.
@@ -652,6 +653,68 @@ static void msi(const struct guest_mmap *map)
 	master_off();
 }
 
+/* ---- role=probe: a device's configuration, no DMA ---- */
+
+/* Hex digits of v up to a space or the end, at most 8. */
+static bool hex_word(const char *v, u32 *out)
+{
+	u32 n = 0, digits = 0;
+
+	for (; *v && *v != ' ' && *v != ':'; v++, digits++) {
+		char c = *v;
+		u32 d = c >= '0' && c <= '9'   ? (u32)(c - '0')
+			: c >= 'a' && c <= 'f' ? (u32)(c - 'a' + 10)
+					       : 16;
+
+		if (d > 15 || digits == 8)
+			return false;
+		n = n << 4 | d;
+	}
+	*out = n;
+	return digits > 0;
+}
+
+/*
+ * role=probe id=VVVV:DDDD: the function with that vendor and device ID is
+ * on bus 0 (as a device given with pci_unsafe = yes on a machine without
+ * an IOMMU is, where DMA would go to host addresses: no DMA here), its
+ * class is not 0, and its command register's memory and bus master bits
+ * are what Veneer lets through.
+ */
+static void probe(const char *cmdline)
+{
+	const char *id = cmdline_value(cmdline, "id");
+	u32 vendor, device, want, class;
+	u16 cmd;
+
+	if (!id || !hex_word(id, &vendor) || !str_starts_with(id + 4, ":") ||
+	    !hex_word(id + 5, &device)) {
+		guest_fail("role=probe needs id=VVVV:DDDD");
+		return;
+	}
+	want = device << 16 | vendor;
+	for (slot = 1; slot < PCI_SLOTS; slot++)
+		if (pci_cfg_read32(slot, PCI_ID) == want)
+			break;
+	if (slot == PCI_SLOTS) {
+		guest_printf(NAME ": no %04x:%04x at 00:01.0-00:1f.0\n", vendor,
+			     device);
+		guest_fail("the device on bus 0");
+		return;
+	}
+	guest_pass("the device on bus 0");
+	class = pci_cfg_read32(slot, PCI_CLASS) >> 8;
+	guest_printf(NAME ": %04x:%04x at 00:%02x.0, class %06x\n", vendor,
+		     device, slot, class);
+	EXPECT_TRUE(class != 0, "its class is the host function's (not 0)");
+	pci_cfg_write16(slot, PCI_COMMAND, PCI_CMD_MEMORY | PCI_CMD_MASTER);
+	cmd = pci_cfg_read16(slot, PCI_COMMAND);
+	EXPECT_EQ(cmd & (PCI_CMD_MEMORY | PCI_CMD_MASTER),
+		  PCI_CMD_MEMORY | PCI_CMD_MASTER,
+		  "memory decode and bus master take");
+	pci_cfg_write16(slot, PCI_COMMAND, 0);
+}
+
 void guest_main(const struct multiboot_info *mbi)
 {
 	const char *cmdline = guest_cmdline(mbi);
@@ -677,6 +740,8 @@ void guest_main(const struct multiboot_info *mbi)
 		attacker(&map, count);
 	else if (role && word_is(role, "msi"))
 		msi(&map);
+	else if (role && word_is(role, "probe"))
+		probe(cmdline);
 	else
-		guest_fail("role= is victim, attacker or msi");
+		guest_fail("role= is victim, attacker, msi or probe");
 }

@@ -204,7 +204,7 @@ def test_assigned_device_dma_confined(tmp_path, iommu, vendor):
 
 @pytest.mark.parametrize("machine,pci,why", [
     ("pc", "00:06.0", "no IOMMU is on, and without one the device could write anywhere "
-                      "in the machine"),
+                      "in the machine (pci_unsafe = yes gives it anyway)"),
     ("q35-amd", "00:03.0", "it is the IOMMU"),
     ("q35-amd", "00:1f.0", "it is a host or ISA bridge"),
     ("q35-amd", "00:00.0", "it is a host or ISA bridge"),
@@ -239,24 +239,61 @@ def test_one_owner_per_device(tmp_path):
                if line.startswith("veneer: guest ")) == 1, result.log
 
 
+UNSAFE_WARNING = ("veneer: guest %s: warning: pci %s given without an IOMMU (pci_unsafe = "
+                  "yes): its DMA can reach any memory of the machine")
+PROBE_PASSES = ["the device on bus 0", "its class is the host function's (not 0)",
+                "memory decode and bus master take"]
+
+
+def test_unsafe_assignment_without_iommu(tmp_path):
+    """pci_unsafe = yes gives a device on a machine without an IOMMU, with a
+    warning; the guest sees it (no DMA is tried: it would go to host
+    addresses)."""
+    guests = ["%s:name=u pci=00:06.0 pci_unsafe=yes -- role=probe id=1234:11e8" % DMAATTACK]
+    result = launch(tmp_path, guests=guests, extra_qemu=["-device", EDU], timeout=120)
+    lines = result.lines
+    assert UNSAFE_WARNING % ("u", "00:06.0") in lines, result.log
+    assert not guest_passes(lines, "u", PROBE_PASSES), result.log
+    assert "veneer: guest u exited with code 0" in lines, result.log
+
+
+def test_unsafe_ignored_with_an_iommu(tmp_path):
+    """Where an IOMMU is on, pci_unsafe changes nothing: the domain confines
+    the device as for any guest."""
+    guests = ["%s:name=atk pci=00:06.0 pci_unsafe=yes -- role=attacker" % DMAATTACK]
+    result = launch(tmp_path, guests=guests, extra_qemu=q35("intel-iommu,aw-bits=48", EDU),
+                    timeout=120)
+    lines = result.lines
+    assert not any("warning: pci" in line for line in lines), result.log
+    assert not guest_passes(lines, "atk", ATTACKER_PASSES), result.log
+    assert "veneer: guest atk exited with code 0" in lines, result.log
+
+
 @pytest.mark.slow
-def test_assignment_refused_on_bochs(tmp_path):
-    """Bochs has no IOMMU: on VT-x too, a device is refused."""
-    guests = ["%s:name=atk pci=00:01.0 -- role=attacker" % DMAATTACK, HELLO]
+def test_assignment_on_bochs(tmp_path):
+    """Bochs has no IOMMU: on VT-x a device is refused, and given with
+    pci_unsafe = yes (its USB controller, 00:01.2, configuration only)."""
+    guests = ["%s:name=atk pci=00:01.2 -- role=probe id=8086:7020" % DMAATTACK,
+              "%s:name=u pci=00:01.2 pci_unsafe=yes -- role=probe id=8086:7020" % DMAATTACK]
     result = launch(tmp_path, emulator="bochs", guests=guests, timeout=600)
     lines = result.lines
-    assert ("veneer: guest atk: not started: pci 00:01.0: no IOMMU is on, and without one "
-            "the device could write anywhere in the machine") in lines, result.log
-    assert "veneer: guest hello exited with code 0" in lines, result.log
+    assert ("veneer: guest atk: not started: pci 00:01.2: no IOMMU is on, and without one "
+            "the device could write anywhere in the machine (pci_unsafe = yes gives it "
+            "anyway)") in lines, result.log
+    assert UNSAFE_WARNING % ("u", "00:01.2") in lines, result.log
+    assert not guest_passes(lines, "u", PROBE_PASSES), result.log
+    assert "veneer: guest u exited with code 0" in lines, result.log
 
 
-@pytest.mark.parametrize("iommu", ["intel-iommu,aw-bits=48", "intel-iommu,aw-bits=48,intremap=on",
-                                   "amd-iommu"])
+@pytest.mark.parametrize("iommu", ["intel-iommu,aw-bits=48", "amd-iommu"])
 def test_interrupt_message_by_dma(tmp_path, iommu):
     """A guest's device writes interrupt messages to 0xFEE00000: the host
-    goes on. With interrupt remapping on, the unit blocks and reports them;
-    without it, they arrive as interrupts no one asked for, which Veneer
-    takes, counts and ignores."""
+    goes on. Both drivers turn interrupt remapping on with nothing
+    remapped. AMD-Vi then aborts them (QEMU 7.2 logs no event for it): no
+    interrupt may reach the host. VT-d blocks them on hardware (fault
+    reason 0x25), but QEMU 7.2 ignores the CFI bit and delivers
+    compatibility-format messages anyway: Veneer must then take them as
+    interrupts no one asked for, count them and go on."""
     guests = ["%s:name=atk pci=00:06.0 -- role=msi" % DMAATTACK, HELLO]
     result = launch(tmp_path, guests=guests,
                     extra_qemu=q35(iommu, "edu,addr=0x6,dma_mask=0xffffffff"), timeout=120)
@@ -271,6 +308,9 @@ def test_interrupt_message_by_dma(tmp_path, iommu):
         r"taken and ignored$", line)]
     blocked = [line for line in lines if line.startswith("veneer: iommu: DMA fault: device "
                                                          "00:06.0 (guest atk)")
-               and "interrupt" in line]
-    assert strays or blocked, result.log
+               and "interrupt blocked" in line]
+    if iommu == "amd-iommu":
+        assert not strays, result.log
+    else:
+        assert strays or blocked, result.log
     assert "veneer: power off: status 0" in lines, result.log

@@ -103,6 +103,7 @@ struct fake_unit {
 	u32 ncmds;
 	u32 per_opcode[16];
 	u8 inv_devtab[65536 / 8];  /* IDs INVALIDATE_DEVTAB_ENTRY named */
+	u8 inv_inttab[65536 / 8];  /* IDs INVALIDATE_INTERRUPT_TABLE named */
 	u32 writes[FAKE_WRITELOG]; /* offsets written, in order */
 	u64 write_values[FAKE_WRITELOG];
 	u32 nwrites;
@@ -131,6 +132,7 @@ static void fake_log_reset(struct fake_unit *f)
 	f->nwrites = 0;
 	memset(f->per_opcode, 0, sizeof(f->per_opcode));
 	memset(f->inv_devtab, 0, sizeof(f->inv_devtab));
+	memset(f->inv_inttab, 0, sizeof(f->inv_inttab));
 }
 
 static void fake_run_commands(struct fake_unit *f)
@@ -155,6 +157,8 @@ static void fake_run_commands(struct fake_unit *f)
 		f->per_opcode[op]++;
 		if (op == AMDVI_CMD_INV_DEVTAB_ENTRY)
 			f->inv_devtab[(u16)c[0] / 8] |= 1 << ((u16)c[0] % 8);
+		if (op == AMDVI_CMD_INV_INTERRUPT_TABLE)
+			f->inv_inttab[(u16)c[0] / 8] |= 1 << ((u16)c[0] % 8);
 		if (op == AMDVI_CMD_COMPLETION_WAIT && (c[0] & 1))
 			*(u64 *)(uintptr_t)(c[0] & AMDVI_CW_ADDR_MASK) = c[1];
 		head = (head + 16) % size;
@@ -294,9 +298,33 @@ static void test_dte_blocked(void **state)
 	amdvi_dte_blocked(dte, 0x12345000);
 	/* V, TV, Mode 4 in 11:9, root 51:12, IR = IW = 0. */
 	assert_int_equal(dte[0], 0x12345000ull | 0x800 | 0x3);
-	assert_int_equal(dte[1], 0); /* domain 0, SE = SA = 0 */
-	assert_int_equal(dte[2], 0);
+	assert_int_equal(dte[1], 0); /* domain 0, SE = SA = 0, SysMgt 00b */
+	/* IV (bit 128) only: IntTabLen 132:129, IG 133, table 179:134 all 0;
+	 * InitPass 184, EIntPass 185, NMIPass 186, Lint0Pass 190, Lint1Pass
+	 * 191 all 0; IntCtl 189:188 00b (target abort). */
+	assert_int_equal(dte[2], 0x1);
 	assert_int_equal(dte[3], 0);
+}
+
+static void test_dte_interrupt_fields(void **state)
+{
+	(void)state;
+	/* Each field at its bit of the 256-bit entry, minus 128 (2.2.2.1). */
+	assert_int_equal(AMDVI_DTE_IV, 1ull << 0);
+	assert_int_equal(AMDVI_DTE_INTTABLEN_MASK, 0xfull << 1);
+	assert_int_equal(AMDVI_DTE_IG, 1ull << 5);
+	/* IntTableRootPtr 179:134: 46 bits from bit 6. */
+	assert_int_equal(AMDVI_DTE_INTTAB_MASK, 0x3fffffffffffull << 6);
+	assert_int_equal(AMDVI_DTE_INITPASS, 1ull << 56);
+	assert_int_equal(AMDVI_DTE_EINTPASS, 1ull << 57);
+	assert_int_equal(AMDVI_DTE_NMIPASS, 1ull << 58);
+	assert_int_equal(AMDVI_DTE_INTCTL_MASK, 3ull << 60);
+	assert_int_equal(AMDVI_DTE_LINT0PASS, 1ull << 62);
+	assert_int_equal(AMDVI_DTE_LINT1PASS, 1ull << 63);
+	assert_int_equal(AMDVI_DTE_INTERRUPTS_BLOCKED, 1);
+	assert_int_equal((u64)AMDVI_INTCTL_ABORT << AMDVI_DTE_INTCTL_SHIFT, 0);
+	assert_int_equal((u64)AMDVI_INTCTL_REMAP << AMDVI_DTE_INTCTL_SHIFT,
+			 2ull << 60);
 }
 
 static void test_dte_attached(void **state)
@@ -308,7 +336,8 @@ static void test_dte_attached(void **state)
 	assert_int_equal(dte[0], 0xabcdef123000ull | 0x800 | 0x3 |
 				     (1ull << 61) | (1ull << 62));
 	assert_int_equal(dte[1], 0x2a); /* DomainID: bits 79:64 */
-	assert_int_equal(dte[2], 0);
+	/* Interrupts as in the blocked entry: IV, IntCtl 00b, nothing else. */
+	assert_int_equal(dte[2], 0x1);
 	assert_int_equal(dte[3], 0);
 	/* Bits of the root below 4 KiB and above 51 never leak. */
 	amdvi_dte_attached(dte, 0xfff0000000001fffull, 1);
@@ -342,6 +371,10 @@ static void test_commands(void **state)
 
 	amdvi_cmd_inv_devtab_entry(c, 0xbeef);
 	assert_int_equal(c[0], 0xbeefull | (2ull << 60));
+	assert_int_equal(c[1], 0);
+
+	amdvi_cmd_inv_interrupt_table(c, 0xbeef);
+	assert_int_equal(c[0], 0xbeefull | (5ull << 60));
 	assert_int_equal(c[1], 0);
 
 	amdvi_cmd_inv_iommu_pages_all(c, 0x40);
@@ -390,6 +423,21 @@ static void test_decode_page_fault(void **state)
 	amdvi_decode_event(ev, UNIT_A, &f, NULL, NULL);
 	assert_string_equal(f.reason, "I/O page fault: reserved bit set in a "
 				      "page table entry");
+
+	/* I (bit 51): an interrupt request, a write, whatever RW says. */
+	ev[0] = (2ull << 60) | AMDVI_EVF_I | AMDVI_EVF_RZ | BDF(1, 0, 0);
+	ev[1] = 0xfee00000;
+	amdvi_decode_event(ev, UNIT_A, &f, &code, NULL);
+	assert_int_equal(code, 2);
+	assert_true(f.write);
+	assert_int_equal(f.addr, 0xfee00000);
+	assert_int_equal(f.bdf, BDF(1, 0, 0));
+	assert_string_equal(f.reason, "interrupt blocked: I/O page fault on an "
+				      "interrupt request");
+	ev[0] = (2ull << 60) | (1ull << 50) | BDF(1, 0, 0); /* US, not I */
+	amdvi_decode_event(ev, UNIT_A, &f, NULL, NULL);
+	assert_false(f.write);
+	assert_null(strstr(f.reason, "interrupt"));
 }
 
 static void test_decode_other_events(void **state)
@@ -613,7 +661,8 @@ static void test_enable(void **state)
 	for (i = 0; i < 65536; i++) {
 		const u64 *e = dte_of(devtab, (u16)i);
 
-		if (e[0] != blocked || e[1] || e[2] || e[3])
+		/* Interrupts blocked too: IV, IntCtl 00b (dte[2] = 1). */
+		if (e[0] != blocked || e[1] || e[2] != 1 || e[3])
 			fail_msg("DTE %x is not blocked", i);
 	}
 	for (i = 0; i < 512; i++)
@@ -635,8 +684,10 @@ static void test_enable(void **state)
 			       "AMD-Vi unit 40:00.2 was enabled by the "
 			       "firmware; turning it off first"));
 
-	/* Unit A has IA: INVALIDATE_IOMMU_ALL, the 65 domains, the wait. */
+	/* Unit A has IA: INVALIDATE_IOMMU_ALL (interrupt tables included),
+	 * the 65 domains, the wait. */
 	assert_int_equal(a->ncmds, 1 + 65 + 1);
+	assert_int_equal(a->per_opcode[AMDVI_CMD_INV_INTERRUPT_TABLE], 0);
 	assert_int_equal(a->cmds[0][0], 8ull << 60);
 	for (i = 0; i <= 64; i++) {
 		assert_int_equal(a->cmds[1 + i][0],
@@ -644,11 +695,20 @@ static void test_enable(void **state)
 		assert_int_equal(a->cmds[1 + i][1], 0x7ffffffffffff001ull);
 	}
 	assert_int_equal(a->cmds[66][0] >> 60, 1);
-	/* Unit B has no EFR: every device ID (All), through a 512-entry
-	 * ring many times over, then the domains and the wait. */
+	/* Unit B has no EFR: every device ID (All), its entry and its
+	 * interrupt table, through a 512-entry ring many times over, then
+	 * the domains and the wait. */
 	assert_int_equal(b->per_opcode[AMDVI_CMD_INV_DEVTAB_ENTRY], 65536);
-	for (i = 0; i < sizeof(b->inv_devtab); i++)
+	assert_int_equal(b->per_opcode[AMDVI_CMD_INV_INTERRUPT_TABLE], 65536);
+	for (i = 0; i < sizeof(b->inv_devtab); i++) {
 		assert_int_equal(b->inv_devtab[i], 0xff);
+		assert_int_equal(b->inv_inttab[i], 0xff);
+	}
+	/* Each ID's pair together, entry first. */
+	assert_int_equal(b->cmds[0][0], 0ull | 2ull << 60);
+	assert_int_equal(b->cmds[1][0], 0ull | 5ull << 60);
+	assert_int_equal(b->cmds[2][0], 1ull | 2ull << 60);
+	assert_int_equal(b->cmds[3][0], 1ull | 5ull << 60);
 	assert_int_equal(b->per_opcode[AMDVI_CMD_INV_IOMMU_PAGES], 65);
 	assert_int_equal(b->per_opcode[AMDVI_CMD_COMPLETION_WAIT], 1);
 	assert_int_equal(b->per_opcode[AMDVI_CMD_INV_IOMMU_ALL], 0);
@@ -687,6 +747,8 @@ static void test_attach(void **state)
 
 		assert_int_equal(e[0], 0x7777000ull | 0x800 | 3 | 3ull << 61);
 		assert_int_equal(e[1], 5);
+		assert_int_equal(e[2], 1); /* IV, IntCtl 00b */
+		assert_int_equal(e[3], 0);
 	}
 	assert_int_equal(dte_of(devtab, BDF(3, 4, 2))[0], blocked0);
 	/* Unit A: both entries, the new domain, the old (0), the wait. */
@@ -711,6 +773,10 @@ static void test_attach(void **state)
 	assert_int_equal(dte_of(devtab, dev)[0], blocked0);
 	assert_int_equal(dte_of(devtab, dev)[1], 0);
 	assert_int_equal(dte_of(devtab, ALIAS_ID)[0], blocked0);
+	assert_int_equal(dte_of(devtab, dev)[2], 1);
+	assert_int_equal(dte_of(devtab, ALIAS_ID)[2], 1);
+	/* The interrupt half never changes: no INVALIDATE_INTERRUPT_TABLE. */
+	assert_int_equal(a->per_opcode[AMDVI_CMD_INV_INTERRUPT_TABLE], 0);
 	assert_int_equal(a->ncmds, 4);
 	assert_int_equal(a->cmds[2][0], 6ull << 32 | 3ull << 60);
 
@@ -872,6 +938,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_dte_blocked, setup),
 	    cmocka_unit_test_setup(test_dte_attached, setup),
+	    cmocka_unit_test_setup(test_dte_interrupt_fields, setup),
 	    cmocka_unit_test_setup(test_base_registers, setup),
 	    cmocka_unit_test_setup(test_commands, setup),
 	    cmocka_unit_test_setup(test_decode_page_fault, setup),

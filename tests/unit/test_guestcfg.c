@@ -481,6 +481,11 @@ static void test_pci(void **state)
 	assert_int_equal(cfg.pci[0], 0xffff);
 	assert_int_equal(cfg.pci[1], 0x0100);
 	assert_int_equal(cfg.pci[2], 0x0a00 | 0x1b << 3 | 3);
+	assert_false(cfg.pci_unsafe);
+	assert_true(parse_ok("k pci=00:03.0 pci_unsafe=yes").pci_unsafe);
+	assert_false(parse_ok("k pci_unsafe=yes pci_unsafe=no").pci_unsafe);
+	assert_string_equal(parse_err("k pci_unsafe=1"),
+			    "pci_unsafe: '1' is not yes or no");
 	assert_string_equal(parse_err("k pci=00:03.0,00:03.0"),
 			    "pci: 00:03.0 given twice");
 	assert_string_equal(

@@ -525,6 +525,32 @@ static void test_no_pci(void **state)
 	assert_int_equal(polls + destroys, 0);
 }
 
+/* pci_unsafe = yes without an IOMMU: given, stopped, no domain, said. */
+static void test_unsafe_without_iommu(void **state)
+{
+	(void)state;
+	iommu_on = false;
+	cfgs[0].pci_unsafe = true;
+	host_printk_reset();
+	assert_true(claim(0, 1, PLAIN));
+	cfgs[0].pci_unsafe = false;
+	assert_int_equal(vms[0].pci_count, 1);
+	assert_null(vms[0].dma);
+	assert_int_equal(creates, 0);
+	assert_non_null(strstr(host_printk_text(),
+			       "warning: pci 00:08.0 given without an IOMMU "
+			       "(pci_unsafe = yes): its DMA can reach any "
+			       "memory of the machine"));
+	/* Owned: a second guest cannot have it, even unsafely. */
+	cfgs[1].pci_unsafe = true;
+	assert_false(claim(1, 1, PLAIN));
+	cfgs[1].pci_unsafe = false;
+	passthrough_release(&vms[0]);
+	assert_int_equal(vms[0].pci_count, 0);
+	iommu_on = true;
+	assert_free(PLAIN);
+}
+
 static void test_no_iommu(void **state)
 {
 	(void)state;
@@ -532,7 +558,7 @@ static void test_no_iommu(void **state)
 	assert_false(claim(0, 2, PLAIN, NIC));
 	assert_string_equal(err, "pci 00:08.0: no IOMMU is on, and without one "
 				 "the device could write anywhere in the "
-				 "machine");
+				 "machine (pci_unsafe = yes gives it anyway)");
 	assert_int_equal(vms[0].pci_count, 0);
 	assert_null(vms[0].dma);
 	assert_int_equal(cfg_writes, 0);
@@ -823,12 +849,19 @@ static void test_poll(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_no_pci),	  T(test_no_iommu),
-	    T(test_refusals),	  T(test_other_guest_owns),
-	    T(test_domain),	  T(test_map_fails),
-	    T(test_attach_fails), T(test_create_fails),
-	    T(test_stop_flr),	  T(test_stop_without_flr),
-	    T(test_quiesce),	  T(test_release),
+	    T(test_no_pci),
+	    T(test_no_iommu),
+	    T(test_unsafe_without_iommu),
+	    T(test_refusals),
+	    T(test_other_guest_owns),
+	    T(test_domain),
+	    T(test_map_fails),
+	    T(test_attach_fails),
+	    T(test_create_fails),
+	    T(test_stop_flr),
+	    T(test_stop_without_flr),
+	    T(test_quiesce),
+	    T(test_release),
 	    T(test_poll),
 	};
 

@@ -92,9 +92,12 @@ static int fake_sub(void *ctx, u16 bdf)
 struct fake_unit {
 	u8 regs[4096];
 	u32 gsts;
-	bool stuck_tes; /* TES never follows TE */
+	bool stuck_tes;	 /* TES never follows TE */
+	bool stuck_ires; /* IRES never follows IRE */
 	u32 wbf_count;
 	u64 iqh;
+	u64 irta;	     /* IRTA latched by the last SIRTP */
+	bool iec_since_irtp; /* a global IEC invalidation after SIRTP */
 };
 static struct fake_unit fu[NUNITS];
 static char evlog[8192];
@@ -164,14 +167,22 @@ static u64 f_read64(u32 unit, u32 off)
 	return reg64(unit, off);
 }
 
+#define GCMD_PERSISTENT                                                        \
+	(VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE | VTD_GCMD_CFI |            \
+	 VTD_GCMD_EAFL)
+#define GCMD_ONESHOT                                                           \
+	(VTD_GCMD_SRTP | VTD_GCMD_SFL | VTD_GCMD_WBF | VTD_GCMD_SIRTP)
+
 static void f_gcmd(u32 unit, u32 v)
 {
 	struct fake_unit *f = &fu[unit];
 
-	/* 10.4.5: one change per write; one-shot bits never written back. */
-	assert_int_equal(v & (VTD_GCMD_SRTP | VTD_GCMD_WBF) &
-			     (f->gsts & (VTD_GCMD_SRTP | VTD_GCMD_WBF)),
-			 0);
+	/* 10.4.4: one command per write: exactly one persistent bit
+	 * changed or one one-shot bit set; one-shot status bits are never
+	 * written back (that would repeat their command). */
+	assert_int_equal(__builtin_popcount((v ^ f->gsts) & GCMD_PERSISTENT) +
+			     __builtin_popcount(v & GCMD_ONESHOT),
+			 1);
 	if ((v & VTD_GCMD_TE) != (f->gsts & VTD_GCMD_TE)) {
 		ev("u%u:TE%u ", unit, !!(v & VTD_GCMD_TE));
 		if (!f->stuck_tes)
@@ -184,6 +195,28 @@ static void f_gcmd(u32 unit, u32 v)
 	}
 	if (v & VTD_GCMD_WBF)
 		f->wbf_count++;
+	if (v & VTD_GCMD_SIRTP) {
+		f->irta = reg64(unit, VTD_REG_IRTA);
+		f->iec_since_irtp = false;
+		ev("u%u:SIRTP=%llx ", unit, (unsigned long long)f->irta);
+		f->gsts |= VTD_GCMD_SIRTP;
+	}
+	if ((v & VTD_GCMD_CFI) != (f->gsts & VTD_GCMD_CFI)) {
+		ev("u%u:CFI%u ", unit, !!(v & VTD_GCMD_CFI));
+		f->gsts = (f->gsts & ~VTD_GCMD_CFI) | (v & VTD_GCMD_CFI);
+	}
+	if ((v & VTD_GCMD_IRE) != (f->gsts & VTD_GCMD_IRE)) {
+		ev("u%u:IRE%u ", unit, !!(v & VTD_GCMD_IRE));
+		if (v & VTD_GCMD_IRE) {
+			/* 5.1, 10.4.4: a table pointer latched, the entry
+			 * cache invalidated since, before IRE. */
+			assert_true(f->gsts & VTD_GCMD_SIRTP);
+			assert_true(f->iec_since_irtp);
+		}
+		if (!f->stuck_ires)
+			f->gsts =
+			    (f->gsts & ~VTD_GCMD_IRE) | (v & VTD_GCMD_IRE);
+	}
 	if ((v & VTD_GCMD_QIE) != (f->gsts & VTD_GCMD_QIE)) {
 		ev("u%u:QIE%u ", unit, !!(v & VTD_GCMD_QIE));
 		f->gsts = (f->gsts & ~VTD_GCMD_QIE) | (v & VTD_GCMD_QIE);
@@ -232,7 +265,13 @@ static void process_queue(u32 unit, u64 tail)
 		else if (type == 2)
 			ev("u%u:qIOTLB g%u did%u ", unit, (u32)(d[0] >> 4) & 3,
 			   (u32)(d[0] >> 16) & 0xffff);
-		else if (type == 5 && (d[0] & BIT(5)))
+		else if (type == 4) {
+			/* 6.5.2.7: only the global form is used. */
+			assert_int_equal(d[0], 4);
+			assert_int_equal(d[1], 0);
+			ev("u%u:qIEC ", unit);
+			f->iec_since_irtp = true;
+		} else if (type == 5 && (d[0] & BIT(5)))
 			*(u32 *)(uintptr_t)d[1] = (u32)(d[0] >> 32);
 		else
 			fail_msg("unexpected descriptor %llx",
@@ -359,6 +398,10 @@ static void test_qi_descriptors(void **state)
 	assert_int_equal(d.hi, 0);
 	d = vtd_qi_iotlb(VTD_QI_IOTLB_GLOBAL, 0);
 	assert_int_equal(d.lo, 0xd2);
+	/* Interrupt entry cache, global: type 4, G (bit 4) 0, IM, IIDX 0. */
+	d = vtd_qi_iec_global();
+	assert_int_equal(d.lo, 0x4);
+	assert_int_equal(d.hi, 0);
 	d = vtd_qi_wait(0xdeadbeef, 0x7f001004);
 	assert_int_equal(d.lo, 0xdeadbeef00000025ull);
 	assert_int_equal(d.hi, 0x7f001004);
@@ -381,12 +424,41 @@ static void test_register_commands(void **state)
 			 0x8e000000);
 	assert_int_equal(vtd_gcmd_value(0xffffffff, VTD_GCMD_SRTP, true),
 			 0xd6ffffff);
+	/* SIRTP 24 over TE, QIES, IRTPS of an earlier one: IRTPS dropped. */
+	assert_int_equal(vtd_gcmd_value(0x85000000, VTD_GCMD_SIRTP, true),
+			 0x85000000);
+	assert_int_equal(vtd_gcmd_value(0x85000000, VTD_GCMD_IRE, true),
+			 0x86000000);
+	/* CFI 23 is persistent: kept, and cleared on its own. */
+	assert_int_equal(vtd_gcmd_value(0x86800000, VTD_GCMD_TE, false),
+			 0x06800000);
+	assert_int_equal(vtd_gcmd_value(0xc5800000, VTD_GCMD_CFI, false),
+			 0x84000000);
+	assert_int_equal(vtd_gcmd_value(0xc7800000, VTD_GCMD_IRE, false),
+			 0x84800000);
+}
+
+static void test_irta(void **state)
+{
+	(void)state;
+	/* 10.4.29: 256 entries = 2^(7+1): S 7; EIME (bit 11) clear. */
+	assert_int_equal(vtd_irta_value(0x12345000, 256), 0x12345007);
+	assert_int_equal(vtd_irta_value(0x12345fff, 256), 0x12345007);
+	assert_int_equal(vtd_irta_value(0xabcdef000ull, 2), 0xabcdef000ull);
+	assert_int_equal(vtd_irta_value(0x1000, 65536), 0x100f);
+	assert_int_equal(vtd_irta_value(0x1000, 512) & VTD_IRTA_EIME, 0);
+	assert_int_equal(vtd_irta_value(0x1000, 512), 0x1008);
+	assert_int_equal(VTD_REG_IRTA, 0xb8);
+	/* IR is used with QI only. */
+	assert_true(vtd_ir_usable(VTD_ECAP_IR | VTD_ECAP_QI));
+	assert_false(vtd_ir_usable(VTD_ECAP_IR));
+	assert_false(vtd_ir_usable(VTD_ECAP_QI));
 }
 
 static void test_fault_decode(void **state)
 {
 	struct iommu_fault f;
-	char buf[32];
+	char buf[32], big[128];
 
 	(void)state;
 	/* F, T = 1 (read), FR 2, SID 00:02.0. */
@@ -413,6 +485,45 @@ static void test_fault_decode(void **state)
 	/* F clear: nothing recorded. */
 	assert_false(vtd_fault_decode(0xfee01000, BIT(62) | (2ull << 32), &f,
 				      buf, sizeof(buf)));
+	/* Interrupt remapping: FR 0x22, index 5 in FI 63:48; T (here 1)
+	 * means nothing: a write at the interrupt range. */
+	assert_true(vtd_fault_decode(
+	    5ull << 48, BIT(63) | BIT(62) | (0x22ull << 32) | 0x0018, &f, big,
+	    sizeof(big)));
+	assert_int_equal(f.bdf, 0x0018);
+	assert_int_equal(f.addr, 0xfee00000ull);
+	assert_true(f.write);
+	assert_string_equal(f.reason, "interrupt blocked: remapping table "
+				      "entry not present: interrupt index 5");
+	assert_ptr_equal(f.reason, big);
+	assert_true(vtd_fault_decode(0xffffull << 48,
+				     BIT(63) | (0x21ull << 32) | 0x0018, &f,
+				     big, sizeof(big)));
+	assert_string_equal(f.reason,
+			    "interrupt blocked: index beyond the interrupt "
+			    "remapping table: interrupt index 65535");
+	/* 0x25, compatibility format: no index. */
+	assert_true(vtd_fault_decode(0, BIT(63) | (0x25ull << 32) | 0x0020, &f,
+				     big, sizeof(big)));
+	assert_string_equal(f.reason, "interrupt blocked: compatibility format "
+				      "(remapping on, CFI clear)");
+	assert_ptr_not_equal(f.reason, big);
+	assert_int_equal(f.addr, 0xfee00000ull);
+	assert_true(f.write);
+	/* An interrupt reason without words: the number, same address. */
+	assert_true(vtd_fault_decode(1ull << 48, BIT(63) | (0x2aull << 32), &f,
+				     big, sizeof(big)));
+	assert_string_equal(f.reason, "fault reason 0x2a");
+	assert_int_equal(f.addr, 0xfee00000ull);
+	for (u32 fr = 0x20; fr <= 0x27; fr++) {
+		assert_non_null(vtd_fault_reason((u8)fr));
+		assert_non_null(
+		    strstr(vtd_fault_reason((u8)fr), "interrupt blocked: "));
+		assert_true(VTD_FR_IS_INTERRUPT(fr));
+	}
+	assert_null(vtd_fault_reason(0x28));
+	assert_false(VTD_FR_IS_INTERRUPT(0x0d));
+	assert_false(VTD_FR_IS_INTERRUPT(0x30));
 	assert_string_equal(vtd_fault_reason(1), "root entry not present");
 	assert_string_equal(vtd_fault_reason(4),
 			    "address beyond the domain's address width");
@@ -574,6 +685,7 @@ static const struct iommu_ops *probe_and_enable(void)
 static void test_enable(void **state)
 {
 	char want[512];
+	u64 irt;
 
 	(void)state;
 	setup_units(CAP1);
@@ -583,8 +695,11 @@ static void test_enable(void **state)
 	set_reg32(1, VTD_REG_FSTS, VTD_FSTS_PFO);
 	probe_and_enable();
 
-	assert_int_equal(fu[0].gsts,
-			 VTD_GCMD_TE | VTD_GCMD_SRTP | VTD_GCMD_QIE);
+	/* Unit 0 (IR, QI): interrupt remapping on, CFI clear. Unit 1 (no
+	 * IR): translation only. */
+	assert_int_equal(fu[0].gsts, VTD_GCMD_TE | VTD_GCMD_SRTP |
+					 VTD_GCMD_QIE | VTD_GCMD_SIRTP |
+					 VTD_GCMD_IRE);
 	assert_int_equal(fu[1].gsts, VTD_GCMD_TE | VTD_GCMD_SRTP);
 	for (u32 i = 0; i < NUNITS; i++) {
 		u64 root = vtd_test_root_table(i);
@@ -597,15 +712,29 @@ static void test_enable(void **state)
 		assert_int_equal(reg32(i, VTD_REG_FECTL), VTD_FECTL_IM);
 	}
 	/* Unit 0 through the queue, unit 1 through registers, each: root
-	 * table, global context cache, global IOTLB, then TE; unit 1 turned
-	 * off first. */
+	 * table, global context cache, global IOTLB, then TE; unit 0 then
+	 * its interrupt remapping table (S 7), the interrupt entry cache,
+	 * IRE; unit 1 turned off first. */
+	irt = vtd_test_ir_table(0);
+	assert_int_not_equal(irt, 0);
+	assert_int_equal(irt & 0xfff, 0);
+	assert_int_not_equal(irt, vtd_test_root_table(0));
 	snprintf(want, sizeof(want),
 		 "u0:SRTP=%llx u0:QIE1 u0:qCC g1 did0 sid0 u0:qIOTLB g1 did0 "
-		 "u0:TE1 u1:TE0 u1:SRTP=%llx u1:CC g1 did0 sid0 "
-		 "u1:IOTLB g1 did0 u1:TE1 ",
+		 "u0:TE1 u0:SIRTP=%llx u0:qIEC u0:IRE1 u1:TE0 u1:SRTP=%llx "
+		 "u1:CC g1 did0 sid0 u1:IOTLB g1 did0 u1:TE1 ",
 		 (unsigned long long)vtd_test_root_table(0),
+		 (unsigned long long)(irt | 7),
 		 (unsigned long long)vtd_test_root_table(1));
 	assert_string_equal(evlog, want);
+	assert_int_equal(reg64(0, VTD_REG_IRTA), irt | 7);
+	/* 256 IRTEs, every one not present. */
+	for (u32 i = 0; i < 4096; i++)
+		assert_int_equal(((const u8 *)p2v(irt))[i], 0);
+	assert_int_equal(vtd_test_ir_table(1), 0);
+	assert_int_equal(reg64(1, VTD_REG_IRTA), 0);
+	/* Unit 1 has no IR at all: nothing said beyond its probe line. */
+	assert_null(strstr(host_printk_text(), "interrupt remapping without"));
 	assert_int_equal(reg64(0, VTD_REG_IQA) & ~0xfffull,
 			 reg64(0, VTD_REG_IQA));
 	assert_int_not_equal(reg64(0, VTD_REG_IQA), 0);
@@ -615,6 +744,53 @@ static void test_enable(void **state)
 	/* The firmware's stale fault cleared. */
 	assert_false(reg64(1, 0x220 + 8) & BIT(63));
 	assert_int_equal(reg32(1, VTD_REG_FSTS), 0);
+}
+
+/* Firmware left unit 0 remapping interrupts, compatibility format
+ * allowed: IRE off before QIE, CFI cleared before IRE again. */
+static void test_enable_firmware_ir(void **state)
+{
+	char want[512];
+
+	(void)state;
+	setup_units(CAP1);
+	fu[0].gsts = VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE | VTD_GCMD_CFI |
+		     VTD_GCMD_SIRTP;
+	probe_and_enable();
+	snprintf(want, sizeof(want),
+		 "u0:IRE0 u0:TE0 u0:QIE0 u0:SRTP=%llx u0:QIE1 u0:qCC g1 did0 "
+		 "sid0 u0:qIOTLB g1 did0 u0:TE1 u0:SIRTP=%llx u0:qIEC u0:CFI0 "
+		 "u0:IRE1 ",
+		 (unsigned long long)vtd_test_root_table(0),
+		 (unsigned long long)(vtd_test_ir_table(0) | 7));
+	assert_non_null(strstr(evlog, want));
+	assert_int_equal(evlog[0], 'u');
+	assert_int_equal(strncmp(evlog, want, strlen(want)), 0);
+	assert_int_equal(fu[0].gsts & (VTD_GCMD_IRE | VTD_GCMD_CFI),
+			 VTD_GCMD_IRE);
+}
+
+/* A unit with IR but no QI (against the specification): no interrupt
+ * remapping there, and a line says so. */
+static void test_enable_ir_without_qi(void **state)
+{
+	(void)state;
+	setup_units(CAP1);
+	set_reg64(1, VTD_REG_ECAP, ECAP1 | VTD_ECAP_IR);
+	probe_and_enable();
+	assert_non_null(
+	    strstr(host_printk_text(),
+		   "veneer: iommu: VT-d unit 1 at 0xfed91000: interrupt "
+		   "remapping without queued invalidation, which its "
+		   "interrupt entry cache needs: left off, device interrupt "
+		   "messages are not blocked on this unit\n"));
+	assert_false(fu[1].gsts & (VTD_GCMD_IRE | VTD_GCMD_SIRTP));
+	assert_int_equal(vtd_test_ir_table(1), 0);
+	assert_null(strstr(evlog, "u1:SIRTP"));
+	/* Unit 0 still has it. */
+	assert_true(fu[0].gsts & VTD_GCMD_IRE);
+	assert_null(strstr(host_printk_text(), "VT-d unit 0 at 0xfed90000: "
+					       "interrupt remapping without"));
 }
 
 static void test_enable_timeout(void **state)
@@ -633,6 +809,21 @@ static void test_enable_timeout(void **state)
 	assert_false(fu[0].gsts & VTD_GCMD_TE);
 	assert_non_null(strstr(evlog, "u0:TE1 "));
 	assert_non_null(strstr(evlog, "u0:TE0 "));
+	/* ... and its interrupt remapping too. */
+	assert_non_null(strstr(evlog, "u0:IRE1 "));
+	assert_non_null(strstr(evlog, "u0:IRE0 "));
+	assert_false(fu[0].gsts & VTD_GCMD_IRE);
+
+	/* IRES never follows: enable fails on unit 0, TE off again. */
+	setup_units(CAP1);
+	fu[0].stuck_ires = true;
+	ops = vtd_probe(&dmar, err, sizeof(err));
+	assert_non_null(ops);
+	assert_int_equal(ops->enable(err, sizeof(err)), -1);
+	assert_non_null(
+	    strstr(err, "VT-d unit 0 at 0xfed90000: GSTS.IRES never set"));
+	assert_false(fu[0].gsts & VTD_GCMD_TE);
+	assert_null(strstr(evlog, "u1:"));
 }
 
 static struct iommu_domain make_domain(u16 id)
@@ -747,7 +938,7 @@ static void test_attach(void **state)
 }
 
 static struct iommu_fault seen[8];
-static char seen_reason[8][64];
+static char seen_reason[8][128];
 static u32 nseen;
 
 static void record(const struct iommu_fault *f)
@@ -777,20 +968,29 @@ static void test_poll_faults(void **state)
 	set_reg32(0, VTD_REG_FSTS, VTD_FSTS_PFO | VTD_FSTS_PPF | (1u << 8));
 	set_reg64(1, 0x230, 0x5000);
 	set_reg64(1, 0x238, BIT(63) | (5ull << 32) | 0x0010);
+	/* Unit 0's record 2: a remappable interrupt, index 0x30. */
+	set_reg64(0, 0x240, 0x30ull << 48);
+	set_reg64(0, 0x248, BIT(63) | (0x22ull << 32) | 0x0018);
 	/* Beyond unit 1's NFR + 1 = 2 records: not a fault record. */
 	set_reg64(1, 0x248, BIT(63) | (6ull << 32) | 0x0011);
 
-	assert_int_equal(ops->poll_faults(record), 3);
-	assert_int_equal(nseen, 3);
+	assert_int_equal(ops->poll_faults(record), 4);
+	assert_int_equal(nseen, 4);
 	assert_int_equal(seen[0].bdf, 0x0010);
 	assert_int_equal(seen[0].addr, 0xfee00000);
 	assert_false(seen[0].write);
 	assert_string_equal(seen_reason[0], "context entry not present");
-	assert_int_equal(seen[1].bdf, 0x0300);
+	assert_int_equal(seen[1].bdf, 0x0018);
+	assert_int_equal(seen[1].addr, 0xfee00000);
 	assert_true(seen[1].write);
-	assert_string_equal(seen_reason[1], "fault reason 0x42");
-	assert_int_equal(seen[2].addr, 0x5000);
+	assert_string_equal(seen_reason[1],
+			    "interrupt blocked: remapping table entry not "
+			    "present: interrupt index 48");
+	assert_int_equal(seen[2].bdf, 0x0300);
 	assert_true(seen[2].write);
+	assert_string_equal(seen_reason[2], "fault reason 0x42");
+	assert_int_equal(seen[3].addr, 0x5000);
+	assert_true(seen[3].write);
 	/* F cleared (W1C on the upper dword), the rest left as it was. */
 	assert_int_equal(reg64(0, 0x238), BIT(62) | (2ull << 32) | 0x0010);
 	assert_int_equal(reg64(0, 0x258), (0x42ull << 32) | 0x0300);
@@ -810,12 +1010,15 @@ int main(void)
 	    cmocka_unit_test(test_context_entry),
 	    cmocka_unit_test(test_qi_descriptors),
 	    cmocka_unit_test(test_register_commands),
+	    cmocka_unit_test(test_irta),
 	    cmocka_unit_test(test_fault_decode),
 	    cmocka_unit_test(test_capabilities),
 	    cmocka_unit_test(test_find_unit),
 	    cmocka_unit_test(test_probe),
 	    cmocka_unit_test(test_probe_refuses),
 	    cmocka_unit_test(test_enable),
+	    cmocka_unit_test(test_enable_firmware_ir),
+	    cmocka_unit_test(test_enable_ir_without_qi),
 	    cmocka_unit_test(test_enable_timeout),
 	    cmocka_unit_test(test_attach),
 	    cmocka_unit_test(test_poll_faults),

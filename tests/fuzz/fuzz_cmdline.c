@@ -31,8 +31,11 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		FUZZ_CHECK(o.stats_seconds <= STATS_MAX_SECONDS, "stats %u",
 			   o.stats_seconds);
 		FUZZ_CHECK(o.selftest == SELFTEST_NONE ||
-			       o.selftest == SELFTEST_FAULT,
+			       o.selftest == SELFTEST_FAULT ||
+			       o.selftest == SELFTEST_IOMMU,
 			   "selftest %u", o.selftest);
+		FUZZ_CHECK((u32)o.log_level < LOG_LEVEL_COUNT, "log level %u",
+			   (u32)o.log_level);
 		FUZZ_CHECK(!err[0], "success with error \"%s\"", err);
 	} else {
 		FUZZ_CHECK(rc == -1 && err[0], "rc %d, error \"%s\"", rc, err);

@@ -53,6 +53,13 @@ static void check_cfg(const struct guest_cfg *cfg)
 			   "real-mode load 0x%llx above 1 MiB",
 			   (unsigned long long)cfg->load);
 	}
+	/* pci=: within the limit, each function once, device <= 31. */
+	FUZZ_CHECK(cfg->pci_count <= GUESTCFG_PCI_MAX, "%u PCI functions",
+		   cfg->pci_count);
+	for (u32 i = 0; i < cfg->pci_count && i < GUESTCFG_PCI_MAX; i++)
+		for (u32 j = 0; j < i; j++)
+			FUZZ_CHECK(cfg->pci[i] != cfg->pci[j],
+				   "PCI function 0x%x twice", cfg->pci[i]);
 }
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)

@@ -227,8 +227,16 @@ static void vm_release_memory(struct vm *vm)
 {
 	struct pt_ctx ctx = nested_ctx(vm);
 
-	/* Its devices stopped and blocked before their DMA's RAM goes. */
-	passthrough_release(vm);
+	/* Its devices stopped and blocked before their DMA's RAM goes; RAM a
+	 * device may still reach never goes back to the pool. */
+	if (!passthrough_release(vm) && vm->ram_hpa) {
+		printk("veneer: guest %s: its %llu KiB of RAM are kept out of "
+		       "the pool: a device may still reach them\n",
+		       vm->name,
+		       (unsigned long long)(vm->ram_alloc_pages * PAGE_SIZE >>
+					    10));
+		vm->ram_hpa = 0;
+	}
 	for (u32 i = 0; i < vm->disk_count; i++)
 		if (vm->disks[i].copy_pages)
 			mm_free_pages(vm->disks[i].copy_hpa,

@@ -220,14 +220,17 @@ void passthrough_poll(struct vm *vm)
 	iommu_poll_faults();
 }
 
-void passthrough_release(struct vm *vm)
+bool passthrough_release(struct vm *vm)
 {
+	bool blocked;
+
 	/* What its devices did last is still told under its name. */
 	if (vm->dma)
 		iommu_flush_reports();
 	passthrough_quiesce(vm);
 	/* Blocks every function of the domain again, then frees it. */
-	iommu_domain_destroy(vm->dma);
+	blocked = iommu_domain_destroy(vm->dma);
 	vm->dma = NULL;
 	unclaim(vm);
+	return blocked;
 }

@@ -42,8 +42,12 @@ void passthrough_quiesce(struct vm *vm);
  * every PASSTHROUGH_POLL_US. */
 void passthrough_poll(struct vm *vm);
 
-/* Its functions stopped, reset and blocked, its domain gone, nothing
- * owned: before the guest's RAM goes back to the pool. */
-void passthrough_release(struct vm *vm);
+/*
+ * Its functions stopped, reset and blocked, its domain gone, nothing
+ * owned: before the guest's RAM goes back to the pool. False when a unit
+ * could not block one of them (iommu_domain_destroy): its RAM must then
+ * stay out of the pool, since the device may still reach it.
+ */
+bool passthrough_release(struct vm *vm);
 
 #endif /* VENEER_CORE_PASSTHROUGH_H */

@@ -56,20 +56,19 @@ bool iommu_init(void)
 	char err[160];
 	const struct iommu_ops *found = NULL;
 
+	/* Say why, table by table: a broken table is not "none", and is
+	 * said even when the other vendor's is used. */
+	if (dmar_status == ACPI_ERR_INVALID)
+		printk("veneer: iommu: the DMAR table is unusable: %s\n",
+		       dmar_err);
+	if (ivrs_status == ACPI_ERR_INVALID)
+		printk("veneer: iommu: the IVRS table is unusable: %s\n",
+		       ivrs_err);
 	if (dmar_status == ACPI_OK && dmar.unit_count) {
 		found = vtd_probe(&dmar, err, sizeof(err));
 	} else if (ivrs_status == ACPI_OK && ivrs.unit_count) {
 		found = amdvi_probe(&ivrs, err, sizeof(err));
 	} else {
-		/* Say why, table by table: a broken table is not "none". */
-		if (dmar_status == ACPI_ERR_INVALID)
-			printk("veneer: iommu: the DMAR table is unusable: "
-			       "%s\n",
-			       dmar_err);
-		if (ivrs_status == ACPI_ERR_INVALID)
-			printk("veneer: iommu: the IVRS table is unusable: "
-			       "%s\n",
-			       ivrs_err);
 		printk("veneer: iommu: none: no device can be assigned to a "
 		       "guest\n");
 		return false;
@@ -243,12 +242,12 @@ int iommu_attach(u16 bdf, struct iommu_domain *dom, char *err, size_t errlen)
 	return rc;
 }
 
-void iommu_domain_destroy(struct iommu_domain *dom)
+bool iommu_domain_destroy(struct iommu_domain *dom)
 {
 	char err[160];
 
 	if (!dom)
-		return;
+		return true;
 	while (dom->devices) {
 		u16 bdf = dom->bdfs[dom->devices - 1];
 
@@ -259,7 +258,7 @@ void iommu_domain_destroy(struct iommu_domain *dom)
 			       "kept\n",
 			       IOMMU_BDF_BUS(bdf), IOMMU_BDF_DEV(bdf),
 			       IOMMU_BDF_FN(bdf), dom->owner, err);
-			return;
+			return false;
 		}
 	}
 	spin_lock(&domains_lock);
@@ -267,6 +266,7 @@ void iommu_domain_destroy(struct iommu_domain *dom)
 	spin_unlock(&domains_lock);
 	pt_destroy(&dom->pt);
 	mm_free_pages(ptr_to_hpa(dom), 1);
+	return true;
 }
 
 static void report_fault(const struct iommu_fault *f)

@@ -115,8 +115,13 @@ int iommu_unmap(struct iommu_domain *dom, u64 iova, u64 size);
 /* Attaches (dom) or blocks (NULL) a device; see struct iommu_ops. */
 int iommu_attach(u16 bdf, struct iommu_domain *dom, char *err, size_t errlen);
 
-/* Every device of `dom` blocked again, its tables freed. */
-void iommu_domain_destroy(struct iommu_domain *dom);
+/*
+ * Every device of `dom` blocked again, its tables freed: true. False when
+ * a unit could not block one (said in a line): the domain is kept, and the
+ * memory it maps may still be reached, so its owner must not give that
+ * memory back.
+ */
+bool iommu_domain_destroy(struct iommu_domain *dom);
 
 /*
  * Reports the faults recorded since the last call, one line each:

@@ -175,8 +175,9 @@ void iommu_selftest(void)
 	pci_config_write32(edu->bdf, PCI_CFG_COMMAND,
 			   pci_config_read32(edu->bdf, PCI_CFG_COMMAND) &
 			       0xffff & ~(u32)PCI_CMD_MASTER);
-	iommu_domain_destroy(dom);
-	mm_free_pages(page, 1);
+	/* Pages a device may still reach never go back to the pool. */
+	if (iommu_domain_destroy(dom))
+		mm_free_pages(page, 1);
 	mm_free_pages(outside, 1);
 	printk("veneer: selftest: iommu: %s (%s, %u failed, %u of %u blocked "
 	       "transfers reported)\n",

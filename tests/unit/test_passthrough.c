@@ -380,14 +380,22 @@ int iommu_attach(u16 bdf, struct iommu_domain *dom, char *err, size_t errlen)
 	return 0;
 }
 
-void iommu_domain_destroy(struct iommu_domain *dom)
+/* When set, the next destroy cannot block the devices (and keeps it). */
+static bool destroy_fails;
+
+bool iommu_domain_destroy(struct iommu_domain *dom)
 {
 	if (!dom)
-		return; /* as drivers/iommu.c: nothing to do */
+		return true; /* as drivers/iommu.c: nothing to do */
 	assert_true(dom->in_use);
 	destroys++;
 	note("destroy %u; ", dom->id);
+	if (destroy_fails) {
+		destroy_fails = false;
+		return false;
+	}
 	dom->in_use = false;
+	return true;
 }
 
 u32 iommu_poll_faults(void)
@@ -549,6 +557,21 @@ static void test_unsafe_without_iommu(void **state)
 	assert_int_equal(vms[0].pci_count, 0);
 	iommu_on = true;
 	assert_free(PLAIN);
+}
+
+/* A domain whose devices could not be blocked: release says so, so the
+ * guest's RAM is kept out of the pool (core/guest.c). */
+static void test_release_when_blocking_fails(void **state)
+{
+	(void)state;
+	assert_true(claim(0, 1, PLAIN));
+	destroy_fails = true;
+	assert_false(passthrough_release(&vms[0]));
+	/* Nothing owned any more, whatever the unit did. */
+	assert_null(vms[0].dma);
+	assert_int_equal(vms[0].pci_count, 0);
+	assert_true(claim(0, 1, PLAIN));
+	assert_true(passthrough_release(&vms[0]));
 }
 
 static void test_no_iommu(void **state)
@@ -852,6 +875,7 @@ int main(void)
 	    T(test_no_pci),
 	    T(test_no_iommu),
 	    T(test_unsafe_without_iommu),
+	    T(test_release_when_blocking_fails),
 	    T(test_refusals),
 	    T(test_other_guest_owns),
 	    T(test_domain),

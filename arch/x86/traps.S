@@ -92,6 +92,7 @@ trap_common:
 	.align 16
 	.globl host_timer_stub
 host_timer_stub:
+host_eoi_return: /* EOI and return, with the caller-saved registers kept */
 	pushq %rax
 	pushq %rcx
 	pushq %rdx
@@ -117,34 +118,14 @@ host_timer_stub:
 /*
  * Any other interrupt vector: Veneer programs no device to interrupt it,
  * so this is a message it did not ask for (an assigned device writing to
- * 0xFEExxxxx without interrupt remapping, docs/passthrough.md). Counted
- * and acknowledged; the interrupted code goes on.
+ * 0xFEExxxxx without interrupt remapping, docs/passthrough.md). Counted,
+ * then acknowledged as the timer's is; the interrupted code goes on.
  */
 	.align 16
 	.globl host_stray_stub
 host_stray_stub:
 	lock incq host_stray_interrupts(%rip)
-	pushq %rax
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	cld
-	call lapic_eoi
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rax
-	iretq
+	jmp host_eoi_return
 
 /* A spurious interrupt needs no EOI (SDM Vol. 3A 11.9). */
 	.align 16

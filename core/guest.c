@@ -944,15 +944,13 @@ static struct vm *guest_start(const struct guest_image *gi)
  */
 /* The host UART's 16-byte FIFO holds about 1.4 ms of input at 115200. */
 #define DRAIN_PERIOD_US 100
-/* How often the IOMMU's fault records are read (drivers/iommu.h). */
-#define IOMMU_POLL_PERIOD_US 10000
 
 static void wait_for_guests(u32 seconds)
 {
 	u64 hz = tsc_hz(), start = rdtsc();
 	u64 interval = seconds * hz, next = start + interval;
 	u64 drain_period = tsc_from_us(DRAIN_PERIOD_US), next_drain = start;
-	u64 fault_poll_period = tsc_from_us(IOMMU_POLL_PERIOD_US);
+	u64 fault_poll_period = tsc_from_us(PASSTHROUGH_POLL_US);
 	u64 next_fault_poll = start;
 
 	while (__atomic_load_n(&guests_running, __ATOMIC_SEQ_CST)) {

@@ -69,7 +69,7 @@ static void stop_function(u16 bdf)
 {
 	const struct pci_device *dev = pci_find(bdf);
 	u32 cmd = pci_config_read32(bdf, PCI_CFG_COMMAND);
-	u32 saved[7];
+	u32 saved[PCI_MAX_BARS + 1];
 
 	pci_config_write32(
 	    bdf, PCI_CFG_COMMAND,
@@ -81,9 +81,9 @@ static void stop_function(u16 bdf)
 		return;
 	/* The reset clears the BARs the firmware placed: kept and put back
 	 * (the host's layout never changes). */
-	for (u32 i = 0; i < 6; i++)
+	for (u32 i = 0; i < PCI_MAX_BARS; i++)
 		saved[i] = pci_config_read32(bdf, PCI_CFG_BAR0 + 4 * i);
-	saved[6] = pci_config_read32(bdf, PCI_CFG_INTERRUPT);
+	saved[PCI_MAX_BARS] = pci_config_read32(bdf, PCI_CFG_INTERRUPT);
 	/* Device Status, the dword's upper half, is write-one-to-clear:
 	 * written as 0, so its error bits stay for whoever reads them. */
 	pci_config_write32(
@@ -91,9 +91,9 @@ static void stop_function(u16 bdf)
 	    (pci_config_read32(bdf, dev->pcie_cap + PCIE_DEVCTL) & 0xffff) |
 		PCIE_DEVCTL_FLR);
 	udelay(FLR_WAIT_US);
-	for (u32 i = 0; i < 6; i++)
+	for (u32 i = 0; i < PCI_MAX_BARS; i++)
 		pci_config_write32(bdf, PCI_CFG_BAR0 + 4 * i, saved[i]);
-	pci_config_write32(bdf, PCI_CFG_INTERRUPT, saved[6]);
+	pci_config_write32(bdf, PCI_CFG_INTERRUPT, saved[PCI_MAX_BARS]);
 }
 
 static void unclaim(struct vm *vm)

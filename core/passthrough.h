@@ -32,9 +32,9 @@ bool passthrough_claim(struct vm *vm, const struct guest_cfg *cfg, char *err,
 void passthrough_quiesce(struct vm *vm);
 
 /*
- * How often a guest that owns devices has the IOMMU's fault records read
- * on its vCPU 0's CPU (the boot CPU reads them too while it waits, but
- * it may be running a guest itself).
+ * How often the IOMMU's fault records are read: by the boot CPU while it
+ * waits for the guests, and on vCPU 0's CPU of a guest that owns devices
+ * (the boot CPU may be running a guest itself).
  */
 #define PASSTHROUGH_POLL_US 10000
 

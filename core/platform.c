@@ -395,16 +395,9 @@ static int net_bar_write(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
 	return virtio_net_write(opaque, offset, size, value);
 }
 
-/*
- * The guest moved a device's BAR, or turned its decoding on or off. A BAR
- * on top of another device's registers (or another BAR) is not decoded,
- * as nothing defines what such a machine does; one on top of RAM is
- * shadowed by the RAM, which the nested page tables map first. Every BAR
- * is placed again, in slot order, so that one that was not decoded is
- * once the BAR it overlapped has moved away.
- */
 /* The BARs of the host functions it owns, where the guest put them; one
- * on top of other registers is not decoded (as for virtio, above). */
+ * on top of other registers is not decoded (as a virtio BAR is: pci_map,
+ * below). */
 static void map_passthru(struct platform *p)
 {
 	for (u32 i = 0; i < p->passthru_count; i++)
@@ -429,6 +422,14 @@ static void map_passthru(struct platform *p)
 		}
 }
 
+/*
+ * The guest moved a device's BAR, or turned its decoding on or off. A BAR
+ * on top of another device's registers (or another BAR) is not decoded,
+ * as nothing defines what such a machine does; one on top of RAM is
+ * shadowed by the RAM, which the nested page tables map first. Every BAR
+ * is placed again, in slot order, so that one that was not decoded is
+ * once the BAR it overlapped has moved away.
+ */
 static void pci_map(void *ctx, struct virtio_pci *moved, u64 old, u64 base)
 {
 	struct platform *p = ctx;

@@ -42,7 +42,7 @@ bool vpassthru_init(struct vpassthru *pt, const struct pci_device *dev, u8 slot,
 		    u64 *next_base, u64 limit, void (*remap)(void *ctx),
 		    void *ctx, char *err, size_t errlen)
 {
-	u32 subsys = pci_config_read32(dev->bdf, 0x2c);
+	u32 subsys = pci_config_read32(dev->bdf, VPCI_CFG_SUBSYS_VENDOR);
 	const struct vpci_ids ids = {
 	    .vendor = dev->vendor,
 	    .device = dev->device,

@@ -24,6 +24,7 @@
 #include "core/mmio.h"
 #include "core/vcpu.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/tsc.h"
 
 #define PM1_STATUS_PORT	 ACPI_TABLES_PM1A_EVT_PORT
@@ -485,11 +486,43 @@ static void passthru_remap(void *ctx)
 	pci_map(ctx, NULL, 0, 0);
 }
 
+/*
+ * One of its functions' host vectors fired, on vCPU 0's CPU, in interrupt
+ * context: which runs with interrupts on only in Veneer's wait loops and
+ * right after an exit, never inside a lock or an ICR write, so waking
+ * vCPU 0 (atomics, and no IPI to its own CPU) is safe here.
+ */
+static void passthru_irq(void *ctx)
+{
+	struct platform *p = ctx;
+
+	__atomic_store_n(&p->passthru_waiting, 1, __ATOMIC_SEQ_CST);
+	vm_wake_vcpu(p->vm, 0);
+}
+
+/* Its functions' interrupts go to the CPU that runs vCPU 0, whose loop
+ * delivers them (platform_advance). */
+static u32 passthru_irq_apic(void *ctx)
+{
+	const struct platform *p = ctx;
+	const struct vcpu *v0 = p->vm->vcpu_count ? p->vm->vcpus[0] : NULL;
+	const struct percpu *cpu = percpu_of(v0 ? v0->host_cpu : 0);
+
+	return cpu ? cpu->apic_id : 0;
+}
+
 /* The host functions it owns, on its bus after the virtio devices. */
 static bool add_passthru(struct platform *p, struct vm *vm, char *err,
 			 size_t errlen)
 {
 	u64 next = PLATFORM_PASSTHRU_BARS;
+	const struct vpassthru_host host = {
+	    .remap = passthru_remap,
+	    .irq = passthru_irq,
+	    .irq_apic = passthru_irq_apic,
+	    .ctx = p,
+	    .guest = vm->name,
+	};
 
 	for (u32 i = 0; i < vm->pci_count; i++) {
 		struct vpassthru *pt = &p->passthru[i];
@@ -498,7 +531,7 @@ static bool add_passthru(struct platform *p, struct vm *vm, char *err,
 
 		if (!dev || !vpassthru_init(pt, dev, slot, &next,
 					    ACPI_TABLES_PCI_WINDOW_END + 1,
-					    passthru_remap, p, err, errlen))
+					    &host, err, errlen))
 			return false;
 		if (!vpci_attach(&p->pci, slot, &pt->pci)) {
 			snformat(err, errlen, "pci: slot %u is taken", slot);
@@ -641,6 +674,10 @@ static bool add_nic(struct platform *p, struct vm *vm,
 
 void platform_detach(struct platform *p)
 {
+	/* Its functions send nothing more to the host's CPUs. */
+	for (u32 i = 0; i < p->passthru_count; i++)
+		vpassthru_release(&p->passthru[i]);
+	p->passthru_count = 0;
 	if (p->has_nic && p->nic.port >= 0) {
 		/* Its counters, for the statistics after it (only its own
 		 * guest's frames move them, and it runs no more). */
@@ -1291,8 +1328,13 @@ void platform_tick(struct platform *p)
 
 u64 platform_advance(struct platform *p, const struct vcpu *vcpu)
 {
-	if (platform_async_pending(p))
+	if (platform_async_pending(p)) {
 		nic_deliver_waiting(p);
+		if (__atomic_exchange_n(&p->passthru_waiting, 0,
+					__ATOMIC_SEQ_CST))
+			for (u32 i = 0; i < p->passthru_count; i++)
+				vpassthru_deliver(&p->passthru[i], pci_msi, p);
+	}
 	catch_up(p);
 	return platform_ns_to_tsc(p, platform_next_deadline_ns(p, vcpu));
 }

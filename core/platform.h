@@ -129,6 +129,8 @@ struct platform {
 	/* Host PCI functions it owns (vm->pci), as it sees them. */
 	u32 passthru_count;
 	struct vpassthru passthru[GUESTCFG_PCI_MAX];
+	/* Atomic: one of their interrupts came (vpassthru_deliver due). */
+	u32 passthru_waiting;
 };
 
 /*
@@ -161,10 +163,12 @@ u32 platform_send_ipis(struct platform *p, u32 set, bool nmi, u8 vector);
  * a NIC. */
 u64 platform_nic_switch_dropped(const struct platform *p);
 
-/* Work another CPU left for the guest's own (struct platform_nic). */
+/* Work another CPU, or an assigned function's interrupt, left for the
+ * guest's own (struct platform_nic, passthru_waiting). */
 static inline bool platform_async_pending(const struct platform *p)
 {
-	return __atomic_load_n(&p->nic.irq_waiting, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&p->nic.irq_waiting, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&p->passthru_waiting, __ATOMIC_SEQ_CST);
 }
 
 /*

@@ -205,7 +205,8 @@ static u64 host_deadline(const struct vcpu *vcpu)
  * entry). With interrupts disabled only an NMI wakes the vCPU (SDM Vol.
  * 2A HLT); when none can come (no IOAPIC entry routes one, or NMIs are
  * blocked), or with no timer armed, no console input that raises an
- * interrupt (console_can_wake) and no NIC a frame may come to, nothing
+ * interrupt (console_can_wake), no NIC a frame may come to and no host
+ * PCI function of its own that may interrupt, nothing
  * can ever wake it: Veneer stops the guest and says why. With several
  * vCPUs another one can always wake it (an IPI, an NMI, an INIT, a KVM
  * kick): it waits, without the VM lock.
@@ -226,7 +227,8 @@ static enum exit_action hlt_wait(struct vcpu *vcpu, bool intr_off, u32 smp)
 		    loop_must_end(vcpu) != VCPU_LOOP_RUN)
 			return EXIT_ACTION_SKIP;
 		if (smp == 1 && !next_deadline(vcpu) &&
-		    !console_can_wake(vcpu->vm) && !vcpu->vm->virtio_net) {
+		    !console_can_wake(vcpu->vm) && !vcpu->vm->virtio_net &&
+		    !vcpu->vm->pci_count) {
 			vm_stop(vcpu->vm,
 				"halted at rip 0x%llx with no interrupt source "
 				"armed",

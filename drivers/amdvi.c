@@ -25,13 +25,23 @@
  * A device's write to 0xFEEx_xxxx is an interrupt message, which the page
  * tables never see; with IV=0 the unit forwards it unmapped, so a guest
  * owning a device could send any interrupt to the host's CPUs. With this
- * every interrupt message from every device is target aborted. Veneer
- * uses no device interrupts (console polled, local APIC timer), so nothing
- * of its own is lost. There is no global enable for this in the Control
- * register (3.4.4): GAEn is for the guest virtual APIC and XTEn /
- * IntCapXTEn for x2APIC interrupts of the unit itself, none needed. As
- * the interrupt half is the same in both entries, attach changes only the
- * translation half, which INVALIDATE_DEVTAB_ENTRY covers; at enable, what
+ * every interrupt message from every device is target aborted. There is
+ * no global enable for this in the Control register (3.4.4): GAEn is for
+ * the guest virtual APIC and XTEn / IntCapXTEn for x2APIC interrupts of
+ * the unit itself, none needed.
+ *
+ * The exception is an assigned function's MSI or MSI-X, which
+ * irq_route() lets through (core/vdev/vpassthru.c): the device gets an
+ * interrupt remapping table of its own (2.2.5, AMDVI_IRT_ENTRIES 32-bit
+ * entries in a page), its entry and its alias's IntCtl 10b pointing at
+ * it, and each message an entry aimed at one host vector of one CPU
+ * (physical, fixed); the message's data is the entry's index. The table
+ * is per device, so no other device's message can use it. It stays while
+ * the device is attached (attach keeps the interrupt half then) and goes
+ * when the device is blocked again: the entry's interrupt half back to
+ * abort, INVALIDATE_INTERRUPT_TABLE, then the page freed. Otherwise
+ * attach changes only the translation half, which INVALIDATE_DEVTAB_ENTRY
+ * covers; at enable, what
  * firmware may have left cached of interrupt tables is invalidated too
  * (INVALIDATE_IOMMU_ALL, else INVALIDATE_INTERRUPT_TABLE per device ID).
  * The IVHD's per-device DTE settings (which would set pass bits, e.g. NMI
@@ -89,6 +99,19 @@ struct amdvi_unit {
 	bool configured; /* registers written by enable() */
 };
 
+/*
+ * The devices with an interrupt remapping table (irq_route), under
+ * dt_lock: a page each (the table uses its first 1 KiB), pointed at by
+ * the device's entry (and its alias's) while the device is attached.
+ */
+#define IRT_DEVICES 32
+static struct amdvi_irt {
+	bool in_use;
+	u16 bdf;
+	u64 hpa;
+	u64 used[AMDVI_IRT_ENTRIES / 64];
+} irts[IRT_DEVICES];
+
 static struct ivrs_info ivrs;
 static struct amdvi_unit units[IVRS_MAX_UNITS];
 static u32 unit_count;
@@ -128,6 +151,22 @@ void amdvi_dte_attached(u64 dte[4], u64 root, u16 domain)
 	dte[1] = domain & AMDVI_DTE_DOMAIN_MASK;
 	dte[2] = AMDVI_DTE_INTERRUPTS_BLOCKED;
 	dte[3] = 0;
+}
+
+u32 amdvi_irte(u8 vector, u8 apic_id)
+{
+	return AMDVI_IRTE_REMAP_EN | (u32)apic_id << 8 | (u32)vector << 16;
+}
+
+u64 amdvi_dte_interrupts(u64 table, u32 entries)
+{
+	u64 len = 0;
+
+	while ((2u << len) < entries && len < 11)
+		len++;
+	return AMDVI_DTE_IV | (len + 1) << AMDVI_DTE_INTTABLEN_SHIFT |
+	       (table & AMDVI_DTE_INTTAB_MASK) |
+	       (u64)AMDVI_INTCTL_REMAP << AMDVI_DTE_INTCTL_SHIFT;
 }
 
 u64 amdvi_devtab_reg(u64 hpa, u32 pages)
@@ -660,6 +699,166 @@ static int amdvi_enable(char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- interrupt remapping tables ---- */
+
+/* bdf's table (dt_lock held), or NULL. */
+static struct amdvi_irt *irt_of(u16 bdf)
+{
+	for (u32 i = 0; i < IRT_DEVICES; i++)
+		if (irts[i].in_use && irts[i].bdf == bdf)
+			return &irts[i];
+	return NULL;
+}
+
+/* The device's entry and its alias's with `dte2` as the interrupt half
+ * (dt_lock), the unit told of both (unit lock taken here). */
+static int set_interrupts(struct amdvi_unit *u, u16 bdf, u16 alias, u64 dte2,
+			  char *err, size_t errlen)
+{
+	u64 dte[4];
+	int rc;
+
+	for (u32 k = 0; k < 2; k++) {
+		u16 id = k ? alias : bdf;
+		volatile u64 *e = dte_ptr(id);
+
+		if (k && alias == bdf)
+			break;
+		for (u32 q = 0; q < 4; q++)
+			dte[q] = e[q];
+		dte[2] = dte2;
+		dte_write(id, dte);
+	}
+	spin_lock(&u->lock);
+	rc = cmd_inv_device(u, bdf, err, errlen);
+	if (!rc && alias != bdf)
+		rc = cmd_inv_device(u, alias, err, errlen);
+	if (!rc)
+		rc = cmd_sync(u, err, errlen);
+	spin_unlock(&u->lock);
+	return rc;
+}
+
+/* The unit's cache of bdf's table (and its alias's) dropped. */
+static int inv_table(struct amdvi_unit *u, u16 bdf, u16 alias, char *err,
+		     size_t errlen)
+{
+	u64 cmd[2];
+	int rc;
+
+	spin_lock(&u->lock);
+	amdvi_cmd_inv_interrupt_table(cmd, bdf);
+	rc = cmd_queue(u, cmd, err, errlen);
+	if (!rc && alias != bdf) {
+		amdvi_cmd_inv_interrupt_table(cmd, alias);
+		rc = cmd_queue(u, cmd, err, errlen);
+	}
+	if (!rc)
+		rc = cmd_sync(u, err, errlen);
+	spin_unlock(&u->lock);
+	return rc;
+}
+
+static int amdvi_irq_route(u16 bdf, u8 vector, u32 apic_id, u32 *handle,
+			   struct iommu_msi *msg, char *err, size_t errlen)
+{
+	struct amdvi_irt *t;
+	struct amdvi_unit *u;
+	char name[16];
+	u32 h = *handle;
+	u16 alias;
+	bool fresh = false;
+	int ui, rc;
+
+	bdf_name(name, sizeof(name), bdf);
+	ui = amdvi_find_unit(&ivrs, bdf, &alias);
+	if (ui < 0 || !enabled)
+		return fail(err, errlen,
+			    "AMD-Vi: no unit remaps device %s's interrupts",
+			    name);
+	if (apic_id > 0xff)
+		return fail(err, errlen,
+			    "AMD-Vi: APIC ID %u needs the 128-bit entry "
+			    "format, which Veneer does not use",
+			    apic_id);
+	u = &units[ui];
+	spin_lock(&dt_lock);
+	t = irt_of(bdf);
+	/* A handle must be one the device's table holds: none yet, none. */
+	if (h != IOMMU_NO_IRQ && (!t || h >= AMDVI_IRT_ENTRIES ||
+				  !(t->used[h / 64] & BIT(h % 64)))) {
+		spin_unlock(&dt_lock);
+		return fail(err, errlen,
+			    "AMD-Vi: interrupt entry %u is not device %s's", h,
+			    name);
+	}
+	for (u32 i = 0; !t && i < IRT_DEVICES; i++)
+		if (!irts[i].in_use) {
+			t = &irts[i];
+			memset(t, 0, sizeof(*t));
+			t->in_use = true;
+			t->bdf = bdf;
+			t->hpa = mm_alloc_page(); /* zeroed: none valid */
+			fresh = true;
+		}
+	if (!t) {
+		spin_unlock(&dt_lock);
+		return fail(err, errlen,
+			    "AMD-Vi: no interrupt table for device %s: %u "
+			    "devices have one",
+			    name, IRT_DEVICES);
+	}
+	if (h == IOMMU_NO_IRQ) {
+		for (u32 i = 0; i < AMDVI_IRT_ENTRIES && h == IOMMU_NO_IRQ; i++)
+			if (!(t->used[i / 64] & BIT(i % 64)))
+				h = i;
+		if (h == IOMMU_NO_IRQ) {
+			spin_unlock(&dt_lock);
+			return fail(err, errlen,
+				    "AMD-Vi: device %s uses all %u interrupt "
+				    "entries",
+				    name, AMDVI_IRT_ENTRIES);
+		}
+		t->used[h / 64] |= BIT(h % 64);
+	}
+	((volatile u32 *)hpa_to_ptr(t->hpa))[h] =
+	    amdvi_irte(vector, (u8)apic_id);
+	barrier();
+	if (fresh)
+		rc = set_interrupts(
+		    u, bdf, alias,
+		    amdvi_dte_interrupts(t->hpa, AMDVI_IRT_ENTRIES), err,
+		    errlen);
+	else
+		rc = inv_table(u, bdf, alias, err, errlen);
+	spin_unlock(&dt_lock);
+	*handle = h;
+	msg->addr = 0xfee00000ull | (u64)apic_id << 12;
+	msg->data = h; /* 10:0, the entry; 10:8 (fixed) clear */
+	return rc;
+}
+
+static void amdvi_irq_unroute(u16 bdf, u32 handle)
+{
+	struct amdvi_irt *t;
+	char err[160];
+	u16 alias;
+	int ui = amdvi_find_unit(&ivrs, bdf, &alias);
+
+	if (ui < 0 || handle >= AMDVI_IRT_ENTRIES)
+		return;
+	spin_lock(&dt_lock);
+	t = irt_of(bdf);
+	if (t && (t->used[handle / 64] & BIT(handle % 64))) {
+		((volatile u32 *)hpa_to_ptr(t->hpa))[handle] = 0;
+		t->used[handle / 64] &= ~BIT(handle % 64);
+		barrier();
+		if (inv_table(&units[ui], bdf, alias, err, sizeof(err)))
+			printk("veneer: iommu: %s\n", err);
+	}
+	spin_unlock(&dt_lock);
+}
+
 /* ---- attach, flush ---- */
 
 static int amdvi_attach(u16 bdf, struct iommu_domain *dom, char *err,
@@ -667,6 +866,7 @@ static int amdvi_attach(u16 bdf, struct iommu_domain *dom, char *err,
 {
 	char name[16];
 	u16 alias, old_dev, old_alias;
+	struct amdvi_irt *irt;
 	u64 dte[4];
 	struct amdvi_unit *u;
 	int ui, rc = 0;
@@ -692,6 +892,11 @@ static int amdvi_attach(u16 bdf, struct iommu_domain *dom, char *err,
 		amdvi_dte_blocked(dte, empty_root_hpa);
 
 	spin_lock(&dt_lock);
+	irt = irt_of(bdf);
+	/* Attached, it keeps the interrupt table irq_route gave it; blocked,
+	 * it loses it (freed below, once the unit forgot it). */
+	if (irt && dom)
+		dte[2] = amdvi_dte_interrupts(irt->hpa, AMDVI_IRT_ENTRIES);
 	old_dev = dte_domain(bdf);
 	old_alias = dte_domain(alias);
 	dte_write(bdf, dte);
@@ -708,9 +913,23 @@ static int amdvi_attach(u16 bdf, struct iommu_domain *dom, char *err,
 		rc = cmd_inv_domain(u, old_dev, err, errlen);
 	if (!rc && old_alias != old_dev && (!dom || old_alias != dom->id))
 		rc = cmd_inv_domain(u, old_alias, err, errlen);
+	if (!rc && irt && !dom) {
+		u64 cmd[2];
+
+		amdvi_cmd_inv_interrupt_table(cmd, bdf);
+		rc = cmd_queue(u, cmd, err, errlen);
+		if (!rc && alias != bdf) {
+			amdvi_cmd_inv_interrupt_table(cmd, alias);
+			rc = cmd_queue(u, cmd, err, errlen);
+		}
+	}
 	if (!rc)
 		rc = cmd_sync(u, err, errlen);
 	spin_unlock(&u->lock);
+	if (!rc && irt && !dom) {
+		mm_free_pages(irt->hpa, 1);
+		memset(irt, 0, sizeof(*irt));
+	}
 	spin_unlock(&dt_lock);
 	return rc;
 }
@@ -834,6 +1053,8 @@ static const struct iommu_ops amdvi_ops = {
     .attach = amdvi_attach,
     .flush_domain = amdvi_flush_domain,
     .poll_faults = amdvi_poll_faults,
+    .irq_route = amdvi_irq_route,
+    .irq_unroute = amdvi_irq_unroute,
 };
 
 /* The EFR exists when the IVHD carries its image (types 11h, 40h) or the

@@ -178,6 +178,23 @@ void amdvi_dte_blocked(u64 dte[4], u64 empty_root);
  * interrupts blocked as in the blocked entry. */
 void amdvi_dte_attached(u64 dte[4], u64 root, u16 domain);
 
+/*
+ * 2.2.5: a device's interrupt remapping table, AMDVI_IRT_ENTRIES 32-bit
+ * entries (2.2.5.1, guest virtual APIC off). A message's data bits 10:0
+ * index the table and bits 10:8 are also read as its delivery mode (only
+ * fixed and arbitrated ones go through IntCtl): indexes below 256 keep
+ * them fixed.
+ */
+#define AMDVI_IRT_ENTRIES   256u
+#define AMDVI_IRTE_REMAP_EN BIT(0)
+/* RemapEn; SupIOPF, IntType (000b fixed), RqEoi, DM (physical) and
+ * GuestMode clear; Destination 15:8 = apic_id, Vector 23:16. */
+u32 amdvi_irte(u8 vector, u8 apic_id);
+/* The third qword of an entry remapping through `table` (128-byte
+ * aligned) of `entries` (a power of two, 2 .. 2048): IV, IntTabLen
+ * log2(entries), IntTableRootPtr, IntCtl 10b, every pass bit 0. */
+u64 amdvi_dte_interrupts(u64 table, u32 entries);
+
 /* 3.4.1: Device Table Base Address: base | (pages - 1). */
 u64 amdvi_devtab_reg(u64 hpa, u32 pages);
 /* 3.4.2 / 3.4.3: Command Buffer / Event Log Base Address: base | Len. */

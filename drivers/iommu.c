@@ -214,6 +214,35 @@ static void forget_device(struct iommu_domain *d, u16 bdf)
 		}
 }
 
+int iommu_irq_route(u16 bdf, u8 vector, u32 apic_id, u32 *handle,
+		    struct iommu_msi *msg, char *err, size_t errlen)
+{
+	int rc = 1;
+
+	if (ops && ops->irq_route)
+		rc = ops->irq_route(bdf, vector, apic_id, handle, msg, err,
+				    errlen);
+	if (rc != 1)
+		return rc;
+	*handle = IOMMU_NO_IRQ;
+	if (apic_id > 0xff) {
+		snformat(err, errlen,
+			 "APIC ID %u does not fit an interrupt message's "
+			 "8-bit destination",
+			 apic_id);
+		return -1;
+	}
+	*msg = iommu_msi_compat(vector, apic_id);
+	return 0;
+}
+
+void iommu_irq_unroute(u16 bdf, u32 *handle)
+{
+	if (*handle != IOMMU_NO_IRQ && ops && ops->irq_unroute)
+		ops->irq_unroute(bdf, *handle);
+	*handle = IOMMU_NO_IRQ;
+}
+
 int iommu_attach(u16 bdf, struct iommu_domain *dom, char *err, size_t errlen)
 {
 	struct iommu_domain *old;

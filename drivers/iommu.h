@@ -53,6 +53,27 @@ struct iommu_fault {
 	const char *reason; /* the unit's reason, in words */
 };
 
+/* An interrupt message as a device sends it (PCI 3.0, 6.8.1). */
+struct iommu_msi {
+	u64 addr;
+	u32 data;
+};
+
+/* A handle of iommu_irq_route(): no entry. */
+#define IOMMU_NO_IRQ 0xffffffffu
+
+/*
+ * The compatibility format (SDM Vol. 3A 11.11.1, 11.11.2): fixed, edge,
+ * physical destination `apic_id` (8 bits: an xAPIC ID), `vector`.
+ */
+static inline struct iommu_msi iommu_msi_compat(u8 vector, u32 apic_id)
+{
+	return (struct iommu_msi){
+	    .addr = 0xfee00000ull | (u64)(apic_id & 0xff) << 12,
+	    .data = vector,
+	};
+}
+
 struct iommu_ops {
 	const char *name; /* "VT-d", "AMD-Vi" */
 	/* The page-table format of every unit (a copy the driver may have
@@ -80,6 +101,23 @@ struct iommu_ops {
 	 * driver serializes it with its own lock.
 	 */
 	u32 (*poll_faults)(void (*report)(const struct iommu_fault *f));
+	/*
+	 * Interrupt remapping: an entry that turns one message of device
+	 * `bdf` into a fixed, edge-triggered interrupt on `vector` of the
+	 * CPU whose xAPIC ID is `apic_id` (physical destination). *handle
+	 * IOMMU_NO_IRQ makes a new entry and sets it; an entry of the same
+	 * device is rewritten. *msg gets the message the device must send
+	 * for it: no other device's message finds the entry. Returns 0; 1
+	 * when the unit covering `bdf` remaps no interrupts (the caller
+	 * sends the compatibility format; nothing blocks it); -1 with err
+	 * (no entry free, an APIC ID the entry cannot hold). NULL: the
+	 * driver remaps none.
+	 */
+	int (*irq_route)(u16 bdf, u8 vector, u32 apic_id, u32 *handle,
+			 struct iommu_msi *msg, char *err, size_t errlen);
+	/* The entry is gone, invalidated in the unit before this returns:
+	 * the message finds nothing again. */
+	void (*irq_unroute)(u16 bdf, u32 handle);
 };
 
 /*
@@ -122,6 +160,19 @@ int iommu_attach(u16 bdf, struct iommu_domain *dom, char *err, size_t errlen);
  * memory back.
  */
 bool iommu_domain_destroy(struct iommu_domain *dom);
+
+/*
+ * The message device `bdf` must send to interrupt host CPU `apic_id` on
+ * `vector` (struct iommu_ops.irq_route): through an entry of the unit's
+ * interrupt remapping table where the unit remaps interrupts (then that
+ * is the only way in), else the compatibility format (no IOMMU, or a
+ * unit without remapping: *handle stays IOMMU_NO_IRQ). 0, or -1 with err.
+ */
+int iommu_irq_route(u16 bdf, u8 vector, u32 apic_id, u32 *handle,
+		    struct iommu_msi *msg, char *err, size_t errlen);
+/* Removes the entry iommu_irq_route() made, if any; *handle becomes
+ * IOMMU_NO_IRQ. */
+void iommu_irq_unroute(u16 bdf, u32 *handle);
 
 /*
  * Reports the faults recorded since the last call, one line each:

@@ -22,9 +22,18 @@
  * finds its IRTE not present and faults (reason 0x22, or 0x21 for an index
  * beyond 256), and a compatibility-format one is blocked (reason 0x25);
  * both are recorded like DMA faults and poll_faults() reports them.
- * Veneer uses no device interrupts (its console is polled, its timer is
- * the local APIC's), so nothing of its own is lost; IPIs and the local
- * APIC timer never pass through the unit.
+ * IPIs and the local APIC timer never pass through the unit.
+ *
+ * The only messages let through are those irq_route() makes an entry for:
+ * an assigned function's MSI or MSI-X, aimed at one host vector of one
+ * CPU (core/vdev/vpassthru.c). Each entry verifies the requester (SVT
+ * 01b, SQ 00b: all 16 bits of the SID), so another device that sends the
+ * same handle faults (reason 0x26). An entry is written upper half first
+ * (P is in the lower one) and its interrupt entry cache line invalidated
+ * by index (6.5.2.7); unroute and blocking the device (attach NULL)
+ * clear P first. Entries are remapped-format, physical destination, in
+ * xAPIC mode (EIME clear): a CPU with an APIC ID above 255 cannot be
+ * named and the route is refused.
  *
  * On a unit without ECAP.IR (its probe line says "interrupt remapping
  * no") interrupt messages are NOT stopped: a device behind it that a guest
@@ -93,6 +102,9 @@ struct vtd_unit {
 	u64 iq_status; /* the page invalidation waits write to */
 	u32 iq_tail;   /* next descriptor slot */
 	u32 iq_seq;    /* last status value asked for */
+	/* IRTEs handed out (irq_route), and the device each verifies. */
+	u64 irte_used[VTD_IRT_ENTRIES / 64];
+	u16 irte_sid[VTD_IRT_ENTRIES];
 	spinlock_t lock;
 };
 
@@ -253,6 +265,30 @@ struct vtd_entry128 vtd_qi_iec_global(void)
 	/* 6.5.2.7: G (bit 4) 0 is global; IM 31:27 and IIDX 47:32 only
 	 * matter for index-selective invalidation (G 1). */
 	return (struct vtd_entry128){.lo = VTD_QI_TYPE_IEC, .hi = 0};
+}
+
+struct vtd_entry128 vtd_qi_iec_index(u16 index)
+{
+	/* 6.5.2.7: G bit 4, IM 31:27 (0: one entry), IIDX 47:32. */
+	return (struct vtd_entry128){
+	    .lo = VTD_QI_TYPE_IEC | BIT(4) | (u64)index << 32, .hi = 0};
+}
+
+struct vtd_entry128 vtd_irte(u8 vector, u8 apic_id, u16 sid)
+{
+	return (struct vtd_entry128){
+	    .lo = VTD_IRTE_P | (u64)vector << 16 | (u64)apic_id << 40,
+	    .hi = (u64)sid | 1ull << 18, /* SVT 01b at bits 83:82 */
+	};
+}
+
+struct iommu_msi vtd_remappable_msi(u16 handle)
+{
+	return (struct iommu_msi){
+	    .addr = VTD_INTERRUPT_ADDR | (u64)(handle & 0x7fff) << 5 | BIT(4) |
+		    (u64)(handle >> 15) << 2,
+	    .data = 0,
+	};
 }
 
 struct vtd_entry128 vtd_qi_wait(u32 data, u64 status_addr)
@@ -789,6 +825,8 @@ static void write_entry(const struct vtd_unit *u,
 		cache_flush(e, sizeof(*e));
 }
 
+static int drop_irtes(struct vtd_unit *u, u16 bdf, char *err, size_t errlen);
+
 static int vtd_attach(u16 bdf, struct iommu_domain *dom, char *err,
 		      size_t errlen)
 {
@@ -848,6 +886,8 @@ static int vtd_attach(u16 bdf, struct iommu_domain *dom, char *err,
 		r = invalidate(u, VTD_QI_CC_DEVICE, old, bdf,
 			       VTD_QI_IOTLB_DOMAIN, old, err, errlen);
 	}
+	if (r == 0 && !dom)
+		r = drop_irtes(u, bdf, err, errlen);
 	if (r == 0 && dom) {
 		flush_domain_tables(dom);
 		write_entry(u, ce, vtd_context_entry(dom->pt.root, dom->id));
@@ -857,6 +897,121 @@ static int vtd_attach(u16 bdf, struct iommu_domain *dom, char *err,
 			       VTD_QI_IOTLB_DOMAIN, dom->id, err, errlen);
 	}
 	spin_unlock(&u->lock);
+	return r;
+}
+
+/* ---- interrupt remapping entries ---- */
+
+static bool irte_used(const struct vtd_unit *u, u32 h)
+{
+	return u->irte_used[h / 64] & BIT(h % 64);
+}
+
+/* Entry h not present again, the unit's cache of it dropped (u->lock). */
+static int irte_clear(struct vtd_unit *u, u32 h, char *err, size_t errlen)
+{
+	volatile struct vtd_entry128 *e =
+	    (volatile struct vtd_entry128 *)hpa_to_ptr(u->irt) + h;
+	struct vtd_entry128 iec = vtd_qi_iec_index((u16)h);
+
+	e->lo = 0; /* P first */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	e->hi = 0;
+	if (!u->coherent)
+		cache_flush(e, sizeof(*e));
+	u->irte_used[h / 64] &= ~BIT(h % 64);
+	return qi_submit(u, &iec, 1, err, errlen);
+}
+
+/* The unit remapping bdf's interrupts, or NULL with err. */
+static struct vtd_unit *unit_for(u16 bdf, char *err, size_t errlen)
+{
+	const struct vtd_bus_ops bus = {pci_sec_bus, pci_sub_bus, NULL};
+	int idx = vtd_find_unit(&dmar_copy, bdf, &bus);
+
+	if (idx < 0 || (u32)idx >= unit_count) {
+		fail(err, errlen,
+		     "no VT-d unit translates for device %02x:%02x.%u",
+		     bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
+		return NULL;
+	}
+	return &units[idx];
+}
+
+static int vtd_irq_route(u16 bdf, u8 vector, u32 apic_id, u32 *handle,
+			 struct iommu_msi *msg, char *err, size_t errlen)
+{
+	struct vtd_unit *u = unit_for(bdf, err, errlen);
+	struct vtd_entry128 iec;
+	u32 h = *handle;
+	int r;
+
+	if (!u)
+		return -1;
+	if (!u->ir)
+		return 1;
+	if (apic_id > 0xff)
+		return fail(err, errlen,
+			    "VT-d: APIC ID %u needs x2APIC interrupt "
+			    "remapping (EIME), which Veneer leaves off",
+			    apic_id);
+	spin_lock(&u->lock);
+	if (h == IOMMU_NO_IRQ) {
+		for (u32 i = 0; i < VTD_IRT_ENTRIES && h == IOMMU_NO_IRQ; i++)
+			if (!irte_used(u, i))
+				h = i;
+		if (h == IOMMU_NO_IRQ) {
+			spin_unlock(&u->lock);
+			return fail(err, errlen,
+				    "VT-d unit %u: all %u interrupt remapping "
+				    "entries are in use",
+				    unit_no(u), VTD_IRT_ENTRIES);
+		}
+		u->irte_used[h / 64] |= BIT(h % 64);
+		u->irte_sid[h] = bdf;
+	} else if (h >= VTD_IRT_ENTRIES || !irte_used(u, h) ||
+		   u->irte_sid[h] != bdf) {
+		spin_unlock(&u->lock);
+		return fail(err, errlen,
+			    "VT-d: interrupt remapping entry %u is not "
+			    "device %02x:%02x.%u's",
+			    h, bdf >> 8, (bdf >> 3) & 0x1f, bdf & 7);
+	}
+	/* The upper half (the requester) never changes for an entry in use;
+	 * the lower one, with P, vector and destination, is one store. */
+	write_entry(u, (volatile struct vtd_entry128 *)hpa_to_ptr(u->irt) + h,
+		    vtd_irte(vector, (u8)apic_id, bdf));
+	iec = vtd_qi_iec_index((u16)h);
+	r = qi_submit(u, &iec, 1, err, errlen);
+	spin_unlock(&u->lock);
+	*handle = h;
+	*msg = vtd_remappable_msi((u16)h);
+	return r;
+}
+
+static void vtd_irq_unroute(u16 bdf, u32 handle)
+{
+	char err[160];
+	struct vtd_unit *u = unit_for(bdf, err, sizeof(err));
+
+	if (!u || !u->ir || handle >= VTD_IRT_ENTRIES)
+		return;
+	spin_lock(&u->lock);
+	if (irte_used(u, handle) && u->irte_sid[handle] == bdf &&
+	    irte_clear(u, handle, err, sizeof(err)) < 0)
+		printk("veneer: iommu: %s\n", err);
+	spin_unlock(&u->lock);
+}
+
+/* Every entry left for bdf goes (u->lock): a device blocked again keeps
+ * no way into the host's CPUs. */
+static int drop_irtes(struct vtd_unit *u, u16 bdf, char *err, size_t errlen)
+{
+	int r = 0;
+
+	for (u32 h = 0; u->ir && h < VTD_IRT_ENTRIES && r == 0; h++)
+		if (irte_used(u, h) && u->irte_sid[h] == bdf)
+			r = irte_clear(u, h, err, errlen);
 	return r;
 }
 
@@ -925,6 +1080,8 @@ static const struct iommu_ops vtd_ops = {
     .attach = vtd_attach,
     .flush_domain = vtd_flush_domain,
     .poll_faults = vtd_poll_faults,
+    .irq_route = vtd_irq_route,
+    .irq_unroute = vtd_irq_unroute,
 };
 
 /* ---- probe ---- */

@@ -166,6 +166,24 @@ struct vtd_entry128 vtd_qi_iotlb(u32 granularity, u16 did);
 /* 6.5.2.7 interrupt entry cache invalidate descriptor (type 4), global
  * (G, bit 4, clear; IM 31:27 and IIDX 47:32 zero). */
 struct vtd_entry128 vtd_qi_iec_global(void);
+/* The same, index-selective (G set, IM 0): the entry at `index` only. */
+struct vtd_entry128 vtd_qi_iec_index(u16 index);
+/*
+ * 9.9: the IRTE of a remapped interrupt: P; FPD, DM (physical), RH, TM
+ * (edge), DLM (fixed) and IM (remapped) clear; V 23:16 = vector; DST
+ * 63:32 with the 8-bit xAPIC ID in bits 47:40 (EIME clear); SID 79:64 =
+ * sid, SQ 81:80 = 00b (all 16 bits compared), SVT 83:82 = 01b: only
+ * requester `sid` may use the entry.
+ */
+struct vtd_entry128 vtd_irte(u8 vector, u8 apic_id, u16 sid);
+#define VTD_IRTE_P BIT(0)
+/*
+ * 5.1.2.2: the remappable-format message for entry `handle` without a
+ * subhandle: address 0xFEE in 31:20, handle 14:0 in 19:5, interrupt
+ * format (bit 4) set, SHV (bit 3) clear, handle 15 in bit 2; data 0.
+ */
+struct iommu_msi vtd_remappable_msi(u16 handle);
+
 /* 6.5.2.8 invalidation wait descriptor (type 5) with status write: the
  * unit writes `data` to the 4-byte aligned `status_addr` when every
  * descriptor before it is done. */

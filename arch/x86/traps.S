@@ -127,6 +127,59 @@ host_stray_stub:
 	lock incq host_stray_interrupts(%rip)
 	jmp host_eoi_return
 
+/*
+ * Vectors HOST_IRQ_FIRST .. + HOST_IRQ_COUNT - 1 (arch/x86/traps.h): the
+ * interrupts Veneer asked a device for (host_irq_alloc). Each stub is 16
+ * bytes (traps.c finds stub i at host_irq_stubs + 16 * i), pushes its
+ * vector and joins host_irq_common, which calls host_irq_dispatch(vector)
+ * with the caller-saved registers kept, then acknowledges it as the
+ * timer's is. The frame: 5 words the CPU pushed (RSP 16-byte aligned
+ * before them, SDM Vol. 3A 6.14.2), the vector, 9 registers, 8 bytes of
+ * padding: 16-byte aligned at the call.
+ */
+	.align 16
+host_irq_common:
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	movq 72(%rsp), %rdi
+	subq $8, %rsp
+	cld
+	call host_irq_dispatch
+	call lapic_eoi
+	addq $8, %rsp
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	addq $8, %rsp
+	iretq
+
+	.align 16
+	.globl host_irq_stubs
+host_irq_stubs:
+	.set vec, 0x80 /* HOST_IRQ_FIRST */
+	.rept 64       /* HOST_IRQ_COUNT */
+	.align 16
+	pushq $vec
+	jmp host_irq_common
+	.set vec, vec + 1
+	.endr
+	.align 16
+	.globl host_irq_stubs_end
+host_irq_stubs_end:
+
 /* A spurious interrupt needs no EOI (SDM Vol. 3A 11.9). */
 	.align 16
 	.globl host_spurious_stub

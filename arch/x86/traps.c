@@ -8,6 +8,7 @@
 #include "arch/x86/pic.h"
 #include "arch/x86/percpu.h"
 #include "core/lib/printk.h"
+#include "core/lib/spinlock.h"
 
 /* 64-bit TSS (SDM Vol. 3A 8.7, figure 8-11). */
 struct tss64 {
@@ -57,6 +58,70 @@ u64 host_stray_interrupts;
 u64 traps_stray_interrupts(void)
 {
 	return __atomic_load_n(&host_stray_interrupts, __ATOMIC_RELAXED);
+}
+
+/* Who each device vector belongs to (host_irq_alloc): host state. */
+static struct host_irq {
+	host_irq_fn fn; /* NULL: free */
+	void *ctx;
+} host_irqs[HOST_IRQ_COUNT];
+static spinlock_t host_irqs_lock = SPINLOCK_INIT;
+extern const u8 host_irq_stubs[], host_irq_stubs_end[];
+#define HOST_IRQ_STUB_BYTES 16
+
+int host_irq_alloc(host_irq_fn fn, void *ctx)
+{
+	int vector = -1;
+
+	spin_lock(&host_irqs_lock);
+	for (u32 i = 0; i < HOST_IRQ_COUNT; i++)
+		if (!host_irqs[i].fn) {
+			host_irqs[i].ctx = ctx;
+			/* ctx first: the dispatcher reads fn, then ctx. */
+			__atomic_store_n(&host_irqs[i].fn, fn,
+					 __ATOMIC_RELEASE);
+			vector = (int)(HOST_IRQ_FIRST + i);
+			break;
+		}
+	spin_unlock(&host_irqs_lock);
+	return vector;
+}
+
+void host_irq_free(int vector)
+{
+	u32 i = (u32)vector - HOST_IRQ_FIRST;
+
+	if (i >= HOST_IRQ_COUNT)
+		return;
+	spin_lock(&host_irqs_lock);
+	__atomic_store_n(&host_irqs[i].fn, NULL, __ATOMIC_RELEASE);
+	spin_unlock(&host_irqs_lock);
+}
+
+u32 host_irq_in_use(void)
+{
+	u32 n = 0;
+
+	for (u32 i = 0; i < HOST_IRQ_COUNT; i++)
+		n +=
+		    __atomic_load_n(&host_irqs[i].fn, __ATOMIC_RELAXED) != NULL;
+	return n;
+}
+
+/* From host_irq_common (traps.S), interrupts off. */
+void host_irq_dispatch(u64 vector);
+void host_irq_dispatch(u64 vector)
+{
+	u32 i = (u32)vector - HOST_IRQ_FIRST;
+	host_irq_fn fn;
+
+	if (i >= HOST_IRQ_COUNT)
+		return;
+	fn = __atomic_load_n(&host_irqs[i].fn, __ATOMIC_ACQUIRE);
+	if (fn)
+		fn(host_irqs[i].ctx);
+	else
+		__atomic_add_fetch(&host_stray_interrupts, 1, __ATOMIC_RELAXED);
 }
 
 struct desc_ptr {
@@ -116,6 +181,16 @@ static void idt_build(void)
 	}
 	for (u32 v = X86_FIRST_INTERRUPT_VECTOR; v < 256; v++)
 		idt_set((u8)v, (u64)(uintptr_t)host_stray_stub, 0);
+	/* traps.S's stubs: one per device vector, 16 bytes each. */
+	if (host_irq_stubs_end - host_irq_stubs !=
+	    HOST_IRQ_COUNT * HOST_IRQ_STUB_BYTES)
+		panic("traps.S: %ld bytes of device interrupt stubs",
+		      (long)(host_irq_stubs_end - host_irq_stubs));
+	for (u32 i = 0; i < HOST_IRQ_COUNT; i++)
+		idt_set(
+		    (u8)(HOST_IRQ_FIRST + i),
+		    (u64)(uintptr_t)(host_irq_stubs + i * HOST_IRQ_STUB_BYTES),
+		    0);
 	idt_set(HOST_TIMER_VECTOR, (u64)(uintptr_t)host_timer_stub, 0);
 	idt_set(HOST_SPURIOUS_VECTOR, (u64)(uintptr_t)host_spurious_stub, 0);
 	idt_set(PIC_SPURIOUS_MASTER, (u64)(uintptr_t)host_spurious_stub, 0);

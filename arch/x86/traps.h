@@ -46,4 +46,34 @@ void trap_handler(struct trap_frame *f) __noreturn;
  */
 u64 traps_stray_interrupts(void);
 
+/*
+ * Vectors for interrupts Veneer asks a device for (an assigned device's
+ * MSI, core/vdev/vpassthru.c), one machine-wide set: traps.S has a stub
+ * for each.
+ */
+#define HOST_IRQ_FIRST 0x80
+#define HOST_IRQ_COUNT 64
+
+typedef void (*host_irq_fn)(void *ctx);
+
+/*
+ * A free vector whose interrupts, on whichever CPU they arrive, call
+ * fn(ctx) with interrupts off before the EOI; -1 when every one is taken.
+ * fn can interrupt any host code that runs with interrupts on (the wait
+ * loops, the moment after an exit), so it must take no lock and only
+ * note the interrupt atomically for its owner to act on.
+ */
+int host_irq_alloc(host_irq_fn fn, void *ctx);
+
+/*
+ * The vector goes back: its interrupts count as unexpected from now on.
+ * The device must no longer send it (masked or reset) first; one already
+ * on its way may still call fn once on another CPU, so ctx must stay
+ * valid memory (it is, for the guests' platforms).
+ */
+void host_irq_free(int vector);
+
+/* Vectors handed out now, of HOST_IRQ_COUNT. */
+u32 host_irq_in_use(void);
+
 #endif /* VENEER_ARCH_X86_TRAPS_H */

@@ -7,9 +7,21 @@
  * BAR. The host BARs never move: what the guest writes into its BAR
  * registers only moves its own view. Of the command register, memory
  * decoding, bus mastering and INTx disable reach the host function.
- * Capabilities and interrupts are not offered yet; I/O BARs are not
- * shown. The device's DMA goes through the guest's IOMMU domain
- * (core/passthrough.c), never to anything else.
+ * I/O BARs are not shown. The device's DMA goes through the guest's
+ * IOMMU domain (core/passthrough.c), never to anything else.
+ *
+ * Interrupts: the host function's MSI and MSI-X capabilities are offered
+ * as the only capabilities (MSI with one message, 64-bit; MSI-X with at
+ * most VPASSTHRU_VECTORS entries, its table and PBA where the host's
+ * are). What the guest writes there stays in its view: the host function
+ * is programmed with Veneer's own messages, one host vector
+ * (host_irq_alloc) per message the guest enables, each aimed at vCPU 0's
+ * host CPU through the IOMMU's interrupt remapping where it is on. When
+ * one arrives, the platform is told (host.irq, in interrupt context); on
+ * the guest's CPU vpassthru_deliver() sends the guest's own message for
+ * it, as the guest programmed it then: masked, it waits in the guest's
+ * PBA until unmasked; disabled, it is dropped. INTx is not offered
+ * (interrupt pin 0).
  */
 #ifndef VENEER_CORE_VDEV_VPASSTHRU_H
 #define VENEER_CORE_VDEV_VPASSTHRU_H
@@ -20,6 +32,38 @@
 struct pci_device;
 struct vcpu;
 struct vpassthru;
+
+/* MSI-X entries offered at most (the guest's Table Size); MSI: one. */
+#define VPASSTHRU_VECTORS 8
+
+/* One message of the function: the guest's view and the host's side. */
+struct vpassthru_vector {
+	struct vpassthru *pt;
+	u8 index;
+	/* MSI-X: the guest's table entry (vector control bit 0: masked). */
+	u64 addr;
+	u32 data, ctrl;
+	/* Host side, made at first use and kept until vpassthru_release. */
+	int host_vector; /* -1: none yet */
+	u32 handle;	 /* the IOMMU's remapping entry (IOMMU_NO_IRQ) */
+	u64 host_addr;	 /* what the function sends for it */
+	u32 host_data;
+	bool routed;
+};
+
+/* What the platform does for the function. */
+struct vpassthru_host {
+	/* The guest moved a BAR or turned decoding on or off: the BARs'
+	 * MMIO regions are registered again. */
+	void (*remap)(void *ctx);
+	/* One of its host vectors fired (interrupt context: atomic work
+	 * only): vpassthru_deliver() is due on the guest's CPU. */
+	void (*irq)(void *ctx);
+	/* The host CPU (xAPIC ID) its interrupts are aimed at. */
+	u32 (*irq_apic)(void *ctx);
+	void *ctx;
+	const char *guest; /* for messages */
+};
 
 /* One memory BAR the guest sees: the MMIO region's opaque. */
 struct vpassthru_bar {
@@ -34,10 +78,21 @@ struct vpassthru {
 	u16 host_bdf;
 	u8 slot;
 	struct vpassthru_bar bar[VPCI_BARS];
-	/* Called after the guest moved a BAR or turned decoding on or off:
-	 * the platform registers the BARs' MMIO regions again. */
-	void (*remap)(void *ctx);
-	void *ctx;
+	struct vpassthru_host host;
+	/* MSI: the guest's capability (0: not offered) and the host's. */
+	u8 msi_cap, host_msi_cap;
+	bool host_msi64;
+	/* MSI-X: the capabilities, the entries offered, the table and PBA
+	 * (BAR index and offset, the host's: the guest's BAR is laid out as
+	 * the host's). */
+	u8 msix_cap, host_msix_cap;
+	u16 msix_size, host_msix_size;
+	u8 msix_bir, pba_bir;
+	u32 msix_offset, pba_offset;
+	struct vpassthru_vector vec[VPASSTHRU_VECTORS];
+	u32 pending; /* atomic: a bit per vector that fired */
+	u32 held;    /* fired while the guest masked it: its PBA bit */
+	bool warned; /* a message could not be set up: said once */
 };
 
 /*
@@ -48,8 +103,24 @@ struct vpassthru {
  * below `limit`.
  */
 bool vpassthru_init(struct vpassthru *pt, const struct pci_device *dev, u8 slot,
-		    u64 *next_base, u64 limit, void (*remap)(void *ctx),
-		    void *ctx, char *err, size_t errlen);
+		    u64 *next_base, u64 limit,
+		    const struct vpassthru_host *host, char *err,
+		    size_t errlen);
+
+/*
+ * On the guest's CPU, under its VM lock: for each vector that fired
+ * since the last call (or was held), send(ctx, addr, data) with the
+ * guest's message for it, or hold it while the guest masks it.
+ */
+void vpassthru_deliver(struct vpassthru *pt,
+		       void (*send)(void *ctx, u64 addr, u32 data), void *ctx);
+
+/*
+ * Before the function is reset or given back (platform_detach): its MSI
+ * and MSI-X off in the host function, its remapping entries and host
+ * vectors freed.
+ */
+void vpassthru_release(struct vpassthru *pt);
 
 /* The region handlers (core/mmio.h) for opaque = a struct vpassthru_bar. */
 int vpassthru_bar_read(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,

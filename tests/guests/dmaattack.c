@@ -61,14 +61,59 @@
  * from 0x80 on), and every address used here is below 256 MiB.
  *
  * role=msi: interrupt messages by DMA (msi(), below).
- * role=probe id=VVVV:DDDD: a device's configuration only (probe(), below).
+ * role=probe id=VVVV:DDDD [absent=yes]: a device's configuration only, or
+ * that it is not there (probe(), below).
  *
- * Command line: role=victim|attacker|msi, wait=S (victim), count=N (attacker),
- * veneer=0|1 as every guest.
+ * role=irq: edu's interrupts as MSI to its own local APIC (issue 14;
+ * QEMU's edu has one message, 64-bit address, no per-vector masking; its
+ * transfers stay in its RAM). Software-enables its xAPIC (SVR, spurious
+ * vector 0xff), masks the 8259s, counts every vector from 0x20 up (the
+ * handler reads edu's status 0x24, writes it back to 0x64, then the
+ * EOI), finds edu as the attacker does (its PASS lines), then one line
+ * each (a line too long here goes on, indented, on the next):
+ *   PASS: interrupt pin reads 0 (no INTx for an assigned device)
+ *     (under Veneer; natively a SKIP line: edu has INTA)
+ *   PASS: edu offers an MSI capability (ID 0x05) in its list
+ *     (the list from 0x34, at most 48 entries; without it a FAIL line,
+ *     bus mastering off and nothing more is tried)
+ *   PASS: MSI capability: one message, 64-bit address, disabled at the
+ *     start
+ *   PASS: with MSI disabled a raise sets the status and brings no
+ *     interrupt within 100 ms
+ *   PASS: MSI address, data and enable read back as written
+ *     (address 0xFEE00000 | its APIC ID << 12, upper address 0, data
+ *     0x51: physical destination, fixed, edge; SDM Vol. 3A 11.11)
+ *   PASS: 16 raises bring 16 interrupts on vector 0x51, one each within
+ *     1000 ms
+ *     (raise i writes 1 << i % 8 to 0x60; after its interrupt 10 ms more
+ *     must bring no second one, and the handler must see that bit)
+ *   PASS: a DMA transfer with command bit 0x4 brings one interrupt with
+ *     status 0x100
+ *     (64 bytes from its RAM through edu's buffer back into its RAM,
+ *     which must arrive; with dma=read only the transfer from its RAM
+ *     into edu's buffer: for a device given without an IOMMU, whose
+ *     writes would go to host addresses)
+ *   PASS: after the data is changed to vector 0x52 a raise arrives on
+ *     0x52 and none on 0x51
+ *     (MSI Enable off, data 0x52, MSI Enable on)
+ *   PASS: with bus mastering off a raise sets the status and brings no
+ *     interrupt within 100 ms
+ *   PASS: with MSI disabled again a raise sets the status and brings no
+ *     interrupt within 100 ms
+ *   PASS: no interrupt on any other vector
+ *   PASS: MSI and bus mastering off at the end
+ * Waits poll PIT channel 2 with interrupts on. A line per step gives the
+ * counts (`dmaattack: 16 raises: N interrupts on 0x51, M elsewhere,
+ * slowest T ms`).
+ *
+ * Command line: role=victim|attacker|msi|probe|irq, wait=S (victim),
+ * count=N (attacker), dma=read|write (irq, default write), veneer=0|1 as
+ * every guest.
  */
 #include "tests/guests/lib/guest.h"
 #include "tests/guests/lib/multiboot.h"
 #include "tests/guests/lib/pit.h"
+#include "tests/guests/lib/trap.h"
 #include "tests/guests/lib/virtio.h"
 
 #define NAME "dmaattack"
@@ -81,9 +126,14 @@
 #define EDU_DMA_SRC    0x80
 #define EDU_DMA_DST    0x88
 #define EDU_DMA_COUNT  0x90
+#define EDU_IRQ_STATUS 0x24 /* read */
+#define EDU_IRQ_RAISE  0x60 /* write: status |= value, then an interrupt */
+#define EDU_IRQ_ACK    0x64 /* write: status &= ~value */
 #define EDU_DMA_CMD    0x98
 #define EDU_CMD_START  0x1
 #define EDU_CMD_TO_RAM 0x2 /* 0: from RAM into the buffer */
+#define EDU_CMD_IRQ    0x4 /* raise EDU_IRQ_DMA when the transfer ends */
+#define EDU_IRQ_DMA    0x100
 #define EDU_BUF	       0x40000U
 #define EDU_BUF_SIZE   4096U
 #define EDU_DMA_LIMIT  0x10000000U /* 256 MiB: 28 address bits */
@@ -306,17 +356,17 @@ static u32 readback[EDU_BUF_SIZE / 4] __aligned(4096);
 static u32 targets[MAX_TARGETS];
 static bool target_done[MAX_TARGETS];
 
-/* One transfer of `count` bytes; waits for the start bit to clear. The
- * device address of its RAM is the guest-physical address. */
-static bool edu_dma(u32 src, u32 dst, u32 count, bool to_ram)
+/* One transfer of `count` bytes with command `cmd` (EDU_CMD_START and
+ * more); waits for the start bit to clear. The device address of its RAM
+ * is the guest-physical address. */
+static bool edu_dma_cmd(u32 src, u32 dst, u32 count, u32 cmd)
 {
 	u32 ms;
 
 	mmio_write32(bar + EDU_DMA_SRC, src);
 	mmio_write32(bar + EDU_DMA_DST, dst);
 	mmio_write32(bar + EDU_DMA_COUNT, count);
-	mmio_write32(bar + EDU_DMA_CMD,
-		     EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
+	mmio_write32(bar + EDU_DMA_CMD, cmd);
 	for (ms = 0; ms < DMA_TIMEOUT_MS; ms++) {
 		if (!(mmio_read32(bar + EDU_DMA_CMD) & EDU_CMD_START))
 			return true;
@@ -328,6 +378,12 @@ static bool edu_dma(u32 src, u32 dst, u32 count, bool to_ram)
 			  "%u ms\n",
 		     src, dst, count, DMA_TIMEOUT_MS);
 	return false;
+}
+
+static bool edu_dma(u32 src, u32 dst, u32 count, bool to_ram)
+{
+	return edu_dma_cmd(src, dst, count,
+			   EDU_CMD_START | (to_ram ? EDU_CMD_TO_RAM : 0));
 }
 
 static u32 ptr(const volatile void *p)
@@ -653,6 +709,452 @@ static void msi(const struct guest_mmap *map)
 	master_off();
 }
 
+/* ---- role=irq: the device's interrupts as MSI (issue 14) ---- */
+
+/*
+ * edu's interrupts by MSI (PCI Local Bus 3.0, 6.8.1) to its own local
+ * APIC. The capability: +2 Message Control (bit 0 MSI Enable, bits 3:1
+ * Multiple Message Capable, 6:4 Multiple Message Enable, 7 64-bit
+ * address), +4 Message Address, then +8 Message Upper Address and +0xC
+ * Message Data (64-bit) or +8 Message Data (32-bit). The message (SDM
+ * Vol. 3A 11.11.1, 11.11.2): address 0xFEE00000 | destination APIC ID
+ * << 12 (physical destination), data the vector (fixed, edge).
+ */
+#define PCI_INTERRUPT_PIN 0x3d
+#define PCI_CAP_MSI	  0x05
+#define CAP_WALK_MAX	  48 /* 192 bytes after the header, 4 each */
+#define MSI_CONTROL	  2
+#define MSI_ADDRESS_LOW	  4
+#define MSI_ADDRESS_HIGH  8
+#define MSI_DATA_64	  0xc
+#define MSI_DATA_32	  8
+#define MSI_CTL_ENABLE	  0x0001
+#define MSI_CTL_MMC	  0x000e /* Multiple Message Capable */
+#define MSI_CTL_MME	  0x0070 /* Multiple Message Enable */
+#define MSI_CTL_64BIT	  0x0080
+#define MSI_DEST_SHIFT	  12
+
+/* Local APIC (SDM Vol. 3A 11.4.1, Table 11-1). */
+#define CPUID1_EDX_APIC	  BIT(9)
+#define MSR_APIC_BASE	  0x1b
+#define APIC_BASE_EXTD	  BIT(10)
+#define APIC_BASE_ENABLE  BIT(11)
+#define APIC_BASE_ADDRESS 0xfffff000U
+#define X2APIC_MSR_BASE	  0x800
+#define LAPIC_ID	  0x020
+#define LAPIC_TPR	  0x080
+#define LAPIC_EOI	  0x0b0
+#define LAPIC_SVR	  0x0f0
+#define SVR_ENABLE	  BIT(8)
+#define PIC_MASTER_DATA	  0x21
+#define PIC_SLAVE_DATA	  0xa1
+
+/* Vectors: above the exceptions and the 8259's defaults. */
+#define VEC_FIRST    0x20 /* the counting handler from here up */
+#define VEC_MSI	     0x51
+#define VEC_MSI2     0x52
+#define VEC_SPURIOUS 0xff
+
+#define IRQ_RAISES   16
+#define IRQ_WAIT_MS  1000 /* for an interrupt that must come */
+#define NONE_WAIT_MS 100  /* for one that must not */
+#define ONE_MORE_MS  10	  /* after each raise's interrupt: no second one */
+#define DMA_WORDS    SLOT_WORDS
+#define DMA_IRQ_FILL 0x1a0b0000U
+
+static bool x2apic;
+static uintptr_t lapic_base;
+static u8 msi_cap;
+static volatile u32 irqs[256];
+static volatile u32 irq_status_last, spurious;
+static u32 dma_src[DMA_WORDS] __aligned(64);
+static u32 dma_dst[DMA_WORDS] __aligned(64);
+
+static void lapic_write(u32 reg, u32 value)
+{
+	if (x2apic)
+		wrmsr(X2APIC_MSR_BASE + (reg >> 4), value);
+	else
+		*(volatile u32 *)(lapic_base + reg) = value;
+}
+
+static u32 lapic_read(u32 reg)
+{
+	if (x2apic)
+		return (u32)rdmsr(X2APIC_MSR_BASE + (reg >> 4));
+	return *(volatile u32 *)(lapic_base + reg);
+}
+
+/* Software-enables the local APIC (SVR, SDM 11.4.7.2); its ID, where the
+ * messages go, in *apic_id. */
+static bool lapic_setup(u8 *apic_id)
+{
+	u64 base;
+	u32 id;
+
+	if (!(cpuid(1, 0).edx & CPUID1_EDX_APIC)) {
+		guest_fail("a local APIC (CPUID.1:EDX[9])");
+		return false;
+	}
+	base = rdmsr(MSR_APIC_BASE);
+	if (!(base & APIC_BASE_ENABLE)) {
+		base |= APIC_BASE_ENABLE;
+		wrmsr(MSR_APIC_BASE, base);
+	}
+	x2apic = (base & APIC_BASE_EXTD) != 0;
+	lapic_base = (uintptr_t)(base & APIC_BASE_ADDRESS);
+	lapic_write(LAPIC_TPR, 0);
+	lapic_write(LAPIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
+	id = lapic_read(LAPIC_ID);
+	if (!x2apic)
+		id >>= 24;
+	if (id > 0xff) {
+		check(false, "its APIC ID fits an MSI address (0x%x)", id);
+		return false;
+	}
+	*apic_id = (u8)id;
+	return true;
+}
+
+/* Every vector from VEC_FIRST up but the spurious one: counted; edu's
+ * status read and acknowledged (so that the next raise is an interrupt
+ * of its own), then the EOI. */
+static void irq_handler(struct trap_frame *frame)
+{
+	u32 status = mmio_read32(bar + EDU_IRQ_STATUS);
+
+	irqs[frame->vector & 0xff]++;
+	irq_status_last = status;
+	mmio_write32(bar + EDU_IRQ_ACK, status);
+	lapic_write(LAPIC_EOI, 0);
+}
+
+static void spurious_handler(struct trap_frame *frame)
+{
+	(void)frame; /* no EOI for the spurious vector (SDM 11.9) */
+	spurious++;
+}
+
+/* Interrupts taken on vectors other than `a` and `b` (0, 0: all). */
+static u32 irqs_elsewhere(u32 a, u32 b)
+{
+	u32 n = 0;
+
+	for (u32 v = VEC_FIRST; v < VEC_SPURIOUS; v++)
+		if (v != a && v != b)
+			n += irqs[v];
+	return n;
+}
+
+/* With interrupts on, until `vector` has been taken `want` times or `ms`
+ * have passed by the PIT; the milliseconds waited. */
+static u32 wait_irqs(u32 vector, u32 want, u32 ms)
+{
+	u32 waited = 0;
+
+	cpu_sti();
+	while (irqs[vector] < want && waited < ms) {
+		pit_wait(1);
+		waited++;
+	}
+	cpu_cli();
+	return waited;
+}
+
+/* With interrupts on for `ms`: whatever comes is counted. */
+static void listen(u32 ms)
+{
+	cpu_sti();
+	wait_ms(ms);
+	cpu_cli();
+}
+
+static void edu_ack_all(void)
+{
+	u32 status = mmio_read32(bar + EDU_IRQ_STATUS);
+
+	if (status)
+		mmio_write32(bar + EDU_IRQ_ACK, status);
+}
+
+/* The capability list from 0x34, at most CAP_WALK_MAX entries: the
+ * offset of the MSI capability, 0 if there is none. */
+static u8 find_msi(void)
+{
+	u16 status = pci_cfg_read16(slot, PCI_STATUS);
+	unsigned steps = 0;
+	u8 at;
+
+	if (!(status & PCI_STATUS_CAPS)) {
+		guest_printf(NAME ": status register 0x%04x: no capability "
+				  "list\n",
+			     status);
+		return 0;
+	}
+	for (at = pci_cfg_read8(slot, PCI_CAP_PTR) & 0xfc;
+	     at >= 0x40 && steps < CAP_WALK_MAX;
+	     at = pci_cfg_read8(slot, (u8)(at + 1)) & 0xfc, steps++) {
+		u8 id = pci_cfg_read8(slot, at);
+
+		guest_printf(NAME ": capability 0x%02x at 0x%02x\n", id, at);
+		if (id == PCI_CAP_MSI)
+			return at;
+	}
+	if (at)
+		guest_printf(NAME ": capability list ends at 0x%02x after %u "
+				  "steps\n",
+			     at, steps);
+	return 0;
+}
+
+static u16 msi_control(void)
+{
+	return pci_cfg_read16(slot, (u8)(msi_cap + MSI_CONTROL));
+}
+
+static void msi_set_control(u16 ctl)
+{
+	pci_cfg_write16(slot, (u8)(msi_cap + MSI_CONTROL), ctl);
+}
+
+static u8 msi_data_offset(void)
+{
+	return (u8)(msi_cap + (msi_control() & MSI_CTL_64BIT ? MSI_DATA_64
+							     : MSI_DATA_32));
+}
+
+/* MSI Enable off, the message written, MSI Enable on (one message). */
+static void msi_program(u8 apic_id, u8 vector)
+{
+	u16 ctl = msi_control() & (u16) ~(MSI_CTL_ENABLE | MSI_CTL_MME);
+
+	msi_set_control(ctl);
+	pci_cfg_write32(slot, (u8)(msi_cap + MSI_ADDRESS_LOW),
+			MSI_ADDRESS | (u32)apic_id << MSI_DEST_SHIFT);
+	if (ctl & MSI_CTL_64BIT)
+		pci_cfg_write32(slot, (u8)(msi_cap + MSI_ADDRESS_HIGH), 0);
+	pci_cfg_write16(slot, msi_data_offset(), vector);
+	msi_set_control((u16)(ctl | MSI_CTL_ENABLE));
+}
+
+static void msi_disable(void)
+{
+	msi_set_control(msi_control() & (u16)~MSI_CTL_ENABLE);
+}
+
+static void set_master(bool on)
+{
+	u16 cmd = pci_cfg_read16(slot, PCI_COMMAND);
+
+	pci_cfg_write16(slot, PCI_COMMAND,
+			on ? (u16)(cmd | PCI_CMD_MASTER)
+			   : (u16)(cmd & ~PCI_CMD_MASTER));
+}
+
+/* A raise that must bring no interrupt within NONE_WAIT_MS (`why` says
+ * what keeps it away); edu's status must show it, and is acknowledged.
+ * Each step starts with edu's status clear, whatever the one before left. */
+static void raise_brings_none(const char *why)
+{
+	u32 before, status, taken;
+
+	edu_ack_all();
+	before = irqs_elsewhere(0, 0);
+	mmio_write32(bar + EDU_IRQ_RAISE, 1);
+	listen(NONE_WAIT_MS);
+	status = mmio_read32(bar + EDU_IRQ_STATUS);
+	edu_ack_all();
+	taken = irqs_elsewhere(0, 0) - before;
+	if (taken || status != 1)
+		guest_printf(NAME ": %s: %u interrupts, status 0x%x\n", why,
+			     taken, status);
+	check(!taken && status == 1,
+	      "%s a raise sets the status and brings no interrupt within "
+	      "%u ms",
+	      why, NONE_WAIT_MS);
+}
+
+/* IRQ_RAISES raises one after another, each its own bit of the status
+ * (1 << i % 8): each must bring exactly one interrupt on VEC_MSI, whose
+ * handler sees that bit. */
+static void raises(void)
+{
+	u32 bad = 0, slowest = 0, waited;
+
+	edu_ack_all();
+	for (u32 i = 0; i < IRQ_RAISES; i++) {
+		u32 bit = 1U << (i % 8), before = irqs[VEC_MSI];
+
+		irq_status_last = 0;
+		mmio_write32(bar + EDU_IRQ_RAISE, bit);
+		waited = wait_irqs(VEC_MSI, before + 1, IRQ_WAIT_MS);
+		if (waited > slowest)
+			slowest = waited;
+		listen(ONE_MORE_MS);
+		if (irqs[VEC_MSI] == before + 1 && irq_status_last == bit)
+			continue;
+		guest_printf(NAME ": raise %u (0x%x): %u interrupts on 0x%x, "
+				  "status 0x%x\n",
+			     i, bit, irqs[VEC_MSI] - before, VEC_MSI,
+			     irq_status_last);
+		bad++;
+	}
+	listen(NONE_WAIT_MS);
+	guest_printf(NAME ": %u raises: %u interrupts on 0x%x, %u elsewhere, "
+			  "slowest %u ms\n",
+		     IRQ_RAISES, irqs[VEC_MSI], VEC_MSI,
+		     irqs_elsewhere(VEC_MSI, VEC_MSI), slowest);
+	check(!bad && irqs[VEC_MSI] == IRQ_RAISES &&
+		  !irqs_elsewhere(VEC_MSI, VEC_MSI),
+	      "%u raises bring %u interrupts on vector 0x%x, one each within "
+	      "%u ms",
+	      IRQ_RAISES, IRQ_RAISES, VEC_MSI, IRQ_WAIT_MS);
+}
+
+/* A transfer with EDU_CMD_IRQ: one interrupt, status EDU_IRQ_DMA. With
+ * write_ram, 64 bytes into its RAM (through edu's buffer) that must
+ * arrive; else only a read from its RAM into edu's buffer. */
+static void dma_interrupt(bool write_ram)
+{
+	u32 before = irqs[VEC_MSI], cmd = EDU_CMD_START | EDU_CMD_IRQ;
+	bool done = true, arrived = true;
+
+	for (u32 j = 0; j < DMA_WORDS; j++) {
+		dma_src[j] = DMA_IRQ_FILL + j;
+		dma_dst[j] = UNTOUCHED_WORD;
+	}
+	edu_ack_all();
+	irq_status_last = 0;
+	if (write_ram)
+		done = edu_dma(ptr(dma_src), SLOT_ADDR(SLOT_OWN), SLOT_BYTES,
+			       false) &&
+		       edu_dma_cmd(SLOT_ADDR(SLOT_OWN), ptr(dma_dst),
+				   SLOT_BYTES, cmd | EDU_CMD_TO_RAM);
+	else
+		done = edu_dma_cmd(ptr(dma_src), SLOT_ADDR(SLOT_OWN),
+				   SLOT_BYTES, cmd);
+	wait_irqs(VEC_MSI, before + 1, IRQ_WAIT_MS);
+	listen(NONE_WAIT_MS);
+	for (u32 j = 0; write_ram && j < DMA_WORDS; j++)
+		arrived &= dma_dst[j] == dma_src[j];
+	guest_printf(NAME ": DMA %s with the interrupt bit: %s, %u "
+			  "interrupts on 0x%x, status 0x%x%s\n",
+		     write_ram ? "into its RAM" : "from its RAM",
+		     done ? "finished" : "timed out", irqs[VEC_MSI] - before,
+		     VEC_MSI, irq_status_last,
+		     !write_ram ? ""
+		     : arrived	? ", data arrived"
+				: ", data did not arrive");
+	check(done && arrived && irqs[VEC_MSI] == before + 1 &&
+		  irq_status_last == EDU_IRQ_DMA,
+	      "a DMA transfer with command bit 0x4 brings one interrupt with "
+	      "status 0x%x",
+	      EDU_IRQ_DMA);
+}
+
+/* The message's data changed to VEC_MSI2 (MSI Enable off meanwhile). */
+static void new_vector(u8 apic_id)
+{
+	u32 on_old = irqs[VEC_MSI], on_new = irqs[VEC_MSI2];
+
+	msi_program(apic_id, VEC_MSI2);
+	edu_ack_all();
+	irq_status_last = 0;
+	mmio_write32(bar + EDU_IRQ_RAISE, 1);
+	wait_irqs(VEC_MSI2, on_new + 1, IRQ_WAIT_MS);
+	listen(NONE_WAIT_MS);
+	on_old = irqs[VEC_MSI] - on_old;
+	on_new = irqs[VEC_MSI2] - on_new;
+	guest_printf(NAME ": data 0x%x: %u interrupts on 0x%x, %u on 0x%x, "
+			  "status 0x%x\n",
+		     pci_cfg_read16(slot, msi_data_offset()), on_new, VEC_MSI2,
+		     on_old, VEC_MSI, irq_status_last);
+	check(on_new == 1 && on_old == 0 && irq_status_last == 1,
+	      "after the data is changed to vector 0x%x a raise arrives on "
+	      "0x%x and none on 0x%x",
+	      VEC_MSI2, VEC_MSI2, VEC_MSI);
+}
+
+static void irq(bool write_ram)
+{
+	u8 apic_id;
+	u16 ctl;
+	u32 addr, data;
+
+	outb(PIC_MASTER_DATA, 0xff);
+	outb(PIC_SLAVE_DATA, 0xff);
+	for (u32 v = VEC_FIRST; v < VEC_SPURIOUS; v++)
+		trap_set_handler(v, irq_handler);
+	trap_set_handler(VEC_SPURIOUS, spurious_handler);
+	if (!lapic_setup(&apic_id) || !edu_setup() || !edu_registers())
+		return;
+	guest_printf(NAME ": irq: APIC ID %u (%s)\n", apic_id,
+		     x2apic ? "x2APIC" : "xAPIC");
+
+	if (veneer)
+		EXPECT_EQ(pci_cfg_read8(slot, PCI_INTERRUPT_PIN), 0,
+			  "interrupt pin reads 0 (no INTx for an assigned "
+			  "device)");
+	else
+		guest_skip("interrupt pin reads 0 (no INTx for an assigned "
+			   "device): natively edu has INTA");
+	msi_cap = find_msi();
+	if (!msi_cap) {
+		guest_fail("edu offers an MSI capability (ID 0x05) in its "
+			   "list");
+		set_master(false);
+		return;
+	}
+	guest_pass("edu offers an MSI capability (ID 0x05) in its list");
+	ctl = msi_control();
+	guest_printf(NAME ": MSI capability at 0x%02x, message control "
+			  "0x%04x\n",
+		     msi_cap, ctl);
+	check((ctl & MSI_CTL_64BIT) && !(ctl & MSI_CTL_MMC) &&
+		  !(ctl & MSI_CTL_ENABLE),
+	      "MSI capability: one message, 64-bit address, disabled at the "
+	      "start");
+	edu_ack_all();
+
+	raise_brings_none("with MSI disabled");
+
+	msi_program(apic_id, VEC_MSI);
+	ctl = msi_control();
+	addr = pci_cfg_read32(slot, (u8)(msi_cap + MSI_ADDRESS_LOW));
+	data = pci_cfg_read16(slot, msi_data_offset());
+	guest_printf(NAME ": MSI control 0x%04x, address 0x%08x, data "
+			  "0x%04x\n",
+		     ctl, addr, data);
+	check((ctl & (MSI_CTL_ENABLE | MSI_CTL_MME)) == MSI_CTL_ENABLE &&
+		  addr == (MSI_ADDRESS | (u32)apic_id << MSI_DEST_SHIFT) &&
+		  data == VEC_MSI &&
+		  (!(ctl & MSI_CTL_64BIT) ||
+		   !pci_cfg_read32(slot, (u8)(msi_cap + MSI_ADDRESS_HIGH))),
+	      "MSI address, data and enable read back as written");
+
+	raises();
+	dma_interrupt(write_ram);
+	new_vector(apic_id);
+
+	set_master(false);
+	raise_brings_none("with bus mastering off");
+	set_master(true);
+
+	msi_disable();
+	raise_brings_none("with MSI disabled again");
+
+	guest_printf(NAME ": interrupts: %u on 0x%x, %u on 0x%x, %u elsewhere, "
+			  "%u spurious\n",
+		     irqs[VEC_MSI], VEC_MSI, irqs[VEC_MSI2], VEC_MSI2,
+		     irqs_elsewhere(VEC_MSI, VEC_MSI2), spurious);
+	EXPECT_EQ(irqs_elsewhere(VEC_MSI, VEC_MSI2), 0,
+		  "no interrupt on any other vector");
+	set_master(false);
+	EXPECT_EQ((msi_control() & MSI_CTL_ENABLE) |
+		      (pci_cfg_read16(slot, PCI_COMMAND) & PCI_CMD_MASTER),
+		  0, "MSI and bus mastering off at the end");
+}
+
 /* ---- role=probe: a device's configuration, no DMA ---- */
 
 /* Hex digits of v up to a space or the end, at most 8. */
@@ -679,11 +1181,14 @@ static bool hex_word(const char *v, u32 *out)
  * on bus 0 (as a device given with pci_unsafe = yes on a machine without
  * an IOMMU is, where DMA would go to host addresses: no DMA here), its
  * class is not 0, and its command register's memory and bus master bits
- * are what Veneer lets through.
+ * are what Veneer lets through. With absent=yes: no function on bus 0 has
+ * that ID (a device another guest owns):
+ *   PASS: the device is not on bus 0
  */
 static void probe(const char *cmdline)
 {
 	const char *id = cmdline_value(cmdline, "id");
+	const char *absent = cmdline_value(cmdline, "absent");
 	u32 vendor, device, want, class;
 	u16 cmd;
 
@@ -696,6 +1201,13 @@ static void probe(const char *cmdline)
 	for (slot = 1; slot < PCI_SLOTS; slot++)
 		if (pci_cfg_read32(slot, PCI_ID) == want)
 			break;
+	if (absent && word_is(absent, "yes")) {
+		if (slot < PCI_SLOTS)
+			guest_printf(NAME ": %04x:%04x at 00:%02x.0\n", vendor,
+				     device, slot);
+		check(slot == PCI_SLOTS, "the device is not on bus 0");
+		return;
+	}
 	if (slot == PCI_SLOTS) {
 		guest_printf(NAME ": no %04x:%04x at 00:01.0-00:1f.0\n", vendor,
 			     device);
@@ -719,6 +1231,7 @@ void guest_main(const struct multiboot_info *mbi)
 {
 	const char *cmdline = guest_cmdline(mbi);
 	const char *role = cmdline_value(cmdline, "role");
+	const char *dma = cmdline_value(cmdline, "dma");
 	struct guest_mmap map;
 	u32 wait_s, count;
 
@@ -730,6 +1243,10 @@ void guest_main(const struct multiboot_info *mbi)
 		return;
 	if (count < 1)
 		count = 1;
+	if (dma && !word_is(dma, "read") && !word_is(dma, "write")) {
+		guest_fail("dma= is read or write");
+		return;
+	}
 	if (!guest_mmap_read(mbi, &map)) {
 		guest_fail("a multiboot memory map");
 		return;
@@ -742,6 +1259,8 @@ void guest_main(const struct multiboot_info *mbi)
 		msi(&map);
 	else if (role && word_is(role, "probe"))
 		probe(cmdline);
+	else if (role && word_is(role, "irq"))
+		irq(!dma || word_is(dma, "write"));
 	else
-		guest_fail("role= is victim, attacker, msi or probe");
+		guest_fail("role= is victim, attacker, msi, probe or irq");
 }

@@ -314,3 +314,60 @@ def test_interrupt_message_by_dma(tmp_path, iommu):
     else:
         assert strays or blocked, result.log
     assert "veneer: power off: status 0" in lines, result.log
+
+
+# ---- the device's interrupts: MSI to the guest's local APIC (issue 14) ----
+
+# dmaattack's role=irq (its top comment): edu's setup, then the MSI checks.
+IRQ_PASSES = [
+    "edu device 1234:11e8 on bus 0", "edu BAR0 is a memory BAR below 4 GiB",
+    "edu BAR0 is 1 MiB", "edu BAR0 in the PCI window 0xc0000000-0xfebfffff",
+    "memory decode and bus master enabled", "edu identification register ends in 0xed",
+    "edu liveness register inverts", "interrupt pin reads 0 (no INTx for an assigned device)",
+    "edu offers an MSI capability (ID 0x05) in its list",
+    "MSI capability: one message, 64-bit address, disabled at the start",
+    "with MSI disabled a raise sets the status and brings no interrupt within 100 ms",
+    "MSI address, data and enable read back as written",
+    "16 raises bring 16 interrupts on vector 0x51, one each within 1000 ms",
+    "a DMA transfer with command bit 0x4 brings one interrupt with status 0x100",
+    "after the data is changed to vector 0x52 a raise arrives on 0x52 and none on 0x51",
+    "with bus mastering off a raise sets the status and brings no interrupt within 100 ms",
+    "with MSI disabled again a raise sets the status and brings no interrupt within 100 ms",
+    "no interrupt on any other vector", "MSI and bus mastering off at the end"]
+
+
+@pytest.mark.parametrize("iommu", [pytest.param("intel-iommu,aw-bits=48", id="vt-d"),
+                                   pytest.param("amd-iommu", id="amd-vi"),
+                                   pytest.param(None, id="no-iommu-pci-unsafe")])
+def test_device_interrupts(tmp_path, iommu):
+    """A guest that owns edu programs its MSI capability with its own APIC
+    ID and a vector: every interrupt edu raises arrives once on that
+    vector, none with MSI disabled or bus mastering off, none on the old
+    vector once the data changed; the host takes none of them itself.
+    Without an IOMMU the device is given with pci_unsafe = yes, and the
+    guest's DMA only reads (dma=read): a write would go to host
+    addresses."""
+    edu = "edu,addr=0x6,dma_mask=0xffffffff"
+    if iommu:
+        guest = "%s:name=irq pci=00:06.0 -- role=irq" % DMAATTACK
+        extra = q35(iommu, edu)
+    else:
+        guest = "%s:name=irq pci=00:06.0 pci_unsafe=yes -- role=irq dma=read" % DMAATTACK
+        extra = q35(edu)
+    result = launch(tmp_path, guests=[guest, HELLO], extra_qemu=extra, timeout=120)
+    lines = result.lines
+    assert "veneer: panic" not in result.log, result.log
+    if not iommu:
+        assert "veneer: iommu: none: no device can be assigned to a guest" in lines, result.log
+        assert UNSAFE_WARNING % ("irq", "00:06.0") in lines, result.log
+    fails = [line for line in lines if line.startswith("[irq] FAIL")]
+    assert not fails, (fails, result.log)
+    missing = guest_passes(lines, "irq", IRQ_PASSES)
+    assert not missing, (missing, result.log)
+    assert "veneer: guest irq exited with code 0" in lines, result.log
+    assert "veneer: guest hello exited with code 0" in lines, result.log
+    # Every interrupt was the guest's: none reached the host unasked.
+    assert not any(re.match(r"^veneer: host: \d+ unexpected interrupts", line)
+                   for line in lines), result.log
+    assert not any(line.startswith("veneer: iommu: DMA fault") for line in lines), result.log
+    assert "veneer: power off: status 0" in lines, result.log

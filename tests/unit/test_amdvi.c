@@ -68,6 +68,13 @@ void mm_free_pages(u64 hpa, u64 npages)
 		 (unsigned long long)hpa);
 }
 
+/* The driver's page for an interrupt table (it panics when none is left;
+ * here fail_allocs makes it 0). */
+u64 mm_alloc_page(void)
+{
+	return mm_alloc_pages(1, PAGE_SIZE, MM_ANY);
+}
+
 static u32 allocs_in_use(void)
 {
 	u32 n = 0;
@@ -343,6 +350,43 @@ static void test_dte_attached(void **state)
 	amdvi_dte_attached(dte, 0xfff0000000001fffull, 1);
 	assert_int_equal(dte[0] & 0x000ffffffffff000ull, 0x1000);
 	assert_int_equal(dte[0] & 0x9ff0000000000ffcull, 0x800);
+}
+
+static void test_irte(void **state)
+{
+	(void)state;
+	/* 2.2.5.1: RemapEn 0; SupIOPF 1, IntType 4:2 (000b fixed), RqEoi 5,
+	 * DM 6, GuestMode 7 all 0; Destination 15:8; Vector 23:16; 31:24
+	 * 0. */
+	assert_int_equal(amdvi_irte(0x41, 0x07), 0x00410701u);
+	assert_int_equal(amdvi_irte(0xff, 0xff), 0x00ffff01u);
+	assert_int_equal(amdvi_irte(0, 0), 0x00000001u);
+	assert_int_equal(AMDVI_IRTE_REMAP_EN, 1);
+	assert_int_equal(AMDVI_IRT_ENTRIES, 256);
+}
+
+static void test_dte_interrupts(void **state)
+{
+	(void)state;
+	/* 2.2.2.1, third qword: IV 0, IntTabLen 4:1 = log2(entries),
+	 * IntTableRootPtr 51:6, IntCtl 61:60 = 10b (remapped); IG, the pass
+	 * bits and Lint*Pass 0. */
+	assert_int_equal(amdvi_dte_interrupts(0x12345680ull, 256),
+			 0x2000000012345691ull);
+	assert_int_equal(amdvi_dte_interrupts(0x12345680ull, 2),
+			 0x2000000012345683ull);
+	assert_int_equal(amdvi_dte_interrupts(0x12345680ull, 512),
+			 0x2000000012345693ull);
+	assert_int_equal(amdvi_dte_interrupts(0x12345680ull, 2048),
+			 0x2000000012345697ull);
+	/* Bits of the table below 64 bytes and above 51 never leak. */
+	assert_int_equal(amdvi_dte_interrupts(0xfff00000abcd003full, 256),
+			 0x20000000abcd0011ull);
+	assert_int_equal(amdvi_dte_interrupts(0x000fffffffffffc0ull, 256),
+			 0x200fffffffffffd1ull);
+	assert_int_equal(amdvi_dte_interrupts(0x1000, 256) &
+			     AMDVI_DTE_INTCTL_MASK,
+			 (u64)AMDVI_INTCTL_REMAP << AMDVI_DTE_INTCTL_SHIFT);
 }
 
 static void test_base_registers(void **state)
@@ -797,6 +841,270 @@ static void test_attach(void **state)
 				 "usable page table or domain ID");
 }
 
+/* ---- interrupt remapping: irq_route, irq_unroute ---- */
+
+static bool inv_inttab(const struct fake_unit *f, u16 id)
+{
+	return f->inv_inttab[id / 8] & (1 << (id % 8));
+}
+
+static bool inv_devtab(const struct fake_unit *f, u16 id)
+{
+	return f->inv_devtab[id / 8] & (1 << (id % 8));
+}
+
+static void test_irq_route(void **state)
+{
+	const struct iommu_ops *ops = probe_and_enable();
+	struct fake_unit *a = &fakes[0], *b = &fakes[1];
+	struct iommu_domain d5 = domain(5, 0x7777000),
+			    d6 = domain(6, 0x8888000);
+	u64 devtab = *reg(a, AMDVI_MMIO_DEVTAB) & AMDVI_BASE_ADDR_MASK;
+	const u16 dev = BDF(3, 4, 1), other = BDF(3, 4, 2);
+	u32 h = IOMMU_NO_IRQ, h2 = IOMMU_NO_IRQ, ho;
+	u32 before;
+	struct iommu_msi m;
+	const u32 *table;
+	u64 t, dte0;
+	char err[160];
+
+	(void)state;
+	assert_non_null(ops->irq_route);
+	assert_non_null(ops->irq_unroute);
+	assert_int_equal(ops->attach(dev, &d5, err, sizeof(err)), 0);
+	dte0 = dte_of(devtab, dev)[0];
+	before = allocs_in_use();
+	fake_log_reset(a);
+	fake_log_reset(b);
+
+	/* The first route: a table of its own, pointed at by the device's
+	 * entry and its alias's, both invalidated, then the wait. */
+	assert_int_equal(ops->irq_route(dev, 0x81, 5, &h, &m, err, sizeof(err)),
+			 0);
+	assert_int_equal(h, 0);
+	assert_int_equal(allocs_in_use(), before + 1);
+	t = dte_of(devtab, dev)[2] & AMDVI_DTE_INTTAB_MASK;
+	assert_int_not_equal(t, 0);
+	assert_int_equal(t & 0xfff, 0);
+	for (u32 k = 0; k < 2; k++) {
+		const u64 *e = dte_of(devtab, k ? ALIAS_ID : dev);
+
+		assert_int_equal(e[2], t | 0x11 | 2ull << 60);
+		assert_int_equal(e[2], amdvi_dte_interrupts(t, 256));
+		/* The translation half as attach left it. */
+		assert_int_equal(e[0], dte0);
+		assert_int_equal(e[1], 5);
+		assert_int_equal(e[3], 0);
+	}
+	table = (const u32 *)(uintptr_t)t;
+	assert_int_equal(table[0], 0x00810501u);
+	for (u32 i = 1; i < 256; i++)
+		assert_int_equal(table[i], 0);
+	/* The message: the entry's index in data 10:0, to the CPU. */
+	assert_int_equal(m.addr, 0xfee05000ull);
+	assert_int_equal(m.data, 0);
+	assert_true(inv_devtab(a, dev) && inv_devtab(a, ALIAS_ID));
+	assert_true(inv_inttab(a, dev) && inv_inttab(a, ALIAS_ID));
+	assert_int_equal(a->ncmds, 5);
+	assert_int_equal(a->cmds[4][0] >> 60, AMDVI_CMD_COMPLETION_WAIT);
+	assert_int_equal(b->ncmds, 0);
+	/* Its neighbour keeps interrupts blocked. */
+	assert_int_equal(dte_of(devtab, other)[2],
+			 AMDVI_DTE_INTERRUPTS_BLOCKED);
+
+	/* A second: the next entry of the same table; only the table's
+	 * cache invalidated, for the device and its alias. */
+	fake_log_reset(a);
+	assert_int_equal(
+	    ops->irq_route(dev, 0x82, 0xfe, &h2, &m, err, sizeof(err)), 0);
+	assert_int_equal(h2, 1);
+	assert_int_equal(table[1], 0x0082fe01u);
+	assert_int_equal(m.addr, 0xfeefe000ull);
+	assert_int_equal(m.data, 1);
+	assert_int_equal(allocs_in_use(), before + 1);
+	assert_int_equal(a->ncmds, 3);
+	assert_int_equal(a->cmds[0][0], dev | 5ull << 60);
+	assert_int_equal(a->cmds[1][0], ALIAS_ID | 5ull << 60);
+	assert_int_equal(a->cmds[2][0] >> 60, AMDVI_CMD_COMPLETION_WAIT);
+	assert_int_equal(dte_of(devtab, dev)[2], amdvi_dte_interrupts(t, 256));
+
+	/* Its own entry rewritten in place. */
+	fake_log_reset(a);
+	assert_int_equal(ops->irq_route(dev, 0x90, 3, &h, &m, err, sizeof(err)),
+			 0);
+	assert_int_equal(h, 0);
+	assert_int_equal(table[0], 0x00900301u);
+	assert_int_equal(m.data, 0);
+	assert_true(inv_inttab(a, dev));
+
+	/* Refused: an entry not in use, one out of range, an APIC ID past 8
+	 * bits; nothing written. */
+	ho = 7;
+	assert_int_equal(
+	    ops->irq_route(dev, 0x81, 5, &ho, &m, err, sizeof(err)), -1);
+	assert_string_equal(
+	    err, "AMD-Vi: interrupt entry 7 is not device 03:04.1's");
+	assert_int_equal(table[7], 0);
+	ho = 256;
+	assert_int_equal(
+	    ops->irq_route(dev, 0x81, 5, &ho, &m, err, sizeof(err)), -1);
+	ho = IOMMU_NO_IRQ;
+	assert_int_equal(
+	    ops->irq_route(dev, 0x81, 256, &ho, &m, err, sizeof(err)), -1);
+	assert_string_equal(err, "AMD-Vi: APIC ID 256 needs the 128-bit entry "
+				 "format, which Veneer does not use");
+	assert_int_equal(ho, IOMMU_NO_IRQ);
+	assert_int_equal(table[2], 0);
+
+	/* Moved to another domain: the table stays. */
+	assert_int_equal(ops->attach(dev, &d6, err, sizeof(err)), 0);
+	assert_int_equal(dte_of(devtab, dev)[1], 6);
+	assert_int_equal(dte_of(devtab, dev)[2], amdvi_dte_interrupts(t, 256));
+	assert_int_equal(dte_of(devtab, ALIAS_ID)[2],
+			 amdvi_dte_interrupts(t, 256));
+
+	/* Unrouted: the entry cleared, the cache invalidated; another
+	 * device's or an unused handle: nothing. */
+	fake_log_reset(a);
+	ops->irq_unroute(dev, h2);
+	assert_int_equal(table[1], 0);
+	assert_int_equal(a->ncmds, 3);
+	assert_int_equal(a->cmds[0][0], dev | 5ull << 60);
+	assert_int_equal(a->cmds[1][0], ALIAS_ID | 5ull << 60);
+	fake_log_reset(a);
+	ops->irq_unroute(dev, h2);
+	ops->irq_unroute(dev, 300);
+	ops->irq_unroute(other, h);
+	assert_int_equal(a->ncmds, 0);
+	assert_int_equal(table[0], 0x00900301u);
+	/* The freed entry is the next new one. */
+	h2 = IOMMU_NO_IRQ;
+	assert_int_equal(
+	    ops->irq_route(dev, 0x84, 5, &h2, &m, err, sizeof(err)), 0);
+	assert_int_equal(h2, 1);
+
+	/* Blocked: the interrupt half blocked again for both IDs, their
+	 * tables' caches invalidated, the table freed. */
+	fake_log_reset(a);
+	assert_int_equal(ops->attach(dev, NULL, err, sizeof(err)), 0);
+	assert_int_equal(dte_of(devtab, dev)[2], AMDVI_DTE_INTERRUPTS_BLOCKED);
+	assert_int_equal(dte_of(devtab, ALIAS_ID)[2],
+			 AMDVI_DTE_INTERRUPTS_BLOCKED);
+	assert_true(inv_inttab(a, dev) && inv_inttab(a, ALIAS_ID));
+	assert_int_equal(allocs_in_use(), before);
+	/* Attached again: no table until a route makes one. */
+	assert_int_equal(ops->attach(dev, &d5, err, sizeof(err)), 0);
+	assert_int_equal(dte_of(devtab, dev)[2], AMDVI_DTE_INTERRUPTS_BLOCKED);
+	h = IOMMU_NO_IRQ;
+	assert_int_equal(ops->irq_route(dev, 0x85, 5, &h, &m, err, sizeof(err)),
+			 0);
+	assert_int_equal(h, 0);
+	assert_int_not_equal(dte_of(devtab, dev)[2] & AMDVI_DTE_INTCTL_MASK, 0);
+	assert_int_equal(ops->attach(dev, NULL, err, sizeof(err)), 0);
+	assert_int_equal(allocs_in_use(), before);
+}
+
+/* Tables are per device: another device's entries are its own. */
+static void test_irq_route_per_device(void **state)
+{
+	const struct iommu_ops *ops = probe_and_enable();
+	u64 devtab = *reg(&fakes[0], AMDVI_MMIO_DEVTAB) & AMDVI_BASE_ADDR_MASK;
+	const u16 d1 = BDF(0, 3, 0), d2 = BDF(9, 0, 0);
+	u32 h1 = IOMMU_NO_IRQ, h2 = IOMMU_NO_IRQ;
+	struct iommu_msi m;
+	char err[160];
+
+	(void)state;
+	assert_int_equal(ops->irq_route(d1, 0x81, 1, &h1, &m, err, sizeof(err)),
+			 0);
+	/* 09:00.0 is unit B's (All): its own table, unit B told. */
+	fake_log_reset(&fakes[1]);
+	assert_int_equal(ops->irq_route(d2, 0x82, 2, &h2, &m, err, sizeof(err)),
+			 0);
+	assert_int_equal(h1, 0);
+	assert_int_equal(h2, 0);
+	assert_int_not_equal(dte_of(devtab, d1)[2], dte_of(devtab, d2)[2]);
+	assert_true(inv_devtab(&fakes[1], d2));
+	/* d2's handle 0 is d2's: d1 unrouting it changes nothing of d2. */
+	ops->irq_unroute(d1, 0);
+	assert_int_equal(((const u32 *)(uintptr_t)(dte_of(devtab, d2)[2] &
+						   AMDVI_DTE_INTTAB_MASK))[0],
+			 0x00820201u);
+	assert_int_equal(ops->attach(d1, NULL, err, sizeof(err)), 0);
+	assert_int_equal(ops->attach(d2, NULL, err, sizeof(err)), 0);
+	/* A device no unit covers. */
+	info.units[1].all = false;
+	amdvi_host_reset();
+	ops = probe_and_enable();
+	h2 = IOMMU_NO_IRQ;
+	assert_int_equal(ops->irq_route(d2, 0x82, 2, &h2, &m, err, sizeof(err)),
+			 -1);
+	assert_string_equal(
+	    err, "AMD-Vi: no unit remaps device 09:00.0's interrupts");
+}
+
+/*
+ * A route refused (a handle the device does not own) before the device
+ * had a table leaves nothing behind: the next route points the device's
+ * entry at its table, and no table is kept for a device that may never
+ * route.
+ */
+static void test_irq_route_refused_first(void **state)
+{
+	const struct iommu_ops *ops;
+	u64 devtab;
+	const u16 dev = BDF(0, 3, 0);
+	struct iommu_msi m;
+	char err[160];
+	u32 before, h = 5;
+
+	(void)state;
+	ops = probe_and_enable();
+	devtab = *reg(&fakes[0], AMDVI_MMIO_DEVTAB) & AMDVI_BASE_ADDR_MASK;
+	before = allocs_in_use();
+	assert_int_equal(ops->irq_route(dev, 0x40, 1, &h, &m, err, sizeof(err)),
+			 -1);
+	assert_int_equal(allocs_in_use(), before);
+	h = IOMMU_NO_IRQ;
+	assert_int_equal(ops->irq_route(dev, 0x40, 1, &h, &m, err, sizeof(err)),
+			 0);
+	assert_int_equal(dte_of(devtab, dev)[2] & AMDVI_DTE_INTCTL_MASK,
+			 (u64)AMDVI_INTCTL_REMAP << AMDVI_DTE_INTCTL_SHIFT);
+	assert_int_equal(ops->attach(dev, NULL, err, sizeof(err)), 0);
+}
+
+/* 256 entries for a device: the 257th fails. */
+static void test_irq_route_full(void **state)
+{
+	const struct iommu_ops *ops = probe_and_enable();
+	const u16 dev = BDF(0, 3, 0);
+	struct iommu_msi m;
+	char err[160];
+	u32 h;
+
+	(void)state;
+	for (u32 i = 0; i < AMDVI_IRT_ENTRIES; i++) {
+		h = IOMMU_NO_IRQ;
+		if (ops->irq_route(dev, 0x40, 1, &h, &m, err, sizeof(err)))
+			fail_msg("route %u: %s", i, err);
+		assert_int_equal(h, i);
+		/* Data bits 10:8 (the delivery mode) stay 000b. */
+		assert_int_equal(m.data, i);
+		assert_int_equal(m.data & 0x700, 0);
+	}
+	h = IOMMU_NO_IRQ;
+	assert_int_equal(ops->irq_route(dev, 0x40, 1, &h, &m, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "AMD-Vi: device 00:03.0 uses all 256 "
+				 "interrupt entries");
+	assert_int_equal(h, IOMMU_NO_IRQ);
+	ops->irq_unroute(dev, 200);
+	assert_int_equal(ops->irq_route(dev, 0x40, 1, &h, &m, err, sizeof(err)),
+			 0);
+	assert_int_equal(h, 200);
+	assert_int_equal(ops->attach(dev, NULL, err, sizeof(err)), 0);
+}
+
 static void test_attach_uncovered(void **state)
 {
 	const struct iommu_ops *ops;
@@ -939,6 +1247,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_dte_blocked, setup),
 	    cmocka_unit_test_setup(test_dte_attached, setup),
 	    cmocka_unit_test_setup(test_dte_interrupt_fields, setup),
+	    cmocka_unit_test_setup(test_irte, setup),
+	    cmocka_unit_test_setup(test_dte_interrupts, setup),
 	    cmocka_unit_test_setup(test_base_registers, setup),
 	    cmocka_unit_test_setup(test_commands, setup),
 	    cmocka_unit_test_setup(test_decode_page_fault, setup),
@@ -950,6 +1260,10 @@ int main(void)
 	    cmocka_unit_test_setup(test_enable_timeout, setup),
 	    cmocka_unit_test_setup(test_enable, setup),
 	    cmocka_unit_test_setup(test_attach, setup),
+	    cmocka_unit_test_setup(test_irq_route, setup),
+	    cmocka_unit_test_setup(test_irq_route_per_device, setup),
+	    cmocka_unit_test_setup(test_irq_route_full, setup),
+	    cmocka_unit_test_setup(test_irq_route_refused_first, setup),
 	    cmocka_unit_test_setup(test_attach_uncovered, setup),
 	    cmocka_unit_test_setup(test_flush_domain, setup),
 	    cmocka_unit_test_setup(test_poll_faults, setup),

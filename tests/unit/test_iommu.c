@@ -185,6 +185,20 @@ static struct {
 	struct iommu_fault queued[MAX_QUEUED];
 	u32 nqueued;
 	u32 polls;
+	/* irq_route: what it was asked, what it answers */
+	u32 routes;
+	u16 route_bdf;
+	u8 route_vector;
+	u32 route_apic;
+	u32 route_handle_in;
+	int route_rc;		    /* 0, 1 (no remapping) or -1 */
+	const char *route_err;	    /* with -1 */
+	struct iommu_msi route_msg; /* with 0 */
+	u32 route_handle_out; /* with 0 and 1: what it leaves in *handle */
+	/* irq_unroute */
+	u32 unroutes;
+	u16 unroute_bdf;
+	u32 unroute_handle;
 } drv;
 
 static int fake_vtd_enable(char *err, size_t errlen)
@@ -238,6 +252,33 @@ static u32 fake_poll_faults(void (*report)(const struct iommu_fault *f))
 	return n;
 }
 
+static int fake_irq_route(u16 bdf, u8 vector, u32 apic_id, u32 *handle,
+			  struct iommu_msi *msg, char *err, size_t errlen)
+{
+	drv.routes++;
+	drv.route_bdf = bdf;
+	drv.route_vector = vector;
+	drv.route_apic = apic_id;
+	drv.route_handle_in = *handle;
+	if (drv.route_rc < 0) {
+		snformat(err, errlen, "%s", drv.route_err);
+		return -1;
+	}
+	*handle = drv.route_handle_out;
+	if (drv.route_rc == 0)
+		*msg = drv.route_msg;
+	return drv.route_rc;
+}
+
+static void fake_irq_unroute(u16 bdf, u32 handle)
+{
+	drv.unroutes++;
+	drv.unroute_bdf = bdf;
+	drv.unroute_handle = handle;
+}
+
+/* VT-d's fake remaps interrupts (irq_route); AMD-Vi's has no irq_route,
+ * as a driver that remaps none. */
 static const struct iommu_ops fake_vtd_ops = {
     .name = "VT-d",
     .fmt = &pt_format_vtd,
@@ -245,6 +286,8 @@ static const struct iommu_ops fake_vtd_ops = {
     .attach = fake_attach,
     .flush_domain = fake_flush_domain,
     .poll_faults = fake_poll_faults,
+    .irq_route = fake_irq_route,
+    .irq_unroute = fake_irq_unroute,
 };
 
 static const struct iommu_ops fake_amdvi_ops = {
@@ -524,6 +567,152 @@ static void test_strays_without_iommu(void **state)
 			    "veneer: host: 4 unexpected interrupts so far (a "
 			    "device's message?), taken and ignored\n");
 	assert_int_equal(drv.polls, 0);
+}
+
+/* ---- interrupt messages ---- */
+
+#define APIC_TOO_BIG_ERR                                                       \
+	"APIC ID 256 does not fit an interrupt message's 8-bit destination"
+
+/* The compatibility format: fixed, edge, physical `apic_id`, `vector`,
+ * and no remapping entry. */
+static void expect_compat(u8 vector, u32 apic_id, u64 addr)
+{
+	struct iommu_msi m = {0x1234, 0x5678};
+	char err[160] = "";
+	u32 h = 7;
+
+	assert_int_equal(iommu_irq_route(IOMMU_BDF(0, 6, 0), vector, apic_id,
+					 &h, &m, err, sizeof(err)),
+			 0);
+	assert_int_equal(m.addr, addr);
+	assert_int_equal(m.data, vector);
+	assert_int_equal(h, IOMMU_NO_IRQ);
+	assert_string_equal(err, "");
+}
+
+static void expect_apic_refused(void)
+{
+	struct iommu_msi m = {0x1234, 0x5678};
+	char err[160] = "";
+	u32 h = IOMMU_NO_IRQ;
+
+	assert_int_equal(iommu_irq_route(IOMMU_BDF(0, 6, 0), 0x81, 256, &h, &m,
+					 err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, APIC_TOO_BIG_ERR);
+	assert_int_equal(m.addr, 0x1234);
+}
+
+static void test_irq_route_without_iommu(void **state)
+{
+	u32 h = 5;
+
+	(void)state;
+	assert_false(iommu_present());
+	expect_compat(0x81, 5, 0xfee05000ull);
+	expect_compat(0x20, 0, 0xfee00000ull);
+	expect_compat(0xff, 0xff, 0xfeeff000ull);
+	expect_apic_refused();
+	/* Unrouting: the handle is forgotten, nobody asked. */
+	iommu_irq_unroute(IOMMU_BDF(0, 6, 0), &h);
+	assert_int_equal(h, IOMMU_NO_IRQ);
+	assert_int_equal(drv.routes + drv.unroutes, 0);
+	assert_string_equal(host_printk_text(), "");
+}
+
+/* A driver without irq_route (the fake AMD-Vi): the compatibility format. */
+static void test_irq_route_driver_without_it(void **state)
+{
+	u32 h = 3;
+
+	(void)state;
+	assert_string_equal(iommu_name(), "AMD-Vi");
+	expect_compat(0x81, 9, 0xfee09000ull);
+	expect_apic_refused();
+	iommu_irq_unroute(IOMMU_BDF(0, 6, 0), &h);
+	assert_int_equal(h, IOMMU_NO_IRQ);
+	assert_int_equal(drv.routes + drv.unroutes, 0);
+}
+
+static void test_irq_route_through_driver(void **state)
+{
+	struct iommu_msi m = {0, 0};
+	char err[160] = "";
+	u32 h = IOMMU_NO_IRQ;
+
+	(void)state;
+	assert_string_equal(iommu_name(), "VT-d");
+	/* The driver's entry and message, as it gave them. */
+	drv.route_rc = 0;
+	drv.route_handle_out = 12;
+	drv.route_msg = (struct iommu_msi){0xfee00190ull, 0};
+	assert_int_equal(iommu_irq_route(IOMMU_BDF(3, 0, 1), 0x82, 4, &h, &m,
+					 err, sizeof(err)),
+			 0);
+	assert_int_equal(drv.routes, 1);
+	assert_int_equal(drv.route_bdf, IOMMU_BDF(3, 0, 1));
+	assert_int_equal(drv.route_vector, 0x82);
+	assert_int_equal(drv.route_apic, 4);
+	assert_int_equal(drv.route_handle_in, IOMMU_NO_IRQ);
+	assert_int_equal(h, 12);
+	assert_int_equal(m.addr, 0xfee00190ull);
+	assert_int_equal(m.data, 0);
+	/* The same entry again: the handle reaches the driver. */
+	assert_int_equal(iommu_irq_route(IOMMU_BDF(3, 0, 1), 0x83, 4, &h, &m,
+					 err, sizeof(err)),
+			 0);
+	assert_int_equal(drv.route_handle_in, 12);
+	/* The driver's APIC ID check is its own: above 255 reaches it. */
+	drv.route_msg = (struct iommu_msi){0xfee00010ull, 0};
+	h = IOMMU_NO_IRQ;
+	assert_int_equal(iommu_irq_route(IOMMU_BDF(3, 0, 1), 0x83, 300, &h, &m,
+					 err, sizeof(err)),
+			 0);
+	assert_int_equal(drv.route_apic, 300);
+
+	/* Unrouted through the driver, the handle forgotten; without an
+	 * entry the driver is not asked. */
+	iommu_irq_unroute(IOMMU_BDF(3, 0, 1), &h);
+	assert_int_equal(drv.unroutes, 1);
+	assert_int_equal(drv.unroute_bdf, IOMMU_BDF(3, 0, 1));
+	assert_int_equal(drv.unroute_handle, 12);
+	assert_int_equal(h, IOMMU_NO_IRQ);
+	iommu_irq_unroute(IOMMU_BDF(3, 0, 1), &h);
+	assert_int_equal(drv.unroutes, 1);
+
+	/* The driver fails: its message, -1. */
+	drv.route_rc = -1;
+	drv.route_err = "VT-d unit 0: all 256 interrupt remapping entries are "
+			"in use";
+	m = (struct iommu_msi){0x1234, 0x5678};
+	assert_int_equal(iommu_irq_route(IOMMU_BDF(3, 0, 1), 0x84, 4, &h, &m,
+					 err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, drv.route_err);
+	assert_int_equal(m.addr, 0x1234);
+	assert_int_equal(h, IOMMU_NO_IRQ);
+
+	/* The unit of the device remaps nothing (1): the compatibility
+	 * format, no entry whatever the driver left in the handle. */
+	drv.route_rc = 1;
+	drv.route_handle_out = 99;
+	err[0] = '\0';
+	h = IOMMU_NO_IRQ;
+	assert_int_equal(iommu_irq_route(IOMMU_BDF(0, 2, 0), 0x85, 0x21, &h, &m,
+					 err, sizeof(err)),
+			 0);
+	assert_int_equal(m.addr, 0xfee21000ull);
+	assert_int_equal(m.data, 0x85);
+	assert_int_equal(h, IOMMU_NO_IRQ);
+	assert_string_equal(err, "");
+	h = IOMMU_NO_IRQ;
+	assert_int_equal(iommu_irq_route(IOMMU_BDF(0, 2, 0), 0x85, 256, &h, &m,
+					 err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, APIC_TOO_BIG_ERR);
+	assert_int_equal(drv.unroutes, 1);
+	assert_string_equal(host_printk_text(), "");
 }
 
 /* ---- the IOMMU found ---- */
@@ -1167,8 +1356,11 @@ int main(void)
 	    T(test_init_enable_fails),
 	    T(test_no_iommu_refusals),
 	    T(test_strays_without_iommu),
+	    T(test_irq_route_without_iommu),
 	    T(test_init_amdvi),
+	    T(test_irq_route_driver_without_it),
 	    T(test_init_vtd),
+	    T(test_irq_route_through_driver),
 	    T(test_domain_ids),
 	    T(test_domain_owner),
 	    T(test_domain_out_of_memory),

@@ -265,8 +265,14 @@ static void process_queue(u32 unit, u64 tail)
 		else if (type == 2)
 			ev("u%u:qIOTLB g%u did%u ", unit, (u32)(d[0] >> 4) & 3,
 			   (u32)(d[0] >> 16) & 0xffff);
-		else if (type == 4) {
-			/* 6.5.2.7: only the global form is used. */
+		else if (type == 4 && (d[0] & BIT(4))) {
+			/* 6.5.2.7, index-selective: G set, IM 31:27 0 (one
+			 * entry), IIDX 47:32, nothing else. */
+			assert_int_equal(d[0] & ~0xffff00000000ull, 0x14);
+			assert_int_equal(d[1], 0);
+			ev("u%u:qIEC i%u ", unit, (u32)(d[0] >> 32) & 0xffff);
+		} else if (type == 4) {
+			/* 6.5.2.7, global. */
 			assert_int_equal(d[0], 4);
 			assert_int_equal(d[1], 0);
 			ev("u%u:qIEC ", unit);
@@ -453,6 +459,64 @@ static void test_irta(void **state)
 	assert_true(vtd_ir_usable(VTD_ECAP_IR | VTD_ECAP_QI));
 	assert_false(vtd_ir_usable(VTD_ECAP_IR));
 	assert_false(vtd_ir_usable(VTD_ECAP_QI));
+}
+
+static void test_qi_iec_index(void **state)
+{
+	struct vtd_entry128 d;
+
+	(void)state;
+	/* 6.5.2.7: type 4, G (bit 4) set: index-selective; IM 31:27 0: one
+	 * entry; IIDX 47:32. */
+	d = vtd_qi_iec_index(0x1234);
+	assert_int_equal(d.lo, 0x0000123400000014ull);
+	assert_int_equal(d.hi, 0);
+	d = vtd_qi_iec_index(0);
+	assert_int_equal(d.lo, 0x14);
+	d = vtd_qi_iec_index(0xffff);
+	assert_int_equal(d.lo, 0x0000ffff00000014ull);
+	assert_int_equal(d.lo & (0x1full << 27), 0);
+}
+
+static void test_irte(void **state)
+{
+	struct vtd_entry128 e;
+
+	(void)state;
+	/* 9.9: P (0); FPD 1, DM 2, RH 3, TM 4, DLM 7:5, IM 15 all 0; V 23:16;
+	 * the xAPIC ID in DST bits 47:40; SID 79:64, SQ 81:80 00b, SVT
+	 * 83:82 01b. */
+	e = vtd_irte(0x41, 0x07, 0x0310);
+	assert_int_equal(e.lo, 0x0000070000410001ull);
+	assert_int_equal(e.hi, 0x0000000000040310ull);
+	e = vtd_irte(0xff, 0xff, 0xffff);
+	assert_int_equal(e.lo, 0x0000ff0000ff0001ull);
+	assert_int_equal(e.hi, 0x000000000004ffffull);
+	e = vtd_irte(0, 0, 0);
+	assert_int_equal(e.lo, VTD_IRTE_P);
+	assert_int_equal(e.hi, 1ull << 18);
+	assert_int_equal(VTD_IRTE_P, 1);
+}
+
+static void test_remappable_msi(void **state)
+{
+	struct iommu_msi m;
+
+	(void)state;
+	/* 5.1.2.2: 0xFEE in 31:20, handle 14:0 in 19:5, interrupt format
+	 * (bit 4) 1, SHV (bit 3) 0, handle 15 in bit 2; data 0. */
+	m = vtd_remappable_msi(5);
+	assert_int_equal(m.addr, 0xfee000b0ull);
+	assert_int_equal(m.data, 0);
+	m = vtd_remappable_msi(0);
+	assert_int_equal(m.addr, 0xfee00010ull);
+	m = vtd_remappable_msi(0x7fff);
+	assert_int_equal(m.addr, 0xfeeffff0ull);
+	m = vtd_remappable_msi(0x8001);
+	assert_int_equal(m.addr, 0xfee00034ull);
+	m = vtd_remappable_msi(0xffff);
+	assert_int_equal(m.addr, 0xfeeffff4ull);
+	assert_int_equal(m.addr & BIT(3), 0);
 }
 
 static void test_fault_decode(void **state)
@@ -937,6 +1001,177 @@ static void test_attach(void **state)
 	assert_string_equal(evlog, "u0:qIOTLB g2 did16 ");
 }
 
+/* ---- interrupt remapping entries: irq_route, irq_unroute ---- */
+
+static const struct vtd_entry128 *irte(u32 unit, u32 h)
+{
+	return (const struct vtd_entry128 *)p2v(vtd_test_ir_table(unit)) + h;
+}
+
+static void test_irq_route(void **state)
+{
+	const struct iommu_ops *ops;
+	const u16 dev = PCI_BDF(5, 0, 3), other = PCI_BDF(5, 0, 4);
+	struct iommu_domain d3;
+	struct iommu_msi m;
+	u32 h = IOMMU_NO_IRQ, h2 = IOMMU_NO_IRQ, ho = IOMMU_NO_IRQ;
+
+	(void)state;
+	setup_units(CAP1);
+	ops = probe_and_enable();
+	assert_non_null(ops->irq_route);
+	assert_non_null(ops->irq_unroute);
+	d3 = make_domain(3);
+	assert_int_equal(ops->attach(dev, &d3, err, sizeof(err)), 0);
+
+	/* A new entry: the first free one, the device as its requester,
+	 * its cache entry invalidated; the remappable message for it. */
+	evlog[0] = '\0';
+	assert_int_equal(ops->irq_route(dev, 0x81, 5, &h, &m, err, sizeof(err)),
+			 0);
+	assert_int_equal(h, 0);
+	assert_int_equal(irte(0, 0)->lo, 0x0000050000810001ull);
+	assert_int_equal(irte(0, 0)->hi, 0x40000ull | dev);
+	assert_int_equal(m.addr, 0xfee00010ull);
+	assert_int_equal(m.data, 0);
+	assert_string_equal(evlog, "u0:qIEC i0 ");
+	assert_int_equal(irte(0, 1)->lo, 0);
+
+	/* A second one: the next entry. */
+	evlog[0] = '\0';
+	assert_int_equal(
+	    ops->irq_route(dev, 0x82, 5, &h2, &m, err, sizeof(err)), 0);
+	assert_int_equal(h2, 1);
+	assert_int_equal(m.addr, 0xfee00030ull);
+	assert_int_equal(irte(0, 1)->lo, 0x0000050000820001ull);
+	assert_string_equal(evlog, "u0:qIEC i1 ");
+
+	/* Its own entry rewritten in place: another vector and CPU. */
+	evlog[0] = '\0';
+	assert_int_equal(
+	    ops->irq_route(dev, 0x90, 0xfe, &h, &m, err, sizeof(err)), 0);
+	assert_int_equal(h, 0);
+	assert_int_equal(irte(0, 0)->lo, 0x0000fe0000900001ull);
+	assert_int_equal(irte(0, 0)->hi, 0x40000ull | dev);
+	assert_int_equal(m.addr, 0xfee00010ull);
+	assert_string_equal(evlog, "u0:qIEC i0 ");
+
+	/* Another device's entry, one out of range, one not in use: refused,
+	 * nothing written. */
+	evlog[0] = '\0';
+	ho = 0;
+	assert_int_equal(
+	    ops->irq_route(other, 0x81, 5, &ho, &m, err, sizeof(err)), -1);
+	assert_string_equal(err, "VT-d: interrupt remapping entry 0 is not "
+				 "device 05:00.4's");
+	assert_int_equal(ho, 0);
+	ho = 256;
+	assert_int_equal(
+	    ops->irq_route(dev, 0x81, 5, &ho, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "entry 256 is not device 05:00.3's"));
+	ho = 7;
+	assert_int_equal(
+	    ops->irq_route(dev, 0x81, 5, &ho, &m, err, sizeof(err)), -1);
+	assert_int_equal(irte(0, 7)->lo, 0);
+	assert_int_equal(irte(0, 0)->lo, 0x0000fe0000900001ull);
+	assert_string_equal(evlog, "");
+	/* An APIC ID past 8 bits (EIME is off). */
+	ho = IOMMU_NO_IRQ;
+	assert_int_equal(
+	    ops->irq_route(dev, 0x81, 256, &ho, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "APIC ID 256"));
+	assert_int_equal(ho, IOMMU_NO_IRQ);
+	assert_int_equal(irte(0, 2)->lo, 0);
+
+	/* 00:02.0 is unit 1's, which remaps no interrupts: 1, nothing
+	 * made. */
+	assert_int_equal(ops->irq_route(PCI_BDF(0, 2, 0), 0x81, 5, &ho, &m, err,
+					sizeof(err)),
+			 1);
+	assert_int_equal(ho, IOMMU_NO_IRQ);
+	assert_string_equal(evlog, "");
+
+	/* The other device gets entry 2. */
+	ho = IOMMU_NO_IRQ;
+	assert_int_equal(
+	    ops->irq_route(other, 0x83, 1, &ho, &m, err, sizeof(err)), 0);
+	assert_int_equal(ho, 2);
+	assert_int_equal(irte(0, 2)->hi, 0x40000ull | other);
+
+	/* Unrouted: the entry cleared and invalidated; by another device,
+	 * or not in use: nothing. */
+	evlog[0] = '\0';
+	ops->irq_unroute(dev, h2);
+	assert_int_equal(irte(0, 1)->lo, 0);
+	assert_int_equal(irte(0, 1)->hi, 0);
+	assert_string_equal(evlog, "u0:qIEC i1 ");
+	evlog[0] = '\0';
+	ops->irq_unroute(other, h);
+	ops->irq_unroute(dev, h2);
+	ops->irq_unroute(dev, 300);
+	ops->irq_unroute(PCI_BDF(0, 2, 0), 0);
+	assert_string_equal(evlog, "");
+	assert_int_equal(irte(0, 0)->lo, 0x0000fe0000900001ull);
+	/* Entry 1 is free again: the next new one. */
+	h2 = IOMMU_NO_IRQ;
+	assert_int_equal(
+	    ops->irq_route(dev, 0x84, 5, &h2, &m, err, sizeof(err)), 0);
+	assert_int_equal(h2, 1);
+
+	/* Blocked again: every entry of the device goes, the other's
+	 * stays. */
+	evlog[0] = '\0';
+	assert_int_equal(ops->attach(dev, NULL, err, sizeof(err)), 0);
+	assert_int_equal(irte(0, 0)->lo, 0);
+	assert_int_equal(irte(0, 0)->hi, 0);
+	assert_int_equal(irte(0, 1)->lo, 0);
+	assert_int_equal(irte(0, 2)->lo, 0x0000010000830001ull);
+	assert_non_null(strstr(evlog, "u0:qIEC i0 u0:qIEC i1 "));
+	assert_null(strstr(evlog, "i2 "));
+	/* Its old handles are nobody's now. */
+	assert_int_equal(ops->irq_route(dev, 0x81, 5, &h, &m, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "VT-d: interrupt remapping entry 0 is not "
+				 "device 05:00.3's");
+}
+
+/* 256 entries: the 257th route fails, naming the unit. */
+static void test_irq_route_full(void **state)
+{
+	const struct iommu_ops *ops;
+	struct iommu_msi m;
+	u32 h;
+
+	(void)state;
+	setup_units(CAP1);
+	ops = probe_and_enable();
+	for (u32 i = 0; i < VTD_IRT_ENTRIES; i++) {
+		h = IOMMU_NO_IRQ;
+		if (ops->irq_route(PCI_BDF(6, 0, i & 7), (u8)i, 1, &h, &m, err,
+				   sizeof(err)))
+			fail_msg("route %u: %s", i, err);
+		assert_int_equal(h, i);
+		assert_int_equal(m.addr, 0xfee00010ull | (u64)i << 5);
+	}
+	evlog[0] = '\0';
+	h = IOMMU_NO_IRQ;
+	assert_int_equal(
+	    ops->irq_route(PCI_BDF(6, 1, 0), 1, 1, &h, &m, err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "VT-d unit 0: all 256 interrupt remapping "
+				 "entries are in use");
+	assert_int_equal(h, IOMMU_NO_IRQ);
+	assert_string_equal(evlog, "");
+	/* One freed (entry 77 is 06:00.5's): one more fits, in its place. */
+	ops->irq_unroute(PCI_BDF(6, 0, 5), 77);
+	assert_int_equal(irte(0, 77)->lo, 0);
+	assert_int_equal(
+	    ops->irq_route(PCI_BDF(6, 1, 0), 1, 1, &h, &m, err, sizeof(err)),
+	    0);
+	assert_int_equal(h, 77);
+	assert_int_equal(irte(0, 77)->hi, 0x40000ull | PCI_BDF(6, 1, 0));
+}
+
 static struct iommu_fault seen[8];
 static char seen_reason[8][128];
 static u32 nseen;
@@ -1011,6 +1246,9 @@ int main(void)
 	    cmocka_unit_test(test_qi_descriptors),
 	    cmocka_unit_test(test_register_commands),
 	    cmocka_unit_test(test_irta),
+	    cmocka_unit_test(test_qi_iec_index),
+	    cmocka_unit_test(test_irte),
+	    cmocka_unit_test(test_remappable_msi),
 	    cmocka_unit_test(test_fault_decode),
 	    cmocka_unit_test(test_capabilities),
 	    cmocka_unit_test(test_find_unit),
@@ -1021,6 +1259,8 @@ int main(void)
 	    cmocka_unit_test(test_enable_ir_without_qi),
 	    cmocka_unit_test(test_enable_timeout),
 	    cmocka_unit_test(test_attach),
+	    cmocka_unit_test(test_irq_route),
+	    cmocka_unit_test(test_irq_route_full),
 	    cmocka_unit_test(test_poll_faults),
 	};
 

@@ -93,7 +93,8 @@ UNIT_SRCS_test_platform := core/platform.c core/iobus.c core/vdev/vpic.c \
 	core/vdev/acpi_tables.c core/vdev/virtio_blk.c core/vdev/virtio_console.c \
 	core/vdev/virtio_net.c core/vdev/vswitch.c core/vdev/virtio_pci.c \
 	core/vdev/virtq.c core/guestmem.c core/lib/format.c core/lib/string.c \
-	tests/unit/host_printk.c core/vdev/vpassthru.c drivers/pci.c
+	tests/unit/host_printk.c core/vdev/vpassthru.c drivers/pci.c \
+	tests/unit/fake_passthru.c
 # Issue 16 (h16m): core/msr.c asks core/guestcpu.c about the guest's CPU
 # (test_msr supplies its own); the task-switch exit handler.
 UNIT_SRCS_test_vcpu_loop += core/guestcpu.c core/taskswitch.c

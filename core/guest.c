@@ -104,34 +104,6 @@ static bool guests_running_add(void)
 
 /* ---- memory ---- */
 
-static void *nested_phys_to_virt(u64 hpa_value)
-{
-	return hpa_to_ptr(hpa_value);
-}
-
-static bool nested_alloc_table(void *opaque, u64 *out)
-{
-	(void)opaque;
-	*out = mm_alloc_pages(1, PAGE_SIZE, MM_ANY);
-	return *out != 0;
-}
-
-static void nested_free_table(void *opaque, u64 hpa_value)
-{
-	(void)opaque;
-	mm_free_pages(hpa_value, 1);
-}
-
-/* The engine's view of the guest's nested page tables (EPT or NPT). */
-static struct pt_ctx nested_ctx(const struct vm *vm)
-{
-	return (struct pt_ctx){.fmt = vcpu_caps.nested_format,
-			       .root = vm->nested_root,
-			       .phys_to_virt = nested_phys_to_virt,
-			       .alloc_table = nested_alloc_table,
-			       .free_table = nested_free_table};
-}
-
 /*
  * Guest RAM: one host range, aligned so the nested tables can use the
  * largest pages (1 GiB when the format has them and the guest is that big,
@@ -142,7 +114,7 @@ static bool vm_setup_memory(struct vm *vm, u64 mem, char *err, size_t len)
 {
 	u64 align = mem >= GiB(1) ? GiB(1) : MiB(2);
 	u64 pages = ALIGN_UP(mem, MiB(2)) / PAGE_SIZE;
-	struct pt_ctx ctx = nested_ctx(vm);
+	struct pt_ctx ctx = vm_nested_ctx(vm);
 	int rc;
 
 	vm->ram_hpa = mm_alloc_pages_nozero(pages, align, MM_ANY);
@@ -225,7 +197,7 @@ static bool vm_setup_disks(struct vm *vm, const struct guest_image *gi,
  * got them. */
 static void vm_release_memory(struct vm *vm)
 {
-	struct pt_ctx ctx = nested_ctx(vm);
+	struct pt_ctx ctx = vm_nested_ctx(vm);
 
 	/* Its devices stopped and blocked before their DMA's RAM goes; RAM a
 	 * device may still reach never goes back to the pool. */

@@ -399,6 +399,57 @@ static int net_bar_write(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
 /* The BARs of the host functions it owns, where the guest put them; one
  * on top of other registers is not decoded (as a virtio BAR is: pci_map,
  * below). */
+/*
+ * The pages of `bar` the guest reaches without an exit
+ * (vpassthru_page_direct), at guest base `at`, into the nested tables
+ * (map) or out of them, in runs of consecutive pages.
+ */
+static void direct_pages(struct platform *p, const struct vpassthru_bar *bar,
+			 u64 at, bool map)
+{
+	u64 size = ALIGN_UP(bar->size, PAGE_SIZE);
+
+	for (u64 off = 0; off < size;) {
+		u64 end = off;
+		int rc;
+
+		while (end < size && vpassthru_page_direct(bar, end))
+			end += PAGE_SIZE;
+		if (end == off) {
+			off += PAGE_SIZE;
+			continue;
+		}
+		rc = map ? vm_map_device(p->vm, at + off, bar->host + off,
+					 end - off)
+			 : vm_unmap_device(p->vm, at + off, end - off);
+		if (rc)
+			printk("veneer: guest %s: pci BAR at 0x%llx: %s the "
+			       "nested tables: %s\n",
+			       p->vm->name, (unsigned long long)(at + off),
+			       map ? "mapping it into" : "taking it out of",
+			       pt_error_string(rc));
+		off = end;
+	}
+}
+
+/* Where the guest's BAR is decoded, mapped straight to the host BAR if it
+ * lies wholly in the PCI window (never over RAM or the chipset's pages). */
+static void direct_map(struct platform *p, struct vpassthru_bar *bar, u64 want)
+{
+	if (want != VPCI_BAR_NONE &&
+	    (want < ACPI_TABLES_PCI_WINDOW_BASE ||
+	     want + ALIGN_UP(bar->size, PAGE_SIZE) - 1 >
+		 ACPI_TABLES_PCI_WINDOW_END))
+		want = VPCI_BAR_NONE;
+	if (bar->direct == want)
+		return;
+	if (bar->direct != VPCI_BAR_NONE)
+		direct_pages(p, bar, bar->direct, false);
+	bar->direct = want;
+	if (want != VPCI_BAR_NONE)
+		direct_pages(p, bar, want, true);
+}
+
 static void map_passthru(struct platform *p)
 {
 	for (u32 i = 0; i < p->passthru_count; i++)
@@ -411,15 +462,20 @@ static void map_passthru(struct platform *p)
 			    .write = vpassthru_bar_write,
 			    .opaque = bar,
 			    .name = "pci"};
+			bool decoded = bar->host &&
+				       bar->mapped != VPCI_BAR_NONE &&
+				       mmio_register(&p->vm->mmio, &r);
 
 			if (bar->host && bar->mapped != VPCI_BAR_NONE &&
-			    !mmio_register(&p->vm->mmio, &r))
+			    !decoded)
 				printk_at(LOG_DEBUG,
 					  "veneer: guest %s: pci 00:%02x.0 "
 					  "BAR %u at 0x%llx overlaps other "
 					  "registers: not decoded\n",
 					  p->vm->name, p->passthru[i].slot, b,
 					  (unsigned long long)bar->mapped);
+			direct_map(p, bar,
+				   decoded ? bar->mapped : VPCI_BAR_NONE);
 		}
 }
 
@@ -674,9 +730,13 @@ static bool add_nic(struct platform *p, struct vm *vm,
 
 void platform_detach(struct platform *p)
 {
-	/* Its functions send nothing more to the host's CPUs. */
-	for (u32 i = 0; i < p->passthru_count; i++)
+	/* Its functions send nothing more to the host's CPUs, and their
+	 * BARs leave its nested tables. */
+	for (u32 i = 0; i < p->passthru_count; i++) {
+		for (u32 b = 0; b < VPCI_BARS; b++)
+			direct_map(p, &p->passthru[i].bar[b], VPCI_BAR_NONE);
 		vpassthru_release(&p->passthru[i]);
+	}
 	p->passthru_count = 0;
 	if (p->has_nic && p->nic.port >= 0) {
 		/* Its counters, for the statistics after it (only its own

@@ -755,6 +755,8 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 	/* Host TSC at which the guest's TSC reaches the deadline. */
 	e->deadline =
 	    vcpu->next_deadline ? vcpu->next_deadline - vm->tsc_offset : 0;
+	if (__atomic_exchange_n(&vcpu->nested_flush, false, __ATOMIC_SEQ_CST))
+		e->flush_tlb = true;
 	vm_unlock(vm);
 	/* On a shared CPU the turn ends at the next decision at the latest. */
 	if (vcpu->shares_cpu)

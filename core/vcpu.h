@@ -332,6 +332,9 @@ struct vcpu {
 	/* Kicked (KVM_HC_KICK_CPU, core/kvmpv.h): its next HLT, or the one
 	 * it waits in, ends whatever RFLAGS.IF says. Under the VM lock. */
 	bool pv_unhalted;
+	/* Atomic: the nested tables lost a mapping (vm_unmap_device): its
+	 * next entry flushes what it cached of them. */
+	bool nested_flush;
 	/*
 	 * The run loop's cache (core/vcpu.c): while events_quiet, no device
 	 * or timer state changed since the last full update, no interrupt

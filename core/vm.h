@@ -7,6 +7,7 @@
 #define VENEER_CORE_VM_H
 
 #include "core/lib/types.h"
+#include "core/lib/pagetable.h"
 #include "core/vcpu.h"
 #include "core/iobus.h"
 #include "core/decode.h"
@@ -161,6 +162,23 @@ struct vm {
 	u32 policy_restarts; /* restarts by its lifecycle policy so far */
 	u64 started_tsc;     /* host TSC when its vCPU first ran; 0 before */
 };
+
+/* The engine's view of the guest's nested page tables (EPT or NPT). */
+struct pt_ctx vm_nested_ctx(const struct vm *vm);
+
+/*
+ * Host device memory [hpa, hpa + size) at guest-physical gpa in the
+ * nested tables, uncached and not executable (an assigned function's BAR,
+ * docs/passthrough.md); page-aligned, outside the guest's RAM (refused
+ * otherwise). 0, or a page-table error (core/lib/pagetable.h).
+ */
+int vm_map_device(struct vm *vm, u64 gpa, u64 hpa, u64 size);
+/*
+ * That mapping goes. Every vCPU flushes what it cached of the nested
+ * tables before it enters the guest again, and one in the guest now is
+ * made to exit.
+ */
+int vm_unmap_device(struct vm *vm, u64 gpa, u64 size);
 
 /* Host pointer to guest-physical [gpa, gpa+len) or NULL if not all RAM. */
 void *vm_gpa_to_hva(struct vm *vm, gpa_t gpa, u64 len);

@@ -263,6 +263,8 @@ static bool offer_msix(struct vpassthru *pt, const struct pci_device *dev)
 	pt->msix_offset = table & ~(u32)MSIX_BIR_MASK;
 	pt->pba_bir = pba & MSIX_BIR_MASK;
 	pt->pba_offset = pba & ~(u32)MSIX_BIR_MASK;
+	/* Known even when not offered: its pages are never the guest's. */
+	pt->host_msix_size = dev->msix_table_size;
 	pt->msix_size = dev->msix_table_size < VPASSTHRU_VECTORS
 			    ? dev->msix_table_size
 			    : VPASSTHRU_VECTORS;
@@ -278,7 +280,6 @@ static bool offer_msix(struct vpassthru *pt, const struct pci_device *dev)
 		return false;
 	pt->msix_cap = at;
 	pt->host_msix_cap = dev->msix_cap;
-	pt->host_msix_size = dev->msix_table_size;
 	vpci_func_put(&pt->pci, at + MSIX_CONTROL, pt->msix_size - 1u, 2);
 	vpci_func_put(&pt->pci, at + MSIX_TABLE, table, 4);
 	vpci_func_put(&pt->pci, at + MSIX_PBA, pba, 4);
@@ -324,6 +325,7 @@ bool vpassthru_init(struct vpassthru *pt, const struct pci_device *dev, u8 slot,
 		u64 base = ALIGN_UP(*next_base, size);
 
 		pt->bar[i].mapped = VPCI_BAR_NONE;
+		pt->bar[i].direct = VPCI_BAR_NONE;
 		if (b->kind != PCI_BAR_MEM32 && !is64)
 			continue; /* I/O BARs and upper halves */
 		/* A BAR smaller than a page still gets a page of the guest's
@@ -441,7 +443,7 @@ static bool in_table(const struct vpassthru_bar *b, u64 offset, u8 size,
 /* Whether an access touches the host's MSI-X table (all its entries, not
  * only those offered) or, for writes, its PBA: the guest's accesses there
  * never reach the host function. */
-static bool overlaps(u64 offset, u8 size, u64 start, u64 len)
+static bool overlaps(u64 offset, u64 size, u64 start, u64 len)
 {
 	return offset < start + len && offset + size > start;
 }
@@ -462,6 +464,27 @@ static bool pba_region(const struct vpassthru_bar *b, u64 offset, u8 size)
 	return pt->msix_cap && b == &pt->bar[pt->pba_bir] &&
 	       overlaps(offset, size, pt->pba_offset,
 			((u64)pt->host_msix_size + 63) / 64 * 8);
+}
+
+bool vpassthru_page_direct(const struct vpassthru_bar *b, u64 offset)
+{
+	const struct vpassthru *pt = b->pt;
+	u64 table_len, pba_len;
+
+	if (!b->host || b->size < PAGE_SIZE || offset >= b->size)
+		return false;
+	if (!pt->host_msix_size)
+		return true;
+	table_len = (u64)pt->host_msix_size * MSIX_ENTRY_BYTES;
+	pba_len = ((u64)pt->host_msix_size + 63) / 64 * 8;
+	return !(pt->msix_bir < VPCI_BARS && b == &pt->bar[pt->msix_bir] &&
+		 overlaps(offset, PAGE_SIZE, pt->msix_offset & ~(PAGE_SIZE - 1),
+			  ALIGN_UP(pt->msix_offset + table_len, PAGE_SIZE) -
+			      (pt->msix_offset & ~(PAGE_SIZE - 1)))) &&
+	       !(pt->pba_bir < VPCI_BARS && b == &pt->bar[pt->pba_bir] &&
+		 overlaps(offset, PAGE_SIZE, pt->pba_offset & ~(PAGE_SIZE - 1),
+			  ALIGN_UP(pt->pba_offset + pba_len, PAGE_SIZE) -
+			      (pt->pba_offset & ~(PAGE_SIZE - 1))));
 }
 
 static u32 table_dword(const struct vpassthru_vector *v, u32 field)

@@ -2,12 +2,13 @@
 /*
  * A host PCI function on a guest's virtual PCI bus (docs/passthrough.md):
  * the guest sees the host function's IDs, class and memory BARs, at
- * guest-physical addresses of its own PCI window; an access to such a BAR
- * exits (the nested tables never map it) and is forwarded to the host
- * BAR. The host BARs never move: what the guest writes into its BAR
- * registers only moves its own view. Of the command register, memory
- * decoding, bus mastering and INTx disable reach the host function.
- * I/O BARs are not shown. The device's DMA goes through the guest's
+ * guest-physical addresses of its own PCI window. The platform maps a BAR
+ * of a page or more straight to the host BAR in the nested tables
+ * (vpassthru_page_direct() says which pages); an access to the rest
+ * exits and is forwarded to the host BAR. The host BARs never move: what the
+ * guest writes into its BAR registers only moves its own view. Of the command
+ * register, memory decoding, bus mastering and INTx disable reach the host
+ * function. I/O BARs are not shown. The device's DMA goes through the guest's
  * IOMMU domain (core/passthrough.c), never to anything else.
  *
  * Interrupts: the host function's MSI and MSI-X capabilities are offered
@@ -71,6 +72,7 @@ struct vpassthru_bar {
 	u64 host;   /* host-physical base; 0: no BAR at this index */
 	u64 size;   /* bytes, a power of two */
 	u64 mapped; /* guest base decoded now, VPCI_BAR_NONE when not */
+	u64 direct; /* guest base mapped straight to it, VPCI_BAR_NONE */
 };
 
 struct vpassthru {
@@ -121,6 +123,14 @@ void vpassthru_deliver(struct vpassthru *pt,
  * vectors freed.
  */
 void vpassthru_release(struct vpassthru *pt);
+
+/*
+ * Whether the guest may reach page `offset` (page-aligned) of BAR b
+ * through the nested tables, without an exit: every page of a BAR of at
+ * least a page but those holding the host's MSI-X table or PBA (the
+ * guest's table is Veneer's copy, and the host's is Veneer's own).
+ */
+bool vpassthru_page_direct(const struct vpassthru_bar *b, u64 offset);
 
 /* The region handlers (core/mmio.h) for opaque = a struct vpassthru_bar. */
 int vpassthru_bar_read(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,

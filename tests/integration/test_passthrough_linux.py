@@ -237,7 +237,12 @@ NET_STEPS = [
     ("b", "b_stty", "stty columns 250"),
     ("b", "b_up", "ip link set eth0 up && ip addr add 10.0.0.2/24 dev eth0 && echo up;"
                   " basename $(readlink /sys/class/net/eth0/device/driver)"),
-    ("b", "ping", "sleep 3; ping -c 3 10.0.0.1 | grep 'packets transmitted'"),
+    # The link comes up a few seconds after `ip link set up` (e1000e's
+    # autonegotiation in QEMU), and the first packet waits for ARP: one
+    # ping that may wait, then the three counted.
+    ("b", "ping", "for i in $(seq 1 30); do grep -q up /sys/class/net/eth0/operstate && break;"
+                  " sleep 1; done; ping -c 1 -w 20 10.0.0.1 >/dev/null;"
+                  " ping -c 3 10.0.0.1 | grep 'packets transmitted'"),
     ("b", "listen", "nc -l -p 5000 > /tmp/got & echo listening"),
     ("a", "send", "seq 1 {n} > /tmp/x; sha256sum /tmp/x; nc -w 3 10.0.0.2 5000 < /tmp/x;"
                   " echo sent=$?"),

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * What core/platform.c and core/vdev/vpassthru.c call for an assigned
- * host PCI function's interrupts, for the tests and fuzz targets of the
- * platform, where no guest owns one: never asked for, so each refuses.
+ * host PCI function's interrupts and BARs, for the tests and fuzz targets of
+ * the platform, where no guest owns one: never asked for, so each refuses.
  */
 #include "arch/x86/percpu.h"
 #include "arch/x86/traps.h"
 #include "core/lib/format.h"
+#include "core/vm.h"
 #include "drivers/iommu.h"
 
 struct percpu *percpu_of(u32 index)
@@ -43,4 +44,27 @@ void iommu_irq_unroute(u16 bdf, u32 *handle)
 {
 	(void)bdf;
 	*handle = IOMMU_NO_IRQ;
+}
+
+int vm_map_device(struct vm *vm, u64 gpa, u64 hpa, u64 size)
+{
+	(void)vm;
+	(void)gpa;
+	(void)hpa;
+	(void)size;
+	return PT_ERR_CTX;
+}
+
+int vm_unmap_device(struct vm *vm, u64 gpa, u64 size)
+{
+	(void)vm;
+	(void)gpa;
+	(void)size;
+	return PT_ERR_CTX;
+}
+
+const char *pt_error_string(int rc)
+{
+	(void)rc;
+	return "no nested tables in this test";
 }

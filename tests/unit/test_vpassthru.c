@@ -1888,6 +1888,39 @@ static void test_route_fails(void **state)
 	assert_int_equal(io.unroutes, 0);
 }
 
+/*
+ * The pages the platform maps straight into the guest: every page of a
+ * BAR but the MSI-X table's and the PBA's (the host's table must never be
+ * the guest's), none of a BAR under a page (its page holds other
+ * registers of the host), none past the BAR's end.
+ */
+static void test_pages_direct(void **state)
+{
+	struct vpassthru_bar small;
+
+	(void)state;
+	attach_x();
+	assert_true(vpassthru_page_direct(tbar(), 0));
+	assert_true(vpassthru_page_direct(tbar(), KiB(4)));
+	assert_false(vpassthru_page_direct(tbar(), X_TABLE)); /* 0x2000 */
+	assert_true(vpassthru_page_direct(tbar(), KiB(12)));
+	assert_false(vpassthru_page_direct(tbar(), KiB(16)));
+	assert_false(vpassthru_page_direct(pbar(), 0));	    /* the PBA's page */
+	assert_false(vpassthru_page_direct(&pt.bar[1], 0)); /* no BAR */
+	/* A table that spills into the next page keeps both. */
+	pt.msix_offset = 0x1ff0;
+	assert_false(vpassthru_page_direct(tbar(), KiB(4)));
+	assert_false(vpassthru_page_direct(tbar(), KiB(8)));
+	assert_true(vpassthru_page_direct(tbar(), KiB(12)));
+	small = pt.bar[0];
+	small.size = 256;
+	assert_false(vpassthru_page_direct(&small, 0));
+	/* A function without MSI-X: the whole BAR. */
+	pt.host_msix_size = 0;
+	assert_true(vpassthru_page_direct(tbar(), KiB(8)));
+	assert_true(vpassthru_page_direct(pbar(), 0));
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
@@ -1932,6 +1965,7 @@ int main(void)
 	    T(test_no_host_vector),
 	    T(test_no_host_vector_msix),
 	    T(test_route_fails),
+	    T(test_pages_direct),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -354,17 +354,75 @@ static void pci_msi(void *ctx, u64 addr, u32 data)
 	ioapic_deliver(p, &m);
 }
 
-/* The IOAPIC input of a device's INTA: the DSDT's _PRT routing. Devices
- * that share it wire-OR their lines (PCI 3.0, 2.2.6). */
-static void pci_intx(void *ctx, struct virtio_pci *vp, bool level)
+/* The IOAPIC input of an assigned function's pin (1 = INTA). */
+static u32 passthru_gsi(const struct vpassthru *pt)
 {
-	struct platform *p = ctx;
-	u32 gsi = acpi_tables_pci_gsi(vp->slot, 0);
+	return acpi_tables_pci_gsi(pt->slot,
+				   pt->pci.config[VPCI_CFG_INTR_PIN] - 1u);
+}
+
+/* The IOAPIC input `gsi` as the devices on it drive it: the DSDT's _PRT
+ * routing; devices that share it wire-OR their lines (PCI 3.0, 2.2.6). */
+static void intx_update(struct platform *p, u32 gsi)
+{
+	bool level = false;
 
 	for (u32 i = 0; i < p->virtio_count && !level; i++)
 		level = p->virtio[i]->intx_level &&
 			acpi_tables_pci_gsi(p->virtio[i]->slot, 0) == gsi;
+	for (u32 i = 0; i < p->passthru_count && !level; i++)
+		level = p->passthru[i].intx_level &&
+			passthru_gsi(&p->passthru[i]) == gsi;
 	vioapic_set_irq(&p->ioapic, (u8)gsi, level);
+}
+
+/* A virtio device's INTA changed. */
+static void pci_intx(void *ctx, struct virtio_pci *vp, bool level)
+{
+	(void)level; /* vp->intx_level holds it */
+	intx_update(ctx, acpi_tables_pci_gsi(vp->slot, 0));
+}
+
+/*
+ * The assigned functions' INTx, read from their Interrupt Status bits
+ * (vpassthru_intx_poll) onto the IOAPIC: at every full update of a vCPU
+ * (platform_advance), every PASSTHRU_INTX_POLL_NS while one is live and
+ * its input unmasked (vCPU 0 wakes for it), and before a level-triggered
+ * EOI (lapic_eoi), so that a line the guest's
+ * handler has just quieted is not taken for a new interrupt.
+ */
+#define PASSTHRU_INTX_POLL_NS 1000000ull
+
+static void passthru_poll_intx(struct platform *p)
+{
+	for (u32 i = 0; i < p->passthru_count; i++) {
+		struct vpassthru *pt = &p->passthru[i];
+		bool level;
+
+		if (!pt->intx_level && !vpassthru_intx_on(pt))
+			continue;
+		level = vpassthru_intx_poll(pt);
+		if (level != pt->intx_level) {
+			pt->intx_level = level;
+			intx_update(p, passthru_gsi(pt));
+		}
+	}
+}
+
+/* One whose INTx is live and whose IOAPIC input the guest unmasked: a
+ * line nobody listens to waits for the next full update (an unmask is an
+ * exit), not for a timer. */
+static bool passthru_intx_live(const struct platform *p)
+{
+	for (u32 i = 0; i < p->passthru_count; i++) {
+		const struct vpassthru *pt = &p->passthru[i];
+
+		if (vpassthru_intx_on(pt) &&
+		    !(vioapic_entry(&p->ioapic, (u8)passthru_gsi(pt)) &
+		      VIOAPIC_RTE_MASKED))
+			return true;
+	}
+	return false;
 }
 
 static int bar_read(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
@@ -736,6 +794,7 @@ void platform_detach(struct platform *p)
 		for (u32 b = 0; b < VPCI_BARS; b++)
 			direct_map(p, &p->passthru[i].bar[b], VPCI_BAR_NONE);
 		vpassthru_release(&p->passthru[i]);
+		p->passthru[i].intx_level = false;
 	}
 	p->passthru_count = 0;
 	if (p->has_nic && p->nic.port >= 0) {
@@ -911,6 +970,7 @@ static void lapic_eoi(void *opaque, u8 vector)
 {
 	struct platform_lapic_ctx *c = opaque;
 
+	passthru_poll_intx(c->p);
 	vioapic_eoi(&c->p->ioapic, vector);
 }
 
@@ -1395,6 +1455,7 @@ u64 platform_advance(struct platform *p, const struct vcpu *vcpu)
 			for (u32 i = 0; i < p->passthru_count; i++)
 				vpassthru_deliver(&p->passthru[i], pci_msi, p);
 	}
+	passthru_poll_intx(p);
 	catch_up(p);
 	return platform_ns_to_tsc(p, platform_next_deadline_ns(p, vcpu));
 }
@@ -1423,6 +1484,10 @@ u64 platform_next_deadline_ns(const struct platform *p, const struct vcpu *vcpu)
 		pit = 0;
 	if (lapic && vlapic_timer_held(l))
 		lapic = 0;
+	/* vCPU 0 wakes to poll a live INTx of an assigned function. */
+	if (cpu_index(vcpu) == 0 && passthru_intx_live(p))
+		lapic =
+		    earliest(lapic, platform_now_ns(p) + PASSTHRU_INTX_POLL_NS);
 	return earliest(pit, lapic);
 }
 

@@ -301,7 +301,7 @@ bool vpassthru_init(struct vpassthru *pt, const struct pci_device *dev, u8 slot,
 	    .class_code = (u32)dev->class_base << 16 |
 			  (u32)dev->class_sub << 8 | dev->prog_if,
 	    .revision = dev->revision,
-	    .intr_pin = 0, /* no interrupts offered yet */
+	    .intr_pin = dev->irq_pin <= 4 ? dev->irq_pin : 0,
 	    .command_mask = FORWARDED_COMMAND,
 	};
 
@@ -357,6 +357,28 @@ bool vpassthru_init(struct vpassthru *pt, const struct pci_device *dev, u8 slot,
 		return false;
 	}
 	return true;
+}
+
+bool vpassthru_intx_on(const struct vpassthru *pt)
+{
+	return pt->pci.config[VPCI_CFG_INTR_PIN] && !msix_on(pt) &&
+	       !msi_on(pt) &&
+	       !(vpci_func_get(&pt->pci, VPCI_CFG_COMMAND, 2) &
+		 VPCI_CMD_INTX_DISABLE);
+}
+
+bool vpassthru_intx_poll(struct vpassthru *pt)
+{
+	/* PCI 3.0 6.2.3: Status bit 3, Interrupt Status, the upper half of
+	 * the command dword; the guest's copy follows it. */
+	bool level = vpassthru_intx_on(pt) &&
+		     (pci_config_read32(pt->host_bdf, PCI_CFG_COMMAND) &
+		      (u32)VPCI_STATUS_INTX << 16);
+	u8 *status = &pt->pci.config[VPCI_CFG_STATUS];
+
+	*status = level ? *status | VPCI_STATUS_INTX
+			: *status & (u8)~VPCI_STATUS_INTX;
+	return level;
 }
 
 void vpassthru_deliver(struct vpassthru *pt,

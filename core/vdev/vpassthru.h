@@ -21,8 +21,13 @@
  * one arrives, the platform is told (host.irq, in interrupt context); on
  * the guest's CPU vpassthru_deliver() sends the guest's own message for
  * it, as the guest programmed it then: masked, it waits in the guest's
- * PBA until unmasked; disabled, it is dropped. INTx is not offered
- * (interrupt pin 0).
+ * PBA until unmasked; disabled, it is dropped.
+ *
+ * INTx: the host function's interrupt pin is offered. Veneer does not
+ * take the host line (its routing to the host's I/O APIC is in the
+ * firmware's AML); the platform polls the function's Interrupt Status bit
+ * instead (vpassthru_intx_poll) and drives the guest's IOAPIC input of
+ * that pin with it, level-triggered as INTx is.
  */
 #ifndef VENEER_CORE_VDEV_VPASSTHRU_H
 #define VENEER_CORE_VDEV_VPASSTHRU_H
@@ -92,9 +97,10 @@ struct vpassthru {
 	u8 msix_bir, pba_bir;
 	u32 msix_offset, pba_offset;
 	struct vpassthru_vector vec[VPASSTHRU_VECTORS];
-	u32 pending; /* atomic: a bit per vector that fired */
-	u32 held;    /* fired while the guest masked it: its PBA bit */
-	bool warned; /* a message could not be set up: said once */
+	u32 pending;	 /* atomic: a bit per vector that fired */
+	u32 held;	 /* fired while the guest masked it: its PBA bit */
+	bool intx_level; /* the guest's INTx input as last polled */
+	bool warned;	 /* a message could not be set up: said once */
 };
 
 /*
@@ -116,6 +122,14 @@ bool vpassthru_init(struct vpassthru *pt, const struct pci_device *dev, u8 slot,
  */
 void vpassthru_deliver(struct vpassthru *pt,
 		       void (*send)(void *ctx, u64 addr, u32 data), void *ctx);
+
+/* The guest's INTx is live: a pin, MSI and MSI-X off, INTx not disabled. */
+bool vpassthru_intx_on(const struct vpassthru *pt);
+/*
+ * The host function's Interrupt Status bit (PCI 3.0 6.2.3) while the
+ * guest's INTx is live, else false; the guest's status register shows it.
+ */
+bool vpassthru_intx_poll(struct vpassthru *pt);
 
 /*
  * Before the function is reset or given back (platform_detach): its MSI

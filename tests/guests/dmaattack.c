@@ -71,8 +71,7 @@
  * handler reads edu's status 0x24, writes it back to 0x64, then the
  * EOI), finds edu as the attacker does (its PASS lines), then one line
  * each (a line too long here goes on, indented, on the next):
- *   PASS: interrupt pin reads 0 (no INTx for an assigned device)
- *     (under Veneer; natively a SKIP line: edu has INTA)
+ *   PASS: interrupt pin reads 1 (INTA, as the host function's)
  *   PASS: edu offers an MSI capability (ID 0x05) in its list
  *     (the list from 0x34, at most 48 entries; without it a FAIL line,
  *     bus mastering off and nothing more is tried)
@@ -100,6 +99,13 @@
  *     interrupt within 100 ms
  *   PASS: with MSI disabled again a raise sets the status and brings no
  *     interrupt within 100 ms
+ *   PASS: with INTx disabled a raise sets the status and brings no
+ *     interrupt within 100 ms
+ *   PASS: the status register's Interrupt Status bit follows the line
+ *   PASS: 8 raises by INTx bring 8 interrupts on vector 0x53 through its
+ *     I/O APIC, one each
+ *     (these three under Veneer only, whose _PRT routes INTA of slot S to
+ *     GSI 16 + S % 4: natively a SKIP line)
  *   PASS: no interrupt on any other vector
  *   PASS: MSI and bus mastering off at the end
  * Waits poll PIT channel 2 with interrupts on. A line per step gives the
@@ -750,10 +756,23 @@ static void msi(const struct guest_mmap *map)
 #define PIC_SLAVE_DATA	  0xa1
 
 /* Vectors: above the exceptions and the 8259's defaults. */
-#define VEC_FIRST    0x20 /* the counting handler from here up */
-#define VEC_MSI	     0x51
-#define VEC_MSI2     0x52
-#define VEC_SPURIOUS 0xff
+#define VEC_FIRST   0x20 /* the counting handler from here up */
+#define VEC_MSI	    0x51
+#define VEC_MSI2    0x52
+#define VEC_INTX    0x53
+#define INTX_RAISES 8
+/* Veneer's I/O APIC and PCI routing (docs/devices.md): INTA of slot S is
+ * GSI 16 + S % 4, level-triggered, active low (its DSDT's _PRT). RTE n
+ * at register 0x10 + 2n (82093AA 3.2.4). */
+#define IOAPIC_BASE	 0xfec00000u
+#define IOAPIC_IOWIN	 0x10
+#define IOAPIC_RTE(n)	 (0x10 + 2 * (n))
+#define RTE_MASKED	 (1u << 16)
+#define RTE_LEVEL	 (1u << 15)
+#define RTE_ACTIVE_LOW	 (1u << 13)
+#define PCI_CMD_INTX_OFF 0x0400
+#define PCI_STATUS_INTX	 0x0008
+#define VEC_SPURIOUS	 0xff
 
 #define IRQ_RAISES   16
 #define IRQ_WAIT_MS  1000 /* for an interrupt that must come */
@@ -974,6 +993,82 @@ static void raise_brings_none(const char *why)
 	      why, NONE_WAIT_MS);
 }
 
+static void ioapic_write(u32 reg, u32 value)
+{
+	*(volatile u32 *)IOAPIC_BASE = reg;
+	*(volatile u32 *)(IOAPIC_BASE + IOAPIC_IOWIN) = value;
+}
+
+static void set_intx_disable(bool off)
+{
+	u16 cmd = pci_cfg_read16(slot, PCI_COMMAND);
+
+	pci_cfg_write16(slot, PCI_COMMAND,
+			off ? (u16)(cmd | PCI_CMD_INTX_OFF)
+			    : (u16)(cmd & ~PCI_CMD_INTX_OFF));
+}
+
+/*
+ * INTx (with MSI off) through its I/O APIC, under Veneer only (natively
+ * the routing is the chipset's): the pin's RTE on VEC_INTX; with INTx
+ * Disable set a raise brings nothing; cleared, the status register's
+ * Interrupt Status bit follows edu's line, and INTX_RAISES raises bring
+ * one interrupt each (the handler's acknowledge lowers the line before
+ * its EOI, which must not bring the interrupt again).
+ */
+static void intx(u8 apic_id)
+{
+	u32 gsi = 16 + slot % 4, bad = 0, waited, slowest = 0;
+	u16 up, down;
+
+	ioapic_write(IOAPIC_RTE(gsi) + 1, (u32)apic_id << 24);
+	ioapic_write(IOAPIC_RTE(gsi), VEC_INTX | RTE_LEVEL | RTE_ACTIVE_LOW);
+	set_intx_disable(true);
+	raise_brings_none("with INTx disabled");
+	set_intx_disable(false);
+
+	edu_ack_all();
+	mmio_write32(bar + EDU_IRQ_RAISE, 1); /* interrupts off: it waits */
+	pit_wait(20);
+	up = pci_cfg_read16(slot, PCI_STATUS);
+	edu_ack_all();
+	pit_wait(20);
+	down = pci_cfg_read16(slot, PCI_STATUS);
+	guest_printf(NAME ": INTx on GSI %u: status 0x%04x raised, 0x%04x "
+			  "acknowledged\n",
+		     gsi, up, down);
+	check((up & PCI_STATUS_INTX) && !(down & PCI_STATUS_INTX),
+	      "the status register's Interrupt Status bit follows the line");
+	listen(NONE_WAIT_MS); /* the one raised above, if it came */
+	irqs[VEC_INTX] = 0;
+
+	for (u32 i = 0; i < INTX_RAISES; i++) {
+		u32 bit = 1U << (i % 8), before = irqs[VEC_INTX];
+
+		irq_status_last = 0;
+		mmio_write32(bar + EDU_IRQ_RAISE, bit);
+		waited = wait_irqs(VEC_INTX, before + 1, IRQ_WAIT_MS);
+		if (waited > slowest)
+			slowest = waited;
+		listen(ONE_MORE_MS);
+		if (irqs[VEC_INTX] == before + 1 && irq_status_last == bit)
+			continue;
+		guest_printf(NAME ": INTx raise %u (0x%x): %u interrupts, "
+				  "status 0x%x\n",
+			     i, bit, irqs[VEC_INTX] - before, irq_status_last);
+		bad++;
+	}
+	guest_printf(NAME ": %u INTx raises: %u interrupts on 0x%x, slowest "
+			  "%u ms\n",
+		     INTX_RAISES, irqs[VEC_INTX], VEC_INTX, slowest);
+	check(!bad && irqs[VEC_INTX] == INTX_RAISES,
+	      "%u raises by INTx bring %u interrupts on vector 0x%x through "
+	      "its I/O APIC, one each",
+	      INTX_RAISES, INTX_RAISES, VEC_INTX);
+	ioapic_write(IOAPIC_RTE(gsi), RTE_MASKED);
+	set_intx_disable(true);
+}
+
 /* IRQ_RAISES raises one after another, each its own bit of the status
  * (1 << i % 8): each must bring exactly one interrupt on VEC_MSI, whose
  * handler sees that bit. */
@@ -1091,13 +1186,8 @@ static void irq(bool write_ram)
 	guest_printf(NAME ": irq: APIC ID %u (%s)\n", apic_id,
 		     x2apic ? "x2APIC" : "xAPIC");
 
-	if (veneer)
-		EXPECT_EQ(pci_cfg_read8(slot, PCI_INTERRUPT_PIN), 0,
-			  "interrupt pin reads 0 (no INTx for an assigned "
-			  "device)");
-	else
-		guest_skip("interrupt pin reads 0 (no INTx for an assigned "
-			   "device): natively edu has INTA");
+	EXPECT_EQ(pci_cfg_read8(slot, PCI_INTERRUPT_PIN), 1,
+		  "interrupt pin reads 1 (INTA, as the host function's)");
 	msi_cap = find_msi();
 	if (!msi_cap) {
 		guest_fail("edu offers an MSI capability (ID 0x05) in its "
@@ -1142,12 +1232,17 @@ static void irq(bool write_ram)
 
 	msi_disable();
 	raise_brings_none("with MSI disabled again");
+	if (veneer)
+		intx(apic_id);
+	else
+		guest_skip("INTx through its I/O APIC: natively the chipset "
+			   "routes it");
 
 	guest_printf(NAME ": interrupts: %u on 0x%x, %u on 0x%x, %u elsewhere, "
 			  "%u spurious\n",
 		     irqs[VEC_MSI], VEC_MSI, irqs[VEC_MSI2], VEC_MSI2,
 		     irqs_elsewhere(VEC_MSI, VEC_MSI2), spurious);
-	EXPECT_EQ(irqs_elsewhere(VEC_MSI, VEC_MSI2), 0,
+	EXPECT_EQ(irqs_elsewhere(VEC_MSI, VEC_MSI2) - irqs[VEC_INTX], 0,
 		  "no interrupt on any other vector");
 	set_master(false);
 	EXPECT_EQ((msi_control() & MSI_CTL_ENABLE) |

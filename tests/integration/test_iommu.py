@@ -330,7 +330,7 @@ IRQ_PASSES = [
     "edu device 1234:11e8 on bus 0", "edu BAR0 is a memory BAR below 4 GiB",
     "edu BAR0 is 1 MiB", "edu BAR0 in the PCI window 0xc0000000-0xfebfffff",
     "memory decode and bus master enabled", "edu identification register ends in 0xed",
-    "edu liveness register inverts", "interrupt pin reads 0 (no INTx for an assigned device)",
+    "edu liveness register inverts", "interrupt pin reads 1 (INTA, as the host function's)",
     "edu offers an MSI capability (ID 0x05) in its list",
     "MSI capability: one message, 64-bit address, disabled at the start",
     "with MSI disabled a raise sets the status and brings no interrupt within 100 ms",
@@ -340,6 +340,9 @@ IRQ_PASSES = [
     "after the data is changed to vector 0x52 a raise arrives on 0x52 and none on 0x51",
     "with bus mastering off a raise sets the status and brings no interrupt within 100 ms",
     "with MSI disabled again a raise sets the status and brings no interrupt within 100 ms",
+    "with INTx disabled a raise sets the status and brings no interrupt within 100 ms",
+    "the status register's Interrupt Status bit follows the line",
+    "8 raises by INTx bring 8 interrupts on vector 0x53 through its I/O APIC, one each",
     "no interrupt on any other vector", "MSI and bus mastering off at the end"]
 
 
@@ -350,7 +353,9 @@ def test_device_interrupts(tmp_path, iommu):
     """A guest that owns edu programs its MSI capability with its own APIC
     ID and a vector: every interrupt edu raises arrives once on that
     vector, none with MSI disabled or bus mastering off, none on the old
-    vector once the data changed; the host takes none of them itself.
+    vector once the data changed; with MSI off, INTx through its I/O APIC
+    (Veneer polls the function's Interrupt Status bit); the host takes none
+    of them itself.
     Without an IOMMU the device is given with pci_unsafe = yes, and the
     guest's DMA only reads (dma=read): a write would go to host
     addresses."""

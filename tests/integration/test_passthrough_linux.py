@@ -132,7 +132,10 @@ def session(request, tmp_path_factory):
 
 def info(s):
     head = f"iommu {s.iommu}; failed at: {s.failure}\ncommand: {' '.join(s.command)}\n"
-    return head + "---- console (last 6000 chars) ----\n" + s.text[-6000:]
+    answers = "".join(f"{key}: {value[-8:]!r}\n" for key, value in s.answers.items()
+                      if key != "dmesg")
+    return (head + "---- answers ----\n" + answers + "---- console (last 6000 chars) ----\n"
+            + s.text[-6000:])
 
 
 KERNEL_LINE = re.compile(r"^\[ *\d+\.\d+\] ")

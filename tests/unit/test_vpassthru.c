@@ -481,12 +481,12 @@ static void test_view_ids(void **state)
 	assert_int_equal(cfg_read32(0x00), 0x10d38086);
 	assert_int_equal(cfg_read32(0x08), 0x02000005);
 	assert_int_equal(cfg_read32(0x2c), 0x11001af4);
-	/* Function 0 of its slot, single-function; no interrupt pin (the
-	 * line is the guest's to write); of the capabilities, the host's MSI
-	 * only, at the guest's first capability offset (the host's is at
-	 * 0x50), the list's end. */
+	/* Function 0 of its slot, single-function; the host's interrupt pin
+	 * (INTA; the line is the guest's to write); of the capabilities, the
+	 * host's MSI only, at the guest's first capability offset (the
+	 * host's is at 0x50), the list's end. */
 	assert_int_equal(vpci_config_read(&bus, 0, SLOT, 0, 0x0e), 0);
-	assert_int_equal(vpci_config_read(&bus, 0, SLOT, 0, 0x3d), 0);
+	assert_int_equal(vpci_config_read(&bus, 0, SLOT, 0, 0x3d), 1);
 	assert_int_equal(vpci_config_read(&bus, 0, SLOT, 0, 0x3c), 0);
 	assert_int_equal(guest_read(0x06, 2), VPCI_STATUS_CAP_LIST);
 	assert_int_equal(vpci_config_read(&bus, 0, SLOT, 0, 0x34), 0x40);
@@ -1921,6 +1921,42 @@ static void test_pages_direct(void **state)
 	assert_true(vpassthru_page_direct(pbar(), 0));
 }
 
+/*
+ * INTx: live while the function has a pin, the guest's MSI and MSI-X are
+ * off and INTx Disable is clear; then a poll gives the host function's
+ * Interrupt Status bit (status bit 3) and the guest's status register
+ * shows it; otherwise false, and the guest's bit clear.
+ */
+static void test_intx_poll(void **state)
+{
+	(void)state;
+	attach();
+	assert_true(vpassthru_intx_on(&pt));
+	assert_false(vpassthru_intx_poll(&pt));
+	assert_int_equal(guest_read(0x06, 2) & VPCI_STATUS_INTX, 0);
+	set16(dev, 0x06, 0x2010 | VPCI_STATUS_INTX);
+	assert_true(vpassthru_intx_poll(&pt));
+	assert_int_equal(guest_read(0x06, 2) & VPCI_STATUS_INTX,
+			 VPCI_STATUS_INTX);
+	/* INTx Disable set by the guest (forwarded): not live. */
+	guest_write(0x04, 2, VPCI_CMD_INTX_DISABLE);
+	assert_false(vpassthru_intx_on(&pt));
+	assert_false(vpassthru_intx_poll(&pt));
+	assert_int_equal(guest_read(0x06, 2) & VPCI_STATUS_INTX, 0);
+	guest_write(0x04, 2, 0);
+	assert_true(vpassthru_intx_poll(&pt));
+	/* MSI on: the function sends messages, INTx is not live. */
+	guest_write(pt.msi_cap + 2, 2, 1);
+	assert_false(vpassthru_intx_on(&pt));
+	assert_false(vpassthru_intx_poll(&pt));
+	guest_write(pt.msi_cap + 2, 2, 0);
+	assert_true(vpassthru_intx_on(&pt));
+	/* A function without a pin has no INTx. */
+	pt.pci.config[VPCI_CFG_INTR_PIN] = 0;
+	assert_false(vpassthru_intx_on(&pt));
+	assert_false(vpassthru_intx_poll(&pt));
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
@@ -1966,6 +2002,7 @@ int main(void)
 	    T(test_no_host_vector_msix),
 	    T(test_route_fails),
 	    T(test_pages_direct),
+	    T(test_intx_poll),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

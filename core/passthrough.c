@@ -11,6 +11,7 @@
 #include "core/vm.h"
 #include "drivers/iommu.h"
 #include "drivers/pci.h"
+#include "drivers/uart.h"
 
 /* Class codes never given away (PCI Code and ID Assignment 1.x). */
 #define CLASS_BRIDGE   0x06
@@ -55,7 +56,13 @@ static const char *unfit(const struct pci_device *dev)
 		return "it is the IOMMU";
 	for (u32 i = 0; i < dev->bar_count; i++) {
 		const struct pci_bar *b = &dev->bars[i];
+		u16 port = uart_port();
 
+		/* A PCI serial card may be where Veneer's console is. */
+		if (b->kind == PCI_BAR_IO && b->size && b->base < port + 8u &&
+		    b->base + b->size > port)
+			return "it is the console's UART (its I/O BAR decodes "
+			       "Veneer's console port)";
 		if ((b->kind == PCI_BAR_MEM32 || b->kind == PCI_BAR_MEM64) &&
 		    b->size && (b->base + b->size > GiB(4) || !b->base))
 			return "a memory BAR is unassigned or above 4 GiB, "

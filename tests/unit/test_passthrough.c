@@ -26,6 +26,7 @@
 #include "core/vm.h"
 #include "drivers/iommu.h"
 #include "drivers/pci.h"
+#include "drivers/uart.h"
 #include "tests/unit/host_printk.h"
 
 /* ---- the log of what happened, in order ---- */
@@ -235,17 +236,19 @@ static void fake_pcie(struct fake_fn *f, bool flr)
 	set16(f, 0x06, get16(f, 0x06) | PCI_STATUS_CAP_LIST);
 }
 
-#define NIC    PCI_BDF(0, 3, 0)	 /* PCIe, FLR, mem32 BAR0, mem64 BAR2 */
-#define BRIDGE PCI_BDF(0, 4, 0)	 /* header type 1 */
-#define IOMMU  PCI_BDF(0, 5, 0)	 /* class 08.06 */
-#define HIGH   PCI_BDF(0, 6, 0)	 /* a 64-bit BAR above 4 GiB */
-#define UNSET  PCI_BDF(0, 7, 0)	 /* a memory BAR at 0 */
-#define PLAIN  PCI_BDF(0, 8, 0)	 /* conventional PCI, no capabilities */
-#define ABSENT PCI_BDF(0, 9, 0)	 /* nothing there */
-#define NOFLR  PCI_BDF(0, 10, 0) /* PCIe without FLR */
-#define EDGE   PCI_BDF(0, 11, 0) /* a BAR ending at 4 GiB exactly */
-#define ISA    PCI_BDF(0, 12, 0) /* class 06.01 */
-#define HOSTBR PCI_BDF(0, 0, 0)	 /* class 06.00 */
+#define NIC	    PCI_BDF(0, 3, 0)  /* PCIe, FLR, mem32 BAR0, mem64 BAR2 */
+#define BRIDGE	    PCI_BDF(0, 4, 0)  /* header type 1 */
+#define IOMMU	    PCI_BDF(0, 5, 0)  /* class 08.06 */
+#define HIGH	    PCI_BDF(0, 6, 0)  /* a 64-bit BAR above 4 GiB */
+#define UNSET	    PCI_BDF(0, 7, 0)  /* a memory BAR at 0 */
+#define PLAIN	    PCI_BDF(0, 8, 0)  /* conventional PCI, no capabilities */
+#define ABSENT	    PCI_BDF(0, 9, 0)  /* nothing there */
+#define NOFLR	    PCI_BDF(0, 10, 0) /* PCIe without FLR */
+#define EDGE	    PCI_BDF(0, 11, 0) /* a BAR ending at 4 GiB exactly */
+#define ISA	    PCI_BDF(0, 12, 0) /* class 06.01 */
+#define HOSTBR	    PCI_BDF(0, 0, 0)  /* class 06.00 */
+#define SERIAL	    PCI_BDF(0, 13, 0) /* a serial card at the console's ports */
+#define SERIAL_NEAR PCI_BDF(0, 14, 0) /* one just below them */
 
 #define NIC_BAR0 0xfebc0000u
 #define NIC_BAR2 0xfe000000ull
@@ -299,6 +302,20 @@ static void build(void)
 	fake_bar(f, 0, 0xfff00000u, MiB(1));
 
 	fake_add(12, 0x060100, 0);
+
+	f = fake_add(13, 0x070002, 0);
+	fake_bar(f, 0, 0x3f9, 8); /* I/O BAR: bit 0 set, base 0x3f8 */
+	f->bar_wmask[0] &= 0xffff;
+
+	f = fake_add(14, 0x070002, 0);
+	fake_bar(f, 0, 0x3f1, 8); /* 0x3f0-0x3f7: next to it, not on it */
+	f->bar_wmask[0] &= 0xffff;
+}
+
+/* The console's port, as drivers/uart.c reports it. */
+u16 uart_port(void)
+{
+	return UART_COM1;
 }
 
 static void reset_counts(void)
@@ -460,7 +477,7 @@ static int setup(void **state)
 	host_printk_reset();
 	pci_set_access(&fake_ops, 0, 0, 4096);
 	build();
-	assert_int_equal(pci_enumerate(), 10);
+	assert_int_equal(pci_enumerate(), 12);
 	reset_counts();
 	return 0;
 }
@@ -608,6 +625,8 @@ static void test_refusals(void **state)
 		   "where Veneer maps no device memory"},
 	    {UNSET, "pci 00:07.0: a memory BAR is unassigned or above 4 GiB, "
 		    "where Veneer maps no device memory"},
+	    {SERIAL, "pci 00:0d.0: it is the console's UART (its I/O BAR "
+		     "decodes Veneer's console port)"},
 	};
 
 	(void)state;
@@ -632,6 +651,10 @@ static void test_refusals(void **state)
 	}
 	/* A BAR that ends at 4 GiB exactly is below it. */
 	assert_true(claim(0, 1, EDGE));
+	assert_string_equal(err, "");
+	passthrough_release(&vms[0]);
+	/* Ports that end just below the console's are not the console. */
+	assert_true(claim(0, 1, SERIAL_NEAR));
 	assert_string_equal(err, "");
 	passthrough_release(&vms[0]);
 }

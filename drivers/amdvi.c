@@ -739,20 +739,30 @@ static int set_interrupts(struct amdvi_unit *u, u16 bdf, u16 alias, u64 dte2,
 	return rc;
 }
 
-/* The unit's cache of bdf's table (and its alias's) dropped. */
-static int inv_table(struct amdvi_unit *u, u16 bdf, u16 alias, char *err,
-		     size_t errlen)
+/* INVALIDATE_INTERRUPT_TABLE for bdf and its alias, queued (u->lock). */
+static int queue_inv_table(struct amdvi_unit *u, u16 bdf, u16 alias, char *err,
+			   size_t errlen)
 {
 	u64 cmd[2];
 	int rc;
 
-	spin_lock(&u->lock);
 	amdvi_cmd_inv_interrupt_table(cmd, bdf);
 	rc = cmd_queue(u, cmd, err, errlen);
 	if (!rc && alias != bdf) {
 		amdvi_cmd_inv_interrupt_table(cmd, alias);
 		rc = cmd_queue(u, cmd, err, errlen);
 	}
+	return rc;
+}
+
+/* The unit's cache of bdf's table (and its alias's) dropped. */
+static int inv_table(struct amdvi_unit *u, u16 bdf, u16 alias, char *err,
+		     size_t errlen)
+{
+	int rc;
+
+	spin_lock(&u->lock);
+	rc = queue_inv_table(u, bdf, alias, err, errlen);
 	if (!rc)
 		rc = cmd_sync(u, err, errlen);
 	spin_unlock(&u->lock);
@@ -913,16 +923,8 @@ static int amdvi_attach(u16 bdf, struct iommu_domain *dom, char *err,
 		rc = cmd_inv_domain(u, old_dev, err, errlen);
 	if (!rc && old_alias != old_dev && (!dom || old_alias != dom->id))
 		rc = cmd_inv_domain(u, old_alias, err, errlen);
-	if (!rc && irt && !dom) {
-		u64 cmd[2];
-
-		amdvi_cmd_inv_interrupt_table(cmd, bdf);
-		rc = cmd_queue(u, cmd, err, errlen);
-		if (!rc && alias != bdf) {
-			amdvi_cmd_inv_interrupt_table(cmd, alias);
-			rc = cmd_queue(u, cmd, err, errlen);
-		}
-	}
+	if (!rc && irt && !dom)
+		rc = queue_inv_table(u, bdf, alias, err, errlen);
 	if (!rc)
 		rc = cmd_sync(u, err, errlen);
 	spin_unlock(&u->lock);

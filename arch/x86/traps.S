@@ -84,15 +84,10 @@ trap_common:
 	hlt
 	jmp 1b
 
-/*
- * The host LAPIC timer: it only exists to end a guest run (the exit is the
- * point), so the handler just acknowledges it. Caller-saved registers are
- * saved because the interrupt can arrive in any C code running with IF=1.
- */
-	.align 16
-	.globl host_timer_stub
-host_timer_stub:
-host_eoi_return: /* EOI and return, with the caller-saved registers kept */
+
+/* The registers C code may clobber (System V AMD64 ABI), 9 of them: what
+ * an interrupt stub keeps for the code it interrupted. */
+.macro SAVE_CALLER_SAVED
 	pushq %rax
 	pushq %rcx
 	pushq %rdx
@@ -102,8 +97,9 @@ host_eoi_return: /* EOI and return, with the caller-saved registers kept */
 	pushq %r9
 	pushq %r10
 	pushq %r11
-	cld
-	call lapic_eoi
+.endm
+
+.macro RESTORE_CALLER_SAVED
 	popq %r11
 	popq %r10
 	popq %r9
@@ -113,6 +109,21 @@ host_eoi_return: /* EOI and return, with the caller-saved registers kept */
 	popq %rdx
 	popq %rcx
 	popq %rax
+.endm
+
+/*
+ * The host LAPIC timer: it only exists to end a guest run (the exit is the
+ * point), so the handler just acknowledges it. Caller-saved registers are
+ * saved because the interrupt can arrive in any C code running with IF=1.
+ */
+	.align 16
+	.globl host_timer_stub
+host_timer_stub:
+host_eoi_return: /* EOI and return, with the caller-saved registers kept */
+	SAVE_CALLER_SAVED
+	cld
+	call lapic_eoi
+	RESTORE_CALLER_SAVED
 	iretq
 
 /*
@@ -139,30 +150,14 @@ host_stray_stub:
  */
 	.align 16
 host_irq_common:
-	pushq %rax
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
+	SAVE_CALLER_SAVED
 	movq 72(%rsp), %rdi
 	subq $8, %rsp
 	cld
 	call host_irq_dispatch
 	call lapic_eoi
 	addq $8, %rsp
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rax
+	RESTORE_CALLER_SAVED
 	addq $8, %rsp
 	iretq
 

@@ -227,6 +227,18 @@ static int apply_iommu(struct word value, struct hv_options *o, char *err,
 	return -1;
 }
 
+static int apply_apicv(struct word value, struct hv_options *o, char *err,
+		       size_t errlen)
+{
+	if (word_equals(value, "on") || word_equals(value, "off")) {
+		o->apicv = word_equals(value, "on");
+		return 0;
+	}
+	snformat(err, errlen, "apicv: '%.*s' is not 'on' or 'off'",
+		 (int)value.len, value.s);
+	return -1;
+}
+
 static int apply_log(struct word value, struct hv_options *o, char *err,
 		     size_t errlen)
 {
@@ -245,6 +257,7 @@ static const struct option_def cmdline_options[] = {
     {"smp", true, apply_smp},		{"nosmp", false, apply_nosmp},
     {"selftest", true, apply_selftest}, {"stats", true, apply_stats},
     {"log", true, apply_log},		{"iommu", true, apply_iommu},
+    {"apicv", true, apply_apicv},
 };
 
 void cmdline_defaults(struct hv_options *o)
@@ -257,6 +270,7 @@ void cmdline_defaults(struct hv_options *o)
 	o->shell = true;
 	o->color = false;
 	o->iommu = true;
+	o->apicv = true;
 	o->log_level_given = false;
 	o->log_level = LOG_INFO;
 }

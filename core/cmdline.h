@@ -59,6 +59,7 @@ struct hv_options {
 	bool shell;	      /* the operator shell (docs/console.md) */
 	bool color;	      /* guests' tags in colour (docs/console.md) */
 	bool iommu;	      /* turn the IOMMU on (docs/passthrough.md) */
+	bool apicv;	      /* the CPU delivers guests' APIC interrupts */
 	bool log_level_given; /* log= was on the command line */
 	enum log_level log_level; /* log=, LOG_INFO when not given */
 };
@@ -74,8 +75,8 @@ struct hv_options {
 
 /*
  * Fills o with the defaults: COM1, 115200 baud, all CPUs, no self-test, no
- * periodic statistics, the operator shell on, tags without colour, log
- * level info (not given).
+ * periodic statistics, the operator shell on, tags without colour, the
+ * IOMMU and APICv on where present, log level info (not given).
  */
 void cmdline_defaults(struct hv_options *o);
 

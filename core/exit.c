@@ -32,6 +32,7 @@ static const char *const exit_kind_names[EXIT_KIND_COUNT] = {
     [EXIT_TASK_SWITCH] = "task-switch",
     [EXIT_CPU_INSN] = "cpu-insn",
     [EXIT_PAUSE] = "pause",
+    [EXIT_APIC_EOI] = "apic-eoi",
 };
 
 const char *exit_kind_name(enum exit_kind kind)

@@ -38,6 +38,8 @@ enum exit_kind {
 	EXIT_TASK_SWITCH,  /* a hardware task switch (VT-x), see .task_switch */
 	EXIT_CPU_INSN,	   /* INVD, MONITOR or MWAIT: see .cpu_insn */
 	EXIT_PAUSE,	   /* PAUSE in a spin loop (asked by pause_exits) */
+	EXIT_APIC_EOI,	   /* the CPU did an EOI whose vector exits: .eoi_vector
+			      (vcpu_entry.vapic; RIP is already past it) */
 	EXIT_UNKNOWN,	   /* an exit reason Veneer does not handle */
 	EXIT_KIND_COUNT
 };
@@ -121,7 +123,8 @@ struct exit_event {
 			u64 cr2; /* #PF: the faulting linear address */
 		} exc;
 		u8 sipi_vector;
-		u8 cpu_insn; /* enum cpu_insn */
+		u8 eoi_vector; /* EXIT_APIC_EOI */
+		u8 cpu_insn;   /* enum cpu_insn */
 		/* SDM Vol. 3C 28.2.1, Table 28-2 (exit qualification). */
 		struct {
 			u16 selector; /* of the new task's TSS */

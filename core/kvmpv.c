@@ -46,6 +46,16 @@ static bool clock_scale(const struct vm *vm, struct pvclock_scale *s)
 	return vm->platform && pvclock_scale_for(vm->platform->tsc_hz, s);
 }
 
+/*
+ * A guest of one vCPU whose x2APIC interrupts the CPU delivers
+ * (vcpu_caps.apic_virt, platform_virt_want) writes its EOIs without an
+ * exit: PV EOI would never be offered, so it is not advertised.
+ */
+static bool kvmpv_eoi_by_cpu(const struct vm *vm)
+{
+	return vcpu_caps.apic_virt && vm->vcpu_count == 1;
+}
+
 u32 kvmpv_features(const struct vm *vm)
 {
 	struct pvclock_scale s;
@@ -57,9 +67,10 @@ u32 kvmpv_features(const struct vm *vm)
 	 * host's TSCs are synchronized): the clock is stable across vCPUs.
 	 */
 	return KVMPV_FEATURE_CLOCKSOURCE2 | KVMPV_FEATURE_CLOCKSOURCE_STABLE |
-	       KVMPV_FEATURE_PV_EOI | KVMPV_FEATURE_STEAL_TIME |
-	       KVMPV_FEATURE_PV_UNHALT | KVMPV_FEATURE_PV_SEND_IPI |
-	       KVMPV_FEATURE_PV_SCHED_YIELD | KVMPV_FEATURE_PV_TLB_FLUSH;
+	       (kvmpv_eoi_by_cpu(vm) ? 0 : KVMPV_FEATURE_PV_EOI) |
+	       KVMPV_FEATURE_STEAL_TIME | KVMPV_FEATURE_PV_UNHALT |
+	       KVMPV_FEATURE_PV_SEND_IPI | KVMPV_FEATURE_PV_SCHED_YIELD |
+	       KVMPV_FEATURE_PV_TLB_FLUSH;
 }
 
 /*
@@ -101,7 +112,9 @@ bool kvmpv_handles_msr(const struct vm *vm, u32 index)
 		return false;
 	return index == KVMPV_MSR_WALL_CLOCK_NEW ||
 	       index == KVMPV_MSR_SYSTEM_TIME_NEW ||
-	       index == KVMPV_MSR_PV_EOI_EN || index == KVMPV_MSR_STEAL_TIME;
+	       (index == KVMPV_MSR_PV_EOI_EN &&
+		(kvmpv_features(vm) & KVMPV_FEATURE_PV_EOI)) ||
+	       index == KVMPV_MSR_STEAL_TIME;
 }
 
 /* kvm-clock at guest TSC `tsc`: the devices' clock, pvclock-scaled. */

@@ -242,6 +242,11 @@ void boot_main(u32 magic, u64 info)
 
 	virt_detect(&boot_virt);
 	virt_report(&boot_virt);
+	if (boot_virt.caps.apic_virt && !options.apicv) {
+		boot_virt.caps.apic_virt = false;
+		printk("veneer: apicv: off (apicv=off): guests' APIC "
+		       "interrupts go through the run loop\n");
+	}
 	ncpus = smp_start_aps(apic_ids, ncpus, options.max_cpus, ap_init);
 	printk("veneer: cpus online: %u\n", ncpus);
 	if (!boot_virt.caps.usable) {

@@ -1399,7 +1399,8 @@ static bool irq0_pulse_absorbed(const struct platform *p)
 		return true;
 	/* With several vCPUs the one that would take it is not known here:
 	 * the pulse counts as a change. */
-	return p->vcpus == 1 && !(rte & VIOAPIC_RTE_LEVEL) &&
+	return p->vcpus == 1 && !p->lapic_virt[0] &&
+	       !(rte & VIOAPIC_RTE_LEVEL) &&
 	       (mode == VIOAPIC_DELIVERY_FIXED ||
 		mode == VIOAPIC_DELIVERY_LOWEST) &&
 	       vector >= 16 && vlapic_irr_holds(&p->lapic[0], vector);
@@ -1482,7 +1483,7 @@ u64 platform_next_deadline_ns(const struct platform *p, const struct vcpu *vcpu)
 
 	if (pit && vpit_irq_periodic(&p->pit) && irq0_pulse_absorbed(p))
 		pit = 0;
-	if (lapic && vlapic_timer_held(l))
+	if (lapic && vlapic_timer_held(l) && !p->lapic_virt[cpu_index(vcpu)])
 		lapic = 0;
 	/* vCPU 0 wakes to poll a live INTx of an assigned function. */
 	if (cpu_index(vcpu) == 0 && passthru_intx_live(p))
@@ -1501,8 +1502,53 @@ bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu)
 {
 	u32 i = cpu_index(vcpu);
 
+	return (!p->lapic_virt[i] &&
+		vlapic_pending_vector(&p->lapic[i]) >= 0) ||
+	       (extint_reaches(p, i) && vpic_pending_vector(&p->pic) >= 0);
+}
+
+bool platform_interrupt_wakes(struct platform *p, struct vcpu *vcpu)
+{
+	u32 i = cpu_index(vcpu);
+
 	return vlapic_pending_vector(&p->lapic[i]) >= 0 ||
 	       (extint_reaches(p, i) && vpic_pending_vector(&p->pic) >= 0);
+}
+
+bool platform_virt_want(struct platform *p, struct vcpu *vcpu, bool hw)
+{
+	u32 i = cpu_index(vcpu);
+
+	p->lapic_virt[i] = hw && p->vcpus == 1 && vlapic_virt_ok(&p->lapic[i]);
+	return p->lapic_virt[i];
+}
+
+u64 platform_cr8_read(struct platform *p, struct vcpu *vcpu)
+{
+	return vlapic_cr8_read(&p->lapic[cpu_index(vcpu)]);
+}
+
+bool platform_cr8_write(struct platform *p, struct vcpu *vcpu, u64 value)
+{
+	return vlapic_cr8_write(&p->lapic[cpu_index(vcpu)], value) == 0;
+}
+
+void platform_virt_get(struct platform *p, struct vcpu *vcpu,
+		       struct apic_virt_state *s)
+{
+	vlapic_virt_get(&p->lapic[cpu_index(vcpu)], s);
+}
+
+bool platform_virt_put(struct platform *p, struct vcpu *vcpu,
+		       const struct apic_virt_state *s)
+{
+	return vlapic_virt_put(&p->lapic[cpu_index(vcpu)], s);
+}
+
+void platform_virt_eoi(struct platform *p, struct vcpu *vcpu, u8 vector)
+{
+	catch_up(p);
+	vlapic_eoi_done(&p->lapic[cpu_index(vcpu)], vector);
 }
 
 bool platform_eoi_can_wait(struct platform *p, struct vcpu *vcpu, u8 vector)
@@ -1519,7 +1565,7 @@ bool platform_eoi_for_guest(struct platform *p, struct vcpu *vcpu, u8 vector)
 int platform_take_interrupt(struct platform *p, struct vcpu *vcpu)
 {
 	u32 i = cpu_index(vcpu);
-	int v = vlapic_pending_vector(&p->lapic[i]);
+	int v = p->lapic_virt[i] ? -1 : vlapic_pending_vector(&p->lapic[i]);
 
 	if (v >= 0) {
 		vlapic_inject_done(&p->lapic[i], (u8)v);

@@ -77,6 +77,8 @@ struct platform {
 	/* One local APIC per vCPU, APIC ID = vCPU index. */
 	u32 vcpus;
 	struct vlapic lapic[PLATFORM_MAX_VCPUS];
+	/* The CPU delivers this APIC's interrupts (platform_virt_want). */
+	bool lapic_virt[PLATFORM_MAX_VCPUS];
 	/* What each local APIC's callbacks need: the platform, the sender. */
 	struct platform_lapic_ctx {
 		struct platform *p;
@@ -230,8 +232,39 @@ u64 platform_advance(struct platform *p, const struct vcpu *vcpu);
  * A NULL vcpu means vCPU 0. The caller holds the VM lock (core/vm.h).
  */
 
-/* An interrupt is waiting for `vcpu` (it would wake a HLT). */
+/*
+ * An interrupt is waiting for `vcpu` that the run loop injects: while the
+ * CPU delivers the vCPU's local APIC interrupts (platform_virt_want) those
+ * are left out. platform_interrupt_wakes(): any that would wake a HLT.
+ */
 bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu);
+bool platform_interrupt_wakes(struct platform *p, struct vcpu *vcpu);
+/*
+ * Virtual-interrupt delivery (VT-x APICv, core/vcpu.h vcpu_entry.vapic).
+ * platform_virt_want(): whether the CPU delivers the vCPU's local APIC
+ * interrupts from the next entry on: `hw` (the CPU can), the guest's only
+ * vCPU (another vCPU's IPI or timer would write its APIC while the CPU
+ * owns it: that needs posted interrupts) and vlapic_virt_ok. While it
+ * does, platform_interrupt_pending and platform_take_interrupt leave the
+ * APIC's vectors to the CPU, and a periodic APIC timer whose vector waits
+ * in IRR is not held (the CPU may take it at any moment).
+ * platform_virt_get() / platform_virt_put(): the APIC's state for the
+ * entry and back after the run (vlapic_virt_get / put); put is true when
+ * ISR or IRR changed. platform_virt_eoi(): the CPU did the EOI of a
+ * vector whose EOI exits (a level-triggered one): the IOAPIC hears it.
+ */
+bool platform_virt_want(struct platform *p, struct vcpu *vcpu, bool hw);
+/*
+ * MOV from / to CR8 (SDM Vol. 3A 11.8.6): TPR[7:4] of the vCPU's local
+ * APIC. The write is false, and changes nothing, for bits 63:4 set (#GP).
+ */
+u64 platform_cr8_read(struct platform *p, struct vcpu *vcpu);
+bool platform_cr8_write(struct platform *p, struct vcpu *vcpu, u64 value);
+void platform_virt_get(struct platform *p, struct vcpu *vcpu,
+		       struct apic_virt_state *s);
+bool platform_virt_put(struct platform *p, struct vcpu *vcpu,
+		       const struct apic_virt_state *s);
+void platform_virt_eoi(struct platform *p, struct vcpu *vcpu, u8 vector);
 /*
  * The local APIC side of a PV EOI (core/kvmpv.h): may the EOI of the
  * vector just injected wait for the hypervisor (vlapic_eoi_can_wait)? Do

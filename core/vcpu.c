@@ -47,6 +47,13 @@ static bool interrupt_waiting(struct vcpu *vcpu)
 	       platform_interrupt_pending(vcpu->vm->platform, vcpu);
 }
 
+/* Any interrupt, the CPU's to deliver included: it ends a HLT. */
+static bool interrupt_wakes(struct vcpu *vcpu)
+{
+	return vcpu->intr_pending ||
+	       platform_interrupt_wakes(vcpu->vm->platform, vcpu);
+}
+
 /* ---- NMIs: the platform keeps one waiting; the loop injects it ---- */
 
 /*
@@ -220,8 +227,8 @@ static enum exit_action hlt_wait(struct vcpu *vcpu, bool intr_off, u32 smp)
 			vcpu->pv_unhalted = false;
 			return EXIT_ACTION_SKIP;
 		}
-		if ((!intr_off && interrupt_waiting(vcpu)) ||
-		    nmi_waiting(vcpu) || !vm_running(vcpu->vm))
+		if ((!intr_off && interrupt_wakes(vcpu)) || nmi_waiting(vcpu) ||
+		    !vm_running(vcpu->vm))
 			return EXIT_ACTION_SKIP;
 		if (vm_requests(vcpu->vm) ||
 		    loop_must_end(vcpu) != VCPU_LOOP_RUN)
@@ -276,6 +283,18 @@ static enum exit_action handle_hlt(struct vcpu *vcpu, struct exit_event *ev)
 	vcpu->halted_tsc += rdtsc() - since;
 	vm_clock_freeze(vcpu->vm);
 	return action;
+}
+
+/*
+ * The CPU did the guest's EOI of a vector whose EOI exits (vcpu_entry.vapic:
+ * a level-triggered one): the IOAPIC hears of it. Trap-like: the WRMSR is
+ * complete, RIP already past it.
+ */
+static enum exit_action handle_apic_eoi(struct vcpu *vcpu,
+					struct exit_event *ev)
+{
+	platform_virt_eoi(vcpu->vm->platform, vcpu, ev->eoi_vector);
+	return EXIT_ACTION_RESUME;
 }
 
 /*
@@ -444,12 +463,34 @@ static bool decode_mov_to_cr(struct vcpu *vcpu, u8 cr, struct exit_event *ev)
 	return true;
 }
 
+/*
+ * MOV to / from CR8 (64-bit mode only): the TPR of the vCPU's local APIC
+ * (SDM Vol. 3A 11.8.6), never the host's (VT-x has it exit, vmx.c).
+ * Bits 63:4 set in a write are #GP (Vol. 3A 2.5).
+ */
+static enum exit_action cr8_access(struct vcpu *vcpu, bool write, u8 gpr)
+{
+	struct platform *p = vcpu->vm->platform;
+
+	if (!write) {
+		vcpu->regs.gpr[gpr] = platform_cr8_read(p, vcpu);
+		return EXIT_ACTION_SKIP;
+	}
+	if (!platform_cr8_write(p, vcpu, vcpu->regs.gpr[gpr])) {
+		vcpu_inject_gp(vcpu);
+		return EXIT_ACTION_RESUME;
+	}
+	return EXIT_ACTION_SKIP;
+}
+
 static enum exit_action handle_cr_access(struct vcpu *vcpu,
 					 struct exit_event *ev)
 {
 	u8 cr = ev->cr.cr;
 	u64 value;
 
+	if (cr == 8 && ev->cr.gpr < GPR_COUNT)
+		return cr8_access(vcpu, ev->cr.write, ev->cr.gpr);
 	if (!ev->cr.write || (cr != 0 && cr != 4))
 		return handle_unhandled(vcpu, ev);
 	if (ev->cr.gpr >= GPR_COUNT && !decode_mov_to_cr(vcpu, cr, ev)) {
@@ -535,6 +576,7 @@ static const exit_handler_fn exit_handlers[EXIT_KIND_COUNT] = {
     [EXIT_TASK_SWITCH] = handle_task_switch,
     [EXIT_CPU_INSN] = handle_cpu_insn,
     [EXIT_PAUSE] = handle_pause,
+    [EXIT_APIC_EOI] = handle_apic_eoi,
     [EXIT_INVALID_INSN] = handle_invalid_insn,
     [EXIT_ENTRY_FAILED] = handle_entry_failed,
     /* INIT, SIPI, unknown: not handled yet (the guest stops). */
@@ -677,6 +719,9 @@ static void apply_pending(struct vcpu *vcpu)
 
 	if (vcpu->events_quiet && !events_due(vcpu))
 		return;
+	/* Before anything is taken: the CPU's to deliver, or the loop's. */
+	vcpu->apic_virt_on =
+	    platform_virt_want(vcpu->vm->platform, vcpu, vcpu_caps.apic_virt);
 	update_events(vcpu);
 	nmi = apply_nmi(vcpu);
 	waiting = interrupt_waiting(vcpu);
@@ -757,6 +802,11 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 	    vcpu->next_deadline ? vcpu->next_deadline - vm->tsc_offset : 0;
 	if (__atomic_exchange_n(&vcpu->nested_flush, false, __ATOMIC_SEQ_CST))
 		e->flush_tlb = true;
+	e->vapic = NULL;
+	if (vcpu->apic_virt_on) {
+		platform_virt_get(vm->platform, vcpu, &vcpu->apic_virt);
+		e->vapic = &vcpu->apic_virt;
+	}
 	vm_unlock(vm);
 	/* On a shared CPU the turn ends at the next decision at the latest. */
 	if (vcpu->shares_cpu)
@@ -764,6 +814,9 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 	vcpu_ops->run(vcpu, e, ev);
 	vm_lock(vm);
 	vm_clock_freeze(vm);
+	/* Interrupts the CPU delivered, EOIs, self IPIs: a full update. */
+	if (e->vapic && platform_virt_put(vm->platform, vcpu, e->vapic))
+		vcpu->events_quiet = false;
 	vcpu->walk_valid = false;
 	/* The one-shot parts are spent (the lean path cleared them before
 	 * a handler that may have queued an event for the next entry). */

@@ -10,6 +10,7 @@
 
 #include "core/lib/types.h"
 #include "core/exit.h"
+#include "core/apicv.h"
 #include "arch/x86/cpu.h"
 
 struct vm;
@@ -223,6 +224,17 @@ struct vcpu_entry {
 	u64 tsc_offset;
 	/* Host TSC at which the run ends with EXIT_PREEMPT_TIMER; 0 = none. */
 	u64 deadline;
+	/*
+	 * Non-NULL (only where vcpu_caps.apic_virt): the CPU delivers the
+	 * local APIC's interrupts during this run. The backend loads *vapic
+	 * before the first entry and writes TPR, ISR and IRR back into it
+	 * when run() returns: meanwhile the guest's x2APIC TPR, EOI and SELF
+	 * IPI accesses make no exit, an IRR vector above PPR is delivered
+	 * as soon as RFLAGS.IF and the shadow allow, and only the EOI of a
+	 * TMR vector exits (EXIT_APIC_EOI). Core injects none of the APIC's
+	 * vectors meanwhile. A level, like intr_window: NULL turns it off.
+	 */
+	struct apic_virt_state *vapic;
 };
 
 /* What the backend found when it probed the boot CPU (probe hook). */
@@ -239,6 +251,12 @@ struct vcpu_caps {
 	 * Vol. 2 15.5.1). Core refuses other bits with #GP.
 	 */
 	u64 cr4_allowed;
+	/*
+	 * The CPU can deliver a local APIC's interrupts in x2APIC mode
+	 * (vcpu_entry.vapic). VT-x: "use TPR shadow", "virtualize x2APIC
+	 * mode" and "virtual-interrupt delivery" (SDM Vol. 3C 30.1-30.5).
+	 */
+	bool apic_virt;
 };
 
 /*
@@ -349,6 +367,10 @@ struct vcpu {
 	 */
 	bool lean_decided;
 	u8 lean_action;
+	/* The CPU delivers its APIC's interrupts (entry.vapic = &apic_virt,
+	 * platform_virt_want): decided before every full entry. */
+	bool apic_virt_on;
+	struct apic_virt_state apic_virt;
 	u64 device_deadline; /* guest TSC of the next device timer, 0 = none */
 	u64 next_deadline;
 	u64 console_due;

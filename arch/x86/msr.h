@@ -46,8 +46,11 @@
 #define MSR_IA32_VMX_TRUE_ENTRY_CTLS	 0x490
 
 /* x2APIC MSR range (SDM Vol. 3A 11.12.1). */
-#define MSR_X2APIC_FIRST 0x800
-#define MSR_X2APIC_LAST	 0x8ff
+#define MSR_X2APIC_FIRST    0x800
+#define MSR_X2APIC_LAST	    0x8ff
+#define MSR_X2APIC_TPR	    0x808 /* SDM Vol. 3A 11.12.1, Table 11-6 */
+#define MSR_X2APIC_EOI	    0x80b
+#define MSR_X2APIC_SELF_IPI 0x83f
 
 #define MSR_EFER	   0xc0000080
 #define MSR_STAR	   0xc0000081

@@ -401,6 +401,62 @@ bool vlapic_eoi_vector(struct vlapic *v, u8 vector)
 	return true;
 }
 
+bool vlapic_virt_ok(const struct vlapic *v)
+{
+	return vlapic_x2apic_mode(v) && sw_enabled(v);
+}
+
+void vlapic_virt_get(const struct vlapic *v, struct apic_virt_state *s)
+{
+	s->tpr = v->tpr;
+	s->ppr = vlapic_ppr(v);
+	for (int i = 0; i < 8; i++) {
+		s->isr[i] = v->isr[i];
+		s->irr[i] = v->irr[i];
+		s->tmr[i] = v->tmr[i];
+	}
+}
+
+/* Summary bits of a 256-bit register (struct vlapic.irr_words). */
+static u8 summary_of(const u32 *bits)
+{
+	u8 words = 0;
+
+	for (int i = 0; i < 8; i++)
+		if (bits[i])
+			words |= (u8)(1u << i);
+	return words;
+}
+
+bool vlapic_virt_put(struct vlapic *v, const struct apic_virt_state *s)
+{
+	bool changed = false;
+
+	v->tpr = s->tpr & 0xff;
+	for (int i = 0; i < 8; i++) {
+		u32 isr = s->isr[i], irr = s->irr[i];
+
+		if (i == 0) { /* vectors 0-15 are not the APIC's (11.5.2) */
+			isr &= 0xffff0000u;
+			irr &= 0xffff0000u;
+		}
+		changed |= isr != v->isr[i] || irr != v->irr[i];
+		/* Only a self IPI adds to IRR on the CPU: edge-triggered. */
+		v->tmr[i] &= ~(irr & ~v->irr[i]);
+		v->isr[i] = isr;
+		v->irr[i] = irr;
+	}
+	v->isr_words = summary_of(v->isr);
+	v->irr_words = summary_of(v->irr);
+	return changed;
+}
+
+void vlapic_eoi_done(struct vlapic *v, u8 vector)
+{
+	if (bit_test(v->tmr, vector) && v->ops && v->ops->eoi)
+		v->ops->eoi(v->opaque, vector);
+}
+
 u64 vlapic_cr8_read(const struct vlapic *v)
 {
 	return v->tpr >> 4;

@@ -27,6 +27,7 @@
 #define VENEER_CORE_VDEV_VLAPIC_H
 
 #include "core/lib/types.h"
+#include "core/apicv.h"
 
 /* IA32_APIC_BASE (SDM Vol. 3A 11.4.4, Figure 11-5). */
 #define VLAPIC_MSR_APIC_BASE	 0x1b
@@ -261,6 +262,30 @@ bool vlapic_eoi_can_wait(const struct vlapic *v, u8 vector);
  * change otherwise.
  */
 bool vlapic_eoi_vector(struct vlapic *v, u8 vector);
+
+/*
+ * The part of the APIC a CPU's virtual-interrupt delivery works on (Intel
+ * APICv, SDM Vol. 3C 30.1-30.2): TPR, PPR, ISR and IRR, and TMR for the
+ * vectors whose EOI the hypervisor must see. While the CPU delivers this
+ * APIC's interrupts it changes TPR (the guest's writes), ISR and IRR
+ * (interrupts delivered, EOIs, self IPIs) on its own.
+ *
+ * vlapic_virt_ok(): the CPU may deliver: x2APIC mode (only the x2APIC
+ * MSRs are virtualized, so xAPIC MMIO keeps exiting) and software-enabled
+ * (a disabled APIC delivers nothing, which the CPU would not know).
+ * vlapic_virt_get(): the state before an entry. vlapic_virt_put(): the
+ * state after the exit taken back; vectors 0-15 are dropped (a self IPI
+ * with one: the CPU does not check, SDM 30.5) and a vector that appeared
+ * in IRR is edge-triggered (only the SELF IPI register adds one). True
+ * when ISR or IRR changed.
+ * vlapic_eoi_done(): the CPU did the EOI of `vector` (ISR already clear):
+ * the IOAPICs hear of a level-triggered one (SDM 30.1.4, EOI-induced
+ * exit).
+ */
+bool vlapic_virt_ok(const struct vlapic *v);
+void vlapic_virt_get(const struct vlapic *v, struct apic_virt_state *s);
+bool vlapic_virt_put(struct vlapic *v, const struct apic_virt_state *s);
+void vlapic_eoi_done(struct vlapic *v, u8 vector);
 
 /* PPR (SDM 11.8.3.1); for lowest-priority arbitration by the core. */
 u8 vlapic_ppr(const struct vlapic *v);

@@ -85,6 +85,8 @@
 #define X2APIC_ID	   0x802
 #define X2APIC_VERSION	   0x803
 #define X2APIC_TPR	   0x808
+#define X2APIC_PPR	   0x80a
+#define X2APIC_IRR0	   0x820
 #define X2APIC_EOI	   0x80b
 #define X2APIC_LDR	   0x80d
 #define X2APIC_DFR	   0x80e
@@ -208,6 +210,12 @@ static u64 pm_bracketed_kvmclock(u32 *pm, u32 *width)
 	return best_ns;
 }
 
+/*
+ * pveoi=0: the CPU does this guest's EOIs (VT-x APICv, one vCPU), so
+ * Veneer does not advertise PV EOI and its MSR is #GP like any other.
+ */
+static bool pv_eoi_expected = true;
+
 static void check_leaves(bool kvm)
 {
 	struct cpuid_regs r = cpuid(LEAF_KVM_SIG, 0);
@@ -230,12 +238,16 @@ static void check_leaves(bool kvm)
 		    "leaf 0x40000100: EAX reaches the timing leaf");
 	r = cpuid(LEAF_KVM_FEATURES, 0);
 	EXPECT_EQ(r.eax,
-		  KVM_F_CLOCK2 | KVM_F_STEAL | KVM_F_PV_EOI | KVM_F_PV_UNHALT |
+		  KVM_F_CLOCK2 | KVM_F_STEAL |
+		      (pv_eoi_expected ? KVM_F_PV_EOI : 0) | KVM_F_PV_UNHALT |
 		      KVM_F_PV_TLB | KVM_F_PV_SEND_IPI | KVM_F_PV_YIELD |
 		      KVM_F_STABLE,
-		  "leaf 0x40000101: kvm-clock, steal time, PV EOI, PV "
-		  "unhalt, PV TLB flush, PV send-IPI, PV sched yield and "
-		  "the stable bit, nothing else");
+		  pv_eoi_expected
+		      ? "leaf 0x40000101: kvm-clock, steal time, PV EOI, PV "
+			"unhalt, PV TLB flush, PV send-IPI, PV sched yield and "
+			"the stable bit, nothing else"
+		      : "leaf 0x40000101: the same without PV EOI (the CPU "
+			"does the EOIs)");
 	EXPECT_EQ(r.edx, KVM_HINT_REALTIME,
 		  "leaf 0x40000101: the realtime hint (a CPU of its own)");
 	/* Veneer's own leaf stays at 0x40000000. */
@@ -250,12 +262,17 @@ static void check_other_msrs(bool kvm)
 	u64 v;
 
 	for (u32 m = first; m <= MSR_KVM_LAST; m++)
-		if ((!kvm || (m != MSR_KVM_PV_EOI && m != MSR_KVM_STEAL)) &&
+		if ((!kvm || ((m != MSR_KVM_PV_EOI || !pv_eoi_expected) &&
+			      m != MSR_KVM_STEAL)) &&
 		    (!rdmsr_gp(m, &v) || !wrmsr_gp(m, 0)))
 			bad++;
 	EXPECT_EQ(bad, 0,
-		  kvm ? "KVM MSRs 0x4b564d02-ff but 0x4b564d03-04 are #GP"
-		      : "kvm=0: KVM MSRs 0x4b564d00-ff are #GP");
+		  !kvm ? "kvm=0: KVM MSRs 0x4b564d00-ff are #GP"
+		  : pv_eoi_expected
+		      ? "KVM MSRs 0x4b564d02-ff but 0x4b564d03-04 "
+			"are #GP"
+		      : "KVM MSRs 0x4b564d02-ff but 0x4b564d03 are "
+			"#GP (PV EOI too)");
 	EXPECT_TRUE(rdmsr_gp(MSR_KVM_WALL_OLD, &v) &&
 			wrmsr_gp(MSR_KVM_WALL_OLD, (u32)&kwall),
 		    "old wall clock MSR 0x11 is #GP");
@@ -532,6 +549,63 @@ static void open_window(void)
 	cpu_cli();
 }
 
+/* Interrupts in the order they came, and PPR as each handler saw it. */
+static volatile u32 order[4], order_ppr[4];
+static volatile unsigned order_n;
+
+static void order_handler(struct trap_frame *frame)
+{
+	if (order_n < 4) {
+		order[order_n] = frame->vector;
+		order_ppr[order_n] = (u32)rdmsr(X2APIC_PPR);
+		order_n++;
+	}
+	wrmsr(X2APIC_EOI, 0);
+}
+
+/*
+ * TPR and priority (SDM Vol. 3A 11.8.3): a vector whose class is not above
+ * TPR's waits in IRR until TPR drops; of two waiting the higher comes
+ * first, with PPR its class in its handler; both retired, PPR is TPR.
+ */
+static void check_priority(void)
+{
+	unsigned before = ipi_count;
+	u64 irr;
+
+	EXPECT_TRUE(!wrmsr_gp(X2APIC_TPR, 0x57), "TPR 0x57");
+	EXPECT_EQ(rdmsr(X2APIC_TPR), 0x57, "TPR reads back");
+	EXPECT_EQ(rdmsr(X2APIC_PPR), 0x57,
+		  "PPR is TPR with nothing in service");
+	wrmsr(X2APIC_SELF_IPI, VEC_IPI);
+	open_window();
+	irr = rdmsr(X2APIC_IRR0 + VEC_IPI / 32);
+	EXPECT_EQ(ipi_count - before, 0,
+		  "TPR's class holds the interrupt back");
+	EXPECT_TRUE(irr & BIT(VEC_IPI % 32), "it waits in IRR");
+	wrmsr(X2APIC_TPR, 0x40);
+	open_window();
+	EXPECT_EQ(ipi_count - before, 1, "TPR lowered: it arrives");
+	EXPECT_EQ(rdmsr(X2APIC_IRR0 + VEC_IPI / 32) & BIT(VEC_IPI % 32), 0,
+		  "no longer in IRR");
+	wrmsr(X2APIC_TPR, 0);
+
+	trap_set_handler(VEC_IPI, order_handler);
+	trap_set_handler(VEC_LOW, order_handler);
+	order_n = 0;
+	wrmsr(X2APIC_SELF_IPI, VEC_LOW);
+	wrmsr(X2APIC_SELF_IPI, VEC_IPI);
+	open_window();
+	trap_set_handler(VEC_IPI, ipi_handler);
+	EXPECT_EQ(order_n, 2, "two self IPIs: both arrive");
+	EXPECT_TRUE(order[0] == VEC_IPI && order[1] == VEC_LOW,
+		    "the higher vector first");
+	EXPECT_TRUE(order_ppr[0] == (VEC_IPI & 0xf0) &&
+			order_ppr[1] == (VEC_LOW & 0xf0),
+		    "PPR in each handler is its vector's class");
+	EXPECT_EQ(rdmsr(X2APIC_PPR), 0, "PPR 0 after both EOIs");
+}
+
 static bool check_x2apic(bool veneer)
 {
 	u64 v, id;
@@ -577,6 +651,7 @@ static bool check_x2apic(bool veneer)
 	wrmsr(X2APIC_ICR, (id << 32) | VEC_IPI);
 	open_window();
 	EXPECT_EQ(ipi_count - before, 1, "ICR IPI to its own x2APIC ID");
+	check_priority();
 	return true;
 }
 
@@ -707,9 +782,11 @@ static void check_pv_calls(void)
 void guest_main(const struct multiboot_info *mbi)
 {
 	const char *want = cmdline_value(guest_cmdline(mbi), "kvm");
+	const char *pveoi = cmdline_value(guest_cmdline(mbi), "pveoi");
 	bool veneer = under_veneer(), kvm = want && want[0] == '1';
 	bool x2apic;
 
+	pv_eoi_expected = !(pveoi && pveoi[0] == '0');
 	outb(PIC_MASTER_DATA, 0xff);
 	outb(PIC_SLAVE_DATA, 0xff);
 	trap_catch(VEC_GP);
@@ -732,7 +809,10 @@ void guest_main(const struct multiboot_info *mbi)
 	else
 		guest_skip("TSC-deadline (checked in x2APIC mode)");
 	if (veneer && kvm && x2apic) {
-		check_pv_eoi();
+		if (pv_eoi_expected)
+			check_pv_eoi();
+		else
+			guest_skip("PV EOI: not advertised (pveoi=0)");
 		check_pv_calls();
 	} else {
 		guest_skip("PV EOI and KVM's hypercalls (kvm=1, x2APIC)");

@@ -69,6 +69,18 @@ static void test_iommu(void **state)
 			    "iommu: needs a value (iommu=...)");
 }
 
+static void test_apicv(void **state)
+{
+	(void)state;
+	assert_true(parse_ok("").apicv);
+	assert_false(parse_ok("apicv=off").apicv);
+	assert_true(parse_ok("apicv=off apicv=on").apicv);
+	assert_string_equal(parse_err("apicv=1"),
+			    "apicv: '1' is not 'on' or 'off'");
+	assert_string_equal(parse_err("apicv"),
+			    "apicv: needs a value (apicv=...)");
+}
+
 static void test_selftest(void **state)
 {
 	(void)state;
@@ -290,6 +302,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_selftest),
 	    cmocka_unit_test(test_iommu),
+	    cmocka_unit_test(test_apicv),
 	    cmocka_unit_test(test_serial),
 	    cmocka_unit_test(test_baud_and_smp),
 	    cmocka_unit_test(test_stats),

@@ -52,7 +52,75 @@ static struct {
 	u32 nmis_taken;
 	bool timer_raises_nmi;
 	bool nmi_route;
+	/* The CPU delivers the APIC's interrupts (platform_virt_want) and
+	 * holds hw_pending of them; the TPR; EOIs the CPU did. */
+	bool virt;
+	u32 hw_pending;
+	u32 tpr;
+	u32 virt_gets, virt_puts, eois;
+	u8 eoi_vector;
 } plat;
+
+bool platform_interrupt_wakes(struct platform *p, struct vcpu *vcpu)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	return plat.pending > 0 || plat.hw_pending > 0;
+}
+
+bool platform_virt_want(struct platform *p, struct vcpu *vcpu, bool hw)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	return hw && plat.virt;
+}
+
+void platform_virt_get(struct platform *p, struct vcpu *vcpu,
+		       struct apic_virt_state *s)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	memset(s, 0, sizeof(*s));
+	s->tpr = plat.tpr;
+	s->irr[2] = plat.hw_pending ? 1 : 0; /* vector 0x40 */
+	plat.virt_gets++;
+}
+
+/* What the CPU left (its pending interrupt, say, behind RFLAGS.IF). */
+bool platform_virt_put(struct platform *p, struct vcpu *vcpu,
+		       const struct apic_virt_state *s)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	plat.tpr = s->tpr;
+	plat.virt_puts++;
+	return false;
+}
+
+void platform_virt_eoi(struct platform *p, struct vcpu *vcpu, u8 vector)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	plat.eois++;
+	plat.eoi_vector = vector;
+}
+
+u64 platform_cr8_read(struct platform *p, struct vcpu *vcpu)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	return plat.tpr >> 4;
+}
+
+bool platform_cr8_write(struct platform *p, struct vcpu *vcpu, u64 value)
+{
+	assert_ptr_equal(p, &platform);
+	assert_ptr_equal(vcpu, &guest.vcpu);
+	if (value > 0xf)
+		return false;
+	plat.tpr = (u32)value << 4;
+	return true;
+}
 
 bool platform_interrupt_pending(struct platform *p, struct vcpu *vcpu)
 {
@@ -256,6 +324,7 @@ static int setup(void **state)
 	fake_set(&guest, VCPU_RIP, CODE);
 	vcpu_caps.cr4_allowed =
 	    CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXSAVE | CR4_PCIDE;
+	vcpu_caps.apic_virt = false;
 	return 0;
 }
 
@@ -496,10 +565,127 @@ static void test_unexpected_exceptions_and_cr_reads_stop_the_guest(void **state)
 	fake_guest_free(&guest);
 	setup(NULL);
 	s = script(EXIT_CR_ACCESS, 3);
-	s->ev.cr.cr = 8;
+	s->ev.cr.cr = 2;
 	s->ev.cr.write = true;
 	run_loop();
 	assert_stopped("unhandled exit cr-access", 1);
+}
+
+static void set_rbx(struct vcpu *vcpu, void *arg)
+{
+	vcpu->regs.gpr[GPR_RBX] = *(const u64 *)arg;
+}
+
+/* MOV to / from CR8: the guest APIC's TPR[7:4], bits 63:4 #GP. */
+static void test_cr8_is_the_guest_tpr(void **state)
+{
+	static const u64 seven = 7, sixteen = 16;
+	struct fake_step *s;
+	u64 args[2];
+
+	(void)state;
+	s = script(EXIT_CR_ACCESS, 4);
+	s->ev.cr = (typeof(s->ev.cr)){.cr = 8, .write = true, .gpr = GPR_RBX};
+	s->before = set_rbx;
+	s->arg = (void *)&seven;
+	s = script(EXIT_CR_ACCESS, 4);
+	s->ev.cr = (typeof(s->ev.cr)){.cr = 8, .write = false, .gpr = GPR_RCX};
+	s = script(EXIT_CR_ACCESS, 4);
+	s->ev.cr = (typeof(s->ev.cr)){.cr = 8, .write = true, .gpr = GPR_RBX};
+	s->before = set_rbx;
+	s->arg = (void *)&sixteen;
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(guest.vm.state, VM_STATE_EXITED);
+	assert_int_equal(plat.tpr, 0x70);
+	assert_int_equal(gpr()[GPR_RCX], 7);
+	assert_int_equal(run_request(1)->skip, 4);
+	assert_int_equal(run_request(2)->skip, 4);
+	/* CR8 = 16 sets a reserved bit: #GP, TPR as it was. */
+	assert_exception(run_request(3), X86_VECTOR_GP, true, 0);
+	assert_int_equal(run_request(3)->skip, 0);
+}
+
+/*
+ * The CPU delivers the APIC's interrupts (vcpu_caps.apic_virt): every
+ * entry carries the APIC's state, what the CPU did comes back after the
+ * run, the loop takes none of those interrupts itself, and the EOI exit
+ * of a level vector reaches the platform without moving RIP.
+ */
+static void test_apic_virt_entry_and_eoi_exit(void **state)
+{
+	struct fake_step *s;
+	u64 args[2];
+
+	(void)state;
+	vcpu_caps.apic_virt = true;
+	plat.virt = true;
+	plat.hw_pending = 1;
+	s = script(EXIT_APIC_EOI, 0);
+	s->ev.eoi_vector = 0x61;
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	vcpu_caps.apic_virt = false;
+	assert_int_equal(guest.vm.state, VM_STATE_EXITED);
+	for (u32 i = 0; i < guest.be.run_count; i++) {
+		assert_non_null(run_request(i)->vapic);
+		assert_false(run_request(i)->inject);
+		assert_false(run_request(i)->intr_window);
+	}
+	assert_int_equal(plat.taken, 0);
+	/* Once per run() call: the lean path's entries keep the page. */
+	assert_int_equal(plat.virt_gets, guest.be.calls);
+	assert_int_equal(plat.virt_puts, guest.be.calls);
+	assert_int_equal(plat.eois, 1);
+	assert_int_equal(plat.eoi_vector, 0x61);
+	/* Trap-like: the EOI's WRMSR is complete, RIP stays. */
+	assert_int_equal(run_request(1)->skip, 0);
+	assert_int_equal(run_request(2)->skip, 2);
+}
+
+/* Without the CPU's help (or refused by the platform) no entry has it. */
+static void test_apic_virt_off(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	plat.virt = true; /* vcpu_caps.apic_virt is false */
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	for (u32 i = 0; i < guest.be.run_count; i++)
+		assert_null(run_request(i)->vapic);
+	assert_int_equal(plat.virt_gets, 0);
+
+	fake_guest_free(&guest);
+	setup(NULL);
+	vcpu_caps.apic_virt = true; /* the platform refuses (2 vCPUs, xAPIC) */
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	vcpu_caps.apic_virt = false;
+	for (u32 i = 0; i < guest.be.run_count; i++)
+		assert_null(run_request(i)->vapic);
+}
+
+/* A HLT ends for an interrupt only the CPU can deliver. */
+static void test_hlt_wakes_for_an_interrupt_the_cpu_delivers(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	vcpu_caps.apic_virt = true;
+	plat.virt = true;
+	script(EXIT_HLT, 1);
+	script_exit(args, 0);
+	plat.hw_pending = 1;
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_IF);
+	run_loop();
+	vcpu_caps.apic_virt = false;
+	assert_int_equal(guest.vm.state, VM_STATE_EXITED);
+	assert_int_equal(run_request(1)->skip, 1);
+	assert_int_equal(plat.taken, 0);
 }
 
 static void test_triple_fault_and_entry_failure(void **state)
@@ -1693,6 +1879,10 @@ int main(void)
 	    T(test_hlt_wakes_on_an_nmi_with_interrupts_off),
 	    T(test_hlt_waits_for_a_routed_nmi),
 	    T(test_virtual_clock_stops_only_when_no_vcpu_runs),
+	    T(test_cr8_is_the_guest_tpr),
+	    T(test_apic_virt_entry_and_eoi_exit),
+	    T(test_apic_virt_off),
+	    T(test_hlt_wakes_for_an_interrupt_the_cpu_delivers),
 	};
 #undef T
 

@@ -1330,9 +1330,105 @@ static void test_lint_edges(void **state)
 	assert_int_equal(vlapic_lint_edge(&v, 1), VLAPIC_LINT_NMI);
 }
 
+/* ---- virtual-interrupt delivery (vlapic_virt_*) */
+
+static void test_virt_ok_only_for_an_enabled_x2apic(void **state)
+{
+	struct vlapic v;
+
+	(void)state;
+	make_enabled(&v, 0);
+	assert_false(vlapic_virt_ok(&v)); /* xAPIC: MMIO still exits */
+	make(&v, 0);
+	wrmsr(&v, VLAPIC_MSR_APIC_BASE,
+	      VLAPIC_DEFAULT_MMIO_BASE | VLAPIC_APIC_BASE_EN |
+		  VLAPIC_APIC_BASE_EXTD,
+	      0);
+	assert_false(vlapic_virt_ok(&v)); /* software-disabled */
+	make_x2apic(&v, 0);
+	assert_true(vlapic_virt_ok(&v));
+}
+
+static void test_virt_get_gives_the_registers(void **state)
+{
+	struct vlapic v;
+	struct apic_virt_state s;
+
+	(void)state;
+	make_x2apic(&v, 0);
+	wrmsr(&v, MSR_TPR, 0x25, 0);
+	assert_true(vlapic_accept_irq(&v, 0x61, false));
+	assert_true(vlapic_accept_irq(&v, 0x92, true));
+	assert_int_equal(vlapic_inject_done(&v, 0x92), 0);
+	assert_true(vlapic_accept_irq(&v, 0x93, true));
+	vlapic_virt_get(&v, &s);
+	assert_int_equal(s.tpr, 0x25);
+	assert_int_equal(s.ppr, 0x90);	     /* ISR 0x92's class is above TPR */
+	assert_int_equal(s.irr[3], 1u << 1); /* 0x61 */
+	assert_int_equal(s.irr[4], 1u << 19);		     /* 0x93 */
+	assert_int_equal(s.isr[4], 1u << 18);		     /* 0x92 */
+	assert_int_equal(s.tmr[4], (1u << 18) | (1u << 19)); /* both level */
+	assert_int_equal(s.tmr[3], 0);
+}
+
+static void test_virt_put_takes_back_what_the_cpu_did(void **state)
+{
+	struct vlapic v;
+	struct apic_virt_state s;
+
+	(void)state;
+	make_x2apic(&v, 0);
+	assert_true(vlapic_accept_irq(&v, 0x61, true));
+	vlapic_virt_get(&v, &s);
+	/* Unchanged: nothing to report. */
+	assert_false(vlapic_virt_put(&v, &s));
+	/* The CPU delivered 0x61, the guest raised TPR and sent itself a
+	 * SELF IPI of 0x45 and one of vector 5 (no check on the CPU). */
+	s.irr[3] = 0;
+	s.isr[3] = 1u << 1;
+	s.irr[2] = 1u << 5;
+	s.irr[0] = 1u << 5;
+	s.tpr = 0x130; /* only bits 7:0 are TPR */
+	assert_true(vlapic_virt_put(&v, &s));
+	assert_int_equal(rdmsr(&v, MSR_TPR, 0), 0x30);
+	assert_false(irr_has(&v, 0x61));
+	assert_true(irr_has(&v, 0x45));
+	assert_false(irr_has(&v, 5));
+	/* The summaries follow: 0x61 is in service, 0x45 waits behind it
+	 * (PPR 0x60), and its TMR bit is clear (edge). */
+	assert_int_equal(vlapic_ppr(&v), 0x60);
+	assert_int_equal(vlapic_pending_vector(&v), -1);
+	assert_true(vlapic_eoi_vector(&v, 0x61));
+	assert_int_equal(rec.eois, 1); /* 0x61 was level-triggered */
+	assert_int_equal(vlapic_pending_vector(&v), 0x45);
+	assert_int_equal(vlapic_inject_done(&v, 0x45), 0);
+	assert_true(vlapic_eoi_vector(&v, 0x45));
+	assert_int_equal(rec.eois, 1); /* 0x45 is edge: no EOI message */
+}
+
+static void test_virt_eoi_done_reaches_the_ioapic_for_level_only(void **state)
+{
+	struct vlapic v;
+
+	(void)state;
+	make_x2apic(&v, 0);
+	assert_true(vlapic_accept_irq(&v, 0x71, true));
+	assert_true(vlapic_accept_irq(&v, 0x72, false));
+	vlapic_eoi_done(&v, 0x72);
+	assert_int_equal(rec.eois, 0);
+	vlapic_eoi_done(&v, 0x71);
+	assert_int_equal(rec.eois, 1);
+	assert_int_equal(rec.eoi[0], 0x71);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_virt_ok_only_for_an_enabled_x2apic),
+	    cmocka_unit_test(test_virt_get_gives_the_registers),
+	    cmocka_unit_test(test_virt_put_takes_back_what_the_cpu_did),
+	    cmocka_unit_test(
+		test_virt_eoi_done_reaches_the_ioapic_for_level_only),
 	    cmocka_unit_test(test_init_rejects_bad_config),
 	    cmocka_unit_test(test_power_on_state),
 	    cmocka_unit_test(test_xapic_register_semantics),

@@ -13,6 +13,7 @@
 
 /* ---- 16-bit fields (B.1) ---- */
 #define VMCS_VPID		 0x0000
+#define VMCS_GUEST_INTR_STATUS	 0x0810 /* RVI 7:0, SVI 15:8 (25.4.2) */
 #define VMCS_GUEST_ES_SELECTOR	 0x0800
 #define VMCS_GUEST_CS_SELECTOR	 0x0802
 #define VMCS_GUEST_SS_SELECTOR	 0x0804
@@ -37,7 +38,9 @@
 #define VMCS_EXIT_MSR_LOAD_ADDR	    0x2008
 #define VMCS_ENTRY_MSR_LOAD_ADDR    0x200a
 #define VMCS_TSC_OFFSET		    0x2010
+#define VMCS_VIRTUAL_APIC_PAGE	    0x2012 /* 25.6.8 */
 #define VMCS_EPT_POINTER	    0x201a
+#define VMCS_EOI_EXIT_BITMAP0	    0x201c /* 0x201e, 0x2020, 0x2022 */
 #define VMCS_XSS_EXIT_BITMAP	    0x202c
 #define VMCS_GUEST_PHYSICAL_ADDRESS 0x2400
 #define VMCS_LINK_POINTER	    0x2800
@@ -63,6 +66,7 @@
 #define VMCS_ENTRY_INTR_INFO	    0x4016
 #define VMCS_ENTRY_EXCEPTION_ERROR  0x4018
 #define VMCS_ENTRY_INSN_LEN	    0x401a
+#define VMCS_TPR_THRESHOLD	    0x401c
 #define VMCS_PROC_CONTROLS2	    0x401e
 #define VMCS_PLE_GAP		    0x4020 /* SDM Vol. 3C B.3.1, 25.6.13 */
 #define VMCS_PLE_WINDOW		    0x4022
@@ -152,6 +156,9 @@
 #define PROC_MWAIT_EXITING	 (1u << 10)
 #define PROC_CR3_LOAD_EXITING	 (1u << 15)
 #define PROC_CR3_STORE_EXITING	 (1u << 16)
+#define PROC_CR8_LOAD_EXITING	 (1u << 19)
+#define PROC_CR8_STORE_EXITING	 (1u << 20)
+#define PROC_USE_TPR_SHADOW	 (1u << 21)
 #define PROC_NMI_WINDOW_EXITING	 (1u << 22)
 #define PROC_UNCONDITIONAL_IO	 (1u << 24)
 #define PROC_USE_IO_BITMAPS	 (1u << 25)
@@ -161,13 +168,15 @@
 #define PROC_SECONDARY_CONTROLS	 (1u << 31)
 
 /* ---- secondary processor-based controls (Table 25-7) ---- */
-#define PROC2_ENABLE_EPT	 (1u << 1)
-#define PROC2_ENABLE_RDTSCP	 (1u << 3)
-#define PROC2_ENABLE_VPID	 (1u << 5)
-#define PROC2_UNRESTRICTED_GUEST (1u << 7)
-#define PROC2_PAUSE_LOOP_EXITING (1u << 10)
-#define PROC2_ENABLE_INVPCID	 (1u << 12)
-#define PROC2_ENABLE_XSAVES	 (1u << 20)
+#define PROC2_ENABLE_EPT	    (1u << 1)
+#define PROC2_ENABLE_RDTSCP	    (1u << 3)
+#define PROC2_VIRTUALIZE_X2APIC	    (1u << 4)
+#define PROC2_ENABLE_VPID	    (1u << 5)
+#define PROC2_UNRESTRICTED_GUEST    (1u << 7)
+#define PROC2_VIRTUAL_INTR_DELIVERY (1u << 9)
+#define PROC2_PAUSE_LOOP_EXITING    (1u << 10)
+#define PROC2_ENABLE_INVPCID	    (1u << 12)
+#define PROC2_ENABLE_XSAVES	    (1u << 20)
 
 /* ---- VM-exit controls (25.7.1, Table 25-13) ---- */
 #define EXIT_SAVE_DEBUG_CONTROLS     (1u << 2)

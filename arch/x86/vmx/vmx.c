@@ -80,6 +80,10 @@ static bool describe_features(struct vcpu_caps *out, u64 feature_control)
 		feature_add(out, "ept-1g");
 	if (ept && (ept_cap & EPT_CAP_ACCESSED_DIRTY))
 		feature_add(out, "ept-ad");
+	if (((proc >> 32) & PROC_USE_TPR_SHADOW) &&
+	    (proc2 & PROC2_VIRTUALIZE_X2APIC) &&
+	    (proc2 & PROC2_VIRTUAL_INTR_DELIVERY))
+		feature_add(out, "apicv");
 	feature_add(out, feature_control & FEATURE_CONTROL_LOCKED
 			     ? "feature-control locked"
 			     : "feature-control unlocked");
@@ -139,8 +143,10 @@ static bool read_controls(struct vmx_caps *c)
 		     MSR_IA32_VMX_TRUE_PROCBASED_CTLS),
 	    PROC_HLT_EXITING | PROC_USE_TSC_OFFSETTING | PROC_USE_IO_BITMAPS |
 		PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS |
-		PROC_MWAIT_EXITING | PROC_MONITOR_EXITING,
-	    PROC_NMI_WINDOW_EXITING | PROC_PAUSE_EXITING, &c->proc);
+		PROC_MWAIT_EXITING | PROC_MONITOR_EXITING |
+		PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING,
+	    PROC_NMI_WINDOW_EXITING | PROC_PAUSE_EXITING | PROC_USE_TPR_SHADOW,
+	    &c->proc);
 	/* IA32_VMX_PROCBASED_CTLS2 exists only with secondary controls. */
 	if (!ok)
 		return false;
@@ -148,7 +154,8 @@ static bool read_controls(struct vmx_caps *c)
 	    "secondary processor-based", MSR_IA32_VMX_PROCBASED_CTLS2,
 	    PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST,
 	    PROC2_ENABLE_VPID | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID |
-		PROC2_ENABLE_XSAVES | PROC2_PAUSE_LOOP_EXITING,
+		PROC2_ENABLE_XSAVES | PROC2_PAUSE_LOOP_EXITING |
+		PROC2_VIRTUALIZE_X2APIC | PROC2_VIRTUAL_INTR_DELIVERY,
 	    &c->proc2);
 	ok &= compute_controls(
 	    "VM-exit",
@@ -193,6 +200,19 @@ static bool read_controls(struct vmx_caps *c)
 	c->has_pause_exiting = c->proc & PROC_PAUSE_EXITING;
 	c->proc2 &= ~PROC2_PAUSE_LOOP_EXITING;
 	c->proc &= ~PROC_PAUSE_EXITING;
+	/*
+	 * Virtual-interrupt delivery for a guest's x2APIC (vcpu_entry.vapic,
+	 * SDM 30.1-30.5), set per entry: it needs the TPR shadow (26.2.1.1)
+	 * and external-interrupt exiting (required above). MOV to / from
+	 * CR8 always exits to core: without the TPR shadow it would reach
+	 * the host's own TPR (26.1.3), and core's APIC owns the guest's.
+	 */
+	c->has_apic_virt = (c->proc & PROC_USE_TPR_SHADOW) &&
+			   (c->proc2 & PROC2_VIRTUALIZE_X2APIC) &&
+			   (c->proc2 & PROC2_VIRTUAL_INTR_DELIVERY);
+	c->has_tpr_shadow = c->proc & PROC_USE_TPR_SHADOW;
+	c->proc &= ~PROC_USE_TPR_SHADOW;
+	c->proc2 &= ~(PROC2_VIRTUALIZE_X2APIC | PROC2_VIRTUAL_INTR_DELIVERY);
 	return true;
 }
 
@@ -297,6 +317,7 @@ void vmx_probe(struct vcpu_caps *out)
 	out->usable = true;
 	out->nested_format = &vmx_caps.ept_format;
 	out->cr4_allowed = cr4_guest_allowed(&vmx_caps);
+	out->apic_virt = vmx_caps.has_apic_virt;
 }
 
 /* ---------------------------------------------------------------------
@@ -450,6 +471,26 @@ static void msr_bitmap_init(u8 *bitmap)
 			msr_bitmap_pass(bitmap, vmx_lazy_msr_index[i]);
 }
 
+/*
+ * The bitmap of a vCPU whose x2APIC the CPU virtualizes (vcpu_entry.vapic):
+ * reads of TPR and writes of TPR, EOI and SELF IPI go to the virtual-APIC
+ * page (SDM 30.5). Nothing else of 0x800-0x8FF passes: an access the CPU
+ * does not virtualize would reach the host's own APIC.
+ */
+static void msr_bitmap_x2apic_init(u8 *bitmap, const u8 *plain)
+{
+	static const u32 read_pass[] = {MSR_X2APIC_TPR};
+	static const u32 write_pass[] = {MSR_X2APIC_TPR, MSR_X2APIC_EOI,
+					 MSR_X2APIC_SELF_IPI};
+
+	memcpy(bitmap, plain, PAGE_SIZE);
+	for (u32 i = 0; i < ARRAY_SIZE(read_pass); i++)
+		bitmap[read_pass[i] / 8] &= (u8) ~(1u << (read_pass[i] % 8));
+	for (u32 i = 0; i < ARRAY_SIZE(write_pass); i++)
+		bitmap[2048 + write_pass[i] / 8] &=
+		    (u8) ~(1u << (write_pass[i] % 8));
+}
+
 int vmx_vm_init(struct vm *vm)
 {
 	if (!vmx_caps_valid) {
@@ -480,6 +521,7 @@ int vmx_vm_init(struct vm *vm)
 	memset(vv->io_bitmap_a, 0xff, PAGE_SIZE);
 	memset(vv->io_bitmap_b, 0xff, PAGE_SIZE);
 	msr_bitmap_init(vv->msr_bitmap);
+	msr_bitmap_x2apic_init(vv->msr_bitmap_x2apic, vv->msr_bitmap);
 	vv->vpid = vpid;
 	vm->vendor = vv;
 	return 0;

@@ -468,6 +468,12 @@ bool vmx_decode_exit(struct vcpu *vcpu, struct vmx_vcpu *v,
 	case VMX_EXIT_PREEMPTION_TIMER:
 		ev->kind = EXIT_PREEMPT_TIMER;
 		return true;
+	case VMX_EXIT_VIRTUALIZED_EOI:
+		/* Trap-like, after the EOI's virtualization (30.1.4): the
+		 * qualification's bits 7:0 are the vector (Table 28-10). */
+		ev->kind = EXIT_APIC_EOI;
+		ev->eoi_vector = (u8)vmcs_read(VMCS_EXIT_QUALIFICATION);
+		return true;
 	case VMX_EXIT_EPT_VIOLATION:
 		decode_ept_violation(ev);
 		return true;

@@ -62,6 +62,9 @@ struct vmx_caps {
 	bool has_nmi_window;
 	/* Pause-loop exiting (secondary control) and PAUSE exiting. */
 	bool has_ple, has_pause_exiting;
+	/* The TPR shadow, and with it virtual-interrupt delivery for an
+	 * x2APIC (vcpu_caps.apic_virt). */
+	bool has_tpr_shadow, has_apic_virt;
 	struct pt_format ept_format;
 };
 
@@ -110,6 +113,8 @@ struct vmx_vm {
 	u8 io_bitmap_a[PAGE_SIZE]; /* ports 0x0000-0x7fff (SDM 25.6.4) */
 	u8 io_bitmap_b[PAGE_SIZE]; /* ports 0x8000-0xffff */
 	u8 msr_bitmap[PAGE_SIZE];  /* SDM 25.6.9 */
+	/* The same with the x2APIC's virtualized MSRs passed (30.5). */
+	u8 msr_bitmap_x2apic[PAGE_SIZE];
 	/* The VM's TLB tag, 1..0xffff (25.6.12); 0 when VPIDs are off. */
 	u16 vpid;
 };
@@ -171,8 +176,12 @@ extern const char *const vmx_segment_names[VMX_SEG_COUNT];
 
 struct vmx_vcpu {
 	u8 vmcs[PAGE_SIZE];
-	int cpu;       /* host CPU the VMCS is active on, or -1 if clear */
-	bool launched; /* VMRESUME rather than VMLAUNCH */
+	/* The virtual-APIC page (SDM 30.1): TPR, PPR, ISR, IRR as the APIC
+	 * lays them out, while vcpu_entry.vapic is set. */
+	u8 vapic[PAGE_SIZE];
+	bool apic_virt_on; /* the controls of vcpu_entry.vapic are set */
+	int cpu;	   /* host CPU the VMCS is active on, or -1 if clear */
+	bool launched;	   /* VMRESUME rather than VMLAUNCH */
 	bool host_state_written;
 	u32 pin, proc; /* current pin-based and primary controls */
 	u32 proc2;     /* current secondary controls */

@@ -392,6 +392,12 @@ static void write_controls(struct vcpu *vcpu)
 	vmcs_write(VMCS_IO_BITMAP_A, ptr_to_hpa(vv->io_bitmap_a));
 	vmcs_write(VMCS_IO_BITMAP_B, ptr_to_hpa(vv->io_bitmap_b));
 	vmcs_write(VMCS_MSR_BITMAP, ptr_to_hpa(vv->msr_bitmap));
+	v->apic_virt_on = false;
+	/* Used while vcpu_entry.vapic is set (apic_virt_load). */
+	if (vmx_caps.has_tpr_shadow) {
+		vmcs_write(VMCS_VIRTUAL_APIC_PAGE, ptr_to_hpa(v->vapic));
+		vmcs_write(VMCS_TPR_THRESHOLD, 0);
+	}
 	vmcs_write(VMCS_TSC_OFFSET, 0);
 	v->tsc_offset = 0;
 	if (vmx_caps.proc2 & PROC2_ENABLE_VPID)
@@ -843,6 +849,76 @@ static bool prepare_entry(struct vcpu *vcpu, struct vmx_vcpu *v, u64 deadline,
 }
 
 /*
+ * Virtual-interrupt delivery (vcpu_entry.vapic; SDM Vol. 3C 30.1-30.2,
+ * 30.5). The virtual-APIC page holds the APIC's registers at their MMIO
+ * offsets (30.1): VTPR 0x80, VPPR 0xA0, VISR 0x100, VIRR 0x200, 16 bytes
+ * apart for each 32 bits. RVI and SVI (guest interrupt status, 25.4.2)
+ * are the highest IRR and ISR vectors; the EOI-exit bitmap is TMR, so the
+ * EOI of a level-triggered vector exits (30.1.4) and that of any other
+ * does not.
+ */
+#define VAPIC_TPR 0x80
+#define VAPIC_PPR 0xa0
+#define VAPIC_ISR 0x100
+#define VAPIC_IRR 0x200
+
+static u32 *vapic_reg(struct vmx_vcpu *v, u32 offset)
+{
+	return (u32 *)(v->vapic + offset);
+}
+
+/* Highest vector set in a 256-bit register, or 0 for none. */
+static u32 highest_of(const u32 *bits)
+{
+	for (int i = 7; i >= 0; i--)
+		if (bits[i])
+			return (u32)i * 32 + 31 - (u32)__builtin_clz(bits[i]);
+	return 0;
+}
+
+static void apic_virt_load(struct vcpu *vcpu, struct vmx_vcpu *v,
+			   const struct apic_virt_state *s)
+{
+	bool on = s != NULL;
+
+	if (on != v->apic_virt_on) {
+		const struct vmx_vm *vv = vcpu->vm->vendor;
+
+		set_proc_control(v, PROC_USE_TPR_SHADOW, on);
+		set_proc2_control(
+		    v, PROC2_VIRTUALIZE_X2APIC | PROC2_VIRTUAL_INTR_DELIVERY,
+		    on);
+		vmcs_write(
+		    VMCS_MSR_BITMAP,
+		    ptr_to_hpa(on ? vv->msr_bitmap_x2apic : vv->msr_bitmap));
+		v->apic_virt_on = on;
+	}
+	if (!on)
+		return;
+	*vapic_reg(v, VAPIC_TPR) = s->tpr;
+	*vapic_reg(v, VAPIC_PPR) = s->ppr;
+	for (u32 i = 0; i < 8; i++) {
+		*vapic_reg(v, VAPIC_ISR + i * 16) = s->isr[i];
+		*vapic_reg(v, VAPIC_IRR + i * 16) = s->irr[i];
+	}
+	vmcs_write(VMCS_GUEST_INTR_STATUS,
+		   highest_of(s->irr) | highest_of(s->isr) << 8);
+	for (u32 i = 0; i < 4; i++)
+		vmcs_write(VMCS_EOI_EXIT_BITMAP0 + 2 * i,
+			   s->tmr[2 * i] | (u64)s->tmr[2 * i + 1] << 32);
+}
+
+/* What the CPU changed while it ran: TPR, ISR and IRR. */
+static void apic_virt_store(struct vmx_vcpu *v, struct apic_virt_state *s)
+{
+	s->tpr = *vapic_reg(v, VAPIC_TPR) & 0xff;
+	for (u32 i = 0; i < 8; i++) {
+		s->isr[i] = *vapic_reg(v, VAPIC_ISR + i * 16);
+		s->irr[i] = *vapic_reg(v, VAPIC_IRR + i * 16);
+	}
+}
+
+/*
  * Carry out the entry request *e, enter, and return the next exit that
  * core must see (struct vcpu_ops.run).
  *
@@ -857,13 +933,27 @@ static bool prepare_entry(struct vcpu *vcpu, struct vmx_vcpu *v, u64 deadline,
  *     backend still holds in v->deferred. It is delivered and the guest
  *     entered again.
  */
+static void run_entries(struct vcpu *vcpu, struct vmx_vcpu *v,
+			const struct vcpu_entry *e, struct exit_event *ev);
+
 void vmx_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 	     struct exit_event *ev)
 {
 	struct vmx_vcpu *v = to_vmx(vcpu);
-	struct vmx_cpu *cpu = vmx_this_cpu();
 
 	vmcs_activate(vcpu);
+	if (e->vapic || v->apic_virt_on)
+		apic_virt_load(vcpu, v, e->vapic);
+	run_entries(vcpu, v, e, ev);
+	if (e->vapic)
+		apic_virt_store(v, e->vapic);
+}
+
+static void run_entries(struct vcpu *vcpu, struct vmx_vcpu *v,
+			const struct vcpu_entry *e, struct exit_event *ev)
+{
+	struct vmx_cpu *cpu = vmx_this_cpu();
+
 	/* Translations of another vCPU of this VM under its VPID (28.3.3). */
 	if (cpu->last_vcpu != vcpu) {
 		if (cpu->last_vcpu && cpu->last_vcpu->vm == vcpu->vm)

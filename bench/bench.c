@@ -799,7 +799,7 @@ static void rows_linux_pv(void)
 	    "pv_eoi_self_ipi", "tsc_deadline_pv_eoi", "kvmclock_read"};
 
 	row_tsc_deadline("tsc_deadline_hlt", false);
-	if (!(f & KVM_F_PV_EOI) || !(f & KVM_F_CLOCK2)) {
+	if (!(f & KVM_F_CLOCK2)) {
 		for (unsigned i = 0; i < ARRAY_SIZE(pv_rows); i++)
 			if (row_wanted(pv_rows[i]))
 				unavailable(pv_rows[i],
@@ -807,11 +807,20 @@ static void rows_linux_pv(void)
 						   : "not under Veneer");
 		return;
 	}
-	pv_eoi_word = 0;
-	wrmsr(MSR_KVM_PV_EOI_EN, (u32)(uintptr_t)&pv_eoi_word | 1);
-	row_pv_eoi_self_ipi();
-	row_tsc_deadline("tsc_deadline_pv_eoi", true);
-	wrmsr(MSR_KVM_PV_EOI_EN, 0);
+	if (f & KVM_F_PV_EOI) {
+		pv_eoi_word = 0;
+		wrmsr(MSR_KVM_PV_EOI_EN, (u32)(uintptr_t)&pv_eoi_word | 1);
+		row_pv_eoi_self_ipi();
+		row_tsc_deadline("tsc_deadline_pv_eoi", true);
+		wrmsr(MSR_KVM_PV_EOI_EN, 0);
+	} else {
+		/* VT-x with APICv: the CPU does a one-vCPU guest's EOIs. */
+		for (unsigned i = 0; i < 2; i++)
+			if (row_wanted(pv_rows[i]))
+				unavailable(pv_rows[i],
+					    "PV EOI not advertised: the CPU "
+					    "does the EOIs (APICv)");
+	}
 	if (row_wanted("kvmclock_read")) {
 		wrmsr(MSR_KVM_SYSTEM_TIME, (u32)(uintptr_t)&kvmclock | 1);
 		if (!kvmclock.version && !kvmclock.tsc_to_system_mul) {

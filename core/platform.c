@@ -1542,7 +1542,13 @@ void platform_virt_get(struct platform *p, struct vcpu *vcpu,
 bool platform_virt_put(struct platform *p, struct vcpu *vcpu,
 		       const struct apic_virt_state *s)
 {
-	return vlapic_virt_put(&p->lapic[cpu_index(vcpu)], s);
+	u32 delivered;
+	bool changed =
+	    vlapic_virt_put(&p->lapic[cpu_index(vcpu)], s, &delivered);
+
+	if (vcpu)
+		vcpu->apic_virt_delivered += delivered;
+	return changed;
 }
 
 void platform_virt_eoi(struct platform *p, struct vcpu *vcpu, u8 vector)

@@ -60,6 +60,13 @@ void stats_print_vcpu(const struct vcpu *vcpu, const char *prefix)
 	printk("%s\n", line);
 	stats_print_vcpu_time(vcpu, prefix);
 	stats_print_vcpu_sched(vcpu, prefix);
+	/* The CPU's own deliveries (VT-x APICv, docs/vmx.md). */
+	if (vcpu->apic_virt_delivered)
+		printk("veneer: %sguest %s vcpu %u apicv: %llu interrupts "
+		       "delivered by the CPU\n",
+		       prefix, vcpu->vm->name, vcpu->index,
+		       (unsigned long long)__atomic_load_n(
+			   &vcpu->apic_virt_delivered, __ATOMIC_RELAXED));
 	/* The KVM-compatible interface's work without exits (kvmpv.h). */
 	if (vcpu->vm->kvm_pv && vcpu->index < KVMPV_MAX_VCPUS)
 		printk("veneer: %sguest %s vcpu %u kvm: pv eois %llu\n", prefix,

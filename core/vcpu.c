@@ -784,6 +784,33 @@ static void apply_pending(struct vcpu *vcpu)
 }
 
 /*
+ * Where the guest's MOV CR8 does not exit (vcpu_caps.cr8_in_guest) it
+ * reaches VCPU_CR8, which is TPR[7:4] of its APIC (SDM Vol. 3A 11.8.6):
+ * copied there before the entry when the APIC's changed, and back after
+ * the run when the guest wrote it (TPR[3:0] cleared, as a CR8 write does).
+ */
+static void cr8_to_guest(struct vcpu *vcpu)
+{
+	u8 tpr = (u8)platform_cr8_read(vcpu->vm->platform, vcpu);
+
+	if (tpr != vcpu->guest_cr8) {
+		vcpu_write(vcpu, VCPU_CR8, tpr);
+		vcpu->guest_cr8 = tpr;
+	}
+}
+
+static void cr8_from_guest(struct vcpu *vcpu)
+{
+	u8 cr8 = (u8)vcpu_read(vcpu, VCPU_CR8);
+
+	if (cr8 != vcpu->guest_cr8) {
+		platform_cr8_write(vcpu->vm->platform, vcpu, cr8);
+		vcpu->guest_cr8 = cr8;
+		vcpu->events_quiet = false; /* a lower TPR may let one in */
+	}
+}
+
+/*
  * Enter with the guest's clock running and the request complete; after
  * the exit the one-shot parts of the request are spent, and the guest
  * may have changed its page tables. Called with the VM lock held, which
@@ -802,6 +829,8 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 	    vcpu->next_deadline ? vcpu->next_deadline - vm->tsc_offset : 0;
 	if (__atomic_exchange_n(&vcpu->nested_flush, false, __ATOMIC_SEQ_CST))
 		e->flush_tlb = true;
+	if (vcpu_caps.cr8_in_guest)
+		cr8_to_guest(vcpu);
 	e->vapic = NULL;
 	if (vcpu->apic_virt_on) {
 		platform_virt_get(vm->platform, vcpu, &vcpu->apic_virt);
@@ -817,6 +846,8 @@ static void enter(struct vcpu *vcpu, struct exit_event *ev)
 	/* Interrupts the CPU delivered, EOIs, self IPIs: a full update. */
 	if (e->vapic && platform_virt_put(vm->platform, vcpu, e->vapic))
 		vcpu->events_quiet = false;
+	if (vcpu_caps.cr8_in_guest)
+		cr8_from_guest(vcpu);
 	vcpu->walk_valid = false;
 	/* The one-shot parts are spent (the lean path cleared them before
 	 * a handler that may have queued an event for the next entry). */
@@ -979,6 +1010,7 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 	vcpu->state = VCPU_STATE_RUNNING;
 	vcpu->events_quiet = false;
 	vcpu->lean_decided = false;
+	vcpu->guest_cr8 = 0xff;
 	vcpu->entry = (struct vcpu_entry){0};
 	/*
 	 * The VM lock is held from here on but for guest mode (and a HLT's

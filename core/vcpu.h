@@ -134,6 +134,13 @@ enum vcpu_field {
 	 * ignored (SDM Vol. 3A 3.4.4). One read for the instruction fetch.
 	 */
 	VCPU_RIP_LINEAR,
+	/*
+	 * The guest's CR8, 0-15, where MOV to / from CR8 does not exit but
+	 * reaches a register of the backend's (vcpu_caps.cr8_in_guest:
+	 * AMD-V's V_TPR, APM Vol. 2 15.21.1). Core copies it to and from its
+	 * APIC's TPR[7:4] around every full entry.
+	 */
+	VCPU_CR8,
 	VCPU_FIELD_COUNT
 };
 
@@ -257,6 +264,11 @@ struct vcpu_caps {
 	 * mode" and "virtual-interrupt delivery" (SDM Vol. 3C 30.1-30.5).
 	 */
 	bool apic_virt;
+	/*
+	 * The guest's MOV CR8 reaches VCPU_CR8 without an exit (AMD-V:
+	 * V_TPR). Without it every CR8 access exits (VT-x) as EXIT_CR_ACCESS.
+	 */
+	bool cr8_in_guest;
 };
 
 /*
@@ -371,6 +383,11 @@ struct vcpu {
 	 * platform_virt_want): decided before every full entry. */
 	bool apic_virt_on;
 	struct apic_virt_state apic_virt;
+	/* Interrupts the CPU delivered without an exit (APICv), for stats. */
+	u64 apic_virt_delivered;
+	/* VCPU_CR8 as last copied to or from the APIC (vcpu_caps.cr8_in_guest),
+	 * 0xff: not yet this run. */
+	u8 guest_cr8;
 	u64 device_deadline; /* guest TSC of the next device timer, 0 = none */
 	u64 next_deadline;
 	u64 console_due;

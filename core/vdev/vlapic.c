@@ -428,10 +428,12 @@ static u8 summary_of(const u32 *bits)
 	return words;
 }
 
-bool vlapic_virt_put(struct vlapic *v, const struct apic_virt_state *s)
+bool vlapic_virt_put(struct vlapic *v, const struct apic_virt_state *s,
+		     u32 *delivered)
 {
 	bool changed = false;
 
+	*delivered = 0;
 	v->tpr = s->tpr & 0xff;
 	for (int i = 0; i < 8; i++) {
 		u32 isr = s->isr[i], irr = s->irr[i];
@@ -441,6 +443,9 @@ bool vlapic_virt_put(struct vlapic *v, const struct apic_virt_state *s)
 			irr &= 0xffff0000u;
 		}
 		changed |= isr != v->isr[i] || irr != v->irr[i];
+		/* Only a delivery takes a vector out of IRR. */
+		for (u32 gone = v->irr[i] & ~irr; gone; gone &= gone - 1)
+			(*delivered)++;
 		/* Only a self IPI adds to IRR on the CPU: edge-triggered. */
 		v->tmr[i] &= ~(irr & ~v->irr[i]);
 		v->isr[i] = isr;

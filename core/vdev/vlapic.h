@@ -277,14 +277,17 @@ bool vlapic_eoi_vector(struct vlapic *v, u8 vector);
  * state after the exit taken back; vectors 0-15 are dropped (a self IPI
  * with one: the CPU does not check, SDM 30.5) and a vector that appeared
  * in IRR is edge-triggered (only the SELF IPI register adds one). True
- * when ISR or IRR changed.
+ * when ISR or IRR changed; *delivered counts the vectors that left IRR
+ * (interrupts the CPU delivered; one raised and delivered within the run
+ * is not seen).
  * vlapic_eoi_done(): the CPU did the EOI of `vector` (ISR already clear):
  * the IOAPICs hear of a level-triggered one (SDM 30.1.4, EOI-induced
  * exit).
  */
 bool vlapic_virt_ok(const struct vlapic *v);
 void vlapic_virt_get(const struct vlapic *v, struct apic_virt_state *s);
-bool vlapic_virt_put(struct vlapic *v, const struct apic_virt_state *s);
+bool vlapic_virt_put(struct vlapic *v, const struct apic_virt_state *s,
+		     u32 *delivered);
 void vlapic_eoi_done(struct vlapic *v, u8 vector);
 
 /* PPR (SDM 11.8.3.1); for lowest-priority arbitration by the core. */

@@ -232,7 +232,16 @@ def test_kvm_clock_is_offered(session):
 def test_pv_eoi_is_used(session):
     """Issue 15: Linux takes PV EOI (KVM_FEATURE_PV_EOI): Veneer ends many
     of its interrupts for it, without an EOI exit, and says how many in
-    the end-of-vCPU report (the count of the boot after the reboot)."""
+    the end-of-vCPU report (the count of the boot after the reboot).
+    On VT-x with APICv (Bochs's Skylake model) the CPU delivers the
+    one-vCPU guest's interrupts and does its EOIs instead: PV EOI is not
+    advertised, and the report counts the CPU's deliveries."""
     assert session.failure is None, info(session)
     counts = re.findall(r"^veneer: guest linux vcpu 0 kvm: pv eois (\d+)$", session.text, re.M)
-    assert counts and int(counts[-1]) >= 50, info(session)
+    if session.vendor == "intel":
+        assert counts and int(counts[-1]) == 0, info(session)
+        delivered = re.findall(r"^veneer: guest linux vcpu 0 apicv: (\d+) interrupts "
+                               r"delivered by the CPU$", session.text, re.M)
+        assert delivered and int(delivered[-1]) >= 50, info(session)
+    else:
+        assert counts and int(counts[-1]) >= 50, info(session)

@@ -904,6 +904,78 @@ static void test_lapic_periodic_held_while_its_vector_waits(void **state)
 	assert_true(tsc - guest_tsc >= 500000 && tsc - guest_tsc <= 500020);
 }
 
+/* ---- virtual-interrupt delivery (VT-x APICv, platform_virt_*) ---- */
+
+/* vCPU 0's APIC into x2APIC mode, software-enabled. */
+static void x2apic_on(void)
+{
+	assert_int_equal(
+	    platform_msr_write(&platform, NULL, VLAPIC_MSR_APIC_BASE,
+			       VLAPIC_DEFAULT_MMIO_BASE | VLAPIC_APIC_BASE_BSP |
+				   VLAPIC_APIC_BASE_EN | VLAPIC_APIC_BASE_EXTD),
+	    0);
+	assert_int_equal(platform_msr_write(&platform, NULL, 0x80f, 0x1ff), 0);
+}
+
+static void test_virt_wanted_for_one_enabled_x2apic(void **state)
+{
+	(void)state;
+	lapic_write(0xf0, 0x1ff);
+	assert_false(platform_virt_want(&platform, NULL, true)); /* xAPIC */
+	x2apic_on();
+	assert_false(platform_virt_want(&platform, NULL, false)); /* no CPU */
+	assert_true(platform_virt_want(&platform, NULL, true));
+	assert_int_equal(platform_msr_write(&platform, NULL, 0x80f, 0xff), 0);
+	assert_false(platform_virt_want(&platform, NULL, true)); /* SVR off */
+}
+
+/*
+ * While the CPU delivers, the APIC's vectors are not the run loop's: not
+ * pending for injection, not taken, but they wake a HLT; the state goes
+ * to the CPU and what it did comes back.
+ */
+static void test_virt_leaves_the_apic_to_the_cpu(void **state)
+{
+	struct apic_virt_state s;
+
+	(void)state;
+	x2apic_on();
+	assert_true(platform_virt_want(&platform, NULL, true));
+	assert_int_equal(platform_msr_write(&platform, NULL, 0x83f, 0x61), 0);
+	assert_false(platform_interrupt_pending(&platform, NULL));
+	assert_true(platform_interrupt_wakes(&platform, NULL));
+	assert_int_equal(platform_take_interrupt(&platform, NULL), -1);
+	platform_virt_get(&platform, NULL, &s);
+	assert_int_equal(s.irr[3], 1u << 1);
+	s.irr[3] = 0; /* delivered and EOIed by the CPU */
+	assert_true(platform_virt_put(&platform, NULL, &s));
+	assert_false(platform_interrupt_wakes(&platform, NULL));
+	/* Without the CPU's help the loop injects it again. */
+	assert_int_equal(platform_msr_write(&platform, NULL, 0x83f, 0x62), 0);
+	assert_false(platform_virt_want(&platform, NULL, false));
+	assert_true(platform_interrupt_pending(&platform, NULL));
+	assert_int_equal(platform_take_interrupt(&platform, NULL), 0x62);
+}
+
+/* A periodic timer whose vector waits is not held: the CPU may take it. */
+static void test_virt_periodic_timer_not_held(void **state)
+{
+	u64 tsc;
+
+	(void)state;
+	x2apic_on();
+	assert_true(platform_virt_want(&platform, NULL, true));
+	assert_int_equal(platform_msr_write(&platform, NULL, 0x83e, 0xb), 0);
+	assert_int_equal(
+	    platform_msr_write(&platform, NULL, 0x832, (1u << 17) | 0x50), 0);
+	assert_int_equal(platform_msr_write(&platform, NULL, 0x838, 20), 0);
+	tsc = platform_advance(&platform, NULL);
+	assert_int_equal(tsc, guest_tsc + 20);
+	guest_tsc = tsc;
+	/* Expired, 0x50 in IRR: the next period still has its deadline. */
+	assert_true(platform_advance(&platform, NULL) != 0);
+}
+
 /* ---- a guest with several vCPUs (issue 11) ---- */
 
 #define SMP_VCPUS 4
@@ -1122,6 +1194,8 @@ static void test_smp_x2apic_icr(void **state)
 			 0);
 	assert_int_equal(took(0x72), 0);
 	assert_int_equal(smp_vcpu[0].ipis_dropped, 1);
+	/* Another vCPU would write a running one's APIC: no APICv. */
+	assert_false(platform_virt_want(&platform, &smp_vcpu[0], true));
 }
 
 /*
@@ -1305,6 +1379,10 @@ int main(void)
 		test_pit_held_while_its_vector_waits_in_the_apic, setup),
 	    cmocka_unit_test_setup(
 		test_lapic_periodic_held_while_its_vector_waits, setup),
+	    cmocka_unit_test_setup(test_virt_wanted_for_one_enabled_x2apic,
+				   setup),
+	    cmocka_unit_test_setup(test_virt_leaves_the_apic_to_the_cpu, setup),
+	    cmocka_unit_test_setup(test_virt_periodic_timer_not_held, setup),
 	    cmocka_unit_test_setup(test_smp_ipi_destinations, setup_smp),
 	    cmocka_unit_test_setup(test_smp_ipi_logical_cluster, setup_smp),
 	    cmocka_unit_test_setup(test_smp_lowest_priority, setup_smp),

@@ -325,6 +325,7 @@ static int setup(void **state)
 	vcpu_caps.cr4_allowed =
 	    CR4_PAE | CR4_PGE | CR4_OSFXSR | CR4_OSXSAVE | CR4_PCIDE;
 	vcpu_caps.apic_virt = false;
+	vcpu_caps.cr8_in_guest = false;
 	return 0;
 }
 
@@ -642,6 +643,40 @@ static void test_apic_virt_entry_and_eoi_exit(void **state)
 	/* Trap-like: the EOI's WRMSR is complete, RIP stays. */
 	assert_int_equal(run_request(1)->skip, 0);
 	assert_int_equal(run_request(2)->skip, 2);
+}
+
+static void guest_writes_cr8_2(struct vcpu *vcpu, void *arg)
+{
+	(void)arg;
+	(void)vcpu;
+	fake_set(&guest, VCPU_CR8, 2);
+}
+
+/*
+ * Where MOV CR8 reaches the backend's register (AMD-V's V_TPR), it is the
+ * APIC's TPR[7:4]: copied in before an entry when the APIC's changed, and
+ * back into the APIC when the guest wrote it.
+ */
+static void test_cr8_in_guest_follows_the_tpr(void **state)
+{
+	struct fake_step *s;
+	u64 args[2];
+
+	(void)state;
+	vcpu_caps.cr8_in_guest = true;
+	plat.tpr = 0x57;
+	s = script(EXIT_IO, 1);
+	s->ev.io = (typeof(s->ev.io)){.port = 0x80, .size = 1};
+	s->before = guest_writes_cr8_2;
+	script(EXIT_CPUID, 2);
+	script_exit(args, 0);
+	run_loop();
+	vcpu_caps.cr8_in_guest = false;
+	assert_int_equal(guest.vm.state, VM_STATE_EXITED);
+	/* Written once before the first entry; the guest's 2 came back. */
+	assert_int_equal(guest.be.field_writes[VCPU_CR8], 1);
+	assert_int_equal(plat.tpr, 0x20);
+	assert_int_equal(fake_get(&guest, VCPU_CR8), 2);
 }
 
 /* Without the CPU's help (or refused by the platform) no entry has it. */
@@ -1883,6 +1918,7 @@ int main(void)
 	    T(test_apic_virt_entry_and_eoi_exit),
 	    T(test_apic_virt_off),
 	    T(test_hlt_wakes_for_an_interrupt_the_cpu_delivers),
+	    T(test_cr8_in_guest_follows_the_tpr),
 	};
 #undef T
 

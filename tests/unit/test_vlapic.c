@@ -1375,13 +1375,15 @@ static void test_virt_put_takes_back_what_the_cpu_did(void **state)
 {
 	struct vlapic v;
 	struct apic_virt_state s;
+	u32 delivered;
 
 	(void)state;
 	make_x2apic(&v, 0);
 	assert_true(vlapic_accept_irq(&v, 0x61, true));
 	vlapic_virt_get(&v, &s);
 	/* Unchanged: nothing to report. */
-	assert_false(vlapic_virt_put(&v, &s));
+	assert_false(vlapic_virt_put(&v, &s, &delivered));
+	assert_int_equal(delivered, 0);
 	/* The CPU delivered 0x61, the guest raised TPR and sent itself a
 	 * SELF IPI of 0x45 and one of vector 5 (no check on the CPU). */
 	s.irr[3] = 0;
@@ -1389,7 +1391,8 @@ static void test_virt_put_takes_back_what_the_cpu_did(void **state)
 	s.irr[2] = 1u << 5;
 	s.irr[0] = 1u << 5;
 	s.tpr = 0x130; /* only bits 7:0 are TPR */
-	assert_true(vlapic_virt_put(&v, &s));
+	assert_true(vlapic_virt_put(&v, &s, &delivered));
+	assert_int_equal(delivered, 1); /* 0x61 */
 	assert_int_equal(rdmsr(&v, MSR_TPR, 0), 0x30);
 	assert_false(irr_has(&v, 0x61));
 	assert_true(irr_has(&v, 0x45));

@@ -152,6 +152,8 @@ void svm_probe(struct vcpu_caps *caps)
 	memset(&svm_caps, 0, sizeof(svm_caps));
 	caps->nested_format = &pt_format_npt;
 	caps->cr4_allowed = svm_cr4_allowed();
+	/* V_INTR_MASKING: the guest's CR8 is V_TPR (15.21.1). */
+	caps->cr8_in_guest = true;
 	if (cpuid(CPUID_LEAF_EXT_MAX).eax < CPUID_LEAF_SVM) {
 		snformat(caps->why, sizeof(caps->why),
 			 "CPUID leaf 0x8000000a (SVM features) is missing");

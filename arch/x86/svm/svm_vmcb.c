@@ -1116,6 +1116,8 @@ u64 svm_read(struct vcpu *vcpu, enum vcpu_field field)
 	case VCPU_TSC_AUX:
 		return svm_tsc_aux_loaded(vcpu) ? rdmsr(MSR_TSC_AUX)
 						: sv->tsc_aux;
+	case VCPU_CR8:
+		return vmcb->control.v_intr & SVM_VINTR_TPR_MASK;
 	case VCPU_FIELD_COUNT:
 		break;
 	default:
@@ -1270,6 +1272,12 @@ void svm_write(struct vcpu *vcpu, enum vcpu_field field, u64 value)
 			wrmsr(MSR_TSC_AUX, (u32)value);
 		else
 			sv->tsc_aux = (u32)value;
+		break;
+	case VCPU_CR8:
+		sv->vmcb->control.v_intr =
+		    (sv->vmcb->control.v_intr & ~SVM_VINTR_TPR_MASK) |
+		    (value & SVM_VINTR_TPR_MASK);
+		sv->dirty |= SVM_CLEAN_TPR;
 		break;
 	case VCPU_INTERRUPTIBLE: /* read-only */
 	case VCPU_RIP_LINEAR:

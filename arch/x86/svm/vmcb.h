@@ -242,6 +242,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "the VMCB is one 4 KiB page");
 #define SVM_VINTR_PRIO_SHIFT   16
 #define SVM_VINTR_IGN_TPR      BIT(20)
 #define SVM_VINTR_MASKING      BIT(24)
+#define SVM_VINTR_TPR_MASK     0xfull /* V_TPR, CR8 with V_INTR_MASKING */
 #define SVM_VINTR_VECTOR_SHIFT 32
 
 /* Interrupt state at 0x068. */

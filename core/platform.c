@@ -147,7 +147,8 @@ static u64 catch_up(struct platform *p);
 /* ---- vCPUs ---- */
 
 /* The vCPU's index: its local APIC, its NMI (NULL: vCPU 0). */
-static u32 cpu_index(const struct vcpu *vcpu)
+static inline __attribute__((always_inline)) u32
+cpu_index(const struct vcpu *vcpu)
 {
 	return vcpu && vcpu->index < PLATFORM_MAX_VCPUS ? vcpu->index : 0;
 }
@@ -1352,7 +1353,7 @@ bool platform_init(struct platform *p, struct vm *vm, char *err, size_t errlen)
  * "never" (a time past 2^64 ns, vpit.h, vlapic.h): none too, even once
  * guest time itself saturates there.
  */
-static u64 earliest(u64 a, u64 b)
+static inline __attribute__((always_inline)) u64 earliest(u64 a, u64 b)
 {
 	a = a == ~0ull ? 0 : a;
 	b = b == ~0ull ? 0 : b;

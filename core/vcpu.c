@@ -720,8 +720,8 @@ static void apply_pending(struct vcpu *vcpu)
 	if (vcpu->events_quiet && !events_due(vcpu))
 		return;
 	/* Before anything is taken: the CPU's to deliver, or the loop's. */
-	vcpu->apic_virt_on =
-	    platform_virt_want(vcpu->vm->platform, vcpu, vcpu_caps.apic_virt);
+	vcpu->apic_virt_on = vcpu_caps.apic_virt &&
+			     platform_virt_want(vcpu->vm->platform, vcpu, true);
 	update_events(vcpu);
 	nmi = apply_nmi(vcpu);
 	waiting = interrupt_waiting(vcpu);

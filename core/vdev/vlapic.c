@@ -401,11 +401,6 @@ bool vlapic_eoi_vector(struct vlapic *v, u8 vector)
 	return true;
 }
 
-bool vlapic_virt_ok(const struct vlapic *v)
-{
-	return vlapic_x2apic_mode(v) && sw_enabled(v);
-}
-
 void vlapic_virt_get(const struct vlapic *v, struct apic_virt_state *s)
 {
 	s->tpr = v->tpr;

@@ -171,6 +171,14 @@ struct vlapic {
 	void *opaque;
 };
 
+/* vlapic_virt_ok (below): EN and EXTD set, SVR bit 8 (software enable). */
+static inline bool vlapic_virt_ok(const struct vlapic *v)
+{
+	return (v->apic_base & (VLAPIC_APIC_BASE_EN | VLAPIC_APIC_BASE_EXTD)) ==
+		   (VLAPIC_APIC_BASE_EN | VLAPIC_APIC_BASE_EXTD) &&
+	       (v->svr & BIT(8));
+}
+
 /*
  * Power-on / RESET state (SDM Vol. 3A 11.4.7.1 and 11.12.5.1): xAPIC mode
  * at 0xFEE00000, software-disabled (SVR 0xFF), all LVTs masked.
@@ -284,7 +292,6 @@ bool vlapic_eoi_vector(struct vlapic *v, u8 vector);
  * the IOAPICs hear of a level-triggered one (SDM 30.1.4, EOI-induced
  * exit).
  */
-bool vlapic_virt_ok(const struct vlapic *v);
 void vlapic_virt_get(const struct vlapic *v, struct apic_virt_state *s);
 bool vlapic_virt_put(struct vlapic *v, const struct apic_virt_state *s,
 		     u32 *delivered);

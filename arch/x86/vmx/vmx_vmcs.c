@@ -933,8 +933,9 @@ static void apic_virt_store(struct vmx_vcpu *v, struct apic_virt_state *s)
  *     backend still holds in v->deferred. It is delivered and the guest
  *     entered again.
  */
-static void run_entries(struct vcpu *vcpu, struct vmx_vcpu *v,
-			const struct vcpu_entry *e, struct exit_event *ev);
+static inline __attribute__((always_inline)) void
+run_entries(struct vcpu *vcpu, struct vmx_vcpu *v, const struct vcpu_entry *e,
+	    struct exit_event *ev);
 
 void vmx_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 	     struct exit_event *ev)
@@ -949,8 +950,9 @@ void vmx_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 		apic_virt_store(v, e->vapic);
 }
 
-static void run_entries(struct vcpu *vcpu, struct vmx_vcpu *v,
-			const struct vcpu_entry *e, struct exit_event *ev)
+static inline __attribute__((always_inline)) void
+run_entries(struct vcpu *vcpu, struct vmx_vcpu *v, const struct vcpu_entry *e,
+	    struct exit_event *ev)
 {
 	struct vmx_cpu *cpu = vmx_this_cpu();
 

@@ -191,52 +191,41 @@ static int apply_stats(struct word value, struct hv_options *o, char *err,
 	return 0;
 }
 
+/* NAME=on|off into *flag; the error names the option. */
+static int on_off(const char *name, struct word value, bool *flag, char *err,
+		  size_t errlen)
+{
+	if (word_equals(value, "on") || word_equals(value, "off")) {
+		*flag = word_equals(value, "on");
+		return 0;
+	}
+	snformat(err, errlen, "%s: '%.*s' is not 'on' or 'off'", name,
+		 (int)value.len, value.s);
+	return -1;
+}
+
 static int apply_shell(struct word value, struct hv_options *o, char *err,
 		       size_t errlen)
 {
-	if (word_equals(value, "on") || word_equals(value, "off")) {
-		o->shell = word_equals(value, "on");
-		return 0;
-	}
-	snformat(err, errlen, "shell: '%.*s' is not 'on' or 'off'",
-		 (int)value.len, value.s);
-	return -1;
+	return on_off("shell", value, &o->shell, err, errlen);
 }
 
 static int apply_color(struct word value, struct hv_options *o, char *err,
 		       size_t errlen)
 {
-	if (word_equals(value, "on") || word_equals(value, "off")) {
-		o->color = word_equals(value, "on");
-		return 0;
-	}
-	snformat(err, errlen, "color: '%.*s' is not 'on' or 'off'",
-		 (int)value.len, value.s);
-	return -1;
+	return on_off("color", value, &o->color, err, errlen);
 }
 
 static int apply_iommu(struct word value, struct hv_options *o, char *err,
 		       size_t errlen)
 {
-	if (word_equals(value, "on") || word_equals(value, "off")) {
-		o->iommu = word_equals(value, "on");
-		return 0;
-	}
-	snformat(err, errlen, "iommu: '%.*s' is not 'on' or 'off'",
-		 (int)value.len, value.s);
-	return -1;
+	return on_off("iommu", value, &o->iommu, err, errlen);
 }
 
 static int apply_apicv(struct word value, struct hv_options *o, char *err,
 		       size_t errlen)
 {
-	if (word_equals(value, "on") || word_equals(value, "off")) {
-		o->apicv = word_equals(value, "on");
-		return 0;
-	}
-	snformat(err, errlen, "apicv: '%.*s' is not 'on' or 'off'",
-		 (int)value.len, value.s);
-	return -1;
+	return on_off("apicv", value, &o->apicv, err, errlen);
 }
 
 static int apply_log(struct word value, struct hv_options *o, char *err,

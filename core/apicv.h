@@ -17,6 +17,8 @@ struct apic_virt_state {
 	u32 isr[8], irr[8];
 	/* Level-triggered vectors: their EOI must reach the IOAPIC. */
 	u32 tmr[8];
+	/* The highest IRR and ISR vectors, 0 for none (VT-x: RVI, SVI). */
+	u8 irr_top, isr_top;
 };
 
 #endif /* VENEER_CORE_APICV_H */

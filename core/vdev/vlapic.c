@@ -410,6 +410,8 @@ void vlapic_virt_get(const struct vlapic *v, struct apic_virt_state *s)
 		s->irr[i] = v->irr[i];
 		s->tmr[i] = v->tmr[i];
 	}
+	s->irr_top = (u8)MAX(highest_vector(v->irr, v->irr_words), 0);
+	s->isr_top = (u8)MAX(highest_vector(v->isr, v->isr_words), 0);
 }
 
 /* Summary bits of a 256-bit register (struct vlapic.irr_words). */

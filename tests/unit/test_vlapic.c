@@ -1369,6 +1369,8 @@ static void test_virt_get_gives_the_registers(void **state)
 	assert_int_equal(s.isr[4], 1u << 18);		     /* 0x92 */
 	assert_int_equal(s.tmr[4], (1u << 18) | (1u << 19)); /* both level */
 	assert_int_equal(s.tmr[3], 0);
+	assert_int_equal(s.irr_top, 0x93); /* RVI and SVI for VT-x */
+	assert_int_equal(s.isr_top, 0x92);
 }
 
 static void test_virt_put_takes_back_what_the_cpu_did(void **state)

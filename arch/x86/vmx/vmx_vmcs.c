@@ -867,15 +867,6 @@ static u32 *vapic_reg(struct vmx_vcpu *v, u32 offset)
 	return (u32 *)(v->vapic + offset);
 }
 
-/* Highest vector set in a 256-bit register, or 0 for none. */
-static u32 highest_of(const u32 *bits)
-{
-	for (int i = 7; i >= 0; i--)
-		if (bits[i])
-			return (u32)i * 32 + 31 - (u32)__builtin_clz(bits[i]);
-	return 0;
-}
-
 static void apic_virt_load(struct vcpu *vcpu, struct vmx_vcpu *v,
 			   const struct apic_virt_state *s)
 {
@@ -901,8 +892,7 @@ static void apic_virt_load(struct vcpu *vcpu, struct vmx_vcpu *v,
 		*vapic_reg(v, VAPIC_ISR + i * 16) = s->isr[i];
 		*vapic_reg(v, VAPIC_IRR + i * 16) = s->irr[i];
 	}
-	vmcs_write(VMCS_GUEST_INTR_STATUS,
-		   highest_of(s->irr) | highest_of(s->isr) << 8);
+	vmcs_write(VMCS_GUEST_INTR_STATUS, s->irr_top | (u32)s->isr_top << 8);
 	for (u32 i = 0; i < 4; i++)
 		vmcs_write(VMCS_EOI_EXIT_BITMAP0 + 2 * i,
 			   s->tmr[2 * i] | (u64)s->tmr[2 * i + 1] << 32);

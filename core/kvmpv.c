@@ -47,13 +47,13 @@ static bool clock_scale(const struct vm *vm, struct pvclock_scale *s)
 }
 
 /*
- * A guest of one vCPU whose x2APIC interrupts the CPU delivers
- * (vcpu_caps.apic_virt, platform_virt_want) writes its EOIs without an
- * exit: PV EOI would never be offered, so it is not advertised.
+ * A guest whose x2APIC interrupts the CPU may deliver
+ * (platform_virt_possible) writes its EOIs without an exit: PV EOI would
+ * never be offered, so it is not advertised.
  */
 static bool kvmpv_eoi_by_cpu(const struct vm *vm)
 {
-	return vcpu_caps.apic_virt && vm->vcpu_count == 1;
+	return platform_virt_possible(vm->platform, vcpu_caps.apic_virt);
 }
 
 u32 kvmpv_features(const struct vm *vm)

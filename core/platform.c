@@ -1520,7 +1520,8 @@ bool platform_virt_want(struct platform *p, struct vcpu *vcpu, bool hw)
 {
 	u32 i = cpu_index(vcpu);
 
-	p->lapic_virt[i] = hw && p->vcpus == 1 && vlapic_virt_ok(&p->lapic[i]);
+	p->lapic_virt[i] =
+	    platform_virt_possible(p, hw) && vlapic_virt_ok(&p->lapic[i]);
 	return p->lapic_virt[i];
 }
 

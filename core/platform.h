@@ -255,6 +255,16 @@ bool platform_interrupt_wakes(struct platform *p, struct vcpu *vcpu);
  */
 bool platform_virt_want(struct platform *p, struct vcpu *vcpu, bool hw);
 /*
+ * Whether the CPU may ever deliver the guest's local-APIC interrupts: it
+ * can (`hw`, vcpu_caps.apic_virt) and the guest has one vCPU. The one
+ * place that says so: platform_virt_want adds the APIC's mode to it, and
+ * PV EOI is not advertised where it is true (core/kvmpv.c).
+ */
+static inline bool platform_virt_possible(const struct platform *p, bool hw)
+{
+	return hw && p && p->vcpus == 1;
+}
+/*
  * MOV from / to CR8 (SDM Vol. 3A 11.8.6): TPR[7:4] of the vCPU's local
  * APIC. The write is false, and changes nothing, for bits 63:4 set (#GP).
  */

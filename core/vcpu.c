@@ -719,7 +719,8 @@ static void apply_pending(struct vcpu *vcpu)
 
 	if (vcpu->events_quiet && !events_due(vcpu))
 		return;
-	/* Before anything is taken: the CPU's to deliver, or the loop's. */
+	/* Before anything is taken: the CPU's to deliver, or the loop's
+	 * (not asked on a CPU that cannot: platform_virt_possible). */
 	vcpu->apic_virt_on = vcpu_caps.apic_virt &&
 			     platform_virt_want(vcpu->vm->platform, vcpu, true);
 	update_events(vcpu);

@@ -284,6 +284,24 @@ static void test_other_kvm_msrs_gp(void **state)
 	assert_int_equal(time_in_ram()->version, 0);
 }
 
+/*
+ * Where the CPU may deliver the guest's interrupts (APICv, one vCPU:
+ * platform_virt_possible) PV EOI is not advertised and its MSR gives #GP;
+ * with two vCPUs, or a CPU without APICv, it is both.
+ */
+static void test_pv_eoi_withheld_where_the_cpu_delivers(void **state)
+{
+	(void)state;
+	platform.vcpus = 1;
+	assert_true(cpuid_exit(0x40000101).eax & KVMPV_FEATURE_PV_EOI);
+	vcpu_caps.apic_virt = true;
+	assert_false(cpuid_exit(0x40000101).eax & KVMPV_FEATURE_PV_EOI);
+	assert_msr_gp(KVMPV_MSR_PV_EOI_EN, 0x4000 | KVMPV_MSR_PV_EOI_ON);
+	platform.vcpus = 2;
+	assert_true(cpuid_exit(0x40000101).eax & KVMPV_FEATURE_PV_EOI);
+	vcpu_caps.apic_virt = false;
+}
+
 static void test_kvm_msrs_gp_when_off(void **state)
 {
 	(void)state;
@@ -690,6 +708,7 @@ int main(void)
 	    T_ON(test_steal_time_refused),
 	    T_ON(test_pv_eoi_not_offered_or_taken_back),
 	    T_ON(test_pv_eoi_refused),
+	    T_ON(test_pv_eoi_withheld_where_the_cpu_delivers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

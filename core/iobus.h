@@ -10,6 +10,9 @@
 #include "core/lib/types.h"
 
 #define IOBUS_MAX_HANDLERS 16
+/* Ports below this (the ISA range, where the legacy devices are) are
+ * found through a table, the rest by a scan of the handlers. */
+#define IOBUS_ISA_PORTS 0x400
 
 /* Read or write `size` (1, 2, 4) bytes at `port` (first <= port <= last). */
 typedef u32 (*io_read_fn)(void *opaque, u16 port, u8 size);
@@ -21,12 +24,27 @@ struct io_handler {
 	io_write_fn write;
 	void *opaque;
 	const char *name;
+	/*
+	 * Its reads change no timer, no console state and no request: at
+	 * most the device's own registers and, through the platform, its
+	 * interrupt line (which the lean path looks at itself).
+	 */
+	bool read_quiet;
 };
 
 struct iobus {
 	u32 count;
 	struct io_handler handlers[IOBUS_MAX_HANDLERS];
 	u64 unowned_accesses;
+	/* Handler index + 1 for each ISA port, 0: nobody (iobus_register
+	 * writes it; find() checks what it names, so a bus emptied by
+	 * count = 0 only falls back to the scan). */
+	u8 isa_owner[IOBUS_ISA_PORTS];
+	/*
+	 * The last access was quiet: a read of a read_quiet handler, or
+	 * any access to a port nobody owns (the lean path, core/vcpu.c).
+	 */
+	bool last_quiet;
 };
 
 /*

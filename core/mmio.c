@@ -72,6 +72,7 @@ enum exit_action mmio_emulate(struct vcpu *vcpu, struct exit_event *ev,
 	char err[120];
 	u64 *g = vcpu->regs.gpr;
 
+	vcpu->vm->mmio.last_quiet = false;
 	if (decode_mmio(bytes, avail, guest_decode_mode(vcpu), &insn, err,
 			sizeof(err))) {
 		vm_stop(vcpu->vm, "%s access at 0x%llx (rip 0x%llx): %s",
@@ -106,6 +107,7 @@ enum exit_action mmio_emulate(struct vcpu *vcpu, struct exit_event *ev,
 		mmio_complete_read(&insn, value, g);
 	}
 	ev->insn_len = insn.len;
+	vcpu->vm->mmio.last_quiet = !insn.write && r->read_quiet;
 	return vm_running(vcpu->vm) ? EXIT_ACTION_SKIP : EXIT_ACTION_END;
 refused:
 	vcpu_inject_gp(vcpu);

@@ -27,11 +27,17 @@ struct mmio_region {
 	mmio_write_fn write;
 	void *opaque;
 	const char *name;
+	/* Its reads change no timer, no console state and no request (as
+	 * struct io_handler.read_quiet, core/iobus.h). */
+	bool read_quiet;
 };
 
 struct mmio_bus {
 	u32 count;
 	struct mmio_region regions[MMIO_MAX_REGIONS];
+	/* The last emulated instruction only read, from a read_quiet region
+	 * (the lean path, core/vcpu.c). */
+	bool last_quiet;
 };
 
 /* Claim [base, base+size); false when full or overlapping. */

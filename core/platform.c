@@ -215,15 +215,32 @@ static void pic_changed(struct platform *p)
 		wake(p, 0);
 }
 
-static void isa_irq(void *opaque, u8 irq, bool level)
+/* Out of line: the common case (isa_irq, no change) sets up no frame. */
+static __attribute__((noinline)) void isa_line_moved(struct platform *p, u8 irq,
+						     bool level)
 {
-	struct platform *p = opaque;
-
 	vpic_set_irq(&p->pic, irq, level);
 	pic_changed(p);
 	p->irq0_rising = irq == 0 && level;
 	vioapic_set_irq(&p->ioapic, irq == 0 ? 2 : irq, level);
 	p->irq0_rising = false;
+}
+
+static void isa_irq(void *opaque, u8 irq, bool level)
+{
+	struct platform *p = opaque;
+	u16 bit = (u16)(1u << (irq & 15));
+
+	/*
+	 * A line driven to the level it has is no edge for either
+	 * controller, and each holds its inputs' levels (vpic.c keeps them
+	 * through ICW1, vioapic.c through its registers' writes): nothing to
+	 * tell them. Only lines 0-15 exist (isa.h).
+	 */
+	if (irq >= 16 || !(p->isa_level & bit) == !level)
+		return;
+	p->isa_level = level ? p->isa_level | bit : p->isa_level & ~bit;
+	isa_line_moved(p, irq, level);
 }
 
 /*
@@ -1236,13 +1253,22 @@ static bool add_devices(struct platform *p, struct vm *vm)
 					  .read = lapic_mmio_read,
 					  .write = lapic_mmio_write,
 					  .opaque = p,
-					  .name = "local APIC"};
+					  .name = "local APIC",
+					  .read_quiet = true};
 	const struct mmio_region ioapic = {.base = PLATFORM_IOAPIC_BASE,
 					   .size = PAGE_SIZE,
 					   .read = ioapic_mmio_read,
 					   .write = ioapic_mmio_write,
 					   .opaque = p,
-					   .name = "IOAPIC"};
+					   .name = "IOAPIC",
+					   .read_quiet = true};
+	/* Reading the clock changes nothing (the lean path, core/vcpu.c). */
+	const struct io_handler pm_timer = {.first = PM_TIMER_PORT,
+					    .last = PM_TIMER_PORT + 3,
+					    .read = pm_timer_read,
+					    .opaque = p,
+					    .name = "acpi-pm-timer",
+					    .read_quiet = true};
 
 	return add_ports(vm, VPIC_MASTER_PORT, VPIC_MASTER_PORT + 1, pic_read,
 			 pic_write, p, "pic1") &&
@@ -1268,8 +1294,7 @@ static bool add_devices(struct platform *p, struct vm *vm)
 			 vi8042_io_write, &p->kbc, "port-a") &&
 	       add_ports(vm, PM1_STATUS_PORT, PM1_CONTROL_PORT + 1, pm_read,
 			 pm_write, p, "acpi-pm1") &&
-	       add_ports(vm, PM_TIMER_PORT, PM_TIMER_PORT + 3, pm_timer_read,
-			 NULL, p, "acpi-pm-timer") &&
+	       iobus_register(&vm->io, &pm_timer) &&
 	       add_ports(vm, PLATFORM_DEBUG_EXIT_PORT,
 			 PLATFORM_DEBUG_EXIT_PORT_LAST, NULL, debug_exit_write,
 			 vm, "debug-exit") &&

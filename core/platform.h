@@ -96,6 +96,9 @@ struct platform {
 	 */
 	u32 pit_nmi;
 	bool irq0_rising;
+	/* The ISA lines' levels, a bit each (isa_irq): both controllers
+	 * keep them too, so the same level again changes nothing. */
+	u16 isa_level;
 	u32 lowest_next; /* lowest-priority ties go round (platform.c) */
 	u16 pm1_status, pm1_enable, pm1_control;
 	u64 acpi_rsdp; /* guest-physical, 0 when the tables are not built */

@@ -938,16 +938,57 @@ static bool lean_may_go_on(const struct vcpu *vcpu)
 	       !kvmpv_eoi_offered(&vm->kvmpv, vcpu->index) && !events_due(vcpu);
 }
 
+/*
+ * A port or MMIO read (vcpu_lean_candidate lets no write or string form
+ * through: a write to a device is never quiet, one to a port nobody owns
+ * is rare, and a string exit may do part of its count): whether it was
+ * quiet is known only once it is done (access_was_quiet). Not tried while
+ * the platform's copy of the APIC is behind the guest's: the CPU holds it
+ * (APICv, until enter() takes it back), or the guest moved CR8 in guest
+ * mode (until cr8_from_guest). A read may ask the APIC, or raise an
+ * interrupt the TPR decides on.
+ */
+static inline __attribute__((always_inline)) bool
+access_may_be_quiet(struct vcpu *vcpu)
+{
+	if (vcpu->apic_virt_on)
+		return false;
+	return !vcpu_caps.cr8_in_guest ||
+	       (u8)vcpu_read(vcpu, VCPU_CR8) == vcpu->guest_cr8;
+}
+
+/*
+ * After the access: the bus says it changed no timer, console or request
+ * (struct iobus.last_quiet, struct mmio_bus.last_quiet), and no interrupt
+ * or NMI waits for the vCPU (none did before: events_quiet). One that
+ * came for another vCPU woke it (platform.c).
+ */
+static bool access_was_quiet(struct vcpu *vcpu, const struct exit_event *ev)
+{
+	const struct vm *vm = vcpu->vm;
+	bool quiet =
+	    ev->kind == EXIT_IO ? vm->io.last_quiet : vm->mmio.last_quiet;
+
+	return quiet && !interrupt_wakes(vcpu) &&
+	       !platform_nmi_pending(vm->platform, vcpu);
+}
+
 u32 vcpu_exit_lean(struct vcpu *vcpu, struct exit_event *ev)
 {
 	struct vm *vm = vcpu->vm;
 	u64 rax = vcpu->regs.gpr[GPR_RAX];
+	bool access = false;
 	enum exit_action action;
 	u32 len;
 
 	vcpu->walk_valid = false; /* the guest ran */
-	if (!exit_is_quiet(ev, rax))
-		return 0;
+	if (!exit_is_quiet(ev, rax)) {
+		/* A read is tried; quiet or not is known after it. */
+		if ((ev->kind != EXIT_IO && ev->kind != EXIT_GPA_FAULT) ||
+		    !access_may_be_quiet(vcpu))
+			return 0;
+		access = true;
+	}
 	vm_lock(vm);
 	if (!lean_may_go_on(vcpu)) {
 		vm_unlock(vm);
@@ -961,7 +1002,10 @@ u32 vcpu_exit_lean(struct vcpu *vcpu, struct exit_event *ev)
 	action = dispatch(vcpu, ev);
 	count_exit(vcpu, ev);
 	len = 0;
-	if (action == EXIT_ACTION_SKIP && !vcpu->entry.inject) {
+	if (access && !access_was_quiet(vcpu, ev)) {
+		/* The run loop finishes it after a full update. */
+		vcpu->events_quiet = false;
+	} else if (action == EXIT_ACTION_SKIP && !vcpu->entry.inject) {
 		/* A #UD that was a hypercall is one now (handle_exception). */
 		len = ev->insn_len ? ev->insn_len : prefix_quick_len(vcpu, ev);
 		if (len > DECODE_MAX_INSN_LEN)

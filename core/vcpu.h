@@ -482,12 +482,16 @@ static inline void vcpu_inject_ud(struct vcpu *vcpu)
  * The lean path (core/vcpu.c): exits that change no device, timer or
  * interrupt state (CPUID, XSETBV, MSRs outside the platform's, the quiet
  * hypercalls, also through the other vendor's instruction's #UD)
- * completed from inside run(), without the run loop.
+ * completed from inside run(), without the run loop. Port and MMIO reads
+ * (not INS) are tried there too: quiet when the read was (of a device that
+ * says so, struct io_handler.read_quiet and struct mmio_region.read_quiet,
+ * or of a port nobody owns) and no interrupt or NMI waits for the vCPU
+ * after it.
  */
 #define VCPU_LEAN_KINDS                                                        \
 	((1u << EXIT_CPUID) | (1u << EXIT_MSR_READ) | (1u << EXIT_MSR_WRITE) | \
 	 (1u << EXIT_XSETBV) | (1u << EXIT_HYPERCALL) |                        \
-	 (1u << EXIT_EXCEPTION))
+	 (1u << EXIT_EXCEPTION) | (1u << EXIT_IO) | (1u << EXIT_GPA_FAULT))
 _Static_assert(EXIT_KIND_COUNT <= 32, "VCPU_LEAN_KINDS is a 32-bit mask");
 
 /*
@@ -497,8 +501,15 @@ _Static_assert(EXIT_KIND_COUNT <= 32, "VCPU_LEAN_KINDS is a 32-bit mask");
 static inline bool vcpu_lean_candidate(const struct vcpu *vcpu,
 				       const struct exit_event *ev)
 {
-	return (u32)ev->kind < 32 && ((1u << ev->kind) & VCPU_LEAN_KINDS) &&
-	       vcpu->events_quiet;
+	u32 bit = (u32)ev->kind < 32 ? 1u << ev->kind : 0;
+
+	if (!(bit & VCPU_LEAN_KINDS) || !vcpu->events_quiet)
+		return false;
+	/* Of the accesses only reads (IN, not INS; an MMIO load). */
+	if (bit & ((1u << EXIT_IO) | (1u << EXIT_GPA_FAULT)))
+		return ev->kind == EXIT_IO ? ev->io.in && !ev->io.string
+					   : !ev->gpa_fault.write;
+	return true;
 }
 
 /*

@@ -107,6 +107,70 @@ static void test_dispatch_to_the_owner(void **state)
 	assert_int_equal(bus.unowned_accesses, 4);
 }
 
+/*
+ * ISA ports are found through the table, the rest by the scan; a bus
+ * emptied by count = 0 (as the tests' buses are) and filled again with
+ * other ranges never reaches an old owner through a stale table entry.
+ */
+static void test_isa_table_and_a_bus_emptied(void **state)
+{
+	struct recorder a = {.read_as = 0x11}, b = {.read_as = 0x22},
+			c = {.read_as = 0x33};
+	struct io_handler h;
+	struct iobus bus;
+
+	(void)state;
+	memset(&bus, 0, sizeof(bus));
+	h = handler(0x3f8, 0x3ff, &a);
+	assert_true(iobus_register(&bus, &h));
+	h = handler(0x3fe, 0x401, &b); /* overlaps: refused, table untouched */
+	assert_false(iobus_register(&bus, &h));
+	h = handler(0x3c0, 0x3f7, &b);
+	assert_true(iobus_register(&bus, &h));
+	h = handler(0x400, 0x4ff, &c); /* past the table: the scan */
+	assert_true(iobus_register(&bus, &h));
+	assert_int_equal(iobus_read(&bus, 0x3ff, 1), 0x11);
+	assert_int_equal(iobus_read(&bus, 0x3f7, 1), 0x22);
+	assert_int_equal(iobus_read(&bus, 0x3c0, 1), 0x22);
+	assert_int_equal(iobus_read(&bus, 0x400, 1), 0x33);
+	assert_int_equal(iobus_read(&bus, 0x3bf, 1), 0xff);
+
+	bus.count = 0;
+	h = handler(0x3fc, 0x3ff, &c); /* index 0 again, another range */
+	assert_true(iobus_register(&bus, &h));
+	assert_int_equal(iobus_read(&bus, 0x3f8, 1), 0xff);
+	assert_int_equal(iobus_read(&bus, 0x3c0, 1), 0xff);
+	assert_int_equal(iobus_read(&bus, 0x3fc, 1), 0x33);
+	assert_int_equal(a.reads, 1);
+	assert_int_equal(b.reads, 2);
+}
+
+/* What an access tells the lean path (struct iobus.last_quiet). */
+static void test_last_access_quiet(void **state)
+{
+	struct recorder quiet = {.read_as = 1}, loud = {.read_as = 2};
+	struct io_handler h;
+	struct iobus bus;
+
+	(void)state;
+	memset(&bus, 0, sizeof(bus));
+	h = handler(0x3f8, 0x3ff, &quiet);
+	h.read_quiet = true;
+	assert_true(iobus_register(&bus, &h));
+	h = handler(0x40, 0x43, &loud);
+	assert_true(iobus_register(&bus, &h));
+	iobus_read(&bus, 0x3f8, 1);
+	assert_true(bus.last_quiet);
+	iobus_write(&bus, 0x3f8, 1, 0);
+	assert_false(bus.last_quiet); /* a write is never quiet */
+	iobus_read(&bus, 0x2f0, 1);
+	assert_true(bus.last_quiet); /* nobody's port */
+	iobus_read(&bus, 0x40, 1);
+	assert_false(bus.last_quiet);
+	iobus_write(&bus, 0x2f0, 1, 0);
+	assert_true(bus.last_quiet);
+}
+
 static void test_values_are_masked_to_the_access_size(void **state)
 {
 	struct recorder dev = {.read_as = 0xa1b2c3d4};
@@ -371,6 +435,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_unowned_ports_read_all_ones),
 	    cmocka_unit_test(test_dispatch_to_the_owner),
+	    cmocka_unit_test(test_isa_table_and_a_bus_emptied),
+	    cmocka_unit_test(test_last_access_quiet),
 	    cmocka_unit_test(test_values_are_masked_to_the_access_size),
 	    cmocka_unit_test(test_overlaps_are_refused),
 	    cmocka_unit_test(test_whole_port_space_and_single_ports),

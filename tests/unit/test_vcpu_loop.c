@@ -1814,6 +1814,181 @@ static void test_lean_path_reads_plain_lengths_only(void **state)
 	assert_int_equal(fake_get(&guest, VCPU_RIP), CODE + 7);
 }
 
+/* A device whose reads are quiet (struct io_handler.read_quiet); a read
+ * may raise an interrupt, as a UART's IRQ line may rise. */
+#define QUIET_PORT 0x3f8
+#define QUIET_MMIO 0xfee00000ull
+
+static struct {
+	u32 reads, writes;
+	bool raise;
+} quiet_dev;
+
+static u32 quiet_read(void *opaque, u16 port, u8 size)
+{
+	(void)opaque;
+	(void)port;
+	(void)size;
+	quiet_dev.reads++;
+	if (quiet_dev.raise)
+		plat.pending = 1;
+	return 0x5a;
+}
+
+static void quiet_write(void *opaque, u16 port, u8 size, u32 value)
+{
+	(void)opaque;
+	(void)port;
+	(void)size;
+	(void)value;
+	quiet_dev.writes++;
+}
+
+static int quiet_mmio_read(void *opaque, struct vcpu *vcpu, u64 offset, u8 size,
+			   u64 *value)
+{
+	(void)opaque;
+	(void)vcpu;
+	(void)offset;
+	(void)size;
+	quiet_dev.reads++;
+	*value = 0x1234;
+	return 0;
+}
+
+static void add_quiet_device(void)
+{
+	const struct io_handler h = {.first = QUIET_PORT,
+				     .last = QUIET_PORT + 7,
+				     .read = quiet_read,
+				     .write = quiet_write,
+				     .name = "quiet",
+				     .read_quiet = true};
+	const struct mmio_region r = {.base = QUIET_MMIO,
+				      .size = 0x1000,
+				      .read = quiet_mmio_read,
+				      .write = mmio_write,
+				      .name = "quiet",
+				      .read_quiet = true};
+
+	memset(&quiet_dev, 0, sizeof(quiet_dev));
+	assert_true(iobus_register(&guest.vm.io, &h));
+	assert_true(mmio_register(&guest.vm.mmio, &r));
+}
+
+static struct fake_step *script_io(u16 port, bool in, bool string)
+{
+	struct fake_step *s = script(EXIT_IO, string ? 2 : 1);
+
+	s->ev.io.port = port;
+	s->ev.io.size = 1;
+	s->ev.io.in = in;
+	s->ev.io.string = string;
+	s->ev.io.address_size = 8;
+	return s;
+}
+
+/*
+ * Port I/O and MMIO take the lean path when the access was quiet: a read
+ * of a quiet device (port and MMIO) and a read of a port nobody owns.
+ * A write to the device, a string IN and an MMIO write go to the loop.
+ */
+static void test_lean_path_takes_quiet_accesses(void **state)
+{
+	struct fake_step *s;
+	u64 args[2];
+
+	(void)state;
+	lean_on();
+	add_quiet_device();
+	/* RIP moves by each exit's length: the MMIO read at CODE + 2, the
+	 * MMIO write at CODE + 7. */
+	memcpy(guest.ram + CODE + 2, "\x8b\x03", 2); /* mov eax, [rbx] */
+	memcpy(guest.ram + CODE + 7, "\x89\x0b", 2); /* mov [rbx], ecx */
+	gpr()[GPR_RAX] = 0x1100;
+	gpr()[GPR_RDI] = 0x2000;
+	script_io(QUIET_PORT + 5, true, false);
+	script_io(0x2f0, true, false);
+	s = script(EXIT_GPA_FAULT, 0);
+	s->ev.gpa_fault.gpa = QUIET_MMIO + 0x30;
+	script_io(QUIET_PORT, false, false);
+	script_io(QUIET_PORT, true, true);
+	s = script(EXIT_GPA_FAULT, 0);
+	s->ev.gpa_fault.gpa = QUIET_MMIO;
+	s->ev.gpa_fault.write = true;
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(guest.vm.state, VM_STATE_EXITED);
+	assert_int_equal(guest.be.lean_exits, 3);
+	assert_int_equal(guest.be.calls, 4);
+	assert_int_equal(quiet_dev.reads, 3);
+	assert_int_equal(quiet_dev.writes, 1);
+	assert_int_equal(mmio_dev.writes, 1);
+	/* One entry per exit, lean or not, each completing the last. */
+	assert_int_equal(guest.be.run_count, 7);
+	assert_int_equal(run_request(1)->skip, 1);
+	assert_int_equal(run_request(2)->skip, 1);
+	assert_int_equal(run_request(3)->skip, 2);
+	assert_int_equal(run_request(4)->skip, 1);
+	assert_int_equal(run_request(5)->skip, 2);
+	assert_int_equal(run_request(6)->skip, 2);
+	/* The lean reads' results: IN AL, then the MMIO load. */
+	assert_int_equal(guest.be.run_regs[1].gpr[GPR_RAX], 0x115a);
+	assert_int_equal(guest.vcpu.exits[EXIT_IO], 4);
+	assert_int_equal(guest.vcpu.exits[EXIT_GPA_FAULT], 2);
+	assert_int_equal(guest.vm.io.unowned_accesses, 1);
+}
+
+/*
+ * A quiet read after which an interrupt waits (the device raised its
+ * line) goes to the loop, which injects it at the next entry with the
+ * IN completed; the read is done and counted once.
+ */
+static void test_lean_path_access_that_raises_an_interrupt(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	lean_on();
+	add_quiet_device();
+	fake_set(&guest, VCPU_RFLAGS, RFLAGS_IF);
+	quiet_dev.raise = true;
+	script_io(QUIET_PORT, true, false);
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(guest.be.lean_exits, 0);
+	assert_int_equal(quiet_dev.reads, 1);
+	assert_true(run_request(1)->inject);
+	assert_int_equal(run_request(1)->event.vector, plat.vector);
+	assert_int_equal(run_request(1)->skip, 1);
+	assert_int_equal(guest.be.run_regs[1].gpr[GPR_RAX] & 0xff, 0x5a);
+	assert_int_equal(guest.vcpu.exits[EXIT_IO], 1);
+}
+
+/*
+ * Not while the platform's APIC is behind the guest's: the guest moved
+ * CR8 in guest mode (vcpu_caps.cr8_in_guest), which a read may depend on.
+ */
+static void test_lean_path_access_after_a_cr8_move(void **state)
+{
+	struct fake_step *s;
+	u64 args[2];
+
+	(void)state;
+	lean_on();
+	add_quiet_device();
+	vcpu_caps.cr8_in_guest = true;
+	s = script_io(QUIET_PORT, true, false);
+	s->before = guest_writes_cr8_2;
+	script_io(QUIET_PORT, true, false);
+	script_exit(args, 0);
+	run_loop();
+	vcpu_caps.cr8_in_guest = false;
+	assert_int_equal(guest.be.lean_exits, 1);
+	assert_int_equal(plat.tpr, 0x20);
+	assert_int_equal(quiet_dev.reads, 2);
+}
+
 /*
  * Issue 11: with clock=virtual and several vCPUs, the guest's clock stands
  * still only while none of them is in guest time, and its offset moves
@@ -1867,6 +2042,9 @@ int main(void)
 	    T(test_lean_path_leaves_due_work_to_the_loop),
 	    T(test_lean_path_gp_reaches_the_next_entry),
 	    T(test_lean_path_reads_plain_lengths_only),
+	    T(test_lean_path_takes_quiet_accesses),
+	    T(test_lean_path_access_that_raises_an_interrupt),
+	    T(test_lean_path_access_after_a_cr8_move),
 	    T(test_pause_exits_yield_on_a_shared_cpu),
 	    T(test_skips_accumulate_per_instruction),
 	    T(test_loop_does_not_enter_an_ended_vm),

@@ -122,8 +122,14 @@ class LinuxShell(ConsoleSession):
         self.child.expect(re.escape("[%s] " % self.name) + re.escape(END))
         before = self.child.before.replace("\r", "")
         self.wait_prompt()
-        return [line for line in guest_lines(before + "\n", self.name)
-                if marker not in line and END not in line]
+        lines = guest_lines(before + "\n", self.name)
+        # The echo ends at the line with the quoted marker. Another
+        # guest's line printed while it was echoed splits it into pieces
+        # on lines of their own ("[b] ip lin", "[b] k set ..."): every line
+        # up to that one is echo, never output.
+        echo_end = max((i for i, line in enumerate(lines) if marker in line),
+                       default=-1)
+        return [line for line in lines[echo_end + 1:] if END not in line]
 
     def focus(self, name, tries=10):
         """Ctrl-A three times until the console names guest NAME (its shell

@@ -141,10 +141,14 @@ static bool write_misc_enable(struct vcpu *vcpu, const struct guestcpu_facts *f,
  * as a guest TSC value, moves along so that it still fires the
  * microseconds after it was armed that the guest asked for
  * (docs/hypercall.md). The run loop takes its deadlines afresh after this
- * exit (exit_is_quiet in core/vcpu.c).
+ * exit (exit_is_quiet in core/vcpu.c); the guest's other vCPUs are woken to
+ * do the same (their lean path trusts the offset and deadline of their
+ * last entry, core/vcpu.c).
  */
-static void move_tsc(struct vm *vm, u64 delta)
+static void move_tsc(struct vcpu *self, u64 delta)
 {
+	struct vm *vm = self->vm;
+
 	vm->tsc_offset += delta;
 	vm->msr_tsc_adjust += delta;
 	for (u32 i = 0; i < vm->vcpu_count; i++) {
@@ -158,6 +162,9 @@ static void move_tsc(struct vm *vm, u64 delta)
 	}
 	/* kvm-clock follows the devices' clock, not the TSC the guest set. */
 	kvmpv_tsc_moved(vm);
+	for (u32 i = 0; i < vm->vcpu_count; i++)
+		if (i != self->index)
+			vm_wake_vcpu(vm, i);
 }
 
 /*
@@ -165,14 +172,14 @@ static void move_tsc(struct vm *vm, u64 delta)
  * difference to its old value; writing IA32_TSC moves it by as much as the
  * TSC moved (move_tsc).
  */
-static void write_tsc_adjust(struct vm *vm, u64 value)
+static void write_tsc_adjust(struct vcpu *vcpu, u64 value)
 {
-	move_tsc(vm, value - vm->msr_tsc_adjust);
+	move_tsc(vcpu, value - vcpu->vm->msr_tsc_adjust);
 }
 
-static void write_tsc(struct vm *vm, u64 value)
+static void write_tsc(struct vcpu *vcpu, u64 value)
 {
-	move_tsc(vm, value - vm_guest_tsc(vm));
+	move_tsc(vcpu, value - vm_guest_tsc(vcpu->vm));
 }
 
 static bool is_amd_perf_ctl(u32 index)
@@ -226,7 +233,7 @@ static bool cpu_msr_write(struct vcpu *vcpu, u32 index, u64 value)
 
 	guestcpu_facts(&f);
 	if (index == MSR_IA32_TSC_ADJUST && f.tsc_adjust) {
-		write_tsc_adjust(vcpu->vm, value);
+		write_tsc_adjust(vcpu, value);
 		return true;
 	}
 	if (index == MSR_IA32_MISC_ENABLE && !f.amd)
@@ -326,7 +333,7 @@ static bool msr_write(struct vcpu *vcpu, u32 index, u64 value)
 		return kvmpv_msr_write(vcpu, index, value);
 	switch (index) {
 	case MSR_IA32_TSC:
-		write_tsc(vcpu->vm, value);
+		write_tsc(vcpu, value);
 		return true;
 	case MSR_IA32_MTRR_DEF_TYPE:
 		if (value & ~MTRR_DEF_TYPE_MASK)

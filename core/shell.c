@@ -14,7 +14,6 @@
 #include "core/lib/printk.h"
 #include "core/lib/string.h"
 #include "arch/x86/percpu.h"
-#include "arch/x86/smp.h"
 #include "arch/x86/tsc.h"
 
 #define SHELL_PROMPT "veneer> "
@@ -75,7 +74,8 @@ static void kick(struct vm *vm)
 		printk_at(LOG_DEBUG,
 			  "veneer: shell: kick cpu %u (guest %s vcpu %u)\n",
 			  vm->vcpus[i]->host_cpu, vm->name, i);
-		smp_kick(vm->vcpus[i]->host_cpu);
+		/* Its run loop looks again, out of guest mode or a wait. */
+		vm_wake_vcpu(vm, i);
 	}
 }
 

@@ -921,21 +921,32 @@ pause_now_and_then(struct vcpu *vcpu)
 }
 
 /*
- * Nothing for the run loop to do before the next entry: no wake-up, no
- * timer or console due, no request, reset or INIT, the guest's clock
- * where the request put it; and nothing the loop does after every exit:
- * no shared CPU to hand on, no exit time to hide, no PV EOI offered (it
- * is settled after every exit). Under the VM lock.
+ * Nothing for the run loop to do before the next entry, under the VM
+ * lock: nothing woke the vCPU (events_quiet, read again under the lock),
+ * no PV EOI is offered (it is settled after every exit), and neither its
+ * timer nor the console is due. The deadline is the request's (host TSC):
+ * the guest's clock runs (lean_allowed: exits are not hidden from it) and
+ * its offset has not moved since the entry, or the move woke the vCPU.
+ *
+ * Everything else the run loop looks at between entries comes with a
+ * wake-up (vm_wake_vcpu clears events_quiet): the guest's end, a reset,
+ * an INIT, the operator's stop and restart, a TSC the guest moved
+ * (core/msr.c), an interrupt a device raised on another CPU. A reset
+ * request from a device (platform reset_requested) comes from a write,
+ * which never takes this path, and the run loop that handles that write
+ * starts the reset.
  */
-static bool lean_may_go_on(const struct vcpu *vcpu)
+static inline __attribute__((always_inline)) bool
+lean_may_go_on(const struct vcpu *vcpu)
 {
 	const struct vm *vm = vcpu->vm;
+	u64 now, deadline = vcpu->entry.deadline;
 
-	return vcpu->events_quiet && !vcpu->shares_cpu && !vm->hide_exit_time &&
-	       loop_must_end(vcpu) == VCPU_LOOP_RUN && !vm_requests(vm) &&
-	       !vm->platform->reset_requested &&
-	       vm->tsc_offset == vcpu->entry.tsc_offset &&
-	       !kvmpv_eoi_offered(&vm->kvmpv, vcpu->index) && !events_due(vcpu);
+	if (!vcpu->events_quiet || kvmpv_eoi_offered(&vm->kvmpv, vcpu->index))
+		return false;
+	now = rdtsc();
+	return now < vcpu->console_due &&
+	       (!deadline || !tsc_reached(now, deadline));
 }
 
 /*
@@ -989,6 +1000,8 @@ u32 vcpu_exit_lean(struct vcpu *vcpu, struct exit_event *ev)
 			return 0;
 		access = true;
 	}
+	if (!vcpu->lean_allowed)
+		return 0;
 	vm_lock(vm);
 	if (!lean_may_go_on(vcpu)) {
 		vm_unlock(vm);
@@ -1055,6 +1068,7 @@ enum vcpu_loop_end vcpu_run_loop(struct vcpu *vcpu)
 	vcpu->state = VCPU_STATE_RUNNING;
 	vcpu->events_quiet = false;
 	vcpu->lean_decided = false;
+	vcpu->lean_allowed = !vcpu->shares_cpu && !vm->hide_exit_time;
 	vcpu->guest_cr8 = 0xff;
 	vcpu->entry = (struct vcpu_entry){0};
 	/*

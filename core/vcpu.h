@@ -379,6 +379,12 @@ struct vcpu {
 	 */
 	bool lean_decided;
 	u8 lean_action;
+	/*
+	 * The lean path may be taken at all, fixed for a run of the loop:
+	 * the vCPU has its CPU to itself (no turn to hand on) and its
+	 * exits are not hidden from the guest's clock.
+	 */
+	bool lean_allowed;
 	/* The CPU delivers its APIC's interrupts (entry.vapic = &apic_virt,
 	 * platform_virt_want): decided before every full entry. */
 	bool apic_virt_on;

@@ -275,6 +275,43 @@ static void test_tsc_write_moves_tsc_adjust(void **state)
 	assert_int_equal(rdmsr_ok(MSR_IA32_TSC), start);
 }
 
+/*
+ * A TSC moved by one vCPU wakes the guest's others (their lean path keeps
+ * the offset and deadline of their last entry, core/vcpu.c): each looks
+ * again, the writer itself needs no wake-up.
+ */
+static void test_tsc_move_wakes_the_other_vcpus(void **state)
+{
+	struct vcpu other[2];
+	u64 start;
+
+	(void)state;
+	memset(other, 0, sizeof(other));
+	for (u32 i = 0; i < 2; i++) {
+		other[i].vm = &guest.vm;
+		other[i].index = i + 1;
+		other[i].events_quiet = true;
+		guest.vm.vcpus[i + 1] = &other[i];
+	}
+	guest.vm.vcpu_count = 3;
+	guest.vcpu.events_quiet = true;
+	start = rdmsr_ok(MSR_IA32_TSC);
+	assert_true(other[0].events_quiet && other[1].events_quiet);
+	wrmsr_ok(MSR_IA32_TSC, start + 0x100);
+	for (u32 i = 0; i < 2; i++) {
+		assert_false(other[i].events_quiet);
+		assert_int_equal(other[i].wakeups, 1);
+	}
+	assert_int_equal(guest.vcpu.wakeups, 0);
+	other[0].events_quiet = other[1].events_quiet = true;
+	wrmsr_ok(MSR_IA32_TSC_ADJUST, 5);
+	assert_false(other[0].events_quiet || other[1].events_quiet);
+	assert_int_equal(other[1].wakeups, 2);
+	assert_int_equal(guest.vcpu.wakeups, 0);
+	guest.vm.vcpu_count = 1;
+	guest.vm.vcpus[1] = guest.vm.vcpus[2] = NULL;
+}
+
 /* The clock runs on between the read and the write it makes. */
 static void test_tsc_adjust_with_a_running_clock(void **state)
 {
@@ -607,6 +644,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_tsc_adjust_with_a_running_clock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tsc_move_wakes_the_other_vcpus,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tsc_adjust_needs_the_cpuid_bit,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_misc_enable_power_on, setup,

@@ -39,10 +39,12 @@ static void capture(char c)
 
 /* ---- fakes of what the shell reads from the host ---- */
 
-void smp_kick(u32 index)
+/* The wake-up reaches the vCPU's CPU (core/vm.c): its CPU is noted. */
+void vm_wake_vcpu(struct vm *vm, u32 index)
 {
 	assert_true(kicks < 8);
-	kicked[kicks++] = index;
+	assert_true(index < vm->vcpu_count && vm->vcpus[index]);
+	kicked[kicks++] = vm->vcpus[index]->host_cpu;
 }
 
 u32 cpus_online(void)

@@ -1724,10 +1724,12 @@ static void test_lean_path_completes_quiet_exits_in_one_run(void **state)
 	assert_int_equal(guest.vcpu.exits_total, 4);
 }
 
+/* As the shell's stop does (core/shell.c): the request, then a wake-up. */
 static void request_stop(struct vcpu *vcpu, void *arg)
 {
 	(void)arg;
 	vcpu->vm->stop_request = true;
+	vm_wake_vcpu(vcpu->vm, vcpu->index);
 }
 
 static void wake_it(struct vcpu *vcpu, void *arg)
@@ -1759,6 +1761,71 @@ static void test_lean_path_leaves_due_work_to_the_loop(void **state)
 	assert_int_equal(guest.be.lean_exits, 2);
 	assert_int_equal(guest.vcpu.exits[EXIT_CPUID], 4);
 	assert_int_equal(guest.vcpu.exits_total, 4);
+}
+
+/*
+ * No lean path for a vCPU that shares its CPU (its turn is handed on
+ * between exits) or whose exits are hidden from its clock: every exit
+ * comes back to the loop.
+ */
+static void test_lean_path_not_taken_shared_or_hidden(void **state)
+{
+	u64 args[2];
+
+	(void)state;
+	for (u32 round = 0; round < 3; round++) {
+		fake_guest_free(&guest);
+		setup(NULL);
+		lean_on();
+		guest.vcpu.shares_cpu = round == 1;
+		guest.vm.hide_exit_time = round == 2;
+		fake_shared = round == 1;
+		script(EXIT_CPUID, 2);
+		script(EXIT_CPUID, 2);
+		script_exit(args, 0);
+		run_loop();
+		assert_int_equal(guest.be.lean_exits, round == 0 ? 2 : 0);
+		assert_int_equal(guest.be.calls, round == 0 ? 1 : 3);
+		assert_int_equal(guest.vcpu.exits[EXIT_CPUID], 2);
+	}
+	fake_shared = false;
+}
+
+/*
+ * The lean path ends where the request's deadline does (host TSC, the
+ * guest's timer less the offset): a CPUID before it is completed in the
+ * run, one after it goes to the loop, which injects the timer's interrupt
+ * at the next entry. A guest TSC far from the host's shows which clock the
+ * deadline is compared with.
+ */
+static void test_lean_path_stops_at_the_deadline(void **state)
+{
+	u64 arm[2] = {HC_TIMER_ONESHOT, 0x61};
+	u64 ticks = tsc_from_us(10);
+	struct fake_step *s;
+	u64 args[2];
+
+	(void)state;
+	lean_on();
+	guest.vm.clock_frozen = false;
+	guest.vm.tsc_offset = 1ull << 40;
+	fake_host_tsc = 1000000;
+	gpr()[GPR_RCX] = 10;
+	s = script(EXIT_HYPERCALL, 3);
+	s->before = set_rax_rbx;
+	s->arg = arm;
+	script(EXIT_CPUID, 2);
+	s = script(EXIT_CPUID, 2);
+	s->before = jump_clock;
+	s->arg = &ticks;
+	script_exit(args, 0);
+	run_loop();
+	assert_int_equal(run_request(1)->deadline, 1000000 + ticks);
+	assert_int_equal(guest.be.calls, 3);
+	assert_int_equal(guest.be.lean_exits, 1);
+	assert_true(run_request(3)->inject);
+	assert_int_equal(run_request(3)->event.vector, 0x61);
+	assert_int_equal(guest.vcpu.exits[EXIT_CPUID], 2);
 }
 
 /*
@@ -2040,6 +2107,8 @@ int main(void)
 	    T(test_skip_goes_into_the_next_request),
 	    T(test_lean_path_completes_quiet_exits_in_one_run),
 	    T(test_lean_path_leaves_due_work_to_the_loop),
+	    T(test_lean_path_not_taken_shared_or_hidden),
+	    T(test_lean_path_stops_at_the_deadline),
 	    T(test_lean_path_gp_reaches_the_next_entry),
 	    T(test_lean_path_reads_plain_lengths_only),
 	    T(test_lean_path_takes_quiet_accesses),

@@ -695,8 +695,6 @@ static void svm_prepare_entry(struct vcpu *vcpu, struct svm_vcpu *sv,
 	}
 	if (sv->rare || e->intr_window || e->nmi_window)
 		svm_prepare_events(sv, e);
-	svm_set_pause_exits(sv, e->pause_exits);
-	svm_load_tsc_aux(vcpu, sv, cpu->vendor);
 	if (sv->tlb_control == SVM_TLB_FLUSH_ALL &&
 	    svm_has(SVM_FEATURE_FLUSH_BY_ASID))
 		sv->tlb_control = SVM_TLB_FLUSH_ASID;
@@ -846,9 +844,9 @@ static bool svm_enter_once(struct vcpu *vcpu, struct svm_vcpu *sv,
  * Carry out the entry request, VMRUN, decode the exit. In order: the skip
  * (RIP, and the single-step #DB it may owe), the event (held by the
  * backend from here on: a run that does not enter keeps it), TSC_OFFSET,
- * then per VMRUN the deadline, the NMI window, the VMCB (interrupt window,
- * EVENTINJ, IRET intercept, clean bits, IA32_TSC_AUX), the consistency
- * checks when Veneer wrote the VMCB, VMRUN.
+ * the PAUSE intercept and IA32_TSC_AUX, then per VMRUN the deadline, the
+ * NMI window, the VMCB (interrupt window, EVENTINJ, IRET intercept, clean
+ * bits), the consistency checks when Veneer wrote the VMCB, VMRUN.
  *
  * Exits completed in here, the VMRUN repeated (they exist because AMD-V
  * has no NMI-window intercept; docs/svm.md):
@@ -886,6 +884,11 @@ void svm_run(struct vcpu *vcpu, const struct vcpu_entry *e,
 		vmcb->control.tsc_offset = e->tsc_offset;
 		sv->tsc_dirty = true;
 	}
+	/* For the whole request, and the CPU is this vCPU's until the
+	 * return: the PAUSE intercept (its clean bit with the first VMRUN's
+	 * dirty bits) and IA32_TSC_AUX, once. */
+	svm_set_pause_exits(sv, e->pause_exits);
+	svm_load_tsc_aux(vcpu, sv, cpu->vendor);
 	/* Quiet exits core completes at once: the lean path (core/vcpu.h). */
 	for (;;) {
 		u32 len;

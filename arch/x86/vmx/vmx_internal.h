@@ -241,32 +241,40 @@ static inline u32 vmx_instruction_error(void)
 	return failed ? 0 : (u32)value;
 }
 
+/* Out of line: the failures of VMREAD and VMWRITE (vmx_vmcs.c). */
+__attribute__((noreturn, cold)) void vmx_vmread_failed(u64 field);
+__attribute__((noreturn, cold)) void vmx_vmwrite_failed(u64 field, u64 value);
+
+/*
+ * VMREAD and VMWRITE fail with CF or ZF set (VMfailInvalid, VMfailValid;
+ * SDM Vol. 3C 31.2): one conditional jump away from the instruction (asm
+ * goto), so a field access costs the field's load, the instruction and the
+ * jump. Every exit makes about ten.
+ */
 static inline u64 vmcs_read(u64 field)
 {
 	u64 value;
-	u8 failed;
-	__asm__ volatile("vmread %2, %0; setna %1"
-			 : "=r"(value), "=qm"(failed)
-			 : "r"(field)
-			 : "cc");
-	if (failed)
-		panic("vmx: VMREAD of VMCS field %#llx failed",
-		      (unsigned long long)field);
+
+	__asm__ goto("vmread %1, %0; jna %l[failed]"
+		     : "=r"(value)
+		     : "r"(field)
+		     : "cc"
+		     : failed);
 	return value;
+failed:
+	vmx_vmread_failed(field);
 }
 
 static inline void vmcs_write(u64 field, u64 value)
 {
-	u8 failed;
-	__asm__ volatile("vmwrite %1, %2; setna %0"
-			 : "=qm"(failed)
-			 : "r"(value), "r"(field)
-			 : "cc", "memory");
-	if (failed)
-		panic("vmx: VMWRITE of %#llx to VMCS field %#llx failed "
-		      "(VM-instruction error %u)",
-		      (unsigned long long)value, (unsigned long long)field,
-		      vmx_instruction_error());
+	__asm__ goto("vmwrite %0, %1; jna %l[failed]"
+		     :
+		     : "r"(value), "r"(field)
+		     : "cc", "memory"
+		     : failed);
+	return;
+failed:
+	vmx_vmwrite_failed(field, value);
 }
 
 /* Each returns true on success. */

@@ -30,6 +30,20 @@
 /* Access-rights bits VM entry checks as reserved (25.4.1, Table 25-2). */
 #define AR_DEFINED_MASK 0x1f0ffull
 
+void vmx_vmread_failed(u64 field)
+{
+	panic("vmx: VMREAD of VMCS field %#llx failed",
+	      (unsigned long long)field);
+}
+
+void vmx_vmwrite_failed(u64 field, u64 value)
+{
+	panic("vmx: VMWRITE of %#llx to VMCS field %#llx failed "
+	      "(VM-instruction error %u)",
+	      (unsigned long long)value, (unsigned long long)field,
+	      vmx_instruction_error());
+}
+
 static u64 read_dr6(void)
 {
 	u64 value;
@@ -833,7 +847,6 @@ static bool prepare_entry(struct vcpu *vcpu, struct vmx_vcpu *v, u64 deadline,
 		sync_ia32e_mode();
 		v->ia32e_stale = false;
 	}
-	lazy_state_switch(vcpu);
 	deliver_queued_event(v);
 	/* Nothing queued, no window asked for or left open: none to set. */
 	if (v->deferred_count || v->core_wants_window ||
@@ -967,6 +980,8 @@ run_entries(struct vcpu *vcpu, struct vmx_vcpu *v, const struct vcpu_entry *e,
 		vmcs_write(VMCS_TSC_OFFSET, e->tsc_offset);
 		v->tsc_offset = e->tsc_offset;
 	}
+	/* The CPU is this vCPU's until run() returns: its MSRs once. */
+	lazy_state_switch(vcpu);
 	for (;;) {
 		if (!prepare_entry(vcpu, v, e->deadline, ev))
 			return;

@@ -39,34 +39,53 @@
  */
 #define AMD_PERF_CTL_RESERVED 0xfffffcf000280000ull
 
-/* MSRs that are guest state the backend keeps in the VMCS / VMCB. */
-static const struct {
-	u32 index;
-	enum vcpu_field field;
-} state_msrs[] = {
-    {MSR_EFER, VCPU_EFER},
-    {MSR_IA32_PAT, VCPU_PAT},
-    {MSR_IA32_SYSENTER_CS, VCPU_SYSENTER_CS},
-    {MSR_IA32_SYSENTER_ESP, VCPU_SYSENTER_ESP},
-    {MSR_IA32_SYSENTER_EIP, VCPU_SYSENTER_EIP},
-    {MSR_FS_BASE, VCPU_FS_BASE},
-    {MSR_GS_BASE, VCPU_GS_BASE},
-    {MSR_KERNEL_GS_BASE, VCPU_KERNEL_GS_BASE},
-    {MSR_STAR, VCPU_STAR},
-    {MSR_LSTAR, VCPU_LSTAR},
-    {MSR_CSTAR, VCPU_CSTAR},
-    {MSR_SFMASK, VCPU_SFMASK},
-};
-
+/*
+ * MSRs that are guest state the backend keeps in the VMCS / VMCB, as a
+ * switch (a few compares for any MSR, where a table's scan took every
+ * entry for the MSRs not in it).
+ */
 static bool state_field(u32 index, enum vcpu_field *field)
 {
-	for (u32 i = 0; i < ARRAY_SIZE(state_msrs); i++) {
-		if (state_msrs[i].index == index) {
-			*field = state_msrs[i].field;
-			return true;
-		}
+	switch (index) {
+	case MSR_EFER:
+		*field = VCPU_EFER;
+		return true;
+	case MSR_IA32_PAT:
+		*field = VCPU_PAT;
+		return true;
+	case MSR_IA32_SYSENTER_CS:
+		*field = VCPU_SYSENTER_CS;
+		return true;
+	case MSR_IA32_SYSENTER_ESP:
+		*field = VCPU_SYSENTER_ESP;
+		return true;
+	case MSR_IA32_SYSENTER_EIP:
+		*field = VCPU_SYSENTER_EIP;
+		return true;
+	case MSR_FS_BASE:
+		*field = VCPU_FS_BASE;
+		return true;
+	case MSR_GS_BASE:
+		*field = VCPU_GS_BASE;
+		return true;
+	case MSR_KERNEL_GS_BASE:
+		*field = VCPU_KERNEL_GS_BASE;
+		return true;
+	case MSR_STAR:
+		*field = VCPU_STAR;
+		return true;
+	case MSR_LSTAR:
+		*field = VCPU_LSTAR;
+		return true;
+	case MSR_CSTAR:
+		*field = VCPU_CSTAR;
+		return true;
+	case MSR_SFMASK:
+		*field = VCPU_SFMASK;
+		return true;
+	default:
+		return false;
 	}
-	return false;
 }
 
 /* IA32_MISC_ENABLE as the guest reads it (struct vm keeps the change). */

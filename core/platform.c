@@ -1659,11 +1659,6 @@ bool platform_apic_enabled(struct platform *p, struct vcpu *vcpu)
 	       VLAPIC_APIC_BASE_EN;
 }
 
-bool platform_handles_msr(u32 msr)
-{
-	return vlapic_handles_msr(msr);
-}
-
 int platform_msr_read(struct platform *p, struct vcpu *vcpu, u32 msr,
 		      u64 *value)
 {

@@ -336,7 +336,10 @@ void platform_nmi_line_pulse(struct platform *p);
 bool platform_apic_enabled(struct platform *p, struct vcpu *vcpu);
 
 /* Local APIC MSRs (x2APIC range, IA32_APIC_BASE, TSC deadline). */
-bool platform_handles_msr(u32 msr);
+static inline bool platform_handles_msr(u32 msr)
+{
+	return vlapic_handles_msr(msr);
+}
 int platform_msr_read(struct platform *p, struct vcpu *vcpu, u32 msr,
 		      u64 *value);
 int platform_msr_write(struct platform *p, struct vcpu *vcpu, u32 msr,

@@ -1071,13 +1071,6 @@ int vlapic_mmio_write(struct vlapic *v, u32 offset, u8 size, u32 value,
 	}
 }
 
-bool vlapic_handles_msr(u32 msr)
-{
-	return msr == VLAPIC_MSR_APIC_BASE || msr == VLAPIC_MSR_TSC_DEADLINE ||
-	       (msr >= VLAPIC_MSR_X2APIC_FIRST &&
-		msr <= VLAPIC_MSR_X2APIC_LAST);
-}
-
 /* Common checks of an x2APIC MSR access; the register number or error. */
 static int x2apic_reg(const struct vlapic *v, u32 msr)
 {

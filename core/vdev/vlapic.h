@@ -231,8 +231,14 @@ int vlapic_mmio_read(struct vlapic *v, u32 offset, u8 size, u32 *out,
 int vlapic_mmio_write(struct vlapic *v, u32 offset, u8 size, u32 value,
 		      u64 now_ns);
 
-/* True for the MSRs vlapic_msr_read/write serve: 0x1B, 0x6E0, 0x800-0x8FF. */
-bool vlapic_handles_msr(u32 msr);
+/* True for the MSRs vlapic_msr_read/write serve: 0x1B, 0x6E0, 0x800-0x8FF.
+ * Inline: every MSR exit asks it (through platform_handles_msr). */
+static inline bool vlapic_handles_msr(u32 msr)
+{
+	return msr == VLAPIC_MSR_APIC_BASE || msr == VLAPIC_MSR_TSC_DEADLINE ||
+	       (msr >= VLAPIC_MSR_X2APIC_FIRST &&
+		msr <= VLAPIC_MSR_X2APIC_LAST);
+}
 /* RDMSR / WRMSR; 0 or a vlapic_error the core turns into #GP(0). */
 int vlapic_msr_read(struct vlapic *v, u32 msr, u64 *out, u64 now_ns);
 int vlapic_msr_write(struct vlapic *v, u32 msr, u64 value, u64 now_ns);

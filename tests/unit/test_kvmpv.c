@@ -46,12 +46,6 @@ void guestcpu_facts(struct guestcpu_facts *f)
 				     .nx = true};
 }
 
-bool platform_handles_msr(u32 msr)
-{
-	(void)msr;
-	return false;
-}
-
 int platform_msr_read(struct platform *p, struct vcpu *vcpu, u32 msr,
 		      u64 *value)
 {

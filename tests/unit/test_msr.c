@@ -54,12 +54,6 @@ static struct {
 	int result;  /* 0 or -1 (refused) */
 } plat;
 
-bool platform_handles_msr(u32 msr)
-{
-	return msr == MSR_IA32_APIC_BASE || msr == MSR_IA32_TSC_DEADLINE ||
-	       (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST);
-}
-
 int platform_msr_read(struct platform *p, struct vcpu *vcpu, u32 msr,
 		      u64 *value)
 {

@@ -213,11 +213,6 @@ u64 platform_advance(struct platform *p, const struct vcpu *vcpu)
 	return platform_ns_to_tsc(p, platform_next_deadline_ns(p, vcpu));
 }
 
-bool platform_handles_msr(u32 msr)
-{
-	return msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST;
-}
-
 int platform_msr_read(struct platform *p, struct vcpu *vcpu, u32 msr,
 		      u64 *value)
 {

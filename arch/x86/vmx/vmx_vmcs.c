@@ -1184,38 +1184,18 @@ static u64 guest_rip_linear(void)
 	return (vmcs_read(VMCS_GUEST_CS_BASE) + rip) & 0xffffffffull;
 }
 
-u64 vmx_read(struct vcpu *vcpu, enum vcpu_field field)
+/* The fields vmx_read() does not answer at once. */
+static __attribute__((noinline)) u64 read_other(struct vcpu *vcpu,
+						enum vcpu_field field)
 {
 	struct vmx_vcpu *v = to_vmx(vcpu);
-	vmcs_activate(vcpu);
-
-	if (field == VCPU_RIP_LINEAR) /* the instruction fetch: first */
-		return guest_rip_linear();
-
-	u64 vmcs_field = plain_field(field);
-	if (vmcs_field != ~0ull)
-		return vmcs_read(vmcs_field);
 	int lazy = lazy_msr_of(field);
 	if (lazy >= 0)
 		return lazy_msr_read(vcpu, (enum vmx_lazy_msr)lazy);
 
 	switch (field) {
-	case VCPU_CR0:
-		return guest_cr0();
 	case VCPU_CR2:
 		return lazy_state_in_hardware(vcpu) ? read_cr2() : v->cr2;
-	case VCPU_CR4:
-		return guest_cr4();
-	case VCPU_EFER:
-		return vmcs_read(VMCS_GUEST_IA32_EFER);
-	case VCPU_CS_LONG:
-		return (vmcs_read(VMCS_GUEST_IA32_EFER) & EFER_LMA) &&
-		       (vmcs_read(VMCS_GUEST_CS_AR) & AR_L);
-	case VCPU_CS_DB:
-		return !!(vmcs_read(VMCS_GUEST_CS_AR) & AR_DB);
-	case VCPU_CPL:
-		/* SDM Vol. 3C 25.4.1: the CPL is SS.DPL. */
-		return (vmcs_read(VMCS_GUEST_SS_AR) >> AR_DPL_SHIFT) & 3;
 	case VCPU_INTERRUPTIBLE:
 		return guest_interruptible(v);
 	case VCPU_DR6:
@@ -1231,6 +1211,41 @@ u64 vmx_read(struct vcpu *vcpu, enum vcpu_field field)
 		return vmcs_read(vmx_seg_fields[field].encoding);
 	printk("vmx: read of unknown vCPU field %d\n", field);
 	return 0;
+}
+
+/*
+ * What core reads on the common exits (a hypercall's CPL and mode, what an
+ * instruction's decode and page walk need, the fields that are one VMCS
+ * field: RIP, RFLAGS, PAT ...) at once, after the check that the vCPU's
+ * VMCS is the current one; the rest in read_other().
+ */
+u64 vmx_read(struct vcpu *vcpu, enum vcpu_field field)
+{
+	vmcs_activate(vcpu);
+	switch (field) {
+	case VCPU_RIP_LINEAR: /* the instruction fetch */
+		return guest_rip_linear();
+	case VCPU_CPL:
+		/* SDM Vol. 3C 25.4.1: the CPL is SS.DPL. */
+		return (vmcs_read(VMCS_GUEST_SS_AR) >> AR_DPL_SHIFT) & 3;
+	case VCPU_CS_LONG:
+		return (vmcs_read(VMCS_GUEST_IA32_EFER) & EFER_LMA) &&
+		       (vmcs_read(VMCS_GUEST_CS_AR) & AR_L);
+	case VCPU_CS_DB:
+		return !!(vmcs_read(VMCS_GUEST_CS_AR) & AR_DB);
+	case VCPU_CR0:
+		return guest_cr0();
+	case VCPU_CR4:
+		return guest_cr4();
+	case VCPU_EFER:
+		return vmcs_read(VMCS_GUEST_IA32_EFER);
+	default:
+		break;
+	}
+	u64 vmcs_field = plain_field(field);
+	if (vmcs_field != ~0ull)
+		return vmcs_read(vmcs_field);
+	return read_other(vcpu, field);
 }
 
 /*

@@ -170,20 +170,22 @@ static void move_tsc(struct vcpu *self, u64 delta)
 
 	vm->tsc_offset += delta;
 	vm->msr_tsc_adjust += delta;
+	/* kvm-clock follows the devices' clock, not the TSC the guest set. */
+	kvmpv_tsc_moved(vm);
 	for (u32 i = 0; i < vm->vcpu_count; i++) {
 		struct vcpu *vcpu = vm->vcpus[i];
 
-		if (!vcpu || !vcpu->timer_deadline)
+		if (!vcpu)
 			continue;
-		vcpu->timer_deadline += delta;
-		if (!vcpu->timer_deadline) /* 0 is "none": one tick on */
-			vcpu->timer_deadline = 1;
-	}
-	/* kvm-clock follows the devices' clock, not the TSC the guest set. */
-	kvmpv_tsc_moved(vm);
-	for (u32 i = 0; i < vm->vcpu_count; i++)
-		if (i != self->index)
+		if (vcpu->timer_deadline) {
+			vcpu->timer_deadline += delta;
+			/* 0 is "none": one tick on */
+			if (!vcpu->timer_deadline)
+				vcpu->timer_deadline = 1;
+		}
+		if (vcpu != self)
 			vm_wake_vcpu(vm, i);
+	}
 }
 
 /*

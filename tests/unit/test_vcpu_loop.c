@@ -362,6 +362,22 @@ static void script_exit(u64 *args_storage, u32 code)
 	s->arg = args_storage;
 }
 
+/*
+ * A scripted hypercall HC_TIMER_ONESHOT(vector, us): the guest arms its
+ * para-virtual timer. RCX holds `us` from now on.
+ */
+static void script_pv_timer(u64 *args_storage, u8 vector, u64 us)
+{
+	struct exit_event ev = fake_exit(EXIT_HYPERCALL, 3);
+	struct fake_step *s = fake_script(&guest, &ev);
+
+	args_storage[0] = HC_TIMER_ONESHOT;
+	args_storage[1] = vector;
+	gpr()[GPR_RCX] = us;
+	s->before = set_rax_rbx;
+	s->arg = args_storage;
+}
+
 /* A scripted exit of `kind` with the RAX value the guest had. */
 static struct fake_step *script(enum exit_kind kind, u32 insn_len)
 {
@@ -1296,7 +1312,7 @@ static void test_request_carries_the_tsc_offset(void **state)
 /* A para-virtual timer becomes the run's deadline, then an interrupt. */
 static void test_pv_timer(void **state)
 {
-	u64 arm[2] = {HC_TIMER_ONESHOT, 0x61};
+	u64 arm[2];
 	u64 args[2];
 	u64 ticks = tsc_from_us(10);
 	struct fake_step *s;
@@ -1306,10 +1322,7 @@ static void test_pv_timer(void **state)
 	guest.vm.clock_frozen = false;
 	guest.vm.tsc_offset = 0;
 	fake_host_tsc = 1000000;
-	gpr()[GPR_RCX] = 10;
-	s = script(EXIT_HYPERCALL, 3);
-	s->before = set_rax_rbx;
-	s->arg = arm;
+	script_pv_timer(arm, 0x61, 10);
 	/* The guest runs until the deadline of the request. */
 	s = script(EXIT_PREEMPT_TIMER, 0);
 	s->before = jump_clock;
@@ -1410,16 +1423,12 @@ static void test_hlt_with_nothing_armed(void **state)
 /* HLT waits for the timer: the guest's clock runs (TSC steps here). */
 static void test_hlt_wakes_on_the_pv_timer(void **state)
 {
-	u64 arm[2] = {HC_TIMER_ONESHOT, 0x62};
+	u64 arm[2];
 	u64 args[2];
-	struct fake_step *s;
 
 	(void)state;
 	fake_host_tsc_step = 100;
-	gpr()[GPR_RCX] = 1;
-	s = script(EXIT_HYPERCALL, 3);
-	s->before = set_rax_rbx;
-	s->arg = arm;
+	script_pv_timer(arm, 0x62, 1);
 	script(EXIT_HLT, 1);
 	script_exit(args, 0);
 	run_loop();
@@ -1795,7 +1804,7 @@ static void test_lean_path_not_taken_shared_or_hidden(void **state)
  */
 static void test_lean_path_stops_at_the_deadline(void **state)
 {
-	u64 arm[2] = {HC_TIMER_ONESHOT, 0x61};
+	u64 arm[2];
 	u64 ticks = tsc_from_us(10);
 	struct fake_step *s;
 	u64 args[2];
@@ -1805,10 +1814,7 @@ static void test_lean_path_stops_at_the_deadline(void **state)
 	guest.vm.clock_frozen = false;
 	guest.vm.tsc_offset = 1ull << 40;
 	fake_host_tsc = 1000000;
-	gpr()[GPR_RCX] = 10;
-	s = script(EXIT_HYPERCALL, 3);
-	s->before = set_rax_rbx;
-	s->arg = arm;
+	script_pv_timer(arm, 0x61, 10);
 	script(EXIT_CPUID, 2);
 	s = script(EXIT_CPUID, 2);
 	s->before = jump_clock;
